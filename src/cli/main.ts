@@ -1,0 +1,63 @@
+/**
+ * The `reel2real` CLI. Thin by design: every command is a library call. Each file in ./commands exports
+ * `command` (a yargs CommandModule, or a list of them); they are registered in file-name order, so adding a
+ * command is adding a file.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import yargs, { type CommandModule } from 'yargs';
+import { UserError } from '../errors.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+async function loadCommands(): Promise<CommandModule[]> {
+  const dir = path.join(here, 'commands');
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts')).sort();
+  const out: CommandModule[] = [];
+  for (const f of files) {
+    const mod = await import(pathToFileURL(path.join(dir, f)).href);
+    const c = mod.command as CommandModule | CommandModule[] | undefined;
+    if (!c) continue;
+    out.push(...(Array.isArray(c) ? c : [c]));
+  }
+  return out;
+}
+
+/** One line for any error: `reel2real: <file>: <problem>`. */
+export function formatError(err: unknown): string {
+  if (err instanceof UserError) return `reel2real: ${err.message}`;
+  const e = err as Error;
+  const msg = (e && e.message ? e.message : String(err)).split('\n')[0];
+  return `reel2real: internal error: ${msg}`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let failed: unknown = null;
+  try {
+    const commands = await loadCommands();
+    let y = yargs(argv)
+      .scriptName('reel2real')
+      .usage('$0 <command> [options]\n\nTurn footage of people doing everyday tasks into robot demonstrations.')
+      .strict()
+      .demandCommand(1, 'Name a command; see --help.')
+      .recommendCommands()
+      .help()
+      .alias('h', 'help')
+      .version()
+      .wrap(Math.min(110, process.stdout.columns || 110))
+      .fail((msg, err) => {
+        throw err ?? new UserError(msg);
+      });
+    for (const c of commands) y = y.command(c);
+    await y.parseAsync();
+  } catch (err) {
+    failed = err;
+  }
+  if (failed) {
+    process.stderr.write(formatError(failed) + '\n');
+    if (process.env.REEL2REAL_DEBUG && failed instanceof Error) process.stderr.write(String(failed.stack) + '\n');
+    return failed instanceof UserError ? 1 : 2;
+  }
+  return Number(process.exitCode ?? 0);
+}

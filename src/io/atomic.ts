@@ -1,0 +1,63 @@
+/**
+ * Atomic file and directory writes: the data goes to a temporary name in the same directory, is flushed,
+ * and is renamed into place. A crash leaves either the old state or the new one, never a partial file.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+function tmpName(target: string): string {
+  return path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+}
+
+export function writeFileAtomic(target: string, data: string | Uint8Array): void {
+  fs.mkdirSync(path.dirname(path.resolve(target)), { recursive: true });
+  const tmp = tmpName(target);
+  const fd = fs.openSync(tmp, 'w');
+  try {
+    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+    fs.fsyncSync(fd);
+  } catch (err) {
+    fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+  fs.closeSync(fd);
+  try {
+    fs.renameSync(tmp, target);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+/**
+ * Build a directory atomically: `fill` writes into a fresh temporary directory beside `target`, which is
+ * then renamed onto `target`. If `target` exists it is replaced only when `replace` is set; otherwise an
+ * error is thrown and nothing changes. If `fill` throws, the temporary directory is removed.
+ */
+export async function writeDirAtomic(
+  target: string,
+  fill: (dir: string) => void | Promise<void>,
+  opts: { replace?: boolean } = {},
+): Promise<void> {
+  const abs = path.resolve(target);
+  fs.mkdirSync(path.dirname(abs), { recursive: true });
+  const tmp = tmpName(abs);
+  fs.mkdirSync(tmp);
+  try {
+    await fill(tmp);
+    if (fs.existsSync(abs)) {
+      if (!opts.replace) throw new Error(`${target} already exists`);
+      const old = tmpName(abs) + '.old';
+      fs.renameSync(abs, old);
+      fs.renameSync(tmp, abs);
+      fs.rmSync(old, { recursive: true, force: true });
+    } else {
+      fs.renameSync(tmp, abs);
+    }
+  } catch (err) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw err;
+  }
+}

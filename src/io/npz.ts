@@ -1,0 +1,254 @@
+/**
+ * `.npz` files that `numpy.load` opens with nothing else: a zip of `.npy` arrays plus a `meta.json`
+ * member (UTF-8 JSON). numpy returns a non-`.npy` member as raw bytes:
+ *
+ *     z = np.load("track.npz"); meta = json.loads(z["meta.json"]); pos = z["positions"]
+ *
+ * Written stored (uncompressed) so arrays can be memory-mapped by readers; read both stored and deflated.
+ */
+import * as fs from 'node:fs';
+import { inflateRawSync } from 'node:zlib';
+import { UserError, wrapFileError } from '../errors.ts';
+import { writeFileAtomic } from './atomic.ts';
+
+export type DType = 'f4' | 'f8' | 'i1' | 'i2' | 'i4' | 'i8' | 'u1' | 'u2' | 'u4' | 'b1';
+export type NumericArray =
+  | Float32Array | Float64Array | Int8Array | Int16Array | Int32Array | BigInt64Array
+  | Uint8Array | Uint16Array | Uint32Array;
+
+export interface NdArray {
+  dtype: DType;
+  shape: number[];
+  data: NumericArray;
+}
+
+export interface NpzContent {
+  arrays: Record<string, NdArray>;
+  meta: Record<string, unknown>;
+}
+
+const DESCR: Record<DType, string> = {
+  f4: '<f4', f8: '<f8', i1: '|i1', i2: '<i2', i4: '<i4', i8: '<i8', u1: '|u1', u2: '<u2', u4: '<u4', b1: '|b1',
+};
+const CTOR: Record<DType, { new (buf: ArrayBuffer, off: number, len: number): NumericArray; BYTES_PER_ELEMENT: number }> = {
+  f4: Float32Array, f8: Float64Array, i1: Int8Array, i2: Int16Array, i4: Int32Array, i8: BigInt64Array,
+  u1: Uint8Array, u2: Uint16Array, u4: Uint32Array, b1: Uint8Array,
+} as never;
+
+/** Wrap a typed array with a shape; the dtype follows the array type unless given (e.g. 'b1' for Uint8Array). */
+export function nd(data: NumericArray, shape: number[], dtype?: DType): NdArray {
+  const dt = dtype ?? dtypeOf(data);
+  const n = shape.reduce((a, b) => a * b, 1);
+  if (n !== data.length) throw new Error(`array of ${data.length} elements does not fit shape [${shape}]`);
+  return { dtype: dt, shape, data };
+}
+
+function dtypeOf(a: NumericArray): DType {
+  if (a instanceof Float32Array) return 'f4';
+  if (a instanceof Float64Array) return 'f8';
+  if (a instanceof Int8Array) return 'i1';
+  if (a instanceof Int16Array) return 'i2';
+  if (a instanceof Int32Array) return 'i4';
+  if (a instanceof BigInt64Array) return 'i8';
+  if (a instanceof Uint8Array) return 'u1';
+  if (a instanceof Uint16Array) return 'u2';
+  return 'u4';
+}
+
+// ---- npy --------------------------------------------------------------------------------------------
+
+export function encodeNpy(arr: NdArray): Uint8Array {
+  const shape = arr.shape.length === 1 ? `(${arr.shape[0]},)` : `(${arr.shape.join(', ')})`;
+  let header = `{'descr': '${DESCR[arr.dtype]}', 'fortran_order': False, 'shape': ${shape}, }`;
+  const preamble = 10;
+  const total = Math.ceil((preamble + header.length + 1) / 64) * 64;
+  header = header + ' '.repeat(total - preamble - header.length - 1) + '\n';
+  const body = new Uint8Array(arr.data.buffer, arr.data.byteOffset, arr.data.byteLength);
+  const out = new Uint8Array(total + body.length);
+  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0], 0);
+  out[8] = header.length & 0xff;
+  out[9] = header.length >> 8;
+  for (let i = 0; i < header.length; i++) out[preamble + i] = header.charCodeAt(i);
+  out.set(body, total);
+  return out;
+}
+
+export function decodeNpy(buf: Uint8Array, what = 'array'): NdArray {
+  if (buf.length < 10 || buf[0] !== 0x93 || String.fromCharCode(...buf.subarray(1, 6)) !== 'NUMPY') {
+    throw new Error(`${what} is not an .npy array`);
+  }
+  const major = buf[6];
+  let hlen: number;
+  let off: number;
+  if (major === 1) { hlen = buf[8] | (buf[9] << 8); off = 10; }
+  else { hlen = buf[8] | (buf[9] << 8) | (buf[10] << 16) | (buf[11] << 24); off = 12; }
+  const header = Buffer.from(buf.subarray(off, off + hlen)).toString('latin1');
+  const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
+  const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
+  const shapeStr = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
+  if (!descr || !fortran || shapeStr === undefined) throw new Error(`${what}: unreadable .npy header`);
+  if (fortran === 'True') throw new Error(`${what}: Fortran-ordered arrays are not supported`);
+  const shape = shapeStr.split(',').map((s) => s.trim()).filter((s) => s.length).map(Number);
+  const dt = (Object.keys(DESCR) as DType[]).find((k) => DESCR[k] === descr || DESCR[k].slice(1) === descr.slice(1) && descr[0] === '=');
+  if (!dt) throw new Error(`${what}: unsupported dtype ${descr}`);
+  const n = shape.reduce((a, b) => a * b, 1);
+  const C = CTOR[dt];
+  const start = off + hlen;
+  if (buf.length - start < n * C.BYTES_PER_ELEMENT) throw new Error(`${what}: truncated data (${shape} of ${descr})`);
+  // Copy so the result is aligned and owns its memory.
+  const copy = new Uint8Array(n * C.BYTES_PER_ELEMENT);
+  copy.set(buf.subarray(start, start + copy.length));
+  return { dtype: dt, shape, data: new C(copy.buffer, 0, n) };
+}
+
+// ---- zip --------------------------------------------------------------------------------------------
+
+const CRC_TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+})();
+
+export function crc32(data: Uint8Array): number {
+  let c = 0xffffffff;
+  for (let i = 0; i < data.length; i++) c = CRC_TABLE[(c ^ data[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+/** A stored (uncompressed) zip of the given members. */
+export function zipStore(members: { name: string; data: Uint8Array }[]): Uint8Array {
+  const locals: Buffer[] = [];
+  const centrals: Buffer[] = [];
+  let offset = 0;
+  for (const m of members) {
+    const name = Buffer.from(m.name, 'utf8');
+    const crc = crc32(m.data);
+    if (m.data.length >= 0xffffffff || offset >= 0xffffffff) throw new Error('npz member too large (zip64 not supported)');
+    const lh = Buffer.alloc(30);
+    lh.writeUInt32LE(0x04034b50, 0);
+    lh.writeUInt16LE(20, 4);
+    lh.writeUInt16LE(0x0800, 6); // UTF-8 names
+    lh.writeUInt16LE(0, 8); // stored
+    lh.writeUInt16LE(0, 10);
+    lh.writeUInt16LE(0x21, 12); // 1980-01-01: deterministic output
+    lh.writeUInt32LE(crc, 14);
+    lh.writeUInt32LE(m.data.length, 18);
+    lh.writeUInt32LE(m.data.length, 22);
+    lh.writeUInt16LE(name.length, 26);
+    lh.writeUInt16LE(0, 28);
+    const ch = Buffer.alloc(46);
+    ch.writeUInt32LE(0x02014b50, 0);
+    ch.writeUInt16LE(20, 4);
+    ch.writeUInt16LE(20, 6);
+    ch.writeUInt16LE(0x0800, 8);
+    ch.writeUInt16LE(0, 10);
+    ch.writeUInt16LE(0, 12);
+    ch.writeUInt16LE(0x21, 14);
+    ch.writeUInt32LE(crc, 16);
+    ch.writeUInt32LE(m.data.length, 20);
+    ch.writeUInt32LE(m.data.length, 24);
+    ch.writeUInt16LE(name.length, 28);
+    ch.writeUInt32LE(offset, 42);
+    locals.push(lh, name, Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength));
+    centrals.push(ch, name);
+    offset += 30 + name.length + m.data.length;
+  }
+  const cd = Buffer.concat(centrals);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(members.length, 8);
+  end.writeUInt16LE(members.length, 10);
+  end.writeUInt32LE(cd.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, cd, end]);
+}
+
+/** The members of a zip file (stored or deflated), checking each CRC. */
+export function unzip(buf: Uint8Array): Map<string, Uint8Array> {
+  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  let eocd = -1;
+  for (let i = b.length - 22; i >= Math.max(0, b.length - 22 - 65535); i--) {
+    if (b.readUInt32LE(i) === 0x06054b50) { eocd = i; break; }
+  }
+  if (eocd < 0) throw new Error('not a zip/npz file (no end of central directory; truncated?)');
+  const count = b.readUInt16LE(eocd + 10);
+  let p = b.readUInt32LE(eocd + 16);
+  const out = new Map<string, Uint8Array>();
+  for (let k = 0; k < count; k++) {
+    if (p + 46 > b.length || b.readUInt32LE(p) !== 0x02014b50) throw new Error('corrupt zip central directory');
+    const method = b.readUInt16LE(p + 10);
+    const crc = b.readUInt32LE(p + 16);
+    const csize = b.readUInt32LE(p + 20);
+    const nlen = b.readUInt16LE(p + 28);
+    const xlen = b.readUInt16LE(p + 30);
+    const clen = b.readUInt16LE(p + 32);
+    const lho = b.readUInt32LE(p + 42);
+    const name = b.toString('utf8', p + 46, p + 46 + nlen);
+    p += 46 + nlen + xlen + clen;
+    if (lho + 30 > b.length || b.readUInt32LE(lho) !== 0x04034b50) throw new Error(`corrupt zip entry ${name}`);
+    const start = lho + 30 + b.readUInt16LE(lho + 26) + b.readUInt16LE(lho + 28);
+    if (start + csize > b.length) throw new Error(`truncated zip entry ${name}`);
+    const raw = b.subarray(start, start + csize);
+    let data: Uint8Array;
+    if (method === 0) data = raw;
+    else if (method === 8) data = inflateRawSync(raw);
+    else throw new Error(`zip entry ${name} uses unsupported compression method ${method}`);
+    if (crc32(data) !== crc) throw new Error(`zip entry ${name} fails its CRC check (corrupt file)`);
+    out.set(name, data);
+  }
+  return out;
+}
+
+// ---- npz --------------------------------------------------------------------------------------------
+
+export function encodeNpz(content: NpzContent): Uint8Array {
+  const members = Object.entries(content.arrays).map(([name, a]) => ({ name: `${name}.npy`, data: encodeNpy(a) }));
+  members.push({ name: 'meta.json', data: Buffer.from(JSON.stringify(content.meta), 'utf8') });
+  return zipStore(members);
+}
+
+export function decodeNpz(buf: Uint8Array, file = 'npz'): NpzContent {
+  let members: Map<string, Uint8Array>;
+  try {
+    members = unzip(buf);
+  } catch (err) {
+    throw new UserError((err as Error).message, file);
+  }
+  const arrays: Record<string, NdArray> = {};
+  let meta: Record<string, unknown> = {};
+  for (const [name, data] of members) {
+    if (name === 'meta.json') {
+      try {
+        meta = JSON.parse(Buffer.from(data).toString('utf8'));
+      } catch {
+        throw new UserError('meta.json member is not valid JSON', file);
+      }
+    } else if (name.endsWith('.npy')) {
+      try {
+        arrays[name.slice(0, -4)] = decodeNpy(data, name);
+      } catch (err) {
+        throw new UserError((err as Error).message, file);
+      }
+    }
+  }
+  return { arrays, meta };
+}
+
+export function writeNpz(file: string, content: NpzContent): void {
+  writeFileAtomic(file, encodeNpz(content));
+}
+
+export function readNpz(file: string): NpzContent {
+  let buf: Buffer;
+  try {
+    buf = fs.readFileSync(file);
+  } catch (err) {
+    wrapFileError(err, file);
+  }
+  if (buf.length === 0) throw new UserError('empty file', file);
+  return decodeNpz(buf, file);
+}

@@ -1,0 +1,155 @@
+/**
+ * PoseTrack: human motion as joint positions over time. The one type every source (mocap, video, keypoint
+ * files) produces and every later stage reads.
+ *
+ * - positions `[T,J,3]` metres, right-handed world frame, Z up; NaN where a joint is missing
+ * - confidence `[T,J]` in [0,1]; 0 = missing
+ * - timestamps `[T]` seconds
+ *
+ * On disk: `.npz` with `positions` (f4), `confidence` (f4), `timestamps` (f8) and `meta.json`
+ * `{"kind": "pose-track", "fps", "joint_names", "parents", "source", ...}`. Extra per-frame arrays (e.g. a
+ * capture's `presence`) may ride along in `extras`.
+ */
+import { UserError } from '../errors.ts';
+import { nd, readNpz, writeNpz, type NdArray } from '../io/npz.ts';
+
+export interface PoseSource {
+  /** What produced it: 'bvh', 'trc', 'mediapipe-hand-json', 'blazepose-json', 'npy', 'capture', 'synthetic', ... */
+  format: string;
+  /** Input file name (base name only: no home directories leak into datasets). */
+  file?: string;
+  /** sha256 of the input file, hex. */
+  sha256?: string;
+  /** Anything else worth keeping about where this came from (units, scale, original fps, ...). */
+  [key: string]: unknown;
+}
+
+export interface PoseTrack {
+  positions: Float32Array;
+  confidence: Float32Array;
+  timestamps: Float64Array;
+  jointNames: string[];
+  /** Parent index of each joint, -1 for roots. */
+  parents: number[];
+  /** Nominal frame rate (frames per second). Timestamps are authoritative where they disagree. */
+  fps: number;
+  source: PoseSource;
+  /** Further meta.json fields (video properties, per-frame presence description, ...). */
+  meta?: Record<string, unknown>;
+  /** Further arrays saved alongside (name → array). */
+  extras?: Record<string, NdArray>;
+}
+
+export function frameCount(t: PoseTrack): number {
+  return t.timestamps.length;
+}
+
+export function jointCount(t: PoseTrack): number {
+  return t.jointNames.length;
+}
+
+export function jointIndex(t: PoseTrack, name: string): number {
+  return t.jointNames.indexOf(name);
+}
+
+/** Check a track's arrays agree with each other; throws UserError naming `file`. */
+export function validateTrack(t: PoseTrack, file?: string): void {
+  const T = t.timestamps.length;
+  const J = t.jointNames.length;
+  if (J === 0) throw new UserError('pose track has no joints', file);
+  if (t.parents.length !== J) throw new UserError(`parents has ${t.parents.length} entries for ${J} joints`, file);
+  if (t.positions.length !== T * J * 3) throw new UserError(`positions has ${t.positions.length} values, expected ${T}x${J}x3`, file);
+  if (t.confidence.length !== T * J) throw new UserError(`confidence has ${t.confidence.length} values, expected ${T}x${J}`, file);
+  if (!(t.fps > 0) || !Number.isFinite(t.fps)) throw new UserError(`fps must be a positive number, got ${t.fps}`, file);
+  for (let i = 0; i < T; i++) {
+    if (!Number.isFinite(t.timestamps[i])) throw new UserError(`timestamp of frame ${i} is not a finite number`, file);
+    if (i > 0 && !(t.timestamps[i] > t.timestamps[i - 1])) throw new UserError(`timestamps are not increasing at frame ${i}`, file);
+  }
+  for (let k = 0; k < t.positions.length; k++) {
+    const v = t.positions[k];
+    if (v === Infinity || v === -Infinity) throw new UserError(`position value ${k} is infinite`, file);
+  }
+  for (let k = 0; k < t.confidence.length; k++) {
+    const c = t.confidence[k];
+    if (!(c >= 0 && c <= 1)) throw new UserError(`confidence value ${k} is ${c}, outside [0,1]`, file);
+  }
+  // Missing positions (NaN) must have confidence 0, and the converse.
+  for (let k = 0; k < T * J; k++) {
+    const missing = Number.isNaN(t.positions[3 * k]) || Number.isNaN(t.positions[3 * k + 1]) || Number.isNaN(t.positions[3 * k + 2]);
+    if (missing && t.confidence[k] > 0) throw new UserError(`joint ${t.jointNames[k % J]} at frame ${Math.floor(k / J)} is NaN but has confidence ${t.confidence[k]}`, file);
+  }
+  for (let j = 0; j < J; j++) {
+    const p = t.parents[j];
+    if (!Number.isInteger(p) || p < -1 || p >= J || p === j) throw new UserError(`joint ${t.jointNames[j]} has invalid parent ${p}`, file);
+  }
+  // No cycles in the parent relation.
+  for (let j = 0; j < J; j++) {
+    let k = j;
+    for (let steps = 0; k >= 0; steps++) {
+      if (steps > J) throw new UserError(`joint hierarchy has a cycle through ${t.jointNames[j]}`, file);
+      k = t.parents[k];
+    }
+  }
+}
+
+export function saveTrack(file: string, t: PoseTrack): void {
+  validateTrack(t);
+  const T = frameCount(t);
+  const J = jointCount(t);
+  writeNpz(file, {
+    arrays: {
+      positions: nd(t.positions, [T, J, 3]),
+      confidence: nd(t.confidence, [T, J]),
+      timestamps: nd(t.timestamps, [T]),
+      ...(t.extras ?? {}),
+    },
+    meta: {
+      ...(t.meta ?? {}),
+      kind: 'pose-track',
+      fps: t.fps,
+      joint_names: t.jointNames,
+      parents: t.parents,
+      source: t.source,
+    },
+  });
+}
+
+export function loadTrack(file: string): PoseTrack {
+  const { arrays, meta } = readNpz(file);
+  if (meta.kind !== 'pose-track') throw new UserError(`not a pose track (meta.json kind is ${JSON.stringify(meta.kind)})`, file);
+  const { positions, confidence, timestamps, ...extras } = arrays;
+  if (!positions || !confidence || !timestamps) throw new UserError('pose track is missing positions, confidence or timestamps', file);
+  const names = meta.joint_names;
+  const parents = meta.parents;
+  if (!Array.isArray(names) || !Array.isArray(parents)) throw new UserError('meta.json lacks joint_names or parents', file);
+  const { kind: _k, fps, joint_names: _n, parents: _p, source, ...rest } = meta;
+  const t: PoseTrack = {
+    positions: toF32(positions),
+    confidence: toF32(confidence),
+    timestamps: toF64(timestamps),
+    jointNames: names.map(String),
+    parents: parents.map(Number),
+    fps: Number(fps),
+    source: (source ?? { format: 'unknown' }) as PoseSource,
+    meta: rest,
+    extras: Object.keys(extras).length ? extras : undefined,
+  };
+  validateTrack(t, file);
+  return t;
+}
+
+function toF32(a: NdArray): Float32Array {
+  return a.data instanceof Float32Array ? a.data : Float32Array.from(a.data as ArrayLike<number>);
+}
+function toF64(a: NdArray): Float64Array {
+  return a.data instanceof Float64Array ? a.data : Float64Array.from(a.data as ArrayLike<number>);
+}
+
+/** An empty track of T frames and the given joints: all positions NaN, confidences 0. */
+export function emptyTrack(T: number, jointNames: string[], parents: number[], fps: number, source: PoseSource): PoseTrack {
+  const J = jointNames.length;
+  const positions = new Float32Array(T * J * 3).fill(NaN);
+  const timestamps = new Float64Array(T);
+  for (let i = 0; i < T; i++) timestamps[i] = i / fps;
+  return { positions, confidence: new Float32Array(T * J), timestamps, jointNames, parents, fps, source };
+}
