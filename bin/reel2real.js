@@ -3,6 +3,12 @@
 // `npx reel2real ...` right after `npm install`, with no build step.
 import { register } from 'tsx/esm/api';
 
+// A closed pipe (`reel2real ... | head`) is not an error.
+process.stdout.on('error', (err) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 register();
 const { main } = await import('../src/cli/main.ts');
 process.exitCode = await main(process.argv.slice(2));
