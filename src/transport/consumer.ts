@@ -1,0 +1,387 @@
+/**
+ * EpisodeConsumer: the trainer side. Connects a DEALER, says HELLO, grants credit, verifies each episode's
+ * checksums (NACK on mismatch, so it is sent again), acks by sequence number (explicitly or when the next
+ * episode is asked for), re-sends unconfirmed acks after a server restart, and ends at the server's END.
+ *
+ *   const c = new EpisodeConsumer({ connect: 'tcp://127.0.0.1:5555', name: 'trainer-a' });
+ *   await c.start();
+ *   for await (const ep of c) train(ep.arrays.q.data, ep.header.joint_names);   // acked when the loop moves on
+ *   await c.close();
+ */
+import { Dealer } from 'zeromq';
+import { UserError } from '../errors.ts';
+import { SendQueue } from './queue.ts';
+import {
+  PROTOCOL, WireError, decodeEpisode, isLocalEndpoint, json, parseBody,
+  type EpisodeHeader, type Mode, type WelcomeBody, type WireTensor,
+} from './wire.ts';
+
+export interface CurveClientOptions {
+  /** The server's Z85 public key. */
+  serverKey: string;
+  publicKey: string;
+  secretKey: string;
+}
+
+export interface ConsumerOptions {
+  connect: string;
+  name: string;
+  mode?: Mode;
+  /** Shared mode: the group to share a cursor with (default: the name). */
+  group?: string;
+  /** Episodes the server may have in flight to this trainer (received but not acked). Default 16. */
+  credit?: number;
+  curve?: CurveClientOptions | null;
+  /** Ack each episode when the next one is asked for (default true); otherwise call ep.ack(). */
+  autoAck?: boolean;
+  heartbeatMs?: number;
+  /** Give up if the server has not said WELCOME within this time (ms). Default 10000. */
+  connectTimeoutMs?: number;
+  /** After WELCOME: give up if the server is silent this long (ms); 0 = wait for it to come back. */
+  serverTimeoutMs?: number;
+  onEvent?: (e: ConsumerEvent) => void;
+}
+
+export type ConsumerEvent =
+  | { type: 'welcome'; welcome: WelcomeBody; reconnect: boolean }
+  | { type: 'corrupt'; seq: number | null; message: string }
+  | { type: 'duplicate'; seq: number }
+  | { type: 'confirmed'; seq: number; id: string }
+  | { type: 'reset'; reason: string }
+  | { type: 'end'; total: number };
+
+export interface ReceivedEpisode {
+  seq: number;
+  id: string;
+  header: EpisodeHeader;
+  arrays: Record<string, WireTensor>;
+  /** Acknowledge: the server will never send this episode to this trainer name/group again. */
+  ack(): void;
+  /** Reject: the server sends it again. */
+  nack(reason?: string): void;
+}
+
+export interface ConsumerStats {
+  received: number;
+  duplicates: number;
+  corrupt: number;
+  acked: number;
+  confirmed: number;
+  bytes: number;
+}
+
+export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
+  readonly options: ConsumerOptions;
+  private readonly dealer: Dealer;
+  private readonly out: SendQueue;
+  private readonly window: number;
+  private readonly buffer: ReceivedEpisode[] = [];
+  private readonly held = new Map<number, ReceivedEpisode>();
+  private readonly ackPending = new Map<number, string>();
+  private readonly confirmed = new Set<number>();
+  private pendingAcks: number[] = [];
+  private pendingCredit = 0;
+  private flushScheduled = false;
+  private lastDelivered: ReceivedEpisode | null = null;
+  private waiters: (() => void)[] = [];
+  private helloPending = false;
+  private welcomed = false;
+  private ended = false;
+  private fatal: Error | null = null;
+  private closed = false;
+  private lastHeard = Date.now();
+  private timers: NodeJS.Timeout[] = [];
+  private reading: Promise<void> | null = null;
+  private welcomeWaiters: { resolve: (w: WelcomeBody) => void; reject: (e: Error) => void }[] = [];
+  welcome: WelcomeBody | null = null;
+  readonly stats: ConsumerStats = { received: 0, duplicates: 0, corrupt: 0, acked: 0, confirmed: 0, bytes: 0 };
+
+  constructor(options: ConsumerOptions) {
+    this.options = options;
+    if (!options.curve && !isLocalEndpoint(options.connect)) {
+      throw new UserError(`${options.connect} is not a loopback or ipc endpoint: CURVE is required (the server's public key and a trainer key pair)`);
+    }
+    this.window = Math.max(1, Math.min(4096, options.credit ?? 16));
+    const c = options.curve;
+    this.dealer = new Dealer({
+      linger: 0,
+      receiveHighWaterMark: 100000,
+      sendHighWaterMark: 100000,
+      ...(c ? { curveServerKey: c.serverKey, curvePublicKey: c.publicKey, curveSecretKey: c.secretKey } : {}),
+    });
+    this.out = new SendQueue(this.dealer);
+    this.dealer.events.on('handshake:error:auth', () => {
+      this.fail(new UserError(`${options.connect}: the server refused this trainer's key (not on its allow-list)`));
+    });
+    this.dealer.events.on('handshake:error:protocol', () => {
+      this.fail(new UserError(`${options.connect}: security handshake failed (wrong server key, or CURVE on one side only?)`));
+    });
+  }
+
+  /** Connect and say HELLO; resolves with the server's WELCOME. */
+  async start(): Promise<WelcomeBody> {
+    this.dealer.connect(this.options.connect);
+    this.reading = this.readLoop();
+    const hb = this.options.heartbeatMs ?? 1000;
+    this.timers.push(setInterval(() => this.heartbeat(), hb));
+    this.sendHello();
+    const timeout = this.options.connectTimeoutMs ?? 10000;
+    return new Promise<WelcomeBody>((resolve, reject) => {
+      const t = setTimeout(() => {
+        this.fail(new UserError(`${this.options.connect}: no answer from a reel2real server within ${timeout} ms`));
+      }, timeout);
+      this.welcomeWaiters.push({
+        resolve: (w) => { clearTimeout(t); resolve(w); },
+        reject: (e) => { clearTimeout(t); reject(e); },
+      });
+    });
+  }
+
+  private sendHello(): void {
+    this.helloPending = true;
+    const holding = [...this.buffer.map((e) => e.seq), ...this.held.keys()];
+    this.pendingCredit = 0;
+    this.out.push([
+      'HELLO',
+      json({
+        protocol: PROTOCOL,
+        name: this.options.name,
+        mode: this.options.mode ?? 'broadcast',
+        ...(this.options.group ? { group: this.options.group } : {}),
+        credit: Math.max(0, this.window - holding.length),
+        acks: [...this.ackPending.keys()],
+        holding,
+      }),
+    ]);
+    this.pendingAcks = [];
+  }
+
+  private heartbeat(): void {
+    if (this.closed) return;
+    const timeout = this.options.serverTimeoutMs ?? 0;
+    if (timeout > 0 && this.welcomed && Date.now() - this.lastHeard > timeout) {
+      this.fail(new UserError(`${this.options.connect}: the server has been silent for ${Date.now() - this.lastHeard} ms`));
+      return;
+    }
+    if (this.welcomed && !this.helloPending) this.out.push(['PING', '{}']);
+  }
+
+  private fail(err: Error): void {
+    if (this.fatal || this.closed) return;
+    this.fatal = err;
+    for (const w of this.welcomeWaiters) w.reject(err);
+    this.welcomeWaiters = [];
+    this.wake();
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  private async readLoop(): Promise<void> {
+    try {
+      for await (const frames of this.dealer) {
+        this.lastHeard = Date.now();
+        this.handle(frames);
+      }
+    } catch (err) {
+      if (!this.closed) this.fail(err as Error);
+    }
+  }
+
+  private handle(frames: Buffer[]): void {
+    const cmd = frames[0]?.toString();
+    switch (cmd) {
+      case 'EPISODE':
+        return this.onEpisode(frames);
+      case 'WELCOME': {
+        const w = parseBody(frames[1]) as unknown as WelcomeBody;
+        const reconnect = this.welcome !== null;
+        this.welcome = w;
+        this.welcomed = true;
+        this.helloPending = false;
+        this.options.onEvent?.({ type: 'welcome', welcome: w, reconnect });
+        for (const x of this.welcomeWaiters) x.resolve(w);
+        this.welcomeWaiters = [];
+        return;
+      }
+      case 'ACKED': {
+        const b = parseBody(frames[1]);
+        for (const p of Array.isArray(b?.seqs) ? (b!.seqs as number[]) : []) {
+          const id = this.ackPending.get(p);
+          if (id === undefined) continue;
+          this.ackPending.delete(p);
+          if (this.confirmed.has(p)) continue;
+          this.confirmed.add(p);
+          this.stats.confirmed++;
+          this.options.onEvent?.({ type: 'confirmed', seq: p, id });
+        }
+        this.wake();
+        return;
+      }
+      case 'END': {
+        const b = parseBody(frames[1]);
+        this.ended = true;
+        this.options.onEvent?.({ type: 'end', total: Number(b?.total ?? 0) });
+        this.wake();
+        return;
+      }
+      case 'RESET': {
+        if (this.helloPending) return;
+        const b = parseBody(frames[1]);
+        this.options.onEvent?.({ type: 'reset', reason: String(b?.reason ?? '') });
+        this.sendHello();
+        return;
+      }
+      case 'PONG':
+        return;
+      case 'ERROR': {
+        const b = parseBody(frames[1]);
+        this.fail(new UserError(`${this.options.connect}: server error: ${String(b?.message ?? 'unknown')}`));
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private onEpisode(frames: Buffer[]): void {
+    let seq: number | null = null;
+    try {
+      const d = decodeEpisode(frames[1], frames.slice(2));
+      seq = d.header.seq;
+      if (this.isKnown(seq)) return this.duplicate(seq);
+      const ep: ReceivedEpisode = {
+        seq,
+        id: d.header.id,
+        header: d.header,
+        arrays: d.arrays,
+        ack: () => this.ack(ep),
+        nack: (reason?: string) => this.nack(ep, reason ?? 'rejected by trainer'),
+      };
+      this.stats.received++;
+      for (let i = 2; i < frames.length; i++) this.stats.bytes += frames[i].byteLength;
+      this.buffer.push(ep);
+      this.wake();
+    } catch (err) {
+      if (!(err instanceof WireError)) throw err;
+      seq = err.seq;
+      this.stats.corrupt++;
+      this.options.onEvent?.({ type: 'corrupt', seq, message: err.message });
+      if (seq === null) {
+        // Cannot tell which episode it was: give the credit back; the server's timeout redelivers it.
+        this.out.push(['CREDIT', json({ n: 1 })]);
+        return;
+      }
+      if (this.isKnown(seq)) return this.duplicate(seq);
+      this.out.push(['NACK', json({ seqs: [seq], credit: 1, reason: err.message })]);
+    }
+  }
+
+  private isKnown(seq: number): boolean {
+    return this.confirmed.has(seq) || this.ackPending.has(seq) || this.held.has(seq) || this.buffer.some((e) => e.seq === seq);
+  }
+
+  /** A second copy of an episode this trainer already has (after a reconnect): settle it without passing it on. */
+  private duplicate(seq: number): void {
+    this.stats.duplicates++;
+    this.options.onEvent?.({ type: 'duplicate', seq });
+    if (this.confirmed.has(seq) || this.ackPending.has(seq)) this.out.push(['ACK', json({ seqs: [seq], credit: 1 })]);
+    else this.out.push(['CREDIT', json({ n: 1 })]);
+  }
+
+  private ack(ep: ReceivedEpisode): void {
+    if (!this.held.has(ep.seq)) return;
+    this.held.delete(ep.seq);
+    this.ackPending.set(ep.seq, ep.id);
+    this.stats.acked++;
+    this.pendingAcks.push(ep.seq);
+    this.pendingCredit++;
+    this.scheduleFlush();
+  }
+
+  private nack(ep: ReceivedEpisode, reason: string): void {
+    if (!this.held.has(ep.seq)) return;
+    this.held.delete(ep.seq);
+    this.out.push(['NACK', json({ seqs: [ep.seq], credit: 1, reason })]);
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      if (this.closed || this.helloPending) return; // a pending HELLO carries them
+      if (!this.pendingAcks.length && !this.pendingCredit) return;
+      this.out.push(['ACK', json({ seqs: this.pendingAcks, credit: this.pendingCredit })]);
+      this.pendingAcks = [];
+      this.pendingCredit = 0;
+    });
+  }
+
+  /** The next episode, or null at the end of the stream. With autoAck, acks the previous one first. */
+  async next(): Promise<ReceivedEpisode | null> {
+    if (this.lastDelivered && (this.options.autoAck ?? true)) this.lastDelivered.ack();
+    this.lastDelivered = null;
+    for (;;) {
+      if (this.fatal) throw this.fatal;
+      if (this.closed) return null;
+      const ep = this.buffer.shift();
+      if (ep) {
+        this.held.set(ep.seq, ep);
+        this.lastDelivered = ep;
+        return ep;
+      }
+      if (this.ended && this.held.size === 0) return null;
+      await new Promise<void>((r) => this.waiters.push(r));
+    }
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<ReceivedEpisode> {
+    if (!this.reading) await this.start();
+    for (;;) {
+      const ep = await this.next();
+      if (!ep) return;
+      yield ep;
+    }
+  }
+
+  /** Acked episodes the server has confirmed as durably recorded. */
+  get confirmedCount(): number {
+    return this.confirmed.size;
+  }
+
+  /**
+   * Ack what the app has finished (with autoAck, the last episode handed out), wait up to `waitMs` for the
+   * server to confirm outstanding acks, say BYE and close the socket.
+   */
+  async close(waitMs = 3000): Promise<void> {
+    if (this.closed) return;
+    if (this.lastDelivered && (this.options.autoAck ?? true)) this.lastDelivered.ack();
+    this.lastDelivered = null;
+    if (this.welcomed && !this.fatal) {
+      if (this.pendingAcks.length || this.pendingCredit) {
+        this.out.push(['ACK', json({ seqs: this.pendingAcks, credit: this.pendingCredit })]);
+        this.pendingAcks = [];
+        this.pendingCredit = 0;
+      }
+      const until = Date.now() + waitMs;
+      while (this.ackPending.size && Date.now() < until && !this.fatal) {
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, 50);
+          this.waiters.push(() => { clearTimeout(t); r(); });
+        });
+      }
+      this.out.push(['BYE', '{}']);
+      await Promise.race([this.out.drain(), new Promise((r) => setTimeout(r, 200))]);
+    }
+    this.closed = true;
+    for (const t of this.timers) clearInterval(t);
+    this.out.close();
+    this.dealer.close();
+    this.wake();
+    await this.reading;
+  }
+}

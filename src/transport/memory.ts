@@ -1,0 +1,32 @@
+/**
+ * An EpisodeSource held in memory: for serving episodes straight from a pipeline without a store, and for
+ * tests and benchmarks. `append` adds to the end of the stream (as the store's index grows).
+ */
+import { UserError } from '../errors.ts';
+import type { Episode, IndexEntry } from '../store/episode.ts';
+import type { EpisodeSource } from './server.ts';
+
+export class MemorySource implements EpisodeSource {
+  private readonly entries: IndexEntry[] = [];
+  private readonly episodes = new Map<string, Episode>();
+
+  constructor(items: { entry: IndexEntry; episode: Episode }[] = []) {
+    for (const it of items) this.append(it.entry, it.episode);
+  }
+
+  append(entry: IndexEntry, episode: Episode): void {
+    if (this.episodes.has(entry.id)) return;
+    this.entries.push(entry);
+    this.episodes.set(entry.id, episode);
+  }
+
+  list(): IndexEntry[] {
+    return this.entries.slice();
+  }
+
+  get(id: string): Episode {
+    const ep = this.episodes.get(id);
+    if (!ep) throw new UserError(`no episode ${id}`);
+    return ep;
+  }
+}

@@ -1,0 +1,528 @@
+/**
+ * EpisodeServer: streams a store's episodes to trainers over ZeroMQ ROUTER/DEALER with credit-based flow
+ * control, acknowledgements by sequence number, redelivery of what a lost trainer held, and a durable
+ * cursor per trainer name (broadcast) or per group (shared). See docs/wire-format.md.
+ *
+ *   const server = new EpisodeServer({ source: store, bind: 'tcp://127.0.0.1:5555', stateDir });
+ *   await server.start(); ... await server.close();
+ */
+import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
+import { Publisher, Router } from 'zeromq';
+import { UserError } from '../errors.ts';
+import type { Episode, IndexEntry } from '../store/episode.ts';
+import { Cursor } from './cursor.ts';
+import { SendQueue, type Message } from './queue.ts';
+import {
+  PROTOCOL, encodeEpisode, isLocalEndpoint, json, parseBody,
+  type EncodedEpisode, type Mode, type WelcomeBody,
+} from './wire.ts';
+import { registerZapDomain, unregisterZapDomain } from './zap.ts';
+
+/** What the server reads episodes from: the store (src/store) or anything with the same two calls. */
+export interface EpisodeSource {
+  list(): IndexEntry[] | Promise<IndexEntry[]>;
+  get(id: string): Episode | Promise<Episode>;
+}
+
+export interface CurveServerOptions {
+  publicKey: string;
+  secretKey: string;
+  /** Z85 public keys of the trainers allowed to connect. */
+  allow: string[];
+}
+
+export interface ServerOptions {
+  source: EpisodeSource;
+  /** ZeroMQ endpoint, e.g. tcp://127.0.0.1:5555, tcp://0.0.0.0:5555 (needs curve), ipc:///tmp/r2r.sock. */
+  bind: string;
+  /** Where cursors are kept (`<stateDir>/cursors/*.json`); e.g. `<store>/.transport`. */
+  stateDir: string;
+  /** CURVE keys and allow-list; required unless the endpoint is loopback/ipc/inproc. */
+  curve?: CurveServerOptions | null;
+  /** Keep serving episodes appended to the store's index (polled every pollMs). */
+  follow?: boolean;
+  pollMs?: number;
+  /** Interval trainers should ping at; a trainer silent for timeoutMs is lost and its episodes go back. */
+  heartbeatMs?: number;
+  timeoutMs?: number;
+  /** PUB endpoint for telemetry (progress, counters; never episode data). */
+  telemetry?: string | null;
+  telemetryMs?: number;
+  /** How long acks may wait to be persisted together (ms). ACKED is sent after they are on disk. */
+  flushMs?: number;
+  /** Encoded episodes kept in memory for redelivery and for other cursors. */
+  cacheSize?: number;
+  onEvent?: (e: ServerEvent) => void;
+  /** Test hooks: flip one byte of the first tensor the first time each listed sequence number is sent. */
+  testHooks?: { corruptOnce?: number[] };
+}
+
+export type ServerEvent =
+  | { type: 'listening'; endpoint: string; curve: boolean; episodes: number; telemetry: string | null }
+  | { type: 'hello'; session: string; name: string; cursor: string; mode: Mode; acked: number; total: number }
+  | { type: 'ack'; session: string; name: string; cursor: string; seq: number; id: string }
+  | { type: 'duplicate-ack'; session: string; name: string; cursor: string; seq: number; id: string }
+  | { type: 'nack'; session: string; name: string; cursor: string; seq: number; id: string; reason: string }
+  | { type: 'session-lost'; session: string; name: string; cursor: string; released: number; why: string }
+  | { type: 'bye'; session: string; name: string; cursor: string; released: number }
+  | { type: 'end'; session: string; name: string; cursor: string; total: number }
+  | { type: 'appended'; count: number; total: number }
+  | { type: 'unreadable'; seq: number; id: string; error: string }
+  | { type: 'refused'; address: string; publicKey: string | null }
+  | { type: 'corrupted'; seq: number; tensor: string }
+  | { type: 'protocol-error'; session: string; message: string };
+
+interface Session {
+  key: string;
+  rid: Buffer;
+  name: string;
+  mode: Mode;
+  cursor: Cursor;
+  credit: number;
+  lastSeen: number;
+  toConfirm: number[];
+  ended: boolean;
+}
+
+export interface ServerStats {
+  sent: number;
+  bytes: number;
+  redelivered: number;
+  acks: number;
+  duplicateAcks: number;
+  nacks: number;
+  sessionsLost: number;
+}
+
+const MAX_CREDIT = 4096;
+
+export class EpisodeServer {
+  readonly options: Required<Omit<ServerOptions, 'curve' | 'telemetry' | 'onEvent' | 'testHooks'>> & ServerOptions;
+  private router: Router | null = null;
+  private pub: Publisher | null = null;
+  private out: SendQueue | null = null;
+  private pubOut: SendQueue | null = null;
+  private zapDomain: string | null = null;
+  private entries: IndexEntry[] = [];
+  private ids: string[] = [];
+  private seen = new Set<string>();
+  private readonly sessions = new Map<string, Session>();
+  private readonly cursors = new Map<string, Cursor>();
+  private readonly cache = new Map<number, EncodedEpisode>();
+  private readonly unreadable = new Set<number>();
+  private readonly corruptOnce: Set<number>;
+  private timers: NodeJS.Timeout[] = [];
+  private flushTimer: NodeJS.Timeout | null = null;
+  private reading: Promise<void> | null = null;
+  private polling = false;
+  private closed = false;
+  endpoint = '';
+  readonly stats: ServerStats = { sent: 0, bytes: 0, redelivered: 0, acks: 0, duplicateAcks: 0, nacks: 0, sessionsLost: 0 };
+
+  constructor(options: ServerOptions) {
+    this.options = {
+      follow: false,
+      pollMs: 500,
+      heartbeatMs: 1000,
+      timeoutMs: 5000,
+      telemetryMs: 1000,
+      flushMs: 5,
+      cacheSize: 64,
+      ...options,
+    };
+    this.corruptOnce = new Set(options.testHooks?.corruptOnce ?? []);
+  }
+
+  private emit(e: ServerEvent): void {
+    this.options.onEvent?.(e);
+  }
+
+  /** Bind and start serving; resolves with the bound endpoint (a `tcp://...:*` bind gets its real port). */
+  async start(): Promise<string> {
+    const o = this.options;
+    const curve = o.curve ?? null;
+    if (!curve && !isLocalEndpoint(o.bind)) {
+      throw new UserError(`${o.bind} is not a loopback or ipc endpoint: CURVE is required (give a server key and an allow-list of trainer keys)`);
+    }
+    if (o.telemetry && !curve && !isLocalEndpoint(o.telemetry)) {
+      throw new UserError(`telemetry endpoint ${o.telemetry} is not loopback: CURVE is required`);
+    }
+    await this.refresh();
+    const secure: Record<string, unknown> = {};
+    if (curve) {
+      this.zapDomain = `reel2real-${randomBytes(6).toString('hex')}`;
+      await registerZapDomain(this.zapDomain, curve.allow, (d) => {
+        if (!d.allowed) this.emit({ type: 'refused', address: d.address, publicKey: d.publicKey });
+      });
+      Object.assign(secure, { curveServer: true, curvePublicKey: curve.publicKey, curveSecretKey: curve.secretKey, zapDomain: this.zapDomain });
+    }
+    const router = new Router({ mandatory: true, linger: 0, sendHighWaterMark: 100000, receiveHighWaterMark: 100000, ...secure });
+    try {
+      await router.bind(o.bind);
+    } catch (err) {
+      router.close();
+      if (this.zapDomain) await unregisterZapDomain(this.zapDomain);
+      throw new UserError(`cannot bind ${o.bind}: ${(err as Error).message}`);
+    }
+    this.router = router;
+    this.endpoint = router.lastEndpoint ?? o.bind;
+    this.out = new SendQueue(router);
+    if (o.telemetry) {
+      const pub = new Publisher({ linger: 0, ...secure });
+      try {
+        await pub.bind(o.telemetry);
+      } catch (err) {
+        pub.close();
+        throw new UserError(`cannot bind telemetry endpoint ${o.telemetry}: ${(err as Error).message}`);
+      }
+      this.pub = pub;
+      this.pubOut = new SendQueue(pub);
+      this.timers.push(setInterval(() => this.publishTelemetry(), o.telemetryMs));
+    }
+    this.timers.push(setInterval(() => this.checkLiveness(), Math.max(50, Math.min(o.heartbeatMs, o.timeoutMs / 2))));
+    if (o.follow) this.timers.push(setInterval(() => void this.poll(), o.pollMs));
+    this.reading = this.readLoop(router);
+    this.emit({ type: 'listening', endpoint: this.endpoint, curve: !!curve, episodes: this.ids.length, telemetry: this.pub?.lastEndpoint ?? null });
+    return this.endpoint;
+  }
+
+  /** Stop: persist cursors, close sockets. Trainers keep their state and resume with the next server. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const t of this.timers) clearInterval(t);
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flush();
+    await Promise.race([this.out?.drain(), new Promise((r) => setTimeout(r, 500))]);
+    this.out?.close();
+    this.pubOut?.close();
+    this.router?.close();
+    this.pub?.close();
+    await this.reading;
+    if (this.zapDomain) await unregisterZapDomain(this.zapDomain);
+  }
+
+  get total(): number {
+    return this.ids.length;
+  }
+
+  private async refresh(): Promise<number> {
+    const list = await this.options.source.list();
+    let added = 0;
+    for (const e of list) {
+      if (this.seen.has(e.id)) continue;
+      this.seen.add(e.id);
+      this.entries.push(e);
+      this.ids.push(e.id);
+      added++;
+    }
+    return added;
+  }
+
+  private async poll(): Promise<void> {
+    if (this.polling || this.closed) return;
+    this.polling = true;
+    try {
+      const added = await this.refresh();
+      if (added) {
+        this.emit({ type: 'appended', count: added, total: this.ids.length });
+        for (const s of this.sessions.values()) this.dispatch(s);
+      }
+    } catch {
+      /* the index is being written; try again at the next poll */
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  private cursorFor(key: string): Cursor {
+    let c = this.cursors.get(key);
+    if (!c) {
+      c = new Cursor(key, this.options.stateDir);
+      c.load(this.ids);
+      this.cursors.set(key, c);
+    }
+    return c;
+  }
+
+  private send(rid: Buffer, cmd: string, body: unknown): void {
+    this.out?.push([rid, cmd, json(body)]);
+  }
+
+  private async readLoop(router: Router): Promise<void> {
+    try {
+      for await (const frames of router) {
+        try {
+          this.handle(frames);
+        } catch (err) {
+          const key = frames[0] ? frames[0].toString('hex') : '?';
+          this.emit({ type: 'protocol-error', session: key, message: (err as Error).message });
+          if (frames[0]) this.send(frames[0], 'ERROR', { code: 'bad-request', message: (err as Error).message });
+        }
+      }
+    } catch {
+      /* socket closed */
+    }
+  }
+
+  private handle(frames: Buffer[]): void {
+    const [rid, cmdB, bodyB] = frames;
+    if (!rid || !cmdB) return;
+    const key = rid.toString('hex');
+    const cmd = cmdB.toString();
+    const body = parseBody(bodyB) ?? {};
+    if (cmd === 'HELLO') return this.hello(rid, key, body);
+    const s = this.sessions.get(key);
+    if (!s) {
+      if (cmd !== 'BYE') this.send(rid, 'RESET', { reason: 'unknown session: send HELLO' });
+      return;
+    }
+    s.lastSeen = Date.now();
+    switch (cmd) {
+      case 'PING':
+        this.send(rid, 'PONG', {});
+        return;
+      case 'CREDIT':
+        this.addCredit(s, body.n);
+        this.dispatch(s);
+        return;
+      case 'ACK':
+        this.ack(s, seqList(body.seqs));
+        this.addCredit(s, body.credit);
+        this.dispatch(s);
+        return;
+      case 'NACK':
+        this.nack(s, seqList(body.seqs), typeof body.reason === 'string' ? body.reason : 'nack');
+        this.addCredit(s, body.credit);
+        this.dispatch(s);
+        return;
+      case 'BYE': {
+        const released = this.drop(s);
+        this.emit({ type: 'bye', session: s.key, name: s.name, cursor: s.cursor.key, released });
+        return;
+      }
+      default:
+        throw new Error(`unknown command ${JSON.stringify(cmd)}`);
+    }
+  }
+
+  private addCredit(s: Session, n: unknown): void {
+    if (typeof n === 'number' && Number.isInteger(n) && n > 0) s.credit = Math.min(MAX_CREDIT, s.credit + n);
+  }
+
+  private hello(rid: Buffer, key: string, b: Record<string, unknown>): void {
+    if (b.protocol !== PROTOCOL) throw new Error(`protocol ${JSON.stringify(b.protocol)} not supported (server speaks ${PROTOCOL})`);
+    const name = b.name;
+    if (typeof name !== 'string' || !name || name.length > 200) throw new Error('HELLO needs a trainer name (1-200 characters)');
+    const mode = b.mode ?? 'broadcast';
+    if (mode !== 'shared' && mode !== 'broadcast') throw new Error(`mode must be "shared" or "broadcast", got ${JSON.stringify(mode)}`);
+    const group = b.group === undefined || b.group === null ? name : b.group;
+    if (typeof group !== 'string' || !group || group.length > 200) throw new Error('group must be a non-empty string');
+    const credit = typeof b.credit === 'number' && Number.isInteger(b.credit) && b.credit >= 0 ? Math.min(MAX_CREDIT, b.credit) : 0;
+    const old = this.sessions.get(key);
+    if (old) this.drop(old);
+    const cursor = this.cursorFor(mode === 'shared' ? `group:${group}` : `trainer:${name}`);
+    const s: Session = { key, rid, name, mode, cursor, credit, lastSeen: Date.now(), toConfirm: [], ended: false };
+    this.sessions.set(key, s);
+    this.ack(s, seqList(b.acks));
+    for (const p of seqList(b.holding)) cursor.claim(p, this.ids.length, key);
+    const welcome: WelcomeBody = {
+      protocol: PROTOCOL,
+      session: key,
+      cursor: cursor.key,
+      mode,
+      total: this.ids.length,
+      acked: cursor.ackedCount(this.ids.length),
+      follow: this.options.follow,
+      heartbeat_ms: this.options.heartbeatMs,
+      timeout_ms: this.options.timeoutMs,
+    };
+    this.send(rid, 'WELCOME', welcome);
+    this.emit({ type: 'hello', session: key, name, cursor: cursor.key, mode, acked: welcome.acked, total: welcome.total });
+    this.dispatch(s);
+    this.scheduleFlush();
+  }
+
+  private ack(s: Session, seqs: number[]): void {
+    for (const p of seqs) {
+      if (p >= this.ids.length) continue;
+      const id = this.ids[p];
+      if (s.cursor.ack(p)) {
+        this.stats.acks++;
+        this.emit({ type: 'ack', session: s.key, name: s.name, cursor: s.cursor.key, seq: p, id });
+      } else {
+        this.stats.duplicateAcks++;
+        this.emit({ type: 'duplicate-ack', session: s.key, name: s.name, cursor: s.cursor.key, seq: p, id });
+      }
+      s.toConfirm.push(p);
+    }
+    if (seqs.length) this.scheduleFlush();
+  }
+
+  private nack(s: Session, seqs: number[], reason: string): void {
+    for (const p of seqs) {
+      if (s.cursor.inflight.get(p) !== s.key) continue;
+      s.cursor.release(p);
+      this.stats.nacks++;
+      this.emit({ type: 'nack', session: s.key, name: s.name, cursor: s.cursor.key, seq: p, id: this.ids[p], reason });
+    }
+  }
+
+  /** Remove a session, putting what it held back in its cursor's queue. */
+  private drop(s: Session): number {
+    this.sessions.delete(s.key);
+    let released = 0;
+    for (const [p, owner] of [...s.cursor.inflight]) {
+      if (owner !== s.key) continue;
+      s.cursor.release(p);
+      released++;
+    }
+    if (released) for (const o of this.sessions.values()) if (o.cursor === s.cursor) this.dispatch(o);
+    return released;
+  }
+
+  private lost(s: Session, why: string): void {
+    if (this.sessions.get(s.key) !== s) return;
+    const released = this.drop(s);
+    this.stats.sessionsLost++;
+    this.emit({ type: 'session-lost', session: s.key, name: s.name, cursor: s.cursor.key, released, why });
+  }
+
+  private checkLiveness(): void {
+    const now = Date.now();
+    for (const s of [...this.sessions.values()]) {
+      if (now - s.lastSeen > this.options.timeoutMs) this.lost(s, `no message for ${now - s.lastSeen} ms`);
+    }
+  }
+
+  /** Send as many episodes as the session has credit for. */
+  private dispatch(s: Session): void {
+    if (this.closed || this.sessions.get(s.key) !== s) return;
+    const total = this.ids.length;
+    while (s.credit > 0) {
+      const p = this.takeReadable(s.cursor, total, s.key);
+      if (p < 0) break;
+      s.credit--;
+      const delivery = s.cursor.deliveries.get(p) ?? 1;
+      if (delivery > 1) this.stats.redelivered++;
+      this.out!.push(
+        () => this.episodeMessage(s, p, delivery),
+        () => {
+          // Peer unreachable (gone): its session is lost and what it held goes back.
+          if (s.cursor.inflight.get(p) === s.key) s.cursor.release(p);
+          this.lost(s, 'unreachable');
+        },
+      );
+    }
+    this.checkEnd(s.cursor);
+  }
+
+  private takeReadable(c: Cursor, total: number, session: string): number {
+    for (;;) {
+      const p = c.take(total, session);
+      if (p < 0 || !this.unreadable.has(p)) return p;
+      c.inflight.delete(p);
+    }
+  }
+
+  private async episodeMessage(s: Session, p: number, delivery: number): Promise<Message | null> {
+    // The session may have been lost, or the episode acked (via a reconnect) while this waited in the queue.
+    if (s.cursor.inflight.get(p) !== s.key || this.sessions.get(s.key) !== s) return null;
+    let enc = this.cache.get(p);
+    if (!enc) {
+      try {
+        const ep = await this.options.source.get(this.ids[p]);
+        enc = encodeEpisode(ep, this.entries[p]);
+      } catch (err) {
+        this.unreadable.add(p);
+        s.cursor.inflight.delete(p);
+        this.emit({ type: 'unreadable', seq: p, id: this.ids[p], error: (err as Error).message.split('\n')[0] });
+        s.credit++;
+        queueMicrotask(() => this.dispatch(s));
+        return null;
+      }
+      this.cache.set(p, enc);
+      if (this.cache.size > this.options.cacheSize) this.cache.delete(this.cache.keys().next().value as number);
+    }
+    const header = Buffer.from(JSON.stringify({ ...enc.header, seq: p, delivery }), 'utf8');
+    let frames = enc.frames;
+    if (this.corruptOnce.has(p) && frames.length) {
+      this.corruptOnce.delete(p);
+      const bad = Buffer.from(frames[0]);
+      bad[bad.length >> 1] ^= 0x40;
+      frames = [bad, ...frames.slice(1)];
+      this.emit({ type: 'corrupted', seq: p, tensor: enc.header.tensors[0].name });
+    }
+    this.stats.sent++;
+    for (const f of frames) this.stats.bytes += f.byteLength;
+    return [s.rid, 'EPISODE', header, ...frames];
+  }
+
+  private checkEnd(c: Cursor): void {
+    if (this.options.follow) return;
+    const total = this.ids.length;
+    let done = c.complete(total);
+    if (!done && this.unreadable.size) {
+      done = c.inflight.size === 0 && c.redeliver.length === 0 && c.ackedCount(total) + [...this.unreadable].filter((p) => !c.isAcked(p)).length === total;
+    }
+    if (!done || c.dirty) return;
+    for (const s of this.sessions.values()) {
+      if (s.cursor !== c || s.ended || s.toConfirm.length) continue;
+      s.ended = true;
+      this.send(s.rid, 'END', { total, acked: c.ackedCount(total), unreadable: [...this.unreadable].sort((a, b) => a - b) });
+      this.emit({ type: 'end', session: s.key, name: s.name, cursor: c.key, total });
+    }
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushTimer || this.closed) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = null;
+      this.flush();
+    }, this.options.flushMs);
+  }
+
+  /** Persist dirty cursors, then confirm the acks they hold (ACKED), then tell finished trainers END. */
+  private flush(): void {
+    for (const c of this.cursors.values()) if (c.dirty) c.save(this.ids);
+    for (const s of this.sessions.values()) {
+      if (!s.toConfirm.length) continue;
+      this.send(s.rid, 'ACKED', { seqs: s.toConfirm });
+      s.toConfirm = [];
+    }
+    for (const c of this.cursors.values()) this.checkEnd(c);
+  }
+
+  /** Progress per cursor and counters, as published on the telemetry socket. */
+  telemetry(): Record<string, unknown> {
+    const total = this.ids.length;
+    const cursors: Record<string, unknown> = {};
+    for (const c of this.cursors.values()) {
+      cursors[c.key] = { total, acked: c.ackedCount(total), inflight: c.inflight.size, queued_redelivery: c.redeliver.length };
+    }
+    return {
+      time: new Date().toISOString(),
+      endpoint: this.endpoint,
+      episodes: total,
+      sessions: [...this.sessions.values()].map((s) => ({ session: s.key, name: s.name, cursor: s.cursor.key, credit: s.credit })),
+      cursors,
+      counters: { ...this.stats },
+    };
+  }
+
+  private publishTelemetry(): void {
+    if (!this.pubOut || this.pubOut.length > 4) return;
+    this.pubOut.push(['telemetry', json(this.telemetry())]);
+  }
+}
+
+function seqList(v: unknown): number[] {
+  if (!Array.isArray(v)) return [];
+  return v.filter((x): x is number => typeof x === 'number' && Number.isInteger(x) && x >= 0);
+}
+
+/** Default state directory for a store: `<store>/.transport`. */
+export function defaultStateDir(storeDir: string): string {
+  return path.join(storeDir, '.transport');
+}

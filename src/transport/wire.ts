@@ -1,0 +1,288 @@
+/**
+ * The wire format of reel2real streaming (docs/wire-format.md is the reference; keep the two in step).
+ *
+ * Every message is multipart: frame 0 is an ASCII command, frame 1 a UTF-8 JSON body. An EPISODE adds one
+ * frame per tensor after the body (the "header"): raw little-endian bytes in the order the header lists
+ * them, each with a CRC-32 (zlib/IEEE) checksum, so a reader maps them with `np.frombuffer` without copying.
+ */
+import * as os from 'node:os';
+import * as zlib from 'node:zlib';
+import type { Episode, IndexEntry } from '../store/episode.ts';
+import type { DType, NdArray, NumericArray } from '../io/npz.ts';
+
+export const PROTOCOL = 1;
+export const SCHEMA = 1;
+
+/** Client → server commands. */
+export type ClientCommand = 'HELLO' | 'CREDIT' | 'ACK' | 'NACK' | 'PING' | 'BYE';
+/** Server → client commands. */
+export type ServerCommand = 'WELCOME' | 'EPISODE' | 'ACKED' | 'END' | 'PONG' | 'ERROR' | 'RESET';
+
+export type Mode = 'shared' | 'broadcast';
+
+export interface HelloBody {
+  protocol: number;
+  name: string;
+  mode: Mode;
+  /** Shared mode: the group whose cursor the trainers share (default: the trainer name). */
+  group?: string;
+  credit: number;
+  /** Sequence numbers the trainer acked without seeing ACKED (resent after a reconnect). */
+  acks?: number[];
+  /** Sequence numbers the trainer holds unacked (received, not yet processed). */
+  holding?: number[];
+}
+
+export interface WelcomeBody {
+  protocol: number;
+  session: string;
+  cursor: string;
+  mode: Mode;
+  total: number;
+  acked: number;
+  follow: boolean;
+  heartbeat_ms: number;
+  timeout_ms: number;
+}
+
+export interface TensorInfo {
+  name: string;
+  /** numpy dtype string: '<f4', '<f8', '|u1', '|b1', '<i4', ... */
+  dtype: string;
+  shape: number[];
+  bytes: number;
+  /** CRC-32 (ISO-HDLC, as zlib.crc32 / Python's zlib.crc32) of the frame's bytes, unsigned. */
+  crc32: number;
+}
+
+export interface EpisodeHeader {
+  schema: number;
+  seq: number;
+  id: string;
+  /** 1 on first delivery to this cursor, 2 on the first redelivery, ... */
+  delivery: number;
+  robot: string | null;
+  joint_names: string[];
+  fps: number | null;
+  frames: number;
+  root_link: string | null;
+  /** Root quaternion component order. */
+  quat_order: 'wxyz';
+  human: { joint_names: string[]; parents: number[]; fps: number; frames: number; source: unknown } | null;
+  hand: { robot: string; joint_names: string[]; root_link: string } | null;
+  task: string | null;
+  provenance: unknown;
+  quality: unknown;
+  validation: unknown;
+  checksum: 'crc32';
+  tensors: TensorInfo[];
+}
+
+const DESCR: Record<DType, string> = {
+  f4: '<f4', f8: '<f8', i1: '|i1', i2: '<i2', i4: '<i4', i8: '<i8', u1: '|u1', u2: '<u2', u4: '<u4', b1: '|b1',
+};
+const FROM_DESCR = new Map<string, DType>(Object.entries(DESCR).map(([k, v]) => [v, k as DType]));
+const CTOR: Record<DType, { new (buf: ArrayBufferLike, off: number, len: number): NumericArray; BYTES_PER_ELEMENT: number }> = {
+  f4: Float32Array, f8: Float64Array, i1: Int8Array, i2: Int16Array, i4: Int32Array, i8: BigInt64Array,
+  u1: Uint8Array, u2: Uint16Array, u4: Uint32Array, b1: Uint8Array,
+} as never;
+
+if (os.endianness() !== 'LE') throw new Error('reel2real transport needs a little-endian host');
+
+/** CRC-32 (zlib) of bytes; the native zlib.crc32 where Node has it (≥ 20.15), else a table. */
+export const crc32: (b: Uint8Array) => number =
+  typeof (zlib as { crc32?: unknown }).crc32 === 'function'
+    ? (b) => (zlib as unknown as { crc32(d: Uint8Array): number }).crc32(b) >>> 0
+    : tableCrc32;
+
+let TABLE: Uint32Array | null = null;
+function tableCrc32(b: Uint8Array): number {
+  if (!TABLE) {
+    TABLE = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      TABLE[n] = c >>> 0;
+    }
+  }
+  let c = 0xffffffff;
+  for (let i = 0; i < b.length; i++) c = TABLE[(c ^ b[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+function bytesOf(a: NumericArray): Buffer {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+}
+
+/** The tensors of an episode, in wire order, named as in docs/wire-format.md. */
+export function episodeTensors(ep: Episode): { name: string; arr: NdArray }[] {
+  const out: { name: string; arr: NdArray }[] = [];
+  const add = (name: string, data: NumericArray, shape: number[], dtype?: DType) => {
+    const dt = dtype ?? dtypeOf(data);
+    out.push({ name, arr: { dtype: dt, shape, data } });
+  };
+  const m = ep.motion;
+  if (m) {
+    const T = m.timestamps.length;
+    add('q', m.q, [T, m.jointNames.length]);
+    add('root_pos', m.rootPos, [T, 3]);
+    add('root_quat', m.rootQuat, [T, 4]);
+    add('timestamps', m.timestamps, [T]);
+    for (const [k, v] of Object.entries(m.extras ?? {})) add(`extra.${k}`, v.data, v.shape, v.dtype);
+  }
+  const t = ep.track;
+  if (t) {
+    const T = t.timestamps.length;
+    const J = t.jointNames.length;
+    add('human.positions', t.positions, [T, J, 3]);
+    add('human.confidence', t.confidence, [T, J]);
+    add('human.timestamps', t.timestamps, [T]);
+    for (const [k, v] of Object.entries(t.extras ?? {})) add(`human.extra.${k}`, v.data, v.shape, v.dtype);
+  }
+  const h = ep.handMotion;
+  if (h) {
+    const T = h.timestamps.length;
+    add('hand.q', h.q, [T, h.jointNames.length]);
+    add('hand.root_pos', h.rootPos, [T, 3]);
+    add('hand.root_quat', h.rootQuat, [T, 4]);
+    add('hand.timestamps', h.timestamps, [T]);
+  }
+  for (const [k, v] of Object.entries(ep.masks ?? {})) add(`mask.${k}`, v, [v.length], 'u1');
+  return out;
+}
+
+function dtypeOf(a: NumericArray): DType {
+  if (a instanceof Float32Array) return 'f4';
+  if (a instanceof Float64Array) return 'f8';
+  if (a instanceof Int8Array) return 'i1';
+  if (a instanceof Int16Array) return 'i2';
+  if (a instanceof Int32Array) return 'i4';
+  if (a instanceof BigInt64Array) return 'i8';
+  if (a instanceof Uint8Array) return 'u1';
+  if (a instanceof Uint16Array) return 'u2';
+  return 'u4';
+}
+
+export interface EncodedEpisode {
+  /** Header without seq/delivery filled (they change per send). */
+  header: Omit<EpisodeHeader, 'seq' | 'delivery'>;
+  frames: Buffer[];
+}
+
+/** Build the header and the tensor frames (views on the episode's arrays: no copy). */
+export function encodeEpisode(ep: Episode, entry: IndexEntry): EncodedEpisode {
+  const tensors = episodeTensors(ep);
+  const frames: Buffer[] = [];
+  const infos: TensorInfo[] = [];
+  for (const { name, arr } of tensors) {
+    const b = bytesOf(arr.data);
+    frames.push(b);
+    infos.push({ name, dtype: DESCR[arr.dtype], shape: arr.shape, bytes: b.byteLength, crc32: crc32(b) });
+  }
+  const m = ep.motion;
+  const t = ep.track;
+  const h = ep.handMotion;
+  const frames0 = m ? m.timestamps.length : t ? t.timestamps.length : 0;
+  return {
+    header: {
+      schema: SCHEMA,
+      id: entry.id,
+      robot: m ? m.robot.name : (entry.robot ?? null),
+      joint_names: m ? m.jointNames : [],
+      fps: m ? m.fps : t ? t.fps : (entry.fps ?? null),
+      frames: frames0,
+      root_link: m ? m.rootLink : null,
+      quat_order: 'wxyz',
+      human: t ? { joint_names: t.jointNames, parents: t.parents, fps: t.fps, frames: t.timestamps.length, source: t.source } : null,
+      hand: h ? { robot: h.robot.name, joint_names: h.jointNames, root_link: h.rootLink } : null,
+      task: ep.provenance.task ?? entry.task ?? null,
+      provenance: ep.provenance,
+      quality: ep.quality ?? null,
+      validation: ep.validation ?? null,
+      checksum: 'crc32',
+      tensors: infos,
+    },
+    frames,
+  };
+}
+
+export interface WireTensor {
+  dtype: string;
+  shape: number[];
+  data: NumericArray;
+}
+
+export interface DecodedEpisode {
+  header: EpisodeHeader;
+  arrays: Record<string, WireTensor>;
+}
+
+export class WireError extends Error {
+  constructor(message: string, readonly seq: number | null) {
+    super(message);
+    this.name = 'WireError';
+  }
+}
+
+/**
+ * Parse an EPISODE's body and tensor frames; verify each frame's length and CRC-32. Arrays are views on
+ * the received buffers where they are aligned (copies otherwise). Throws WireError on any mismatch.
+ */
+export function decodeEpisode(body: Uint8Array, frames: Uint8Array[]): DecodedEpisode {
+  let header: EpisodeHeader;
+  try {
+    header = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+  } catch {
+    throw new WireError('episode header is not JSON', null);
+  }
+  const seq = typeof header.seq === 'number' ? header.seq : null;
+  if (header.schema !== SCHEMA) throw new WireError(`episode schema ${header.schema}, this reader knows ${SCHEMA}`, seq);
+  if (!Array.isArray(header.tensors) || header.tensors.length !== frames.length) {
+    throw new WireError(`header lists ${header.tensors?.length} tensors, message has ${frames.length} frames`, seq);
+  }
+  const arrays: Record<string, WireTensor> = {};
+  for (let i = 0; i < frames.length; i++) {
+    const info = header.tensors[i];
+    const f = frames[i];
+    if (f.byteLength !== info.bytes) throw new WireError(`tensor ${info.name}: ${f.byteLength} bytes, header says ${info.bytes}`, seq);
+    const c = crc32(f);
+    if (c !== info.crc32) throw new WireError(`tensor ${info.name}: crc32 ${c} != ${info.crc32}`, seq);
+    const dt = FROM_DESCR.get(info.dtype);
+    if (!dt) throw new WireError(`tensor ${info.name}: unknown dtype ${info.dtype}`, seq);
+    const C = CTOR[dt];
+    const n = info.shape.reduce((a, b) => a * b, 1);
+    if (n * C.BYTES_PER_ELEMENT !== f.byteLength) throw new WireError(`tensor ${info.name}: shape [${info.shape}] does not match ${f.byteLength} bytes`, seq);
+    let data: NumericArray;
+    if (f.byteOffset % C.BYTES_PER_ELEMENT === 0) data = new C(f.buffer, f.byteOffset, n);
+    else {
+      const copy = new Uint8Array(f.byteLength);
+      copy.set(f);
+      data = new C(copy.buffer, 0, n);
+    }
+    arrays[info.name] = { dtype: info.dtype, shape: info.shape, data };
+  }
+  return { header, arrays };
+}
+
+export function json(body: unknown): Buffer {
+  return Buffer.from(JSON.stringify(body), 'utf8');
+}
+
+export function parseBody(b: Uint8Array | undefined): Record<string, unknown> | null {
+  if (!b) return null;
+  try {
+    const v = JSON.parse(Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8'));
+    return v && typeof v === 'object' && !Array.isArray(v) ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Loopback or local endpoints, where plain (unencrypted) transport is allowed without --curve. */
+export function isLocalEndpoint(ep: string): boolean {
+  if (ep.startsWith('ipc://') || ep.startsWith('inproc://')) return true;
+  const m = /^tcp:\/\/(?:[^;]*;)?(\[[^\]]*\]|[^:]+):/.exec(ep);
+  if (!m) return false;
+  const host = m[1];
+  return /^127\.\d+\.\d+\.\d+$/.test(host) || host === 'localhost' || host === '[::1]' || host === 'lo';
+}
