@@ -1,0 +1,162 @@
+/**
+ * Body: MediaPipe BlazePose person detector + landmark model (33 image landmarks, 33 metric world landmarks,
+ * visibility, presence), with MediaPipe's region-of-interest logic. One person: the region of interest comes
+ * from the previous frame's auxiliary landmarks; the detector runs only when the track is lost, and then
+ * prefers the detection nearest to where the person was last seen, so a second person entering does not
+ * steal the track.
+ */
+import type { Frame } from './video.ts';
+import { tf, loadGraphModel } from './models.ts';
+import { type Roi, alignRotation, cropRoi, cropToFrame, decodeDetections, letterboxRoi } from './roi.ts';
+import { ssdAnchors } from './roi.ts';
+import { BODY_N, R_BODY_DETECTED, R_BODY_IMAGE, R_BODY_PRES, R_BODY_SCORE, R_BODY_VIS, R_BODY_WORLD } from './layout.ts';
+import { handRoiFromBody } from './hands.ts';
+
+const DET_SIZE = 224;
+const LM_SIZE = 256;
+const LM_ALL = 39;
+
+export interface BodyOptions {
+  /** BlazePose landmark model: 'full' (default), 'lite' or 'heavy'. */
+  model?: 'full' | 'lite' | 'heavy';
+  /** Pose presence needed to keep tracking (MediaPipe: 0.5). */
+  minPresence?: number;
+  /** Person detector score threshold (MediaPipe: 0.5). */
+  minDetection?: number;
+  /** While lost, run the detector at most every N frames (default 1). */
+  detectEvery?: number;
+}
+
+export interface BodyStats {
+  landmarkCalls: number;
+  detectorCalls: number;
+}
+
+const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+
+export class BodyTracker {
+  readonly stats: BodyStats = { landmarkCalls: 0, detectorCalls: 0 };
+  private roi: Roi | null = null;
+  private lastCenter: [number, number] | null = null;
+  private sinceDetect = Infinity;
+  private readonly detIn = new Float32Array(DET_SIZE * DET_SIZE * 3);
+  private readonly lmIn = new Float32Array(LM_SIZE * LM_SIZE * 3);
+  private readonly anchors = ssdAnchors(DET_SIZE, [8, 16, 32, 32, 32]);
+  private readonly px = new Float64Array(LM_ALL * 2);
+  private readonly tmp = new Float64Array(2);
+  private readonly opts: Required<BodyOptions>;
+  /** Hand ROIs from the last frame's wrists: [left, right]. */
+  readonly handHints: [Roi | null, Roi | null] = [null, null];
+
+  private constructor(private detector: tf.GraphModel, private landmark: tf.GraphModel, opts: BodyOptions) {
+    this.opts = { model: opts.model ?? 'full', minPresence: opts.minPresence ?? 0.5, minDetection: opts.minDetection ?? 0.5, detectEvery: opts.detectEvery ?? 1 };
+  }
+
+  static async create(opts: BodyOptions = {}): Promise<BodyTracker> {
+    const [det, lm] = await Promise.all([loadGraphModel('blazepose-detector'), loadGraphModel(`blazepose-${opts.model ?? 'full'}`)]);
+    return new BodyTracker(det, lm, opts);
+  }
+
+  reset(): void {
+    this.roi = null;
+    this.lastCenter = null;
+    this.sinceDetect = Infinity;
+  }
+
+  /** Track the body in `frame`, writing the body fields of `row`; updates `handHints`. Returns presence. */
+  process(frame: Frame, row: Float32Array): number {
+    const W = frame.width;
+    const H = frame.height;
+    this.handHints[0] = this.handHints[1] = null;
+    this.sinceDetect++;
+    if (!this.roi) {
+      if (this.sinceDetect < this.opts.detectEvery) return 0;
+      this.roi = this.detect(frame);
+      row[R_BODY_DETECTED] = 1;
+      if (!this.roi) return 0;
+    }
+    const roi = this.roi;
+    cropRoi(frame.data, W, H, roi, LM_SIZE, 0, 1, this.lmIn);
+    this.stats.landmarkCalls++;
+    const [flag, ld, world] = tf.tidy(() => {
+      const r = this.landmark.execute(tf.tensor4d(this.lmIn, [1, LM_SIZE, LM_SIZE, 3]), ['Identity_3', 'Identity_2', 'Identity_4']) as tf.Tensor[];
+      return r.map((t) => t.dataSync() as Float32Array);
+    });
+    const presence = flag[0];
+    if (!(presence >= this.opts.minPresence)) {
+      this.roi = null;
+      return 0;
+    }
+    const c = Math.cos(roi.rotation);
+    const s = Math.sin(roi.rotation);
+    const p = this.tmp;
+    for (let k = 0; k < LM_ALL; k++) {
+      cropToFrame(roi, ld[5 * k] / LM_SIZE, ld[5 * k + 1] / LM_SIZE, p);
+      this.px[2 * k] = p[0];
+      this.px[2 * k + 1] = p[1];
+      if (k >= BODY_N) continue;
+      row[R_BODY_IMAGE + 3 * k] = p[0] / W;
+      row[R_BODY_IMAGE + 3 * k + 1] = p[1] / H;
+      row[R_BODY_IMAGE + 3 * k + 2] = ((ld[5 * k + 2] / LM_SIZE) * roi.size) / W;
+      row[R_BODY_VIS + k] = sigmoid(ld[5 * k + 3]);
+      row[R_BODY_PRES + k] = sigmoid(ld[5 * k + 4]);
+      const wx = world[3 * k];
+      const wy = world[3 * k + 1];
+      row[R_BODY_WORLD + 3 * k] = c * wx - s * wy;
+      row[R_BODY_WORLD + 3 * k + 1] = s * wx + c * wy;
+      row[R_BODY_WORLD + 3 * k + 2] = world[3 * k + 2];
+    }
+    row[R_BODY_SCORE] = presence;
+    // Next frame's region from the auxiliary landmarks 33 (hip centre) and 34 (body size and rotation).
+    this.roi = this.roiFromPoints(this.px[66], this.px[67], this.px[68], this.px[69]);
+    this.lastCenter = [this.px[66], this.px[67]];
+    // Hand regions from the wrists (15/16), pinkies (17/18), index fingers (19/20) when visible.
+    for (const side of [0, 1] as const) {
+      const w = 15 + side;
+      const pk = 17 + side;
+      const ix = 19 + side;
+      const vis = row[R_BODY_VIS + w];
+      if (vis < 0.5) continue;
+      const hx = this.px[2 * w];
+      const hy = this.px[2 * w + 1];
+      if (hx < 0 || hy < 0 || hx >= W || hy >= H) continue;
+      this.handHints[side] = handRoiFromBody(hx, hy, this.px[2 * ix], this.px[2 * ix + 1], this.px[2 * pk], this.px[2 * pk + 1]);
+    }
+    return presence;
+  }
+
+  private roiFromPoints(x0: number, y0: number, x1: number, y1: number): Roi {
+    const size = 2 * Math.hypot(x1 - x0, y1 - y0) * 1.25;
+    return { cx: x0, cy: y0, size, rotation: alignRotation(x0, y0, x1, y1) };
+  }
+
+  private detect(frame: Frame): Roi | null {
+    this.sinceDetect = 0;
+    const W = frame.width;
+    const H = frame.height;
+    const box = letterboxRoi(W, H);
+    cropRoi(frame.data, W, H, box, DET_SIZE, -1, 1, this.detIn);
+    this.stats.detectorCalls++;
+    const raw = tf.tidy(() => (this.detector.execute(tf.tensor4d(this.detIn, [1, DET_SIZE, DET_SIZE, 3])) as tf.Tensor).dataSync() as Float32Array);
+    const dets = decodeDetections(raw, this.anchors, DET_SIZE, { score: 0, box: 1, kp: 5, nkp: 4, stride: 13 }, this.opts.minDetection, 0.3, 5);
+    if (!dets.length) return null;
+    let best = dets[0];
+    if (this.lastCenter) {
+      // Re-acquire the person we were following: nearest hip centre among confident detections.
+      let bestD = Infinity;
+      for (const d of dets) {
+        cropToFrame(box, d.kp[0], d.kp[1], this.tmp);
+        const dist = Math.hypot(this.tmp[0] - this.lastCenter[0], this.tmp[1] - this.lastCenter[1]);
+        if (dist < bestD) {
+          bestD = dist;
+          best = d;
+        }
+      }
+    }
+    const p0 = new Float64Array(2);
+    const p1 = new Float64Array(2);
+    cropToFrame(box, best.kp[0], best.kp[1], p0);
+    cropToFrame(box, best.kp[2], best.kp[3], p1);
+    return this.roiFromPoints(p0[0], p0[1], p1[0], p1[1]);
+  }
+}

