@@ -146,7 +146,7 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
       json({
         protocol: PROTOCOL,
         name: this.options.name,
-        mode: this.options.mode ?? 'broadcast',
+        ...(this.options.mode ? { mode: this.options.mode } : {}),
         ...(this.options.group ? { group: this.options.group } : {}),
         credit: Math.max(0, this.window - holding.length),
         acks: [...this.ackPending.keys()],

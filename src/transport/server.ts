@@ -40,6 +40,8 @@ export interface ServerOptions {
   stateDir: string;
   /** CURVE keys and allow-list; required unless the endpoint is loopback/ipc/inproc. */
   curve?: CurveServerOptions | null;
+  /** Only accept trainers in this mode (and use it for trainers that do not say). Default: either. */
+  mode?: Mode | null;
   /** Keep serving episodes appended to the store's index (polled every pollMs). */
   follow?: boolean;
   pollMs?: number;
@@ -98,7 +100,7 @@ export interface ServerStats {
 const MAX_CREDIT = 4096;
 
 export class EpisodeServer {
-  readonly options: Required<Omit<ServerOptions, 'curve' | 'telemetry' | 'onEvent' | 'testHooks'>> & ServerOptions;
+  readonly options: Required<Omit<ServerOptions, 'curve' | 'telemetry' | 'onEvent' | 'testHooks' | 'mode'>> & ServerOptions;
   private router: Router | null = null;
   private pub: Publisher | null = null;
   private out: SendQueue | null = null;
@@ -315,8 +317,9 @@ export class EpisodeServer {
     if (b.protocol !== PROTOCOL) throw new Error(`protocol ${JSON.stringify(b.protocol)} not supported (server speaks ${PROTOCOL})`);
     const name = b.name;
     if (typeof name !== 'string' || !name || name.length > 200) throw new Error('HELLO needs a trainer name (1-200 characters)');
-    const mode = b.mode ?? 'broadcast';
+    const mode = b.mode ?? this.options.mode ?? 'broadcast';
     if (mode !== 'shared' && mode !== 'broadcast') throw new Error(`mode must be "shared" or "broadcast", got ${JSON.stringify(mode)}`);
+    if (this.options.mode && mode !== this.options.mode) throw new Error(`this server streams in ${this.options.mode} mode only`);
     const group = b.group === undefined || b.group === null ? name : b.group;
     if (typeof group !== 'string' || !group || group.length > 200) throw new Error('group must be a non-empty string');
     const credit = typeof b.credit === 'number' && Number.isInteger(b.credit) && b.credit >= 0 ? Math.min(MAX_CREDIT, b.credit) : 0;

@@ -23,7 +23,8 @@ export type Mode = 'shared' | 'broadcast';
 export interface HelloBody {
   protocol: number;
   name: string;
-  mode: Mode;
+  /** Default: the server's mode (broadcast unless the server was started with one). */
+  mode?: Mode;
   /** Shared mode: the group whose cursor the trainers share (default: the trainer name). */
   group?: string;
   credit: number;
