@@ -1,0 +1,242 @@
+/**
+ * `reel2real view`: a small HTTP server for the web viewer (three.js + urdf-loader). It serves the page,
+ * three.js and urdf-loader from node_modules, the robot's URDF and meshes, and the episodes as JSON:
+ *
+ *   GET /                         the page
+ *   GET /api/episodes             [{id, label, frames, fps, robot}]
+ *   GET /api/episodes/<id>        {id, fps, timestamps, motion, human?, markers, video?, urdf}
+ *   GET /api/episodes/<id>/video  the kept (sanitised) video, when there is one
+ *   GET /robot/<id>/<path>        the URDF (robot.urdf) and files beside it (meshes)
+ *
+ * Sources: a motion `.npz` (with `--robot`, or the URDF path recorded in its meta), or an episode store.
+ */
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { UserError } from '../errors.ts';
+import { loadMotion, type RobotMotion } from '../retarget/motion.ts';
+import { loadTrack, type PoseTrack } from '../pose/track.ts';
+import { loadUrdf } from '../robot/urdf.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const NODE_MODULES = path.resolve(here, '..', '..', 'node_modules');
+
+/** One thing to show: a robot motion, optionally the human track it came from and its reports. */
+export interface ViewerEpisode {
+  id: string;
+  label: string;
+  motion: RobotMotion;
+  urdf: string;
+  track?: PoseTrack;
+  quality?: Record<string, unknown>;
+  validation?: Record<string, unknown>;
+  masks?: Record<string, Uint8Array>;
+  video?: string;
+}
+
+export interface ViewerSource {
+  list(): { id: string; label: string }[];
+  get(id: string): ViewerEpisode;
+}
+
+/** A viewer source for one motion file (and optionally its pose track). */
+export function motionFileSource(file: string, opts: { robot?: string; track?: string } = {}): ViewerSource {
+  const motion = loadMotion(file);
+  const urdf = opts.robot ?? (motion.robot.urdf as string | undefined);
+  if (!urdf) throw new UserError('the motion does not record its URDF; give --robot <urdf>', file);
+  if (!fs.existsSync(urdf)) throw new UserError(`robot URDF ${urdf} not found; give --robot <urdf>`, file);
+  const track = opts.track ? loadTrack(opts.track) : undefined;
+  const ep: ViewerEpisode = {
+    id: 'motion',
+    label: path.basename(file),
+    motion,
+    urdf: path.resolve(urdf),
+    track,
+    quality: motion.quality,
+  };
+  return { list: () => [{ id: ep.id, label: ep.label }], get: () => ep };
+}
+
+/** Frames to mark on the timelines: from per-frame masks, quality reasons and validation events. */
+export function timelineMarkers(ep: ViewerEpisode): { lane: 'quality' | 'validation'; frame: number; kind: string; detail?: string }[] {
+  const out: { lane: 'quality' | 'validation'; frame: number; kind: string; detail?: string }[] = [];
+  for (const [name, mask] of Object.entries(ep.masks ?? {})) {
+    for (let f = 0; f < mask.length; f++) if (mask[f]) out.push({ lane: 'quality', frame: f, kind: name });
+  }
+  const reasons = (ep.quality?.reasons ?? []) as { code?: string; message?: string; frames?: unknown }[];
+  for (const r of Array.isArray(reasons) ? reasons : []) {
+    for (const f of framesOf(r.frames)) out.push({ lane: 'quality', frame: f, kind: String(r.code ?? 'quality'), detail: r.message });
+  }
+  const events = (ep.validation?.events ?? []) as { frame?: number; kind?: string; detail?: unknown }[];
+  for (const e of Array.isArray(events) ? events : []) {
+    if (typeof e.frame === 'number') out.push({ lane: 'validation', frame: e.frame, kind: String(e.kind ?? 'event'), detail: typeof e.detail === 'string' ? e.detail : JSON.stringify(e.detail ?? '') });
+  }
+  return out;
+}
+
+/** Frames listed as numbers, [start, end] ranges, or {start, end} objects. */
+function framesOf(v: unknown): number[] {
+  if (!Array.isArray(v)) return [];
+  const out: number[] = [];
+  for (const x of v) {
+    if (typeof x === 'number') out.push(x);
+    else if (Array.isArray(x) && x.length === 2) for (let f = x[0]; f <= x[1] && f - x[0] < 100000; f++) out.push(f);
+    else if (x && typeof x === 'object' && 'start' in x) {
+      const r = x as { start: number; end: number };
+      for (let f = r.start; f <= r.end && f - r.start < 100000; f++) out.push(f);
+    }
+  }
+  return out;
+}
+
+function episodeJson(ep: ViewerEpisode): unknown {
+  const m = ep.motion;
+  const T = m.timestamps.length;
+  const n = m.jointNames.length;
+  const rows = (a: ArrayLike<number>, w: number) => Array.from({ length: a.length / w }, (_, i) => Array.from({ length: w }, (_, k) => round(a[i * w + k])));
+  let human: unknown = undefined;
+  if (ep.track) {
+    const t = ep.track;
+    const J = t.jointNames.length;
+    // Sample the human at the motion's timestamps (nearest frame), so both play on one clock.
+    const frames: (number | null)[][] = [];
+    let k = 0;
+    for (let i = 0; i < T; i++) {
+      while (k + 1 < t.timestamps.length && Math.abs(t.timestamps[k + 1] - m.timestamps[i]) <= Math.abs(t.timestamps[k] - m.timestamps[i])) k++;
+      const row: (number | null)[] = new Array(J * 3);
+      for (let j = 0; j < J * 3; j++) {
+        const v = t.positions[k * J * 3 + j];
+        row[j] = Number.isFinite(v) ? round(v) : null;
+      }
+      frames.push(row);
+    }
+    human = { joint_names: t.jointNames, parents: t.parents, frames };
+  }
+  return {
+    id: ep.id,
+    label: ep.label,
+    fps: m.fps,
+    frames: T,
+    timestamps: Array.from(m.timestamps),
+    robot: m.robot.name,
+    joint_names: m.jointNames,
+    q: rows(m.q, n),
+    root_pos: rows(m.rootPos, 3),
+    root_quat: rows(m.rootQuat, 4),
+    human,
+    markers: timelineMarkers(ep),
+    feasible: (ep.validation as { feasible?: boolean } | undefined)?.feasible ?? null,
+    verdict: (ep.quality as { verdict?: string } | undefined)?.verdict ?? null,
+    video: ep.video ? `/api/episodes/${encodeURIComponent(ep.id)}/video` : null,
+    urdf: `/robot/${encodeURIComponent(ep.id)}/robot.urdf`,
+  };
+}
+
+const round = (v: number) => Math.round(v * 1e5) / 1e5;
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.json': 'application/json',
+  '.urdf': 'application/xml', '.stl': 'model/stl', '.STL': 'model/stl', '.dae': 'model/vnd.collada+xml',
+  '.obj': 'text/plain', '.glb': 'model/gltf-binary', '.mp4': 'video/mp4', '.css': 'text/css', '.png': 'image/png',
+};
+
+/** Serve a file only if it lies inside `root` (no path traversal). */
+function sendFile(res: http.ServerResponse, root: string, rel: string): void {
+  const abs = path.resolve(root, '.' + path.sep + rel);
+  if (!abs.startsWith(path.resolve(root) + path.sep) || !fs.existsSync(abs) || !fs.statSync(abs).isFile()) {
+    res.writeHead(404).end('not found');
+    return;
+  }
+  res.writeHead(200, { 'content-type': TYPES[path.extname(abs)] ?? 'application/octet-stream', 'cache-control': 'no-cache' });
+  fs.createReadStream(abs).pipe(res);
+}
+
+/**
+ * The URDF as served to the page: every mesh filename (package://, absolute or relative) rewritten to
+ * `mesh/<k>.<ext>`, which the server maps back to the file our URDF loader resolved.
+ */
+const robotCache = new Map<string, { text: string; meshes: Map<string, string> }>();
+function robotFiles(urdf: string): { text: string; meshes: Map<string, string> } {
+  const hit = robotCache.get(urdf);
+  if (hit) return hit;
+  const robot = loadUrdf(urdf);
+  const byUri = new Map<string, string>();
+  for (const l of robot.links) {
+    for (const g of [...l.visuals, ...l.collisions].map((v) => v.geometry)) if (g.kind === 'mesh') byUri.set(g.uri, g.file);
+  }
+  const meshes = new Map<string, string>();
+  let k = 0;
+  let text = fs.readFileSync(urdf, 'utf8');
+  for (const [uri, file] of byUri) {
+    const name = `mesh/${k++}${path.extname(file)}`;
+    meshes.set(name, file);
+    text = text.split(`filename="${uri}"`).join(`filename="${name}"`);
+  }
+  const out = { text, meshes };
+  robotCache.set(urdf, out);
+  return out;
+}
+
+export interface ViewerServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+export function startViewer(source: ViewerSource, opts: { port?: number; host?: string } = {}): Promise<ViewerServer> {
+  const cache = new Map<string, ViewerEpisode>();
+  const episode = (id: string) => {
+    if (!cache.has(id)) cache.set(id, source.get(id));
+    return cache.get(id)!;
+  };
+  const server = http.createServer((req, res) => {
+    try {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      const p = decodeURIComponent(url.pathname);
+      if (p === '/' || p === '/index.html') return sendFile(res, path.join(here, 'page'), 'index.html');
+      if (p.startsWith('/page/')) return sendFile(res, path.join(here, 'page'), p.slice('/page/'.length));
+      if (p.startsWith('/vendor/three/')) return sendFile(res, path.join(NODE_MODULES, 'three'), p.slice('/vendor/three/'.length));
+      if (p.startsWith('/vendor/urdf-loader/')) return sendFile(res, path.join(NODE_MODULES, 'urdf-loader', 'src'), p.slice('/vendor/urdf-loader/'.length));
+      if (p === '/api/episodes') {
+        const list = source.list();
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(list));
+        return;
+      }
+      let m = /^\/api\/episodes\/([^/]+)$/.exec(p);
+      if (m) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(episodeJson(episode(m[1]))));
+        return;
+      }
+      m = /^\/api\/episodes\/([^/]+)\/video$/.exec(p);
+      if (m) {
+        const ep = episode(m[1]);
+        if (!ep.video) return void res.writeHead(404).end('no video kept');
+        return sendFile(res, path.dirname(ep.video), path.basename(ep.video));
+      }
+      m = /^\/robot\/([^/]+)\/(.+)$/.exec(p);
+      if (m) {
+        const robot = robotFiles(episode(m[1]).urdf);
+        if (m[2] === 'robot.urdf') {
+          res.writeHead(200, { 'content-type': 'application/xml', 'cache-control': 'no-cache' }).end(robot.text);
+          return;
+        }
+        const file = robot.meshes.get(m[2]);
+        if (!file) return void res.writeHead(404).end('not found');
+        return sendFile(res, path.dirname(file), path.basename(file));
+      }
+      res.writeHead(404).end('not found');
+    } catch (err) {
+      res.writeHead(500, { 'content-type': 'text/plain' }).end(String((err as Error).message));
+    }
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE' ? new UserError(`port ${opts.port} is in use`) : err));
+    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
+      const addr = server.address() as { port: number };
+      resolve({
+        url: `http://${opts.host ?? '127.0.0.1'}:${addr.port}/`,
+        close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }),
+      });
+    });
+  });
+}
