@@ -97,7 +97,7 @@ export const crc32: (b: Uint8Array) => number =
     : tableCrc32;
 
 let TABLE: Uint32Array | null = null;
-function tableCrc32(b: Uint8Array): number {
+export function tableCrc32(b: Uint8Array): number {
   if (!TABLE) {
     TABLE = new Uint32Array(256);
     for (let n = 0; n < 256; n++) {

@@ -1,0 +1,77 @@
+/**
+ * CURVE + ZAP: a trainer whose public key is on the allow-list gets the stream encrypted; one with another
+ * key, or without CURVE, gets nothing (the handshake is refused and the server never sees a message).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { EpisodeServer, type ServerEvent } from '../../src/transport/server.ts';
+import { EpisodeConsumer } from '../../src/transport/consumer.ts';
+import { generateKeyPair, readAllowList, readKeyPair, writeKeyPair, z85Decode, z85Encode } from '../../src/transport/keys.ts';
+import { runCli } from '../helpers/cli.ts';
+import { syntheticSource } from './fixtures/episodes.ts';
+import { tmpDir } from './helpers.ts';
+
+describe('transport security', () => {
+  it('allowed key receives over CURVE; a key not on the list and a plain client get nothing', async () => {
+    const dir = tmpDir();
+    const server = generateKeyPair();
+    const good = generateKeyPair();
+    const bad = generateKeyPair();
+    const source = syntheticSource(5, 0.5, 50);
+    const events: ServerEvent[] = [];
+    // Even on loopback, with keys given the server runs CURVE.
+    const srv = new EpisodeServer({
+      source, bind: 'tcp://127.0.0.1:*', stateDir: dir, onEvent: (e) => events.push(e),
+      curve: { ...server, allow: [good.publicKey] },
+    });
+    const ep = await srv.start();
+    try {
+      const ok = new EpisodeConsumer({ connect: ep, name: 'good', curve: { serverKey: server.publicKey, ...good } });
+      const got: string[] = [];
+      for await (const e of ok) got.push(e.id);
+      await ok.close();
+      expect(got).toEqual(source.list().map((e) => e.id));
+
+      const intruder = new EpisodeConsumer({ connect: ep, name: 'bad', connectTimeoutMs: 3000, curve: { serverKey: server.publicKey, ...bad } });
+      await expect(intruder.start()).rejects.toThrow(/refused this trainer's key/);
+      expect(intruder.stats.received).toBe(0);
+      await intruder.close();
+
+      const plain = new EpisodeConsumer({ connect: ep, name: 'plain', connectTimeoutMs: 1500 });
+      await expect(plain.start()).rejects.toThrow();
+      expect(plain.stats.received).toBe(0);
+      await plain.close();
+
+      expect(events.some((e) => e.type === 'refused' && e.publicKey === bad.publicKey)).toBe(true);
+      const hellos = events.filter((e) => e.type === 'hello').map((e) => (e as { name: string }).name);
+      expect(hellos).toEqual(['good']);
+    } finally {
+      await srv.close();
+    }
+  }, 30_000);
+
+  it('key files: Z85 round trip, 0600 key pair from `keys gen`, allow-list parsing and errors', () => {
+    const kp = generateKeyPair();
+    expect(z85Encode(z85Decode(kp.publicKey)!)).toBe(kp.publicKey);
+    // ZeroMQ RFC 32 test vector.
+    expect(z85Encode(Uint8Array.from([0x86, 0x4f, 0xd2, 0x6f, 0xb5, 0x59, 0xf7, 0x5b]))).toBe('HelloWorld');
+    const dir = tmpDir();
+    const f = path.join(dir, 'trainer.key');
+    const r = runCli(['keys', 'gen', '--out', f, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const pub = JSON.parse(r.stdout).public;
+    expect(fs.statSync(f).mode & 0o777).toBe(0o600);
+    expect(readKeyPair(f).publicKey).toBe(pub);
+    const again = runCli(['keys', 'gen', '--out', f]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/already exists/);
+    const allow = path.join(dir, 'allow.txt');
+    fs.writeFileSync(allow, `# trainers\n${pub} alice\n\n${kp.publicKey}\n`);
+    expect(readAllowList(allow)).toEqual([pub, kp.publicKey]);
+    fs.writeFileSync(allow, 'not-a-key\n');
+    expect(() => readAllowList(allow)).toThrow(/line 1/);
+    writeKeyPair(path.join(dir, 'x.key'), kp);
+    expect(() => writeKeyPair(path.join(dir, 'x.key'), kp)).toThrow(/already exists/);
+  }, 30_000);
+});

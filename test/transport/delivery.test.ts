@@ -1,0 +1,180 @@
+/**
+ * Delivery semantics over real ZeroMQ sockets on 127.0.0.1 (server and trainers in this process):
+ * broadcast, shared, corrupt frames, durable cursors, follow mode, telemetry.
+ */
+import { describe, expect, it } from 'vitest';
+import { Subscriber } from 'zeromq';
+import { EpisodeServer, type ServerEvent } from '../../src/transport/server.ts';
+import { EpisodeConsumer, type ReceivedEpisode } from '../../src/transport/consumer.ts';
+import { MemorySource } from '../../src/transport/memory.ts';
+import { UserError } from '../../src/errors.ts';
+import { syntheticEpisode, syntheticSource } from './fixtures/episodes.ts';
+import { tmpDir } from './helpers.ts';
+
+async function drain(c: EpisodeConsumer, each?: (ep: ReceivedEpisode) => void | Promise<void>): Promise<ReceivedEpisode[]> {
+  const got: ReceivedEpisode[] = [];
+  for await (const ep of c) {
+    got.push(ep);
+    if (each) await each(ep);
+  }
+  await c.close();
+  return got;
+}
+
+describe('transport delivery', () => {
+  it('broadcast: each trainer gets every episode, with arrays equal to the stored ones', async () => {
+    const source = syntheticSource(12, 1, 50);
+    const server = new EpisodeServer({ source, bind: 'tcp://127.0.0.1:*', stateDir: tmpDir() });
+    const ep = await server.start();
+    try {
+      const a = new EpisodeConsumer({ connect: ep, name: 'a', credit: 3 });
+      const b = new EpisodeConsumer({ connect: ep, name: 'b', credit: 5 });
+      const [ga, gb] = await Promise.all([drain(a), drain(b)]);
+      const ids = source.list().map((e) => e.id);
+      expect(ga.map((e) => e.id)).toEqual(ids);
+      expect(gb.map((e) => e.id)).toEqual(ids);
+      for (const got of ga) {
+        const stored = source.get(got.id);
+        expect(got.header.robot).toBe('unitree_g1');
+        expect(got.header.joint_names).toEqual(stored.motion!.jointNames);
+        expect(got.header.fps).toBe(50);
+        expect(got.arrays.q.shape).toEqual([50, 29]);
+        expect(got.arrays.q.dtype).toBe('<f4');
+        expect(Buffer.from(got.arrays.q.data.buffer, got.arrays.q.data.byteOffset, got.arrays.q.data.byteLength))
+          .toEqual(Buffer.from(stored.motion!.q.buffer));
+        expect(Array.from(got.arrays['human.positions'].data as Float32Array)).toEqual(Array.from(stored.track!.positions));
+        expect(Array.from(got.arrays.timestamps.data as Float64Array)).toEqual(Array.from(stored.motion!.timestamps));
+        expect(Array.from(got.arrays['mask.valid'].data as Uint8Array)).toEqual(Array.from(stored.masks!.valid));
+        expect(got.header.human!.joint_names).toEqual(stored.track!.jointNames);
+      }
+    } finally {
+      await server.close();
+    }
+  }, 30_000);
+
+  it('shared: two trainers in a group split the stream (union = all, intersection = empty)', async () => {
+    const source = syntheticSource(40, 0.5, 50);
+    const events: ServerEvent[] = [];
+    const server = new EpisodeServer({ source, bind: 'tcp://127.0.0.1:*', stateDir: tmpDir(), onEvent: (e) => events.push(e) });
+    const ep = await server.start();
+    try {
+      const slow = (ms: number) => () => new Promise<void>((r) => setTimeout(r, ms));
+      const a = new EpisodeConsumer({ connect: ep, name: 'a', mode: 'shared', group: 'g', credit: 2 });
+      const b = new EpisodeConsumer({ connect: ep, name: 'b', mode: 'shared', group: 'g', credit: 2 });
+      const [ga, gb] = await Promise.all([drain(a, slow(5)), drain(b, slow(7))]);
+      const ia = ga.map((e) => e.id);
+      const ib = gb.map((e) => e.id);
+      expect(ia.length).toBeGreaterThan(5);
+      expect(ib.length).toBeGreaterThan(5);
+      expect(ia.filter((x) => ib.includes(x))).toEqual([]);
+      expect(new Set([...ia, ...ib])).toEqual(new Set(source.list().map((e) => e.id)));
+      expect(events.filter((e) => e.type === 'ack').length).toBe(40);
+    } finally {
+      await server.close();
+    }
+  }, 30_000);
+
+  it('a corrupted frame is caught by its checksum, NACKed and delivered again intact', async () => {
+    const source = syntheticSource(6, 1, 50);
+    const events: ServerEvent[] = [];
+    const server = new EpisodeServer({ source, bind: 'tcp://127.0.0.1:*', stateDir: tmpDir(), onEvent: (e) => events.push(e), testHooks: { corruptOnce: [2, 4] } });
+    const ep = await server.start();
+    try {
+      const corrupt: (number | null)[] = [];
+      const c = new EpisodeConsumer({ connect: ep, name: 'x', onEvent: (e) => { if (e.type === 'corrupt') corrupt.push(e.seq); } });
+      const got = await drain(c);
+      expect(events.filter((e) => e.type === 'corrupted').map((e) => (e as { seq: number }).seq).sort()).toEqual([2, 4]);
+      expect(corrupt.sort()).toEqual([2, 4]);
+      expect(events.filter((e) => e.type === 'nack').length).toBe(2);
+      expect(got.map((e) => e.seq).sort((x, y) => x - y)).toEqual([0, 1, 2, 3, 4, 5]);
+      const again = got.find((e) => e.seq === 2)!;
+      expect(again.header.delivery).toBe(2);
+      expect(Array.from(again.arrays.q.data as Float32Array)).toEqual(Array.from(source.get(again.id).motion!.q));
+    } finally {
+      await server.close();
+    }
+  }, 30_000);
+
+  it('durable cursor: a trainer that stops early and comes back (even to a new server) gets only the rest', async () => {
+    const source = syntheticSource(10, 0.5, 50);
+    const state = tmpDir();
+    let server = new EpisodeServer({ source, bind: 'tcp://127.0.0.1:*', stateDir: state });
+    let ep = await server.start();
+    const first: string[] = [];
+    const c1 = new EpisodeConsumer({ connect: ep, name: 'r', credit: 4 });
+    for await (const e of c1) {
+      first.push(e.id);
+      if (first.length === 4) break;
+    }
+    await c1.close();
+    expect(c1.stats.confirmed).toBe(4);
+    await server.close();
+    server = new EpisodeServer({ source, bind: 'tcp://127.0.0.1:*', stateDir: state });
+    ep = await server.start();
+    try {
+      const c2 = new EpisodeConsumer({ connect: ep, name: 'r', credit: 4 });
+      const w = await c2.start();
+      expect(w.acked).toBe(4);
+      const rest = (await drain(c2)).map((e) => e.id);
+      expect(rest).toEqual(source.list().map((e) => e.id).slice(4));
+      // Another trainer name starts from the beginning.
+      const other = (await drain(new EpisodeConsumer({ connect: ep, name: 'other' }))).map((e) => e.id);
+      expect(other.length).toBe(10);
+      // A finished trainer gets END at once.
+      const done = await drain(new EpisodeConsumer({ connect: ep, name: 'r' }));
+      expect(done).toEqual([]);
+    } finally {
+      await server.close();
+    }
+  }, 30_000);
+
+  it('follow mode serves episodes appended to the source; telemetry counts them on PUB/SUB', async () => {
+    const source = new MemorySource([syntheticEpisode(0, 0.5, 50), syntheticEpisode(1, 0.5, 50)]);
+    const server = new EpisodeServer({ source, bind: 'tcp://127.0.0.1:*', stateDir: tmpDir(), follow: true, pollMs: 50, telemetry: 'tcp://127.0.0.1:*', telemetryMs: 50 });
+    const ep = await server.start();
+    const sub = new Subscriber();
+    try {
+      sub.connect((server as unknown as { pub: { lastEndpoint: string } }).pub.lastEndpoint);
+      sub.subscribe('telemetry');
+      const c = new EpisodeConsumer({ connect: ep, name: 'f' });
+      await c.start();
+      const got: string[] = [];
+      for await (const e of c) {
+        got.push(e.id);
+        if (got.length === 2) {
+          source.append(syntheticEpisode(2, 0.5, 50).entry, syntheticEpisode(2, 0.5, 50).episode);
+          source.append(syntheticEpisode(3, 0.5, 50).entry, syntheticEpisode(3, 0.5, 50).episode);
+        }
+        if (got.length === 4) break;
+      }
+      await c.close();
+      expect(got).toEqual(source.list().map((e) => e.id));
+      let t: any = null;
+      for await (const [, body] of sub) {
+        t = JSON.parse(body.toString());
+        if (t.cursors['trainer:f']?.acked === 4) break;
+      }
+      expect(t.episodes).toBe(4);
+      expect(t.counters.sent).toBeGreaterThanOrEqual(4);
+      expect(JSON.stringify(t)).not.toContain('"q"');
+    } finally {
+      sub.close();
+      await server.close();
+    }
+  }, 30_000);
+
+  it('refuses plain transport off loopback, and a trainer in the wrong mode', async () => {
+    const source = syntheticSource(1, 0.2, 50);
+    await expect(new EpisodeServer({ source, bind: 'tcp://0.0.0.0:*', stateDir: tmpDir() }).start()).rejects.toThrow(/CURVE is required/);
+    expect(() => new EpisodeConsumer({ connect: 'tcp://10.1.2.3:5555', name: 'x' })).toThrow(UserError);
+    const server = new EpisodeServer({ source, bind: 'tcp://127.0.0.1:*', stateDir: tmpDir(), mode: 'shared' });
+    const ep = await server.start();
+    try {
+      const c = new EpisodeConsumer({ connect: ep, name: 'x', mode: 'broadcast' });
+      await expect(c.start()).rejects.toThrow(/shared mode only/);
+      await c.close();
+    } finally {
+      await server.close();
+    }
+  }, 30_000);
+});
