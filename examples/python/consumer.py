@@ -332,7 +332,7 @@ def main(argv=None):
         return 1
     finally:
         c.close()
-    print(json.dumps({"done": True, "received": n, **c.stats}), flush=True)
+    print(json.dumps({"done": True, "episodes": n, **c.stats}), flush=True)
     return 0
 
 

@@ -54,8 +54,8 @@ describe.skipIf(!py)('transport python consumer', () => {
       expect(events.filter((e) => e.type === 'nack').map((e) => (e as { seq: number }).seq)).toEqual([1]);
       expect(got.find((l) => l.seq === 1)!.delivery).toBeGreaterThanOrEqual(2);
       const done1 = first.lines.at(-1)!;
-      expect(done1).toMatchObject({ done: true, received: 3, corrupt: 1, confirmed: 3 });
-      expect(rest.lines.at(-1)).toMatchObject({ done: true, received: 5 });
+      expect(done1).toMatchObject({ done: true, episodes: 3, corrupt: 1, confirmed: 3 });
+      expect(rest.lines.at(-1)).toMatchObject({ done: true, episodes: 5, confirmed: 5 });
       expect(events.filter((e) => e.type === 'ack').length).toBe(8);
     } finally {
       await server.close();
