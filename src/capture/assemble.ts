@@ -1,0 +1,242 @@
+/**
+ * Raw tracker rows → PoseTrack in the canonical skeleton.
+ *
+ * World frame (same as `pose import` of BlazePose world landmarks): X toward the camera, Y to the image's
+ * right (the left of a person facing the camera), Z up; metres. The model frames (x right, y down, z away from
+ * the camera) map as (x, y, z) → (−z, x, −y). Body: hip-centred per frame, then grounded per frame (lowest foot
+ * point at z = 0). Hands: wrist-centred hand shape placed at the body's wrist of the same side when the body
+ * is tracked in that frame; without a body (hands-only capture) each hand stays wrist-centred.
+ *
+ * Points outside the picture and lost tracks are NaN with confidence 0; nothing is interpolated.
+ */
+import { nd, type NdArray } from '../io/npz.ts';
+import { BODY_JOINTS, canonicalSkeleton } from '../pose/skeleton.ts';
+import { oneEuroInPlace, type OneEuroParams } from './filter.ts';
+import {
+  BLAZEPOSE_LANDMARKS, BODY_N, H_HANDEDNESS, H_IMAGE, H_SCORE, H_SOURCE, H_WORLD, HAND_N, R_BODY_IMAGE, R_BODY_SCORE,
+  R_BODY_VIS, R_BODY_WORLD, ROW, handBase,
+} from './layout.ts';
+
+export interface FilterSettings {
+  body: OneEuroParams;
+  hands: OneEuroParams;
+}
+
+/** MediaPipe's world-landmark smoothing for the body; a faster one for finger shapes (cm-scale motion). */
+export const DEFAULT_FILTER: FilterSettings = {
+  body: { minCutoff: 0.1, beta: 40, dCutoff: 1 },
+  hands: { minCutoff: 1, beta: 60, dCutoff: 1 },
+};
+
+const BP_PARENT: Record<string, string> = {
+  nose: 'head', left_eye_inner: 'nose', left_eye: 'left_eye_inner', left_eye_outer: 'left_eye', right_eye_inner: 'nose',
+  right_eye: 'right_eye_inner', right_eye_outer: 'right_eye', left_ear: 'left_eye_outer', right_ear: 'right_eye_outer',
+  mouth_left: 'nose', mouth_right: 'nose', left_shoulder: 'chest', right_shoulder: 'chest', left_elbow: 'left_shoulder',
+  right_elbow: 'right_shoulder', left_wrist: 'left_elbow', right_wrist: 'right_elbow', left_pinky: 'left_wrist',
+  right_pinky: 'right_wrist', left_index: 'left_wrist', right_index: 'right_wrist', left_thumb: 'left_wrist',
+  right_thumb: 'right_wrist', left_hip: 'pelvis', right_hip: 'pelvis', left_knee: 'left_hip', right_knee: 'right_hip',
+  left_ankle: 'left_knee', right_ankle: 'right_knee', left_heel: 'left_ankle', right_heel: 'right_ankle',
+  left_foot_index: 'left_ankle', right_foot_index: 'right_ankle',
+};
+const FOOT = ['left_heel', 'right_heel', 'left_foot_index', 'right_foot_index', 'left_ankle', 'right_ankle'].map((n) => BLAZEPOSE_LANDMARKS.indexOf(n as never));
+
+export interface Assembled {
+  positions: Float32Array;
+  confidence: Float32Array;
+  jointNames: string[];
+  parents: number[];
+  extras: Record<string, NdArray>;
+  rates: { body: number; left_hand: number; right_hand: number; any: number };
+}
+
+const inImage = (x: number, y: number) => x >= 0 && x <= 1 && y >= 0 && y <= 1;
+
+export function assemble(rows: Float32Array, times: Float64Array, T: number, parts: { body: boolean; hands: boolean }, filter: FilterSettings | null): Assembled {
+  const { names, parents } = canonicalSkeleton(parts);
+  const canon = names.length;
+  if (parts.body) {
+    for (const n of BLAZEPOSE_LANDMARKS) {
+      names.push(`blazepose_${n}`);
+      parents.push(-2); // resolved below
+    }
+    for (let j = canon; j < names.length; j++) {
+      const p = BP_PARENT[names[j].slice('blazepose_'.length)];
+      parents[j] = names.indexOf(BP_PARENT[p] !== undefined ? `blazepose_${p}` : p);
+    }
+  }
+  const J = names.length;
+  const positions = new Float32Array(T * J * 3).fill(NaN);
+  const confidence = new Float32Array(T * J);
+  const extras: Record<string, NdArray> = {};
+  let nBody = 0;
+  let nAny = 0;
+  const nHand = [0, 0];
+
+  // ---- body --------------------------------------------------------------------------------------------
+  const bodyW = new Float32Array(T * BODY_N * 3).fill(NaN);
+  const bodyC = new Float32Array(T * BODY_N);
+  if (parts.body) {
+    const img = new Float32Array(T * BODY_N * 3);
+    const vis = new Float32Array(T * BODY_N);
+    const pres = new Float32Array(T);
+    for (let t = 0; t < T; t++) {
+      const r = t * ROW;
+      pres[t] = rows[r + R_BODY_SCORE];
+      if (pres[t] > 0) nBody++;
+      for (let k = 0; k < BODY_N; k++) {
+        const ix = rows[r + R_BODY_IMAGE + 3 * k];
+        const iy = rows[r + R_BODY_IMAGE + 3 * k + 1];
+        img[3 * (t * BODY_N + k)] = ix;
+        img[3 * (t * BODY_N + k) + 1] = iy;
+        img[3 * (t * BODY_N + k) + 2] = rows[r + R_BODY_IMAGE + 3 * k + 2];
+        vis[t * BODY_N + k] = pres[t] > 0 ? rows[r + R_BODY_VIS + k] : 0;
+        if (!(pres[t] > 0) || !inImage(ix, iy)) continue;
+        const o = 3 * (t * BODY_N + k);
+        const x = rows[r + R_BODY_WORLD + 3 * k];
+        const y = rows[r + R_BODY_WORLD + 3 * k + 1];
+        const z = rows[r + R_BODY_WORLD + 3 * k + 2];
+        bodyW[o] = -z;
+        bodyW[o + 1] = x;
+        bodyW[o + 2] = -y;
+        bodyC[t * BODY_N + k] = Math.min(1, Math.max(1e-6, rows[r + R_BODY_VIS + k]));
+      }
+    }
+    if (filter) oneEuroInPlace(bodyW, T, BODY_N, times, filter.body);
+    // Ground each frame: lowest foot point at z = 0.
+    for (let t = 0; t < T; t++) {
+      let lo = Infinity;
+      for (const k of FOOT) {
+        const z = bodyW[3 * (t * BODY_N + k) + 2];
+        if (z < lo) lo = z;
+      }
+      if (!Number.isFinite(lo)) continue;
+      for (let k = 0; k < BODY_N; k++) bodyW[3 * (t * BODY_N + k) + 2] -= lo;
+    }
+    extras.presence_body = nd(pres, [T]);
+    extras.image_body = nd(img, [T, BODY_N, 3]);
+    extras.visibility_body = nd(vis, [T, BODY_N]);
+    // Canonical body joints and the 33 originals.
+    const bp = (name: string) => BLAZEPOSE_LANDMARKS.indexOf(name as never);
+    const set = (t: number, j: number, x: number, y: number, z: number, c: number) => {
+      if (!(c > 0) || Number.isNaN(x) || Number.isNaN(y) || Number.isNaN(z)) return;
+      const o = 3 * (t * J + j);
+      positions[o] = x;
+      positions[o + 1] = y;
+      positions[o + 2] = z;
+      confidence[t * J + j] = c;
+    };
+    const mix = (t: number, j: number, a: number, b: number, wa: number) => {
+      const oa = 3 * (t * BODY_N + a);
+      const ob = 3 * (t * BODY_N + b);
+      const c = Math.min(bodyC[t * BODY_N + a], bodyC[t * BODY_N + b]);
+      set(t, j, wa * bodyW[oa] + (1 - wa) * bodyW[ob], wa * bodyW[oa + 1] + (1 - wa) * bodyW[ob + 1], wa * bodyW[oa + 2] + (1 - wa) * bodyW[ob + 2], c);
+    };
+    const L = (n: string) => bp(n);
+    for (let t = 0; t < T; t++) {
+      for (let k = 0; k < BODY_N; k++) {
+        const o = 3 * (t * BODY_N + k);
+        set(t, canon + k, bodyW[o], bodyW[o + 1], bodyW[o + 2], bodyC[t * BODY_N + k]);
+      }
+      const jx = (n: string) => BODY_JOINTS.indexOf(n as never);
+      // pelvis, neck, spine, chest, head
+      mix(t, jx('pelvis'), L('left_hip'), L('right_hip'), 0.5);
+      mix(t, jx('neck'), L('left_shoulder'), L('right_shoulder'), 0.5);
+      mix(t, jx('head'), L('left_ear'), L('right_ear'), 0.5);
+      for (const [name, w] of [['spine', 0.3], ['chest', 0.65]] as const) {
+        const pj = jx('pelvis');
+        const nj = jx('neck');
+        const cp = confidence[t * J + pj];
+        const cn = confidence[t * J + nj];
+        if (cp > 0 && cn > 0) {
+          const op = 3 * (t * J + pj);
+          const on = 3 * (t * J + nj);
+          set(t, jx(name), w * positions[on] + (1 - w) * positions[op], w * positions[on + 1] + (1 - w) * positions[op + 1], w * positions[on + 2] + (1 - w) * positions[op + 2], Math.min(cp, cn));
+        }
+      }
+      for (const s of ['left', 'right']) {
+        for (const p of ['shoulder', 'elbow', 'wrist', 'hip', 'knee', 'ankle']) mix(t, jx(`${s}_${p}`), L(`${s}_${p}`), L(`${s}_${p}`), 1);
+        mix(t, jx(`${s}_toe`), L(`${s}_foot_index`), L(`${s}_foot_index`), 1);
+      }
+    }
+  }
+
+  // ---- hands -------------------------------------------------------------------------------------------
+  if (parts.hands) {
+    for (const side of [0, 1] as const) {
+      const label = side === 0 ? 'left' : 'right';
+      const b = handBase(side);
+      const local = new Float32Array(T * HAND_N * 3).fill(NaN);
+      const raw = new Float32Array(T * HAND_N * 3).fill(NaN);
+      const img = new Float32Array(T * HAND_N * 3).fill(NaN);
+      const score = new Float32Array(T);
+      const handed = new Float32Array(T).fill(NaN);
+      const source = new Uint8Array(T);
+      for (let t = 0; t < T; t++) {
+        const r = t * ROW + b;
+        score[t] = rows[r + H_SCORE];
+        source[t] = rows[r + H_SOURCE];
+        if (!(score[t] > 0)) continue;
+        nHand[side]++;
+        handed[t] = rows[r + H_HANDEDNESS];
+        const wx = rows[r + H_WORLD];
+        const wy = rows[r + H_WORLD + 1];
+        const wz = rows[r + H_WORLD + 2];
+        for (let k = 0; k < HAND_N; k++) {
+          const o = 3 * (t * HAND_N + k);
+          const ix = rows[r + H_IMAGE + 3 * k];
+          const iy = rows[r + H_IMAGE + 3 * k + 1];
+          img[o] = ix;
+          img[o + 1] = iy;
+          img[o + 2] = rows[r + H_IMAGE + 3 * k + 2];
+          const x = rows[r + H_WORLD + 3 * k] - wx;
+          const y = rows[r + H_WORLD + 3 * k + 1] - wy;
+          const z = rows[r + H_WORLD + 3 * k + 2] - wz;
+          raw[o] = -z;
+          raw[o + 1] = x;
+          raw[o + 2] = -y;
+          if (!inImage(ix, iy)) continue;
+          local[o] = -z;
+          local[o + 1] = x;
+          local[o + 2] = -y;
+        }
+      }
+      if (filter) oneEuroInPlace(local, T, HAND_N, times, filter.hands);
+      extras[`presence_${label}_hand`] = nd(score, [T]);
+      extras[`handedness_${label}_hand`] = nd(handed, [T]);
+      extras[`source_${label}_hand`] = nd(source, [T]);
+      extras[`image_${label}_hand`] = nd(img, [T, HAND_N, 3]);
+      extras[`hand_local_${label}`] = nd(raw, [T, HAND_N, 3]);
+      const j0 = names.indexOf(`${label}_hand_wrist`);
+      const wristJ = parts.body ? names.indexOf(`${label}_wrist`) : -1;
+      for (let t = 0; t < T; t++) {
+        if (!(score[t] > 0)) continue;
+        let ox = 0, oy = 0, oz = 0;
+        if (parts.body) {
+          const c = confidence[t * J + wristJ];
+          if (!(c > 0)) continue; // no body wrist this frame: the hand cannot be placed in the body frame
+          ox = positions[3 * (t * J + wristJ)];
+          oy = positions[3 * (t * J + wristJ) + 1];
+          oz = positions[3 * (t * J + wristJ) + 2];
+        }
+        for (let k = 0; k < HAND_N; k++) {
+          const o = 3 * (t * HAND_N + k);
+          if (Number.isNaN(local[o])) continue;
+          const j = j0 + k;
+          positions[3 * (t * J + j)] = local[o] + ox;
+          positions[3 * (t * J + j) + 1] = local[o + 1] + oy;
+          positions[3 * (t * J + j) + 2] = local[o + 2] + oz;
+          confidence[t * J + j] = Math.min(1, Math.max(1e-6, score[t]));
+        }
+      }
+    }
+  }
+  for (let t = 0; t < T; t++) {
+    const r = t * ROW;
+    if (rows[r + R_BODY_SCORE] > 0 || rows[r + handBase(0) + H_SCORE] > 0 || rows[r + handBase(1) + H_SCORE] > 0) nAny++;
+  }
+  const rate = (n: number) => (T ? n / T : 0);
+  return {
+    positions, confidence, jointNames: names, parents, extras,
+    rates: { body: rate(nBody), left_hand: rate(nHand[0]), right_hand: rate(nHand[1]), any: rate(nAny) },
+  };
+}

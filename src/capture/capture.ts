@@ -1,0 +1,251 @@
+/**
+ * `captureVideo`: video file → PoseTrack (body and/or hands), on the CPU.
+ *
+ * Parallelism: the video is cut into one time segment per worker (by default one per core); each worker
+ * thread decodes its own segment with its own ffmpeg and runs the trackers on it, so the cores never wait
+ * for each other. Tracking restarts with a detection at each segment's first frame. Rows come back in
+ * order and are assembled (filtering, frames, confidence) once all are in.
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { UserError } from '../errors.ts';
+import type { PoseTrack } from '../pose/track.ts';
+import { assemble, DEFAULT_FILTER, type FilterSettings } from './assemble.ts';
+import { ROW } from './layout.ts';
+import type { BackendName } from './models.ts';
+import { runSegment, type Batch, type SegmentOptions, type SegmentStats } from './segment.ts';
+import { probeVideo, type VideoInfo } from './video.ts';
+
+export interface CaptureOptions {
+  /** Track the body (default true). */
+  body?: boolean;
+  /** Track both hands (default true). */
+  hands?: boolean;
+  bodyModel?: 'lite' | 'full' | 'heavy';
+  handModel?: 'lite' | 'full';
+  /** Worker threads (default: one per core, at most 4; 1 runs in this thread). */
+  workers?: number;
+  /** Only the first N frames (runs in one segment). */
+  maxFrames?: number;
+  /** Start / end time in seconds. */
+  start?: number;
+  end?: number;
+  /** Decode so the long side is at most this (default 1280): the models see 224–256 px crops. */
+  maxSide?: number;
+  /** One Euro settings, or false for raw model output. */
+  filter?: FilterSettings | false;
+  backend?: BackendName;
+  onProgress?: (p: CaptureProgress) => void;
+}
+
+export interface CaptureProgress {
+  frames: number;
+  /** Expected frame count (from the container; an estimate for some files). */
+  total: number;
+  elapsed: number;
+}
+
+export interface CaptureSummary {
+  frames: number;
+  seconds: number;
+  fps: number;
+  backend: BackendName;
+  simd: boolean | null;
+  workers: number;
+  rates: { body: number; left_hand: number; right_hand: number; any: number };
+  calls: { body_landmark: number; body_detector: number; hand_landmark: number; palm_detector: number };
+}
+
+interface SegmentResult {
+  batches: Batch[];
+  stats: SegmentStats;
+}
+
+function workerCount(opts: CaptureOptions, info: VideoInfo): number {
+  if (opts.maxFrames !== undefined) return 1;
+  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  const want = opts.workers ?? Math.min(cores, 4);
+  // A segment costs a model load and a detection: not worth it for a short clip.
+  const span = (opts.end ?? info.startTime + info.duration) - (opts.start ?? info.startTime);
+  if (!Number.isFinite(span)) return 1;
+  return Math.max(1, Math.min(want, Math.floor(span / 2)));
+}
+
+function runInWorker(file: string, info: VideoInfo, opts: SegmentOptions, onBatch: (b: Batch) => void): Promise<SegmentStats> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(new URL('./worker-boot.mjs', import.meta.url), { workerData: { file, info, opts } });
+    let done = false;
+    w.on('message', (m: any) => {
+      if (m.type === 'batch') onBatch({ times: m.times, rows: m.rows, n: m.n });
+      else if (m.type === 'done') {
+        done = true;
+        resolve(m.stats);
+        void w.terminate();
+      } else if (m.type === 'error') {
+        done = true;
+        const msg: string = m.file && m.message.startsWith(`${m.file}: `) ? m.message.slice(m.file.length + 2) : m.message;
+        reject(m.user ? new UserError(msg, m.file) : new Error(msg));
+        void w.terminate();
+      }
+    });
+    w.on('error', (e) => {
+      if (!done) reject(e);
+      done = true;
+    });
+    w.on('exit', (code) => {
+      if (!done) reject(new Error(`capture worker exited with code ${code}`));
+    });
+  });
+}
+
+function sha256File(file: string): string {
+  const h = createHash('sha256');
+  const fd = fs.openSync(file, 'r');
+  const buf = Buffer.allocUnsafe(1 << 20);
+  try {
+    for (;;) {
+      const n = fs.readSync(fd, buf, 0, buf.length, null);
+      if (!n) break;
+      h.update(buf.subarray(0, n));
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return h.digest('hex');
+}
+
+/** Capture body and hand poses from a video file. Bad input → UserError naming the file. */
+export async function captureVideo(file: string, opts: CaptureOptions = {}): Promise<PoseTrack & { summary: CaptureSummary }> {
+  const body = opts.body ?? true;
+  const hands = opts.hands ?? true;
+  if (!body && !hands) throw new UserError('nothing to capture: enable body, hands or both');
+  const info = probeVideo(file);
+  const t0 = performance.now();
+  const nw = workerCount(opts, info);
+  const start = opts.start ?? info.startTime;
+  const end = opts.end ?? (Number.isFinite(info.duration) ? info.startTime + info.duration : Infinity);
+  const base: SegmentOptions = {
+    body, hands, bodyModel: opts.bodyModel, handModel: opts.handModel, maxSide: opts.maxSide ?? 1280, backend: opts.backend,
+  };
+  const expected = Math.max(1, opts.maxFrames ?? Math.round(info.frameCount * (Number.isFinite(end - start) && info.duration > 0 ? Math.min(1, (end - start) / info.duration) : 1)));
+  let framesDone = 0;
+  const progress = () => opts.onProgress?.({ frames: framesDone, total: Math.max(expected, framesDone), elapsed: (performance.now() - t0) / 1000 });
+  const results: SegmentResult[] = [];
+  const jobs: Promise<void>[] = [];
+  for (let k = 0; k < nw; k++) {
+    const seg: SegmentOptions = { ...base };
+    if (nw === 1) {
+      seg.start = opts.start;
+      seg.end = opts.end;
+      seg.maxFrames = opts.maxFrames;
+    } else {
+      seg.start = k === 0 ? opts.start : start + ((end - start) * k) / nw;
+      seg.end = k === nw - 1 ? opts.end : start + ((end - start) * (k + 1)) / nw;
+    }
+    const res: SegmentResult = { batches: [], stats: null as never };
+    results.push(res);
+    const onBatch = (b: Batch) => {
+      res.batches.push(b);
+      framesDone += b.n;
+      progress();
+    };
+    const run = nw === 1 ? runSegment(file, info, seg, onBatch) : runInWorker(file, info, seg, onBatch);
+    jobs.push(run.then((s) => void (res.stats = s)));
+  }
+  const settled = await Promise.allSettled(jobs);
+  const failed = settled.find((s) => s.status === 'rejected') as PromiseRejectedResult | undefined;
+  if (failed) throw failed.reason;
+
+  // Concatenate segments in time order; drop frames whose time does not increase (never seen with sane files).
+  let T = 0;
+  for (const r of results) for (const b of r.batches) T += b.n;
+  const times = new Float64Array(T);
+  const rows = new Float32Array(T * ROW);
+  let n = 0;
+  let dropped = 0;
+  let noTime = 0;
+  for (const r of results) {
+    for (const b of r.batches) {
+      for (let i = 0; i < b.n; i++) {
+        let t = b.times[i];
+        if (!Number.isFinite(t)) {
+          noTime++;
+          t = n > 0 ? times[n - 1] + 1 / info.fps : 0;
+        }
+        if (n > 0 && !(t > times[n - 1])) {
+          dropped++;
+          continue;
+        }
+        times[n] = t;
+        rows.set(b.rows.subarray(i * ROW, (i + 1) * ROW), n * ROW);
+        n++;
+      }
+    }
+  }
+  T = n;
+  if (T === 0) throw new UserError('video has no decodable frames', file);
+  const seconds = (performance.now() - t0) / 1000;
+  const filter = opts.filter === false ? null : (opts.filter ?? DEFAULT_FILTER);
+  const a = assemble(rows.subarray(0, T * ROW), times.subarray(0, T), T, { body, hands }, filter);
+  const stats = results.map((r) => r.stats);
+  const sum = (f: (s: SegmentStats) => number) => stats.reduce((acc, s) => acc + f(s), 0);
+  const summary: CaptureSummary = {
+    frames: T,
+    seconds,
+    fps: T / seconds,
+    backend: stats[0].backend,
+    simd: stats[0].simd,
+    workers: nw,
+    rates: a.rates,
+    calls: {
+      body_landmark: sum((s) => s.bodyLandmarkCalls),
+      body_detector: sum((s) => s.bodyDetectorCalls),
+      hand_landmark: sum((s) => s.handLandmarkCalls),
+      palm_detector: sum((s) => s.palmDetectorCalls),
+    },
+  };
+  const truncated = stats.some((s) => s.decode.truncated);
+  const warnings = stats.map((s) => s.decode.warnings ?? s.decode.error).filter(Boolean);
+  const found = a.rates.any > 0;
+  const what = body && hands ? 'person or hand' : body ? 'person' : 'hand';
+  const track: PoseTrack = {
+    positions: a.positions,
+    confidence: a.confidence,
+    timestamps: times.slice(0, T),
+    jointNames: a.jointNames,
+    parents: a.parents,
+    fps: info.fps,
+    source: { format: 'capture', file: info.file, sha256: sha256File(file) },
+    meta: {
+      coordinate_frame: 'metres; X toward the camera, Y to the image right, Z up; body hip-centred then grounded per frame (lowest foot point z=0)',
+      hand_frame: body ? 'hands placed at the body wrist of the same side (NaN where the body wrist is missing)' : 'each hand wrist-centred (wrist at the origin)',
+      timestamps: 'presentation time of each decoded frame (seconds, as ffprobe pts_time)',
+      video: {
+        file: info.file, codec: info.codec, container: info.container, width: info.width, height: info.height,
+        coded_width: info.codedWidth, coded_height: info.codedHeight, rotation: info.rotation, fps: info.fps,
+        nominal_fps: info.nominalFps, duration: info.duration, frame_count: info.frameCount, start_time: info.startTime,
+        variable_frame_rate: Math.abs(info.fps - info.nominalFps) > 0.01 * info.nominalFps,
+        ...(truncated ? { truncated: true } : {}),
+      },
+      capture: {
+        backend: summary.backend, simd: summary.simd, workers: nw,
+        models: { ...(body ? { body: `blazepose-${opts.bodyModel ?? 'full'}`, body_detector: 'blazepose-detector' } : {}), ...(hands ? { hand: `handlandmark-${opts.handModel ?? 'full'}`, palm_detector: 'handdetect' } : {}) },
+        filter: filter ? { kind: 'one-euro', ...filter } : null,
+        detection_rates: a.rates,
+        calls: summary.calls,
+        seconds: Number(seconds.toFixed(3)),
+        fps_achieved: Number(summary.fps.toFixed(2)),
+        ...(dropped ? { dropped_non_increasing_timestamps: dropped } : {}),
+        ...(noTime ? { frames_without_timestamp: noTime } : {}),
+        ...(warnings.length ? { decoder_warnings: warnings } : {}),
+      },
+      extras: 'presence_* [T] model presence (0 = not tracked); image_* [T,N,3] normalized image landmarks (x,y in [0,1] of the upright picture); visibility_body [T,33]; handedness_*_hand [T] P(right); source_*_hand [T] 0 none, 1 tracked, 2 from body wrist, 3 palm detector; hand_local_* [T,21,3] unfiltered wrist-centred hand points in the track frame',
+      ...(found ? {} : { empty_reason: `no ${what} found in any of the ${T} frames` }),
+    },
+    extras: a.extras,
+  };
+  return Object.assign(track, { summary });
+}
+

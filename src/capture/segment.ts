@@ -1,0 +1,105 @@
+/**
+ * Run the trackers over one time segment of a video: decode, track body then hands (hand regions from the
+ * body's wrists of the same frame), and hand the raw rows out in small batches. A capture is one segment per
+ * core, each run in its own worker thread with its own decoder; tracking restarts (detection) at a segment's
+ * first frame.
+ */
+import { BodyTracker, type BodyOptions } from './body.ts';
+import { HandTracker, type HandOptions } from './hands.ts';
+import { ROW, clearRow } from './layout.ts';
+import { initBackend, wasmSimd, type BackendName } from './models.ts';
+import { decodeFrames, type DecodeStats, type VideoInfo } from './video.ts';
+
+export interface SegmentOptions {
+  body: boolean;
+  hands: boolean;
+  bodyModel?: BodyOptions['model'];
+  handModel?: HandOptions['model'];
+  start?: number;
+  end?: number;
+  maxFrames?: number;
+  maxSide?: number;
+  backend?: BackendName;
+}
+
+export interface SegmentStats {
+  frames: number;
+  bodyLandmarkCalls: number;
+  bodyDetectorCalls: number;
+  handLandmarkCalls: number;
+  palmDetectorCalls: number;
+  decode: DecodeStats;
+  backend: BackendName;
+  simd: boolean | null;
+}
+
+export interface Batch {
+  times: Float64Array;
+  rows: Float32Array;
+  n: number;
+}
+
+const BATCH = 8;
+
+interface Trackers { body: BodyTracker | null; hands: HandTracker | null; backend: BackendName; simd: boolean | null }
+let cached: { key: string; t: Trackers } | null = null;
+
+async function trackers(opts: SegmentOptions): Promise<Trackers> {
+  const key = JSON.stringify([opts.body, opts.hands, opts.bodyModel, opts.handModel]);
+  if (cached?.key === key) {
+    cached.t.body?.reset();
+    cached.t.hands?.reset();
+    return cached.t;
+  }
+  const backend = await initBackend(opts.backend);
+  const t: Trackers = {
+    body: opts.body ? await BodyTracker.create({ model: opts.bodyModel }) : null,
+    hands: opts.hands ? await HandTracker.create({ model: opts.handModel }) : null,
+    backend,
+    simd: await wasmSimd(),
+  };
+  cached = { key, t };
+  return t;
+}
+
+export async function runSegment(file: string, info: VideoInfo, opts: SegmentOptions, onBatch: (b: Batch) => void): Promise<SegmentStats> {
+  const t = await trackers(opts);
+  const b0 = { ...(t.body?.stats ?? { landmarkCalls: 0, detectorCalls: 0 }) };
+  const h0 = { ...(t.hands?.stats ?? { landmarkCalls: 0, palmCalls: 0 }) };
+  const decode: DecodeStats = {};
+  let times = new Float64Array(BATCH);
+  let rows = new Float32Array(BATCH * ROW);
+  let n = 0;
+  let frames = 0;
+  const flush = () => {
+    if (!n) return;
+    onBatch({ times, rows, n });
+    times = new Float64Array(BATCH);
+    rows = new Float32Array(BATCH * ROW);
+    n = 0;
+  };
+  for await (const frame of decodeFrames(file, info, { start: opts.start, end: opts.end, maxFrames: opts.maxFrames, maxSide: opts.maxSide }, decode)) {
+    const row = rows.subarray(n * ROW, (n + 1) * ROW);
+    clearRow(row);
+    let hints = null;
+    if (t.body) {
+      t.body.process(frame, row);
+      hints = t.body.handHints;
+    }
+    t.hands?.process(frame, row, hints);
+    times[n++] = frame.time;
+    frames++;
+    if (n === BATCH) flush();
+  }
+  flush();
+  return {
+    frames,
+    bodyLandmarkCalls: (t.body?.stats.landmarkCalls ?? 0) - b0.landmarkCalls,
+    bodyDetectorCalls: (t.body?.stats.detectorCalls ?? 0) - b0.detectorCalls,
+    handLandmarkCalls: (t.hands?.stats.landmarkCalls ?? 0) - h0.landmarkCalls,
+    palmDetectorCalls: (t.hands?.stats.palmCalls ?? 0) - h0.palmCalls,
+    decode,
+    backend: t.backend,
+    simd: t.simd,
+  };
+}
