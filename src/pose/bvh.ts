@@ -337,9 +337,9 @@ function mapByName(bvh: BvhData): Mapping | null {
 
 /**
  * Mapping from the tree alone: legs are the two chains from the root that go down (in the rest pose),
- * arms the two that branch off the spine above them, the head the remaining upward chain. Left is the
- * side of the lateral axis `leftAxis` (BVH's +X). Knee and elbow are where the two longest consecutive
- * bones of a chain meet.
+ * arms the two that reach farthest sideways, the head the highest. Left is the side of the lateral axis
+ * (BVH's +X). The knee joins the two longest consecutive bones of a leg; the elbow ends the longest bone of
+ * an arm.
  */
 function mapByStructure(bvh: BvhData, upK: number, upSign: number, leftK: number, leftSign: number, file: string): Mapping {
   const J = bvh.joints.length;
@@ -373,9 +373,11 @@ function mapByStructure(bvh: BvhData, upK: number, upSign: number, leftK: number
   const m: Mapping = {};
   const limb = (leaf: number, side: 'left' | 'right', kind: 'arm' | 'leg') => {
     const chain = chainTo(leaf).filter((i) => i === 0 || offLen(bvh.joints[i]) > 1e-9);
+    // Legs: the knee joins the two longest consecutive bones (thigh, shank). Arms: the elbow ends the
+    // longest bone (the upper arm), since a clavicle can be as long as the forearm.
     let best = -1, bestLen = -1;
     for (let k = 1; k + 1 < chain.length; k++) {
-      const l = offLen(bvh.joints[chain[k]]) + offLen(bvh.joints[chain[k + 1]]);
+      const l = offLen(bvh.joints[chain[k]]) + (kind === 'leg' ? offLen(bvh.joints[chain[k + 1]]) : 0);
       if (l > bestLen) { bestLen = l; best = k; }
     }
     if (best < 1) fail(`${side} ${kind}`);
@@ -437,19 +439,21 @@ export function importBvh(file: string, opts: BvhOptions = {}, input?: InputFile
   let upAxis: Axis;
   if (opts.up) upAxis = opts.up;
   else {
-    let hIdx = headIdx;
-    if (hIdx < 0) {
-      // Without names: the leaf farthest from the root in the rest pose along any axis is taken as the
-      // up direction only if it is the head; use the median root→leaf vector of the deepest chain.
-      hIdx = deepestLeaf(bvh);
+    if (headIdx >= 0) {
+      const d: [number, number, number] = [0, 0, 0];
+      for (let a = 0; a < 3; a++) {
+        const vals: number[] = [];
+        for (let f = drop; f < bvh.frames; f++) vals.push(all[3 * (f * J + headIdx) + a] - all[3 * (f * J + m!.pelvis) + a]);
+        d[a] = quantile(vals, 0.5);
+      }
+      upAxis = dominantAxis(d);
+    } else {
+      // No names: in the rest pose the legs hang down from the root and left/right limbs cancel, so the
+      // sum of all OFFSETs points down.
+      const sum: [number, number, number] = [0, 0, 0];
+      for (const j of bvh.joints) for (let a = 0; a < 3; a++) sum[a] -= j.offset[a];
+      upAxis = dominantAxis(sum);
     }
-    const d: [number, number, number] = [0, 0, 0];
-    for (let a = 0; a < 3; a++) {
-      const vals: number[] = [];
-      for (let f = drop; f < bvh.frames; f++) vals.push(all[3 * (f * J + hIdx) + a] - all[3 * (f * J) + a]);
-      d[a] = quantile(vals, 0.5);
-    }
-    upAxis = dominantAxis(d);
   }
   const upK = 'xyz'.indexOf(upAxis[upAxis.length - 1]);
   const upSign = upAxis.startsWith('-') ? -1 : 1;
@@ -539,16 +543,6 @@ export function importBvh(file: string, opts: BvhOptions = {}, input?: InputFile
       joint_map: Object.fromEntries(Object.entries(m).map(([k, v]) => [k, bvh.joints[v].name])),
     }),
   });
-}
-
-function deepestLeaf(bvh: BvhData): number {
-  let best = 0, bestD = -1;
-  bvh.joints.forEach((j, i) => {
-    let d = 0;
-    for (let k = i; k >= 0; k = bvh.joints[k].parent) d++;
-    if (children(bvh, i).length === 0 && d > bestD) { bestD = d; best = i; }
-  });
-  return best;
 }
 
 /** Top of the head (Head End Site, or the head) to the lowest foot point, along up, 80th percentile over frames; file units. */
