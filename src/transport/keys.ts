@@ -3,7 +3,8 @@
  * allow-lists of trainer public keys.
  *
  * Key-pair file: JSON `{"kind": "reel2real-curve-keypair", "public": "<z85>", "secret": "<z85>"}`, mode 0600.
- * Allow-list file: one Z85 public key per line, optionally followed by a label; `#` starts a comment. A
+ * Allow-list file: one Z85 public key per line, optionally followed by a label; lines starting with `#` (and
+ * not with a key: Z85 has `#` in its alphabet) are comments. A
  * key-pair JSON file is accepted too (its public key is allowed).
  */
 import * as fs from 'node:fs';
@@ -123,9 +124,11 @@ export function readAllowList(file: string): string[] {
   if (trimmed.startsWith('{')) return [readPublicKey(file, 'public key')];
   const keys: string[] = [];
   text.split('\n').forEach((raw, i) => {
-    const line = raw.replace(/#.*/, '').trim();
+    const line = raw.trim();
     if (!line) return;
+    // Z85 keys may contain '#': a line is a comment only when it does not start with a key.
     const key = line.split(/\s+/)[0];
+    if (!isCurveKey(key) && line.startsWith('#')) return;
     if (!isCurveKey(key)) throw new UserError(`line ${i + 1}: ${JSON.stringify(key)} is not a 40-character Z85 public key`, file);
     keys.push(key);
   });

@@ -13,6 +13,7 @@ import { UserError } from '../errors.ts';
 import type { Episode, IndexEntry } from '../store/episode.ts';
 import { Cursor } from './cursor.ts';
 import { SendQueue, type Message } from './queue.ts';
+import { StreamLog } from './stream.ts';
 import {
   PROTOCOL, encodeEpisode, isLocalEndpoint, json, parseBody,
   type EncodedEpisode, type Mode, type WelcomeBody,
@@ -106,9 +107,13 @@ export class EpisodeServer {
   private out: SendQueue | null = null;
   private pubOut: SendQueue | null = null;
   private zapDomain: string | null = null;
-  private entries: IndexEntry[] = [];
+  private readonly log: StreamLog;
+  private readonly entryById = new Map<string, IndexEntry>();
+  /** Episode ids in stream order (seq = index here); see stream.ts. */
   private ids: string[] = [];
   private seen = new Set<string>();
+  /** Positions whose episode is no longer in the store's index (removed). */
+  private gone = new Set<number>();
   private readonly sessions = new Map<string, Session>();
   private readonly cursors = new Map<string, Cursor>();
   private readonly cache = new Map<number, EncodedEpisode>();
@@ -134,6 +139,7 @@ export class EpisodeServer {
       ...options,
     };
     this.corruptOnce = new Set(options.testHooks?.corruptOnce ?? []);
+    this.log = new StreamLog(this.options.stateDir);
   }
 
   private emit(e: ServerEvent): void {
@@ -150,7 +156,15 @@ export class EpisodeServer {
     if (o.telemetry && !curve && !isLocalEndpoint(o.telemetry)) {
       throw new UserError(`telemetry endpoint ${o.telemetry} is not loopback: CURVE is required`);
     }
-    await this.refresh();
+    this.log.lock();
+    try {
+      this.ids = this.log.load();
+      this.seen = new Set(this.ids);
+      await this.refresh();
+    } catch (err) {
+      this.log.unlock();
+      throw err;
+    }
     const secure: Record<string, unknown> = {};
     if (curve) {
       this.zapDomain = `reel2real-${randomBytes(6).toString('hex')}`;
@@ -164,6 +178,7 @@ export class EpisodeServer {
       await router.bind(o.bind);
     } catch (err) {
       router.close();
+      this.log.unlock();
       if (this.zapDomain) await unregisterZapDomain(this.zapDomain);
       throw new UserError(`cannot bind ${o.bind}: ${(err as Error).message}`);
     }
@@ -176,6 +191,9 @@ export class EpisodeServer {
         await pub.bind(o.telemetry);
       } catch (err) {
         pub.close();
+        this.router.close();
+        this.log.unlock();
+        if (this.zapDomain) await unregisterZapDomain(this.zapDomain);
         throw new UserError(`cannot bind telemetry endpoint ${o.telemetry}: ${(err as Error).message}`);
       }
       this.pub = pub;
@@ -203,6 +221,7 @@ export class EpisodeServer {
     this.pub?.close();
     await this.reading;
     if (this.zapDomain) await unregisterZapDomain(this.zapDomain);
+    this.log.unlock();
   }
 
   get total(): number {
@@ -211,15 +230,20 @@ export class EpisodeServer {
 
   private async refresh(): Promise<number> {
     const list = await this.options.source.list();
-    let added = 0;
+    const current = new Set<string>();
+    const fresh: string[] = [];
     for (const e of list) {
+      current.add(e.id);
+      this.entryById.set(e.id, e);
       if (this.seen.has(e.id)) continue;
       this.seen.add(e.id);
-      this.entries.push(e);
-      this.ids.push(e.id);
-      added++;
+      fresh.push(e.id);
     }
-    return added;
+    this.log.append(fresh);
+    for (const id of fresh) this.ids.push(id);
+    this.gone = new Set();
+    this.ids.forEach((id, p) => { if (!current.has(id)) this.gone.add(p); });
+    return fresh.length;
   }
 
   private async poll(): Promise<void> {
@@ -424,7 +448,7 @@ export class EpisodeServer {
   private takeReadable(c: Cursor, total: number, session: string): number {
     for (;;) {
       const p = c.take(total, session);
-      if (p < 0 || !this.unreadable.has(p)) return p;
+      if (p < 0 || (!this.unreadable.has(p) && !this.gone.has(p))) return p;
       c.inflight.delete(p);
     }
   }
@@ -435,8 +459,10 @@ export class EpisodeServer {
     let enc = this.cache.get(p);
     if (!enc) {
       try {
+        const entry = this.entryById.get(this.ids[p]);
+        if (!entry || this.gone.has(p)) throw new Error('removed from the store');
         const ep = await this.options.source.get(this.ids[p]);
-        enc = encodeEpisode(ep, this.entries[p]);
+        enc = encodeEpisode(ep, entry);
       } catch (err) {
         this.unreadable.add(p);
         s.cursor.inflight.delete(p);
@@ -466,14 +492,20 @@ export class EpisodeServer {
     if (this.options.follow) return;
     const total = this.ids.length;
     let done = c.complete(total);
-    if (!done && this.unreadable.size) {
-      done = c.inflight.size === 0 && c.redeliver.length === 0 && c.ackedCount(total) + [...this.unreadable].filter((p) => !c.isAcked(p)).length === total;
+    const skipped = new Set([...this.unreadable, ...this.gone]);
+    if (!done && skipped.size) {
+      done = c.inflight.size === 0 && c.redeliver.length === 0 && c.ackedCount(total) + [...skipped].filter((p) => !c.isAcked(p)).length === total;
     }
     if (!done || c.dirty) return;
     for (const s of this.sessions.values()) {
       if (s.cursor !== c || s.ended || s.toConfirm.length) continue;
       s.ended = true;
-      this.send(s.rid, 'END', { total, acked: c.ackedCount(total), unreadable: [...this.unreadable].sort((a, b) => a - b) });
+      this.send(s.rid, 'END', {
+        total,
+        acked: c.ackedCount(total),
+        unreadable: [...this.unreadable].sort((a, b) => a - b),
+        removed: [...this.gone].sort((a, b) => a - b),
+      });
       this.emit({ type: 'end', session: s.key, name: s.name, cursor: c.key, total });
     }
   }

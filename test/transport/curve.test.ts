@@ -69,6 +69,11 @@ describe('transport security', () => {
     const allow = path.join(dir, 'allow.txt');
     fs.writeFileSync(allow, `# trainers\n${pub} alice\n\n${kp.publicKey}\n`);
     expect(readAllowList(allow)).toEqual([pub, kp.publicKey]);
+    // Z85 keys may contain '#': it is not taken for a comment.
+    const hashKey = z85Encode(Uint8Array.from({ length: 32 }, (_, i) => (i % 4 === 3 ? 84 : 0)));
+    expect(hashKey).toContain('#');
+    fs.writeFileSync(allow, `# comment\n${hashKey}  # a key with hashes\n`);
+    expect(readAllowList(allow)).toEqual([hashKey]);
     fs.writeFileSync(allow, 'not-a-key\n');
     expect(() => readAllowList(allow)).toThrow(/line 1/);
     writeKeyPair(path.join(dir, 'x.key'), kp);
