@@ -1,0 +1,281 @@
+/**
+ * Dexterous hand retargeting onto any hand URDF (Allegro, Inspire, LEAP, Shadow, Dex3 in a G1, or one
+ * never seen), with fingers found from the kinematic tree.
+ *
+ * FOR THE BODY RETARGETER (src/retarget/, `retarget` CLI):
+ * - Hand-only track + hand URDF: call `retargetHand(track, robot, opts): RobotMotion` (fixed base:
+ *   root_pos zeros, root_quat identity; quality report in `motion.quality`). `isHandOnlyTrack(track)` and
+ *   `isHandRobot(robot)` tell when to dispatch here.
+ * - Body with hands (G1 + Dex3): after the body solve gives the wrist, call once per hand
+ *   `const hr = createHandRetargeter(kin, { side: 'right', dofs: handDofNames })` (or `rootLink:
+ *   'right_hand_palm_link'`), `hr.calibrate(measureHumanHand(frames, T))` optionally, then per frame
+ *   `hr.solveFrame(landmarks63, q, dt)`: it overwrites only the hand dofs of the full configuration `q`
+ *   (Kinematics order); targets are palm-relative so the arm pose does not matter. `handLandmarks(track,
+ *   side)` extracts the [T*63] landmark array from a canonical-skeleton track.
+ */
+import { Kinematics } from '../../robot/kinematics.ts';
+import { loadUrdf, type UrdfRobot } from '../../robot/urdf.ts';
+import { UserError } from '../../errors.ts';
+import { HAND_LANDMARKS, type Side } from '../../pose/skeleton.ts';
+import type { PoseTrack } from '../../pose/track.ts';
+import type { RobotMotion } from '../motion.ts';
+import { discoverHand } from './discover.ts';
+import { measureHumanHand } from './human.ts';
+import { createHandRetargeter, type HandFrameStats, type HandRetargeterOptions } from './retargeter.ts';
+
+export { discoverHand, FINGER_LANDMARKS, HUMAN_FINGERS } from './discover.ts';
+export type { HandModel, RobotFinger, HumanFinger, HandFrame, DiscoverOptions } from './discover.ts';
+export { createHandRetargeter, DEFAULT_HAND_WEIGHTS } from './retargeter.ts';
+export type { HandRetargeter, HandRetargeterOptions, HandWeights, HandFrameStats } from './retargeter.ts';
+export { measureHumanHand, humanPalmCoords, DEFAULT_HUMAN_HAND } from './human.ts';
+export type { HumanHandSize } from './human.ts';
+export {
+  HandState, WristTipObjective, FingerShapeObjective, ThumbPinchObjective, SmoothnessObjective, PenetrationObjective, addBlock,
+} from './objectives.ts';
+export type { HandObjective, FingerCapsules, PinchOptions } from './objectives.ts';
+
+/** [T*63] landmarks of one hand from a track using the canonical names (`<side>_hand_<landmark>`); NaN where missing. */
+export function handLandmarks(track: PoseTrack, side: Side): Float32Array | null {
+  const J = track.jointNames.length;
+  const idx = HAND_LANDMARKS.map((l) => track.jointNames.indexOf(`${side}_hand_${l}`));
+  if (idx.some((i) => i < 0)) return null;
+  const T = track.timestamps.length;
+  const out = new Float32Array(T * 63);
+  for (let t = 0; t < T; t++) {
+    for (let j = 0; j < 21; j++) {
+      const k = t * J + idx[j];
+      const ok = track.confidence[k] > 0;
+      for (let c = 0; c < 3; c++) out[t * 63 + 3 * j + c] = ok ? track.positions[3 * k + c] : NaN;
+    }
+  }
+  return out;
+}
+
+/** Frames (count) where all 21 landmarks of the side are present. */
+function validFrames(lm: Float32Array): number {
+  let n = 0;
+  for (let t = 0; t < lm.length / 63; t++) {
+    let ok = true;
+    for (let k = 0; k < 63 && ok; k++) ok = lm[63 * t + k] === lm[63 * t + k];
+    if (ok) n++;
+  }
+  return n;
+}
+
+/** True when the track has hand landmarks but no body joints with data. */
+export function isHandOnlyTrack(track: PoseTrack): boolean {
+  const hasHand = (['left', 'right'] as const).some((s) => handLandmarks(track, s) !== null);
+  const J = track.jointNames.length;
+  const body = new Set(['pelvis', 'spine', 'chest', 'neck', 'head', 'left_shoulder', 'right_shoulder', 'left_hip', 'right_hip']);
+  let bodyData = false;
+  for (let j = 0; j < J && !bodyData; j++) {
+    if (!body.has(track.jointNames[j])) continue;
+    for (let t = 0; t < track.timestamps.length; t++) if (track.confidence[t * J + j] > 0) { bodyData = true; break; }
+  }
+  return hasHand && !bodyData;
+}
+
+/** True when the robot is a bare hand: exactly one palm with 3+ finger chains, and no legs/arms around it. */
+export function isHandRobot(robot: UrdfRobot | Kinematics): boolean {
+  const kin = robot instanceof Kinematics ? robot : new Kinematics(robot);
+  try {
+    const model = discoverHand(kin);
+    const handDofs = new Set(model.dofs);
+    // Dofs outside the fingers (e.g. Shadow's two wrist joints) must be few.
+    return kin.nq - handDofs.size <= 2;
+  } catch {
+    return false;
+  }
+}
+
+export interface RetargetHandOptions extends HandRetargeterOptions {
+  /** Which human hand of the track to follow; default the robot's side, else the hand with more data. */
+  humanSide?: Side;
+}
+
+/**
+ * Retarget a hand track onto a hand URDF: one solve per frame, warm started; frames without the hand
+ * hold the previous pose. Fixed base: root_pos zeros, root_quat identity.
+ */
+export function retargetHand(track: PoseTrack, robotIn: UrdfRobot | string, opts: RetargetHandOptions = {}): RobotMotion {
+  const robot = typeof robotIn === 'string' ? loadUrdf(robotIn) : robotIn;
+  const where = robot.file ?? robot.name;
+  const kin = new Kinematics(robot);
+  const hr = createHandRetargeter(kin, opts);
+  const side: Side = opts.humanSide ?? pickSide(track, hr.model.side);
+  const lm = handLandmarks(track, side);
+  if (!lm) throw new UserError(`the track has no ${side} hand landmarks (${side}_hand_wrist ... ${side}_hand_pinky_tip)`, track.source.file ?? 'track');
+  const T = track.timestamps.length;
+  if (validFrames(lm) === 0) throw new UserError(`the ${side} hand is missing in every frame`, track.source.file ?? 'track');
+  if (side !== hr.model.side) {
+    // A left human hand on a right robot hand (or the reverse): mirror the landmarks.
+    for (let k = 0; k < lm.length; k += 3) lm[k] = -lm[k];
+  }
+  hr.calibrate(measureHumanHand(validOnly(lm), validFrames(lm)));
+
+  const nq = kin.nq, nf = hr.fingers.length;
+  const q = new Float64Array(hr.model.qRef);
+  const Q = new Float32Array(T * nq);
+  const acc = newAccumulator(nf);
+  const t0 = performance.now();
+  let solved = 0;
+  for (let t = 0; t < T; t++) {
+    const dt = t > 0 ? track.timestamps[t] - track.timestamps[t - 1] : 0;
+    const ok = hr.solveFrame(lm.subarray(63 * t, 63 * t + 63), q, dt);
+    if (ok) { solved++; accumulate(acc, hr.stats, opts.pinchEnter ?? 0.03); }
+    for (let d = 0; d < nq; d++) Q[t * nq + d] = q[d];
+  }
+  const seconds = (performance.now() - t0) / 1000;
+
+  const quality = handQualityReport(kin, hr.fingers.map((f) => f.name), hr.fingers.map((f) => f.dofs), Q, T, track.fps, acc, {
+    frames: T, solved, seconds, pinchEnter: opts.pinchEnter ?? 0.03,
+  });
+  const m: RobotMotion = {
+    q: Q,
+    rootPos: new Float32Array(T * 3),
+    rootQuat: rootIdentity(T),
+    timestamps: Float64Array.from(track.timestamps),
+    fps: track.fps,
+    jointNames: kin.dofNames.slice(),
+    rootLink: robot.rootLink,
+    robot: { name: robot.name, urdf_sha256: robot.sha256, ...(robot.file ? { urdf: robot.file.split(/[\\/]/).pop()! } : {}) },
+    mapping: {
+      kind: 'hand',
+      palm_link: hr.model.palmLink,
+      side: hr.model.side,
+      human_side: side,
+      scale: hr.scale.hand,
+      fingers: Object.fromEntries(hr.fingers.map((f, i) => [f.name, {
+        links: f.links, joints: f.joints, dofs: f.dofs.map((d) => kin.dofNames[d]), tip_link: f.tipLink,
+        tip_local: f.tipLocal, tip_source: f.tipSource, scale: hr.scale.finger[i],
+      }])),
+      fixed_dofs: kin.dofNames.filter((_, d) => !hr.dofs.includes(d)),
+      objectives: hr.objectives.map((o) => o.name),
+    },
+    source: { ...track.source },
+    quality,
+  };
+  void where;
+  return m;
+}
+
+function pickSide(track: PoseTrack, robotSide: Side): Side {
+  const mine = handLandmarks(track, robotSide);
+  if (mine && validFrames(mine) > 0) return robotSide;
+  const other: Side = robotSide === 'left' ? 'right' : 'left';
+  const theirs = handLandmarks(track, other);
+  if (theirs && validFrames(theirs) > 0) return other;
+  return robotSide;
+}
+
+function validOnly(lm: Float32Array): Float32Array {
+  const out: number[] = [];
+  for (let t = 0; t < lm.length / 63; t++) {
+    const f = lm.subarray(63 * t, 63 * t + 63);
+    if (f.every((v) => v === v)) out.push(...f);
+  }
+  return Float32Array.from(out);
+}
+
+function rootIdentity(T: number): Float32Array {
+  const r = new Float32Array(T * 4);
+  for (let t = 0; t < T; t++) r[4 * t] = 1;
+  return r;
+}
+
+interface Accumulator {
+  n: number;
+  tipErrSum: Float64Array; tipErrMax: Float64Array;
+  dirErrSum: Float64Array; dirErrMax: Float64Array;
+  humanPinchFrames: Float64Array; robotPinchDistSum: Float64Array; robotPinchDistMax: Float64Array;
+  pinchStateFrames: Float64Array;
+  penetrationFrames: number; penetrationMax: number;
+  iterations: number;
+}
+
+function newAccumulator(nf: number): Accumulator {
+  const z = () => new Float64Array(nf);
+  return {
+    n: 0, tipErrSum: z(), tipErrMax: z(), dirErrSum: z(), dirErrMax: z(),
+    humanPinchFrames: z(), robotPinchDistSum: z(), robotPinchDistMax: z(), pinchStateFrames: z(),
+    penetrationFrames: 0, penetrationMax: 0, iterations: 0,
+  };
+}
+
+function accumulate(a: Accumulator, s: HandFrameStats, pinchEnter: number): void {
+  a.n++;
+  a.iterations += s.iterations;
+  for (let i = 0; i < s.tipError.length; i++) {
+    a.tipErrSum[i] += s.tipError[i];
+    a.tipErrMax[i] = Math.max(a.tipErrMax[i], s.tipError[i]);
+    a.dirErrSum[i] += s.tipDirError[i];
+    a.dirErrMax[i] = Math.max(a.dirErrMax[i], s.tipDirError[i]);
+    if (i > 0 && s.humanPinchDist[i] < pinchEnter) {
+      a.humanPinchFrames[i]++;
+      a.robotPinchDistSum[i] += s.robotPinchDist[i];
+      a.robotPinchDistMax[i] = Math.max(a.robotPinchDistMax[i], s.robotPinchDist[i]);
+    }
+    if (s.pinching[i]) a.pinchStateFrames[i]++;
+  }
+  if (s.penetration > 1e-4) a.penetrationFrames++;
+  a.penetrationMax = Math.max(a.penetrationMax, s.penetration);
+}
+
+/** The quality report stored in the motion's meta (see docs/retarget-hands.md for each field). */
+function handQualityReport(
+  kin: Kinematics, names: string[], fingerDofs: number[][], Q: Float32Array, T: number, fps: number, a: Accumulator,
+  run: { frames: number; solved: number; seconds: number; pinchEnter: number },
+): Record<string, unknown> {
+  const nq = kin.nq;
+  let limitViolations = 0, velocityViolations = 0, maxJump = 0, jerkSum = 0, jerkN = 0;
+  for (let t = 0; t < T; t++) {
+    for (let d = 0; d < nq; d++) {
+      const v = Q[t * nq + d];
+      // float32 storage: allow its rounding.
+      const tol = 1e-6 * Math.max(1, Math.abs(v));
+      if (v < kin.lower[d] - tol || v > kin.upper[d] + tol) limitViolations++;
+      if (t > 0) {
+        const dv = Math.abs(v - Q[(t - 1) * nq + d]);
+        maxJump = Math.max(maxJump, dv);
+        if (dv * fps > kin.velocityLimit[d] * (1 + 1e-4) + 1e-6) velocityViolations++;
+      }
+      if (t >= 3) {
+        const j = Q[t * nq + d] - 3 * Q[(t - 1) * nq + d] + 3 * Q[(t - 2) * nq + d] - Q[(t - 3) * nq + d];
+        jerkSum += Math.abs(j) * fps * fps * fps;
+        jerkN++;
+      }
+    }
+  }
+  const n = Math.max(1, a.n);
+  const per = (arr: Float64Array, f: (v: number, i: number) => number) => Object.fromEntries(names.map((nm, i) => [nm, f(arr[i], i)]));
+  const round = (v: number, k = 5) => Number(v.toFixed(k));
+  const deg = 180 / Math.PI;
+  void fingerDofs;
+  return {
+    kind: 'hand',
+    frames: run.frames,
+    solved_frames: run.solved,
+    missing_frames: run.frames - run.solved,
+    fingertip_error_mean_m: round(a.tipErrSum.reduce((s, v) => s + v, 0) / (n * names.length)),
+    fingertip_error_max_m: round(Math.max(...a.tipErrMax)),
+    fingertip_error_mean_m_per_finger: per(a.tipErrSum, (v) => round(v / n)),
+    fingertip_direction_error_mean_deg: round((a.dirErrSum.reduce((s, v) => s + v, 0) / (n * names.length)) * deg, 3),
+    fingertip_direction_error_max_deg: round(Math.max(...a.dirErrMax) * deg, 3),
+    fingertip_direction_error_mean_deg_per_finger: per(a.dirErrSum, (v) => round((v / n) * deg, 3)),
+    pinch: {
+      human_threshold_m: run.pinchEnter,
+      human_pinch_frames: per(a.humanPinchFrames, (v, i) => (i === 0 ? 0 : v)),
+      robot_distance_mean_m: per(a.robotPinchDistSum, (v, i) => (i === 0 || !a.humanPinchFrames[i] ? null as unknown as number : round(v / a.humanPinchFrames[i]))),
+      robot_distance_max_m: per(a.robotPinchDistMax, (v, i) => (i === 0 || !a.humanPinchFrames[i] ? null as unknown as number : round(v))),
+      pinch_state_frames: per(a.pinchStateFrames, (v, i) => (i === 0 ? 0 : v)),
+    },
+    joint_limit_violations: limitViolations,
+    velocity_limit_violations: velocityViolations,
+    penetration_frames: a.penetrationFrames,
+    penetration_max_depth_m: round(a.penetrationMax),
+    max_joint_jump_rad: round(maxJump),
+    mean_jerk_rad_s3: round(jerkN ? jerkSum / jerkN : 0, 2),
+    mean_iterations: round(a.iterations / n, 2),
+    frames_per_second: round(run.solved / Math.max(run.seconds, 1e-9), 1),
+  };
+}

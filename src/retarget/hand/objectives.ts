@@ -1,0 +1,373 @@
+/**
+ * Composable hand retargeting objectives (mink style): each is a small object that, given the solver's
+ * state at the current configuration, adds its weighted least-squares cost and, when asked, its
+ * Gauss–Newton terms (H += w JᵀJ, g += w Jᵀr) over the hand's solved dofs. All work on flat typed arrays
+ * and allocate nothing per call.
+ *
+ * Geometry is expressed in the palm link's coordinates, so the same objectives serve a bare hand and a
+ * hand at the end of a moving arm (G1 + Dex3).
+ */
+import type { Kinematics } from '../../robot/kinematics.ts';
+import type { HandModel } from './discover.ts';
+import { segmentClosest } from './vec.ts';
+
+/** Solver state shared by the objectives for one evaluation. */
+export class HandState {
+  readonly kin: Kinematics;
+  readonly model: HandModel;
+  /** Number of solved dofs and their Kinematics indices. */
+  readonly nd: number;
+  readonly dofs: Int32Array;
+  /** Fingers (model order: thumb first). */
+  readonly nf: number;
+  /** Fingertip positions, palm coordinates [nf*3]; their Jacobians [nf*3*nd] (valid when withJac). */
+  readonly tipPos: Float64Array;
+  readonly tipJac: Float64Array;
+  /** Mid-finger points (see RobotFinger.midLink) and Jacobians, same layout; their human landmarks. */
+  readonly midPos: Float64Array;
+  readonly midJac: Float64Array;
+  readonly midLm: Int32Array;
+  withJac = false;
+  /** Full configuration being evaluated, and the previous frame's solution (full, Kinematics order). */
+  q: Float64Array;
+  qPrev: Float64Array;
+  /**
+   * Human landmarks of the frame relative to the wrist, expressed along the robot palm axes
+   * (forward, normal, thumb side) but not scaled [63].
+   */
+  readonly human: Float64Array;
+  /** Virtual robot wrist (palm coordinates) and scales: global and per finger. */
+  readonly wrist = new Float64Array(3);
+  scale = 1;
+  readonly fingerScale: Float64Array;
+  /** Landmark index of each finger's base and tip (model order). */
+  readonly baseLm: Int32Array;
+  readonly tipLm: Int32Array;
+  /** Robot finger bases in palm coordinates [nf*3]. */
+  readonly base: Float64Array;
+  private readonly jfull: Float64Array;
+  private readonly palm: number;
+  private readonly tipLink: Int32Array;
+  private readonly tipLocal: Float64Array;
+  private readonly midLink: Int32Array;
+
+  constructor(kin: Kinematics, model: HandModel, dofs: number[]) {
+    this.kin = kin;
+    this.model = model;
+    this.nd = dofs.length;
+    this.dofs = Int32Array.from(dofs);
+    this.nf = model.fingers.length;
+    this.tipPos = new Float64Array(3 * this.nf);
+    this.tipJac = new Float64Array(3 * this.nf * this.nd);
+    this.midPos = new Float64Array(3 * this.nf);
+    this.midJac = new Float64Array(3 * this.nf * this.nd);
+    this.midLm = Int32Array.from(model.fingers.map((f) => f.midLandmark));
+    this.midLink = Int32Array.from(model.fingers.map((f) => f.midLinkIndex));
+    this.q = new Float64Array(kin.nq);
+    this.qPrev = new Float64Array(kin.nq);
+    this.human = new Float64Array(63);
+    this.fingerScale = new Float64Array(this.nf).fill(1);
+    const lm: Record<string, [number, number]> = { thumb: [1, 4], index: [5, 8], middle: [9, 12], ring: [13, 16], pinky: [17, 20] };
+    this.baseLm = Int32Array.from(model.fingers.map((f) => lm[f.name][0]));
+    this.tipLm = Int32Array.from(model.fingers.map((f) => lm[f.name][1]));
+    this.base = Float64Array.from(model.fingers.flatMap((f) => f.base));
+    this.jfull = new Float64Array(6 * kin.nq);
+    this.palm = model.palmLinkIndex;
+    this.tipLink = Int32Array.from(model.fingers.map((f) => f.tipLinkIndex));
+    this.tipLocal = Float64Array.from(model.fingers.flatMap((f) => f.tipLocal));
+  }
+
+  /** FK at this.q and the fingertips (with Jacobians when withJac). */
+  update(withJac: boolean): void {
+    this.withJac = withJac;
+    this.kin.fk(this.q);
+    for (let i = 0; i < this.nf; i++) {
+      this.pointPalm(this.tipLink[i], this.tipLocal, 3 * i, this.tipPos, 3 * i);
+      if (withJac) this.pointJacPalm(this.tipLink[i], this.tipLocal, 3 * i, this.tipJac, 3 * i * this.nd);
+      this.pointPalm(this.midLink[i], ZERO3, 0, this.midPos, 3 * i);
+      if (withJac) this.pointJacPalm(this.midLink[i], ZERO3, 0, this.midJac, 3 * i * this.nd);
+    }
+  }
+
+  /** Palm-coordinate position of a point given in a link's frame (local[lo..lo+3]). */
+  pointPalm(link: number, local: ArrayLike<number>, lo: number, out: Float64Array, oo: number): void {
+    const P = this.kin.pose;
+    const o = 12 * link, po = 12 * this.palm;
+    const x = local[lo], y = local[lo + 1], z = local[lo + 2];
+    const wx = P[o] * x + P[o + 1] * y + P[o + 2] * z + P[o + 9] - P[po + 9];
+    const wy = P[o + 3] * x + P[o + 4] * y + P[o + 5] * z + P[o + 10] - P[po + 10];
+    const wz = P[o + 6] * x + P[o + 7] * y + P[o + 8] * z + P[o + 11] - P[po + 11];
+    out[oo] = P[po] * wx + P[po + 3] * wy + P[po + 6] * wz;
+    out[oo + 1] = P[po + 1] * wx + P[po + 4] * wy + P[po + 7] * wz;
+    out[oo + 2] = P[po + 2] * wx + P[po + 5] * wy + P[po + 8] * wz;
+  }
+
+  /** 3 x nd Jacobian (palm coordinates, solved dofs only) of a point fixed in a link. */
+  pointJacPalm(link: number, local: ArrayLike<number>, lo: number, out: Float64Array, oo: number): void {
+    const kin = this.kin, nq = kin.nq, nd = this.nd, J = this.jfull, P = kin.pose, po = 12 * this.palm;
+    const pt = scratchPt;
+    pt[0] = local[lo]; pt[1] = local[lo + 1]; pt[2] = local[lo + 2];
+    kin.jacobian(link, pt, J);
+    for (let c = 0; c < nd; c++) {
+      const d = this.dofs[c];
+      const jx = J[d], jy = J[nq + d], jz = J[2 * nq + d];
+      out[oo + c] = P[po] * jx + P[po + 3] * jy + P[po + 6] * jz;
+      out[oo + nd + c] = P[po + 1] * jx + P[po + 4] * jy + P[po + 7] * jz;
+      out[oo + 2 * nd + c] = P[po + 2] * jx + P[po + 5] * jy + P[po + 8] * jz;
+    }
+  }
+}
+const scratchPt = new Float64Array(3);
+const ZERO3 = new Float64Array(3);
+
+export interface HandObjective {
+  readonly name: string;
+  /** Once per frame after the human landmarks are set, before solving. */
+  prepare?(s: HandState): void;
+  /** Cost at the state; with H (nd x nd) and g (nd), also add w JᵀJ and w Jᵀr. */
+  accumulate(s: HandState, H: Float64Array | null, g: Float64Array | null): number;
+}
+
+/** Add a k-row residual block r with Jacobian J (k x nd, starting at J[jo]) and weight w. Returns w |r|². */
+export function addBlock(r: Float64Array, J: Float64Array, k: number, nd: number, w: number, H: Float64Array | null, g: Float64Array | null, jo = 0): number {
+  let c = 0;
+  for (let i = 0; i < k; i++) c += r[i] * r[i];
+  if (H && g) {
+    for (let i = 0; i < k; i++) {
+      const ri = r[i] * w, o = jo + i * nd;
+      for (let a = 0; a < nd; a++) {
+        const ja = J[o + a];
+        if (ja === 0) continue;
+        g[a] += ja * ri;
+        const wja = w * ja, ha = a * nd;
+        for (let b = 0; b < nd; b++) H[ha + b] += wja * J[o + b];
+      }
+    }
+  }
+  return w * c;
+}
+
+const r3 = new Float64Array(3);
+let jBuf = new Float64Array(0);
+function jScratch(n: number): Float64Array {
+  if (jBuf.length < n) jBuf = new Float64Array(n);
+  return jBuf;
+}
+
+/**
+ * Vector objective: virtual wrist → fingertip vectors follow the human's, scaled by the robot/human hand
+ * size ratio (dex-retargeting's "vector" objective with the wrist as origin).
+ */
+export class WristTipObjective implements HandObjective {
+  readonly name = 'wrist-tip';
+  /** Weight per finger (model order); a single number applies to all. */
+  constructor(public weight: number | number[] = 1) {}
+  accumulate(s: HandState, H: Float64Array | null, g: Float64Array | null): number {
+    let cost = 0;
+    const h = s.human, nd = s.nd;
+    for (let i = 0; i < s.nf; i++) {
+      const w = typeof this.weight === 'number' ? this.weight : this.weight[i];
+      if (!w) continue;
+      const t = 3 * s.tipLm[i];
+      for (let k = 0; k < 3; k++) r3[k] = s.tipPos[3 * i + k] - (s.wrist[k] + s.scale * h[t + k]);
+      cost += addBlock(r3, s.tipJac, 3, nd, w, H, g, 3 * i * nd);
+    }
+    return cost;
+  }
+}
+
+/**
+ * Finger shape: base (MCP/CMC) → tip and base → mid-finger joint vectors, each finger scaled by its own
+ * robot/human length ratio. The mid point fixes how the curl is shared between the joints (without it a
+ * 4-joint finger reaching a tip has a free direction).
+ */
+export class FingerShapeObjective implements HandObjective {
+  readonly name = 'finger-shape';
+  constructor(public weight: number | number[] = 1, public midWeight = 0.5) {}
+  accumulate(s: HandState, H: Float64Array | null, g: Float64Array | null): number {
+    let cost = 0;
+    const h = s.human, nd = s.nd;
+    for (let i = 0; i < s.nf; i++) {
+      const w = typeof this.weight === 'number' ? this.weight : this.weight[i];
+      if (!w) continue;
+      const t = 3 * s.tipLm[i], b = 3 * s.baseLm[i], m = 3 * s.midLm[i], sc = s.fingerScale[i];
+      for (let k = 0; k < 3; k++) r3[k] = s.tipPos[3 * i + k] - s.base[3 * i + k] - sc * (h[t + k] - h[b + k]);
+      cost += addBlock(r3, s.tipJac, 3, nd, w, H, g, 3 * i * nd);
+      if (!this.midWeight) continue;
+      for (let k = 0; k < 3; k++) r3[k] = s.midPos[3 * i + k] - s.base[3 * i + k] - sc * (h[m + k] - h[b + k]);
+      cost += addBlock(r3, s.midJac, 3, nd, w * this.midWeight, H, g, 3 * i * nd);
+    }
+    return cost;
+  }
+}
+
+export interface PinchOptions {
+  /** Human thumb–finger tip distance (m) under which a pinch starts, and over which it ends (hysteresis). */
+  enter: number;
+  exit: number;
+  /** Robot thumb–finger tip distance (m) a pinch drives to; per finger (model order, index 0 unused). */
+  gap: number[];
+  /** Weight while pinching, and otherwise. */
+  weight: number;
+  weightFree: number;
+}
+
+/**
+ * Thumb → fingertip vectors with DexPilot-style pinch preservation. The robot target distance is a
+ * continuous function of the human distance d: `gap` when d ≤ enter, the scaled human distance when
+ * d ≥ exit, linear in between; its direction is the human's. The weight switches to `weight` when the
+ * human pinches (d < enter) and back to `weightFree` only once d > exit (hysteresis).
+ */
+export class ThumbPinchObjective implements HandObjective {
+  readonly name = 'thumb-pinch';
+  /** Per finger (model order): 1 while pinching. */
+  readonly pinching: Uint8Array;
+  /** Human distance and robot target distance of the current frame, per finger. */
+  readonly humanDist: Float64Array;
+  readonly targetDist: Float64Array;
+  private readonly tv: Float64Array;
+  constructor(public opts: PinchOptions, nf: number) {
+    this.pinching = new Uint8Array(nf);
+    this.humanDist = new Float64Array(nf);
+    this.targetDist = new Float64Array(nf);
+    this.tv = new Float64Array(3 * nf);
+  }
+  reset(): void {
+    this.pinching.fill(0);
+  }
+  prepare(s: HandState): void {
+    const h = s.human, t0 = 3 * s.tipLm[0], o = this.opts;
+    for (let i = 1; i < s.nf; i++) {
+      const t = 3 * s.tipLm[i];
+      const vx = h[t] - h[t0], vy = h[t + 1] - h[t0 + 1], vz = h[t + 2] - h[t0 + 2];
+      const d = Math.hypot(vx, vy, vz);
+      this.humanDist[i] = d;
+      if (d < o.enter) this.pinching[i] = 1;
+      else if (d > o.exit) this.pinching[i] = 0;
+      const a = Math.min(1, Math.max(0, (d - o.enter) / (o.exit - o.enter)));
+      const D = o.gap[i] + a * (s.scale * d - o.gap[i]);
+      this.targetDist[i] = D;
+      const inv = d > 1e-9 ? D / d : 0;
+      this.tv[3 * i] = vx * inv; this.tv[3 * i + 1] = vy * inv; this.tv[3 * i + 2] = vz * inv;
+    }
+  }
+  accumulate(s: HandState, H: Float64Array | null, g: Float64Array | null): number {
+    let cost = 0;
+    const nd = s.nd, J = jScratch(3 * nd), T = s.tipJac;
+    for (let i = 1; i < s.nf; i++) {
+      const w = this.pinching[i] ? this.opts.weight : this.opts.weightFree;
+      if (!w) continue;
+      for (let k = 0; k < 3; k++) r3[k] = s.tipPos[3 * i + k] - s.tipPos[k] - this.tv[3 * i + k];
+      if (H) for (let k = 0; k < 3 * nd; k++) J[k] = T[3 * i * nd + k] - T[k];
+      cost += addBlock(r3, J, 3, nd, w, H, g);
+    }
+    return cost;
+  }
+}
+
+/** Smoothness / low-pass: w ||q - q_prev||² over the solved dofs. */
+export class SmoothnessObjective implements HandObjective {
+  readonly name = 'smoothness';
+  constructor(public weight = 1e-4) {}
+  accumulate(s: HandState, H: Float64Array | null, g: Float64Array | null): number {
+    let c = 0;
+    const w = this.weight, nd = s.nd;
+    for (let a = 0; a < nd; a++) {
+      const d = s.dofs[a], e = s.q[d] - s.qPrev[d];
+      c += e * e;
+      if (H && g) { H[a * nd + a] += w; g[a] += w * e; }
+    }
+    return w * c;
+  }
+}
+
+/** Capsule proxies of the finger links, in link coordinates. */
+export interface FingerCapsules {
+  link: Int32Array;
+  finger: Int32Array;
+  /** Segment ends in the link frame [S*3] each, radius [S]. */
+  a: Float64Array;
+  b: Float64Array;
+  radius: Float64Array;
+  /** Capsule pairs checked (indices into the above) [P*2]. */
+  pairs: Int32Array;
+}
+
+/**
+ * No finger–finger penetration: for each pair of capsules on different fingers closer than the sum of
+ * their radii plus `margin`, a one-sided residual (r_a + r_b + margin − distance) pulls them apart.
+ * `deepest` and `deepestPair` report the deepest penetration (without margin) of the last evaluation.
+ */
+export class PenetrationObjective implements HandObjective {
+  readonly name = 'finger-penetration';
+  deepest = 0;
+  private readonly pa: Float64Array;
+  private readonly pb: Float64Array;
+  private readonly st = new Float64Array(2);
+  private readonly loc = new Float64Array(6);
+  private readonly rr = new Float64Array(1);
+  private jrow = new Float64Array(0);
+  private jA = new Float64Array(0);
+  private jB = new Float64Array(0);
+  constructor(public caps: FingerCapsules, public weight = 100, public margin = 0.002) {
+    const S = caps.link.length;
+    this.pa = new Float64Array(3 * S);
+    this.pb = new Float64Array(3 * S);
+  }
+  accumulate(s: HandState, H: Float64Array | null, g: Float64Array | null): number {
+    const c = this.caps, S = c.link.length, nd = s.nd;
+    if (this.jrow.length < nd) { this.jrow = new Float64Array(nd); this.jA = new Float64Array(3 * nd); this.jB = new Float64Array(3 * nd); }
+    for (let k = 0; k < S; k++) {
+      s.pointPalm(c.link[k], c.a, 3 * k, this.pa, 3 * k);
+      s.pointPalm(c.link[k], c.b, 3 * k, this.pb, 3 * k);
+    }
+    let cost = 0;
+    let deepest = 0;
+    const st = this.st, pa = this.pa, pb = this.pb, loc = this.loc;
+    for (let p = 0; p < c.pairs.length; p += 2) {
+      const i = c.pairs[p], j = c.pairs[p + 1];
+      const reach = c.radius[i] + c.radius[j];
+      const d2 = segClosestPalm(pa, pb, i, j, st);
+      if (d2 >= (reach + this.margin) * (reach + this.margin)) continue;
+      const dist = Math.sqrt(d2);
+      if (reach - dist > deepest) deepest = reach - dist;
+      const r = reach + this.margin - dist;
+      this.rr[0] = r;
+      if (!H || !g || dist < 1e-9) {
+        cost += this.weight * r * r;
+        continue;
+      }
+      // Closest points, their normal, and the Jacobians of the two points.
+      const si = st[0], tj = st[1];
+      let nx = 0, ny = 0, nz = 0;
+      for (let k = 0; k < 3; k++) {
+        const x = pa[3 * i + k] + si * (pb[3 * i + k] - pa[3 * i + k]);
+        const y = pa[3 * j + k] + tj * (pb[3 * j + k] - pa[3 * j + k]);
+        loc[k] = c.a[3 * i + k] + si * (c.b[3 * i + k] - c.a[3 * i + k]);
+        loc[3 + k] = c.a[3 * j + k] + tj * (c.b[3 * j + k] - c.a[3 * j + k]);
+        if (k === 0) nx = x - y; else if (k === 1) ny = x - y; else nz = x - y;
+      }
+      nx /= dist; ny /= dist; nz /= dist;
+      s.pointJacPalm(c.link[i], loc, 0, this.jA, 0);
+      s.pointJacPalm(c.link[j], loc, 3, this.jB, 0);
+      const jr = this.jrow, A = this.jA, B = this.jB;
+      for (let a = 0; a < nd; a++) {
+        jr[a] = -(nx * (A[a] - B[a]) + ny * (A[nd + a] - B[nd + a]) + nz * (A[2 * nd + a] - B[2 * nd + a]));
+      }
+      cost += addBlock(this.rr, jr, 1, nd, this.weight, H, g);
+    }
+    this.deepest = deepest;
+    return cost;
+  }
+}
+
+/** Squared distance between capsule segments i and j (palm coords in pa/pb), parameters into st. */
+function segClosestPalm(pa: Float64Array, pb: Float64Array, i: number, j: number, st: Float64Array): number {
+  // segmentClosest takes one flat array with two offsets per segment; pass pa/pb via a small view.
+  SEG[0] = pa[3 * i]; SEG[1] = pa[3 * i + 1]; SEG[2] = pa[3 * i + 2];
+  SEG[3] = pb[3 * i]; SEG[4] = pb[3 * i + 1]; SEG[5] = pb[3 * i + 2];
+  SEG[6] = pa[3 * j]; SEG[7] = pa[3 * j + 1]; SEG[8] = pa[3 * j + 2];
+  SEG[9] = pb[3 * j]; SEG[10] = pb[3 * j + 1]; SEG[11] = pb[3 * j + 2];
+  return segmentClosest(SEG, 0, 3, SEG, 6, 9, st);
+}
+const SEG = new Float64Array(12);

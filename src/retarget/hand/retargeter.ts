@@ -1,0 +1,389 @@
+/**
+ * Per-frame hand retargeting: damped Gauss–Newton (Levenberg–Marquardt) over the hand's dofs, with the
+ * joint position limits (and, with a time step, the velocity limits) as a hard box handled by projection
+ * and an active set, warm started from the previous frame. Allocation-free per frame.
+ */
+import type { Kinematics } from '../../robot/kinematics.ts';
+import { discoverHand, type DiscoverOptions, type HandModel, type RobotFinger } from './discover.ts';
+import { DEFAULT_HUMAN_HAND, humanPalmCoords, type HumanHandSize } from './human.ts';
+import {
+  FingerShapeObjective, HandState, PenetrationObjective, SmoothnessObjective, ThumbPinchObjective, WristTipObjective,
+  type FingerCapsules, type HandObjective,
+} from './objectives.ts';
+import { choleskySolve, median, norm, segmentClosest, sub, type V3 } from './vec.ts';
+
+export interface HandWeights {
+  /** Virtual wrist → fingertip vectors. */
+  wristTip: number;
+  /** Finger base → fingertip vectors (per-finger scale), and the thumb's factor on it. */
+  fingerShape: number;
+  thumbShape: number;
+  /** Thumb → fingertip vectors when not pinching, and while pinching. */
+  thumbFree: number;
+  pinch: number;
+  /** Capsule penetration (per metre² of depth). */
+  penetration: number;
+  /** ||q − q_prev||² (per rad²). */
+  smoothness: number;
+}
+
+export const DEFAULT_HAND_WEIGHTS: HandWeights = {
+  wristTip: 1,
+  fingerShape: 1,
+  thumbShape: 0.1,
+  thumbFree: 1,
+  pinch: 10,
+  penetration: 200,
+  smoothness: 2e-4,
+};
+
+export interface HandRetargeterOptions extends DiscoverOptions {
+  weights?: Partial<HandWeights>;
+  /** Human thumb–finger distances (m) that start and end a pinch (hysteresis). Default 0.03 / 0.05. */
+  pinchEnter?: number;
+  pinchExit?: number;
+  /** Extra clearance kept between finger capsules (m). Default 0.002. */
+  penetrationMargin?: number;
+  /** Capsule radius override (m) for every finger link; default from the collision geometry. */
+  capsuleRadius?: number;
+  /** Human hand size; default a typical adult hand, or `calibrate()` from a clip. */
+  human?: HumanHandSize;
+  /** Replace the default objective set (advanced: compose your own). */
+  objectives?: (model: HandModel, state: HandState) => HandObjective[];
+  /** Iteration caps per frame (warm started) and for the first frame. Default 12 and 60. */
+  maxIterations?: number;
+  firstFrameIterations?: number;
+  /** Stop iterating when no joint moves more than this (rad). Default 2e-3. */
+  stepTolerance?: number;
+  /** Enforce velocity limits from the URDF as a per-frame box when solveFrame gets dt. Default true. */
+  velocityLimits?: boolean;
+}
+
+/** What the last solveFrame saw and reached. Arrays are per finger, model order (thumb first). */
+export interface HandFrameStats {
+  valid: boolean;
+  iterations: number;
+  cost: number;
+  /** |robot tip − target tip| with targets from the scaled human wrist → tip vectors (m). */
+  tipError: Float64Array;
+  /** Angle between the robot's and the human's wrist → tip vectors (rad). */
+  tipDirError: Float64Array;
+  /** Human thumb–finger tip distance (m), robot's, and whether the pinch state is on (index 0 unused). */
+  humanPinchDist: Float64Array;
+  robotPinchDist: Float64Array;
+  pinching: Uint8Array;
+  /** Deepest capsule penetration between fingers (m), 0 when none. */
+  penetration: number;
+}
+
+export interface HandRetargeter {
+  readonly model: HandModel;
+  readonly fingers: RobotFinger[];
+  /** Solved dofs (Kinematics indices). */
+  readonly dofs: number[];
+  readonly objectives: HandObjective[];
+  readonly capsules: FingerCapsules;
+  readonly stats: HandFrameStats;
+  /** Robot/human hand scale and per-finger scales after calibration. */
+  readonly scale: { hand: number; finger: number[] };
+  /**
+   * Solve the finger dofs of one frame. `landmarks`: 21 MediaPipe hand landmarks × xyz (63 values) in any
+   * frame and at any origin (the palm frame is built from them). `q`: the full configuration in
+   * Kinematics order; the hand dofs are read as the warm start / previous frame and overwritten, the
+   * others are left alone (they place the palm, which does not matter: targets are palm-relative). `dt`
+   * (s) enables the velocity-limit box. Returns false (q untouched) when needed landmarks are missing.
+   */
+  solveFrame(landmarks: ArrayLike<number>, q: Float64Array, dt?: number): boolean;
+  /** Set the human hand size (e.g. measured from a clip with measureHumanHand). */
+  calibrate(size: HumanHandSize): void;
+  /** Forget the previous frame (pinch states, smoothing): the next frame is solved as a first frame. */
+  reset(): void;
+}
+
+export function createHandRetargeter(kin: Kinematics, opts: HandRetargeterOptions = {}): HandRetargeter {
+  const model = discoverHand(kin, opts);
+  const w: HandWeights = { ...DEFAULT_HAND_WEIGHTS, ...(opts.weights ?? {}) };
+  const dofs = model.dofs;
+  const nd = dofs.length;
+  const state = new HandState(kin, model, dofs);
+  const fingers = model.fingers;
+  const nf = fingers.length;
+  const { forward: F, normal: N, thumbSide: TS } = model.frame;
+
+  const capsules = buildCapsules(kin, model, state, opts.capsuleRadius);
+  // Pinch gap: distal capsules of thumb and finger just touching.
+  const distalRadius = (f: number) => {
+    let r = 0;
+    for (let k = 0; k < capsules.link.length; k++) if (capsules.finger[k] === f) r = capsules.radius[k];
+    return r;
+  };
+  const gap = fingers.map((_, i) => (i === 0 ? 0 : distalRadius(0) + distalRadius(i)));
+  const pinch = new ThumbPinchObjective({ enter: opts.pinchEnter ?? 0.03, exit: opts.pinchExit ?? 0.05, gap, weight: w.pinch, weightFree: w.thumbFree }, nf);
+  const penetration = new PenetrationObjective(capsules, w.penetration, opts.penetrationMargin ?? 0.002);
+  const smooth = new SmoothnessObjective(w.smoothness);
+  const objectives: HandObjective[] = opts.objectives
+    ? opts.objectives(model, state)
+    : [
+      new WristTipObjective(w.wristTip),
+      // The thumb's first robot joint rarely sits where the human CMC does: its shape term is weaker.
+      new FingerShapeObjective(fingers.map((_, i) => (i === 0 ? w.thumbShape : 1) * w.fingerShape)),
+      pinch, penetration, smooth,
+    ];
+
+  const scaleInfo = { hand: 1, finger: fingers.map(() => 1) };
+  const calibrate = (size: HumanHandSize) => {
+    const rest = fingers.slice(1);
+    const s = median(rest.map((f) => f.length / size.finger[f.name]));
+    state.scale = s;
+    fingers.forEach((f, i) => { state.fingerScale[i] = f.length / size.finger[f.name]; });
+    // Virtual wrist: behind the mean non-thumb finger base by the scaled human palm length.
+    const mean: V3 = [0, 0, 0];
+    for (const f of rest) for (let k = 0; k < 3; k++) mean[k] += f.base[k] / rest.length;
+    for (let k = 0; k < 3; k++) state.wrist[k] = mean[k] - F[k] * s * size.palm;
+    scaleInfo.hand = s;
+    scaleInfo.finger = Array.from(state.fingerScale);
+  };
+  calibrate(opts.human ?? DEFAULT_HUMAN_HAND);
+
+  const stats: HandFrameStats = {
+    valid: false, iterations: 0, cost: 0,
+    tipError: new Float64Array(nf), tipDirError: new Float64Array(nf),
+    humanPinchDist: new Float64Array(nf), robotPinchDist: new Float64Array(nf), pinching: new Uint8Array(nf),
+    penetration: 0,
+  };
+
+  // Scratch.
+  const hc = new Float64Array(63);
+  const H = new Float64Array(nd * nd), g = new Float64Array(nd);
+  const H2 = new Float64Array(nd * nd), g2 = new Float64Array(nd);
+  const A = new Float64Array(nd * nd), step = new Float64Array(nd);
+  const lo = new Float64Array(nd), hi = new Float64Array(nd);
+  const qBest = new Float64Array(kin.nq);
+  const fixed = new Uint8Array(nd);
+  let first = true;
+  let lambdaCarry = 1e-3;
+  const stepTol = opts.stepTolerance ?? 2e-3;
+  const maxIt = opts.maxIterations ?? 12;
+  const firstIt = opts.firstFrameIterations ?? 60;
+  const useVel = opts.velocityLimits ?? true;
+
+  const evaluate = (Hm: Float64Array | null, gm: Float64Array | null): number => {
+    state.update(Hm !== null);
+    if (Hm && gm) { Hm.fill(0); gm.fill(0); }
+    let c = 0;
+    for (const o of objectives) c += o.accumulate(state, Hm, gm);
+    return c;
+  };
+
+  const solveFrame = (landmarks: ArrayLike<number>, q: Float64Array, dt?: number): boolean => {
+    if (!humanPalmCoords(landmarks, model.side, hc)) {
+      stats.valid = false;
+      return false;
+    }
+    const hm = state.human;
+    for (let j = 0; j < 21; j++) {
+      const a = hc[3 * j], b = hc[3 * j + 1], c = hc[3 * j + 2];
+      hm[3 * j] = F[0] * a + N[0] * b + TS[0] * c;
+      hm[3 * j + 1] = F[1] * a + N[1] * b + TS[1] * c;
+      hm[3 * j + 2] = F[2] * a + N[2] * b + TS[2] * c;
+    }
+    // Box: position limits, and velocity limits around the previous frame.
+    for (let a = 0; a < nd; a++) {
+      const d = dofs[a];
+      let l = kin.lower[d], h = kin.upper[d];
+      if (!first && useVel && dt && dt > 0 && Number.isFinite(kin.velocityLimit[d])) {
+        const v = kin.velocityLimit[d] * dt;
+        const p = Math.min(Math.max(q[d], l), h);
+        l = Math.max(l, p - v);
+        h = Math.min(h, p + v);
+      }
+      lo[a] = l; hi[a] = h;
+    }
+    state.q.set(q);
+    state.qPrev.set(q);
+    for (let a = 0; a < nd; a++) {
+      const d = dofs[a];
+      if (first) state.q[d] = model.qRef[d];
+      state.q[d] = Math.min(Math.max(state.q[d], lo[a]), hi[a]);
+    }
+    smooth.weight = first ? 0 : w.smoothness;
+    if (first) pinch.reset();
+    for (const o of objectives) o.prepare?.(state);
+
+    let cost = evaluate(H, g);
+    let lambda = first ? 1e-3 : Math.min(Math.max(lambdaCarry, 1e-5), 1e-1);
+    let it = 0;
+    const cap = first ? firstIt : maxIt;
+    let atQ = true;
+    for (; it < cap; it++) {
+      // Active set: dofs on a bound whose gradient pushes outward stay put.
+      for (let a = 0; a < nd; a++) {
+        const v = state.q[dofs[a]];
+        fixed[a] = (v <= lo[a] + 1e-12 && g[a] > 0) || (v >= hi[a] - 1e-12 && g[a] < 0) ? 1 : 0;
+      }
+      for (let a = 0; a < nd; a++) {
+        for (let b = 0; b < nd; b++) A[a * nd + b] = fixed[a] || fixed[b] ? 0 : H[a * nd + b];
+        A[a * nd + a] = fixed[a] ? 1 : H[a * nd + a] * (1 + lambda) + 1e-9;
+        step[a] = fixed[a] ? 0 : -g[a];
+      }
+      if (!choleskySolve(A, step, nd)) { lambda *= 10; continue; }
+      qBest.set(state.q);
+      let maxStep = 0;
+      for (let a = 0; a < nd; a++) {
+        const d = dofs[a];
+        const v = Math.min(Math.max(qBest[d] + step[a], lo[a]), hi[a]);
+        maxStep = Math.max(maxStep, Math.abs(v - qBest[d]));
+        state.q[d] = v;
+      }
+      if (maxStep < 1e-6) { state.q.set(qBest); break; }
+      const c2 = evaluate(H2, g2);
+      if (c2 < cost) {
+        const rel = (cost - c2) / (cost + 1e-15);
+        cost = c2;
+        H.set(H2); g.set(g2);
+        atQ = true;
+        lambda = Math.max(lambda * 0.3, 1e-7);
+        if (rel < 1e-3 || maxStep < stepTol) break;
+      } else {
+        state.q.set(qBest);
+        atQ = false;
+        lambda *= 10;
+        if (lambda > 1e8 || maxStep < stepTol) break;
+      }
+    }
+    if (!atQ) cost = evaluate(null, null);
+    lambdaCarry = lambda;
+    for (let a = 0; a < nd; a++) q[dofs[a]] = state.q[dofs[a]];
+    first = false;
+
+    // Stats at the solution.
+    stats.valid = true;
+    stats.iterations = it;
+    stats.cost = cost;
+    stats.penetration = penetration.deepest;
+    const tp = state.tipPos, s = state.scale;
+    for (let i = 0; i < nf; i++) {
+      const t = 3 * state.tipLm[i];
+      let ex = 0, dotv = 0, nr = 0, nh = 0;
+      for (let k = 0; k < 3; k++) {
+        const r = tp[3 * i + k] - state.wrist[k], h = s * hm[t + k];
+        ex += (r - h) * (r - h); dotv += r * h; nr += r * r; nh += h * h;
+      }
+      stats.tipError[i] = Math.sqrt(ex);
+      stats.tipDirError[i] = Math.acos(Math.max(-1, Math.min(1, dotv / (Math.sqrt(nr * nh) + 1e-15))));
+      if (i > 0) {
+        stats.humanPinchDist[i] = pinch.humanDist[i];
+        stats.robotPinchDist[i] = Math.hypot(tp[3 * i] - tp[0], tp[3 * i + 1] - tp[1], tp[3 * i + 2] - tp[2]);
+        stats.pinching[i] = pinch.pinching[i];
+      }
+    }
+    return true;
+  };
+
+  return {
+    model,
+    fingers,
+    dofs,
+    objectives,
+    capsules,
+    stats,
+    scale: scaleInfo,
+    solveFrame,
+    calibrate,
+    reset: () => { first = true; pinch.reset(); },
+  };
+}
+
+/**
+ * Capsule proxies: one per finger segment (moving link → next moving link, the last one → the tip pulled
+ * back by its radius), attached to the segment's link. Radius from the link's primitive collision shapes
+ * (box: half its smallest side; cylinder/capsule/sphere: radius), otherwise 10% of the median finger
+ * length; always capped at 45% of the narrowest spacing between neighbouring finger bases so that the
+ * open hand is collision-free. Pairs on different fingers that already touch at the reference pose are
+ * left out (structural contact the solver cannot change).
+ */
+function buildCapsules(kin: Kinematics, model: HandModel, state: HandState, radiusOverride?: number): FingerCapsules {
+  const fingers = model.fingers;
+  const rest = fingers.slice(1);
+  const Lmed = median(rest.map((f) => f.length));
+  let spacing = Infinity;
+  const sorted = rest.map((f) => f.base);
+  for (let i = 1; i < sorted.length; i++) spacing = Math.min(spacing, norm(sub(sorted[i], sorted[i - 1])));
+  const cap = Number.isFinite(spacing) ? 0.45 * spacing : 0.2 * Lmed;
+  const linkOf = new Map(kin.robot.links.map((l) => [l.name, l]));
+  const radiusFor = (linkName: string): number => {
+    if (radiusOverride) return radiusOverride;
+    let r = 0;
+    for (const c of linkOf.get(linkName)?.collisions ?? []) {
+      const g = c.geometry;
+      if (g.kind === 'box') r = Math.max(r, Math.min(...g.size) / 2);
+      else if (g.kind === 'cylinder' || g.kind === 'capsule' || g.kind === 'sphere') r = Math.max(r, g.radius);
+    }
+    if (!(r > 0)) r = 0.1 * Lmed;
+    return Math.min(r, cap);
+  };
+
+  kin.fk(model.qRef);
+  const P = kin.pose;
+  const toLocal = (link: number, palmPt: V3): V3 => {
+    // palm → world → link
+    const po = 12 * model.palmLinkIndex;
+    const wx = P[po] * palmPt[0] + P[po + 1] * palmPt[1] + P[po + 2] * palmPt[2] + P[po + 9];
+    const wy = P[po + 3] * palmPt[0] + P[po + 4] * palmPt[1] + P[po + 5] * palmPt[2] + P[po + 10];
+    const wz = P[po + 6] * palmPt[0] + P[po + 7] * palmPt[1] + P[po + 8] * palmPt[2] + P[po + 11];
+    const o = 12 * link;
+    const x = wx - P[o + 9], y = wy - P[o + 10], z = wz - P[o + 11];
+    return [P[o] * x + P[o + 3] * y + P[o + 6] * z, P[o + 1] * x + P[o + 4] * y + P[o + 7] * z, P[o + 2] * x + P[o + 5] * y + P[o + 8] * z];
+  };
+  const palmPos = (link: number): V3 => {
+    const out = new Float64Array(3);
+    state.pointPalm(link, [0, 0, 0], 0, out, 0);
+    return [out[0], out[1], out[2]];
+  };
+  const links: number[] = [], fing: number[] = [], a: number[] = [], b: number[] = [], rad: number[] = [];
+  fingers.forEach((f, fi) => {
+    const pts = f.linkIndices.map(palmPos);
+    for (let k = 0; k < f.linkIndices.length; k++) {
+      const link = f.linkIndices[k];
+      const r = radiusFor(f.links[k]);
+      const start = pts[k];
+      let end: V3;
+      if (k + 1 < pts.length) {
+        end = pts[k + 1];
+      } else {
+        const d = sub(f.tip, start);
+        const L = norm(d);
+        const back = Math.min(r, 0.5 * L);
+        end = L > 1e-9 ? [f.tip[0] - (d[0] / L) * back, f.tip[1] - (d[1] / L) * back, f.tip[2] - (d[2] / L) * back] : f.tip;
+      }
+      if (norm(sub(end, start)) < 1e-6 && k + 1 < pts.length) continue; // coincident joints: the next link carries it
+      links.push(link); fing.push(fi); rad.push(r);
+      a.push(...toLocal(link, start)); b.push(...toLocal(link, end));
+    }
+  });
+  const S = links.length;
+  const caps: FingerCapsules = {
+    link: Int32Array.from(links), finger: Int32Array.from(fing), a: Float64Array.from(a), b: Float64Array.from(b),
+    radius: Float64Array.from(rad), pairs: new Int32Array(0),
+  };
+  // Pairs on different fingers, minus those already in contact at the reference pose.
+  const pa = new Float64Array(3 * S), pb = new Float64Array(3 * S);
+  for (let k = 0; k < S; k++) {
+    state.pointPalm(links[k], caps.a, 3 * k, pa, 3 * k);
+    state.pointPalm(links[k], caps.b, 3 * k, pb, 3 * k);
+  }
+  const pairs: number[] = [];
+  for (let i = 0; i < S; i++) for (let j = i + 1; j < S; j++) {
+    if (fing[i] === fing[j]) continue;
+    const d = segDist(pa, pb, i, j);
+    if (d > rad[i] + rad[j]) pairs.push(i, j);
+  }
+  caps.pairs = Int32Array.from(pairs);
+  return caps;
+}
+
+function segDist(pa: Float64Array, pb: Float64Array, i: number, j: number): number {
+  const seg = Float64Array.of(pa[3 * i], pa[3 * i + 1], pa[3 * i + 2], pb[3 * i], pb[3 * i + 1], pb[3 * i + 2],
+    pa[3 * j], pa[3 * j + 1], pa[3 * j + 2], pb[3 * j], pb[3 * j + 1], pb[3 * j + 2]);
+  return Math.sqrt(segmentClosest(seg, 0, 3, seg, 6, 9, new Float64Array(2)));
+}

@@ -1,0 +1,99 @@
+/** Small 3-vector helpers on plain tuples (set-up code) and flat arrays (hot paths). */
+
+export type V3 = [number, number, number];
+
+export const sub = (a: ArrayLike<number>, b: ArrayLike<number>): V3 => [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
+export const add = (a: ArrayLike<number>, b: ArrayLike<number>): V3 => [a[0] + b[0], a[1] + b[1], a[2] + b[2]];
+export const scale = (a: ArrayLike<number>, s: number): V3 => [a[0] * s, a[1] * s, a[2] * s];
+export const dot = (a: ArrayLike<number>, b: ArrayLike<number>): number => a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+export const cross = (a: ArrayLike<number>, b: ArrayLike<number>): V3 => [
+  a[1] * b[2] - a[2] * b[1],
+  a[2] * b[0] - a[0] * b[2],
+  a[0] * b[1] - a[1] * b[0],
+];
+export const norm = (a: ArrayLike<number>): number => Math.hypot(a[0], a[1], a[2]);
+export function unit(a: ArrayLike<number>): V3 {
+  const n = norm(a);
+  return n > 1e-12 ? [a[0] / n, a[1] / n, a[2] / n] : [0, 0, 0];
+}
+/** a with its component along unit vector u removed. */
+export const reject = (a: ArrayLike<number>, u: ArrayLike<number>): V3 => sub(a, scale(u, dot(a, u)));
+
+export function median(xs: number[]): number {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (!s.length) return NaN;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : 0.5 * (s[m - 1] + s[m]);
+}
+
+/**
+ * Closest points between segments [p0,p1] and [q0,q1] (flat arrays, offsets). Writes the parameters
+ * (s, t) in [0,1] into out[0], out[1] and returns the squared distance. Allocates nothing.
+ */
+export function segmentClosest(
+  P: ArrayLike<number>, p0: number, p1: number,
+  Q: ArrayLike<number>, q0: number, q1: number,
+  out: Float64Array,
+): number {
+  const d1x = P[p1] - P[p0], d1y = P[p1 + 1] - P[p0 + 1], d1z = P[p1 + 2] - P[p0 + 2];
+  const d2x = Q[q1] - Q[q0], d2y = Q[q1 + 1] - Q[q0 + 1], d2z = Q[q1 + 2] - Q[q0 + 2];
+  const rx = P[p0] - Q[q0], ry = P[p0 + 1] - Q[q0 + 1], rz = P[p0 + 2] - Q[q0 + 2];
+  const a = d1x * d1x + d1y * d1y + d1z * d1z;
+  const e = d2x * d2x + d2y * d2y + d2z * d2z;
+  const f = d2x * rx + d2y * ry + d2z * rz;
+  let s = 0, t = 0;
+  const EPS = 1e-14;
+  if (a <= EPS && e <= EPS) {
+    s = 0; t = 0;
+  } else if (a <= EPS) {
+    s = 0; t = clamp01(f / e);
+  } else {
+    const c = d1x * rx + d1y * ry + d1z * rz;
+    if (e <= EPS) {
+      t = 0; s = clamp01(-c / a);
+    } else {
+      const b = d1x * d2x + d1y * d2y + d1z * d2z;
+      const den = a * e - b * b;
+      s = den > EPS ? clamp01((b * f - c * e) / den) : 0;
+      t = (b * s + f) / e;
+      if (t < 0) { t = 0; s = clamp01(-c / a); } else if (t > 1) { t = 1; s = clamp01((b - c) / a); }
+    }
+  }
+  out[0] = s; out[1] = t;
+  const dx = rx + d1x * s - d2x * t, dy = ry + d1y * s - d2y * t, dz = rz + d1z * s - d2z * t;
+  return dx * dx + dy * dy + dz * dz;
+}
+
+function clamp01(x: number): number {
+  return x < 0 ? 0 : x > 1 ? 1 : x;
+}
+
+/**
+ * Solve the symmetric positive definite system A x = b in place (Cholesky, n x n row-major; A is
+ * overwritten by its factor, b by x). Returns false when A is not positive definite. Allocates nothing.
+ */
+export function choleskySolve(A: Float64Array, b: Float64Array, n: number): boolean {
+  for (let j = 0; j < n; j++) {
+    let d = A[j * n + j];
+    for (let k = 0; k < j; k++) d -= A[j * n + k] * A[j * n + k];
+    if (!(d > 0)) return false;
+    d = Math.sqrt(d);
+    A[j * n + j] = d;
+    for (let i = j + 1; i < n; i++) {
+      let s = A[i * n + j];
+      for (let k = 0; k < j; k++) s -= A[i * n + k] * A[j * n + k];
+      A[i * n + j] = s / d;
+    }
+  }
+  for (let i = 0; i < n; i++) {
+    let s = b[i];
+    for (let k = 0; k < i; k++) s -= A[i * n + k] * b[k];
+    b[i] = s / A[i * n + i];
+  }
+  for (let i = n - 1; i >= 0; i--) {
+    let s = b[i];
+    for (let k = i + 1; k < n; k++) s -= A[k * n + i] * b[k];
+    b[i] = s / A[i * n + i];
+  }
+  return true;
+}
