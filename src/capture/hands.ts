@@ -24,6 +24,8 @@ export interface HandOptions {
   detectEvery?: number;
   /** Palm detector score threshold (default 0.5). */
   minDetection?: number;
+  /** While detections keep finding nothing new, the interval doubles up to this many frames (default 30). */
+  maxDetectEvery?: number;
 }
 
 interface Slot {
@@ -41,6 +43,10 @@ export class HandTracker {
   readonly stats: HandStats = { landmarkCalls: 0, palmCalls: 0 };
   private slots: [Slot, Slot] = [{ roi: null, handedness: 0.5 }, { roi: null, handedness: 0.5 }];
   private sincePalm = Infinity;
+  /** Frames between palm detections while a slot is empty: grows while nothing is found. */
+  private palmInterval = 0;
+  private readonly hintWait = [0, 0];
+  private readonly hintInterval = [1, 1];
   private readonly palmIn = new Float32Array(PALM_SIZE * PALM_SIZE * 3);
   private readonly lmIn = new Float32Array(LM_SIZE * LM_SIZE * 3);
   private readonly anchors = ssdAnchors(PALM_SIZE, [8, 16, 32, 32, 32]);
@@ -54,7 +60,8 @@ export class HandTracker {
   private lmHandedness = 0.5;
 
   private constructor(private palm: tf.GraphModel, private landmark: tf.GraphModel, opts: HandOptions) {
-    this.opts = { model: opts.model ?? 'full', minPresence: opts.minPresence ?? 0.5, detectEvery: opts.detectEvery ?? 5, minDetection: opts.minDetection ?? 0.5 };
+    this.opts = { model: opts.model ?? 'full', minPresence: opts.minPresence ?? 0.5, detectEvery: opts.detectEvery ?? 5, minDetection: opts.minDetection ?? 0.5, maxDetectEvery: opts.maxDetectEvery ?? 30 };
+    this.palmInterval = this.opts.detectEvery;
   }
 
   static async create(opts: HandOptions = {}): Promise<HandTracker> {
@@ -65,6 +72,9 @@ export class HandTracker {
   reset(): void {
     this.slots = [{ roi: null, handedness: 0.5 }, { roi: null, handedness: 0.5 }];
     this.sincePalm = Infinity;
+    this.palmInterval = this.opts.detectEvery;
+    this.hintWait[0] = this.hintWait[1] = 0;
+    this.hintInterval[0] = this.hintInterval[1] = 1;
   }
 
   /**
@@ -78,12 +88,14 @@ export class HandTracker {
       const slot = this.slots[side];
       let roi = slot.roi;
       let source = 1;
-      if (!roi && hints?.[side]) {
+      if (!roi && hints?.[side] && --this.hintWait[side] <= 0) {
         roi = hints[side];
         source = 2;
       }
       if (!roi) continue;
       if (!this.runLandmarks(frame, roi)) {
+        if (source === 2) this.hintFailed(side);
+        if (slot.roi) this.palmInterval = this.opts.detectEvery; // just lost: look again soon
         slot.roi = null;
         continue;
       }
@@ -91,9 +103,11 @@ export class HandTracker {
         // The body gives only a coarse region: refine once from the hand's own landmarks.
         const refined = this.roiFromLandmarks(W);
         if (!this.runLandmarks(frame, refined)) {
+          this.hintFailed(side);
           slot.roi = null;
           continue;
         }
+        this.hintInterval[side] = 1;
       }
       this.accept(side, source, row, W, H);
     }
@@ -105,7 +119,7 @@ export class HandTracker {
       clearHand(row, drop);
     }
     this.sincePalm++;
-    if ((!a.roi || !b.roi) && this.sincePalm >= this.opts.detectEvery) this.detectPalms(frame, row);
+    if ((!a.roi || !b.roi) && this.sincePalm >= this.palmInterval) this.detectPalms(frame, row);
   }
 
   private detectPalms(frame: Frame, row: Float32Array): void {
@@ -117,6 +131,7 @@ export class HandTracker {
     this.stats.palmCalls++;
     const raw = tf.tidy(() => (this.palm.execute(tf.tensor4d(this.palmIn, [1, PALM_SIZE, PALM_SIZE, 3])) as tf.Tensor).dataSync() as Float32Array);
     const dets = decodeDetections(raw, this.anchors, PALM_SIZE, { score: 0, box: 1, kp: 5, nkp: 7, stride: 19 }, this.opts.minDetection, 0.3, 4);
+    let added = 0;
     for (const d of dets) {
       // Detection (normalized in the letterboxed input) → frame pixels.
       const c = this.tmp;
@@ -138,7 +153,15 @@ export class HandTracker {
       if (side < 0 || side !== want) continue; // never label a hand against the model's handedness
       this.slots[side].handedness = this.lmHandedness;
       this.accept(side, 3, row, W, H);
+      added++;
     }
+    this.palmInterval = added ? this.opts.detectEvery : Math.min(this.opts.maxDetectEvery, this.palmInterval * 2);
+  }
+
+  /** A body-wrist region held no hand (hidden, out of frame): try again later, backing off up to 8 frames. */
+  private hintFailed(side: 0 | 1): void {
+    this.hintInterval[side] = Math.min(8, this.hintInterval[side] * 2);
+    this.hintWait[side] = this.hintInterval[side];
   }
 
   /** Run the landmark model on `roi`; fills lmImage (frame px) / lmWorld; returns presence ≥ threshold. */

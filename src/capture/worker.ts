@@ -13,7 +13,7 @@ const port = parentPort!;
 
 try {
   const stats = await runSegment(file, info, opts, (b) => {
-    port.postMessage({ type: 'batch', times: b.times, rows: b.rows, n: b.n }, [b.times.buffer, b.rows.buffer]);
+    port.postMessage({ type: 'batch', times: b.times, rows: b.rows, n: b.n }, [b.times.buffer as ArrayBuffer, b.rows.buffer as ArrayBuffer]);
   });
   port.postMessage({ type: 'done', stats });
 } catch (err) {
