@@ -1,0 +1,243 @@
+/**
+ * From stored episodes to per-frame tables: which features a dataset declares (the same for every
+ * episode), the frame columns of each episode, and LeRobot-style statistics.
+ *
+ * Per-frame features (all float32 unless said):
+ *   observation.state          [n]    robot joint positions (rad or m), names = the motion's joint names
+ *   action                     [n]    the next frame's joint positions (position targets); the last frame repeats
+ *   observation.root_pos       [3]    root link position, metres, world frame, Z up
+ *   observation.root_quat      [4]    root link orientation, quaternion (w, x, y, z)
+ *   observation.human_keypoints [J*3] the human pose track (metres, Z up), flattened joint-major: j.x, j.y, j.z;
+ *                                     missing joints are 0 with confidence 0 (only when every episode has a
+ *                                     track with the same joints)
+ *   observation.human_keypoints_confidence [J]
+ *   quality.flags              [K]    per-frame quality masks (1 = flagged), names = mask names (only when
+ *                                     some episode has masks; an episode without a mask gets 0 for it)
+ *   timestamp                  [1]    exactly frame_index / fps
+ *   frame_index, episode_index, index, task_index  int64 [1]
+ */
+import { UserError } from '../errors.ts';
+import type { Episode, IndexEntry } from '../store/episode.ts';
+
+export interface FeatureSpec {
+  dtype: 'float32' | 'int64';
+  shape: number[];
+  names: string[] | null;
+}
+
+export interface Layout {
+  robot: string;
+  fps: number;
+  jointNames: string[];
+  keypointJoints: string[] | null;
+  maskNames: string[];
+  features: Record<string, FeatureSpec>;
+}
+
+export interface SelectedEpisode {
+  id: string;
+  entry: IndexEntry;
+  episode: Episode;
+  store: string;
+}
+
+export type FrameColumn = Float32Array | BigInt64Array;
+
+export interface EpisodeFrames {
+  length: number;
+  columns: Record<string, FrameColumn>;
+}
+
+export const DEFAULT_FEATURE_KEYS = ['timestamp', 'frame_index', 'episode_index', 'index', 'task_index'];
+
+function sameList(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** The features every episode of the dataset shares; throws a UserError naming the episode that disagrees. */
+export function makeLayout(eps: SelectedEpisode[]): Layout {
+  if (!eps.length) throw new UserError('no episodes to export');
+  const first = eps[0].episode.motion!;
+  const jointNames = first.jointNames;
+  const fps = first.fps;
+  for (const e of eps) {
+    const m = e.episode.motion!;
+    if (!sameList(m.jointNames, jointNames)) {
+      throw new UserError(`episode ${e.id.slice(0, 12)} has other joints (${m.jointNames.length}) than the first (${jointNames.length}); export one robot configuration at a time (--robot)`, e.store);
+    }
+    if (Math.abs(m.fps - fps) > 1e-9) {
+      throw new UserError(`episode ${e.id.slice(0, 12)} is at ${m.fps} fps, the first at ${fps} fps; a dataset has one frame rate`, e.store);
+    }
+  }
+  const tracks = eps.map((e) => e.episode.track);
+  const keypointJoints = tracks.every((t) => t && sameList(t.jointNames, tracks[0]!.jointNames)) ? tracks[0]!.jointNames : null;
+  const maskNames = [...new Set(eps.flatMap((e) => Object.keys(e.episode.masks ?? {})))].sort();
+
+  const n = jointNames.length;
+  const features: Record<string, FeatureSpec> = {
+    'observation.state': { dtype: 'float32', shape: [n], names: [...jointNames] },
+    action: { dtype: 'float32', shape: [n], names: [...jointNames] },
+    'observation.root_pos': { dtype: 'float32', shape: [3], names: ['x', 'y', 'z'] },
+    'observation.root_quat': { dtype: 'float32', shape: [4], names: ['w', 'x', 'y', 'z'] },
+  };
+  if (keypointJoints) {
+    features['observation.human_keypoints'] = {
+      dtype: 'float32', shape: [keypointJoints.length * 3], names: keypointJoints.flatMap((j) => [`${j}.x`, `${j}.y`, `${j}.z`]),
+    };
+    features['observation.human_keypoints_confidence'] = { dtype: 'float32', shape: [keypointJoints.length], names: [...keypointJoints] };
+  }
+  if (maskNames.length) features['quality.flags'] = { dtype: 'float32', shape: [maskNames.length], names: maskNames };
+  features.timestamp = { dtype: 'float32', shape: [1], names: null };
+  for (const k of ['frame_index', 'episode_index', 'index', 'task_index']) features[k] = { dtype: 'int64', shape: [1], names: null };
+  return { robot: first.robot.name, fps, jointNames, keypointJoints, maskNames, features };
+}
+
+/** For each of `target` timestamps, the index of the nearest of `source` timestamps (both increasing). */
+function nearestIndices(target: Float64Array, source: Float64Array): Int32Array {
+  const out = new Int32Array(target.length);
+  let j = 0;
+  for (let i = 0; i < target.length; i++) {
+    while (j + 1 < source.length && Math.abs(source[j + 1] - target[i]) <= Math.abs(source[j] - target[i])) j++;
+    out[i] = j;
+  }
+  return out;
+}
+
+/** The frame columns of one episode. `index0` is the dataset-wide index of its first frame. */
+export function episodeFrames(layout: Layout, ep: Episode, episodeIndex: number, index0: number, taskIndex: number): EpisodeFrames {
+  const m = ep.motion!;
+  const T = m.timestamps.length;
+  const n = layout.jointNames.length;
+  const cols: Record<string, FrameColumn> = {};
+  cols['observation.state'] = Float32Array.from(m.q);
+  const action = new Float32Array(T * n);
+  for (let t = 0; t < T; t++) action.set(m.q.subarray(Math.min(t + 1, T - 1) * n, Math.min(t + 1, T - 1) * n + n), t * n);
+  cols.action = action;
+  cols['observation.root_pos'] = Float32Array.from(m.rootPos);
+  cols['observation.root_quat'] = Float32Array.from(m.rootQuat);
+
+  if (layout.keypointJoints) {
+    const tr = ep.track!;
+    const J = layout.keypointJoints.length;
+    const idx = nearestIndices(m.timestamps, tr.timestamps);
+    const kp = new Float32Array(T * J * 3);
+    const conf = new Float32Array(T * J);
+    for (let t = 0; t < T; t++) {
+      const s = idx[t];
+      for (let j = 0; j < J; j++) {
+        const c = tr.confidence[s * J + j];
+        const x = tr.positions[(s * J + j) * 3];
+        const y = tr.positions[(s * J + j) * 3 + 1];
+        const z = tr.positions[(s * J + j) * 3 + 2];
+        if (Number.isNaN(x) || Number.isNaN(y) || Number.isNaN(z)) continue; // stays 0, confidence 0
+        kp[(t * J + j) * 3] = x;
+        kp[(t * J + j) * 3 + 1] = y;
+        kp[(t * J + j) * 3 + 2] = z;
+        conf[t * J + j] = c;
+      }
+    }
+    cols['observation.human_keypoints'] = kp;
+    cols['observation.human_keypoints_confidence'] = conf;
+  }
+
+  if (layout.maskNames.length) {
+    const K = layout.maskNames.length;
+    const flags = new Float32Array(T * K);
+    const trackT = ep.track ? ep.track.timestamps.length : -1;
+    const viaTrack = ep.track ? nearestIndices(m.timestamps, ep.track.timestamps) : null;
+    layout.maskNames.forEach((name, k) => {
+      const mask = ep.masks?.[name];
+      if (!mask) return;
+      for (let t = 0; t < T; t++) {
+        // Masks are per motion frame, or per track frame (mapped to the nearest in time).
+        const s = mask.length === T ? t : mask.length === trackT && viaTrack ? viaTrack[t] : -1;
+        if (s < 0) throw new UserError(`mask "${name}" has ${mask.length} frames, neither the motion's ${T} nor the track's ${trackT}`);
+        flags[t * K + k] = mask[s] ? 1 : 0;
+      }
+    });
+    cols['quality.flags'] = flags;
+  }
+
+  const ts = new Float32Array(T);
+  const frameIndex = new BigInt64Array(T);
+  const episodeIdx = new BigInt64Array(T);
+  const index = new BigInt64Array(T);
+  const taskIdx = new BigInt64Array(T);
+  for (let t = 0; t < T; t++) {
+    ts[t] = t / layout.fps;
+    frameIndex[t] = BigInt(t);
+    episodeIdx[t] = BigInt(episodeIndex);
+    index[t] = BigInt(index0 + t);
+    taskIdx[t] = BigInt(taskIndex);
+  }
+  cols.timestamp = ts;
+  cols.frame_index = frameIndex;
+  cols.episode_index = episodeIdx;
+  cols.index = index;
+  cols.task_index = taskIdx;
+  return { length: T, columns: cols };
+}
+
+// ---- statistics -------------------------------------------------------------------------------------
+
+export interface FeatureStats {
+  min: number[];
+  max: number[];
+  mean: number[];
+  std: number[];
+  count: number[];
+  q01: number[];
+  q10: number[];
+  q50: number[];
+  q90: number[];
+  q99: number[];
+}
+
+export const STAT_KEYS = ['min', 'max', 'mean', 'std', 'count', 'q01', 'q10', 'q50', 'q90', 'q99'] as const;
+const QUANTILES: [keyof FeatureStats, number][] = [['q01', 0.01], ['q10', 0.1], ['q50', 0.5], ['q90', 0.9], ['q99', 0.99]];
+
+/** Quantile with linear interpolation between order statistics (numpy's default method). */
+function quantile(sorted: Float64Array, q: number): number {
+  if (!sorted.length) return NaN;
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.min(lo + 1, sorted.length - 1);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
+
+/**
+ * Per-dimension statistics over the rows of a column (the frames), computed in float64, as LeRobot's
+ * compute_episode_stats: min, max, mean, std (population), count = number of frames; plus exact quantiles.
+ */
+export function columnStats(parts: FrameColumn[], width: number): FeatureStats {
+  const rows = parts.reduce((a, p) => a + p.length / width, 0);
+  const s: FeatureStats = { min: [], max: [], mean: [], std: [], count: [rows], q01: [], q10: [], q50: [], q90: [], q99: [] };
+  const vals = new Float64Array(rows);
+  for (let d = 0; d < width; d++) {
+    let r = 0;
+    for (const p of parts) for (let i = d; i < p.length; i += width) vals[r++] = Number(p[i]);
+    let sum = 0;
+    for (let i = 0; i < rows; i++) sum += vals[i];
+    const mean = sum / rows;
+    let ss = 0;
+    for (let i = 0; i < rows; i++) ss += (vals[i] - mean) * (vals[i] - mean);
+    const sorted = vals.slice().sort();
+    s.min.push(sorted[0]);
+    s.max.push(sorted[rows - 1]);
+    s.mean.push(mean);
+    s.std.push(Math.sqrt(ss / rows));
+    for (const [k, q] of QUANTILES) (s[k] as number[]).push(quantile(sorted, q));
+  }
+  return s;
+}
+
+export function featureWidth(f: FeatureSpec): number {
+  return f.shape.reduce((a, b) => a * b, 1);
+}
+
+/** Statistics of every feature over the given episodes' frames. */
+export function datasetStats(layout: Layout, frames: EpisodeFrames[]): Record<string, FeatureStats> {
+  const out: Record<string, FeatureStats> = {};
+  for (const [key, f] of Object.entries(layout.features)) out[key] = columnStats(frames.map((e) => e.columns[key]), featureWidth(f));
+  return out;
+}

@@ -1,0 +1,129 @@
+/**
+ * Export stored episodes as a training dataset: LeRobot v3.0, LeRobot v2.1 (+ GR00T modality.json), or
+ * per-clip motion .npz files. Several stores can be exported as one dataset (merging the shards of a batch
+ * run): episodes are taken once each (ids are content hashes), ordered by creation time then id.
+ *
+ * The output directory is built beside its target and renamed into place: a failed export leaves nothing.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { UserError } from '../errors.ts';
+import { writeDirAtomic } from '../io/atomic.ts';
+import { openStore } from '../store/store.ts';
+import { episodeFrames, makeLayout, type SelectedEpisode } from './frames.ts';
+import { writeLerobotV21, writeLerobotV3, type DatasetInput } from './lerobot.ts';
+import { writeMotionNpz } from './motion-npz.ts';
+
+export const EXPORT_FORMATS = ['lerobot-v3', 'lerobot-v2.1', 'motion-npz'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+export interface ExportOptions {
+  format: ExportFormat;
+  out: string;
+  /** Only episodes of this robot (motion.robot.name). Required when the stores hold several robots. */
+  robot?: string;
+  /** Only episodes whose validation says feasible: true. */
+  onlyFeasible?: boolean;
+  /** Replace an existing output directory. */
+  overwrite?: boolean;
+  /** Task text for episodes whose provenance has none (default "unlabeled"). */
+  defaultTask?: string;
+  /** LeRobot v3: roll data files at this many MB (default 100, as LeRobot). */
+  dataFileSizeMb?: number;
+}
+
+export interface ExportSummary {
+  format: ExportFormat;
+  out: string;
+  robot: string;
+  fps: number;
+  episodes: number;
+  frames: number;
+  tasks: string[];
+  features: string[];
+  files: string[];
+  /** Episodes left out, and why. */
+  skipped: { id: string; reason: string }[];
+}
+
+/** Pick the episodes to export from one or more stores. */
+export function selectEpisodes(stores: string[], opts: Pick<ExportOptions, 'robot' | 'onlyFeasible'>): { selected: SelectedEpisode[]; skipped: ExportSummary['skipped'] } {
+  const seen = new Set<string>();
+  const candidates: { store: string; entry: SelectedEpisode['entry'] }[] = [];
+  const skipped: ExportSummary['skipped'] = [];
+  const opened = stores.map((s) => ({ dir: s, store: openStore(s) }));
+  for (const { dir, store } of opened) {
+    for (const entry of store.list()) {
+      if (seen.has(entry.id)) continue;
+      seen.add(entry.id);
+      if (!entry.robot) { skipped.push({ id: entry.id, reason: 'no robot motion' }); continue; }
+      if (opts.robot && entry.robot !== opts.robot) { skipped.push({ id: entry.id, reason: `robot ${entry.robot}` }); continue; }
+      if (opts.onlyFeasible && entry.feasible !== true) {
+        skipped.push({ id: entry.id, reason: entry.feasible === false ? 'infeasible' : 'feasibility unknown' });
+        continue;
+      }
+      candidates.push({ store: dir, entry });
+    }
+  }
+  const robots = [...new Set(candidates.map((c) => c.entry.robot!))];
+  if (robots.length > 1) {
+    throw new UserError(`the stores hold episodes of several robots (${robots.sort().join(', ')}); choose one with --robot`);
+  }
+  candidates.sort((a, b) => (a.entry.createdAt < b.entry.createdAt ? -1 : a.entry.createdAt > b.entry.createdAt ? 1 : a.entry.id < b.entry.id ? -1 : 1));
+  const byDir = new Map(opened.map((o) => [o.dir, o.store]));
+  const selected = candidates.map((c) => ({ id: c.entry.id, entry: c.entry, store: c.store, episode: byDir.get(c.store)!.get(c.entry.id) }));
+  return { selected, skipped };
+}
+
+/** Export the episodes of `stores` (one store directory or several) in the given format. */
+export async function exportDataset(stores: string | string[], opts: ExportOptions): Promise<ExportSummary> {
+  const list = Array.isArray(stores) ? stores : [stores];
+  if (!list.length) throw new UserError('name at least one store');
+  if (!(EXPORT_FORMATS as readonly string[]).includes(opts.format)) {
+    throw new UserError(`unknown format "${opts.format}" (one of ${EXPORT_FORMATS.join(', ')})`);
+  }
+  const out = path.resolve(opts.out);
+  for (const s of list) {
+    const abs = path.resolve(s);
+    if (out === abs || out.startsWith(abs + path.sep)) throw new UserError('the output directory must not be inside a store', opts.out);
+  }
+  if (fs.existsSync(out) && !opts.overwrite) throw new UserError('already exists (use --overwrite to replace it)', opts.out);
+
+  const { selected, skipped } = selectEpisodes(list, opts);
+  if (!selected.length) {
+    throw new UserError(`no episodes to export${skipped.length ? ` (${skipped.length} left out: ${[...new Set(skipped.map((s) => s.reason))].join(', ')})` : ''}`, list.join(', '));
+  }
+  const layout = makeLayout(selected);
+  const tasks: string[] = [];
+  const taskOf = selected.map((e) => {
+    const t = e.episode.provenance.task ?? opts.defaultTask ?? 'unlabeled';
+    let k = tasks.indexOf(t);
+    if (k < 0) { k = tasks.length; tasks.push(t); }
+    return k;
+  });
+  let index0 = 0;
+  const frames = selected.map((e, i) => {
+    const f = episodeFrames(layout, e.episode, i, index0, taskOf[i]);
+    index0 += f.length;
+    return f;
+  });
+  const input: DatasetInput = { layout, episodes: selected, frames, taskOf, tasks };
+  let files: string[] = [];
+  await writeDirAtomic(out, (dir) => {
+    if (opts.format === 'lerobot-v3') files = writeLerobotV3(dir, input, { dataFileSizeMb: opts.dataFileSizeMb });
+    else if (opts.format === 'lerobot-v2.1') files = writeLerobotV21(dir, input);
+    else files = writeMotionNpz(dir, input);
+  }, { replace: opts.overwrite });
+  return {
+    format: opts.format,
+    out,
+    robot: layout.robot,
+    fps: layout.fps,
+    episodes: selected.length,
+    frames: index0,
+    tasks,
+    features: Object.keys(layout.features),
+    files,
+    skipped,
+  };
+}

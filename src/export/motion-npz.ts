@@ -1,0 +1,71 @@
+/**
+ * Per-clip motion files in the style humanoid motion-tracking trainers read (GMR / PHC-like): one `.npz`
+ * per episode that numpy opens alone, plus a `meta.json` listing the clips.
+ *
+ *   episode_000000.npz
+ *     fps        f8 []       frames per second
+ *     root_pos   f4 [T,3]    root link position, metres, world frame, Z up
+ *     root_rot   f4 [T,4]    root link orientation, quaternion in (x, y, z, w) order (scipy's order, as GMR)
+ *     dof_pos    f4 [T,n]    joint positions in joint_names order
+ *     timestamps f8 [T]      frame_index / fps
+ *     meta.json             {"kind": "reel2real-motion-clip", "fps", "joint_names", "root_rot_order": "xyzw",
+ *                            "root_link", "robot", "episode_id", "task", ...}
+ */
+import * as path from 'node:path';
+import * as fs from 'node:fs';
+import { encodeNpz, nd } from '../io/npz.ts';
+import type { DatasetInput } from './lerobot.ts';
+
+export function writeMotionNpz(dir: string, input: DatasetInput): string[] {
+  const written: string[] = [];
+  const clips: unknown[] = [];
+  input.episodes.forEach((e, i) => {
+    const m = e.episode.motion!;
+    const T = m.timestamps.length;
+    const n = m.jointNames.length;
+    const rootRot = new Float32Array(T * 4);
+    for (let t = 0; t < T; t++) {
+      rootRot[t * 4] = m.rootQuat[t * 4 + 1];
+      rootRot[t * 4 + 1] = m.rootQuat[t * 4 + 2];
+      rootRot[t * 4 + 2] = m.rootQuat[t * 4 + 3];
+      rootRot[t * 4 + 3] = m.rootQuat[t * 4];
+    }
+    const timestamps = new Float64Array(T);
+    for (let t = 0; t < T; t++) timestamps[t] = t / m.fps;
+    const name = `episode_${String(i).padStart(6, '0')}.npz`;
+    const task = input.tasks[input.taskOf[i]];
+    const meta = {
+      kind: 'reel2real-motion-clip',
+      fps: m.fps,
+      joint_names: m.jointNames,
+      root_rot_order: 'xyzw',
+      root_link: m.rootLink,
+      robot: m.robot,
+      episode_id: e.id,
+      task,
+      feasible: e.entry.feasible ?? null,
+    };
+    fs.writeFileSync(path.join(dir, name), encodeNpz({
+      arrays: {
+        fps: nd(Float64Array.from([m.fps]), []),
+        root_pos: nd(Float32Array.from(m.rootPos), [T, 3]),
+        root_rot: nd(rootRot, [T, 4]),
+        dof_pos: nd(Float32Array.from(m.q), [T, n]),
+        timestamps: nd(timestamps, [T]),
+      },
+      meta,
+    }));
+    written.push(name);
+    clips.push({ file: name, episode_index: i, id: e.id, frames: T, task, contributor: e.episode.provenance.contributor, consent: e.episode.provenance.consent.id });
+  });
+  fs.writeFileSync(path.join(dir, 'meta.json'), JSON.stringify({
+    kind: 'reel2real-motion-npz',
+    robot: input.layout.robot,
+    fps: input.layout.fps,
+    joint_names: input.layout.jointNames,
+    root_rot_order: 'xyzw',
+    arrays: { fps: 'f8 []', root_pos: 'f4 [T,3] metres, Z up', root_rot: 'f4 [T,4] quaternion x,y,z,w', dof_pos: 'f4 [T,n] joint_names order', timestamps: 'f8 [T] seconds' },
+    clips,
+  }, null, 1) + '\n');
+  return written;
+}
