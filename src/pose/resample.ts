@@ -36,8 +36,7 @@ export function resampleTrack(track: PoseTrack, fps: number, opts: ResampleOptio
     const exact = Math.abs(src[i] - t) <= eps;
     for (let j = 0; j < J; j++) {
       const o = 3 * (k * J + j);
-      if (exact) {
-        if (!present(i, j)) continue;
+      if (exact && present(i, j)) {
         for (let a = 0; a < 3; a++) positions[o + a] = track.positions[3 * (i * J + j) + a];
         confidence[k * J + j] = track.confidence[i * J + j];
         continue;
