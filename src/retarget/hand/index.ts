@@ -12,6 +12,8 @@
  *   `hr.solveFrame(landmarks63, q, dt)`: it overwrites only the hand dofs of the full configuration `q`
  *   (Kinematics order); targets are palm-relative so the arm pose does not matter. `handLandmarks(track,
  *   side)` extracts the [T*63] landmark array from a canonical-skeleton track.
+ * - Or simply pass `fingers: (kin, map, track) => fingerSolvers(kin, map.fingers, track)` to `retarget()`:
+ *   `fingerSolvers` returns objects matching src/retarget's `FingerSolver` ({dofs, solveFrame(t, q)}).
  */
 import { Kinematics } from '../../robot/kinematics.ts';
 import { loadUrdf, type UrdfRobot } from '../../robot/urdf.ts';
@@ -21,7 +23,7 @@ import type { PoseTrack } from '../../pose/track.ts';
 import type { RobotMotion } from '../motion.ts';
 import { discoverHand } from './discover.ts';
 import { measureHumanHand } from './human.ts';
-import { createHandRetargeter, type HandFrameStats, type HandRetargeterOptions } from './retargeter.ts';
+import { createHandRetargeter, type HandFrameStats, type HandRetargeter, type HandRetargeterOptions } from './retargeter.ts';
 
 export { discoverHand, FINGER_LANDMARKS, HUMAN_FINGERS } from './discover.ts';
 export type { HandModel, RobotFinger, HumanFinger, HandFrame, DiscoverOptions } from './discover.ts';
@@ -278,4 +280,55 @@ function handQualityReport(
     mean_iterations: round(a.iterations / n, 2),
     frames_per_second: round(run.solved / Math.max(run.seconds, 1e-9), 1),
   };
+}
+
+/** Structural twin of src/retarget's FingerSolver (kept here to avoid an import cycle). */
+export interface HandFingerSolver {
+  dofs: number[];
+  solveFrame(t: number, q: Float64Array): void;
+}
+
+/**
+ * For the body retargeter's `fingers` hook: one finger solver per side whose hand has finger chains in
+ * the robot (`fingerLinks[side]`, the links below the hand link) and landmarks in the track. Each solves
+ * the frame's finger dofs after the body solve (q = the body's q of the frame; finger dofs read as the
+ * previous frame's and overwritten).
+ */
+export function fingerSolvers(
+  kin: Kinematics,
+  fingerLinks: Record<Side, string[]>,
+  track: PoseTrack,
+  opts: HandRetargeterOptions = {},
+): HandFingerSolver[] {
+  const out: HandFingerSolver[] = [];
+  for (const side of ['left', 'right'] as Side[]) {
+    const links = fingerLinks[side] ?? [];
+    const dofs = [...new Set(links.filter((l) => kin.hasLink(l)).map((l) => kin.linkDof(kin.linkIndex(l))).filter((d) => d >= 0))];
+    if (dofs.length < 2) continue;
+    const lm = handLandmarks(track, side);
+    if (!lm || validFrames(lm) === 0) continue;
+    let hr: HandRetargeter;
+    try {
+      hr = createHandRetargeter(kin, { ...opts, side, dofs });
+    } catch (err) {
+      if (err instanceof UserError) continue; // no finger chains there (e.g. a rubber hand with 1 dof)
+      throw err;
+    }
+    hr.calibrate(measureHumanHand(validOnly(lm), validFrames(lm)));
+    let lastT = -1;
+    // The finger dofs of the previous frame are kept here: the caller's q may hold anything there.
+    const prev = Float64Array.from(hr.dofs, (d) => hr.model.qRef[d]);
+    out.push({
+      dofs: hr.dofs.slice(),
+      solveFrame(t: number, q: Float64Array) {
+        if (t !== lastT + 1) hr.reset();
+        hr.dofs.forEach((d, i) => { q[d] = prev[i]; });
+        const dt = t > 0 ? track.timestamps[t] - track.timestamps[t - 1] : 0;
+        hr.solveFrame(lm.subarray(63 * t, 63 * t + 63), q, dt);
+        hr.dofs.forEach((d, i) => { prev[i] = q[d]; });
+        lastT = t;
+      },
+    });
+  }
+  return out;
 }
