@@ -222,6 +222,7 @@ export async function* decodeFrames(file: string, info: VideoInfo, opts: DecodeO
   const proc: ChildProcess = spawn(ffmpeg, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const times: number[] = [];
   let errTail = '';
+  let timeBase = 0;
   let errBuf = '';
   let notify: (() => void) | null = null;
   let exited = false;
@@ -238,9 +239,13 @@ export async function* decodeFrames(file: string, info: VideoInfo, opts: DecodeO
     while ((nl = errBuf.indexOf('\n')) >= 0) {
       const line = errBuf.slice(0, nl);
       errBuf = errBuf.slice(nl + 1);
-      const m = line.includes('Parsed_showinfo') ? /pts_time:\s*(-?[\d.e+-]+|nan)/.exec(line) : null;
-      if (m) times.push(Number(m[1]));
-      else if (!line.includes('Parsed_showinfo')) errTail = (errTail + line + '\n').slice(-4000);
+      if (line.includes('Parsed_showinfo')) {
+        // Exact times: integer pts × the filter's input time base (pts_time is printed with 4-6 digits).
+        const tb = /config in time_base:\s*(\d+)\/(\d+)/.exec(line);
+        if (tb && Number(tb[2]) > 0) timeBase = Number(tb[1]) / Number(tb[2]);
+        const m = /\bpts:\s*(-?\d+|NOPTS)\s+pts_time:\s*(\S+)/.exec(line);
+        if (m) times.push(m[1] === 'NOPTS' ? NaN : timeBase > 0 ? Number(m[1]) * timeBase : Number(m[2]));
+      } else errTail = (errTail + line + '\n').slice(-4000);
     }
     wake();
   });
