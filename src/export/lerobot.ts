@@ -58,9 +58,10 @@ function frameColumns(layout: Layout, frames: EpisodeFrames[]): Column[] {
   });
 }
 
-function infoFeatures(layout: Layout): Record<string, { dtype: string; shape: number[]; names: string[] | null }> {
-  const out: Record<string, { dtype: string; shape: number[]; names: string[] | null }> = {};
-  for (const [k, f] of Object.entries(layout.features)) out[k] = { dtype: f.dtype, shape: [...f.shape], names: f.names ? [...f.names] : null };
+/** info.json `features`: dtype, shape, names of every column (and its fps, as recent LeRobot writers add). */
+function infoFeatures(layout: Layout): Record<string, { dtype: string; shape: number[]; names: string[] | null; fps: number }> {
+  const out: Record<string, { dtype: string; shape: number[]; names: string[] | null; fps: number }> = {};
+  for (const [k, f] of Object.entries(layout.features)) out[k] = { dtype: f.dtype, shape: [...f.shape], names: f.names ? [...f.names] : null, fps: layout.fps };
   return out;
 }
 

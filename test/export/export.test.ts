@@ -71,8 +71,8 @@ describe('export', () => {
       codebase_version: 'v3.0', robot_type: 'unitree_g1', fps: 30, total_episodes: 3, total_frames: 128, total_tasks: 2,
       chunks_size: 1000, data_path: 'data/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet', splits: { train: '0:3' },
     });
-    expect(info.features['observation.state']).toEqual({ dtype: 'float32', shape: [29], names: G1_JOINTS });
-    expect(info.features.timestamp).toEqual({ dtype: 'float32', shape: [1], names: null });
+    expect(info.features['observation.state']).toEqual({ dtype: 'float32', shape: [29], names: G1_JOINTS, fps: 30 });
+    expect(info.features.timestamp).toEqual({ dtype: 'float32', shape: [1], names: null, fps: 30 });
     expect(info.features['quality.flags'].names).toEqual(['foot_slide', 'occluded']);
 
     const { rows, meta } = await readParquet(path.join(out, 'data/chunk-000/file-000.parquet'));
