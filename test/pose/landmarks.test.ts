@@ -120,6 +120,23 @@ describeShared('BlazePose landmarks (world and image JSON)', [BP_WORLD, BP_IMAGE
   it('round-trips', () => roundTrip(world));
 });
 
+describe('hand landmark JSON variants', () => {
+  it('reads {x,y,z,visibility} objects, null frames and a plain list of frames', () => {
+    const pt = (k: number) => ({ x: k / 100, y: 0, z: 0.01, visibility: 0.9 });
+    const frame = Array.from({ length: 21 }, (_, k) => pt(k));
+    const f = path.join(tmpDir('lm'), 'left_hand.json');
+    fs.writeFileSync(f, JSON.stringify([frame, null, frame]));
+    const t = importPose(f, { sourceFps: 25 });
+    expect(t.jointNames[0]).toBe('left_hand_wrist'); // from the file name
+    expect(t.fps).toBe(25);
+    expect(t.timestamps[2]).toBeCloseTo(0.08, 12);
+    expect(pos(t, 'left_hand_index_finger_tip', 0)).toEqual([Math.fround(0.08), 0, Math.fround(0.01)]);
+    expect(t.confidence[0]).toBeCloseTo(0.9, 6);
+    expect(t.confidence[21]).toBe(0);
+    expect(Number.isNaN(pos(t, 'left_hand_wrist', 1)[0])).toBe(true);
+  });
+});
+
 describe('.npy keypoints with a stated layout', () => {
   const dir = tmpDir('npy');
   const write = (name: string, data: Float32Array, shape: number[]) => {
