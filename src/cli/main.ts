@@ -11,9 +11,15 @@ import { UserError } from '../errors.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-async function loadCommands(): Promise<CommandModule[]> {
+/**
+ * Load the command modules. When the first argument names a file in ./commands (`reel2real robot …` →
+ * commands/robot.ts) only that one is loaded, so a command does not pay for every other command's imports
+ * (TF.js, Rapier, ZeroMQ); otherwise (help, typos) all are.
+ */
+async function loadCommands(first?: string): Promise<CommandModule[]> {
   const dir = path.join(here, 'commands');
-  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts')).sort();
+  let files = fs.readdirSync(dir).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts')).sort();
+  if (first && /^[a-z][a-z0-9-]*$/.test(first) && files.includes(`${first}.ts`)) files = [`${first}.ts`];
   const out: CommandModule[] = [];
   for (const f of files) {
     const mod = await import(pathToFileURL(path.join(dir, f)).href);
@@ -35,7 +41,7 @@ export function formatError(err: unknown): string {
 export async function main(argv: string[]): Promise<number> {
   let failed: unknown = null;
   try {
-    const commands = await loadCommands();
+    const commands = await loadCommands(argv[0]);
     let y = yargs(argv)
       .scriptName('reel2real')
       .usage('$0 <command> [options]\n\nTurn footage of people doing everyday tasks into robot demonstrations.')
