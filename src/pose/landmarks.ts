@@ -2,6 +2,7 @@
  * Landmark importers: MediaPipe hand landmarks (JSON, .npy), BlazePose 33-landmark JSON (world or image),
  * and `.npy` keypoint arrays with a stated layout (mediapipe-hand, blazepose33, coco17, canonical).
  */
+import { BLAZEPOSE_LANDMARKS } from '../capture/layout.ts';
 import { UserError } from '../errors.ts';
 import { decodeNpy } from '../io/npz.ts';
 import {
@@ -171,13 +172,7 @@ export function importMediapipeHandJson(file: string, opts: HandOptions = {}, in
 
 // ---- BlazePose --------------------------------------------------------------------------------------
 
-export const BLAZEPOSE_LANDMARKS = [
-  'nose', 'left_eye_inner', 'left_eye', 'left_eye_outer', 'right_eye_inner', 'right_eye', 'right_eye_outer',
-  'left_ear', 'right_ear', 'mouth_left', 'mouth_right', 'left_shoulder', 'right_shoulder', 'left_elbow',
-  'right_elbow', 'left_wrist', 'right_wrist', 'left_pinky', 'right_pinky', 'left_index', 'right_index',
-  'left_thumb', 'right_thumb', 'left_hip', 'right_hip', 'left_knee', 'right_knee', 'left_ankle', 'right_ankle',
-  'left_heel', 'right_heel', 'left_foot_index', 'right_foot_index',
-] as const;
+export { BLAZEPOSE_LANDMARKS };
 
 /** Parent (BlazePose name) of each landmark as kept in the track: a tree over the 33. */
 const BLAZEPOSE_PARENT: Record<string, string | null> = {
@@ -230,18 +225,8 @@ export function blazePoseTrack(lf: LandmarkFrames, fps: number, opts: BlazePoseO
     bp.set(n, s);
   });
   const get = (n: string) => bp.get(n)!;
-  const canonical = new Map<string, JointSeries>();
-  const pelvis = midSeries('pelvis', null, get('left_hip'), get('right_hip'), T);
-  const neck = midSeries('neck', null, get('left_shoulder'), get('right_shoulder'), T);
-  canonical.set('pelvis', pelvis);
-  canonical.set('neck', neck);
-  canonical.set('spine', midSeries('spine', null, neck, pelvis, T, 0.3));
-  canonical.set('chest', midSeries('chest', null, neck, pelvis, T, 0.65));
-  canonical.set('head', midSeries('head', null, get('left_ear'), get('right_ear'), T));
-  for (const s of ['left', 'right']) {
-    for (const p of ['shoulder', 'elbow', 'wrist', 'hip', 'knee', 'ankle']) canonical.set(`${s}_${p}`, renamed(get(`${s}_${p}`), `${s}_${p}`, null));
-    canonical.set(`${s}_toe`, renamed(get(`${s}_foot_index`), `${s}_toe`, null));
-  }
+  const canonical = canonicalFromKeypoints(get, T);
+  for (const s of ['left', 'right']) canonical.set(`${s}_toe`, renamed(get(`${s}_foot_index`), `${s}_toe`, null));
   const extras: JointSeries[] = BLAZEPOSE_LANDMARKS.map((n) => {
     const p = BLAZEPOSE_PARENT[n];
     return renamed(get(n), `blazepose_${n}`, p ? `blazepose_${p}` : BLAZEPOSE_ROOT_PARENT[n]);
@@ -400,6 +385,26 @@ function guessLayout(J: number, file: string): NpyLayout {
   throw new UserError(`cannot tell the keypoint layout of ${J} joints per frame; state --layout (mediapipe-hand, blazepose33, coco17 or canonical)`, file);
 }
 
+/**
+ * Canonical body from keypoint sets that name ears, shoulders, elbows, wrists, hips, knees and ankles
+ * (BlazePose, COCO): pelvis = mid-hips, neck = mid-shoulders, spine and chest at 30% / 65% of the way from
+ * pelvis to neck, head = mid-ears; limbs as named.
+ */
+function canonicalFromKeypoints(get: (name: string) => JointSeries, T: number): Map<string, JointSeries> {
+  const canonical = new Map<string, JointSeries>();
+  const pelvis = midSeries('pelvis', null, get('left_hip'), get('right_hip'), T);
+  const neck = midSeries('neck', null, get('left_shoulder'), get('right_shoulder'), T);
+  canonical.set('pelvis', pelvis);
+  canonical.set('neck', neck);
+  canonical.set('spine', midSeries('spine', null, neck, pelvis, T, 0.3));
+  canonical.set('chest', midSeries('chest', null, neck, pelvis, T, 0.65));
+  canonical.set('head', midSeries('head', null, get('left_ear'), get('right_ear'), T));
+  for (const s of ['left', 'right']) {
+    for (const p of ['shoulder', 'elbow', 'wrist', 'hip', 'knee', 'ankle']) canonical.set(`${s}_${p}`, renamed(get(`${s}_${p}`), `${s}_${p}`, null));
+  }
+  return canonical;
+}
+
 /** COCO-17 → canonical: pelvis = mid-hips, neck = mid-shoulders, head = mid-ears; no toes (missing). */
 function coco17Track(lf: LandmarkFrames, fps: number, up: Axis, source: PoseSource, file: string): PoseTrack {
   const T = lf.T;
@@ -408,15 +413,7 @@ function coco17Track(lf: LandmarkFrames, fps: number, up: Axis, source: PoseSour
   const c = new Map<string, JointSeries>();
   COCO17.forEach((n, j) => { const s = seriesOf(lf, j, `coco_${n}`, null); transformPoints(s.pos, R); c.set(n, s); });
   const g = (n: string) => c.get(n)!;
-  const canonical = new Map<string, JointSeries>();
-  const pelvis = midSeries('pelvis', null, g('left_hip'), g('right_hip'), T);
-  const neck = midSeries('neck', null, g('left_shoulder'), g('right_shoulder'), T);
-  canonical.set('pelvis', pelvis);
-  canonical.set('neck', neck);
-  canonical.set('spine', midSeries('spine', null, neck, pelvis, T, 0.3));
-  canonical.set('chest', midSeries('chest', null, neck, pelvis, T, 0.65));
-  canonical.set('head', midSeries('head', null, g('left_ear'), g('right_ear'), T));
-  for (const s of ['left', 'right']) for (const p of ['shoulder', 'elbow', 'wrist', 'hip', 'knee', 'ankle']) canonical.set(`${s}_${p}`, renamed(g(`${s}_${p}`), `${s}_${p}`, null));
+  const canonical = canonicalFromKeypoints(g, T);
   const parent: Record<string, string> = {
     nose: 'head', left_eye: 'coco_nose', right_eye: 'coco_nose', left_ear: 'coco_left_eye', right_ear: 'coco_right_eye',
   };
