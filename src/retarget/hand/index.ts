@@ -256,8 +256,12 @@ function handQualityReport(
   return {
     kind: 'hand',
     frames: run.frames,
+    fps,
     solved_frames: run.solved,
     missing_frames: run.frames - run.solved,
+    // The mapped keypoints of a hand are its fingertips (same fields as the body report).
+    keypoint_error_mean_m: round(a.tipErrSum.reduce((s, v) => s + v, 0) / (n * names.length)),
+    keypoint_error_max_m: round(Math.max(...a.tipErrMax)),
     fingertip_error_mean_m: round(a.tipErrSum.reduce((s, v) => s + v, 0) / (n * names.length)),
     fingertip_error_max_m: round(Math.max(...a.tipErrMax)),
     fingertip_error_mean_m_per_finger: per(a.tipErrSum, (v) => round(v / n)),

@@ -133,19 +133,25 @@ export function addBlock(r: Float64Array, J: Float64Array, k: number, nd: number
   let c = 0;
   for (let i = 0; i < k; i++) c += r[i] * r[i];
   if (H && g) {
+    // Columns that are non-zero in any row (a fingertip moves with its own finger's dofs only).
+    if (cols.length < nd) cols = new Int32Array(nd);
+    let m = 0;
+    for (let a = 0; a < nd; a++) {
+      for (let i = 0; i < k; i++) if (J[jo + i * nd + a] !== 0) { cols[m++] = a; break; }
+    }
     for (let i = 0; i < k; i++) {
       const ri = r[i] * w, o = jo + i * nd;
-      for (let a = 0; a < nd; a++) {
-        const ja = J[o + a];
-        if (ja === 0) continue;
+      for (let x = 0; x < m; x++) {
+        const a = cols[x], ja = J[o + a];
         g[a] += ja * ri;
         const wja = w * ja, ha = a * nd;
-        for (let b = 0; b < nd; b++) H[ha + b] += wja * J[o + b];
+        for (let y = 0; y < m; y++) { const b = cols[y]; H[ha + b] += wja * J[o + b]; }
       }
     }
   }
   return w * c;
 }
+let cols = new Int32Array(0);
 
 const r3 = new Float64Array(3);
 let jBuf = new Float64Array(0);
@@ -289,6 +295,8 @@ export interface FingerCapsules {
   a: Float64Array;
   b: Float64Array;
   radius: Float64Array;
+  /** Half segment length [S] (broad phase). */
+  half: Float64Array;
   /** Capsule pairs checked (indices into the above) [P*2]. */
   pairs: Int32Array;
 }
@@ -327,6 +335,14 @@ export class PenetrationObjective implements HandObjective {
     for (let p = 0; p < c.pairs.length; p += 2) {
       const i = c.pairs[p], j = c.pairs[p + 1];
       const reach = c.radius[i] + c.radius[j];
+      // Broad phase: bounding spheres of the two capsules.
+      {
+        const mx = 0.5 * (pa[3 * i] + pb[3 * i] - pa[3 * j] - pb[3 * j]);
+        const my = 0.5 * (pa[3 * i + 1] + pb[3 * i + 1] - pa[3 * j + 1] - pb[3 * j + 1]);
+        const mz = 0.5 * (pa[3 * i + 2] + pb[3 * i + 2] - pa[3 * j + 2] - pb[3 * j + 2]);
+        const lim = c.half[i] + c.half[j] + reach + this.margin;
+        if (mx * mx + my * my + mz * mz > lim * lim) continue;
+      }
       const d2 = segClosestPalm(pa, pb, i, j, st);
       if (d2 >= (reach + this.margin) * (reach + this.margin)) continue;
       const dist = Math.sqrt(d2);

@@ -34,7 +34,7 @@ export const DEFAULT_HAND_WEIGHTS: HandWeights = {
   thumbFree: 1,
   pinch: 10,
   penetration: 200,
-  smoothness: 2e-4,
+  smoothness: 3e-3,
 };
 
 export interface HandRetargeterOptions extends DiscoverOptions {
@@ -160,6 +160,7 @@ export function createHandRetargeter(kin: Kinematics, opts: HandRetargeterOption
   const lo = new Float64Array(nd), hi = new Float64Array(nd);
   const qBest = new Float64Array(kin.nq);
   const fixed = new Uint8Array(nd);
+  const pinned = new Float64Array(nd);
   let first = true;
   let lambdaCarry = 1e-3;
   const stepTol = opts.stepTolerance ?? 2e-3;
@@ -216,17 +217,39 @@ export function createHandRetargeter(kin: Kinematics, opts: HandRetargeterOption
     const cap = first ? firstIt : maxIt;
     let atQ = true;
     for (; it < cap; it++) {
-      // Active set: dofs on a bound whose gradient pushes outward stay put.
+      // Box-constrained damped step by an active set: dofs on a bound whose gradient pushes outward
+      // stay put; dofs whose step would cross a bound are pinned at it and the rest re-solved.
       for (let a = 0; a < nd; a++) {
         const v = state.q[dofs[a]];
         fixed[a] = (v <= lo[a] + 1e-12 && g[a] > 0) || (v >= hi[a] - 1e-12 && g[a] < 0) ? 1 : 0;
+        pinned[a] = fixed[a] ? (v <= lo[a] + 1e-12 ? lo[a] : hi[a]) - v : 0;
       }
-      for (let a = 0; a < nd; a++) {
-        for (let b = 0; b < nd; b++) A[a * nd + b] = fixed[a] || fixed[b] ? 0 : H[a * nd + b];
-        A[a * nd + a] = fixed[a] ? 1 : H[a * nd + a] * (1 + lambda) + 1e-9;
-        step[a] = fixed[a] ? 0 : -g[a];
+      let solved = false;
+      for (let pass = 0; pass < 4; pass++) {
+        for (let a = 0; a < nd; a++) {
+          let rhs = -g[a];
+          for (let b = 0; b < nd; b++) {
+            A[a * nd + b] = fixed[a] || fixed[b] ? 0 : H[a * nd + b];
+            if (!fixed[a] && fixed[b]) rhs -= H[a * nd + b] * pinned[b];
+          }
+          A[a * nd + a] = fixed[a] ? 1 : H[a * nd + a] * (1 + lambda) + 1e-9;
+          step[a] = fixed[a] ? pinned[a] : rhs;
+        }
+        solved = choleskySolve(A, step, nd);
+        if (!solved) break;
+        let more = false;
+        for (let a = 0; a < nd; a++) {
+          if (fixed[a]) continue;
+          const v = state.q[dofs[a]] + step[a];
+          if (v < lo[a] - 1e-12 || v > hi[a] + 1e-12) {
+            fixed[a] = 1;
+            pinned[a] = (v < lo[a] ? lo[a] : hi[a]) - state.q[dofs[a]];
+            more = true;
+          }
+        }
+        if (!more) break;
       }
-      if (!choleskySolve(A, step, nd)) { lambda *= 10; continue; }
+      if (!solved) { lambda *= 10; continue; }
       qBest.set(state.q);
       let maxStep = 0;
       for (let a = 0; a < nd; a++) {
@@ -248,7 +271,8 @@ export function createHandRetargeter(kin: Kinematics, opts: HandRetargeterOption
         state.q.set(qBest);
         atQ = false;
         lambda *= 10;
-        if (lambda > 1e8 || maxStep < stepTol) break;
+        // A flat valley (cost within 0.1% either way): nothing left worth the iterations.
+        if (lambda > 1e8 || maxStep < stepTol || c2 - cost < 1e-3 * cost) break;
       }
     }
     if (!atQ) cost = evaluate(null, null);
@@ -365,6 +389,7 @@ function buildCapsules(kin: Kinematics, model: HandModel, state: HandState, radi
   const caps: FingerCapsules = {
     link: Int32Array.from(links), finger: Int32Array.from(fing), a: Float64Array.from(a), b: Float64Array.from(b),
     radius: Float64Array.from(rad), pairs: new Int32Array(0),
+    half: Float64Array.from(links.map((_, k) => 0.5 * Math.hypot(a[3 * k] - b[3 * k], a[3 * k + 1] - b[3 * k + 1], a[3 * k + 2] - b[3 * k + 2]))),
   };
   // Pairs on different fingers, minus those already in contact at the reference pose.
   const pa = new Float64Array(3 * S), pb = new Float64Array(3 * S);

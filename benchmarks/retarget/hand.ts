@@ -1,0 +1,122 @@
+/**
+ * Hand retargeting benchmark: frames per second on one core for the dex-retargeting keypoints (621 frames of
+ * a real right hand) onto Allegro, with the quality report; the same for Inspire, LEAP and Shadow. In the
+ * same run, a baseline: the rate of one bare Gauss–Newton evaluation (FK of the hand + the 4 fingertip
+ * Jacobians), so the result can be read as "evaluations' worth of work per frame" on any machine.
+ *
+ *   npx tsx benchmarks/retarget/hand.ts [--passes 5]
+ *
+ * Needs ../shared/data; prints a markdown table and a JSON line.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { importPose } from '../../src/pose/import.ts';
+import { loadUrdf } from '../../src/robot/urdf.ts';
+import { Kinematics } from '../../src/robot/kinematics.ts';
+import { createHandRetargeter, handLandmarks, measureHumanHand, retargetHand } from '../../src/retarget/hand/index.ts';
+import { SHARED_DATA } from '../../test/helpers/shared.ts';
+
+const arg = (name: string, d: number) => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? Number(process.argv[i + 1]) : d;
+};
+const passes = arg('--passes', 5);
+const keypoints = path.join(SHARED_DATA, 'keypoints/dex_retargeting_human_joint_right.json');
+const hands: [string, string][] = [
+  ['Allegro', 'hands/allegro_right/allegro_hand_right.urdf'],
+  ['Inspire', 'hands/inspire_right/inspire_hand_right.urdf'],
+  ['LEAP', 'hands/leap_right/leap_hand_right.urdf'],
+  ['Shadow', 'hands/shadow_right/shadow_hand_right.urdf'],
+];
+if (!fs.existsSync(keypoints)) {
+  console.warn(`[skip] ${keypoints} not found`);
+  process.exit(0);
+}
+const track = importPose(keypoints);
+const lm = handLandmarks(track, 'right')!;
+const T = track.timestamps.length;
+
+function median(xs: number[]): number {
+  const s = xs.slice().sort((a, b) => a - b);
+  return s[s.length >> 1];
+}
+
+/** Per-pass wall-clock and CPU frame rates of the per-frame solve (the clip solved `passes` times). */
+function solveRates(kin: Kinematics): { wall: number[]; cpu: number[] } {
+  const hr = createHandRetargeter(kin);
+  hr.calibrate(measureHumanHand(lm, T));
+  const q = new Float64Array(kin.nq);
+  const frames: Float32Array[] = [];
+  for (let t = 0; t < T; t++) frames.push(lm.subarray(63 * t, 63 * t + 63));
+  const wall: number[] = [], cpu: number[] = [];
+  for (let p = 0; p < passes + 1; p++) {
+    hr.reset();
+    q.set(hr.model.qRef);
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    for (let t = 0; t < T; t++) hr.solveFrame(frames[t], q, 1 / 30);
+    const ms = performance.now() - t0;
+    const c = process.cpuUsage(c0);
+    if (p === 0) continue; // warm-up pass (JIT)
+    wall.push((T / ms) * 1000);
+    cpu.push((T / ((c.user + c.system) / 1000)) * 1000);
+  }
+  return { wall, cpu };
+}
+
+/** Baseline: one Gauss–Newton evaluation = FK + a Jacobian per fingertip, per second. */
+function evalRate(kin: Kinematics, tipLinks: number[], tipLocals: number[][]): number {
+  const q = new Float64Array(kin.nq);
+  const J = new Float64Array(6 * kin.nq);
+  const run = (n: number) => {
+    for (let i = 0; i < n; i++) {
+      q[i % kin.nq] = 0.2 * Math.sin(i);
+      kin.fk(q);
+      for (let k = 0; k < tipLinks.length; k++) kin.jacobian(tipLinks[k], tipLocals[k], J);
+    }
+  };
+  run(20000);
+  const rates: number[] = [];
+  for (let p = 0; p < passes; p++) {
+    const t0 = performance.now();
+    run(50000);
+    rates.push(50000 / (performance.now() - t0) * 1000);
+  }
+  return median(rates);
+}
+
+const rows: Record<string, unknown>[] = [];
+for (const [label, rel] of hands) {
+  const file = path.join(SHARED_DATA, rel);
+  if (!fs.existsSync(file)) { console.warn(`[skip] ${label}: not found`); continue; }
+  const robot = loadUrdf(file);
+  const kin = new Kinematics(robot);
+  const motion = retargetHand(track, robot);
+  const Q = motion.quality as Record<string, any>;
+  const hr = createHandRetargeter(kin);
+  const base = evalRate(kin, hr.fingers.map((f) => f.tipLinkIndex), hr.fingers.map((f) => f.tipLocal));
+  const r = solveRates(kin);
+  rows.push({
+    hand: label, dof: hr.dofs.length, frames: T, passes,
+    fps_median: Math.round(median(r.wall)), fps_best: Math.round(Math.max(...r.wall)), cpu_fps_median: Math.round(median(r.cpu)),
+    eval_baseline_per_s: Math.round(base), evals_per_frame: Number((base / median(r.wall)).toFixed(1)),
+    mean_iterations: Q.mean_iterations,
+    fingertip_error_mean_m: Q.fingertip_error_mean_m, fingertip_direction_error_mean_deg: Q.fingertip_direction_error_mean_deg,
+    joint_limit_violations: Q.joint_limit_violations, velocity_limit_violations: Q.velocity_limit_violations,
+    penetration_frames: Q.penetration_frames, penetration_max_depth_m: Q.penetration_max_depth_m,
+    max_joint_jump_rad: Q.max_joint_jump_rad, mean_jerk_rad_s3: Q.mean_jerk_rad_s3,
+    pinch_robot_distance_mean_m: Q.pinch.robot_distance_mean_m,
+    quality: label === 'Allegro' ? Q : undefined,
+  });
+}
+
+const cpus = os.cpus();
+console.log(`Machine: ${cpus.length} x ${cpus[0]?.model ?? 'cpu'}, Node ${process.version}, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+console.log(`Clip: dex-retargeting keypoints, ${T} frames; ${passes} timed passes after one warm-up pass; one thread.\n`);
+console.log('| hand | dof | frames/s (median) | best | CPU-time frames/s | GN evals/s (baseline) | evals per frame | iterations | tip err (m) | dir err (°) | limit viol. | vel. viol. | penetration (mm) | max jump (rad) |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+for (const r of rows as any[]) {
+  console.log(`| ${r.hand} | ${r.dof} | ${r.fps_median.toLocaleString('en-US')} | ${r.fps_best.toLocaleString('en-US')} | ${r.cpu_fps_median.toLocaleString('en-US')} | ${r.eval_baseline_per_s.toLocaleString('en-US')} | ${r.evals_per_frame} | ${r.mean_iterations} | ${r.fingertip_error_mean_m} | ${r.fingertip_direction_error_mean_deg} | ${r.joint_limit_violations} | ${r.velocity_limit_violations} | ${(r.penetration_max_depth_m * 1000).toFixed(2)} | ${r.max_joint_jump_rad} |`);
+}
+console.log('\n' + JSON.stringify({ benchmark: 'retarget-hand', rows }));
