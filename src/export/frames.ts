@@ -3,7 +3,9 @@
  * episode), the frame columns of each episode, and LeRobot-style statistics.
  *
  * Per-frame features (all float32 unless said):
- *   observation.state          [n]    robot joint positions (rad or m), names = the motion's joint names
+ *   observation.state          [n]    robot joint positions (rad or m), names = the motion's joint names, then
+ *                                     (when every episode has a separate hand motion) the hand's joints, sampled
+ *                                     at the nearest hand frame in time
  *   action                     [n]    the next frame's joint positions (position targets); the last frame repeats
  *   observation.root_pos       [3]    root link position, metres, world frame, Z up
  *   observation.root_quat      [4]    root link orientation, quaternion (w, x, y, z)
@@ -26,9 +28,18 @@ export interface FeatureSpec {
 }
 
 export interface Layout {
+  /** robot_type: the body robot's name, `+<hand>` with a separate hand model. */
   robot: string;
   fps: number;
+  /** observation.state / action names: body joints, then hand joints (if any). */
   jointNames: string[];
+  bodyJoints: number;
+  /** The hand's joint names as the hand motion has them, or null. */
+  handJoints: string[] | null;
+  /** 'left' / 'right' when the hand motion says which hand it is. */
+  handSide: string | null;
+  /** Features left out and why (e.g. keypoints when episodes disagree on the track's joints). */
+  notes: string[];
   keypointJoints: string[] | null;
   maskNames: string[];
   features: Record<string, FeatureSpec>;
@@ -69,14 +80,26 @@ export function makeLayout(eps: SelectedEpisode[]): Layout {
       throw new UserError(`episode ${e.id.slice(0, 12)} is at ${m.fps} fps, the first at ${fps} fps; a dataset has one frame rate`, e.store);
     }
   }
+  const notes: string[] = [];
   const tracks = eps.map((e) => e.episode.track);
   const keypointJoints = tracks.every((t) => t && sameList(t.jointNames, tracks[0]!.jointNames)) ? tracks[0]!.jointNames : null;
+  if (!keypointJoints && tracks.some((t) => t)) notes.push('observation.human_keypoints left out: not every episode has a pose track with the same joints');
   const maskNames = [...new Set(eps.flatMap((e) => Object.keys(e.episode.masks ?? {})))].sort();
 
-  const n = jointNames.length;
+  const hands = eps.map((e) => e.episode.handMotion);
+  const h0 = hands[0];
+  const handsAgree = !!h0 && hands.every((h) => h && h.robot.name === h0.robot.name && sameList(h.jointNames, h0.jointNames));
+  if (!handsAgree && hands.some((h) => h)) notes.push('hand motion left out: not every episode has one of the same hand');
+  const handJoints = handsAgree ? h0!.jointNames : null;
+  const side = handsAgree ? (h0!.mapping as { side?: unknown } | undefined)?.side : undefined;
+  const handSide = side === 'left' || side === 'right' ? side : null;
+  const bodySet = new Set(jointNames);
+  const stateNames = [...jointNames, ...(handJoints ?? []).map((j) => (bodySet.has(j) ? `hand.${j}` : j))];
+
+  const n = stateNames.length;
   const features: Record<string, FeatureSpec> = {
-    'observation.state': { dtype: 'float32', shape: [n], names: [...jointNames] },
-    action: { dtype: 'float32', shape: [n], names: [...jointNames] },
+    'observation.state': { dtype: 'float32', shape: [n], names: [...stateNames] },
+    action: { dtype: 'float32', shape: [n], names: [...stateNames] },
     'observation.root_pos': { dtype: 'float32', shape: [3], names: ['x', 'y', 'z'] },
     'observation.root_quat': { dtype: 'float32', shape: [4], names: ['w', 'x', 'y', 'z'] },
   };
@@ -89,7 +112,10 @@ export function makeLayout(eps: SelectedEpisode[]): Layout {
   if (maskNames.length) features['quality.flags'] = { dtype: 'float32', shape: [maskNames.length], names: maskNames };
   features.timestamp = { dtype: 'float32', shape: [1], names: null };
   for (const k of ['frame_index', 'episode_index', 'index', 'task_index']) features[k] = { dtype: 'int64', shape: [1], names: null };
-  return { robot: first.robot.name, fps, jointNames, keypointJoints, maskNames, features };
+  return {
+    robot: handJoints ? `${first.robot.name}+${h0!.robot.name}` : first.robot.name,
+    fps, jointNames: stateNames, bodyJoints: jointNames.length, handJoints, handSide, notes, keypointJoints, maskNames, features,
+  };
 }
 
 /** For each of `target` timestamps, the index of the nearest of `source` timestamps (both increasing). */
@@ -108,10 +134,19 @@ export function episodeFrames(layout: Layout, ep: Episode, episodeIndex: number,
   const m = ep.motion!;
   const T = m.timestamps.length;
   const n = layout.jointNames.length;
+  const nb = layout.bodyJoints;
   const cols: Record<string, FrameColumn> = {};
-  cols['observation.state'] = Float32Array.from(m.q);
+  const state = new Float32Array(T * n);
+  for (let t = 0; t < T; t++) state.set(m.q.subarray(t * nb, t * nb + nb), t * n);
+  if (layout.handJoints) {
+    const h = ep.handMotion!;
+    const nh = layout.handJoints.length;
+    const idx = nearestIndices(m.timestamps, h.timestamps);
+    for (let t = 0; t < T; t++) state.set(h.q.subarray(idx[t] * nh, idx[t] * nh + nh), t * n + nb);
+  }
+  cols['observation.state'] = state;
   const action = new Float32Array(T * n);
-  for (let t = 0; t < T; t++) action.set(m.q.subarray(Math.min(t + 1, T - 1) * n, Math.min(t + 1, T - 1) * n + n), t * n);
+  for (let t = 0; t < T; t++) action.set(state.subarray(Math.min(t + 1, T - 1) * n, Math.min(t + 1, T - 1) * n + n), t * n);
   cols.action = action;
   cols['observation.root_pos'] = Float32Array.from(m.rootPos);
   cols['observation.root_quat'] = Float32Array.from(m.rootQuat);

@@ -44,6 +44,8 @@ export interface ExportSummary {
   files: string[];
   /** Episodes left out, and why. */
   skipped: { id: string; reason: string }[];
+  /** Features left out, and why. */
+  notes: string[];
 }
 
 /** Pick the episodes to export from one or more stores. */
@@ -125,5 +127,6 @@ export async function exportDataset(stores: string | string[], opts: ExportOptio
     features: Object.keys(layout.features),
     files,
     skipped,
+    notes: layout.notes,
   };
 }

@@ -237,11 +237,14 @@ export function jointGroup(name: string): string {
 export function modalityJson(layout: Layout): Record<string, unknown> {
   const ranges: Record<string, { start: number; end: number }> = {};
   const names = layout.jointNames;
+  // Joints of a separate hand model are that hand's, whatever their names say.
+  const handGroup = layout.handSide ? `${layout.handSide}_hand` : 'hand';
+  const group = (k: number) => (k >= layout.bodyJoints ? handGroup : jointGroup(names[k]));
   let i = 0;
   while (i < names.length) {
-    const g = jointGroup(names[i]);
+    const g = group(i);
     let j = i + 1;
-    while (j < names.length && jointGroup(names[j]) === g) j++;
+    while (j < names.length && group(j) === g) j++;
     let key = g;
     for (let k = 2; key in ranges; k++) key = `${g}_${k}`;
     ranges[key] = { start: i, end: j };

@@ -8,6 +8,7 @@
  *     root_rot   f4 [T,4]    root link orientation, quaternion in (x, y, z, w) order (scipy's order, as GMR)
  *     dof_pos    f4 [T,n]    joint positions in joint_names order
  *     timestamps f8 [T]      frame_index / fps
+ *     hand_dof_pos f4 [T,h]  with a separate hand model: its joints (hand_joint_names), nearest hand frame in time
  *     meta.json             {"kind": "reel2real-motion-clip", "fps", "joint_names", "root_rot_order": "xyzw",
  *                            "root_link", "robot", "episode_id", "task", ...}
  */
@@ -32,6 +33,16 @@ export function writeMotionNpz(dir: string, input: DatasetInput): string[] {
     }
     const timestamps = new Float64Array(T);
     for (let t = 0; t < T; t++) timestamps[t] = t / m.fps;
+    const hand: Record<string, ReturnType<typeof nd>> = {};
+    if (input.layout.handJoints) {
+      // The hand's joints as exported in observation.state (sampled at the nearest hand frame in time).
+      const nb = input.layout.bodyJoints;
+      const nh = input.layout.handJoints.length;
+      const state = input.frames[i].columns['observation.state'] as Float32Array;
+      const hq = new Float32Array(T * nh);
+      for (let t = 0; t < T; t++) hq.set(state.subarray(t * (nb + nh) + nb, t * (nb + nh) + nb + nh), t * nh);
+      hand.hand_dof_pos = nd(hq, [T, nh]);
+    }
     const name = `episode_${String(i).padStart(6, '0')}.npz`;
     const task = input.tasks[input.taskOf[i]];
     const meta = {
@@ -44,6 +55,7 @@ export function writeMotionNpz(dir: string, input: DatasetInput): string[] {
       episode_id: e.id,
       task,
       feasible: e.entry.feasible ?? null,
+      ...(input.layout.handJoints ? { hand_joint_names: input.layout.handJoints, hand_robot: e.episode.handMotion!.robot } : {}),
     };
     fs.writeFileSync(path.join(dir, name), encodeNpz({
       arrays: {
@@ -52,6 +64,7 @@ export function writeMotionNpz(dir: string, input: DatasetInput): string[] {
         root_rot: nd(rootRot, [T, 4]),
         dof_pos: nd(Float32Array.from(m.q), [T, n]),
         timestamps: nd(timestamps, [T]),
+        ...hand,
       },
       meta,
     }));
@@ -62,7 +75,8 @@ export function writeMotionNpz(dir: string, input: DatasetInput): string[] {
     kind: 'reel2real-motion-npz',
     robot: input.layout.robot,
     fps: input.layout.fps,
-    joint_names: input.layout.jointNames,
+    joint_names: input.layout.jointNames.slice(0, input.layout.bodyJoints),
+    ...(input.layout.handJoints ? { hand_joint_names: input.layout.handJoints } : {}),
     root_rot_order: 'xyzw',
     arrays: { fps: 'f8 []', root_pos: 'f4 [T,3] metres, Z up', root_rot: 'f4 [T,4] quaternion x,y,z,w', dof_pos: 'f4 [T,n] joint_names order', timestamps: 'f8 [T] seconds' },
     clips,

@@ -11,7 +11,7 @@ import { UserError } from '../../src/errors.ts';
 import { runCli } from '../helpers/cli.ts';
 import { pythonWith, runPython } from '../helpers/python.ts';
 import { PROJECT_ROOT } from '../helpers/shared.ts';
-import { G1_JOINTS, syntheticEpisode } from '../store/fixtures.ts';
+import { G1_JOINTS, syntheticEpisode, syntheticMotion } from '../store/fixtures.ts';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'r2r-export-'));
 const CHECKER = path.join(PROJECT_ROOT, 'test', 'export', 'lerobot_check.py');
@@ -230,6 +230,40 @@ print(json.dumps({"fps": float(z["fps"]), "fps_shape": list(z["fps"].shape), "do
       expect(res.ts[t]).toBe(t / 30);
     }
     expect(res.root_pos.flat()).toEqual(Array.from(m.rootPos));
+  });
+
+  it('appends a separate hand model\'s joints to state/action, as the right hand in modality.json', async () => {
+    const root = tmp();
+    const s = openStore(path.join(root, 'store'), { create: true });
+    const handNames = ['R_thumb_proximal_yaw_joint', 'R_thumb_proximal_pitch_joint', 'R_index_proximal_joint', 'R_middle_proximal_joint', 'R_ring_proximal_joint', 'R_pinky_proximal_joint'];
+    const hands: Float32Array[] = [];
+    for (const seed of [1, 2]) {
+      const ep = syntheticEpisode(seed, 30);
+      const hm = syntheticMotion(15, seed, 15, 'inspire_right'); // half the rate: sampled at the nearest frame
+      const q = new Float32Array(15 * 6);
+      for (let i = 0; i < q.length; i++) q[i] = 0.01 * i + seed;
+      hands.push(q);
+      ep.handMotion = { ...hm, q, jointNames: handNames, mapping: { kind: 'hand', side: 'right' } };
+      s.put(ep);
+    }
+    const out = path.join(root, 'ds');
+    const sum = await exportDataset(s.dir, { format: 'lerobot-v2.1', out });
+    expect(sum.robot).toBe('unitree_g1+inspire_right');
+    const info = JSON.parse(fs.readFileSync(path.join(out, 'meta/info.json'), 'utf8'));
+    expect(info.features['observation.state'].names).toEqual([...G1_JOINTS, ...handNames]);
+    const modality = JSON.parse(fs.readFileSync(path.join(out, 'meta/modality.json'), 'utf8'));
+    expect(modality.state.right_hand).toEqual({ start: 29, end: 35 });
+    expect(modality.action.right_arm).toEqual({ start: 22, end: 29 });
+    const { rows } = await readParquet(path.join(out, 'data/chunk-000/episode_000000.parquet'));
+    // Body frame t at t/30 s; hand frames at k/15 s: nearest is round(t/2) (ties to the later frame).
+    const clips = (await exportDataset(s.dir, { format: 'motion-npz', out: path.join(root, 'npz') })).files.length;
+    expect(clips).toBe(2);
+    const order = JSON.parse(fs.readFileSync(path.join(out, 'meta/reel2real.json'), 'utf8')).episodes.map((e: any) => e.id);
+    const q = hands[order[0] === s.list()[0].id ? 0 : 1];
+    for (const t of [0, 1, 2, 7, 29]) {
+      const k = Math.min(14, Math.round(t / 2 + 1e-9));
+      expect(rows[t]['observation.state'].slice(29)).toEqual(Array.from(q.subarray(k * 6, k * 6 + 6)));
+    }
   });
 
   it('merges several stores (shards) into one dataset, each episode once', async () => {

@@ -34,6 +34,7 @@ export const command: CommandModule<object, Args> = {
       `exported ${s.episodes} episode(s), ${s.frames} frames of ${s.robot} at ${s.fps} fps as ${s.format} to ${s.out}\n` +
       `tasks: ${s.tasks.map((t) => JSON.stringify(t)).join(', ')}\n` +
       (s.format === 'motion-npz' ? '' : `features: ${s.features.join(', ')}\n`) +
+      s.notes.map((n) => `note: ${n}\n`).join('') +
       (s.skipped.length ? `left out ${s.skipped.length}: ${summarise(s.skipped.map((x) => x.reason))}\n` : ''),
     );
   },
