@@ -251,10 +251,10 @@ export function builtinMotion(name: BuiltinMotionName = 'pick-and-place', opts: 
 
       // Arm: shoulder from the chest frame; wrist blends from hanging relaxed to the task target.
       const shoulder = add(chest, bodyVec([-0.02, sy * B.shoulderOut, B.shoulderUp], th, psi));
-      const rest = add(shoulder, bodyVec([0.06, sy * 0.03, -0.5], 0.25 * th, psi));
+      const rest = add(shoulder, bodyVec([0.05, sy * 0.02, -0.532], 0.25 * th, psi));
       const w = task(time);
       const target = lerpV(rest, targets[side](time), w);
-      const pole = bodyVec([-0.5 + 0.4 * w, sy * (0.35 + 0.5 * w), -1], 0, psi);
+      const pole = bodyVec([-0.6 + 0.5 * w, sy * (0.12 + 0.7 * w), -1], 0, psi);
       const [elbow, wrist] = twoBone(shoulder, target, B.upperArm, B.forearm, pole);
       set(t, `${side}_shoulder`, shoulder); set(t, `${side}_elbow`, elbow); set(t, `${side}_wrist`, wrist);
 
