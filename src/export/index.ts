@@ -4,11 +4,14 @@
  * run): episodes are taken once each (ids are content hashes), ordered by creation time then id.
  *
  * The output directory is built beside its target and renamed into place: a failed export leaves nothing.
+ * Each source store's audit log (<store>/audit.jsonl) gets an `export` event naming the output directory, so
+ * a privacy purge can find and remove exported copies of purged episodes.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors.ts';
 import { writeDirAtomic } from '../io/atomic.ts';
+import { appendAudit } from '../privacy/audit.ts';
 import { openStore } from '../store/store.ts';
 import { episodeFrames, makeLayout, type SelectedEpisode } from './frames.ts';
 import { writeLerobotV21, writeLerobotV3, type DatasetInput } from './lerobot.ts';
@@ -30,6 +33,8 @@ export interface ExportOptions {
   defaultTask?: string;
   /** LeRobot v3: roll data files at this many MB (default 100, as LeRobot). */
   dataFileSizeMb?: number;
+  /** Who exports, for the stores' audit logs (default: the OS user, as the audit log does). */
+  actor?: string;
 }
 
 export interface ExportSummary {
@@ -115,6 +120,15 @@ export async function exportDataset(stores: string | string[], opts: ExportOptio
     if (opts.format === 'lerobot-v3') files = writeLerobotV3(dir, input, { dataFileSizeMb: opts.dataFileSizeMb });
     else if (opts.format === 'lerobot-v2.1') files = writeLerobotV21(dir, input);
     else files = writeMotionNpz(dir, input);
+    // Each source store's audit log records where its episodes went (a privacy purge finds the copies
+    // there), before the output appears: no export exists that the logs do not name.
+    for (const s of new Set(selected.map((e) => e.store))) {
+      appendAudit(s, {
+        action: 'export',
+        actor: opts.actor,
+        details: { out, format: opts.format, episodes: selected.filter((e) => e.store === s).length, robot: layout.robot },
+      });
+    }
   }, { replace: opts.overwrite });
   return {
     format: opts.format,

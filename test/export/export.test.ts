@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } from 'hyparquet';
 import { exportDataset } from '../../src/export/index.ts';
 import { jointGroup } from '../../src/export/lerobot.ts';
+import { exportedIds } from '../../src/privacy/purge.ts';
 import { openStore, type EpisodeStore } from '../../src/store/store.ts';
 import type { Episode } from '../../src/store/episode.ts';
 import { UserError } from '../../src/errors.ts';
@@ -132,6 +133,11 @@ describe('export', () => {
     expect(stats['observation.state'].max[j]).toBe(Math.max(...all));
     expect(stats['observation.state'].mean[j]).toBeCloseTo(all.reduce((a, b) => a + b, 0) / all.length, 10);
     expect(stats.timestamp.max).toEqual([Math.fround(54 / 30)]);
+
+    // The store's audit log names the export, and the privacy purge sees which episodes it holds.
+    const audit = fs.readFileSync(path.join(storeDir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(audit.filter((a) => a.action === 'export' && a.details.out === out)).toHaveLength(1);
+    expect(exportedIds(out)).toEqual(ids.slice(0, 3));
   });
 
   it('LeRobot v3.0 rolls data files by size and the episode index points at the right file', async () => {
@@ -230,6 +236,7 @@ print(json.dumps({"fps": float(z["fps"]), "fps_shape": list(z["fps"].shape), "do
       expect(res.ts[t]).toBe(t / 30);
     }
     expect(res.root_pos.flat()).toEqual(Array.from(m.rootPos));
+    expect(exportedIds(out)).toEqual(ids.slice(0, 3));
   });
 
   it('appends a separate hand model\'s joints to state/action, as the right hand in modality.json', async () => {
