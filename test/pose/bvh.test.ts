@@ -193,6 +193,28 @@ describeShared('BVH import: CMU 3dsMax dialect and units', [MAX_WALK, MAX_WALK_M
     }
   });
 
+  it('detects millimetres in a copy of the metres file scaled by 1000', () => {
+    const text = fs.readFileSync(shared(MAX_WALK_M), 'utf8');
+    let inMotion = false, rowsSeen = 0;
+    const mm = text.split('\n').map((line) => {
+      if (/^\s*OFFSET/.test(line)) return line.replace(/-?[\d.]+(e-?\d+)?/g, (v) => String(Number(v) * 1000));
+      if (line.startsWith('Frame Time')) { inMotion = true; return line; }
+      if (inMotion && line.trim()) {
+        rowsSeen++;
+        const v = line.trim().split(/\s+/);
+        return [...v.slice(0, 3).map((x) => String(Number(x) * 1000)), ...v.slice(3)].join(' ');
+      }
+      return line;
+    }).join('\n');
+    expect(rowsSeen).toBe(995);
+    const f = path.join(tmpDir('bvh'), 'mm.bvh');
+    fs.writeFileSync(f, mm);
+    const t = importBvh(f);
+    expect(t.source.unit).toBe('mm');
+    expect(t.source.scale).toBe(0.001);
+    for (const j of BODY_JOINTS) expect(dist(pos(t, j, 500), pos(metres, j, 500)), j).toBeLessThan(1e-5);
+  });
+
   it('honours a stated --scale', () => {
     const s = importBvh(shared(MAX_WALK), { scale: 0.01 });
     expect(s.source.scale_source).toBe('stated');
