@@ -126,7 +126,7 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
     this.timers.push(setInterval(() => this.heartbeat(), hb));
     this.sendHello();
     const timeout = this.options.connectTimeoutMs ?? 10000;
-    return new Promise<WelcomeBody>((resolve, reject) => {
+    const welcomed = new Promise<WelcomeBody>((resolve, reject) => {
       const t = setTimeout(() => {
         this.fail(new UserError(`${this.options.connect}: no answer from a reel2real server within ${timeout} ms`));
       }, timeout);
@@ -135,6 +135,12 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
         reject: (e) => { clearTimeout(t); reject(e); },
       });
     });
+    try {
+      return await welcomed;
+    } catch (err) {
+      await this.close(0); // release the socket and timers so the process can exit
+      throw err;
+    }
   }
 
   private sendHello(): void {
