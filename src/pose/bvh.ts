@@ -246,23 +246,23 @@ export function bvhPositions(bvh: BvhData): Float64Array {
 export function hasSyntheticTPose(bvh: BvhData): boolean {
   if (bvh.frames < 2) return false;
   const C = bvh.channelCount;
-  let rotCount = 0, zeros = 0, maxDiff = 0;
+  let rotations = 0, zeros = 0, maxDiff = 0;
   for (const j of bvh.joints) {
-    j.channels.forEach((c, k) => {
+    for (let k = 0; k < j.channels.length; k++) {
       const i = j.channelStart + k;
       const v0 = bvh.motion[i];
       const v1 = bvh.motion[C + i];
-      if (c.endsWith('rotation')) {
-        rotCount++;
+      if (j.channels[k].endsWith('rotation')) {
+        if (v0 !== Math.round(v0)) return false;
+        rotations++;
         if (v0 === 0) zeros++;
-        if (Math.abs(v0 - Math.round(v0)) > 1e-9) zeros = -1e9;
         maxDiff = Math.max(maxDiff, Math.abs(v0 - v1));
       } else if (j.parent < 0 && Math.abs(v0 - v1) > 1e-9) {
-        zeros = -1e9;
+        return false;
       }
-    });
+    }
   }
-  return rotCount > 0 && zeros >= 0.75 * rotCount && maxDiff > 5;
+  return rotations > 0 && zeros >= 0.75 * rotations && maxDiff > 5;
 }
 
 // ---- mapping to the canonical skeleton --------------------------------------------------------------

@@ -219,8 +219,12 @@ export function importTrc(file: string, opts: TrcOptions = {}, input?: InputFile
 
 /** Side of a marker from its name: `R.Knee`, `RKNE`, `Right_Knee`, `knee_r` → 'right'. */
 function markerSide(name: string): 'left' | 'right' | null {
-  if (/^right|^R[._\-\s]|^R[A-Z]|[._]r$/i.test(name) && !/^L/.test(name)) return /^right|^R|[._]r$/i.test(name) ? 'right' : null;
-  if (/^left|^L[._\-\s]|^L[A-Z]|[._]l$/i.test(name)) return 'left';
+  for (const [side, full, letter] of [['right', 'right', 'r'], ['left', 'left', 'l']] as const) {
+    const prefix = new RegExp(`^(${full}|${letter})[._\\-\\s]`, 'i');
+    const camel = new RegExp(`^(${letter.toUpperCase()}|${full[0].toUpperCase()}${full.slice(1)})[A-Z]`);
+    const suffix = new RegExp(`[._\\-](${full}|${letter})$`, 'i');
+    if (prefix.test(name) || camel.test(name) || suffix.test(name)) return side;
+  }
   return null;
 }
 

@@ -64,6 +64,9 @@ describeShared('TRC import (OpenSim gait-lab walk)', [TRC], () => {
     const d = dist(pos(track, 'right_knee', 0), pos(track, 'R.Knee', 0));
     expect(d).toBeCloseTo(0.05, 6);
     expect(J).toBe(19 + 41);
+    // Markers hang on the canonical joint of their segment, on their own side.
+    const parentOf = (n: string) => track.jointNames[track.parents[track.jointNames.indexOf(n)]];
+    expect(['R.Knee', 'L.TH1', 'R.Heel', 'L.Biceps', 'S2', 'R.Clavicle'].map(parentOf)).toEqual(['right_knee', 'left_hip', 'right_ankle', 'left_shoulder', 'pelvis', 'chest']);
   });
 
   it('walks about 3 m along +X with a human height and steady thigh length', () => {
