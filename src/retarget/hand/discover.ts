@@ -94,6 +94,10 @@ export interface DiscoverOptions {
   rootLink?: string;
   /** Restrict the hand to these dofs (names or indices) — for a hand inside a body. */
   dofs?: (string | number)[];
+  /** A link or joint of the thumb chain (overrides the thumb score). */
+  thumb?: string;
+  /** A link or joint of the chain that follows each named human finger (the rest keep their order). */
+  fingerMap?: Partial<Record<HumanFinger, string>>;
 }
 
 export function discoverHand(kin: Kinematics, opts: DiscoverOptions = {}): HandModel {
@@ -228,8 +232,16 @@ export function discoverHand(kin: Kinematics, opts: DiscoverOptions = {}): HandM
     const axisDiff = 1 - match / others.length;
     return shortness + setBack + axisDiff;
   });
+  // Which chain holds a named link or joint (config overrides).
+  const chainNamed = (nm: string, what: string): number => {
+    const i = raws.findIndex((r) => r.links.some((l) => kin.linkNames[l] === nm || kin.linkJoint[l]?.name === nm) || kin.linkNames[r.tipLink] === nm);
+    if (i < 0) throw new UserError(`${what} "${nm}" is not a link or joint of any finger chain of ${kin.linkNames[palm]}`, where);
+    return i;
+  };
   let thumbIdx = 0;
   for (let i = 1; i < raws.length; i++) if (scores[i] > scores[thumbIdx]) thumbIdx = i;
+  if (opts.thumb) thumbIdx = chainNamed(opts.thumb, 'thumb');
+  else if (opts.fingerMap?.thumb) thumbIdx = chainNamed(opts.fingerMap.thumb, 'fingers.thumb');
   const thumb = raws[thumbIdx];
   const rest = raws.filter((_, i) => i !== thumbIdx);
 
@@ -263,8 +275,26 @@ export function discoverHand(kin: Kinematics, opts: DiscoverOptions = {}): HandM
 
   rest.sort((a, b) => dot(b.base, thumbSide) - dot(a.base, thumbSide));
   const names: HumanFinger[][] = [[], ['index'], ['index', 'middle'], ['index', 'middle', 'ring'], ['index', 'middle', 'ring', 'pinky']];
+  let restNames: HumanFinger[] = names[rest.length];
+  if (opts.fingerMap) {
+    // Named chains take their finger; the others fill the remaining names in lateral order.
+    const fixedName = new Map<Raw, HumanFinger>();
+    for (const [fname, nm] of Object.entries(opts.fingerMap) as [HumanFinger, string][]) {
+      if (fname === 'thumb' || !nm) continue;
+      const r = raws[chainNamed(nm, `fingers.${fname}`)];
+      if (r === thumb) throw new UserError(`fingers.${fname} "${nm}" is on the thumb chain`, where);
+      fixedName.set(r, fname);
+    }
+    const free = HUMAN_FINGERS.filter((f) => f !== 'thumb' && ![...fixedName.values()].includes(f));
+    restNames = rest.map((r) => fixedName.get(r) ?? free.shift()!);
+    const order = (f: HumanFinger) => HUMAN_FINGERS.indexOf(f);
+    const idx = rest.map((_, i) => i).sort((a, b) => order(restNames[a]) - order(restNames[b]));
+    const sortedRest = idx.map((i) => rest[i]);
+    restNames = idx.map((i) => restNames[i]);
+    rest.splice(0, rest.length, ...sortedRest);
+  }
   const ordered = [thumb, ...rest];
-  const fingerNames: HumanFinger[] = ['thumb', ...names[rest.length]];
+  const fingerNames: HumanFinger[] = ['thumb', ...restNames];
 
   const fingers: RobotFinger[] = ordered.map((r, i) => {
     const dofs: number[] = [];

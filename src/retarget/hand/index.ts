@@ -23,6 +23,7 @@ import type { PoseTrack } from '../../pose/track.ts';
 import type { RobotMotion } from '../motion.ts';
 import { discoverHand } from './discover.ts';
 import { measureHumanHand } from './human.ts';
+import { defaultHandConfigFile, handOptionsFromConfig, loadHandConfig, type HandConfig } from './config.ts';
 import { createHandRetargeter, type HandFrameStats, type HandRetargeter, type HandRetargeterOptions } from './retargeter.ts';
 
 export { discoverHand, FINGER_LANDMARKS, HUMAN_FINGERS } from './discover.ts';
@@ -31,6 +32,8 @@ export { createHandRetargeter, DEFAULT_HAND_WEIGHTS } from './retargeter.ts';
 export type { HandRetargeter, HandRetargeterOptions, HandWeights, HandFrameStats } from './retargeter.ts';
 export { measureHumanHand, humanPalmCoords, DEFAULT_HUMAN_HAND } from './human.ts';
 export type { HumanHandSize } from './human.ts';
+export { parseHandConfig, loadHandConfig, defaultHandConfigFile, handOptionsFromConfig } from './config.ts';
+export type { HandConfig } from './config.ts';
 export {
   HandState, WristTipObjective, FingerShapeObjective, ThumbPinchObjective, SmoothnessObjective, PenetrationObjective, addBlock,
 } from './objectives.ts';
@@ -93,6 +96,11 @@ export function isHandRobot(robot: UrdfRobot | Kinematics): boolean {
 export interface RetargetHandOptions extends HandRetargeterOptions {
   /** Which human hand of the track to follow; default the robot's side, else the hand with more data. */
   humanSide?: Side;
+  /**
+   * Overrides (YAML file or object, see config.ts); default `configs/hands/<robot name>.yaml` when it
+   * exists; null for none. Explicit options win over the config.
+   */
+  config?: string | HandConfig | null;
 }
 
 /**
@@ -101,9 +109,12 @@ export interface RetargetHandOptions extends HandRetargeterOptions {
  */
 export function retargetHand(track: PoseTrack, robotIn: UrdfRobot | string, opts: RetargetHandOptions = {}): RobotMotion {
   const robot = typeof robotIn === 'string' ? loadUrdf(robotIn) : robotIn;
-  const where = robot.file ?? robot.name;
   const kin = new Kinematics(robot);
-  const hr = createHandRetargeter(kin, opts);
+  const cfgIn = opts.config === undefined ? defaultHandConfigFile(robot.name) : opts.config;
+  const cfg = typeof cfgIn === 'string' ? loadHandConfig(cfgIn) : cfgIn;
+  const { config: _c, humanSide: _h, ...rest } = opts;
+  const ropts = cfg ? handOptionsFromConfig(cfg, rest) : rest;
+  const hr = createHandRetargeter(kin, ropts);
   const side: Side = opts.humanSide ?? pickSide(track, hr.model.side);
   const lm = handLandmarks(track, side);
   if (!lm) throw new UserError(`the track has no ${side} hand landmarks (${side}_hand_wrist ... ${side}_hand_pinky_tip)`, track.source.file ?? 'track');
@@ -124,13 +135,13 @@ export function retargetHand(track: PoseTrack, robotIn: UrdfRobot | string, opts
   for (let t = 0; t < T; t++) {
     const dt = t > 0 ? track.timestamps[t] - track.timestamps[t - 1] : 0;
     const ok = hr.solveFrame(lm.subarray(63 * t, 63 * t + 63), q, dt);
-    if (ok) { solved++; accumulate(acc, hr.stats, opts.pinchEnter ?? 0.03); }
+    if (ok) { solved++; accumulate(acc, hr.stats, ropts.pinchEnter ?? 0.03); }
     for (let d = 0; d < nq; d++) Q[t * nq + d] = q[d];
   }
   const seconds = (performance.now() - t0) / 1000;
 
   const quality = handQualityReport(kin, hr.fingers.map((f) => f.name), hr.fingers.map((f) => f.dofs), Q, T, track.fps, acc, {
-    frames: T, solved, seconds, pinchEnter: opts.pinchEnter ?? 0.03,
+    frames: T, solved, seconds, pinchEnter: ropts.pinchEnter ?? 0.03,
   });
   const m: RobotMotion = {
     q: Q,
@@ -153,11 +164,11 @@ export function retargetHand(track: PoseTrack, robotIn: UrdfRobot | string, opts
       }])),
       fixed_dofs: kin.dofNames.filter((_, d) => !hr.dofs.includes(d)),
       objectives: hr.objectives.map((o) => o.name),
+      ...(cfg?.file ? { config: cfg.file.split(/[\\/]/).pop() } : {}),
     },
     source: { ...track.source },
     quality,
   };
-  void where;
   return m;
 }
 

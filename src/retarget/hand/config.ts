@@ -1,0 +1,141 @@
+/**
+ * Optional per-hand overrides, `configs/hands/<robot name>.yaml` (or any file given). Never required:
+ * discovery finds everything from the tree. Any field may be given:
+ *
+ *   palm_link: hand_base_link         # the palm (default: found from the tree)
+ *   side: right                       # left | right (default: from link names, else right)
+ *   thumb: thumb_proximal_base        # a link or joint of the thumb chain, if the thumb score picks wrong
+ *   fingers: { index: link_0.0 }      # a link or joint of the chain that follows each named human finger
+ *   weights: { pinch: 10, smoothness: 0.003 }   # see DEFAULT_HAND_WEIGHTS (wrist_tip, finger_shape,
+ *                                     #   thumb_shape, thumb_free, pinch, penetration, smoothness)
+ *   pinch: { enter: 0.03, exit: 0.05 }          # human thumb–finger distances (m), hysteresis
+ *   capsule_radius: 0.009             # finger capsule radius (m) instead of the geometry's
+ *   penetration_margin: 0.002
+ *   velocity_limits: true
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import YAML from 'yaml';
+import { UserError, wrapFileError } from '../../errors.ts';
+import { HUMAN_FINGERS, type HumanFinger } from './discover.ts';
+import type { HandRetargeterOptions, HandWeights } from './retargeter.ts';
+
+export interface HandConfig {
+  palm_link?: string;
+  side?: 'left' | 'right';
+  thumb?: string;
+  fingers?: Partial<Record<HumanFinger, string>>;
+  weights?: Partial<Record<string, number>>;
+  pinch?: { enter?: number; exit?: number };
+  capsule_radius?: number;
+  penetration_margin?: number;
+  velocity_limits?: boolean;
+  file?: string;
+}
+
+const TOP = ['palm_link', 'side', 'thumb', 'fingers', 'weights', 'pinch', 'capsule_radius', 'penetration_margin', 'velocity_limits'];
+const WEIGHT_KEYS: Record<string, keyof HandWeights> = {
+  wrist_tip: 'wristTip', finger_shape: 'fingerShape', thumb_shape: 'thumbShape', thumb_free: 'thumbFree',
+  pinch: 'pinch', penetration: 'penetration', smoothness: 'smoothness',
+};
+
+export function parseHandConfig(text: string, file?: string): HandConfig {
+  let raw: unknown;
+  try {
+    raw = YAML.parse(text);
+  } catch (err) {
+    throw new UserError(`malformed YAML: ${String((err as Error).message).split('\n')[0]}`, file);
+  }
+  if (raw === null || raw === undefined) return { file };
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw new UserError('hand config must be a mapping', file);
+  const c = raw as Record<string, unknown>;
+  for (const k of Object.keys(c)) if (!TOP.includes(k)) throw new UserError(`unknown key "${k}" (known: ${TOP.join(', ')})`, file);
+  const str = (k: string) => {
+    if (c[k] === undefined) return undefined;
+    if (typeof c[k] !== 'string' || !(c[k] as string).length) throw new UserError(`${k} must be a name`, file);
+    return c[k] as string;
+  };
+  const pos = (v: unknown, what: string) => {
+    if (v === undefined) return undefined;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new UserError(`${what} must be a non-negative number`, file);
+    return v;
+  };
+  const out: HandConfig = { file, palm_link: str('palm_link'), thumb: str('thumb') };
+  if (c.side !== undefined) {
+    if (c.side !== 'left' && c.side !== 'right') throw new UserError('side must be left or right', file);
+    out.side = c.side;
+  }
+  if (c.fingers !== undefined) {
+    if (typeof c.fingers !== 'object' || c.fingers === null || Array.isArray(c.fingers)) throw new UserError('fingers must be a mapping', file);
+    out.fingers = {};
+    for (const [k, v] of Object.entries(c.fingers)) {
+      if (!HUMAN_FINGERS.includes(k as HumanFinger)) throw new UserError(`unknown finger "${k}" (known: ${HUMAN_FINGERS.join(', ')})`, file);
+      if (typeof v !== 'string') throw new UserError(`fingers.${k} must be a link or joint name`, file);
+      out.fingers[k as HumanFinger] = v;
+    }
+  }
+  if (c.weights !== undefined) {
+    if (typeof c.weights !== 'object' || c.weights === null || Array.isArray(c.weights)) throw new UserError('weights must be a mapping', file);
+    out.weights = {};
+    for (const [k, v] of Object.entries(c.weights)) {
+      if (!(k in WEIGHT_KEYS)) throw new UserError(`unknown weight "${k}" (known: ${Object.keys(WEIGHT_KEYS).join(', ')})`, file);
+      out.weights[k] = pos(v, `weights.${k}`);
+    }
+  }
+  if (c.pinch !== undefined) {
+    if (typeof c.pinch !== 'object' || c.pinch === null) throw new UserError('pinch must be a mapping with enter and/or exit', file);
+    const p = c.pinch as Record<string, unknown>;
+    for (const k of Object.keys(p)) if (k !== 'enter' && k !== 'exit') throw new UserError(`unknown pinch key "${k}" (known: enter, exit)`, file);
+    out.pinch = { enter: pos(p.enter, 'pinch.enter'), exit: pos(p.exit, 'pinch.exit') };
+    const e = out.pinch.enter ?? 0.03, x = out.pinch.exit ?? 0.05;
+    if (!(x > e)) throw new UserError(`pinch.exit (${x}) must be larger than pinch.enter (${e})`, file);
+  }
+  out.capsule_radius = pos(c.capsule_radius, 'capsule_radius');
+  out.penetration_margin = pos(c.penetration_margin, 'penetration_margin');
+  if (c.velocity_limits !== undefined) {
+    if (typeof c.velocity_limits !== 'boolean') throw new UserError('velocity_limits must be true or false', file);
+    out.velocity_limits = c.velocity_limits;
+  }
+  return out;
+}
+
+export function loadHandConfig(file: string): HandConfig {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    wrapFileError(err, file);
+  }
+  return parseHandConfig(text, file);
+}
+
+/** The project's own `configs/hands/<name>.yaml` for a robot, if there is one. */
+export function defaultHandConfigFile(robotName: string): string | null {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const f = path.resolve(here, '..', '..', '..', 'configs', 'hands', `${robotName}.yaml`);
+  return fs.existsSync(f) ? f : null;
+}
+
+/** Retargeter options from a config (explicit options win). */
+export function handOptionsFromConfig(cfg: HandConfig, opts: HandRetargeterOptions = {}): HandRetargeterOptions {
+  const weights: Partial<HandWeights> = {};
+  for (const [k, v] of Object.entries(cfg.weights ?? {})) if (v !== undefined) weights[WEIGHT_KEYS[k]] = v;
+  return {
+    rootLink: cfg.palm_link,
+    side: cfg.side,
+    thumb: cfg.thumb,
+    fingerMap: cfg.fingers,
+    pinchEnter: cfg.pinch?.enter,
+    pinchExit: cfg.pinch?.exit,
+    capsuleRadius: cfg.capsule_radius,
+    penetrationMargin: cfg.penetration_margin,
+    velocityLimits: cfg.velocity_limits,
+    ...dropUndefined(opts),
+    weights: { ...weights, ...(opts.weights ?? {}) },
+  };
+}
+
+function dropUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

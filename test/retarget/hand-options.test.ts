@@ -1,0 +1,179 @@
+/**
+ * Hand retargeting around the core: optional YAML overrides (parsed strictly, applied over discovery),
+ * tracks with missing frames, a left hand (mirrored landmarks onto the G1's left Dex3), and the finger
+ * solvers the body retargeter calls.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeShared, shared } from '../helpers/shared.ts';
+import { importPose } from '../../src/pose/import.ts';
+import type { PoseTrack } from '../../src/pose/track.ts';
+import { loadUrdf } from '../../src/robot/urdf.ts';
+import { Kinematics } from '../../src/robot/kinematics.ts';
+import { UserError } from '../../src/errors.ts';
+import {
+  createHandRetargeter, discoverHand, fingerSolvers, FINGER_LANDMARKS, handLandmarks, measureHumanHand, parseHandConfig, retargetHand,
+} from '../../src/retarget/hand/index.ts';
+
+const KEYPOINTS = 'keypoints/dex_retargeting_human_joint_right.json';
+const ALLEGRO = 'hands/allegro_right/allegro_hand_right.urdf';
+const G1 = 'robots/unitree_g1/g1_29dof_with_hand_rev_1_0.urdf';
+
+function corr(a: number[], b: number[]): number {
+  const n = a.length;
+  const ma = a.reduce((s, v) => s + v, 0) / n, mb = b.reduce((s, v) => s + v, 0) / n;
+  let sab = 0, saa = 0, sbb = 0;
+  for (let i = 0; i < n; i++) { sab += (a[i] - ma) * (b[i] - mb); saa += (a[i] - ma) ** 2; sbb += (b[i] - mb) ** 2; }
+  return sab / Math.sqrt(saa * sbb);
+}
+
+function humanCurl(lm: Float32Array, T: number, finger: keyof typeof FINGER_LANDMARKS): number[] {
+  const [a, b, c, d] = FINGER_LANDMARKS[finger];
+  const p = (t: number, j: number) => [lm[63 * t + 3 * j], lm[63 * t + 3 * j + 1], lm[63 * t + 3 * j + 2]];
+  const dist = (x: number[], y: number[]) => Math.hypot(x[0] - y[0], x[1] - y[1], x[2] - y[2]);
+  const out: number[] = [];
+  for (let t = 0; t < T; t++) {
+    const bones = dist(p(t, a), p(t, b)) + dist(p(t, b), p(t, c)) + dist(p(t, c), p(t, d));
+    out.push(1 - dist(p(t, a), p(t, d)) / bones);
+  }
+  return out;
+}
+
+describe('hand config parsing', () => {
+  it('accepts every documented field and rejects unknown or ill-typed ones with the file named', () => {
+    const c = parseHandConfig(
+      'palm_link: p\nside: left\nthumb: t0\nfingers: { index: a, ring: b }\nweights: { pinch: 5, smoothness: 0.01 }\n' +
+      'pinch: { enter: 0.02, exit: 0.04 }\ncapsule_radius: 0.008\npenetration_margin: 0.001\nvelocity_limits: false\n', 'h.yaml');
+    expect(c).toMatchObject({ palm_link: 'p', side: 'left', thumb: 't0', fingers: { index: 'a', ring: 'b' }, weights: { pinch: 5, smoothness: 0.01 }, pinch: { enter: 0.02, exit: 0.04 }, capsule_radius: 0.008, penetration_margin: 0.001, velocity_limits: false });
+    const bad: [string, RegExp][] = [
+      ['palm: x\n', /h\.yaml: unknown key "palm"/],
+      ['side: up\n', /side must be left or right/],
+      ['fingers: { toe: a }\n', /unknown finger "toe"/],
+      ['weights: { pinchh: 1 }\n', /unknown weight "pinchh"/],
+      ['weights: { pinch: -1 }\n', /weights.pinch must be a non-negative number/],
+      ['pinch: { enter: 0.05, exit: 0.03 }\n', /pinch.exit \(0.03\) must be larger than pinch.enter \(0.05\)/],
+      ['velocity_limits: 1\n', /velocity_limits must be true or false/],
+      ['a: [\n', /malformed YAML/],
+    ];
+    for (const [text, re] of bad) {
+      expect(() => parseHandConfig(text, 'h.yaml')).toThrow(UserError);
+      expect(() => parseHandConfig(text, 'h.yaml')).toThrow(re);
+    }
+  });
+});
+
+describeShared('hand options on real hands', [KEYPOINTS, ALLEGRO, G1], () => {
+  let track: PoseTrack;
+  let lm: Float32Array;
+  let T: number;
+  let dir: string;
+  beforeAll(() => {
+    track = importPose(shared(KEYPOINTS));
+    lm = handLandmarks(track, 'right')!;
+    T = track.timestamps.length;
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'r2r-handopt-'));
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('a config file overrides the discovered finger mapping and weights, and is recorded in the motion', () => {
+    const kin = new Kinematics(loadUrdf(shared(ALLEGRO)));
+    // Swap index and ring by naming their chains.
+    const swapped = discoverHand(kin, { fingerMap: { index: 'joint_8.0', ring: 'link_0.0' } });
+    expect(swapped.fingers.map((f) => [f.name, f.joints[0]])).toEqual([['thumb', 'joint_12.0'], ['index', 'joint_8.0'], ['middle', 'joint_4.0'], ['ring', 'joint_0.0']]);
+    // A wrong thumb on purpose: the chain named wins over the score.
+    expect(discoverHand(kin, { thumb: 'link_2.0' }).fingers[0].joints[0]).toBe('joint_0.0');
+    expect(() => discoverHand(kin, { thumb: 'no_such_link' })).toThrow(/thumb "no_such_link" is not a link or joint of any finger chain/);
+
+    const file = path.join(dir, 'allegro.yaml');
+    fs.writeFileSync(file, 'fingers: { index: joint_8.0, ring: link_0.0 }\nweights: { pinch: 0 }\n');
+    const m = retargetHand(track, loadUrdf(shared(ALLEGRO)), { config: file });
+    expect((m.mapping as any).config).toBe('allegro.yaml');
+    expect((m.mapping as any).fingers.index.joints[0]).toBe('joint_8.0');
+    // With index and ring swapped, the robot's joint_0 chain now follows the human ring finger.
+    const ring = humanCurl(lm, T, 'ring'), index = humanCurl(lm, T, 'index');
+    const nq = kin.nq;
+    const flex = (d0: number) => Array.from({ length: T }, (_, t) => m.q[t * nq + d0 + 1] + m.q[t * nq + d0 + 2] + m.q[t * nq + d0 + 3]);
+    const j0 = flex(kin.dofIndex('joint_0.0'));
+    expect(corr(ring, j0)).toBeGreaterThan(0.7);
+    expect(corr(ring, j0)).toBeGreaterThan(corr(index, j0));
+    // The config's weights reach the solver: pinch weight 0 leaves the robot's thumb further from the
+    // (now joint_8) index tip during human thumb–index pinches than the same mapping with the default weight.
+    fs.writeFileSync(file, 'fingers: { index: joint_8.0, ring: link_0.0 }\n');
+    const withPinch = retargetHand(track, loadUrdf(shared(ALLEGRO)), { config: file });
+    expect((m.quality as any).pinch.robot_distance_mean_m.index).toBeGreaterThan((withPinch.quality as any).pinch.robot_distance_mean_m.index + 0.003);
+  });
+
+  it('frames without the hand hold the last pose and are counted; output stays finite and within limits', () => {
+    const robot = loadUrdf(shared(ALLEGRO));
+    const kin = new Kinematics(robot);
+    // Drop every 7th frame and a 20-frame gap (confidence 0, NaN positions), derived here from the clip.
+    const J = track.jointNames.length;
+    const positions = Float32Array.from(track.positions), confidence = Float32Array.from(track.confidence);
+    const dropped = new Set<number>();
+    for (let t = 0; t < T; t++) if (t % 7 === 3 || (t >= 300 && t < 320)) dropped.add(t);
+    for (const t of dropped) for (let j = 0; j < J; j++) {
+      confidence[t * J + j] = 0;
+      positions.fill(NaN, 3 * (t * J + j), 3 * (t * J + j) + 3);
+    }
+    const holey: PoseTrack = { ...track, positions, confidence };
+    const m = retargetHand(holey, robot);
+    const Q = m.quality as Record<string, any>;
+    expect(Q.missing_frames).toBe(dropped.size);
+    expect(Q.solved_frames).toBe(T - dropped.size);
+    expect(Q.joint_limit_violations).toBe(0);
+    const nq = kin.nq;
+    for (const t of dropped) {
+      if (t === 0) continue;
+      for (let d = 0; d < nq; d++) expect(m.q[t * nq + d]).toBe(m.q[(t - 1) * nq + d]);
+    }
+    expect(Array.from(m.q).every(Number.isFinite)).toBe(true);
+  });
+
+  it('a left hand: mirrored landmarks onto the G1 left Dex3 follow the curl as on the right', () => {
+    const kin = new Kinematics(loadUrdf(shared(G1)));
+    const mirrored = Float32Array.from(lm);
+    for (let k = 0; k < mirrored.length; k += 3) mirrored[k + 1] = -mirrored[k + 1];
+    const hr = createHandRetargeter(kin, { side: 'left', dofs: kin.dofNames.filter((n) => n.startsWith('left_hand_')) });
+    hr.calibrate(measureHumanHand(mirrored, T));
+    const q = new Float64Array(kin.nq);
+    const out: number[][] = hr.fingers.map(() => []);
+    for (let t = 0; t < T; t++) {
+      hr.solveFrame(mirrored.subarray(63 * t, 63 * t + 63), q, 1 / 30);
+      hr.fingers.forEach((f, i) => out[i].push(f.dofs.reduce((s, d, k) => s + f.flexSign[k] * q[d], 0)));
+    }
+    for (let i = 1; i < hr.fingers.length; i++) {
+      const c = corr(humanCurl(mirrored, T, hr.fingers[i].name), out[i]);
+      expect(c, `${hr.fingers[i].name} ${c.toFixed(3)}`).toBeGreaterThan(0.7);
+    }
+  });
+
+  it('fingerSolvers: the body retargeter hook solves only finger dofs, keeps its own history between frames', () => {
+    const kin = new Kinematics(loadUrdf(shared(G1)));
+    // Finger links below each hand link, as the body map lists them.
+    const below = (hand: string) => kin.linkNames.filter((n, i) => i !== kin.linkIndex(hand) && kin.isAncestor(kin.linkIndex(hand), i));
+    const solvers = fingerSolvers(kin, { left: below('left_wrist_yaw_link'), right: below('right_wrist_yaw_link') }, track);
+    // Only the right hand has landmarks in this track.
+    expect(solvers.length).toBe(1);
+    const rightDofs = kin.dofNames.map((n, d) => [n, d] as const).filter(([n]) => n.startsWith('right_hand_')).map(([, d]) => d);
+    expect(solvers[0].dofs.slice().sort((a, b) => a - b)).toEqual(rightDofs);
+    const q = new Float64Array(kin.nq);
+    const seq: number[][] = [];
+    for (let t = 0; t < 60; t++) {
+      q.fill(0.123); // the body solver may leave anything in the finger dofs
+      for (const d of kin.dofNames.keys()) if (!rightDofs.includes(d)) q[d] = 0;
+      solvers[0].solveFrame(t, q);
+      seq.push(rightDofs.map((d) => q[d]));
+      for (let d = 0; d < kin.nq; d++) if (!rightDofs.includes(d)) expect(q[d]).toBe(0);
+    }
+    // Same as solving directly with the retargeter (warm start from its own previous frame).
+    const hr = createHandRetargeter(kin, { side: 'right', dofs: rightDofs });
+    hr.calibrate(measureHumanHand(lm, T));
+    const q2 = new Float64Array(kin.nq);
+    for (let t = 0; t < 60; t++) {
+      hr.solveFrame(lm.subarray(63 * t, 63 * t + 63), q2, track.timestamps[t] - (t ? track.timestamps[t - 1] : 0));
+      rightDofs.forEach((d, k) => expect(q2[d]).toBeCloseTo(seq[t][k], 9));
+    }
+  });
+});
