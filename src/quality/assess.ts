@@ -192,7 +192,7 @@ export function assessQuality(track: PoseTrack, opts: AssessOptions = {}): Quali
 
   // ---- presence ----
   const present = new Uint8Array(T);
-  const presenceExtra = presenceFromExtras(track.extras?.presence, T);
+  const presenceExtra = presenceFromExtras(track.extras, T);
   if (presenceExtra) {
     for (let t = 0; t < T; t++) present[t] = presenceExtra[t] >= 0.5 ? 1 : 0;
   }
@@ -341,14 +341,15 @@ export function assessQuality(track: PoseTrack, opts: AssessOptions = {}): Quali
   };
 }
 
-function presenceFromExtras(a: NdArray | undefined, T: number): Float64Array | null {
-  if (!a || a.shape[0] !== T || a.data.length % T !== 0) return null;
-  const per = a.data.length / T;
+/** Per-frame presence from the capture: `presence` or the max of `presence_body` / `presence_*_hand` ([T] or [T,k]). */
+function presenceFromExtras(ex: Record<string, NdArray> | undefined, T: number): Float64Array | null {
+  if (!ex) return null;
+  const arrays = ['presence', 'presence_body', 'presence_left_hand', 'presence_right_hand'].map((k) => ex[k]).filter((a) => a && a.shape[0] === T && a.data.length % T === 0);
+  if (!arrays.length) return null;
   const out = new Float64Array(T);
-  for (let t = 0; t < T; t++) {
-    let m = 0;
-    for (let k = 0; k < per; k++) m = Math.max(m, Number(a.data[t * per + k]));
-    out[t] = m;
+  for (const a of arrays) {
+    const per = a.data.length / T;
+    for (let t = 0; t < T; t++) for (let k = 0; k < per; k++) out[t] = Math.max(out[t], Number(a.data[t * per + k]));
   }
   return out;
 }
@@ -469,34 +470,108 @@ function boneCheck(track: PoseTrack, seen: Uint8Array, th: QualityThresholds, re
 
 // ---- framing (2D image landmarks) ------------------------------------------------------------------------
 
-const LANDMARK_KEYS = ['image_landmarks', 'landmarks_2d', 'image_points', 'keypoints_2d', 'image'];
+const LANDMARK_KEYS = ['image_landmarks', 'landmarks_2d', 'image_points', 'keypoints_2d'];
 
-/** 2D image landmarks [T,J,2+] from the track's extras, with the image size. Null with a reason when absent. */
-export function imageLandmarks(track: PoseTrack, video: VideoInfo | null): { xy: Float64Array; stride: number; width: number; height: number } | { reason: string } {
+/** Which body parts a BlazePose landmark belongs to (capture's `image_body` extras are in BlazePose order). */
+function blazeposeParts(name: string): BodyPart[] {
+  const side = name.startsWith('left_') ? 'left' : name.startsWith('right_') ? 'right' : null;
+  if (/nose|eye|ear|mouth/.test(name)) return ['head'];
+  if (/shoulder/.test(name)) return ['torso', `${side}_arm` as BodyPart];
+  if (/hip/.test(name)) return ['torso', `${side}_leg` as BodyPart];
+  if (/elbow/.test(name)) return [`${side}_arm` as BodyPart];
+  if (/wrist/.test(name)) return [`${side}_arm` as BodyPart, `${side}_hand` as BodyPart];
+  if (/pinky|index|thumb/.test(name)) return [`${side}_hand` as BodyPart];
+  return [`${side}_leg` as BodyPart];
+}
+
+const BLAZEPOSE_NAMES = [
+  'nose', 'left_eye_inner', 'left_eye', 'left_eye_outer', 'right_eye_inner', 'right_eye', 'right_eye_outer',
+  'left_ear', 'right_ear', 'mouth_left', 'mouth_right', 'left_shoulder', 'right_shoulder', 'left_elbow',
+  'right_elbow', 'left_wrist', 'right_wrist', 'left_pinky', 'right_pinky', 'left_index', 'right_index',
+  'left_thumb', 'right_thumb', 'left_hip', 'right_hip', 'left_knee', 'right_knee', 'left_ankle', 'right_ankle',
+  'left_heel', 'right_heel', 'left_foot_index', 'right_foot_index',
+];
+
+export interface ImagePoints {
+  /** [T, P, 2] image coordinates (pixels, or [0,1] when width = height = 1); NaN = none. */
+  xy: Float64Array;
+  P: number;
+  /** Body parts each point belongs to. */
+  parts: BodyPart[][];
+  width: number;
+  height: number;
+  source: string;
+}
+
+/**
+ * 2D image points of the subject per frame, from the track's extras: either `image_landmarks` [T,J,2+] aligned
+ * with the track's joints (pixels, or normalised), or capture's `image_body` [T,33,3] (BlazePose order) and
+ * `image_left_hand` / `image_right_hand` [T,21,3], normalised to the picture, ignored in frames whose
+ * `presence_*` is 0. The reason when there are none.
+ */
+export function imageLandmarks(track: PoseTrack, video: VideoInfo | null, partIdx?: Map<BodyPart, number[]>): ImagePoints | { reason: string } {
   const T = track.timestamps.length;
   const J = track.jointNames.length;
-  const key = LANDMARK_KEYS.find((k) => track.extras?.[k]);
-  if (!key) return { reason: 'the track carries no 2D image landmarks (extras.image_landmarks)' };
-  const a = track.extras![key];
-  if (a.shape.length !== 3 || a.shape[0] !== T || a.shape[1] !== J || a.shape[2] < 2) {
-    return { reason: `extras.${key} has shape [${a.shape}], expected [${T},${J},2]` };
-  }
-  const stride = a.shape[2];
-  const xy = Float64Array.from(a.data as ArrayLike<number>);
+  const ex = track.extras ?? {};
   const meta = (track.meta ?? {}) as Record<string, any>;
   const vid = (meta.video ?? {}) as Record<string, any>;
   let width = Number(vid.width ?? meta.width ?? (Array.isArray(meta.image_size) ? meta.image_size[0] : NaN));
   let height = Number(vid.height ?? meta.height ?? (Array.isArray(meta.image_size) ? meta.image_size[1] : NaN));
   if (!(width > 0 && height > 0) && video) { width = video.width; height = video.height; }
-  const normalised = meta.image_landmarks_normalized === true || vid.landmarks_normalized === true;
-  if (normalised) { width = 1; height = 1; }
-  if (!(width > 0 && height > 0)) {
-    // Coordinates all within [-0.5, 1.5] with no stated size: normalised to the image.
+
+  const key = LANDMARK_KEYS.find((k) => ex[k]);
+  if (key) {
+    const a = ex[key];
+    if (a.shape.length !== 3 || a.shape[0] !== T || a.shape[1] !== J || a.shape[2] < 2) {
+      return { reason: `extras.${key} has shape [${a.shape}], expected [${T},${J},2]` };
+    }
+    const stride = a.shape[2];
+    const xy = new Float64Array(T * J * 2);
     let maxAbs = 0;
-    for (let i = 0; i < xy.length; i++) if ((i % stride) < 2 && Number.isFinite(xy[i])) maxAbs = Math.max(maxAbs, Math.abs(xy[i]));
-    if (maxAbs <= 1.5) { width = 1; height = 1; } else return { reason: 'the track has 2D landmarks in pixels but no image size in its meta (video.width/height) and no video was given' };
+    for (let i = 0; i < T * J; i++) {
+      xy[2 * i] = Number(a.data[i * stride]);
+      xy[2 * i + 1] = Number(a.data[i * stride + 1]);
+      for (const v of [xy[2 * i], xy[2 * i + 1]]) if (Number.isFinite(v)) maxAbs = Math.max(maxAbs, Math.abs(v));
+    }
+    const normalised = meta.image_landmarks_normalized === true || (maxAbs <= 1.5 && !(width > 1 && height > 1));
+    if (normalised) { width = 1; height = 1; }
+    if (!(width > 0 && height > 0)) return { reason: 'the track has 2D landmarks in pixels but no image size in its meta (video.width/height) and no video was given' };
+    const parts: BodyPart[][] = Array.from({ length: J }, () => []);
+    for (const [p, js] of partIdx ?? new Map()) for (const j of js) parts[j].push(p);
+    return { xy, P: J, parts, width, height, source: `extras.${key}` };
   }
-  return { xy, stride, width, height };
+
+  // Capture's layout: normalised image points per model.
+  const groups: { arr: NdArray; n: number; parts: (k: number) => BodyPart[]; presence?: NdArray }[] = [];
+  if (ex.image_body && ex.image_body.shape[0] === T && ex.image_body.shape[1] === 33) {
+    groups.push({ arr: ex.image_body, n: 33, parts: (k) => blazeposeParts(BLAZEPOSE_NAMES[k]), presence: ex.presence_body });
+  }
+  for (const side of ['left', 'right'] as const) {
+    const a = ex[`image_${side}_hand`];
+    if (a && a.shape[0] === T && a.shape[1] === 21) groups.push({ arr: a, n: 21, parts: () => [`${side}_hand` as BodyPart], presence: ex[`presence_${side}_hand`] });
+  }
+  if (!groups.length) return { reason: 'the track carries no 2D image landmarks (extras.image_landmarks, or capture\'s image_body / image_*_hand)' };
+  const P = groups.reduce((s, g) => s + g.n, 0);
+  const xy = new Float64Array(T * P * 2).fill(NaN);
+  const parts: BodyPart[][] = [];
+  let off = 0;
+  for (const g of groups) {
+    const st = g.arr.shape[2] ?? 2;
+    for (let k = 0; k < g.n; k++) parts.push(g.parts(k));
+    for (let t = 0; t < T; t++) {
+      if (g.presence && !(Number(g.presence.data[t]) > 0)) continue;
+      for (let k = 0; k < g.n; k++) {
+        xy[2 * (t * P + off + k)] = Number(g.arr.data[(t * g.n + k) * st]);
+        xy[2 * (t * P + off + k) + 1] = Number(g.arr.data[(t * g.n + k) * st + 1]);
+      }
+    }
+    off += g.n;
+  }
+  // Normalised coordinates: measure in a unit square stretched to the picture's aspect when it is known.
+  const sx = width > 0 && height > 0 ? width : 1;
+  const sy = width > 0 && height > 0 ? height : 1;
+  if (sx !== 1 || sy !== 1) for (let i = 0; i < xy.length; i += 2) { xy[i] *= sx; xy[i + 1] *= sy; }
+  return { xy, P, parts, width: sx, height: sy, source: groups.length > 1 ? 'capture image_body/image_*_hand' : 'capture image extras' };
 }
 
 function framingCheck(
@@ -504,16 +579,15 @@ function framingCheck(
   th: QualityThresholds, reasons: Reasons, metrics: Record<string, unknown>, masks: Record<string, Uint8Array>, skipped: { check: string; reason: string }[],
 ): void {
   const T = track.timestamps.length;
-  const J = track.jointNames.length;
-  const lm = imageLandmarks(track, video);
+  const lm = imageLandmarks(track, video, partIdx);
   if ('reason' in lm) {
     skipped.push({ check: 'framing', reason: lm.reason });
     return;
   }
-  const { xy, stride, width: W, height: H } = lm;
-  const joints = new Set<number>();
-  for (const p of required.length ? required : [...partIdx.keys()]) for (const j of partIdx.get(p) ?? []) joints.add(j);
-  if (!joints.size) for (let j = 0; j < J; j++) joints.add(j);
+  const { xy, P, width: W, height: H } = lm;
+  // Points that must stay inside the picture: those of the required parts (all points when none is required).
+  const want = new Uint8Array(P);
+  for (let k = 0; k < P; k++) want[k] = !required.length || lm.parts[k].some((p) => required.includes(p)) ? 1 : 0;
   const mx = th.framing.border_margin * W;
   const my = th.framing.border_margin * H;
   const cut = new Uint8Array(T);
@@ -524,13 +598,13 @@ function framingCheck(
   for (let t = 0; t < T; t++) {
     let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
     let n = 0;
-    for (let j = 0; j < J; j++) {
-      const x = xy[(t * J + j) * stride];
-      const y = xy[(t * J + j) * stride + 1];
+    for (let k = 0; k < P; k++) {
+      const x = xy[2 * (t * P + k)];
+      const y = xy[2 * (t * P + k) + 1];
       if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
       n++;
       x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y);
-      if (joints.has(j) && (x < mx || x > W - mx || y < my || y > H - my)) cut[t] = 1;
+      if (want[k] && (x < mx || x > W - mx || y < my || y > H - my)) cut[t] = 1;
     }
     if (n < 2) continue;
     framesWithPoints++;
@@ -549,7 +623,7 @@ function framingCheck(
   const size = median(heights);
   const std = (a: number[]) => { const m = a.reduce((s, v) => s + v, 0) / a.length; return Math.sqrt(a.reduce((s, v) => s + (v - m) ** 2, 0) / a.length); };
   const drift = Math.hypot(std(cx), std(cy)) / Math.hypot(W, H);
-  metrics.framing = { cutoff_rate: round(cutRate), subject_size: round(size), centre_drift: round(drift), image: [W, H] };
+  metrics.framing = { cutoff_rate: round(cutRate), subject_size: round(size), centre_drift: round(drift), image: [W, H], source: lm.source };
   reasons.level('framing.cutoff', cutRate, th.framing.cutoff_rate, 'max',
     (s, thr) => `subject cut off at the image border in ${(100 * cutRate).toFixed(1)}% of frames (${s} above ${(100 * thr).toFixed(0)}%)`, maskRanges(cut));
   if (task?.camera === 'head-mounted') {
