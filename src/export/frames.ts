@@ -38,6 +38,8 @@ export interface Layout {
   handJoints: string[] | null;
   /** 'left' / 'right' when the hand motion says which hand it is. */
   handSide: string | null;
+  /** When the robot itself is a hand (its motion's mapping.kind is 'hand'): 'left'/'right'/'' (unknown side). */
+  robotHandSide: string | null;
   /** Features left out and why (e.g. keypoints when episodes disagree on the track's joints). */
   notes: string[];
   keypointJoints: string[] | null;
@@ -93,6 +95,8 @@ export function makeLayout(eps: SelectedEpisode[]): Layout {
   const handJoints = handsAgree ? h0!.jointNames : null;
   const side = handsAgree ? (h0!.mapping as { side?: unknown } | undefined)?.side : undefined;
   const handSide = side === 'left' || side === 'right' ? side : null;
+  const fm = first.mapping as { kind?: unknown; side?: unknown } | undefined;
+  const robotHandSide = fm?.kind === 'hand' ? (fm.side === 'left' || fm.side === 'right' ? fm.side : '') : null;
   const bodySet = new Set(jointNames);
   const stateNames = [...jointNames, ...(handJoints ?? []).map((j) => (bodySet.has(j) ? `hand.${j}` : j))];
 
@@ -114,7 +118,7 @@ export function makeLayout(eps: SelectedEpisode[]): Layout {
   for (const k of ['frame_index', 'episode_index', 'index', 'task_index']) features[k] = { dtype: 'int64', shape: [1], names: null };
   return {
     robot: handJoints ? `${first.robot.name}+${h0!.robot.name}` : first.robot.name,
-    fps, jointNames: stateNames, bodyJoints: jointNames.length, handJoints, handSide, notes, keypointJoints, maskNames, features,
+    fps, jointNames: stateNames, bodyJoints: jointNames.length, handJoints, handSide, robotHandSide, notes, keypointJoints, maskNames, features,
   };
 }
 

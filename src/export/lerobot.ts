@@ -222,9 +222,10 @@ const BODY_GROUPS: [string, RegExp][] = [
   ['right_hand', /^(r|right)[_-]?.*(hand|thumb|index|middle|ring|pinky|little|finger|palm)/i],
   ['left_arm', /^(l|left)[_-]?.*(shoulder|elbow|wrist|arm)/i],
   ['right_arm', /^(r|right)[_-]?.*(shoulder|elbow|wrist|arm)/i],
+  ['hand', /(thumb|index|middle|ring|pinky|little|finger|palm)/i],
 ];
 
-/** Body-part group of a joint from its name: legs, waist, head, arms, hands; else 'other'. */
+/** Body-part group of a joint from its name: legs, waist, head, arms, left/right hand, hand; else 'other'. */
 export function jointGroup(name: string): string {
   for (const [g, re] of BODY_GROUPS) if (re.test(name)) return g;
   return 'other';
@@ -239,7 +240,8 @@ export function modalityJson(layout: Layout): Record<string, unknown> {
   const names = layout.jointNames;
   // Joints of a separate hand model are that hand's, whatever their names say.
   const handGroup = layout.handSide ? `${layout.handSide}_hand` : 'hand';
-  const group = (k: number) => (k >= layout.bodyJoints ? handGroup : jointGroup(names[k]));
+  const robotGroup = layout.robotHandSide !== null ? (layout.robotHandSide ? `${layout.robotHandSide}_hand` : 'hand') : null;
+  const group = (k: number) => (k >= layout.bodyJoints ? handGroup : robotGroup ?? jointGroup(names[k]));
   let i = 0;
   while (i < names.length) {
     const g = group(i);

@@ -203,6 +203,7 @@ describe('export', () => {
     expect(jointGroup('Left_Hip_Pitch')).toBe('left_leg');
     expect(jointGroup('Right_Elbow_Pitch')).toBe('right_arm');
     expect(jointGroup('AAHead_yaw')).toBe('head');
+    expect(jointGroup('index_proximal_joint')).toBe('hand');
     expect(jointGroup('gripper')).toBe('other');
   });
 
