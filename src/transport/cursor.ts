@@ -10,7 +10,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { UserError } from '../errors.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 
@@ -162,6 +162,30 @@ export class Cursor {
   }
 
   save(ids: string[]): void {
+    writeFileAtomic(this.file, this.serialize(ids));
+    this.dirty = false;
+  }
+
+  /**
+   * Write the cursor atomically without blocking the event loop (temporary file, fsync, rename). Marks the
+   * cursor clean before writing: acks that arrive meanwhile make it dirty again for the next save.
+   */
+  async saveAsync(ids: string[]): Promise<void> {
+    const text = this.serialize(ids);
+    this.dirty = false;
+    await fs.promises.mkdir(path.dirname(this.file), { recursive: true });
+    const tmp = `${path.join(path.dirname(this.file), '.' + path.basename(this.file))}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+    const fh = await fs.promises.open(tmp, 'w');
+    try {
+      await fh.writeFile(text);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fs.promises.rename(tmp, this.file);
+  }
+
+  private serialize(ids: string[]): string {
     const acked: Record<string, string> = {};
     for (const p of [...this.acked].sort((a, b) => a - b)) acked[String(p)] = ids[p] ?? this.pendingIds.get(p) ?? '';
     const v: CursorFile = {
@@ -172,7 +196,6 @@ export class Cursor {
       acked,
       updated: new Date().toISOString(),
     };
-    writeFileAtomic(this.file, JSON.stringify(v) + '\n');
-    this.dirty = false;
+    return JSON.stringify(v) + '\n';
   }
 }

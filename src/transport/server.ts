@@ -121,6 +121,8 @@ export class EpisodeServer {
   private readonly corruptOnce: Set<number>;
   private timers: NodeJS.Timeout[] = [];
   private flushTimer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> | null = null;
+  private flushAgain = false;
   private reading: Promise<void> | null = null;
   private polling = false;
   private closed = false;
@@ -213,7 +215,7 @@ export class EpisodeServer {
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
     if (this.flushTimer) clearTimeout(this.flushTimer);
-    this.flush();
+    await this.flushNow();
     await Promise.race([this.out?.drain(), new Promise((r) => setTimeout(r, 500))]);
     this.out?.close();
     this.pubOut?.close();
@@ -496,7 +498,7 @@ export class EpisodeServer {
     if (!done && skipped.size) {
       done = c.inflight.size === 0 && c.redeliver.length === 0 && c.ackedCount(total) + [...skipped].filter((p) => !c.isAcked(p)).length === total;
     }
-    if (!done || c.dirty) return;
+    if (!done || c.dirty || this.flushing) return;
     for (const s of this.sessions.values()) {
       if (s.cursor !== c || s.ended || s.toConfirm.length) continue;
       s.ended = true;
@@ -518,15 +520,45 @@ export class EpisodeServer {
     }, this.options.flushMs);
   }
 
-  /** Persist dirty cursors, then confirm the acks they hold (ACKED), then tell finished trainers END. */
+  /**
+   * Persist dirty cursors (asynchronously: sending goes on meanwhile), then confirm the acks they hold
+   * (ACKED), then tell finished trainers END. Acks arriving during a write wait for the next one.
+   */
   private flush(): void {
-    for (const c of this.cursors.values()) if (c.dirty) c.save(this.ids);
+    if (this.flushing) {
+      this.flushAgain = true;
+      return;
+    }
+    const confirm = new Map<Session, number[]>();
     for (const s of this.sessions.values()) {
       if (!s.toConfirm.length) continue;
-      this.send(s.rid, 'ACKED', { seqs: s.toConfirm });
+      confirm.set(s, s.toConfirm);
       s.toConfirm = [];
     }
-    for (const c of this.cursors.values()) this.checkEnd(c);
+    const dirty = [...this.cursors.values()].filter((c) => c.dirty);
+    this.flushing = Promise.all(dirty.map((c) => c.saveAsync(this.ids)))
+      .then(() => {
+        for (const [s, seqs] of confirm) if (this.sessions.get(s.key) === s) this.send(s.rid, 'ACKED', { seqs });
+      })
+      .catch((err) => {
+        // Not on disk: do not confirm; the trainers repeat these acks if the server restarts.
+        for (const c of dirty) c.dirty = true;
+        this.emit({ type: 'protocol-error', session: '-', message: `cannot write cursor: ${(err as Error).message}` });
+      })
+      .finally(() => {
+        this.flushing = null;
+        if (this.flushAgain || [...this.sessions.values()].some((s) => s.toConfirm.length)) {
+          this.flushAgain = false;
+          this.scheduleFlush();
+        }
+        for (const c of this.cursors.values()) this.checkEnd(c);
+      });
+  }
+
+  /** Wait for cursor writes in progress and write what is still dirty (synchronously). */
+  private async flushNow(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    for (const c of this.cursors.values()) if (c.dirty) c.save(this.ids);
   }
 
   /** Progress per cursor and counters, as published on the telemetry socket. */

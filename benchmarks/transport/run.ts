@@ -1,0 +1,204 @@
+/**
+ * Transport benchmark: episodes/s and MB/s of `EpisodeServer` → `EpisodeConsumer` (credit, acks, CRC-32
+ * checks, durable cursor) beside a bare zeromq.js PUSH/PULL of the same multipart bytes, plain and CURVE,
+ * measured in the same run. The receiver runs in a child process (as a trainer would).
+ *
+ *   node --import tsx benchmarks/transport/run.ts [--episodes 400] [--rounds 3] [--seconds 10] [--fps 50] [--credit 16]
+ *
+ * Payload per episode: a 10 s G1 episode (29 joints) plus canonical human keypoints (59 joints) and
+ * confidences, timestamps and a mask (~0.55 MB at 50 Hz). Prints a JSON summary and a markdown table.
+ */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Pull, Push, curveKeyPair } from 'zeromq';
+import { EpisodeServer } from '../../src/transport/server.ts';
+import { EpisodeConsumer } from '../../src/transport/consumer.ts';
+import { MemorySource } from '../../src/transport/memory.ts';
+import { encodeEpisode } from '../../src/transport/wire.ts';
+import { syntheticEpisode } from '../../test/transport/fixtures/episodes.ts';
+
+const here = fileURLToPath(import.meta.url);
+
+function arg(name: string, def: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : def;
+}
+function sarg(name: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : '';
+}
+
+interface Keys { server: { publicKey: string; secretKey: string }; client: { publicKey: string; secretKey: string } }
+interface Result { episodes: number; bytes: number; seconds: number }
+
+// ---- receiver (child process) -----------------------------------------------------------------------
+
+async function receiver(): Promise<void> {
+  const kind = sarg('kind');
+  const endpoint = sarg('connect');
+  const count = arg('count', 0);
+  const keys: Keys | null = sarg('keys') ? JSON.parse(sarg('keys')) : null;
+  let res: Result;
+  if (kind === 'bare') {
+    const pull = new Pull({ receiveHighWaterMark: 100000, ...(keys ? { curveServerKey: keys.server.publicKey, curvePublicKey: keys.client.publicKey, curveSecretKey: keys.client.secretKey } : {}) });
+    pull.connect(endpoint);
+    process.stdout.write('ready\n');
+    let n = 0;
+    let bytes = 0;
+    let t0 = 0;
+    for await (const frames of pull) {
+      if (n === 0) t0 = performance.now();
+      for (let i = 1; i < frames.length; i++) bytes += frames[i].byteLength;
+      if (++n === count) break;
+    }
+    res = { episodes: n, bytes, seconds: (performance.now() - t0) / 1000 };
+    pull.close();
+  } else {
+    const c = new EpisodeConsumer({
+      connect: endpoint, name: `bench-${process.pid}`, credit: arg('credit', 16),
+      curve: keys ? { serverKey: keys.server.publicKey, ...keys.client } : null,
+    });
+    await c.start();
+    process.stdout.write('ready\n');
+    let n = 0;
+    let t0 = 0;
+    let bytes = 0;
+    for await (const ep of c) {
+      if (n === 0) t0 = performance.now();
+      for (const t of ep.header.tensors) bytes += t.bytes;
+      n++;
+    }
+    res = { episodes: n, bytes, seconds: (performance.now() - t0) / 1000 };
+    await c.close();
+  }
+  // The first message starts the clock, so count n-1 intervals' worth of data.
+  process.stdout.write(JSON.stringify(res) + '\n');
+}
+
+// ---- driver -----------------------------------------------------------------------------------------
+
+function startReceiver(args: string[]): { ready: Promise<void>; done: Promise<Result> } {
+  const p = spawn(process.execPath, ['--import', 'tsx', here, '--role', 'receiver', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let buf = '';
+  let readyResolve: () => void;
+  const ready = new Promise<void>((r) => { readyResolve = r; });
+  const done = new Promise<Result>((resolve, reject) => {
+    p.stdout.on('data', (d) => {
+      buf += d.toString();
+      if (buf.includes('ready\n')) readyResolve();
+    });
+    p.on('exit', (code) => {
+      const last = buf.trim().split('\n').pop()!;
+      if (code !== 0) reject(new Error(`receiver exited ${code}`));
+      else resolve(JSON.parse(last));
+    });
+  });
+  return { ready, done };
+}
+
+async function bare(frames: Buffer[], count: number, keys: Keys | null): Promise<Result> {
+  const push = new Push({ sendHighWaterMark: 1000, ...(keys ? { curveServer: true, curvePublicKey: keys.server.publicKey, curveSecretKey: keys.server.secretKey } : {}) });
+  await push.bind('tcp://127.0.0.1:*');
+  const r = startReceiver(['--kind', 'bare', '--connect', push.lastEndpoint!, '--count', String(count), ...(keys ? ['--keys', JSON.stringify(keys)] : [])]);
+  await r.ready;
+  for (let i = 0; i < count; i++) await push.send(frames);
+  const res = await r.done;
+  push.close();
+  return res;
+}
+
+async function ours(source: MemorySource, count: number, keys: Keys | null, credit: number): Promise<Result> {
+  const state = fs.mkdtempSync(path.join(os.tmpdir(), 'r2r-bench-'));
+  const server = new EpisodeServer({
+    source, bind: 'tcp://127.0.0.1:*', stateDir: state,
+    curve: keys ? { ...keys.server, allow: [keys.client.publicKey] } : null,
+  });
+  const ep = await server.start();
+  const r = startReceiver(['--kind', 'ours', '--connect', ep, '--count', String(count), '--credit', String(credit), ...(keys ? ['--keys', JSON.stringify(keys)] : [])]);
+  const res = await r.done;
+  await server.close();
+  fs.rmSync(state, { recursive: true, force: true });
+  return res;
+}
+
+function rate(r: Result) {
+  // Rate over the n-1 intervals after the first message arrived.
+  const n = r.episodes - 1;
+  const perEp = r.bytes / r.episodes;
+  return { eps: n / r.seconds, mbps: (n * perEp) / r.seconds / 1e6 };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+async function driver(): Promise<void> {
+  const count = arg('episodes', 400);
+  const rounds = arg('rounds', 3);
+  const seconds = arg('seconds', 10);
+  const fps = arg('fps', 50);
+  const credit = arg('credit', 16);
+  // A few distinct episodes, each listed many times under different ids (payload identical in size).
+  const distinct = Array.from({ length: 8 }, (_, i) => syntheticEpisode(i, seconds, fps));
+  const source = new MemorySource();
+  for (let i = 0; i < count; i++) {
+    const d = distinct[i % distinct.length];
+    source.append({ ...d.entry, id: `${d.entry.id.slice(0, 56)}${String(i).padStart(8, '0')}` }, d.episode);
+  }
+  const enc = encodeEpisode(distinct[0].episode, distinct[0].entry);
+  const header = Buffer.from(JSON.stringify({ ...enc.header, seq: 0, delivery: 1 }));
+  const frames = [Buffer.from('EPISODE'), header, ...enc.frames];
+  const payload = enc.frames.reduce((a, f) => a + f.byteLength, 0);
+  const keys: Keys = { server: curveKeyPair(), client: curveKeyPair() };
+
+  const rows: Record<string, { eps: number[]; mbps: number[] }> = {};
+  const add = (k: string, r: Result) => {
+    const x = rate(r);
+    (rows[k] ??= { eps: [], mbps: [] }).eps.push(x.eps);
+    rows[k].mbps.push(x.mbps);
+    process.stderr.write(`${k}: ${x.eps.toFixed(0)} episodes/s, ${x.mbps.toFixed(0)} MB/s\n`);
+  };
+  for (let round = 0; round < rounds; round++) {
+    // Alternate the order so drift in machine load does not favour one side.
+    const order = round % 2 === 0 ? ['bare', 'ours'] : ['ours', 'bare'];
+    for (const curve of [false, true]) {
+      for (const which of order) {
+        const k = `${which}-${curve ? 'curve' : 'plain'}`;
+        add(k, which === 'bare' ? await bare(frames, count, curve ? keys : null) : await ours(source, count, curve ? keys : null, credit));
+      }
+    }
+  }
+  const summary: Record<string, unknown> = {
+    date: new Date().toISOString(),
+    machine: `${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
+    command: `node --import tsx benchmarks/transport/run.ts --episodes ${count} --rounds ${rounds} --seconds ${seconds} --fps ${fps} --credit ${credit}`,
+    episode_bytes: payload,
+    episode_frames: Math.round(seconds * fps),
+    tensors: enc.header.tensors.map((t) => `${t.name} ${t.dtype} [${t.shape}]`),
+    results: {} as Record<string, unknown>,
+  };
+  const med: Record<string, { eps: number; mbps: number }> = {};
+  for (const [k, v] of Object.entries(rows)) {
+    med[k] = { eps: median(v.eps), mbps: median(v.mbps) };
+    (summary.results as Record<string, unknown>)[k] = { median_episodes_per_s: +med[k].eps.toFixed(1), median_mb_per_s: +med[k].mbps.toFixed(1), runs_mb_per_s: v.mbps.map((x) => +x.toFixed(1)) };
+  }
+  const ratioPlain = med['ours-plain'].mbps / med['bare-plain'].mbps;
+  const ratioCurve = med['ours-curve'].mbps / med['bare-curve'].mbps;
+  summary.ratio_vs_bare = { plain: +ratioPlain.toFixed(3), curve: +ratioCurve.toFixed(3) };
+  process.stdout.write(JSON.stringify(summary, null, 2) + '\n\n');
+  process.stdout.write('| transport | episodes/s | MB/s | vs bare |\n|---|---|---|---|\n');
+  for (const c of ['plain', 'curve']) {
+    for (const w of ['bare', 'ours']) {
+      const m = med[`${w}-${c}`];
+      const label = w === 'bare' ? `bare PUSH/PULL, ${c}` : `EpisodeServer → EpisodeConsumer, ${c}`;
+      process.stdout.write(`| ${label} | ${m.eps.toFixed(0)} | ${m.mbps.toFixed(0)} | ${w === 'bare' ? '1.00' : (c === 'plain' ? ratioPlain : ratioCurve).toFixed(2)} |\n`);
+    }
+  }
+}
+
+if (sarg('role') === 'receiver') await receiver();
+else await driver();
