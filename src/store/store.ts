@@ -318,8 +318,9 @@ export class EpisodeStore {
   }
 
   /**
-   * Store an episode; returns its content id. Idempotent: an episode already stored is left as it is.
-   * An id that was removed (purged) is not stored again: that throws a UserError.
+   * Store an episode; returns its content id. Idempotent: an episode already stored is left as it is (a
+   * stored copy whose files are damaged is replaced by this one). An id that was removed (purged) is not
+   * stored again: that throws a UserError.
    */
   put(ep: Episode): string {
     checkProvenance(ep.provenance);
@@ -366,7 +367,20 @@ export class EpisodeStore {
 
       const target = this.episodeDir(id);
       fs.mkdirSync(path.dirname(target), { recursive: true });
-      if (!fs.existsSync(target)) {
+      if (fs.existsSync(target) && !this.intact(id)) {
+        // The stored copy is damaged (altered or truncated files): replace it with this good one, one
+        // healer at a time.
+        withLock(this.lockPath, () => {
+          if (!fs.existsSync(target) || this.intact(id)) return;
+          const aside = path.join(this.tmpDir, `rm-${process.pid}-${randomBytes(6).toString('hex')}`);
+          fs.renameSync(target, aside);
+          fs.renameSync(tmp, target);
+          renamed = true;
+          fsyncDir(path.dirname(target));
+          fs.rmSync(aside, { recursive: true, force: true });
+        });
+      }
+      if (!renamed && !fs.existsSync(target)) {
         try {
           fs.renameSync(tmp, target);
           renamed = true;
@@ -415,6 +429,16 @@ export class EpisodeStore {
       contents[p] = readNpz(path.join(dir, PART_FILES[p]));
     }
     return episodeId(hashedContent(rec.provenance, rec.quality, rec.validation, rec.parts), contents);
+  }
+
+  /** Whether a stored episode's files are all there and still hash to its id. */
+  private intact(id: string): boolean {
+    try {
+      const rec = this.readRecord(id);
+      return this.rehash(id, rec) === id;
+    } catch {
+      return false;
+    }
   }
 
   /** The stored episode record (episode.json): provenance, reports, index entry; no arrays. */

@@ -142,6 +142,15 @@ describe('episode store', () => {
     expect(by(b)).toMatch(/not its id/);
     expect(by(c)).toMatch(/directory is missing/);
     expect(() => openStore(dir).get(b)).toThrow(/does not match its content/);
+    // Putting the same episode again (a batch rerun) replaces the damaged copies.
+    const healer = openStore(dir);
+    expect(healer.put(syntheticEpisode(1))).toBe(a);
+    expect(healer.put(syntheticEpisode(2))).toBe(b);
+    const healed = healer.verify();
+    expect(healed.problems.map((p) => p.id)).toEqual([c]);
+    expect(healer.get(b).validation!.feasible).toBe(true);
+    fs.writeFileSync(f, buf); // damage a again for the CLI check below
+    fs.writeFileSync(ej, JSON.stringify(rec));
     // The CLI says so too, with a non-zero exit.
     const cli = runCli(['store', 'verify', dir, '--json']);
     expect(cli.code).toBe(1);
