@@ -189,8 +189,10 @@ export function purgeStore(storeDir: string, opts: PurgeOptions = {}): PurgeRepo
   const exportsHit: PurgeReport['exports'] = [];
   const doomedIds = new Set(doomed.map((d) => d.id));
   const exportDirs = findExports([path.join(dir, 'exports'), ...(opts.exports ?? []), ...auditedExports(dir)]);
+  // An export also goes when it holds an episode an earlier purge removed (the export was not known then).
+  const purgedBefore = (id: string) => /^[0-9a-f]{64}$/.test(id) && (store.removal(id)?.reason ?? '').startsWith('privacy purge');
   for (const e of exportDirs) {
-    const hit = exportedIds(e).filter((id) => doomedIds.has(id));
+    const hit = exportedIds(e).filter((id) => doomedIds.has(id) || purgedBefore(id));
     if (hit.length) exportsHit.push({ dir: e, episodes: hit });
   }
 

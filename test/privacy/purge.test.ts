@@ -120,5 +120,16 @@ describe('purge', () => {
     // A second purge finds nothing more.
     const again = purgeStore(store, { now: new Date(at), consents: [consents] });
     expect(again.episodes).toEqual([]);
+    expect(again.removed).toEqual([]);
+    // An export made elsewhere before the purge, shown to a later purge, still goes: it holds a purged episode.
+    const late = path.join(tmp, 'elsewhere', 'old-export');
+    fs.mkdirSync(path.join(late, 'meta'), { recursive: true });
+    fs.copyFileSync(path.join(exC, 'meta', 'reel2real.json'), path.join(late, 'meta', 'reel2real.json'));
+    const meta = JSON.parse(fs.readFileSync(path.join(late, 'meta', 'reel2real.json'), 'utf8'));
+    meta.episodes.push({ ...meta.episodes[0], id: B });
+    fs.writeFileSync(path.join(late, 'meta', 'reel2real.json'), JSON.stringify(meta));
+    const third = purgeStore(store, { now: new Date(at), exports: [path.join(tmp, 'elsewhere')] });
+    expect(third.exports).toEqual([{ dir: late, episodes: [B] }]);
+    expect(fs.existsSync(late)).toBe(false);
   }, 120_000);
 });
