@@ -1,7 +1,7 @@
 /**
  * A lock file for several processes on one machine: created with O_EXCL, holding the owner's pid. A lock
- * whose owner has died (a crash while holding it) is taken over. Waits synchronously (the critical sections
- * it guards are a few milliseconds of appending to a file).
+ * whose owner has died (a crash while holding it), or that is older than 10 minutes (its pid reused), is taken
+ * over. Waits synchronously (the critical sections it guards are a few milliseconds of appending to a file).
  */
 import * as fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -30,6 +30,17 @@ function readPid(file: string): number | null {
   }
 }
 
+/** A lock this old is stale whoever holds it (its pid may have been reused): the sections it guards take ms. */
+const STALE_MS = 10 * 60_000;
+
+function lockAgeMs(file: string): number {
+  try {
+    return Date.now() - fs.statSync(file).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
 /** Run `fn` holding the lock file `lockPath`. Throws after `timeoutMs` without the lock. */
 export function withLock<T>(lockPath: string, fn: () => T, timeoutMs = 30_000): T {
   const start = Date.now();
@@ -54,7 +65,7 @@ export function withLock<T>(lockPath: string, fn: () => T, timeoutMs = 30_000): 
       }
     }
     const owner = readPid(lockPath);
-    if (owner !== null && owner !== process.pid && !pidAlive(owner)) {
+    if (owner !== null && owner !== process.pid && (!pidAlive(owner) || lockAgeMs(lockPath) > STALE_MS)) {
       // Owner died holding it: move it aside (only one taker can), then make sure it was the dead one's.
       const aside = `${lockPath}.stale-${process.pid}-${randomBytes(3).toString('hex')}`;
       try {

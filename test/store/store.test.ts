@@ -170,6 +170,25 @@ describe('episode store', () => {
     expect(r.warnings.map((w) => w.problem).join()).toMatch(/torn/);
   });
 
+  it('takes over an index lock left by a dead process, or one too old to be held by anyone working', () => {
+    const dir = path.join(tmp(), 's');
+    const store = openStore(dir, { create: true });
+    const lock = path.join(dir, 'index.lock');
+    // A pid that is not running (beyond the kernel's pid range).
+    fs.writeFileSync(lock, '4194305');
+    const t0 = Date.now();
+    store.put(syntheticEpisode(1));
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(fs.existsSync(lock)).toBe(false);
+    // pid 1 is alive, but the lock is 11 minutes old.
+    fs.writeFileSync(lock, '1');
+    const old = new Date(Date.now() - 11 * 60_000);
+    fs.utimesSync(lock, old, old);
+    store.put(syntheticEpisode(2));
+    expect(store.list()).toHaveLength(2);
+    expect(fs.existsSync(lock)).toBe(false);
+  });
+
   it('a process killed mid-put leaves the whole episode or nothing; repair() clears the leftovers', () => {
     const dir = path.join(tmp(), 's');
     const base = runWorker(dir, 100, 1);
