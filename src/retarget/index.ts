@@ -1,0 +1,332 @@
+/**
+ * Retargeting of a human pose track onto any humanoid URDF, with no hand-written table:
+ *
+ *   const motion = retarget(track, 'g1.urdf');            // RobotMotion with motion.quality filled in
+ *
+ * Pipeline: discover the body from the tree (discover.ts) → scale the human per limb and detect stance
+ * (targets.ts) → per-frame whole-body IK with a floating base, hard joint position and velocity limits,
+ * self-collision and ground terms, stance feet locked (solver.ts) → quality report (quality.ts).
+ */
+import { loadUrdf, type UrdfRobot } from '../robot/urdf.ts';
+import { Kinematics } from '../robot/kinematics.ts';
+import type { PoseTrack } from '../pose/track.ts';
+import { UserError } from '../errors.ts';
+import type { RobotMotion } from './motion.ts';
+import { discoverBody, zeroPose, type BodyMap, type Side } from './discover.ts';
+import { buildProxies, describeProxies, type ProxySet } from './proxies.ts';
+import { buildTargets, KEYPOINTS, type Keypoint, type Targets } from './targets.ts';
+import {
+  DampingTask, DirectionTask, GroundTask, IkSolver, PositionTask, PostureTask, SelfCollisionTask, type Task,
+} from './solver.ts';
+import { DEFAULT_WEIGHTS, defaultConfigFile, loadRobotConfig, type RobotConfig, type Weights } from './config.ts';
+import { qualityReport, type QualityReport } from './quality.ts';
+
+export { discoverBody, zeroPose } from './discover.ts';
+export type { BodyMap, LimbMap, FootMap, LinkPoint } from './discover.ts';
+export { buildProxies, capsuleDistance } from './proxies.ts';
+export type { QualityReport } from './quality.ts';
+export { loadRobotConfig, parseRobotConfig, DEFAULT_WEIGHTS } from './config.ts';
+export type { RobotConfig, Weights } from './config.ts';
+
+/** Finger solver for one hand: called per frame after the body solve with the wrist pose known. */
+export interface FingerSolver {
+  /** Dof indices (in the robot's q) this solver writes. */
+  dofs: number[];
+  /** Write the finger joints of frame t into q (the body's q of this frame, after fk). */
+  solveFrame(t: number, q: Float64Array): void;
+}
+
+export interface RetargetOptions {
+  /** A robot config object or YAML file; default: configs/robots/<robot name>.yaml if present, else none. */
+  config?: RobotConfig | string | null;
+  /** Output frame rate: frames are taken from the track at this rate (default: the track's). */
+  fps?: number;
+  /** Only this time window of the track, seconds. */
+  start?: number;
+  duration?: number;
+  /** Self-collision avoidance (default true). */
+  selfCollision?: boolean;
+  /** Hard joint acceleration bound, rad/s^2 (default 0 = none; the damping task's acceleration term keeps motion smooth). */
+  accelerationLimit?: number;
+  /** Gauss-Newton iterations per frame (default 4) and on the first frame per start (default 60). */
+  iterations?: number;
+  /** Build per-hand finger solvers once the body map is known (used for robots with dexterous hands). */
+  fingers?: (kin: Kinematics, map: BodyMap, track: PoseTrack) => FingerSolver[];
+  /** Name of the input for errors. */
+  file?: string;
+}
+
+export interface RetargetContext {
+  kin: Kinematics;
+  map: BodyMap;
+  proxies: ProxySet;
+  targets: Targets;
+}
+
+/** Take frames of a track at a lower rate and/or in a time window. */
+export function resampleTrack(track: PoseTrack, opts: { fps?: number; start?: number; duration?: number }): PoseTrack {
+  const T = track.timestamps.length;
+  const t0 = track.timestamps[0] + (opts.start ?? 0);
+  const t1 = opts.duration !== undefined ? t0 + opts.duration : Infinity;
+  const step = opts.fps && opts.fps < track.fps ? track.fps / opts.fps : 1;
+  const keep: number[] = [];
+  let next = 0;
+  for (let i = 0; i < T; i++) {
+    const ts = track.timestamps[i];
+    if (ts < t0 - 1e-9 || ts > t1 + 1e-9) continue;
+    if (keep.length === 0) next = i;
+    if (i + 1e-9 >= next) { keep.push(i); next += step; }
+  }
+  if (!keep.length) throw new UserError('no frames in the requested time window', track.source.file);
+  if (keep.length === T) return track;
+  const J = track.jointNames.length;
+  const positions = new Float32Array(keep.length * J * 3);
+  const confidence = new Float32Array(keep.length * J);
+  const timestamps = new Float64Array(keep.length);
+  keep.forEach((i, k) => {
+    positions.set(track.positions.subarray(3 * J * i, 3 * J * (i + 1)), 3 * J * k);
+    confidence.set(track.confidence.subarray(J * i, J * (i + 1)), J * k);
+    timestamps[k] = track.timestamps[i];
+  });
+  return { ...track, positions, confidence, timestamps, fps: track.fps / step, extras: undefined };
+}
+
+function resolveConfig(robot: UrdfRobot, c: RetargetOptions['config']): RobotConfig {
+  if (c === null) return {};
+  if (typeof c === 'string') return loadRobotConfig(c);
+  if (c) return c;
+  const f = defaultConfigFile(robot.name);
+  return f ? loadRobotConfig(f) : {};
+}
+
+function restInLink(kin: Kinematics, link: number, v: [number, number, number]): [number, number, number] {
+  // A world direction at the zero pose, expressed in the link frame.
+  const P = kin.pose, o = 12 * link;
+  return [P[o] * v[0] + P[o + 3] * v[1] + P[o + 6] * v[2], P[o + 1] * v[0] + P[o + 4] * v[1] + P[o + 7] * v[2], P[o + 2] * v[0] + P[o + 5] * v[1] + P[o + 8] * v[2]];
+}
+
+export function retarget(track: PoseTrack, robotIn: UrdfRobot | string, opts: RetargetOptions = {}): RobotMotion {
+  const robot = typeof robotIn === 'string' ? loadUrdf(robotIn) : robotIn;
+  const kin = new Kinematics(robot);
+  const cfg = resolveConfig(robot, opts.config);
+  const W: Weights = { ...DEFAULT_WEIGHTS, ...(cfg.weights ?? {}) };
+  let map: BodyMap;
+  try {
+    map = discoverBody(kin, cfg.mapping ?? {});
+  } catch (err) {
+    throw new UserError((err as Error).message, robot.file ?? robot.name);
+  }
+  const tr = resampleTrack(track, opts);
+  const st = cfg.stance ?? {};
+  const targets = buildTargets(tr, map, {
+    file: opts.file ?? track.source.file,
+    limbScale: cfg.limb_scale,
+    stance: {
+      ...(st.enter_height !== undefined ? { enterHeight: st.enter_height } : {}),
+      ...(st.exit_height !== undefined ? { exitHeight: st.exit_height } : {}),
+      ...(st.enter_speed !== undefined ? { enterSpeed: st.enter_speed } : {}),
+      ...(st.exit_speed !== undefined ? { exitSpeed: st.exit_speed } : {}),
+      ...(st.min_duration !== undefined ? { minDuration: st.min_duration } : {}),
+    },
+  });
+  const useCollision = opts.selfCollision ?? cfg.self_collision ?? true;
+  const proxies = buildProxies(kin);
+  const T = targets.T;
+  const nq = kin.nq;
+
+  // ---- tasks
+  kin.fk(zeroPose(kin));
+  const L = (name: string) => kin.linkIndex(name);
+  const keyPoint: Record<string, { link: number; local: number[] } | null> = {};
+  for (const side of ['left', 'right'] as const) {
+    keyPoint[`${side}_hip`] = { link: L(map.legs[side].root.link), local: map.legs[side].root.local };
+    keyPoint[`${side}_knee`] = { link: L(map.legs[side].mid.link), local: map.legs[side].mid.local };
+    keyPoint[`${side}_ankle`] = { link: L(map.legs[side].end.link), local: map.legs[side].end.local };
+    keyPoint[`${side}_shoulder`] = { link: L(map.arms[side].root.link), local: map.arms[side].root.local };
+    keyPoint[`${side}_elbow`] = { link: L(map.arms[side].mid.link), local: map.arms[side].mid.local };
+    keyPoint[`${side}_wrist`] = { link: L(map.arms[side].end.link), local: map.arms[side].end.local };
+  }
+  keyPoint.head = targets.useHead && map.head ? { link: L(map.head.link), local: map.head.local } : null;
+  const weightOf = (k: Keypoint): number => {
+    const part = k.replace(/^(left|right)_/, '') as 'hip' | 'knee' | 'ankle' | 'shoulder' | 'elbow' | 'wrist' | 'head';
+    return W[part];
+  };
+  const posTasks = KEYPOINTS.map((k) => {
+    const kp = keyPoint[k];
+    return kp ? new PositionTask(k, kp.link, kp.local, weightOf(k)) : null;
+  });
+  const r = map.rest;
+  const pelvis = L(map.pelvis), torso = L(map.torso);
+  const vsub = (a: number[], b: number[]): [number, number, number] => [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
+  const mid = (a: number[], b: number[]) => [(a[0] + b[0]) / 2, (a[1] + b[1]) / 2, (a[2] + b[2]) / 2];
+  const pelvisLeft = new DirectionTask('pelvis_left', pelvis, restInLink(kin, pelvis, vsub(r.left_hip, r.right_hip)), W.pelvis_orientation);
+  const torsoLeft = new DirectionTask('torso_left', torso, restInLink(kin, torso, vsub(r.left_shoulder, r.right_shoulder)), W.torso_orientation);
+  const torsoUp = new DirectionTask('torso_up', torso, restInLink(kin, torso, vsub(mid(r.left_shoulder, r.right_shoulder), mid(r.left_hip, r.right_hip))), W.torso_orientation);
+  const footFwd = {} as Record<Side, DirectionTask>;
+  const footUp = {} as Record<Side, DirectionTask>;
+  for (const side of ['left', 'right'] as const) {
+    const f = map.feet[side];
+    footFwd[side] = new DirectionTask(`${side}_foot_forward`, L(f.link), f.forward, W.foot_orientation);
+    footUp[side] = new DirectionTask(`${side}_foot_up`, L(f.link), f.up, W.foot_orientation);
+    footUp[side].target.set([0, 0, 1]);
+  }
+  const home = zeroPose(kin);
+  for (const [name, v] of Object.entries(cfg.home ?? {})) {
+    let d: number;
+    try { d = kin.dofIndex(name); } catch { throw new UserError(`home names joint "${name}", which ${robot.name} does not have`, cfg.file); }
+    home[d] = Math.min(kin.upper[d], Math.max(kin.lower[d], v));
+  }
+  const fingerSolvers = opts.fingers ? opts.fingers(kin, map, tr) : [];
+  const fingerDof = new Uint8Array(nq);
+  for (const fs of fingerSolvers) for (const d of fs.dofs) fingerDof[d] = 1;
+  const postureW = new Float64Array(nq).fill(W.posture);
+  const posture = new PostureTask(home, postureW);
+  const damping = new DampingTask(nq, W.damping, W.damping, W.acceleration);
+  const tasks: Task[] = [...posTasks.filter((t): t is PositionTask => !!t), pelvisLeft, torsoLeft, torsoUp, footFwd.left, footFwd.right, footUp.left, footUp.right, posture, damping];
+  const solePoints = (['left', 'right'] as const).flatMap((s) => map.feet[s].sole.map((p) => ({ link: L(map.feet[s].link), local: Float64Array.from(p) })));
+  // Leg capsules stay above the ground too (a knee may touch it, not sink): the capsule end nearer the
+  // link's joint (the knee end of a shin; the other end sits by the ankle, close to the ground), clear by
+  // the radius.
+  const feetLinks = new Set([L(map.feet.left.link), L(map.feet.right.link)]);
+  const legLinks = new Set([...map.legs.left.chain, ...map.legs.right.chain].map(L));
+  const legPoints = proxies.capsules
+    .filter((c) => legLinks.has(c.link) && !feetLinks.has(c.link))
+    .map((c) => ({ link: c.link, local: Float64Array.from(Math.hypot(...c.a) <= Math.hypot(...c.b) ? c.a : c.b), clearance: c.radius }));
+  tasks.push(new GroundTask([...solePoints, ...legPoints], W.ground));
+  const collision = useCollision && proxies.pairs.length ? new SelfCollisionTask(proxies, W.self_collision, 0.01, 0.05, nq + 6) : null;
+  if (collision) {
+    collision.passive = new Uint8Array(kin.nLinks);
+    for (const name of [...map.legs.left.chain, ...map.legs.right.chain]) collision.passive[L(name)] = 1;
+    tasks.push(collision);
+  }
+  const solver = new IkSolver(kin, tasks);
+  const s = solver.s;
+  // Finger dofs are not the body's business: pin them at home in the body solve (bounds), fingers solve later.
+
+  const K = KEYPOINTS.length;
+  const setFrame = (t: number) => {
+    for (let k = 0; k < K; k++) {
+      const pt = posTasks[k];
+      if (!pt) continue;
+      const o = 3 * (t * K + k);
+      pt.target[0] = targets.pos[o]; pt.target[1] = targets.pos[o + 1]; pt.target[2] = targets.pos[o + 2];
+    }
+    for (const side of ['left', 'right'] as const) {
+      // Weights ramp between swing and stance values around each stance run (no snapping at contact).
+      const a = targets.stanceWeight[side][t] ** 3;
+      const lerp = (x: number, y: number) => x + (y - x) * a;
+      posTasks[KEYPOINTS.indexOf(`${side}_ankle`)]!.weight = lerp(W.ankle, W.stance_foot);
+      footFwd[side].weight = lerp(W.foot_orientation, W.stance_foot_orientation);
+      footFwd[side].heading = a < 0.5;
+      footUp[side].weight = lerp(W.foot_orientation * 0.2, W.stance_foot_orientation);
+      footFwd[side].target.set(targets.footForward[side].subarray(3 * t, 3 * t + 3));
+    }
+    pelvisLeft.target.set(targets.pelvisLeft.subarray(3 * t, 3 * t + 3));
+    torsoLeft.target.set(targets.torsoLeft.subarray(3 * t, 3 * t + 3));
+    torsoUp.target.set(targets.torsoUp.subarray(3 * t, 3 * t + 3));
+  };
+  const pinFingers = () => {
+    for (let i = 0; i < nq; i++) if (fingerDof[i]) { solver.lo[i] = solver.hi[i] = s.q[i]; }
+  };
+
+  const out = {
+    q: new Float32Array(T * nq),
+    rootPos: new Float32Array(T * 3),
+    rootQuat: new Float32Array(T * 4),
+    timestamps: Float64Array.from(targets.timestamps),
+  };
+
+  const t0 = performance.now();
+  // ---- first frame: heading from the human, several starts, keep the best
+  setFrame(0);
+  const pl = targets.pelvisLeft;
+  const heading = Math.atan2(-pl[0], pl[1]); // forward = left x up = (l.y, -l.x)
+  const hipC = [0, 1, 2].map((k) => (targets.pos[k + 3 * KEYPOINTS.indexOf('left_hip')] + targets.pos[k + 3 * KEYPOINTS.indexOf('right_hip')]) / 2);
+  const rHipC = mid(r.left_hip, r.right_hip);
+  const starts: { yaw: number; q: Float64Array }[] = [];
+  for (const dy of [0, Math.PI / 2, -Math.PI / 2, Math.PI]) starts.push({ yaw: heading + dy, q: home });
+  starts.push({ yaw: heading, q: zeroPose(kin).map((v, i) => (kin.lower[i] + kin.upper[i]) / 2 * 0.3 + v * 0.7 || 0) });
+  let best = { cost: Infinity, q: new Float64Array(nq), pos: new Float64Array(3), quat: new Float64Array(4) };
+  const firstIters = opts.iterations ? opts.iterations * 15 : 60;
+  solver.setBounds(null, 0);
+  for (const st0 of starts) {
+    s.q.set(st0.q);
+    for (let i = 0; i < nq; i++) if (!Number.isFinite(s.q[i])) s.q[i] = home[i];
+    const c = Math.cos(st0.yaw), sn = Math.sin(st0.yaw);
+    s.baseQuat.set([Math.cos(st0.yaw / 2), 0, 0, Math.sin(st0.yaw / 2)]);
+    s.basePos.set([hipC[0] - (c * rHipC[0] - sn * rHipC[1]), hipC[1] - (sn * rHipC[0] + c * rHipC[1]), hipC[2] - rHipC[2]]);
+    solver.setBounds(null, 0);
+    pinFingers();
+    solver.solve({ maxIters: firstIters, lambda: 1e-3, tol: 1e-7 });
+    const cost = solver.cost();
+    if (cost < best.cost) best = { cost, q: Float64Array.from(s.q), pos: Float64Array.from(s.basePos), quat: Float64Array.from(s.baseQuat) };
+  }
+  s.q.set(best.q); s.basePos.set(best.pos); s.baseQuat.set(best.quat);
+
+  // ---- all frames
+  const iters = opts.iterations ?? 4;
+  let iterSum = 0;
+  const qPrev = new Float64Array(nq);
+  const qPrev2 = new Float64Array(nq);
+  const accel = opts.accelerationLimit ?? 0;
+  for (let t = 0; t < T; t++) {
+    setFrame(t);
+    if (t > 0) {
+      const dt = targets.timestamps[t] - targets.timestamps[t - 1];
+      if (t > 1) qPrev2.set(qPrev);
+      qPrev.set(s.q);
+      solver.setBounds(qPrev, dt, t > 1 ? qPrev2 : null, accel);
+      damping.push(s.q, s.basePos);
+      solver.basePrev.set(s.basePos);
+      solver.baseDt = dt;
+    } else {
+      solver.setBounds(null, 0);
+    }
+    pinFingers();
+    solver.solve({ maxIters: t === 0 ? firstIters : iters, lambda: 1e-4, tol: 1e-5 });
+    iterSum += solver.lastIters;
+    if (fingerSolvers.length) {
+      s.fk();
+      for (const fsv of fingerSolvers) fsv.solveFrame(t, s.q);
+      // Finger solvers must respect the same boxes.
+      for (let i = 0; i < nq; i++) if (fingerDof[i] && t > 0) {
+        const v = kin.velocityLimit[i] * (targets.timestamps[t] - targets.timestamps[t - 1]) * (1 - 1e-3);
+        s.q[i] = Math.min(kin.upper[i], Math.max(kin.lower[i], Math.min(qPrev[i] + v, Math.max(qPrev[i] - v, s.q[i]))));
+      }
+    }
+    for (let i = 0; i < nq; i++) out.q[t * nq + i] = s.q[i];
+    out.rootPos.set(s.basePos, 3 * t);
+    out.rootQuat.set(s.baseQuat, 4 * t);
+  }
+  const solveSeconds = (performance.now() - t0) / 1000;
+
+  const keyLinks = KEYPOINTS.map((k) => { const kp = keyPoint[k]; return kp ? { link: kp.link, local: Float64Array.from(kp.local) } : null; });
+  const quality: QualityReport = qualityReport(kin, map, proxies, targets, keyLinks, out, solveSeconds, iterSum / T);
+
+  const mapping: Record<string, unknown> = {
+    method: 'tree discovery (no table)',
+    pelvis: map.pelvis, torso: map.torso, head: map.head?.link ?? null,
+    keypoints: Object.fromEntries(KEYPOINTS.filter((k) => keyPoint[k]).map((k) => [k, { link: kin.linkNames[keyPoint[k]!.link], local: keyPoint[k]!.local }])),
+    feet: { left: map.feet.left.link, right: map.feet.right.link },
+    found_by: map.how,
+    scales: targets.scales,
+    human_lengths_m: targets.humanLengths,
+    robot_lengths_m: targets.robotLengths,
+    self_collision: useCollision ? describeProxies(kin, proxies) : false,
+    config: cfg.file ?? null,
+  };
+  return {
+    q: out.q,
+    rootPos: out.rootPos,
+    rootQuat: out.rootQuat,
+    timestamps: out.timestamps,
+    fps: targets.fps,
+    jointNames: kin.dofNames,
+    rootLink: robot.rootLink,
+    robot: { name: robot.name, urdf_sha256: robot.sha256 },
+    mapping,
+    source: { ...track.source },
+    quality: quality as unknown as Record<string, unknown>,
+    meta: { stance: { left: Array.from(targets.stance.left), right: Array.from(targets.stance.right) } },
+  };
+}

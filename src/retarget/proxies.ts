@@ -1,0 +1,234 @@
+/**
+ * Self-collision proxies: one or more capsules per link, fitted to the link's collision geometry (primitive
+ * shapes directly; meshes by a principal-axis fit of their vertices), and the capsule pairs worth checking
+ * (not within two moving joints of each other in the tree, not overlapping at the zero pose).
+ */
+import * as path from 'node:path';
+import type { Kinematics } from '../robot/kinematics.ts';
+import { originToTransform } from '../robot/kinematics.ts';
+import { loadMesh } from '../robot/mesh.ts';
+import { zeroPose } from './discover.ts';
+
+export interface Capsule {
+  link: number;
+  /** Segment end points in the link frame. */
+  a: [number, number, number];
+  b: [number, number, number];
+  radius: number;
+  /** 'box' | 'cylinder' | 'sphere' | 'mesh' | 'chain'. */
+  from: string;
+}
+
+export interface ProxySet {
+  capsules: Capsule[];
+  /** Pairs of capsule indices to keep apart, flat [i0, j0, i1, j1, ...]. */
+  pairs: Int32Array;
+}
+
+type V3 = [number, number, number];
+
+const meshCache = new Map<string, Float32Array>();
+
+function meshVertices(file: string, scale: V3): Float32Array | null {
+  const key = `${file}|${scale.join(',')}`;
+  if (!meshCache.has(key)) {
+    try {
+      const m = loadMesh(file, scale);
+      // Subsample to at most ~3000 vertices: enough for a capsule fit.
+      const nv = m.positions.length / 3;
+      const step = Math.max(1, Math.floor(nv / 3000));
+      const out = new Float32Array(3 * Math.ceil(nv / step));
+      let k = 0;
+      for (let i = 0; i < nv; i += step) { out[k++] = m.positions[3 * i]; out[k++] = m.positions[3 * i + 1]; out[k++] = m.positions[3 * i + 2]; }
+      meshCache.set(key, out.subarray(0, k));
+    } catch {
+      meshCache.set(key, new Float32Array(0));
+    }
+  }
+  const v = meshCache.get(key)!;
+  return v.length ? v : null;
+}
+
+/** Capsule fitted to points: principal axis, radius = 85th percentile of the distance to the axis. */
+export function fitCapsule(pts: ArrayLike<number>): { a: V3; b: V3; radius: number } {
+  const n = pts.length / 3;
+  const c: V3 = [0, 0, 0];
+  for (let i = 0; i < n; i++) for (let k = 0; k < 3; k++) c[k] += pts[3 * i + k] / n;
+  const C = new Float64Array(9);
+  for (let i = 0; i < n; i++) {
+    const d = [pts[3 * i] - c[0], pts[3 * i + 1] - c[1], pts[3 * i + 2] - c[2]];
+    for (let r = 0; r < 3; r++) for (let s = 0; s < 3; s++) C[3 * r + s] += d[r] * d[s];
+  }
+  let u: V3 = [1, 0.3, 0.1];
+  for (let it = 0; it < 60; it++) {
+    const v: V3 = [C[0] * u[0] + C[1] * u[1] + C[2] * u[2], C[3] * u[0] + C[4] * u[1] + C[5] * u[2], C[6] * u[0] + C[7] * u[1] + C[8] * u[2]];
+    const m = Math.hypot(...v) || 1;
+    u = [v[0] / m, v[1] / m, v[2] / m];
+  }
+  let smin = Infinity, smax = -Infinity;
+  const perp: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const d = [pts[3 * i] - c[0], pts[3 * i + 1] - c[1], pts[3 * i + 2] - c[2]];
+    const s = d[0] * u[0] + d[1] * u[1] + d[2] * u[2];
+    smin = Math.min(smin, s); smax = Math.max(smax, s);
+    perp.push(Math.hypot(d[0] - s * u[0], d[1] - s * u[1], d[2] - s * u[2]));
+  }
+  perp.sort((x, y) => x - y);
+  const radius = perp[Math.min(perp.length - 1, Math.floor(0.85 * perp.length))] || 0.01;
+  let s0 = smin + radius, s1 = smax - radius;
+  if (s0 > s1) s0 = s1 = (smin + smax) / 2;
+  return { a: [c[0] + s0 * u[0], c[1] + s0 * u[1], c[2] + s0 * u[2]], b: [c[0] + s1 * u[0], c[1] + s1 * u[1], c[2] + s1 * u[2]], radius };
+}
+
+function xf(m: Float64Array, p: V3): V3 {
+  return [m[0] * p[0] + m[1] * p[1] + m[2] * p[2] + m[9], m[3] * p[0] + m[4] * p[1] + m[5] * p[2] + m[10], m[6] * p[0] + m[7] * p[1] + m[8] * p[2] + m[11]];
+}
+
+/** Capsules for every link of the robot (fixed-joint children are attached to their moving parent). */
+export function buildProxies(kin: Kinematics, opts: { minRadius?: number } = {}): ProxySet {
+  const caps: Capsule[] = [];
+  const body = (l: number) => {
+    let k = l;
+    while (k > 0 && kin.linkDof(k) < 0) k = kin.linkParent[k];
+    return k;
+  };
+  kin.fk(zeroPose(kin));
+  const P = kin.pose;
+  // Transform from link l to its body frame (at the zero pose the fixed chain is constant).
+  const toBody = (l: number, p: V3): V3 => {
+    const b = body(l);
+    if (b === l) return p;
+    const w = new Float64Array(3);
+    kin.pointWorld(l, p, w);
+    const o = 12 * b;
+    const d = [w[0] - P[o + 9], w[1] - P[o + 10], w[2] - P[o + 11]];
+    return [P[o] * d[0] + P[o + 3] * d[1] + P[o + 6] * d[2], P[o + 1] * d[0] + P[o + 4] * d[1] + P[o + 7] * d[2], P[o + 2] * d[0] + P[o + 5] * d[1] + P[o + 8] * d[2]];
+  };
+  const m = new Float64Array(12);
+  for (let l = 0; l < kin.nLinks; l++) {
+    const link = kin.robot.links.find((k) => k.name === kin.linkNames[l])!;
+    for (const c of link.collisions) {
+      originToTransform(c.origin, m, 0);
+      const g = c.geometry;
+      let a: V3, b: V3, r: number;
+      if (g.kind === 'sphere') { a = b = [0, 0, 0]; r = g.radius; }
+      else if (g.kind === 'cylinder' || g.kind === 'capsule') { a = [0, 0, -g.length / 2]; b = [0, 0, g.length / 2]; r = g.radius; }
+      else if (g.kind === 'box') {
+        const s = g.size;
+        const k = s.indexOf(Math.max(...s));
+        const others = s.filter((_, i) => i !== k);
+        r = (others[0] + others[1]) / 4;
+        const h = Math.max(0, s[k] / 2 - r);
+        a = [0, 0, 0]; b = [0, 0, 0];
+        a[k] = -h; b[k] = h;
+      } else {
+        const v = meshVertices(g.file, g.scale);
+        if (!v) continue;
+        const f = fitCapsule(v);
+        a = f.a; b = f.b; r = f.radius;
+      }
+      if (r < (opts.minRadius ?? 0.012)) continue;
+      caps.push({ link: body(l), a: toBody(l, xf(m, a)), b: toBody(l, xf(m, b)), radius: r, from: g.kind });
+    }
+  }
+  // Moving links with no usable geometry on their body: a capsule along the link to its child, sized by mass.
+  const hasCap = new Set(caps.map((c) => c.link));
+  for (let l = 1; l < kin.nLinks; l++) {
+    if (kin.linkDof(l) < 0 || hasCap.has(l)) continue;
+    const kids = [];
+    for (let k = 0; k < kin.nLinks; k++) if (kin.linkParent[k] === l && kin.linkDof(k) >= 0) kids.push(k);
+    if (kids.length !== 1) continue;
+    const c = kids[0];
+    const d = Math.hypot(P[12 * c + 9] - P[12 * l + 9], P[12 * c + 10] - P[12 * l + 10], P[12 * c + 11] - P[12 * l + 11]);
+    if (d < 0.08) continue;
+    const mass = kin.robot.links.find((k) => k.name === kin.linkNames[l])!.inertial?.mass ?? 1;
+    const r = Math.min(0.07, Math.max(0.025, Math.sqrt(mass / (1000 * Math.PI * d))));
+    const j = kin.linkJoint[c]!;
+    caps.push({ link: l, a: [0, 0, 0], b: [...j.origin.xyz] as V3, radius: r, from: 'chain' });
+  }
+
+  // Pairs: bodies more than two moving joints apart, and clear of each other at the zero pose.
+  const hops = (a: number, b: number) => {
+    const da = new Map<number, number>();
+    let n = 0;
+    for (let k = a; k >= 0; k = kin.linkParent[k]) { da.set(k, n); if (kin.linkDof(k) >= 0) n++; }
+    let m2 = 0;
+    for (let k = b; k >= 0; k = kin.linkParent[k]) {
+      if (da.has(k)) return da.get(k)! + m2;
+      if (kin.linkDof(k) >= 0) m2++;
+    }
+    return Infinity;
+  };
+  const pairs: number[] = [];
+  const out = new Float64Array(8);
+  for (let i = 0; i < caps.length; i++) {
+    for (let j = i + 1; j < caps.length; j++) {
+      if (caps[i].link === caps[j].link) continue;
+      if (hops(caps[i].link, caps[j].link) <= 2) continue;
+      if (capsuleDistance(kin.pose, caps[i], caps[j], out) < 0.01) continue;
+      pairs.push(i, j);
+    }
+  }
+  return { capsules: caps, pairs: Int32Array.from(pairs) };
+}
+
+/**
+ * Signed distance between two capsules (surface to surface; negative = penetration) for link poses P.
+ * Writes the closest points (world) to out[0..3] (on a) and out[3..6] (on b). Allocates nothing.
+ */
+export function capsuleDistance(P: Float64Array, A: Capsule, B: Capsule, out: Float64Array): number {
+  const oa = 12 * A.link, ob = 12 * B.link;
+  const p1x = P[oa] * A.a[0] + P[oa + 1] * A.a[1] + P[oa + 2] * A.a[2] + P[oa + 9];
+  const p1y = P[oa + 3] * A.a[0] + P[oa + 4] * A.a[1] + P[oa + 5] * A.a[2] + P[oa + 10];
+  const p1z = P[oa + 6] * A.a[0] + P[oa + 7] * A.a[1] + P[oa + 8] * A.a[2] + P[oa + 11];
+  const q1x = P[oa] * A.b[0] + P[oa + 1] * A.b[1] + P[oa + 2] * A.b[2] + P[oa + 9];
+  const q1y = P[oa + 3] * A.b[0] + P[oa + 4] * A.b[1] + P[oa + 5] * A.b[2] + P[oa + 10];
+  const q1z = P[oa + 6] * A.b[0] + P[oa + 7] * A.b[1] + P[oa + 8] * A.b[2] + P[oa + 11];
+  const p2x = P[ob] * B.a[0] + P[ob + 1] * B.a[1] + P[ob + 2] * B.a[2] + P[ob + 9];
+  const p2y = P[ob + 3] * B.a[0] + P[ob + 4] * B.a[1] + P[ob + 5] * B.a[2] + P[ob + 10];
+  const p2z = P[ob + 6] * B.a[0] + P[ob + 7] * B.a[1] + P[ob + 8] * B.a[2] + P[ob + 11];
+  const q2x = P[ob] * B.b[0] + P[ob + 1] * B.b[1] + P[ob + 2] * B.b[2] + P[ob + 9];
+  const q2y = P[ob + 3] * B.b[0] + P[ob + 4] * B.b[1] + P[ob + 5] * B.b[2] + P[ob + 10];
+  const q2z = P[ob + 6] * B.b[0] + P[ob + 7] * B.b[1] + P[ob + 8] * B.b[2] + P[ob + 11];
+  // Closest points of two segments (Ericson, Real-Time Collision Detection 5.1.9).
+  const d1x = q1x - p1x, d1y = q1y - p1y, d1z = q1z - p1z;
+  const d2x = q2x - p2x, d2y = q2y - p2y, d2z = q2z - p2z;
+  const rx = p1x - p2x, ry = p1y - p2y, rz = p1z - p2z;
+  const a = d1x * d1x + d1y * d1y + d1z * d1z;
+  const e = d2x * d2x + d2y * d2y + d2z * d2z;
+  const f = d2x * rx + d2y * ry + d2z * rz;
+  let s = 0, t = 0;
+  const EPS = 1e-12;
+  if (a <= EPS && e <= EPS) { s = 0; t = 0; }
+  else if (a <= EPS) { s = 0; t = Math.min(1, Math.max(0, f / e)); }
+  else {
+    const c = d1x * rx + d1y * ry + d1z * rz;
+    if (e <= EPS) { t = 0; s = Math.min(1, Math.max(0, -c / a)); }
+    else {
+      const b = d1x * d2x + d1y * d2y + d1z * d2z;
+      const den = a * e - b * b;
+      s = den > EPS ? Math.min(1, Math.max(0, (b * f - c * e) / den)) : 0;
+      t = (b * s + f) / e;
+      if (t < 0) { t = 0; s = Math.min(1, Math.max(0, -c / a)); }
+      else if (t > 1) { t = 1; s = Math.min(1, Math.max(0, (b - c) / a)); }
+    }
+  }
+  out[0] = p1x + d1x * s; out[1] = p1y + d1y * s; out[2] = p1z + d1z * s;
+  out[3] = p2x + d2x * t; out[4] = p2y + d2y * t; out[5] = p2z + d2z * t;
+  return Math.hypot(out[0] - out[3], out[1] - out[4], out[2] - out[5]) - A.radius - B.radius;
+}
+
+/** Lowest world z of a capsule for link poses P. */
+export function capsuleBottom(P: Float64Array, C: Capsule): number {
+  const o = 12 * C.link;
+  const za = P[o + 6] * C.a[0] + P[o + 7] * C.a[1] + P[o + 8] * C.a[2] + P[o + 11];
+  const zb = P[o + 6] * C.b[0] + P[o + 7] * C.b[1] + P[o + 8] * C.b[2] + P[o + 11];
+  return Math.min(za, zb) - C.radius;
+}
+
+export function describeProxies(kin: Kinematics, p: ProxySet): { capsules: number; pairs: number; fitted_from: Record<string, number> } {
+  const from: Record<string, number> = {};
+  for (const c of p.capsules) from[c.from] = (from[c.from] ?? 0) + 1;
+  void path; void kin;
+  return { capsules: p.capsules.length, pairs: p.pairs.length / 2, fitted_from: from };
+}

@@ -1,0 +1,144 @@
+/**
+ * The retargeting quality report, measured on the motion as saved (float32): keypoint errors against the
+ * scaled targets, joint-limit and velocity-limit violations, self-collision (capsule proxies), ground
+ * penetration, foot skate and floating during stance, joint jumps and jerk.
+ */
+import type { Kinematics } from '../robot/kinematics.ts';
+import type { BodyMap, Side } from './discover.ts';
+import { capsuleBottom, capsuleDistance, type ProxySet } from './proxies.ts';
+import { KEYPOINTS, type Targets } from './targets.ts';
+
+export interface QualityReport {
+  frames: number;
+  fps: number;
+  keypoint_error_mean_m: number;
+  keypoint_error_max_m: number;
+  joint_limit_violations: number;
+  velocity_limit_violations: number;
+  self_collision_frames: number;
+  self_collision_max_depth_m: number;
+  ground_penetration_max_m: number;
+  stance_frames: Record<Side, number>;
+  stance_skate_mean_cm_s: number;
+  stance_skate_max_cm_s: number;
+  stance_float_mean_cm: number;
+  stance_float_max_cm: number;
+  max_joint_jump_rad: number;
+  mean_jerk_rad_s3: number;
+  root_travel_m: number;
+  target_root_travel_m: number;
+  frames_per_second: number;
+  solve_seconds: number;
+  mean_iterations: number;
+}
+
+export interface MotionArrays {
+  q: Float32Array; rootPos: Float32Array; rootQuat: Float32Array; timestamps: Float64Array;
+}
+
+export function qualityReport(
+  kin: Kinematics, map: BodyMap, proxies: ProxySet, tg: Targets, keyLinks: ({ link: number; local: Float64Array } | null)[],
+  m: MotionArrays, solveSeconds: number, meanIters: number,
+): QualityReport {
+  const T = m.timestamps.length, nq = kin.nq;
+  const q = new Float64Array(nq);
+  const base = { pos: new Float64Array(3), quat: new Float64Array(4) };
+  const w = new Float64Array(3);
+  const pts = new Float64Array(6);
+  let errSum = 0, errN = 0, errMax = 0;
+  let limitViol = 0, velViol = 0, jump = 0;
+  let colFrames = 0, colDepth = 0, groundPen = 0;
+  const K = KEYPOINTS.length;
+  const feet = (['left', 'right'] as const).map((s) => ({ side: s, link: kin.linkIndex(map.feet[s].link), sole: map.feet[s].sole }));
+  const prevSole = { left: new Float64Array(3), right: new Float64Array(3) };
+  let skateSum = 0, skateN = 0, skateMax = 0, floatSum = 0, floatN = 0, floatMax = 0;
+  const stanceFrames = { left: 0, right: 0 };
+  for (let t = 0; t < T; t++) {
+    for (let i = 0; i < nq; i++) q[i] = m.q[t * nq + i];
+    for (let k = 0; k < 3; k++) base.pos[k] = m.rootPos[3 * t + k];
+    for (let k = 0; k < 4; k++) base.quat[k] = m.rootQuat[4 * t + k];
+    kin.fk(q, base);
+    for (let i = 0; i < nq; i++) {
+      if (q[i] < kin.lower[i] - 1e-5 || q[i] > kin.upper[i] + 1e-5) limitViol++;
+      if (t > 0) {
+        const d = Math.abs(q[i] - m.q[(t - 1) * nq + i]);
+        jump = Math.max(jump, d);
+        const dt = m.timestamps[t] - m.timestamps[t - 1];
+        if (d > kin.velocityLimit[i] * dt * (1 + 1e-4) + 1e-5) velViol++;
+      }
+    }
+    for (let k = 0; k < K; k++) {
+      const kl = keyLinks[k];
+      const o = 3 * (t * K + k);
+      if (!kl || Number.isNaN(tg.pos[o])) continue;
+      kin.pointWorld(kl.link, kl.local, w);
+      const e = Math.hypot(w[0] - tg.pos[o], w[1] - tg.pos[o + 1], w[2] - tg.pos[o + 2]);
+      errSum += e; errN++; errMax = Math.max(errMax, e);
+    }
+    let deepest = 0;
+    for (let p = 0; p < proxies.pairs.length; p += 2) {
+      const d = capsuleDistance(kin.pose, proxies.capsules[proxies.pairs[p]], proxies.capsules[proxies.pairs[p + 1]], pts);
+      if (d < deepest) deepest = d;
+    }
+    if (deepest < 0) { colFrames++; colDepth = Math.max(colDepth, -deepest); }
+    for (const c of proxies.capsules) groundPen = Math.max(groundPen, -capsuleBottom(kin.pose, c));
+    for (const f of feet) {
+      // Sole centre and lowest sole point.
+      let cx = 0, cy = 0, zmin = Infinity;
+      for (const s of f.sole) {
+        kin.pointWorld(f.link, s, w);
+        cx += w[0] / f.sole.length; cy += w[1] / f.sole.length;
+        zmin = Math.min(zmin, w[2]);
+      }
+      groundPen = Math.max(groundPen, -zmin);
+      const st = tg.stance[f.side];
+      if (st[t]) {
+        stanceFrames[f.side]++;
+        floatSum += Math.max(0, zmin); floatN++; floatMax = Math.max(floatMax, Math.max(0, zmin));
+        if (t > 0 && st[t - 1]) {
+          const v = Math.hypot(cx - prevSole[f.side][0], cy - prevSole[f.side][1]) / (m.timestamps[t] - m.timestamps[t - 1]);
+          skateSum += v; skateN++; skateMax = Math.max(skateMax, v);
+        }
+      }
+      prevSole[f.side][0] = cx; prevSole[f.side][1] = cy;
+    }
+  }
+  // Jerk: third differences of q.
+  let jerkSum = 0, jerkN = 0;
+  for (let t = 3; t < T; t++) {
+    const dt = (m.timestamps[t] - m.timestamps[t - 3]) / 3;
+    for (let i = 0; i < nq; i++) {
+      const j3 = m.q[t * nq + i] - 3 * m.q[(t - 1) * nq + i] + 3 * m.q[(t - 2) * nq + i] - m.q[(t - 3) * nq + i];
+      jerkSum += Math.abs(j3) / (dt * dt * dt); jerkN++;
+    }
+  }
+  const travel = (a: ArrayLike<number>, s: number, o: number) => T > 1 ? Math.hypot(a[(T - 1) * s + o] - a[o], a[(T - 1) * s + o + 1] - a[o + 1]) : 0;
+  // Target root travel: the hip centre of the targets.
+  const K0 = KEYPOINTS.indexOf('left_hip'), K1 = KEYPOINTS.indexOf('right_hip');
+  const hipC = new Float64Array(3 * T);
+  for (let t = 0; t < T; t++) for (let k = 0; k < 3; k++) hipC[3 * t + k] = (tg.pos[3 * (t * K + K0) + k] + tg.pos[3 * (t * K + K1) + k]) / 2;
+  const r6 = (x: number) => Math.round(x * 1e6) / 1e6;
+  return {
+    frames: T,
+    fps: tg.fps,
+    keypoint_error_mean_m: r6(errN ? errSum / errN : 0),
+    keypoint_error_max_m: r6(errMax),
+    joint_limit_violations: limitViol,
+    velocity_limit_violations: velViol,
+    self_collision_frames: colFrames,
+    self_collision_max_depth_m: r6(colDepth),
+    ground_penetration_max_m: r6(Math.max(0, groundPen)),
+    stance_frames: stanceFrames,
+    stance_skate_mean_cm_s: r6(skateN ? (100 * skateSum) / skateN : 0),
+    stance_skate_max_cm_s: r6(100 * skateMax),
+    stance_float_mean_cm: r6(floatN ? (100 * floatSum) / floatN : 0),
+    stance_float_max_cm: r6(100 * floatMax),
+    max_joint_jump_rad: r6(jump),
+    mean_jerk_rad_s3: r6(jerkN ? jerkSum / jerkN : 0),
+    root_travel_m: r6(travel(m.rootPos, 3, 0)),
+    target_root_travel_m: r6(travel(hipC, 3, 0)),
+    frames_per_second: Math.round(T / Math.max(solveSeconds, 1e-9)),
+    solve_seconds: r6(solveSeconds),
+    mean_iterations: Math.round(meanIters * 100) / 100,
+  };
+}
