@@ -1,0 +1,7 @@
+/** Benchmarks: data quality against simulation success (`reel2real bench quality`). See docs/bench.md. */
+export * from './stats.ts';
+export * from './degrade.ts';
+export * from './corpus.ts';
+export * from './run.ts';
+export * from './analyze.ts';
+export * from './report.ts';
