@@ -272,7 +272,7 @@ describeShared('Dex3 hands inside the G1 (dof subset)', [G1, KEYPOINTS], () => {
     track = importPose(shared(KEYPOINTS));
   });
 
-  it('finds each Dex3 hand: thumb + index + middle, tips extrapolated past the last links', () => {
+  it('finds each Dex3 hand: thumb + index + middle, tips at the far end of the last links' meshes', () => {
     for (const side of ['left', 'right'] as const) {
       const dofs = kin.dofNames.filter((n) => n.startsWith(`${side}_hand_`));
       const byDofs = discoverHand(kin, { side, dofs });
@@ -283,7 +283,7 @@ describeShared('Dex3 hands inside the G1 (dof subset)', [G1, KEYPOINTS], () => {
         expect(model.fingers[0].joints).toEqual([0, 1, 2].map((i) => `${side}_hand_thumb_${i}_joint`));
         expect(model.fingers[1].joints).toEqual([0, 1].map((i) => `${side}_hand_index_${i}_joint`));
         expect(model.fingers[2].joints).toEqual([0, 1].map((i) => `${side}_hand_middle_${i}_joint`));
-        for (const f of model.fingers) expect(f.tipSource).toBe('extrapolated');
+        for (const f of model.fingers) expect(f.tipSource).toBe('geometry');
         expect(model.dofs.map((d) => kin.dofNames[d]).sort()).toEqual(dofs.slice().sort());
       }
     }

@@ -19,8 +19,8 @@
  *    thumb side and mapped to human fingers: 1 → index; 2 → index, middle; 3 → index, middle, ring; 4 → all.
  */
 import type { Kinematics } from '../../robot/kinematics.ts';
-import type { Geometry } from '../../robot/urdf.ts';
 import { UserError } from '../../errors.ts';
+import { farPoint } from './shapes.ts';
 import { add, cross, dot, median, norm, reject, scale, sub, unit, type V3 } from './vec.ts';
 
 export type HumanFinger = 'thumb' | 'index' | 'middle' | 'ring' | 'pinky';
@@ -418,26 +418,15 @@ function findTip(
     stack.push(...kids[k]);
   }
   if (best >= 0) return { link: best, local: [0, 0, 0], tipPalm: linkPos(best), source: 'link' };
-  // Farthest point of the last link's primitive geometry along the chain direction.
+  // Farthest point of the last link's geometry (primitives or mesh) along the chain direction.
   const link = kin.robot.links.find((l) => l.name === kin.linkNames[last])!;
-  const shapes = link.collisions.length ? link.collisions : link.visuals;
-  let far = -Infinity;
-  let farLocal: V3 | null = null;
   // Chain direction in the last link's frame.
   const R = kin.pose, o = 12 * last;
   const dirW = palmDirToWorld(kin, last, dir, linkRot);
   const dl: V3 = [R[o] * dirW[0] + R[o + 3] * dirW[1] + R[o + 6] * dirW[2], R[o + 1] * dirW[0] + R[o + 4] * dirW[1] + R[o + 7] * dirW[2], R[o + 2] * dirW[0] + R[o + 5] * dirW[1] + R[o + 8] * dirW[2]];
-  let anyMesh = false;
-  for (const s of shapes) {
-    const pts = primitiveExtremes(s.geometry, s.origin.xyz, s.origin.rpy, dl);
-    if (!pts) { anyMesh = true; continue; }
-    for (const p of pts) {
-      const r = dot(p, dl);
-      if (r > far) { far = r; farLocal = p; }
-    }
-  }
-  if (farLocal && !anyMesh && far > 1e-3) {
-    return { link: last, local: farLocal, tipPalm: add(lastPos, linkRot(last, farLocal)), source: 'geometry' };
+  const far = farPoint(link, dl);
+  if (far && dot(far, dl) > 1e-3) {
+    return { link: last, local: far, tipPalm: add(lastPos, linkRot(last, far)), source: 'geometry' };
   }
   const len = prevLen > 1e-4 ? prevLen : 0.02;
   const local = scale(dl, len);
@@ -456,35 +445,4 @@ function palmDirToWorld(kin: Kinematics, last: number, dir: V3, linkRot: (i: num
     P[o + 3] * local[0] + P[o + 4] * local[1] + P[o + 5] * local[2],
     P[o + 6] * local[0] + P[o + 7] * local[1] + P[o + 8] * local[2],
   ];
-}
-
-/** Candidate extreme points (link frame) of a primitive shape placed at xyz/rpy; null for meshes. */
-function primitiveExtremes(g: Geometry, xyz: V3, rpy: V3, dirLocal: V3): V3[] | null {
-  const R = rpyMatrix(rpy);
-  const place = (p: V3): V3 => add(xyz, [R[0] * p[0] + R[1] * p[1] + R[2] * p[2], R[3] * p[0] + R[4] * p[1] + R[5] * p[2], R[6] * p[0] + R[7] * p[1] + R[8] * p[2]]);
-  // Direction in the shape frame.
-  const ds: V3 = [R[0] * dirLocal[0] + R[3] * dirLocal[1] + R[6] * dirLocal[2], R[1] * dirLocal[0] + R[4] * dirLocal[1] + R[7] * dirLocal[2], R[2] * dirLocal[0] + R[5] * dirLocal[1] + R[8] * dirLocal[2]];
-  switch (g.kind) {
-    case 'box': {
-      const [a, b, c] = g.size.map((v) => v / 2);
-      const out: V3[] = [];
-      for (const sx of [-1, 1]) for (const sy of [-1, 1]) for (const sz of [-1, 1]) out.push(place([sx * a, sy * b, sz * c]));
-      return out;
-    }
-    case 'sphere':
-      return [place(scale(unit(ds), g.radius))];
-    case 'cylinder':
-    case 'capsule': {
-      const h = g.length / 2 + (g.kind === 'capsule' ? g.radius : 0);
-      const radial = unit([ds[0], ds[1], 0]);
-      return [1, -1].map((s) => place(add([0, 0, s * h], scale(radial, g.radius))));
-    }
-    default:
-      return null;
-  }
-}
-
-function rpyMatrix([r, p, y]: V3): number[] {
-  const cr = Math.cos(r), sr = Math.sin(r), cp = Math.cos(p), sp = Math.sin(p), cy = Math.cos(y), sy = Math.sin(y);
-  return [cy * cp, cy * sp * sr - sy * cr, cy * sp * cr + sy * sr, sy * cp, sy * sp * sr + cy * cr, sy * sp * cr - cy * sr, -sp, cp * sr, cp * cr];
 }

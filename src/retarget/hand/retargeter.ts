@@ -10,6 +10,7 @@ import {
   FingerShapeObjective, HandState, PenetrationObjective, SmoothnessObjective, ThumbPinchObjective, WristTipObjective,
   type FingerCapsules, type HandObjective,
 } from './objectives.ts';
+import { fitRadius } from './shapes.ts';
 import { choleskySolve, median, norm, segmentClosest, sub, type V3 } from './vec.ts';
 
 export interface HandWeights {
@@ -42,6 +43,8 @@ export interface HandRetargeterOptions extends DiscoverOptions {
   /** Human thumb–finger distances (m) that start and end a pinch (hysteresis). Default 0.03 / 0.05. */
   pinchEnter?: number;
   pinchExit?: number;
+  /** Pinch target tip distance as a fraction of the sum of the two distal capsule radii. Default 0.5. */
+  pinchGap?: number;
   /** Extra clearance kept between finger capsules (m). Default 0.002. */
   penetrationMargin?: number;
   /** Capsule radius override (m) for every finger link; default from the collision geometry. */
@@ -111,13 +114,16 @@ export function createHandRetargeter(kin: Kinematics, opts: HandRetargeterOption
   const { forward: F, normal: N, thumbSide: TS } = model.frame;
 
   const capsules = buildCapsules(kin, model, state, opts.capsuleRadius);
-  // Pinch gap: distal capsules of thumb and finger just touching.
+  // Pinch target distance between the tip points: a fraction of the two distal capsule radii. Tips
+  // rarely meet side by side, so the full sum leaves the pads apart; asking for less and letting the
+  // penetration term stop the fingers at contact closes the pinch without interpenetration.
   const distalRadius = (f: number) => {
     let r = 0;
     for (let k = 0; k < capsules.link.length; k++) if (capsules.finger[k] === f) r = capsules.radius[k];
     return r;
   };
-  const gap = fingers.map((_, i) => (i === 0 ? 0 : distalRadius(0) + distalRadius(i)));
+  const gapFactor = opts.pinchGap ?? 0.5;
+  const gap = fingers.map((_, i) => (i === 0 ? 0 : gapFactor * (distalRadius(0) + distalRadius(i))));
   const pinch = new ThumbPinchObjective({ enter: opts.pinchEnter ?? 0.03, exit: opts.pinchExit ?? 0.05, gap, weight: w.pinch, weightFree: w.thumbFree }, nf);
   const penetration = new PenetrationObjective(capsules, w.penetration, opts.penetrationMargin ?? 0.002);
   const smooth = new SmoothnessObjective(w.smoothness);
@@ -320,9 +326,10 @@ export function createHandRetargeter(kin: Kinematics, opts: HandRetargeterOption
 
 /**
  * Capsule proxies: one per finger segment (moving link → next moving link, the last one → the tip pulled
- * back by its radius), attached to the segment's link. Radius from the link's primitive collision shapes
- * (box: half its smallest side; cylinder/capsule/sphere: radius), otherwise 10% of the median finger
- * length; always capped at 45% of the narrowest spacing between neighbouring finger bases so that the
+ * back by its radius), attached to the segment's link. Radius fitted to the link's geometry (median
+ * distance of its mesh vertices or primitive points from the segment, middle 70 %), else its primitive
+ * collision shapes (box: half its smallest side; cylinder/capsule/sphere: radius), else 10% of the median
+ * finger length; always capped at 45% of the narrowest spacing between neighbouring finger bases so that the
  * open hand is collision-free. Pairs on different fingers that already touch at the reference pose are
  * left out (structural contact the solver cannot change).
  */
@@ -335,13 +342,17 @@ function buildCapsules(kin: Kinematics, model: HandModel, state: HandState, radi
   for (let i = 1; i < sorted.length; i++) spacing = Math.min(spacing, norm(sub(sorted[i], sorted[i - 1])));
   const cap = Number.isFinite(spacing) ? 0.45 * spacing : 0.2 * Lmed;
   const linkOf = new Map(kin.robot.links.map((l) => [l.name, l]));
-  const radiusFor = (linkName: string): number => {
+  /** Radius of the capsule a→b (link frame) on a link: fitted to its geometry, else its primitives, else a default. */
+  const radiusFor = (linkName: string, la: V3, lb: V3): number => {
     if (radiusOverride) return radiusOverride;
-    let r = 0;
-    for (const c of linkOf.get(linkName)?.collisions ?? []) {
-      const g = c.geometry;
-      if (g.kind === 'box') r = Math.max(r, Math.min(...g.size) / 2);
-      else if (g.kind === 'cylinder' || g.kind === 'capsule' || g.kind === 'sphere') r = Math.max(r, g.radius);
+    const link = linkOf.get(linkName);
+    let r = (link && fitRadius(link, la, lb)) || 0;
+    if (!(r > 0)) {
+      for (const c of link?.collisions ?? []) {
+        const g = c.geometry;
+        if (g.kind === 'box') r = Math.max(r, Math.min(...g.size) / 2);
+        else if (g.kind === 'cylinder' || g.kind === 'capsule' || g.kind === 'sphere') r = Math.max(r, g.radius);
+      }
     }
     if (!(r > 0)) r = 0.1 * Lmed;
     return Math.min(r, cap);
@@ -369,8 +380,8 @@ function buildCapsules(kin: Kinematics, model: HandModel, state: HandState, radi
     const pts = f.linkIndices.map(palmPos);
     for (let k = 0; k < f.linkIndices.length; k++) {
       const link = f.linkIndices[k];
-      const r = radiusFor(f.links[k]);
       const start = pts[k];
+      const r = radiusFor(f.links[k], toLocal(link, start), toLocal(link, k + 1 < pts.length ? pts[k + 1] : f.tip));
       let end: V3;
       if (k + 1 < pts.length) {
         end = pts[k + 1];
