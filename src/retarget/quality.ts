@@ -50,6 +50,7 @@ export function qualityReport(
   let colFrames = 0, colDepth = 0, groundPen = 0;
   const K = KEYPOINTS.length;
   const feet = (['left', 'right'] as const).map((s) => ({ side: s, link: kin.linkIndex(map.feet[s].link), sole: map.feet[s].sole }));
+  const footLinks = new Set(feet.map((f) => f.link));
   const prevSole = { left: new Float64Array(3), right: new Float64Array(3) };
   let skateSum = 0, skateN = 0, skateMax = 0, floatSum = 0, floatN = 0, floatMax = 0;
   const stanceFrames = { left: 0, right: 0 };
@@ -81,7 +82,8 @@ export function qualityReport(
       if (d < deepest) deepest = d;
     }
     if (deepest < 0) { colFrames++; colDepth = Math.max(colDepth, -deepest); }
-    for (const c of proxies.capsules) groundPen = Math.max(groundPen, -capsuleBottom(kin.pose, c));
+    // Feet are measured at their soles (below); a capsule around a flat foot bulges under it.
+    for (const c of proxies.capsules) if (!footLinks.has(c.link)) groundPen = Math.max(groundPen, -capsuleBottom(kin.pose, c));
     for (const f of feet) {
       // Sole centre and lowest sole point.
       let cx = 0, cy = 0, zmin = Infinity;

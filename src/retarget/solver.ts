@@ -25,6 +25,8 @@ export class IkState {
   readonly J2: Float64Array;
   /** Non-zero Jacobian columns per link: the 6 base columns and the dofs of its ancestors. */
   readonly cols: Int32Array[];
+  /** When set, tasks only add up their cost (no Jacobians, no normal equations). */
+  costOnly = false;
   private readonly base = { pos: null as unknown as Float64Array, quat: null as unknown as Float64Array };
 
   constructor(kin: Kinematics) {
@@ -96,6 +98,7 @@ export class PositionTask implements Task {
   accumulate(s: IkState): number {
     if (this.weight <= 0) return 0;
     this.error(s, res3);
+    if (s.costOnly) return this.weight * (res3[0] * res3[0] + res3[1] * res3[1] + res3[2] * res3[2]);
     s.kin.jacobian(this.link, this.local, s.J, true);
     return s.addRows(s.J, 0, 3, res3, this.weight, s.cols[this.link]);
   }
@@ -123,6 +126,10 @@ export class DirectionTask implements Task {
     const vx = P[o] * d[0] + P[o + 1] * d[1] + P[o + 2] * d[2];
     const vy = P[o + 3] * d[0] + P[o + 4] * d[1] + P[o + 5] * d[2];
     const vz = P[o + 6] * d[0] + P[o + 7] * d[1] + P[o + 8] * d[2];
+    if (s.costOnly) {
+      if (this.heading) { const r = vx * u[1] - vy * u[0]; return this.weight * r * r; }
+      return this.weight * ((vx - u[0]) ** 2 + (vy - u[1]) ** 2 + (vz - u[2]) ** 2);
+    }
     const J = s.kin.jacobian(this.link, null, s.J, true);
     const nv = s.nv;
     const cols = s.cols[this.link];
@@ -166,9 +173,10 @@ export class PostureTask implements Task {
       const w = this.weights[i];
       if (w <= 0) continue;
       const e = s.q[i] - this.ref[i];
+      cost += w * e * e;
+      if (s.costOnly) continue;
       s.H[(6 + i) * nv + 6 + i] += w;
       s.g[6 + i] -= w * e;
-      cost += w * e * e;
     }
     return cost;
   }
@@ -206,17 +214,19 @@ export class DampingTask implements Task {
     for (let i = 0; i < s.nq; i++) {
       const e = s.q[i] - this.qPrev[i];
       const a = wa ? s.q[i] - 2 * this.qPrev[i] + this.qPrev2[i] : 0;
+      cost += this.weight * e * e + wa * a * a;
+      if (s.costOnly) continue;
       s.H[(6 + i) * nv + 6 + i] += this.weight + wa;
       s.g[6 + i] -= this.weight * e + wa * a;
-      cost += this.weight * e * e + wa * a * a;
     }
     for (let k = 0; k < 3; k++) {
       const e = s.basePos[k] - this.basePrev[k];
       const a = wa ? s.basePos[k] - 2 * this.basePrev[k] + this.basePrev2[k] : 0;
       const wb = this.baseWeight, wab = wa ? this.baseWeight * (this.accelWeight / Math.max(this.weight, 1e-12)) : 0;
+      cost += wb * e * e + wab * a * a;
+      if (s.costOnly) continue;
       s.H[k * nv + k] += wb + wab;
       s.g[k] -= wb * e + wab * a;
-      cost += wb * e * e + wab * a * a;
     }
     return cost;
   }
@@ -244,6 +254,7 @@ export class SelfCollisionTask implements Task {
       const A = caps[pairs[k]], B = caps[pairs[k + 1]];
       const d = capsuleDistance(P, A, B, this.pts);
       if (d >= this.activation) continue;
+      if (s.costOnly) { const r = d - this.activation; cost += (d < this.margin ? this.weight * 10 : this.weight) * r * r; continue; }
       const pts = this.pts;
       let nx = pts[0] - pts[3], ny = pts[1] - pts[4], nz = pts[2] - pts[5];
       const nn = Math.hypot(nx, ny, nz);
@@ -311,6 +322,7 @@ export class GroundTask implements Task {
       s.kin.pointWorld(p.link, p.local, this.w3);
       const z = this.w3[2], c = p.clearance ?? 0;
       if (z >= c) continue;
+      if (s.costOnly) { cost += this.weight * (z - c) * (z - c); continue; }
       s.kin.jacobian(p.link, p.local, s.J, true);
       // Use the z row (row 2) as row 0.
       const nv = s.nv, cols = s.cols[p.link];
@@ -342,6 +354,10 @@ export class IkSolver {
   private readonly work: Float64Array;
   private readonly tmp: Float64Array;
   private readonly pinned: Int8Array;
+  private readonly Hs: Float64Array;
+  private readonly qSave: Float64Array;
+  private readonly posSave = new Float64Array(3);
+  private readonly quatSave = new Float64Array(4);
   lastCost = 0;
   lastIters = 0;
   /** Base motion bounds for the next solve: position within baseSpeed*dt of basePrev, rotation step per iteration. */
@@ -362,6 +378,8 @@ export class IkSolver {
     this.work = new Float64Array(nv * nv);
     this.tmp = new Float64Array(nv);
     this.pinned = new Int8Array(nv);
+    this.Hs = new Float64Array(nv * nv);
+    this.qSave = new Float64Array(kin.nq);
   }
 
   /**
@@ -391,50 +409,79 @@ export class IkSolver {
     }
   }
 
-  /** Cost of the tasks at the current state (runs fk). */
-  cost(): number {
+  /** Cost of the tasks at the current state (runs fk), and with `linearize` their normal equations. */
+  cost(linearize = true): number {
     const s = this.s;
     s.fk();
-    s.H.fill(0);
-    s.g.fill(0);
+    s.costOnly = !linearize;
+    if (linearize) { s.H.fill(0); s.g.fill(0); }
     let c = 0;
     for (const t of this.tasks) c += t.accumulate(s);
+    s.costOnly = false;
     return c;
   }
 
+  /**
+   * Levenberg-Marquardt: linearise, solve the boxed normal equations with damping lambda, accept the step
+   * only if the cost goes down (else restore, raise lambda and re-solve). Never leaves the joint box.
+   */
   solve(o: SolveOptions): number {
-    const s = this.s, nv = s.nv, nq = s.nq, H = s.H, g = s.g, dx = this.dx;
+    const s = this.s, nv = s.nv, nq = s.nq, H = s.H, dx = this.dx;
     let cost = 0;
     let it = 0;
+    let lambda = o.lambda;
     for (; it < o.maxIters; it++) {
-      cost = this.cost();
-      for (let i = 0; i < nv; i++) H[i * nv + i] += o.lambda;
-      // Symmetric already (addRows fills both triangles).
-      if (this.baseDt > 0) {
-        const v = this.baseSpeed * this.baseDt, w = this.baseAngularSpeed * this.baseDt;
-        for (let i = 0; i < 3; i++) {
-          this.dlo[i] = Math.min(0, this.basePrev[i] - v - s.basePos[i]);
-          this.dhi[i] = Math.max(0, this.basePrev[i] + v - s.basePos[i]);
-          this.dlo[3 + i] = -w; this.dhi[3 + i] = w;
-        }
-      } else {
-        for (let i = 0; i < 6; i++) { this.dlo[i] = -0.5; this.dhi[i] = 0.5; }
-      }
-      for (let i = 0; i < nq; i++) {
-        // Keep q inside its box even if it starts outside (first frame).
-        this.dlo[6 + i] = this.lo[i] - s.q[i];
-        this.dhi[6 + i] = this.hi[i] - s.q[i];
-        if (this.dlo[6 + i] > this.dhi[6 + i]) this.dlo[6 + i] = this.dhi[6 + i];
-      }
-      solveBoxed(H, g, this.dlo, this.dhi, nv, dx, this.work, this.tmp, this.pinned);
+      cost = this.cost(true);
+      this.Hs.set(H);
       let maxStep = 0;
-      for (let i = 0; i < nv; i++) maxStep = Math.max(maxStep, Math.abs(dx[i]));
-      this.apply(dx);
-      if (maxStep < o.tol) { it++; break; }
+      let accepted = false;
+      for (let tries = 0; tries < 5; tries++) {
+        H.set(this.Hs);
+        for (let i = 0; i < nv; i++) H[i * nv + i] += lambda * (1 + this.Hs[i * nv + i]);
+        this.bounds(nq);
+        solveBoxed(H, s.g, this.dlo, this.dhi, nv, dx, this.work, this.tmp, this.pinned);
+        maxStep = 0;
+        for (let i = 0; i < nv; i++) maxStep = Math.max(maxStep, Math.abs(dx[i]));
+        this.save();
+        this.apply(dx);
+        const c1 = this.cost(false);
+        if (c1 <= cost || maxStep < o.tol) { accepted = true; cost = c1; lambda = Math.max(o.lambda, lambda / 4); break; }
+        this.restore();
+        lambda *= 10;
+      }
+      if (!accepted || maxStep < o.tol) { it++; break; }
     }
     this.lastIters = it;
     this.lastCost = cost;
     return cost;
+  }
+
+  private bounds(nq: number): void {
+    const s = this.s;
+    if (this.baseDt > 0) {
+      const v = this.baseSpeed * this.baseDt, w = this.baseAngularSpeed * this.baseDt;
+      for (let i = 0; i < 3; i++) {
+        this.dlo[i] = Math.min(0, this.basePrev[i] - v - s.basePos[i]);
+        this.dhi[i] = Math.max(0, this.basePrev[i] + v - s.basePos[i]);
+        this.dlo[3 + i] = -w; this.dhi[3 + i] = w;
+      }
+    } else {
+      for (let i = 0; i < 6; i++) { this.dlo[i] = -0.5; this.dhi[i] = 0.5; }
+    }
+    for (let i = 0; i < nq; i++) {
+      // Keep q inside its box even if it starts outside (first frame).
+      this.dlo[6 + i] = this.lo[i] - s.q[i];
+      this.dhi[6 + i] = this.hi[i] - s.q[i];
+      if (this.dlo[6 + i] > this.dhi[6 + i]) this.dlo[6 + i] = this.dhi[6 + i];
+    }
+  }
+
+  private save(): void {
+    this.qSave.set(this.s.q); this.posSave.set(this.s.basePos); this.quatSave.set(this.s.baseQuat);
+  }
+
+  private restore(): void {
+    this.s.q.set(this.qSave); this.s.basePos.set(this.posSave); this.s.baseQuat.set(this.quatSave);
   }
 
   private apply(dx: Float64Array): void {
