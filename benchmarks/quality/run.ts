@@ -1,0 +1,78 @@
+/**
+ * Data quality vs simulation success on every real clip in ../shared/data, on Unitree H1 and G1.
+ *
+ *   npx tsx benchmarks/quality/run.ts [--max-seconds 10] [--robots h1,g1] [--no-video] [--levels noise=5,15,30 ...]
+ *
+ * Writes benchmarks/quality/report.{html,json} (our own outputs; nothing from ../shared is copied) and
+ * prints the key tables as markdown for RESULTS.md.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadUrdf } from '../../src/robot/urdf.ts';
+import { benchQuality, listCorpus, parseLevels, writeReport, type BenchRun, type ClipEntry } from '../../src/bench/index.ts';
+import { simOutcome, type SimMode } from '../../src/bench/sim.ts';
+import { machineLine } from '../../src/cli/commands/bench.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..', '..');
+const data = process.env.REEL2REAL_SHARED_DATA ?? path.resolve(root, '..', 'shared', 'data');
+if (!fs.existsSync(data)) {
+  console.error(`[skip] ../shared/data is absent (${data}); this benchmark needs its clips and robots`);
+  process.exit(0);
+}
+
+const args = process.argv.slice(2);
+const opt = (name: string, def: string) => { const i = args.indexOf(`--${name}`); return i >= 0 ? args[i + 1] : def; };
+const multi = (name: string) => args.flatMap((a, i) => (a === `--${name}` && args[i + 1] ? [args[i + 1]] : []));
+const maxSeconds = Number(opt('max-seconds', '10'));
+const mode = opt('mode', 'both') as SimMode;
+const ROBOTS: Record<string, string> = {
+  h1: path.join(data, 'robots/unitree_h1/urdf/h1.urdf'),
+  g1: path.join(data, 'robots/unitree_g1/g1_29dof_rev_1_0.urdf'),
+};
+const robots = opt('robots', 'h1,g1').split(',').map((r) => ROBOTS[r] ?? r);
+// 3 strengths per degradation (the CLI default has 4) to bound the run time on this machine.
+const levels = parseLevels(multi('levels'), {
+  noise: [10, 30, 60], spikes: [0.02, 0.05, 0.15], drop: [0.1, 0.3, 0.5], occlusion: [0.2, 0.5, 0.8], fps: [1.5, 2, 3],
+});
+
+const corpus = [path.join(data, 'motions'), path.join(data, 'keypoints')];
+const clips: ClipEntry[] = listCorpus(corpus);
+const squats = path.join(data, 'videos/tfjs_pose_squats.mp4');
+if (!args.includes('--no-video') && fs.existsSync(squats)) clips.push(...listCorpus([squats], { videos: true }));
+
+const t0 = performance.now();
+const runs: BenchRun[] = [];
+for (const file of robots) {
+  const robot = loadUrdf(file);
+  const outcome = await simOutcome(robot, { mode });
+  console.error(`== ${robot.name}: ${clips.length} clips`);
+  runs.push(await benchQuality(clips, robot, {
+    outcome, levels, maxSeconds, fps: 30, seed: 1,
+    onRow: (r, n) => console.error(`  [${n}] ${r.clip} ${r.degradation === 'none' ? 'clean' : `${r.degradation}=${r.level}`}: ${r.verdict} ${r.success ? 'ok' : 'FAIL ' + (r.failed_stage ?? '')} ${r.seconds.toFixed(1)}s`),
+    onSkip: (s) => console.error(`  skip ${s.clip}: ${s.reason}`),
+  }));
+}
+const rel = (p: string) => path.relative(root, p).replaceAll(path.sep, '/').replace(/^\.\.\/shared\//, '../shared/');
+const command = `npx tsx benchmarks/quality/run.ts ${args.join(' ')}`.trim();
+const out = writeReport(here, runs, { command, machine: machineLine(), corpus: [...corpus, squats].map(rel), generated: new Date().toISOString() });
+
+// ---- markdown for RESULTS.md
+const f = (v: number | null | undefined, d = 2) => (v === null || v === undefined ? '–' : v.toFixed(d));
+const lines: string[] = [];
+lines.push(`Total wall time ${((performance.now() - t0) / 1000).toFixed(0)} s.`);
+for (const { run, analysis: a } of out.results) {
+  lines.push('', `### ${run.robot.name}`, '', `${new Set(run.rows.map((r) => r.clip)).size} clips, ${a.n} runs: ${a.successes} success, ${a.failures} failure (${a.failed_in_retarget} in retargeting); ${run.skipped.length} skipped; ${run.seconds.toFixed(0)} s.`, '');
+  lines.push('| predictor | n | fail | AUROC (fail) | AUROC within length tercile | Spearman ρ (success) | partial ρ given length |', '|---|---|---|---|---|---|---|');
+  for (const p of a.predictors) lines.push(`| \`${p.key}\` | ${p.n} | ${p.n_fail} | ${f(p.auroc_failure)} | ${f(p.auroc_failure_within_duration_tercile)} | ${f(p.spearman_success)} | ${f(p.partial_spearman_success_given_duration)} |`);
+  lines.push('', '| gate rule (predicts failure) | TP | FP | TN | FN | sensitivity | specificity |', '|---|---|---|---|---|---|---|');
+  for (const g of a.gate_confusion) lines.push(`| ${g.rule === 'reject' ? 'reject' : 'flag or reject'} | ${g.true_positive} | ${g.false_positive} | ${g.true_negative} | ${g.false_negative} | ${f(g.sensitivity)} | ${f(g.specificity)} |`);
+  lines.push('', '| degradation | success rate by level (clean first) | gate rejects by level |', '|---|---|---|');
+  for (const d of a.dose_response) lines.push(`| ${d.degradation} (${d.unit}) | ${d.levels.map((l) => `${l.level}: ${l.successes}/${l.n}`).join(', ')} | ${d.levels.map((l) => `${l.verdicts.reject}/${l.n}`).join(', ')} |`);
+  lines.push('', '| clean clip | s | gate | reasons | outcome |', '|---|---|---|---|---|');
+  for (const r of run.rows.filter((r) => r.degradation === 'none')) lines.push(`| ${r.clip} | ${f(r.duration_s, 1)} | ${r.verdict} | ${r.reason_codes.join(', ')} | ${r.success ? 'success' : 'failure: ' + r.outcome_reasons.join('; ').slice(0, 120)} |`);
+  if (run.skipped.length) lines.push('', 'Skipped: ' + run.skipped.map((s) => `${s.clip} (${s.reason})`).join('; '));
+}
+console.log(lines.join('\n'));
+console.error(`report: ${out.html}`);
