@@ -17,7 +17,7 @@ import { Pull, Push, curveKeyPair } from 'zeromq';
 import { EpisodeServer } from '../../src/transport/server.ts';
 import { EpisodeConsumer } from '../../src/transport/consumer.ts';
 import { MemorySource } from '../../src/transport/memory.ts';
-import { encodeEpisode } from '../../src/transport/wire.ts';
+import { crc32, encodeEpisode } from '../../src/transport/wire.ts';
 import { syntheticEpisode } from '../../test/transport/fixtures/episodes.ts';
 
 const here = fileURLToPath(import.meta.url);
@@ -49,9 +49,13 @@ async function receiver(): Promise<void> {
     let n = 0;
     let bytes = 0;
     let t0 = 0;
+    const check = sarg('crc') === '1';
     for await (const frames of pull) {
       if (n === 0) t0 = performance.now();
-      for (let i = 1; i < frames.length; i++) bytes += frames[i].byteLength;
+      for (let i = 2; i < frames.length; i++) {
+        bytes += frames[i].byteLength;
+        if (check) crc32(frames[i]);
+      }
       if (++n === count) break;
     }
     res = { episodes: n, bytes, seconds: (performance.now() - t0) / 1000 };
@@ -99,12 +103,16 @@ function startReceiver(args: string[]): { ready: Promise<void>; done: Promise<Re
   return { ready, done };
 }
 
-async function bare(frames: Buffer[], count: number, keys: Keys | null): Promise<Result> {
+async function bare(frames: Buffer[], count: number, keys: Keys | null, withCrc = false): Promise<Result> {
   const push = new Push({ sendHighWaterMark: 1000, ...(keys ? { curveServer: true, curvePublicKey: keys.server.publicKey, curveSecretKey: keys.server.secretKey } : {}) });
   await push.bind('tcp://127.0.0.1:*');
-  const r = startReceiver(['--kind', 'bare', '--connect', push.lastEndpoint!, '--count', String(count), ...(keys ? ['--keys', JSON.stringify(keys)] : [])]);
+  const r = startReceiver(['--kind', 'bare', '--connect', push.lastEndpoint!, '--count', String(count), '--crc', withCrc ? '1' : '0', ...(keys ? ['--keys', JSON.stringify(keys)] : [])]);
   await r.ready;
-  for (let i = 0; i < count; i++) await push.send(frames);
+  for (let i = 0; i < count; i++) {
+    // With withCrc the sender checksums every tensor frame as the server does (the receiver checks them).
+    if (withCrc) for (let k = 2; k < frames.length; k++) crc32(frames[k]);
+    await push.send(frames);
+  }
   const res = await r.done;
   push.close();
   return res;
@@ -164,11 +172,12 @@ async function driver(): Promise<void> {
   };
   for (let round = 0; round < rounds; round++) {
     // Alternate the order so drift in machine load does not favour one side.
-    const order = round % 2 === 0 ? ['bare', 'ours'] : ['ours', 'bare'];
+    const order = round % 2 === 0 ? ['bare', 'barecrc', 'ours'] : ['ours', 'barecrc', 'bare'];
     for (const curve of [false, true]) {
       for (const which of order) {
         const k = `${which}-${curve ? 'curve' : 'plain'}`;
-        add(k, which === 'bare' ? await bare(frames, count, curve ? keys : null) : await ours(source, count, curve ? keys : null, credit));
+        const kp = curve ? keys : null;
+        add(k, which === 'ours' ? await ours(source, count, kp, credit) : await bare(frames, count, kp, which === 'barecrc'));
       }
     }
   }
@@ -189,13 +198,17 @@ async function driver(): Promise<void> {
   const ratioPlain = med['ours-plain'].mbps / med['bare-plain'].mbps;
   const ratioCurve = med['ours-curve'].mbps / med['bare-curve'].mbps;
   summary.ratio_vs_bare = { plain: +ratioPlain.toFixed(3), curve: +ratioCurve.toFixed(3) };
+  summary.ratio_vs_bare_with_crc32 = {
+    plain: +(med['ours-plain'].mbps / med['barecrc-plain'].mbps).toFixed(3),
+    curve: +(med['ours-curve'].mbps / med['barecrc-curve'].mbps).toFixed(3),
+  };
   process.stdout.write(JSON.stringify(summary, null, 2) + '\n\n');
   process.stdout.write('| transport | episodes/s | MB/s | vs bare |\n|---|---|---|---|\n');
   for (const c of ['plain', 'curve']) {
-    for (const w of ['bare', 'ours']) {
+    for (const w of ['bare', 'barecrc', 'ours']) {
       const m = med[`${w}-${c}`];
-      const label = w === 'bare' ? `bare PUSH/PULL, ${c}` : `EpisodeServer → EpisodeConsumer, ${c}`;
-      process.stdout.write(`| ${label} | ${m.eps.toFixed(0)} | ${m.mbps.toFixed(0)} | ${w === 'bare' ? '1.00' : (c === 'plain' ? ratioPlain : ratioCurve).toFixed(2)} |\n`);
+      const label = w === 'bare' ? `bare PUSH/PULL, ${c}` : w === 'barecrc' ? `bare PUSH/PULL + CRC-32 both ends, ${c}` : `EpisodeServer → EpisodeConsumer, ${c}`;
+      process.stdout.write(`| ${label} | ${m.eps.toFixed(0)} | ${m.mbps.toFixed(0)} | ${(m.mbps / med[`bare-${c}`].mbps).toFixed(2)} |\n`);
     }
   }
 }

@@ -315,6 +315,13 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
   }
 
   private scheduleFlush(): void {
+    // A quarter of the window acked: send now, so credit flows back before the server runs dry.
+    if (this.pendingAcks.length >= Math.max(1, this.window >> 2) && !this.helloPending && !this.closed) {
+      this.out.push(['ACK', json({ seqs: this.pendingAcks, credit: this.pendingCredit })]);
+      this.pendingAcks = [];
+      this.pendingCredit = 0;
+      return;
+    }
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     setImmediate(() => {
