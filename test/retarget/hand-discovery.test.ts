@@ -272,7 +272,7 @@ describeShared('Dex3 hands inside the G1 (dof subset)', [G1, KEYPOINTS], () => {
     track = importPose(shared(KEYPOINTS));
   });
 
-  it('finds each Dex3 hand: thumb + index + middle, tips at the far end of the last links' meshes', () => {
+  it('finds each Dex3 hand: thumb + index + middle, tips at the far end of the last links meshes', () => {
     for (const side of ['left', 'right'] as const) {
       const dofs = kin.dofNames.filter((n) => n.startsWith(`${side}_hand_`));
       const byDofs = discoverHand(kin, { side, dofs });

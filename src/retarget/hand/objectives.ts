@@ -311,6 +311,9 @@ export class PenetrationObjective implements HandObjective {
   deepest = 0;
   private readonly pa: Float64Array;
   private readonly pb: Float64Array;
+  /** Capsule segment ends (palm coordinates) at the last evaluation. */
+  get endsA(): Float64Array { return this.pa; }
+  get endsB(): Float64Array { return this.pb; }
   private readonly st = new Float64Array(2);
   private readonly loc = new Float64Array(6);
   private readonly rr = new Float64Array(1);
@@ -376,6 +379,12 @@ export class PenetrationObjective implements HandObjective {
     return cost;
   }
 }
+
+/** Surface gap (m, negative when overlapping) between capsules i and j at the last evaluation. */
+export function capsuleGap(pen: PenetrationObjective, i: number, j: number): number {
+  return Math.sqrt(segClosestPalm(pen.endsA, pen.endsB, i, j, GAP_ST)) - pen.caps.radius[i] - pen.caps.radius[j];
+}
+const GAP_ST = new Float64Array(2);
 
 /** Squared distance between capsule segments i and j (palm coords in pa/pb), parameters into st. */
 function segClosestPalm(pa: Float64Array, pb: Float64Array, i: number, j: number, st: Float64Array): number {

@@ -7,7 +7,7 @@ import type { Kinematics } from '../../robot/kinematics.ts';
 import { discoverHand, type DiscoverOptions, type HandModel, type RobotFinger } from './discover.ts';
 import { DEFAULT_HUMAN_HAND, humanPalmCoords, type HumanHandSize } from './human.ts';
 import {
-  FingerShapeObjective, HandState, PenetrationObjective, SmoothnessObjective, ThumbPinchObjective, WristTipObjective,
+  capsuleGap, FingerShapeObjective, HandState, PenetrationObjective, SmoothnessObjective, ThumbPinchObjective, WristTipObjective,
   type FingerCapsules, type HandObjective,
 } from './objectives.ts';
 import { fitRadius } from './shapes.ts';
@@ -74,6 +74,8 @@ export interface HandFrameStats {
   /** Human thumb–finger tip distance (m), robot's, and whether the pinch state is on (index 0 unused). */
   humanPinchDist: Float64Array;
   robotPinchDist: Float64Array;
+  /** Surface gap between the thumb's and the finger's distal capsules (m; negative = overlap). */
+  robotPinchGap: Float64Array;
   pinching: Uint8Array;
   /** Deepest capsule penetration between fingers (m), 0 when none. */
   penetration: number;
@@ -122,6 +124,8 @@ export function createHandRetargeter(kin: Kinematics, opts: HandRetargeterOption
     for (let k = 0; k < capsules.link.length; k++) if (capsules.finger[k] === f) r = capsules.radius[k];
     return r;
   };
+  // Index of each finger's distal capsule.
+  const distal = fingers.map((_, f) => { let k = -1; for (let c = 0; c < capsules.link.length; c++) if (capsules.finger[c] === f) k = c; return k; });
   const gapFactor = opts.pinchGap ?? 0.5;
   const gap = fingers.map((_, i) => (i === 0 ? 0 : gapFactor * (distalRadius(0) + distalRadius(i))));
   const pinch = new ThumbPinchObjective({ enter: opts.pinchEnter ?? 0.03, exit: opts.pinchExit ?? 0.05, gap, weight: w.pinch, weightFree: w.thumbFree }, nf);
@@ -154,7 +158,7 @@ export function createHandRetargeter(kin: Kinematics, opts: HandRetargeterOption
   const stats: HandFrameStats = {
     valid: false, iterations: 0, cost: 0,
     tipError: new Float64Array(nf), tipDirError: new Float64Array(nf),
-    humanPinchDist: new Float64Array(nf), robotPinchDist: new Float64Array(nf), pinching: new Uint8Array(nf),
+    humanPinchDist: new Float64Array(nf), robotPinchDist: new Float64Array(nf), robotPinchGap: new Float64Array(nf), pinching: new Uint8Array(nf),
     penetration: 0,
   };
 
@@ -169,6 +173,8 @@ export function createHandRetargeter(kin: Kinematics, opts: HandRetargeterOption
   const pinned = new Float64Array(nd);
   let first = true;
   let lambdaCarry = 1e-3;
+  let lastIterations = 0;
+  const qStart = new Float64Array(kin.nq);
   const stepTol = opts.stepTolerance ?? 2e-3;
   const maxIt = opts.maxIterations ?? 12;
   const firstIt = opts.firstFrameIterations ?? 60;
@@ -182,45 +188,11 @@ export function createHandRetargeter(kin: Kinematics, opts: HandRetargeterOption
     return c;
   };
 
-  const solveFrame = (landmarks: ArrayLike<number>, q: Float64Array, dt?: number): boolean => {
-    if (!humanPalmCoords(landmarks, model.side, hc)) {
-      stats.valid = false;
-      return false;
-    }
-    const hm = state.human;
-    for (let j = 0; j < 21; j++) {
-      const a = hc[3 * j], b = hc[3 * j + 1], c = hc[3 * j + 2];
-      hm[3 * j] = F[0] * a + N[0] * b + TS[0] * c;
-      hm[3 * j + 1] = F[1] * a + N[1] * b + TS[1] * c;
-      hm[3 * j + 2] = F[2] * a + N[2] * b + TS[2] * c;
-    }
-    // Box: position limits, and velocity limits around the previous frame.
-    for (let a = 0; a < nd; a++) {
-      const d = dofs[a];
-      let l = kin.lower[d], h = kin.upper[d];
-      if (!first && useVel && dt && dt > 0 && Number.isFinite(kin.velocityLimit[d])) {
-        const v = kin.velocityLimit[d] * dt;
-        const p = Math.min(Math.max(q[d], l), h);
-        l = Math.max(l, p - v);
-        h = Math.min(h, p + v);
-      }
-      lo[a] = l; hi[a] = h;
-    }
-    state.q.set(q);
-    state.qPrev.set(q);
-    for (let a = 0; a < nd; a++) {
-      const d = dofs[a];
-      if (first) state.q[d] = model.qRef[d];
-      state.q[d] = Math.min(Math.max(state.q[d], lo[a]), hi[a]);
-    }
-    smooth.weight = first ? 0 : w.smoothness;
-    if (first) pinch.reset();
-    for (const o of objectives) o.prepare?.(state);
-
+  /** Levenberg–Marquardt from state.q within the box lo..hi; leaves state evaluated at the result. */
+  const lm = (cap: number, lambda0: number): number => {
     let cost = evaluate(H, g);
-    let lambda = first ? 1e-3 : Math.min(Math.max(lambdaCarry, 1e-5), 1e-1);
+    let lambda = lambda0;
     let it = 0;
-    const cap = first ? firstIt : maxIt;
     let atQ = true;
     for (; it < cap; it++) {
       // Box-constrained damped step by an active set: dofs on a bound whose gradient pushes outward
@@ -283,6 +255,67 @@ export function createHandRetargeter(kin: Kinematics, opts: HandRetargeterOption
     }
     if (!atQ) cost = evaluate(null, null);
     lambdaCarry = lambda;
+    lastIterations = it;
+    return cost;
+  };
+
+  const solveFrame = (landmarks: ArrayLike<number>, q: Float64Array, dt?: number): boolean => {
+    if (!humanPalmCoords(landmarks, model.side, hc)) {
+      stats.valid = false;
+      return false;
+    }
+    const hm = state.human;
+    for (let j = 0; j < 21; j++) {
+      const a = hc[3 * j], b = hc[3 * j + 1], c = hc[3 * j + 2];
+      hm[3 * j] = F[0] * a + N[0] * b + TS[0] * c;
+      hm[3 * j + 1] = F[1] * a + N[1] * b + TS[1] * c;
+      hm[3 * j + 2] = F[2] * a + N[2] * b + TS[2] * c;
+    }
+    // Box: position limits, and velocity limits around the previous frame.
+    for (let a = 0; a < nd; a++) {
+      const d = dofs[a];
+      let l = kin.lower[d], h = kin.upper[d];
+      if (!first && useVel && dt && dt > 0 && Number.isFinite(kin.velocityLimit[d])) {
+        const v = kin.velocityLimit[d] * dt;
+        const p = Math.min(Math.max(q[d], l), h);
+        l = Math.max(l, p - v);
+        h = Math.min(h, p + v);
+      }
+      lo[a] = l; hi[a] = h;
+    }
+    state.q.set(q);
+    state.qPrev.set(q);
+    for (let a = 0; a < nd; a++) {
+      const d = dofs[a];
+      if (first) state.q[d] = model.qRef[d];
+      state.q[d] = Math.min(Math.max(state.q[d], lo[a]), hi[a]);
+    }
+    smooth.weight = first ? 0 : w.smoothness;
+    if (first) pinch.reset();
+    for (const o of objectives) o.prepare?.(state);
+
+    let cost: number;
+    if (first) {
+      // Several starts (the reference pose, the middle of the joint ranges): a bad first frame would
+      // otherwise be carried by the warm start.
+      let best = Infinity, its = 0;
+      for (let k = 0; k < 2; k++) {
+        for (let a = 0; a < nd; a++) {
+          const d = dofs[a];
+          const v = k === 0 ? model.qRef[d] : 0.5 * (Math.max(lo[a], -Math.PI) + Math.min(hi[a], Math.PI));
+          state.q[d] = Math.min(Math.max(v, lo[a]), hi[a]);
+        }
+        const c = lm(firstIt, 1e-3);
+        its += lastIterations;
+        if (c < best) { best = c; qStart.set(state.q); }
+      }
+      state.q.set(qStart);
+      cost = evaluate(null, null);
+      lastIterations = its;
+    } else {
+      cost = lm(maxIt, Math.min(Math.max(lambdaCarry, 1e-5), 1e-1));
+    }
+    const it = lastIterations;
     for (let a = 0; a < nd; a++) q[dofs[a]] = state.q[dofs[a]];
     first = false;
 
@@ -304,6 +337,7 @@ export function createHandRetargeter(kin: Kinematics, opts: HandRetargeterOption
       if (i > 0) {
         stats.humanPinchDist[i] = pinch.humanDist[i];
         stats.robotPinchDist[i] = Math.hypot(tp[3 * i] - tp[0], tp[3 * i + 1] - tp[1], tp[3 * i + 2] - tp[2]);
+        stats.robotPinchGap[i] = capsuleGap(penetration, distal[0], distal[i]);
         stats.pinching[i] = pinch.pinching[i];
       }
     }
