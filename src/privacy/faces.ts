@@ -129,10 +129,10 @@ export function mergeBoxes(boxes: FaceBox[]): FaceBox[] {
 }
 
 /**
- * Irreversibly obscure a box in an RGB24 frame: enlarge it by `grow` (hair, ears, chin), pixelate into blocks
+ * Irreversibly obscure a box in an RGB24 frame: enlarge it by `grow` (2×: hair, ears, chin, and motion), pixelate into blocks
  * of about a sixth of the face, then smooth the blocks with a box blur so no edge of a feature survives.
  */
-export function blurBox(rgb: Uint8Array, width: number, height: number, box: FaceBox, grow = 1.6): void {
+export function blurBox(rgb: Uint8Array, width: number, height: number, box: FaceBox, grow = 2): void {
   const cx = box.x + box.w / 2;
   const cy = box.y + box.h / 2;
   const side = Math.max(box.w, box.h) * grow;
