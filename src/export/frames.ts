@@ -19,7 +19,7 @@
  *   frame_index, episode_index, index, task_index  int64 [1]
  */
 import { UserError } from '../errors.ts';
-import type { Episode, IndexEntry } from '../store/episode.ts';
+import type { Episode, IndexEntry, Provenance } from '../store/episode.ts';
 
 export interface FeatureSpec {
   dtype: 'float32' | 'int64';
@@ -47,11 +47,39 @@ export interface Layout {
   features: Record<string, FeatureSpec>;
 }
 
+/** What the layout needs to know of an episode (kept for every episode while only a few are loaded). */
+export interface EpisodeProbe {
+  jointNames: string[];
+  fps: number;
+  frames: number;
+  mapping: { kind?: unknown; side?: unknown };
+  trackJoints: string[] | null;
+  maskNames: string[];
+  hand: { robot: string; joints: string[]; side: unknown } | null;
+}
+
 export interface SelectedEpisode {
   id: string;
   entry: IndexEntry;
-  episode: Episode;
+  /** Store directory it comes from. */
   store: string;
+  provenance: Provenance;
+  urdfSha256: string;
+  probe: EpisodeProbe;
+}
+
+export function probeEpisode(ep: Episode): EpisodeProbe {
+  const m = ep.motion!;
+  const h = ep.handMotion;
+  return {
+    jointNames: m.jointNames,
+    fps: m.fps,
+    frames: m.timestamps.length,
+    mapping: (m.mapping ?? {}) as EpisodeProbe['mapping'],
+    trackJoints: ep.track ? ep.track.jointNames : null,
+    maskNames: Object.keys(ep.masks ?? {}),
+    hand: h ? { robot: h.robot.name, joints: h.jointNames, side: (h.mapping as { side?: unknown } | undefined)?.side } : null,
+  };
 }
 
 export type FrameColumn = Float32Array | BigInt64Array;
@@ -68,13 +96,13 @@ function sameList(a: string[], b: string[]): boolean {
 }
 
 /** The features every episode of the dataset shares; throws a UserError naming the episode that disagrees. */
-export function makeLayout(eps: SelectedEpisode[]): Layout {
+export function makeLayout(eps: SelectedEpisode[], robot: string): Layout {
   if (!eps.length) throw new UserError('no episodes to export');
-  const first = eps[0].episode.motion!;
+  const first = eps[0].probe;
   const jointNames = first.jointNames;
   const fps = first.fps;
   for (const e of eps) {
-    const m = e.episode.motion!;
+    const m = e.probe;
     if (!sameList(m.jointNames, jointNames)) {
       throw new UserError(`episode ${e.id.slice(0, 12)} has other joints (${m.jointNames.length}) than the first (${jointNames.length}); export one robot configuration at a time (--robot)`, e.store);
     }
@@ -83,20 +111,20 @@ export function makeLayout(eps: SelectedEpisode[]): Layout {
     }
   }
   const notes: string[] = [];
-  const tracks = eps.map((e) => e.episode.track);
-  const keypointJoints = tracks.every((t) => t && sameList(t.jointNames, tracks[0]!.jointNames)) ? tracks[0]!.jointNames : null;
+  const tracks = eps.map((e) => e.probe.trackJoints);
+  const keypointJoints = tracks.every((t) => t && sameList(t, tracks[0]!)) ? tracks[0]! : null;
   if (!keypointJoints && tracks.some((t) => t)) notes.push('observation.human_keypoints left out: not every episode has a pose track with the same joints');
-  const maskNames = [...new Set(eps.flatMap((e) => Object.keys(e.episode.masks ?? {})))].sort();
+  const maskNames = [...new Set(eps.flatMap((e) => e.probe.maskNames))].sort();
 
-  const hands = eps.map((e) => e.episode.handMotion);
+  const hands = eps.map((e) => e.probe.hand);
   const h0 = hands[0];
-  const handsAgree = !!h0 && hands.every((h) => h && h.robot.name === h0.robot.name && sameList(h.jointNames, h0.jointNames));
+  const handsAgree = !!h0 && hands.every((h) => h && h.robot === h0.robot && sameList(h.joints, h0.joints));
   if (!handsAgree && hands.some((h) => h)) notes.push('hand motion left out: not every episode has one of the same hand');
-  const handJoints = handsAgree ? h0!.jointNames : null;
-  const side = handsAgree ? (h0!.mapping as { side?: unknown } | undefined)?.side : undefined;
+  const handJoints = handsAgree ? h0!.joints : null;
+  const side = handsAgree ? h0!.side : undefined;
   const handSide = side === 'left' || side === 'right' ? side : null;
-  const fm = first.mapping as { kind?: unknown; side?: unknown } | undefined;
-  const robotHandSide = fm?.kind === 'hand' ? (fm.side === 'left' || fm.side === 'right' ? fm.side : '') : null;
+  const fm = first.mapping;
+  const robotHandSide = fm.kind === 'hand' ? (fm.side === 'left' || fm.side === 'right' ? fm.side : '') : null;
   const bodySet = new Set(jointNames);
   const stateNames = [...jointNames, ...(handJoints ?? []).map((j) => (bodySet.has(j) ? `hand.${j}` : j))];
 
@@ -117,7 +145,7 @@ export function makeLayout(eps: SelectedEpisode[]): Layout {
   features.timestamp = { dtype: 'float32', shape: [1], names: null };
   for (const k of ['frame_index', 'episode_index', 'index', 'task_index']) features[k] = { dtype: 'int64', shape: [1], names: null };
   return {
-    robot: handJoints ? `${first.robot.name}+${h0!.robot.name}` : first.robot.name,
+    robot: handJoints ? `${robot}+${h0!.robot}` : robot,
     fps, jointNames: stateNames, bodyJoints: jointNames.length, handJoints, handSide, robotHandSide, notes, keypointJoints, maskNames, features,
   };
 }
@@ -274,9 +302,40 @@ export function featureWidth(f: FeatureSpec): number {
   return f.shape.reduce((a, b) => a * b, 1);
 }
 
-/** Statistics of every feature over the given episodes' frames. */
-export function datasetStats(layout: Layout, frames: EpisodeFrames[]): Record<string, FeatureStats> {
+/** Statistics of every feature over one episode's frames. */
+export function episodeStats(layout: Layout, fr: EpisodeFrames): Record<string, FeatureStats> {
   const out: Record<string, FeatureStats> = {};
-  for (const [key, f] of Object.entries(layout.features)) out[key] = columnStats(frames.map((e) => e.columns[key]), featureWidth(f));
+  for (const [key, f] of Object.entries(layout.features)) out[key] = columnStats([fr.columns[key]], featureWidth(f));
+  return out;
+}
+
+/**
+ * Dataset statistics from per-episode ones, as LeRobot aggregates them: min/max exact, mean and std exact
+ * (count-weighted, parallel variance), quantiles the count-weighted mean of the episodes' quantiles.
+ */
+export function aggregateStats(perEpisode: Record<string, FeatureStats>[]): Record<string, FeatureStats> {
+  const out: Record<string, FeatureStats> = {};
+  if (!perEpisode.length) return out;
+  for (const key of Object.keys(perEpisode[0])) {
+    const list = perEpisode.map((s) => s[key]);
+    const width = list[0].mean.length;
+    const total = list.reduce((a, s) => a + s.count[0], 0);
+    const agg: FeatureStats = { min: [], max: [], mean: [], std: [], count: [total], q01: [], q10: [], q50: [], q90: [], q99: [] };
+    for (let d = 0; d < width; d++) {
+      let mn = Infinity;
+      let mx = -Infinity;
+      let sum = 0;
+      for (const s of list) { mn = Math.min(mn, s.min[d]); mx = Math.max(mx, s.max[d]); sum += s.mean[d] * s.count[0]; }
+      const mean = sum / total;
+      let v = 0;
+      for (const s of list) v += s.count[0] * (s.std[d] * s.std[d] + (s.mean[d] - mean) * (s.mean[d] - mean));
+      agg.min.push(mn);
+      agg.max.push(mx);
+      agg.mean.push(mean);
+      agg.std.push(Math.sqrt(v / total));
+      for (const [k] of QUANTILES) (agg[k] as number[]).push(list.reduce((a, s) => a + (s[k] as number[])[d] * s.count[0], 0) / total);
+    }
+    out[key] = agg;
+  }
   return out;
 }

@@ -13,7 +13,8 @@ import { UserError } from '../errors.ts';
 import { writeDirAtomic } from '../io/atomic.ts';
 import { appendAudit } from '../privacy/audit.ts';
 import { openStore } from '../store/store.ts';
-import { episodeFrames, makeLayout, type SelectedEpisode } from './frames.ts';
+import { makeLayout, probeEpisode, type SelectedEpisode } from './frames.ts';
+import type { Episode, IndexEntry } from '../store/episode.ts';
 import { writeLerobotV21, writeLerobotV3, type DatasetInput } from './lerobot.ts';
 import { writeMotionNpz } from './motion-npz.ts';
 
@@ -53,17 +54,20 @@ export interface ExportSummary {
   notes: string[];
 }
 
-/** Pick the episodes to export from one or more stores. */
-export function selectEpisodes(stores: string[], opts: Pick<ExportOptions, 'robot' | 'onlyFeasible'>): { selected: SelectedEpisode[]; skipped: ExportSummary['skipped'] } {
+/** Pick the episodes to export from one or more stores (loading each once to learn its shape). */
+export function selectEpisodes(stores: string[], opts: Pick<ExportOptions, 'robot' | 'onlyFeasible'>): {
+  selected: SelectedEpisode[]; skipped: ExportSummary['skipped']; robot: string; load: (i: number) => Episode;
+} {
   const seen = new Set<string>();
-  const candidates: { store: string; entry: SelectedEpisode['entry'] }[] = [];
+  const candidates: { store: string; entry: IndexEntry }[] = [];
   const skipped: ExportSummary['skipped'] = [];
-  const opened = stores.map((s) => ({ dir: s, store: openStore(s) }));
-  for (const { dir, store } of opened) {
+  const opened = new Map(stores.map((s) => [s, openStore(s)] as const));
+  for (const [dir, store] of opened) {
     for (const entry of store.list()) {
       if (seen.has(entry.id)) continue;
       seen.add(entry.id);
       if (!entry.robot) { skipped.push({ id: entry.id, reason: 'no robot motion' }); continue; }
+      if (entry.frames === 0) { skipped.push({ id: entry.id, reason: 'no frames' }); continue; }
       if (opts.robot && entry.robot !== opts.robot) { skipped.push({ id: entry.id, reason: `robot ${entry.robot}` }); continue; }
       if (opts.onlyFeasible && entry.feasible !== true) {
         skipped.push({ id: entry.id, reason: entry.feasible === false ? 'infeasible' : 'feasibility unknown' });
@@ -77,9 +81,12 @@ export function selectEpisodes(stores: string[], opts: Pick<ExportOptions, 'robo
     throw new UserError(`the stores hold episodes of several robots (${robots.sort().join(', ')}); choose one with --robot`);
   }
   candidates.sort((a, b) => (a.entry.createdAt < b.entry.createdAt ? -1 : a.entry.createdAt > b.entry.createdAt ? 1 : a.entry.id < b.entry.id ? -1 : 1));
-  const byDir = new Map(opened.map((o) => [o.dir, o.store]));
-  const selected = candidates.map((c) => ({ id: c.entry.id, entry: c.entry, store: c.store, episode: byDir.get(c.store)!.get(c.entry.id) }));
-  return { selected, skipped };
+  const load = (c: { store: string; entry: IndexEntry }) => opened.get(c.store)!.get(c.entry.id);
+  const selected = candidates.map((c) => {
+    const ep = load(c);
+    return { id: c.entry.id, entry: c.entry, store: c.store, provenance: ep.provenance, urdfSha256: ep.motion!.robot.urdf_sha256, probe: probeEpisode(ep) };
+  });
+  return { selected, skipped, robot: robots[0] ?? '', load: (i) => load(candidates[i]) };
 }
 
 /** Export the episodes of `stores` (one store directory or several) in the given format. */
@@ -96,25 +103,19 @@ export async function exportDataset(stores: string | string[], opts: ExportOptio
   }
   if (fs.existsSync(out) && !opts.overwrite) throw new UserError('already exists (use --overwrite to replace it)', opts.out);
 
-  const { selected, skipped } = selectEpisodes(list, opts);
+  const { selected, skipped, robot, load } = selectEpisodes(list, opts);
   if (!selected.length) {
     throw new UserError(`no episodes to export${skipped.length ? ` (${skipped.length} left out: ${[...new Set(skipped.map((s) => s.reason))].join(', ')})` : ''}`, list.join(', '));
   }
-  const layout = makeLayout(selected);
+  const layout = makeLayout(selected, robot);
   const tasks: string[] = [];
   const taskOf = selected.map((e) => {
-    const t = e.episode.provenance.task ?? opts.defaultTask ?? 'unlabeled';
+    const t = e.provenance.task ?? opts.defaultTask ?? 'unlabeled';
     let k = tasks.indexOf(t);
     if (k < 0) { k = tasks.length; tasks.push(t); }
     return k;
   });
-  let index0 = 0;
-  const frames = selected.map((e, i) => {
-    const f = episodeFrames(layout, e.episode, i, index0, taskOf[i]);
-    index0 += f.length;
-    return f;
-  });
-  const input: DatasetInput = { layout, episodes: selected, frames, taskOf, tasks };
+  const input: DatasetInput = { layout, episodes: selected, load, taskOf, tasks };
   let files: string[] = [];
   await writeDirAtomic(out, (dir) => {
     if (opts.format === 'lerobot-v3') files = writeLerobotV3(dir, input, { dataFileSizeMb: opts.dataFileSizeMb });
@@ -136,7 +137,7 @@ export async function exportDataset(stores: string | string[], opts: ExportOptio
     robot: layout.robot,
     fps: layout.fps,
     episodes: selected.length,
-    frames: index0,
+    frames: selected.reduce((a, e) => a + e.probe.frames, 0),
     tasks,
     features: Object.keys(layout.features),
     files,

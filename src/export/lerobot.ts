@@ -10,9 +10,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { encodeParquet, type Column } from './parquet.ts';
 import {
-  datasetStats, featureWidth, columnStats, STAT_KEYS,
+  aggregateStats, episodeFrames, episodeStats, featureWidth, STAT_KEYS,
   type EpisodeFrames, type FeatureStats, type Layout, type SelectedEpisode,
 } from './frames.ts';
+import type { Episode } from '../store/episode.ts';
 
 export const CHUNKS_SIZE = 1000;
 export const DATA_FILES_SIZE_IN_MB = 100;
@@ -23,10 +24,26 @@ export const V21_DATA_PATH = 'data/chunk-{episode_chunk:03d}/episode_{episode_in
 export interface DatasetInput {
   layout: Layout;
   episodes: SelectedEpisode[];
-  frames: EpisodeFrames[];
+  /** Load episode i (the writers load a few at a time, so exports larger than memory work). */
+  load: (i: number) => Episode;
   /** Task of each episode, as an index into `tasks`. */
   taskOf: number[];
   tasks: string[];
+}
+
+/** Dataset-wide index of each episode's first frame, and the total. */
+function firstIndices(input: DatasetInput): { index0: number[]; total: number } {
+  const index0: number[] = [];
+  let total = 0;
+  for (const e of input.episodes) { index0.push(total); total += e.probe.frames; }
+  return { index0, total };
+}
+
+/** The frame columns of episode i. */
+export function framesOf(input: DatasetInput, i: number, index0: number): EpisodeFrames {
+  const fr = episodeFrames(input.layout, input.load(i), i, index0, input.taskOf[i]);
+  if (fr.length !== input.episodes[i].probe.frames) throw new Error(`episode ${input.episodes[i].id} changed while exporting`);
+  return fr;
 }
 
 function writeJson(file: string, obj: unknown, indent = 4): void {
@@ -85,13 +102,13 @@ function reel2realMeta(format: string, input: DatasetInput): unknown {
       episode_index: i,
       id: e.id,
       task: input.tasks[input.taskOf[i]],
-      contributor: e.episode.provenance.contributor,
-      consent: e.episode.provenance.consent,
-      sources: e.episode.provenance.sources,
-      created_at: e.episode.provenance.createdAt ?? null,
+      contributor: e.provenance.contributor,
+      consent: e.provenance.consent,
+      sources: e.provenance.sources,
+      created_at: e.provenance.createdAt ?? null,
       feasible: e.entry.feasible ?? null,
       verdict: e.entry.verdict ?? null,
-      urdf_sha256: e.episode.motion!.robot.urdf_sha256,
+      urdf_sha256: e.urdfSha256,
     })),
   };
 }
@@ -102,12 +119,6 @@ function statsJson(stats: Record<string, FeatureStats>): Record<string, Record<s
     out[k] = {};
     for (const sk of STAT_KEYS) out[k][sk] = s[sk];
   }
-  return out;
-}
-
-function episodeStats(layout: Layout, fr: EpisodeFrames): Record<string, FeatureStats> {
-  const out: Record<string, FeatureStats> = {};
-  for (const [key, f] of Object.entries(layout.features)) out[key] = columnStats([fr.columns[key]], featureWidth(f));
   return out;
 }
 
@@ -131,51 +142,54 @@ function tasksParquet(tasks: string[]): Uint8Array {
 
 /** Write a LeRobot v3.0 dataset into `dir` (an empty directory). Returns the data files written. */
 export function writeLerobotV3(dir: string, input: DatasetInput, opts: { dataFileSizeMb?: number } = {}): string[] {
-  const { layout, frames } = input;
+  const { layout } = input;
+  const n = input.episodes.length;
   const limitMb = opts.dataFileSizeMb ?? DATA_FILES_SIZE_IN_MB;
   const bytesPerFrame = Object.values(layout.features).reduce((a, f) => a + featureWidth(f) * (f.dtype === 'int64' ? 8 : 4), 0);
+  const { index0, total } = firstIndices(input);
 
-  // Pack whole episodes into data files of at most ~limitMb (uncompressed), as LeRobot rolls its files.
+  // Pack whole episodes into data files of at most ~limitMb (uncompressed), as LeRobot rolls its files:
+  // a new file when the next episode would pass the limit, 1000 files per chunk directory.
   const fileOf: { chunk: number; file: number }[] = [];
   const groups: number[][] = [];
   let chunk = 0;
   let file = 0;
   let bytes = 0;
-  for (let i = 0; i < frames.length; i++) {
-    const add = frames[i].length * bytesPerFrame;
-    if (groups.length && bytes + add > limitMb * 1024 * 1024 && groups[groups.length - 1].length) {
+  for (let i = 0; i < n; i++) {
+    const add = input.episodes[i].probe.frames * bytesPerFrame;
+    if (!groups.length) {
+      groups.push([]);
+    } else if (bytes > 0 && bytes + add > limitMb * 1024 * 1024) {
       if (file === CHUNKS_SIZE - 1) { chunk++; file = 0; } else file++;
       bytes = 0;
+      groups.push([]);
     }
-    if (!groups.length || fileOf[groups[groups.length - 1][0]].chunk !== chunk || fileOf[groups[groups.length - 1][0]].file !== file) groups.push([]);
     groups[groups.length - 1].push(i);
     fileOf[i] = { chunk, file };
     bytes += add;
   }
+  // One data file at a time: only its episodes are in memory.
   const written: string[] = [];
+  const perEp: Record<string, FeatureStats>[] = [];
   for (const g of groups) {
     const { chunk: c, file: f } = fileOf[g[0]];
     const rel = `data/chunk-${pad(c, 3)}/file-${pad(f, 3)}.parquet`;
-    const eps = g.map((i) => frames[i]);
+    const eps = g.map((i) => framesOf(input, i, index0[i]));
+    for (const fr of eps) perEp.push(episodeStats(layout, fr));
     writeBytes(path.join(dir, rel), encodeParquet(frameColumns(layout, eps), { rowGroups: eps.map((e) => e.length) }));
     written.push(rel);
   }
 
   // meta/episodes: one row per episode with its file, its frame range and its statistics.
-  const n = frames.length;
-  const from: number[] = [];
-  const to: number[] = [];
-  let idx = 0;
-  for (const fr of frames) { from.push(idx); idx += fr.length; to.push(idx); }
-  const perEp = frames.map((fr) => episodeStats(layout, fr));
+  const lengths = input.episodes.map((e) => e.probe.frames);
   const cols: Column[] = [
-    { name: 'episode_index', kind: 'int64', data: frames.map((_, i) => i) },
+    { name: 'episode_index', kind: 'int64', data: lengths.map((_, i) => i) },
     { name: 'tasks', kind: 'list<string>', data: input.taskOf.map((t) => [input.tasks[t]]) },
-    { name: 'length', kind: 'int64', data: frames.map((f) => f.length) },
+    { name: 'length', kind: 'int64', data: lengths },
     { name: 'data/chunk_index', kind: 'int64', data: fileOf.map((x) => x.chunk) },
     { name: 'data/file_index', kind: 'int64', data: fileOf.map((x) => x.file) },
-    { name: 'dataset_from_index', kind: 'int64', data: from },
-    { name: 'dataset_to_index', kind: 'int64', data: to },
+    { name: 'dataset_from_index', kind: 'int64', data: index0 },
+    { name: 'dataset_to_index', kind: 'int64', data: index0.map((f, i) => f + lengths[i]) },
   ];
   for (const key of Object.keys(layout.features)) {
     for (const sk of STAT_KEYS) {
@@ -191,12 +205,12 @@ export function writeLerobotV3(dir: string, input: DatasetInput, opts: { dataFil
   );
   writeBytes(path.join(dir, 'meta/episodes/chunk-000/file-000.parquet'), encodeParquet(cols));
   writeBytes(path.join(dir, 'meta/tasks.parquet'), tasksParquet(input.tasks));
-  writeJson(path.join(dir, 'meta/stats.json'), statsJson(datasetStats(layout, frames)));
+  writeJson(path.join(dir, 'meta/stats.json'), statsJson(aggregateStats(perEp)));
   writeJson(path.join(dir, 'meta/info.json'), {
     codebase_version: 'v3.0',
     robot_type: layout.robot,
     total_episodes: n,
-    total_frames: idx,
+    total_frames: total,
     total_tasks: input.tasks.length,
     chunks_size: CHUNKS_SIZE,
     data_files_size_in_mb: limitMb,
@@ -265,25 +279,28 @@ export function modalityJson(layout: Layout): Record<string, unknown> {
 
 /** Write a LeRobot v2.1 dataset (with GR00T's modality.json) into `dir`. Returns the data files written. */
 export function writeLerobotV21(dir: string, input: DatasetInput): string[] {
-  const { layout, frames } = input;
-  const n = frames.length;
+  const { layout } = input;
+  const n = input.episodes.length;
+  const { index0, total } = firstIndices(input);
   const written: string[] = [];
   const epLines: string[] = [];
   const statLines: string[] = [];
-  let total = 0;
-  frames.forEach((fr, i) => {
+  const perEp: Record<string, FeatureStats>[] = [];
+  for (let i = 0; i < n; i++) {
+    const fr = framesOf(input, i, index0[i]);
     const rel = `data/chunk-${pad(Math.floor(i / CHUNKS_SIZE), 3)}/episode_${pad(i, 6)}.parquet`;
     writeBytes(path.join(dir, rel), encodeParquet(frameColumns(layout, [fr])));
     written.push(rel);
+    const st = episodeStats(layout, fr);
+    perEp.push(st);
     epLines.push(JSON.stringify({ episode_index: i, tasks: [input.tasks[input.taskOf[i]]], length: fr.length }));
-    statLines.push(JSON.stringify({ episode_index: i, stats: statsJson(episodeStats(layout, fr)) }));
-    total += fr.length;
-  });
+    statLines.push(JSON.stringify({ episode_index: i, stats: statsJson(st) }));
+  }
   fs.mkdirSync(path.join(dir, 'meta'), { recursive: true });
   fs.writeFileSync(path.join(dir, 'meta/episodes.jsonl'), epLines.join('\n') + '\n');
   fs.writeFileSync(path.join(dir, 'meta/episodes_stats.jsonl'), statLines.join('\n') + '\n');
   fs.writeFileSync(path.join(dir, 'meta/tasks.jsonl'), input.tasks.map((t, i) => JSON.stringify({ task_index: i, task: t })).join('\n') + '\n');
-  writeJson(path.join(dir, 'meta/stats.json'), statsJson(datasetStats(layout, frames)));
+  writeJson(path.join(dir, 'meta/stats.json'), statsJson(aggregateStats(perEp)));
   writeJson(path.join(dir, 'meta/modality.json'), modalityJson(layout));
   writeJson(path.join(dir, 'meta/info.json'), {
     codebase_version: 'v2.1',

@@ -15,13 +15,15 @@
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { encodeNpz, nd } from '../io/npz.ts';
-import type { DatasetInput } from './lerobot.ts';
+import { framesOf, type DatasetInput } from './lerobot.ts';
 
 export function writeMotionNpz(dir: string, input: DatasetInput): string[] {
   const written: string[] = [];
   const clips: unknown[] = [];
+  let index0 = 0;
   input.episodes.forEach((e, i) => {
-    const m = e.episode.motion!;
+    const ep = input.load(i);
+    const m = ep.motion!;
     const T = m.timestamps.length;
     const n = m.jointNames.length;
     const rootRot = new Float32Array(T * 4);
@@ -38,7 +40,7 @@ export function writeMotionNpz(dir: string, input: DatasetInput): string[] {
       // The hand's joints as exported in observation.state (sampled at the nearest hand frame in time).
       const nb = input.layout.bodyJoints;
       const nh = input.layout.handJoints.length;
-      const state = input.frames[i].columns['observation.state'] as Float32Array;
+      const state = framesOf(input, i, index0).columns['observation.state'] as Float32Array;
       const hq = new Float32Array(T * nh);
       for (let t = 0; t < T; t++) hq.set(state.subarray(t * (nb + nh) + nb, t * (nb + nh) + nb + nh), t * nh);
       hand.hand_dof_pos = nd(hq, [T, nh]);
@@ -55,7 +57,7 @@ export function writeMotionNpz(dir: string, input: DatasetInput): string[] {
       episode_id: e.id,
       task,
       feasible: e.entry.feasible ?? null,
-      ...(input.layout.handJoints ? { hand_joint_names: input.layout.handJoints, hand_robot: e.episode.handMotion!.robot } : {}),
+      ...(input.layout.handJoints ? { hand_joint_names: input.layout.handJoints, hand_robot: ep.handMotion!.robot } : {}),
     };
     fs.writeFileSync(path.join(dir, name), encodeNpz({
       arrays: {
@@ -69,7 +71,8 @@ export function writeMotionNpz(dir: string, input: DatasetInput): string[] {
       meta,
     }));
     written.push(name);
-    clips.push({ file: name, episode_index: i, id: e.id, frames: T, task, contributor: e.episode.provenance.contributor, consent: e.episode.provenance.consent.id });
+    clips.push({ file: name, episode_index: i, id: e.id, frames: T, task, contributor: e.provenance.contributor, consent: e.provenance.consent.id });
+    index0 += T;
   });
   fs.writeFileSync(path.join(dir, 'meta.json'), JSON.stringify({
     kind: 'reel2real-motion-npz',

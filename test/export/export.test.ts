@@ -152,15 +152,17 @@ describe('export', () => {
       expect(rows.length).toBe(Number(e.length));
       expect(Number(rows[0].index)).toBe(Number(e.dataset_from_index));
     }
-    checkWithPython(out, 4);
   });
 
-  it('LeRobot v3.0 and v2.1 load with pyarrow + datasets as LeRobot loads them, states equal to the store', async () => {
-    for (const format of ['lerobot-v3', 'lerobot-v2.1'] as const) {
+  it('LeRobot v3.0 (one and several data files) and v2.1 load with pyarrow + datasets as LeRobot loads them, states equal to the store', async () => {
+    const outs: string[] = [];
+    for (const [format, mb] of [['lerobot-v3', undefined], ['lerobot-v3', 0.03], ['lerobot-v2.1', undefined]] as const) {
       const out = path.join(tmp(), format);
-      await exportDataset(storeDir, { format, out });
-      checkWithPython(out, 4);
+      await exportDataset(storeDir, { format, out, dataFileSizeMb: mb });
+      outs.push(out);
     }
+    expect(fs.readdirSync(path.join(outs[1], 'data/chunk-000')).length).toBeGreaterThan(1);
+    checkWithPython(outs, 4);
   });
 
   it('LeRobot v2.1: one parquet per episode, JSON-lines metadata and GR00T modality.json', async () => {
@@ -316,21 +318,29 @@ print(json.dumps({"fps": float(z["fps"]), "fps_shape": list(z["fps"].shape), "do
     expect(feasibleOnly.stderr).toMatch(/no episodes to export/);
   });
 
-  /** Load with pyarrow + datasets as LeRobot does and compare the states with the store. */
-  function checkWithPython(out: string, nEpisodes: number): void {
+  /** Load with pyarrow + datasets as LeRobot does (one Python process for all) and compare the states with the store. */
+  function checkWithPython(outs: string[], nEpisodes: number): void {
     const py = pythonWith(['pyarrow', 'datasets', 'pandas', 'numpy']);
     if (!py) {
       console.warn('[skip] LeRobot-style load with pyarrow + datasets: no Python with pyarrow, datasets, pandas (pip install pyarrow datasets pandas)');
       return;
     }
-    const res = JSON.parse(runPython(py, fs.readFileSync(CHECKER, 'utf8'), [out]).trim().split('\n').pop()!);
-    expect(res.problems).toEqual([]);
-    expect(res.episodes.length).toBe(nEpisodes);
-    const reel = JSON.parse(fs.readFileSync(path.join(out, 'meta/reel2real.json'), 'utf8'));
-    for (const e of res.episodes) {
-      const motion = stored.get(reel.episodes[e.episode_index].id)!.motion!;
-      expect(e.state.flat()).toEqual(Array.from(motion.q));
-      expect(e.root_quat.flat()).toEqual(Array.from(motion.rootQuat));
-    }
+    const results = JSON.parse(runPython(py, fs.readFileSync(CHECKER, 'utf8'), outs).trim().split('\n').pop()!);
+    expect(results.length).toBe(outs.length);
+    outs.forEach((out, k) => {
+      const res = results[k];
+      expect(res.problems, out).toEqual([]);
+      expect(res.episodes.length).toBe(nEpisodes);
+      const reel = JSON.parse(fs.readFileSync(path.join(out, 'meta/reel2real.json'), 'utf8'));
+      for (const e of res.episodes) {
+        const motion = stored.get(reel.episodes[e.episode_index].id)!.motion!;
+        expect(e.state.flat()).toEqual(Array.from(motion.q));
+        expect(e.root_quat.flat()).toEqual(Array.from(motion.rootQuat));
+        const T = motion.timestamps.length;
+        // action = next frame's state (last repeats)
+        expect(e.action[T - 1]).toEqual(e.state[T - 1]);
+        expect(e.action[0]).toEqual(e.state[1]);
+      }
+    });
   }
 });
