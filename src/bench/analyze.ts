@@ -6,7 +6,7 @@
  * within the same duration tercile. Dose-response: per degradation type, strength vs success rate and the
  * median of each metric.
  */
-import { auroc, partialSpearman, spearman, stratifiedAuroc, terciles, median, quantile, wilson } from './stats.ts';
+import { auroc, partialSpearman, spearman, stratifiedAuroc, terciles, median, quantile, wilson, rng } from './stats.ts';
 import { CLEAN_LEVEL, DEGRADATIONS, LEVEL_UNITS, type DegradationType } from './degrade.ts';
 import { METRICS, type BenchRow, type BenchRun } from './run.ts';
 
@@ -22,6 +22,8 @@ export interface PredictorStat {
   spearman_success: number | null;
   /** AUROC of the oriented metric for predicting failure (0.5 = no information, 1 = perfect). */
   auroc_failure: number | null;
+  /** 95% interval of that AUROC from a cluster bootstrap over clips (a clip and all its degradations resampled together). */
+  auroc_failure_ci95: [number, number] | null;
   /** Partial Spearman ρ(metric, success | duration). */
   partial_spearman_success_given_duration: number | null;
   /** AUROC for failure comparing only clips in the same duration tercile. */
@@ -95,10 +97,33 @@ function predictor(rows: BenchRow[], key: string, label: string, group: Predicto
     n_fail: idx.filter((i) => fail[i]).length,
     spearman_success: fin(spearman(values, success)),
     auroc_failure: fin(auroc(oriented, fail)),
+    auroc_failure_ci95: clusterBootstrap(rows, oriented, fail),
     partial_spearman_success_given_duration: fin(partialSpearman(values, success, dur)),
     auroc_failure_within_duration_tercile: fin(stratifiedAuroc(idx.map((i) => oriented[i]), idx.map((i) => fail[i]), strata).auc),
     spearman_figures: spearmanFigures,
   };
+}
+
+const BOOTSTRAP = 400;
+
+/** 2.5/97.5 percentiles of the AUROC over clip-level bootstrap resamples (seeded; resamples with one class only are dropped). */
+function clusterBootstrap(rows: BenchRow[], score: (number | null)[], fail: boolean[]): [number, number] | null {
+  const clips = [...new Set(rows.map((r) => r.clip))];
+  if (clips.length < 3) return null;
+  const byClip = clips.map((c) => rows.map((r, i) => (r.clip === c ? i : -1)).filter((i) => i >= 0));
+  const R = rng(12345);
+  const vals: number[] = [];
+  for (let b = 0; b < BOOTSTRAP; b++) {
+    const s: (number | null)[] = [];
+    const f: boolean[] = [];
+    for (let k = 0; k < clips.length; k++) {
+      for (const i of byClip[Math.floor(R.next() * clips.length)]) { s.push(score[i]); f.push(fail[i]); }
+    }
+    const a = auroc(s, f);
+    if (Number.isFinite(a)) vals.push(a);
+  }
+  if (vals.length < BOOTSTRAP / 2) return null;
+  return [fin(quantile(vals, 0.025))!, fin(quantile(vals, 0.975))!];
 }
 
 export function analyze(run: BenchRun): BenchAnalysis {

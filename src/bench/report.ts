@@ -138,11 +138,11 @@ function doseSection(c: DoseCurve, figures: string[]): string {
 }
 
 function predictorTable(preds: PredictorStat[], figures: string[]): string {
-  const head = ['predictor', 'group', 'worse', 'n', 'fail', 'ρ(success)', 'AUROC(fail)', 'partial ρ | length', 'AUROC within length tercile', ...figures.map((f) => `ρ(${f})`)];
+  const head = ['predictor', 'group', 'worse', 'n', 'fail', 'ρ(success)', 'AUROC(fail) [95% clip bootstrap]', 'partial ρ | length', 'AUROC within length tercile', ...figures.map((f) => `ρ(${f})`)];
   const rows = preds.map((p) => {
     const a = p.auroc_failure;
     const cls = a === null ? '' : a >= 0.7 ? 'good' : a <= 0.4 ? 'inv' : '';
-    return `<tr><td>${esc(p.label)}<br><code>${esc(p.key)}</code></td><td>${p.group}</td><td>${p.worse}</td><td>${p.n}</td><td>${p.n_fail}</td><td>${fmt(p.spearman_success, 2)}</td><td class="${cls}">${fmt(a, 3)}</td><td>${fmt(p.partial_spearman_success_given_duration, 2)}</td><td>${fmt(p.auroc_failure_within_duration_tercile, 3)}</td>${figures.map((f) => `<td>${fmt(p.spearman_figures[f], 2)}</td>`).join('')}</tr>`;
+    return `<tr><td>${esc(p.label)}<br><code>${esc(p.key)}</code></td><td>${p.group}</td><td>${p.worse}</td><td>${p.n}</td><td>${p.n_fail}</td><td>${fmt(p.spearman_success, 2)}</td><td class="${cls}">${fmt(a, 3)}${p.auroc_failure_ci95 ? `<br><small>${fmt(p.auroc_failure_ci95[0], 2)}–${fmt(p.auroc_failure_ci95[1], 2)}</small>` : ''}</td><td>${fmt(p.partial_spearman_success_given_duration, 2)}</td><td>${fmt(p.auroc_failure_within_duration_tercile, 3)}</td>${figures.map((f) => `<td>${fmt(p.spearman_figures[f], 2)}</td>`).join('')}</tr>`;
   });
   return `<table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
