@@ -105,6 +105,29 @@ describeShared('hand options on real hands', [KEYPOINTS, ALLEGRO, G1], () => {
     expect((m.quality as any).pinch.robot_distance_mean_m.index).toBeGreaterThan((withPinch.quality as any).pinch.robot_distance_mean_m.index + 0.003);
   });
 
+  it('a cold start anywhere in the clip lands as well as the warm-started solve (no bad first frame)', () => {
+    for (const rel of [ALLEGRO, 'hands/shadow_right/shadow_hand_right.urdf']) {
+      const kin = new Kinematics(loadUrdf(shared(rel)));
+      const warm = createHandRetargeter(kin, { velocityLimits: false });
+      warm.calibrate(measureHumanHand(lm, T));
+      const q = new Float64Array(warm.model.qRef);
+      const warmErr: number[] = [];
+      for (let t = 0; t < T; t++) {
+        warm.solveFrame(lm.subarray(63 * t, 63 * t + 63), q);
+        warmErr.push(warm.stats.tipError.reduce((a, b) => a + b, 0) / warm.stats.tipError.length);
+      }
+      const cold = createHandRetargeter(kin, { velocityLimits: false });
+      cold.calibrate(measureHumanHand(lm, T));
+      for (let t = 5; t < T; t += 41) {
+        cold.reset();
+        const qc = new Float64Array(cold.model.qRef);
+        cold.solveFrame(lm.subarray(63 * t, 63 * t + 63), qc);
+        const e = cold.stats.tipError.reduce((a, b) => a + b, 0) / cold.stats.tipError.length;
+        expect(e, `${path.basename(rel)} frame ${t}: cold ${e.toFixed(4)} vs warm ${warmErr[t].toFixed(4)}`).toBeLessThan(warmErr[t] + 0.005);
+      }
+    }
+  });
+
   it('frames without the hand hold the last pose and are counted; output stays finite and within limits', () => {
     const robot = loadUrdf(shared(ALLEGRO));
     const kin = new Kinematics(robot);
