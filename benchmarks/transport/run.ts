@@ -1,7 +1,8 @@
 /**
  * Transport benchmark: episodes/s and MB/s of `EpisodeServer` → `EpisodeConsumer` (credit, acks, CRC-32
- * checks, durable cursor) beside a bare zeromq.js PUSH/PULL of the same multipart bytes, plain and CURVE,
- * measured in the same run. The receiver runs in a child process (as a trainer would).
+ * checks, durable cursor) beside a bare zeromq.js PUSH/PULL of the same multipart bytes, and the same
+ * PUSH/PULL with CRC-32 computed at both ends (the integrity check alone), plain and CURVE, measured in the
+ * same run, rounds alternating their order. The receiver runs in a child process (as a trainer would).
  *
  *   node --import tsx benchmarks/transport/run.ts [--episodes 400] [--rounds 3] [--seconds 10] [--fps 50] [--credit 16]
  *
@@ -163,6 +164,7 @@ async function driver(): Promise<void> {
   const payload = enc.frames.reduce((a, f) => a + f.byteLength, 0);
   const keys: Keys = { server: curveKeyPair(), client: curveKeyPair() };
 
+  const loadBefore = os.loadavg()[0];
   const rows: Record<string, { eps: number[]; mbps: number[] }> = {};
   const add = (k: string, r: Result) => {
     const x = rate(r);
@@ -184,6 +186,7 @@ async function driver(): Promise<void> {
   const summary: Record<string, unknown> = {
     date: new Date().toISOString(),
     machine: `${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
+    load_average_1min: { before: +loadBefore.toFixed(1), after: +os.loadavg()[0].toFixed(1) },
     command: `node --import tsx benchmarks/transport/run.ts --episodes ${count} --rounds ${rounds} --seconds ${seconds} --fps ${fps} --credit ${credit}`,
     episode_bytes: payload,
     episode_frames: Math.round(seconds * fps),
