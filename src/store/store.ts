@@ -395,6 +395,11 @@ export class EpisodeStore {
       // Index it unless it already is (also heals an episode whose writer died before indexing it).
       const stored = renamed ? entry : this.readRecord(id).entry;
       this.appendLine(stored, () => this.entries.has(id) || this.tombstones.has(id));
+      if (this.tombstones.has(id) && !this.entries.has(id)) {
+        // Removed (purged) while we were writing it: the removal wins.
+        this.deleteDir(id);
+        throw new UserError(`episode ${id} was removed from this store while being stored; it is not kept`, this.dir);
+      }
       return id;
     } finally {
       if (!renamed) fs.rmSync(tmp, { recursive: true, force: true });
