@@ -91,6 +91,10 @@ export function resampleTrack(track: PoseTrack, opts: { fps?: number; start?: nu
   return { ...track, positions, confidence, timestamps, fps: track.fps / step, extras: undefined };
 }
 
+function copy3(dst: Float64Array, src: Float64Array, t: number): void {
+  dst[0] = src[3 * t]; dst[1] = src[3 * t + 1]; dst[2] = src[3 * t + 2];
+}
+
 function resolveConfig(robot: UrdfRobot, c: RetargetOptions['config']): RobotConfig {
   if (c === null) return {};
   if (typeof c === 'string') return loadRobotConfig(c);
@@ -219,11 +223,11 @@ export function retarget(track: PoseTrack, robotIn: UrdfRobot | string, opts: Re
       footFwd[side].weight = lerp(W.foot_orientation, W.stance_foot_orientation);
       footFwd[side].heading = a < 0.5;
       footUp[side].weight = lerp(W.foot_orientation * 0.2, W.stance_foot_orientation);
-      footFwd[side].target.set(targets.footForward[side].subarray(3 * t, 3 * t + 3));
+      copy3(footFwd[side].target, targets.footForward[side], t);
     }
-    pelvisLeft.target.set(targets.pelvisLeft.subarray(3 * t, 3 * t + 3));
-    torsoLeft.target.set(targets.torsoLeft.subarray(3 * t, 3 * t + 3));
-    torsoUp.target.set(targets.torsoUp.subarray(3 * t, 3 * t + 3));
+    copy3(pelvisLeft.target, targets.pelvisLeft, t);
+    copy3(torsoLeft.target, targets.torsoLeft, t);
+    copy3(torsoUp.target, targets.torsoUp, t);
   };
   const pinFingers = () => {
     for (let i = 0; i < nq; i++) if (fingerDof[i]) { solver.lo[i] = solver.hi[i] = s.q[i]; }
@@ -237,6 +241,7 @@ export function retarget(track: PoseTrack, robotIn: UrdfRobot | string, opts: Re
   };
 
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   // ---- first frame: heading from the human, several starts, keep the best
   setFrame(0);
   const pl = targets.pelvisLeft;
@@ -283,6 +288,7 @@ export function retarget(track: PoseTrack, robotIn: UrdfRobot | string, opts: Re
       solver.setBounds(null, 0);
     }
     pinFingers();
+    if (collision) { s.fk(); collision.beginFrame(kin.pose, t > 0 ? 0.1 + 3 * (targets.timestamps[t] - targets.timestamps[t - 1]) : 0.2); }
     solver.solve({ maxIters: t === 0 ? firstIters : iters, lambda: 1e-4, tol: 1e-5 });
     iterSum += solver.lastIters;
     if (fingerSolvers.length) {
@@ -299,9 +305,11 @@ export function retarget(track: PoseTrack, robotIn: UrdfRobot | string, opts: Re
     out.rootQuat.set(s.baseQuat, 4 * t);
   }
   const solveSeconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
 
   const keyLinks = KEYPOINTS.map((k) => { const kp = keyPoint[k]; return kp ? { link: kp.link, local: Float64Array.from(kp.local) } : null; });
-  const quality: QualityReport = qualityReport(kin, map, proxies, targets, keyLinks, out, solveSeconds, iterSum / T);
+  const quality: QualityReport = qualityReport(kin, map, proxies, targets, keyLinks, out, solveSeconds, iterSum / T, cpuSeconds);
 
   const mapping: Record<string, unknown> = {
     method: 'tree discovery (no table)',

@@ -13,6 +13,8 @@ export interface QualityReport {
   fps: number;
   keypoint_error_mean_m: number;
   keypoint_error_max_m: number;
+  /** Mean error per mapped keypoint, metres. */
+  keypoint_error_by_name_m: Record<string, number>;
   joint_limit_violations: number;
   velocity_limit_violations: number;
   self_collision_frames: number;
@@ -27,8 +29,12 @@ export interface QualityReport {
   mean_jerk_rad_s3: number;
   root_travel_m: number;
   target_root_travel_m: number;
+  /** Frames per wall-clock second of the solve (includes the first frame's multi-start). */
   frames_per_second: number;
+  /** Frames per second of CPU time used by the solve (the one-core figure on a loaded machine). */
+  frames_per_cpu_second: number;
   solve_seconds: number;
+  solve_cpu_seconds: number;
   mean_iterations: number;
 }
 
@@ -38,7 +44,7 @@ export interface MotionArrays {
 
 export function qualityReport(
   kin: Kinematics, map: BodyMap, proxies: ProxySet, tg: Targets, keyLinks: ({ link: number; local: Float64Array } | null)[],
-  m: MotionArrays, solveSeconds: number, meanIters: number,
+  m: MotionArrays, solveSeconds: number, meanIters: number, cpuSeconds = solveSeconds,
 ): QualityReport {
   const T = m.timestamps.length, nq = kin.nq;
   const q = new Float64Array(nq);
@@ -46,6 +52,7 @@ export function qualityReport(
   const w = new Float64Array(3);
   const pts = new Float64Array(6);
   let errSum = 0, errN = 0, errMax = 0;
+  const perSum = new Float64Array(KEYPOINTS.length), perN = new Float64Array(KEYPOINTS.length);
   let limitViol = 0, velViol = 0, jump = 0;
   let colFrames = 0, colDepth = 0, groundPen = 0;
   const K = KEYPOINTS.length;
@@ -75,6 +82,7 @@ export function qualityReport(
       kin.pointWorld(kl.link, kl.local, w);
       const e = Math.hypot(w[0] - tg.pos[o], w[1] - tg.pos[o + 1], w[2] - tg.pos[o + 2]);
       errSum += e; errN++; errMax = Math.max(errMax, e);
+      perSum[k] += e; perN[k]++;
     }
     let deepest = 0;
     for (let p = 0; p < proxies.pairs.length; p += 2) {
@@ -125,6 +133,7 @@ export function qualityReport(
     fps: tg.fps,
     keypoint_error_mean_m: r6(errN ? errSum / errN : 0),
     keypoint_error_max_m: r6(errMax),
+    keypoint_error_by_name_m: Object.fromEntries(KEYPOINTS.map((k, i) => [k, perN[i] ? r6(perSum[i] / perN[i]) : null]).filter(([, v]) => v !== null)),
     joint_limit_violations: limitViol,
     velocity_limit_violations: velViol,
     self_collision_frames: colFrames,
@@ -140,7 +149,9 @@ export function qualityReport(
     root_travel_m: r6(travel(m.rootPos, 3, 0)),
     target_root_travel_m: r6(travel(hipC, 3, 0)),
     frames_per_second: Math.round(T / Math.max(solveSeconds, 1e-9)),
+    frames_per_cpu_second: Math.round(T / Math.max(cpuSeconds, 1e-9)),
     solve_seconds: r6(solveSeconds),
+    solve_cpu_seconds: r6(cpuSeconds),
     mean_iterations: Math.round(meanIters * 100) / 100,
   };
 }

@@ -244,13 +244,35 @@ export class SelfCollisionTask implements Task {
    * passive): e.g. the legs, so an arm brushing a thigh moves the arm, not the stance leg.
    */
   passive: Uint8Array | null = null;
+  /** Pairs near enough to matter this frame (broad phase, see beginFrame). */
+  private readonly near: Int32Array;
+  private nNear = -1;
   constructor(readonly proxies: ProxySet, public weight: number, public margin = 0.01, public activation = 0.03, nv = 0) {
     this.merged = new Int32Array(Math.max(nv, 6));
+    this.near = new Int32Array(proxies.pairs.length);
+  }
+  /**
+   * Broad phase once per frame: keep the pairs within activation + slack at the frame's start pose. Joint
+   * velocity limits bound how far links travel within a frame, so `slack` covers the frame's motion.
+   */
+  beginFrame(P: Float64Array, slack = 0.1): void {
+    const caps = this.proxies.capsules, pairs = this.proxies.pairs;
+    let n = 0;
+    for (let k = 0; k < pairs.length; k += 2) {
+      if (capsuleDistance(P, caps[pairs[k]], caps[pairs[k + 1]], this.pts) < this.activation + slack) { this.near[n++] = pairs[k]; this.near[n++] = pairs[k + 1]; }
+    }
+    this.nNear = n;
+  }
+  /** Check every pair again from now on (e.g. after a large jump of the state). */
+  resetBroadPhase(): void {
+    this.nNear = -1;
   }
   accumulate(s: IkState): number {
-    const P = s.kin.pose, caps = this.proxies.capsules, pairs = this.proxies.pairs;
+    const P = s.kin.pose, caps = this.proxies.capsules;
+    const pairs = this.nNear >= 0 ? this.near : this.proxies.pairs;
+    const np = this.nNear >= 0 ? this.nNear : pairs.length;
     let cost = 0;
-    for (let k = 0; k < pairs.length; k += 2) {
+    for (let k = 0; k < np; k += 2) {
       const A = caps[pairs[k]], B = caps[pairs[k + 1]];
       const d = capsuleDistance(P, A, B, this.pts);
       if (d >= this.activation) continue;
