@@ -65,6 +65,29 @@ describe('serve / consume CLI on a real store', () => {
     await server.exited;
   }, 120_000);
 
+  it('serve --server-key/--allow and consume --server-key/--key: allowed trainer gets the episodes over CURVE', async () => {
+    const dir = tmpDir();
+    const storeDir = path.join(dir, 'store');
+    const store = openStore(storeDir, { create: true });
+    const ids = [0, 1].map((i) => store.put(syntheticEpisode(i, 0.5, 30).episode));
+    const gen = (name: string) => {
+      const r = runCli(['keys', 'gen', '--out', path.join(dir, name), '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout).public as string;
+    };
+    const serverPub = gen('server.key');
+    const trainerPub = gen('trainer.key');
+    fs.writeFileSync(path.join(dir, 'allow.txt'), `${trainerPub} trainer\n`);
+    const endpoint = `ipc://${path.join(dir, 'c.sock')}`;
+    const server = serve([storeDir, '--bind', endpoint, '--curve', '--server-key', path.join(dir, 'server.key'), '--allow', path.join(dir, 'allow.txt')]);
+    await server.waitFor((l) => l.some((x) => x.type === 'listening' && x.curve === true), 30000);
+    const r = runCli(['consume', '--connect', endpoint, '--name', 't', '--json', '--server-key', serverPub, '--key', path.join(dir, 'trainer.key')], { timeout: 60000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.seq !== undefined).map((l) => l.id)).toEqual(ids);
+    server.proc.kill('SIGTERM');
+    await server.exited;
+  }, 120_000);
+
   it('fails with one-line errors: plain bind off loopback, no server, a second server on the same state', async () => {
     const dir = tmpDir();
     const storeDir = path.join(dir, 'store');

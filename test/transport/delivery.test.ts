@@ -163,6 +163,23 @@ describe('transport delivery', () => {
     }
   }, 30_000);
 
+  it('an episode the source cannot read is skipped and reported; the rest arrive and END lists it', async () => {
+    const good = syntheticSource(4, 0.5, 50);
+    const broken = good.list()[2].id;
+    const source = { list: () => good.list(), get: (id: string) => { if (id === broken) throw new Error('motion.npz: bad zip'); return good.get(id); } };
+    const events: ServerEvent[] = [];
+    const server = new EpisodeServer({ source, bind: 'tcp://127.0.0.1:*', stateDir: tmpDir(), onEvent: (e) => events.push(e) });
+    const ep = await server.start();
+    try {
+      const got = await drain(new EpisodeConsumer({ connect: ep, name: 'u', credit: 2 }));
+      expect(got.map((e) => e.seq)).toEqual([0, 1, 3]);
+      expect(events.filter((e) => e.type === 'unreadable').map((e) => (e as { seq: number }).seq)).toEqual([2]);
+      expect(events.some((e) => e.type === 'end')).toBe(true);
+    } finally {
+      await server.close();
+    }
+  }, 30_000);
+
   it('refuses plain transport off loopback, and a trainer in the wrong mode', async () => {
     const source = syntheticSource(1, 0.2, 50);
     await expect(new EpisodeServer({ source, bind: 'tcp://0.0.0.0:*', stateDir: tmpDir() }).start()).rejects.toThrow(/CURVE is required/);
