@@ -15,11 +15,13 @@
  *   observation.human_keypoints_confidence [J]
  *   quality.flags              [K]    per-frame quality masks (1 = flagged), names = mask names (only when
  *                                     some episode has masks; an episode without a mask gets 0 for it)
- *   timestamp                  [1]    exactly frame_index / fps
+ *   timestamp                  [1]    exactly frame_index / fps (motions whose frames are not evenly spaced
+ *                                     are first resampled onto that grid: resampleMotion)
  *   frame_index, episode_index, index, task_index  int64 [1]
  */
 import { UserError } from '../errors.ts';
 import type { Episode, IndexEntry, Provenance } from '../store/episode.ts';
+import type { RobotMotion } from '../retarget/motion.ts';
 
 export interface FeatureSpec {
   dtype: 'float32' | 'int64';
@@ -338,4 +340,55 @@ export function aggregateStats(perEpisode: Record<string, FeatureStats>[]): Reco
     out[key] = agg;
   }
   return out;
+}
+
+// ---- uniform frame times ----------------------------------------------------------------------------
+
+/** LeRobot's tolerance for timestamps off the frame grid (tolerance_s). */
+export const TIME_TOLERANCE_S = 1e-4;
+
+/** Whether frame i is at timestamps[0] + i/fps for every i, within LeRobot's tolerance. */
+export function isUniform(ts: Float64Array, fps: number): boolean {
+  for (let i = 0; i < ts.length; i++) if (Math.abs(ts[i] - ts[0] - i / fps) > TIME_TOLERANCE_S) return false;
+  return true;
+}
+
+/**
+ * The motion on the uniform grid t0 + k/fps over its time span: joints and root position interpolated
+ * linearly, root orientation by normalised quaternion interpolation (shortest arc). For motions whose frames
+ * are not evenly spaced (variable-frame-rate video, dropped frames): a dataset's frames are 1/fps apart.
+ */
+export function resampleMotion(m: RobotMotion): RobotMotion {
+  const ts = m.timestamps;
+  const T = ts.length;
+  const t0 = ts[0];
+  const K = Math.floor((ts[T - 1] - t0) * m.fps + 1e-6) + 1;
+  const n = m.jointNames.length;
+  const q = new Float32Array(K * n);
+  const rootPos = new Float32Array(K * 3);
+  const rootQuat = new Float32Array(K * 4);
+  const timestamps = new Float64Array(K);
+  let j = 0;
+  for (let k = 0; k < K; k++) {
+    const t = t0 + k / m.fps;
+    timestamps[k] = t;
+    while (j + 1 < T - 1 && ts[j + 1] <= t) j++;
+    const a = j;
+    const b = Math.min(j + 1, T - 1);
+    const w = b === a ? 0 : Math.min(1, Math.max(0, (t - ts[a]) / (ts[b] - ts[a])));
+    for (let d = 0; d < n; d++) q[k * n + d] = m.q[a * n + d] + (m.q[b * n + d] - m.q[a * n + d]) * w;
+    for (let d = 0; d < 3; d++) rootPos[k * 3 + d] = m.rootPos[a * 3 + d] + (m.rootPos[b * 3 + d] - m.rootPos[a * 3 + d]) * w;
+    let dot = 0;
+    for (let d = 0; d < 4; d++) dot += m.rootQuat[a * 4 + d] * m.rootQuat[b * 4 + d];
+    const sgn = dot < 0 ? -1 : 1;
+    let norm = 0;
+    for (let d = 0; d < 4; d++) {
+      const v = m.rootQuat[a * 4 + d] * (1 - w) + sgn * m.rootQuat[b * 4 + d] * w;
+      rootQuat[k * 4 + d] = v;
+      norm += v * v;
+    }
+    norm = Math.sqrt(norm) || 1;
+    for (let d = 0; d < 4; d++) rootQuat[k * 4 + d] /= norm;
+  }
+  return { ...m, q, rootPos, rootQuat, timestamps, meta: { ...(m.meta ?? {}), resampled_from_frames: T } };
 }

@@ -13,7 +13,7 @@ import { UserError } from '../errors.ts';
 import { writeDirAtomic } from '../io/atomic.ts';
 import { appendAudit } from '../privacy/audit.ts';
 import { openStore } from '../store/store.ts';
-import { makeLayout, probeEpisode, type SelectedEpisode } from './frames.ts';
+import { isUniform, makeLayout, probeEpisode, resampleMotion, type SelectedEpisode } from './frames.ts';
 import type { Episode, IndexEntry } from '../store/episode.ts';
 import { writeLerobotV21, writeLerobotV3, type DatasetInput } from './lerobot.ts';
 import { writeMotionNpz } from './motion-npz.ts';
@@ -56,7 +56,7 @@ export interface ExportSummary {
 
 /** Pick the episodes to export from one or more stores (loading each once to learn its shape). */
 export function selectEpisodes(stores: string[], opts: Pick<ExportOptions, 'robot' | 'onlyFeasible'>): {
-  selected: SelectedEpisode[]; skipped: ExportSummary['skipped']; robot: string; load: (i: number) => Episode;
+  selected: SelectedEpisode[]; skipped: ExportSummary['skipped']; robot: string; load: (i: number) => Episode; notes: string[];
 } {
   const seen = new Set<string>();
   const candidates: { store: string; entry: IndexEntry }[] = [];
@@ -81,12 +81,23 @@ export function selectEpisodes(stores: string[], opts: Pick<ExportOptions, 'robo
     throw new UserError(`the stores hold episodes of several robots (${robots.sort().join(', ')}); choose one with --robot`);
   }
   candidates.sort((a, b) => (a.entry.createdAt < b.entry.createdAt ? -1 : a.entry.createdAt > b.entry.createdAt ? 1 : a.entry.id < b.entry.id ? -1 : 1));
-  const load = (c: { store: string; entry: IndexEntry }) => opened.get(c.store)!.get(c.entry.id);
+  // Frames of a dataset are 1/fps apart: a motion whose frames are not is resampled onto that grid.
+  let resampled = 0;
+  const load = (c: { store: string; entry: IndexEntry }, count = false) => {
+    const ep = opened.get(c.store)!.get(c.entry.id);
+    const m = ep.motion!;
+    if (!isUniform(m.timestamps, m.fps)) {
+      ep.motion = resampleMotion(m);
+      if (count) resampled++;
+    }
+    return ep;
+  };
   const selected = candidates.map((c) => {
-    const ep = load(c);
+    const ep = load(c, true);
     return { id: c.entry.id, entry: c.entry, store: c.store, provenance: ep.provenance, urdfSha256: ep.motion!.robot.urdf_sha256, probe: probeEpisode(ep) };
   });
-  return { selected, skipped, robot: robots[0] ?? '', load: (i) => load(candidates[i]) };
+  const notes = resampled ? [`${resampled} episode(s) with unevenly spaced frames resampled to a uniform frame rate`] : [];
+  return { selected, skipped, robot: robots[0] ?? '', load: (i) => load(candidates[i]), notes };
 }
 
 /** Export the episodes of `stores` (one store directory or several) in the given format. */
@@ -103,7 +114,7 @@ export async function exportDataset(stores: string | string[], opts: ExportOptio
   }
   if (fs.existsSync(out) && !opts.overwrite) throw new UserError('already exists (use --overwrite to replace it)', opts.out);
 
-  const { selected, skipped, robot, load } = selectEpisodes(list, opts);
+  const { selected, skipped, robot, load, notes } = selectEpisodes(list, opts);
   if (!selected.length) {
     throw new UserError(`no episodes to export${skipped.length ? ` (${skipped.length} left out: ${[...new Set(skipped.map((s) => s.reason))].join(', ')})` : ''}`, list.join(', '));
   }
@@ -142,6 +153,6 @@ export async function exportDataset(stores: string | string[], opts: ExportOptio
     features: Object.keys(layout.features),
     files,
     skipped,
-    notes: layout.notes,
+    notes: [...notes, ...layout.notes],
   };
 }

@@ -276,6 +276,32 @@ print(json.dumps({"fps": float(z["fps"]), "fps_shape": list(z["fps"].shape), "do
     }
   });
 
+  it('resamples a motion with a dropped frame onto the 1/fps grid (LeRobot needs evenly spaced frames)', async () => {
+    const root = tmp();
+    const s = openStore(path.join(root, 'store'), { create: true });
+    const ep = syntheticEpisode(7, 21);
+    const m = ep.motion!;
+    // Frames at k/30 s for k = 0..21 except 10 (dropped); joints move linearly in time.
+    const kept = [...Array(22).keys()].filter((k) => k !== 10);
+    m.timestamps = Float64Array.from(kept, (k) => 0.5 + k / 30);
+    for (let i = 0; i < 21; i++) for (let j = 0; j < 29; j++) m.q[i * 29 + j] = (j + 1) * 0.1 * m.timestamps[i];
+    s.put(ep);
+    const out = path.join(root, 'ds');
+    const sum = await exportDataset(s.dir, { format: 'lerobot-v3', out });
+    expect(sum.frames).toBe(22);
+    expect(sum.notes.join()).toMatch(/1 episode\(s\) with unevenly spaced frames resampled/);
+    const { rows } = await readParquet(path.join(out, 'data/chunk-000/file-000.parquet'));
+    expect(rows.length).toBe(22);
+    for (const k of [0, 9, 10, 11, 21]) {
+      expect(Math.abs(rows[k].timestamp - k / 30)).toBeLessThan(1e-6);
+      const t = 0.5 + k / 30;
+      rows[k]['observation.state'].forEach((v: number, j: number) => expect(v).toBeCloseTo((j + 1) * 0.1 * t, 5));
+    }
+    // Root orientation stays a unit quaternion.
+    const rq = rows[10]['observation.root_quat'] as number[];
+    expect(Math.hypot(...rq)).toBeCloseTo(1, 6);
+  });
+
   it('merges several stores (shards) into one dataset, each episode once', async () => {
     const root = tmp();
     const a = openStore(path.join(root, 'shard-0'), { create: true });
