@@ -10,6 +10,7 @@
  */
 import type { PoseTrack } from '../pose/track.ts';
 import { HAND_LANDMARKS } from '../pose/skeleton.ts';
+import { BLAZEPOSE_LANDMARKS } from '../capture/layout.ts';
 import type { NdArray } from '../io/npz.ts';
 import { UserError } from '../errors.ts';
 import { loadTask, thresholdsFor, type BodyPart, type Level, type QualityThresholds, type TaskScript } from './config.ts';
@@ -484,13 +485,6 @@ function blazeposeParts(name: string): BodyPart[] {
   return [`${side}_leg` as BodyPart];
 }
 
-const BLAZEPOSE_NAMES = [
-  'nose', 'left_eye_inner', 'left_eye', 'left_eye_outer', 'right_eye_inner', 'right_eye', 'right_eye_outer',
-  'left_ear', 'right_ear', 'mouth_left', 'mouth_right', 'left_shoulder', 'right_shoulder', 'left_elbow',
-  'right_elbow', 'left_wrist', 'right_wrist', 'left_pinky', 'right_pinky', 'left_index', 'right_index',
-  'left_thumb', 'right_thumb', 'left_hip', 'right_hip', 'left_knee', 'right_knee', 'left_ankle', 'right_ankle',
-  'left_heel', 'right_heel', 'left_foot_index', 'right_foot_index',
-];
 
 export interface ImagePoints {
   /** [T, P, 2] image coordinates (pixels, or [0,1] when width = height = 1); NaN = none. */
@@ -544,7 +538,7 @@ export function imageLandmarks(track: PoseTrack, video: VideoInfo | null, partId
   // Capture's layout: normalised image points per model.
   const groups: { arr: NdArray; n: number; parts: (k: number) => BodyPart[]; presence?: NdArray }[] = [];
   if (ex.image_body && ex.image_body.shape[0] === T && ex.image_body.shape[1] === 33) {
-    groups.push({ arr: ex.image_body, n: 33, parts: (k) => blazeposeParts(BLAZEPOSE_NAMES[k]), presence: ex.presence_body });
+    groups.push({ arr: ex.image_body, n: 33, parts: (k) => blazeposeParts(BLAZEPOSE_LANDMARKS[k]), presence: ex.presence_body });
   }
   for (const side of ['left', 'right'] as const) {
     const a = ex[`image_${side}_hand`];
