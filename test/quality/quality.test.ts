@@ -5,7 +5,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describeShared, shared } from '../helpers/shared.ts';
 import { runCli } from '../helpers/cli.ts';
-import { assessQuality, type QualityReport } from '../../src/quality/assess.ts';
+import { assessQuality, maskRanges, reportToJson, type QualityReport } from '../../src/quality/assess.ts';
+import { openStore } from '../../src/store/store.ts';
 import { listTasks, loadTask, loadTaskFile, parseTask, thresholdsFor } from '../../src/quality/config.ts';
 import { hasTool } from '../../src/quality/media.ts';
 import { saveTrack, type PoseTrack } from '../../src/pose/track.ts';
@@ -161,6 +162,27 @@ describeShared('quality gate on real keypoints', [K + 'tfjs_pose_squats_3d.full.
     const r = assessQuality(still, { task: busy });
     expect(codes(r)).toContain('motion.absent');
     expect(r.verdict).toBe('reject');
+  });
+
+  it('the report and its per-frame masks are saved with the episode and read back', () => {
+    const t = cloneTrack(clean);
+    const J = t.jointNames.length;
+    const w = t.jointNames.indexOf('right_wrist');
+    for (let f = 30; f <= 40; f++) { t.positions.fill(NaN, (f * J + w) * 3, (f * J + w) * 3 + 3); t.confidence[f * J + w] = 0; }
+    const r = assessQuality(t, { task: taskFile });
+    const store = openStore(path.join(tmp, 'store'), { create: true });
+    const id = store.put({
+      provenance: { contributor: 'p-' + '0'.repeat(64), consent: { id: 'c-1', version: '1', scopes: ['robot-training'] }, task: 'squat-band', sources: [{ file: 'squats.mp4', sha256: '1'.repeat(64) }] },
+      track: t, quality: reportToJson(r), masks: r.masks,
+    });
+    const ep = store.get(id);
+    expect((ep.quality as any).verdict).toBe(r.verdict);
+    expect((ep.quality as any).reasons.map((x: any) => x.code)).toEqual(['hands.not_visible']);
+    expect(Object.keys(ep.masks!).sort()).toEqual(Object.keys(r.masks).sort());
+    expect(Array.from(ep.masks!.right_hand_missing)).toEqual(Array.from(r.masks.right_hand_missing));
+    expect(maskRanges(ep.masks!.right_hand_missing)).toEqual([[30, 40]]);
+    // Same clip, same report: the episode id is stable (the report has no clock in it).
+    expect(assessQuality(t, { task: taskFile })).toEqual(r);
   });
 
   it('qa CLI prints the verdict and the reasons, --json the full report', () => {
