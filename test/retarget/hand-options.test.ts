@@ -172,6 +172,24 @@ describeShared('hand options on real hands', [KEYPOINTS, ALLEGRO, G1], () => {
     }
   });
 
+  it('retargetHand mirrors a right human hand onto a left robot hand (G1 left Dex3 via dofs)', () => {
+    const robot = loadUrdf(shared(G1));
+    const kin = new Kinematics(robot);
+    const leftDofs = kin.dofNames.filter((n) => n.startsWith('left_hand_'));
+    const m = retargetHand(track, robot, { side: 'left', dofs: leftDofs });
+    expect((m.mapping as any).side).toBe('left');
+    expect((m.mapping as any).human_side).toBe('right');
+    expect((m.quality as any).joint_limit_violations).toBe(0);
+    const model = discoverHand(kin, { side: 'left', dofs: leftDofs });
+    const nq = kin.nq;
+    for (const f of model.fingers.slice(1)) {
+      const r = Array.from({ length: T }, (_, t) => f.dofs.reduce((s, d, k) => s + f.flexSign[k] * m.q[t * nq + d], 0));
+      expect(corr(humanCurl(lm, T, f.name), r), f.name).toBeGreaterThan(0.7);
+    }
+    // Body joints stay at the reference pose.
+    for (let t = 0; t < T; t++) for (let d = 0; d < nq; d++) if (!model.dofs.includes(d)) expect(m.q[t * nq + d]).toBe(Math.fround(model.qRef[d]));
+  });
+
   it('fingerSolvers: the body retargeter hook solves only finger dofs, keeps its own history between frames', () => {
     const kin = new Kinematics(loadUrdf(shared(G1)));
     // Finger links below each hand link, as the body map lists them.
