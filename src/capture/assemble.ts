@@ -13,7 +13,7 @@ import { nd, type NdArray } from '../io/npz.ts';
 import { BODY_JOINTS, canonicalSkeleton } from '../pose/skeleton.ts';
 import { oneEuroInPlace, type OneEuroParams } from './filter.ts';
 import {
-  BLAZEPOSE_LANDMARKS, BODY_N, H_HANDEDNESS, H_IMAGE, H_SCORE, H_SOURCE, H_WORLD, HAND_N, R_BODY_IMAGE, R_BODY_SCORE,
+  BLAZEPOSE_LANDMARKS, BODY_N, R_BODY_DETECTED, H_HANDEDNESS, H_IMAGE, H_SCORE, H_SOURCE, H_WORLD, HAND_N, R_BODY_IMAGE, R_BODY_SCORE,
   R_BODY_VIS, R_BODY_WORLD, ROW, handBase,
 } from './layout.ts';
 
@@ -79,9 +79,11 @@ export function assemble(rows: Float32Array, times: Float64Array, T: number, par
     const img = new Float32Array(T * BODY_N * 3);
     const vis = new Float32Array(T * BODY_N);
     const pres = new Float32Array(T);
+    const detected = new Uint8Array(T);
     for (let t = 0; t < T; t++) {
       const r = t * ROW;
       pres[t] = rows[r + R_BODY_SCORE];
+      detected[t] = rows[r + R_BODY_DETECTED] > 0 ? 1 : 0;
       if (pres[t] > 0) nBody++;
       for (let k = 0; k < BODY_N; k++) {
         const ix = rows[r + R_BODY_IMAGE + 3 * k];
@@ -113,6 +115,7 @@ export function assemble(rows: Float32Array, times: Float64Array, T: number, par
       for (let k = 0; k < BODY_N; k++) bodyW[3 * (t * BODY_N + k) + 2] -= lo;
     }
     extras.presence_body = nd(pres, [T]);
+    extras.detector_body = nd(detected, [T]);
     extras.image_body = nd(img, [T, BODY_N, 3]);
     extras.visibility_body = nd(vis, [T, BODY_N]);
     // Canonical body joints and the 33 originals.

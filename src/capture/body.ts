@@ -9,7 +9,7 @@ import type { Frame } from './video.ts';
 import { tf, loadGraphModel } from './models.ts';
 import { type Roi, alignRotation, cropRoi, cropToFrame, decodeDetections, letterboxRoi } from './roi.ts';
 import { ssdAnchors } from './roi.ts';
-import { BODY_N, R_BODY_DETECTED, R_BODY_IMAGE, R_BODY_PRES, R_BODY_SCORE, R_BODY_VIS, R_BODY_WORLD } from './layout.ts';
+import { BODY_N, R_BODY_NEXT_ROI, R_BODY_DETECTED, R_BODY_IMAGE, R_BODY_PRES, R_BODY_SCORE, R_BODY_VIS, R_BODY_WORLD } from './layout.ts';
 import { handRoiFromBody } from './hands.ts';
 
 const DET_SIZE = 224;
@@ -61,21 +61,66 @@ export class BodyTracker {
     this.roi = null;
     this.lastCenter = null;
     this.sinceDetect = Infinity;
+    this.lostAt = -Infinity;
+  }
+
+  /** Start from a known region (e.g. where the previous segment's last frame left the person). */
+  seed(roi: Roi): void {
+    this.roi = { ...roi };
+    this.lastCenter = [roi.cx, roi.cy];
+    this.lostAt = this.frameNo;
   }
 
   /** Track the body in `frame`, writing the body fields of `row`; updates `handHints`. Returns presence. */
   process(frame: Frame, row: Float32Array): number {
-    const W = frame.width;
-    const H = frame.height;
     this.handHints[0] = this.handHints[1] = null;
     this.sinceDetect++;
-    if (!this.roi) {
-      if (this.sinceDetect < this.opts.detectEvery) return 0;
-      this.roi = this.detect(frame);
-      row[R_BODY_DETECTED] = 1;
-      if (!this.roi) return 0;
+    if (this.roi) {
+      if (this.runLandmarks(frame, this.roi, row)) return row[R_BODY_SCORE];
+      this.roi = null;
+      this.lostAt = this.frameNo;
     }
-    const roi = this.roi;
+    this.frameNo++;
+    if (this.sinceDetect < this.opts.detectEvery) return 0;
+    this.sinceDetect = 0;
+    row[R_BODY_DETECTED] = 1;
+    const W = frame.width;
+    const H = frame.height;
+    // The whole picture first; when nobody is confirmed there, square tiles along the long side, where a
+    // person far from the camera is twice as large in the detector's input.
+    const boxes: Roi[] = [letterboxRoi(W, H)];
+    if (Math.max(W, H) > 1.3 * Math.min(W, H)) {
+      const S = Math.min(W, H);
+      const n = Math.ceil(Math.max(W, H) / S);
+      for (let k = 0; k < n; k++) {
+        const c = S / 2 + ((Math.max(W, H) - S) * k) / (n - 1);
+        boxes.push(W >= H ? { cx: c, cy: H / 2, size: S, rotation: 0 } : { cx: W / 2, cy: c, size: S, rotation: 0 });
+      }
+    }
+    const pass = [boxes.slice(0, 1), boxes.slice(1)];
+    for (const group of pass) {
+      let cands: number[][] = [];
+      for (const box of group) cands = cands.concat(this.detectIn(frame, box));
+      // Just lost someone (within a second or so): try the detection nearest to where they were first.
+      if (this.lastCenter && this.frameNo - this.lostAt <= 30) {
+        const [lx, ly] = this.lastCenter;
+        cands.sort((p, q) => Math.hypot(p[0] - lx, p[1] - ly) - Math.hypot(q[0] - lx, q[1] - ly));
+      }
+      for (const d of cands.slice(0, 3)) {
+        const roi = this.roiFromPoints(d[0], d[1], d[2], d[3]);
+        if (this.runLandmarks(frame, roi, row)) return row[R_BODY_SCORE];
+      }
+    }
+    return 0;
+  }
+
+  private frameNo = 0;
+  private lostAt = -Infinity;
+
+  /** Landmarks in `roi`; on presence, fills the row, sets the next ROI and the hand hints. */
+  private runLandmarks(frame: Frame, roi: Roi, row: Float32Array): boolean {
+    const W = frame.width;
+    const H = frame.height;
     cropRoi(frame.data, W, H, roi, LM_SIZE, 0, 1, this.lmIn);
     this.stats.landmarkCalls++;
     const [flag, ld, world] = tf.tidy(() => {
@@ -83,10 +128,7 @@ export class BodyTracker {
       return r.map((t) => t.dataSync() as Float32Array);
     });
     const presence = flag[0];
-    if (!(presence >= this.opts.minPresence)) {
-      this.roi = null;
-      return 0;
-    }
+    if (!(presence >= this.opts.minPresence)) return false;
     const c = Math.cos(roi.rotation);
     const s = Math.sin(roi.rotation);
     const p = this.tmp;
@@ -110,6 +152,10 @@ export class BodyTracker {
     // Next frame's region from the auxiliary landmarks 33 (hip centre) and 34 (body size and rotation).
     this.roi = this.roiFromPoints(this.px[66], this.px[67], this.px[68], this.px[69]);
     this.lastCenter = [this.px[66], this.px[67]];
+    row[R_BODY_NEXT_ROI] = this.roi.cx;
+    row[R_BODY_NEXT_ROI + 1] = this.roi.cy;
+    row[R_BODY_NEXT_ROI + 2] = this.roi.size;
+    row[R_BODY_NEXT_ROI + 3] = this.roi.rotation;
     // Hand regions from the wrists (15/16), pinkies (17/18), index fingers (19/20) when visible.
     for (const side of [0, 1] as const) {
       const w = 15 + side;
@@ -122,7 +168,7 @@ export class BodyTracker {
       if (hx < 0 || hy < 0 || hx >= W || hy >= H) continue;
       this.handHints[side] = handRoiFromBody(hx, hy, this.px[2 * ix], this.px[2 * ix + 1], this.px[2 * pk], this.px[2 * pk + 1]);
     }
-    return presence;
+    return true;
   }
 
   private roiFromPoints(x0: number, y0: number, x1: number, y1: number): Roi {
@@ -130,33 +176,18 @@ export class BodyTracker {
     return { cx: x0, cy: y0, size, rotation: alignRotation(x0, y0, x1, y1) };
   }
 
-  private detect(frame: Frame): Roi | null {
-    this.sinceDetect = 0;
-    const W = frame.width;
-    const H = frame.height;
-    const box = letterboxRoi(W, H);
-    cropRoi(frame.data, W, H, box, DET_SIZE, -1, 1, this.detIn);
+  /** Person detections inside `box` (a square of the frame), best first, as [hipX, hipY, sizeX, sizeY] pixels. */
+  private detectIn(frame: Frame, box: Roi): number[][] {
+    cropRoi(frame.data, frame.width, frame.height, box, DET_SIZE, -1, 1, this.detIn);
     this.stats.detectorCalls++;
     const raw = tf.tidy(() => (this.detector.execute(tf.tensor4d(this.detIn, [1, DET_SIZE, DET_SIZE, 3])) as tf.Tensor).dataSync() as Float32Array);
     const dets = decodeDetections(raw, this.anchors, DET_SIZE, { score: 0, box: 1, kp: 5, nkp: 4, stride: 13 }, this.opts.minDetection, 0.3, 5);
-    if (!dets.length) return null;
-    let best = dets[0];
-    if (this.lastCenter) {
-      // Re-acquire the person we were following: nearest hip centre among confident detections.
-      let bestD = Infinity;
-      for (const d of dets) {
-        cropToFrame(box, d.kp[0], d.kp[1], this.tmp);
-        const dist = Math.hypot(this.tmp[0] - this.lastCenter[0], this.tmp[1] - this.lastCenter[1]);
-        if (dist < bestD) {
-          bestD = dist;
-          best = d;
-        }
-      }
-    }
-    const p0 = new Float64Array(2);
-    const p1 = new Float64Array(2);
-    cropToFrame(box, best.kp[0], best.kp[1], p0);
-    cropToFrame(box, best.kp[2], best.kp[3], p1);
-    return this.roiFromPoints(p0[0], p0[1], p1[0], p1[1]);
+    return dets.map((d) => {
+      const p0 = new Float64Array(2);
+      const p1 = new Float64Array(2);
+      cropToFrame(box, d.kp[0], d.kp[1], p0);
+      cropToFrame(box, d.kp[2], d.kp[3], p1);
+      return [p0[0], p0[1], p1[0], p1[1]];
+    });
   }
 }

@@ -13,7 +13,7 @@ import { Worker } from 'node:worker_threads';
 import { UserError } from '../errors.ts';
 import type { PoseTrack } from '../pose/track.ts';
 import { assemble, DEFAULT_FILTER, type FilterSettings } from './assemble.ts';
-import { ROW } from './layout.ts';
+import { R_BODY_IMAGE, R_BODY_NEXT_ROI, R_BODY_SCORE, ROW } from './layout.ts';
 import type { BackendName } from './models.ts';
 import { runSegment, type Batch, type SegmentOptions, type SegmentStats } from './segment.ts';
 import { probeVideo, type VideoInfo } from './video.ts';
@@ -100,6 +100,23 @@ function runInWorker(file: string, info: VideoInfo, opts: SegmentOptions, onBatc
   });
 }
 
+function firstRow(r: SegmentResult): Float32Array | null {
+  const b = r.batches[0];
+  return b && b.n ? b.rows.subarray(0, ROW) : null;
+}
+
+function lastRow(r: SegmentResult): Float32Array | null {
+  const b = r.batches[r.batches.length - 1];
+  return b && b.n ? b.rows.subarray((b.n - 1) * ROW, b.n * ROW) : null;
+}
+
+/** Hip centre in normalized image coordinates. */
+function hip(row: Float32Array): [number, number] {
+  const l = R_BODY_IMAGE + 3 * 23;
+  const r = R_BODY_IMAGE + 3 * 24;
+  return [(row[l] + row[r]) / 2, (row[l + 1] + row[r + 1]) / 2];
+}
+
 function sha256File(file: string): string {
   const h = createHash('sha256');
   const fd = fs.openSync(file, 'r');
@@ -132,8 +149,7 @@ export async function captureVideo(file: string, opts: CaptureOptions = {}): Pro
   const expected = Math.max(1, opts.maxFrames ?? Math.round(info.frameCount * (Number.isFinite(end - start) && info.duration > 0 ? Math.min(1, (end - start) / info.duration) : 1)));
   let framesDone = 0;
   const progress = () => opts.onProgress?.({ frames: framesDone, total: Math.max(expected, framesDone), elapsed: (performance.now() - t0) / 1000 });
-  const results: SegmentResult[] = [];
-  const jobs: Promise<void>[] = [];
+  const segs: SegmentOptions[] = [];
   for (let k = 0; k < nw; k++) {
     const seg: SegmentOptions = { ...base };
     if (nw === 1) {
@@ -144,19 +160,41 @@ export async function captureVideo(file: string, opts: CaptureOptions = {}): Pro
       seg.start = k === 0 ? opts.start : start + ((end - start) * k) / nw;
       seg.end = k === nw - 1 ? opts.end : start + ((end - start) * (k + 1)) / nw;
     }
+    segs.push(seg);
+  }
+  const run = (seg: SegmentOptions, count: boolean): { res: SegmentResult; done: Promise<void> } => {
     const res: SegmentResult = { batches: [], stats: null as never };
-    results.push(res);
     const onBatch = (b: Batch) => {
       res.batches.push(b);
+      if (!count) return;
       framesDone += b.n;
       progress();
     };
-    const run = nw === 1 ? runSegment(file, info, seg, onBatch) : runInWorker(file, info, seg, onBatch);
-    jobs.push(run.then((s) => void (res.stats = s)));
-  }
-  const settled = await Promise.allSettled(jobs);
+    const job = nw === 1 ? runSegment(file, info, seg, onBatch) : runInWorker(file, info, seg, onBatch);
+    return { res, done: job.then((s) => void (res.stats = s)) };
+  };
+  const started = segs.map((seg) => run(seg, true));
+  const settled = await Promise.allSettled(started.map((s) => s.done));
   const failed = settled.find((s) => s.status === 'rejected') as PromiseRejectedResult | undefined;
   if (failed) throw failed.reason;
+  const results = started.map((s) => s.res);
+  // Each segment started with its own detection: where that picked someone else than the person the previous
+  // segment ended on, run the segment again starting from the previous segment's region.
+  let rerun = 0;
+  if (body) {
+    for (let k = 1; k < results.length; k++) {
+      const last = lastRow(results[k - 1]);
+      const first = firstRow(results[k]);
+      if (!last || last[R_BODY_SCORE] <= 0) continue;
+      const same = first && first[R_BODY_SCORE] > 0 && Math.hypot(hip(first)[0] - hip(last)[0], hip(first)[1] - hip(last)[1]) < 0.05;
+      if (same) continue;
+      const seed = { cx: last[R_BODY_NEXT_ROI], cy: last[R_BODY_NEXT_ROI + 1], size: last[R_BODY_NEXT_ROI + 2], rotation: last[R_BODY_NEXT_ROI + 3] };
+      const again = run({ ...segs[k], seedBodyRoi: seed }, false);
+      await again.done;
+      results[k] = again.res;
+      rerun++;
+    }
+  }
 
   // Concatenate segments in time order; drop frames whose time does not increase (never seen with sane files).
   let T = 0;
@@ -237,11 +275,12 @@ export async function captureVideo(file: string, opts: CaptureOptions = {}): Pro
         calls: summary.calls,
         seconds: Number(seconds.toFixed(3)),
         fps_achieved: Number(summary.fps.toFixed(2)),
+        ...(rerun ? { segments_rerun_for_identity: rerun } : {}),
         ...(dropped ? { dropped_non_increasing_timestamps: dropped } : {}),
         ...(noTime ? { frames_without_timestamp: noTime } : {}),
         ...(warnings.length ? { decoder_warnings: warnings } : {}),
       },
-      extras: 'presence_* [T] model presence (0 = not tracked); image_* [T,N,3] normalized image landmarks (x,y in [0,1] of the upright picture); visibility_body [T,33]; handedness_*_hand [T] P(right); source_*_hand [T] 0 none, 1 tracked, 2 from body wrist, 3 palm detector; hand_local_* [T,21,3] unfiltered wrist-centred hand points in the track frame',
+      extras: 'presence_* [T] model presence (0 = not tracked); image_* [T,N,3] normalized image landmarks (x,y in [0,1] of the upright picture); visibility_body [T,33]; detector_body [T] 1 where the person detector ran (tracking was lost); handedness_*_hand [T] P(right); source_*_hand [T] 0 none, 1 tracked, 2 from body wrist, 3 palm detector; hand_local_* [T,21,3] unfiltered wrist-centred hand points in the track frame',
       ...(found ? {} : { empty_reason: `no ${what} found in any of the ${T} frames` }),
     },
     extras: a.extras,

@@ -13,7 +13,8 @@ export const R_BODY_WORLD = 2; // 33×3
 export const R_BODY_IMAGE = R_BODY_WORLD + BODY_N * 3; // 33×3 (x, y normalized; z in units of frame width)
 export const R_BODY_VIS = R_BODY_IMAGE + BODY_N * 3; // 33 visibility (sigmoid)
 export const R_BODY_PRES = R_BODY_VIS + BODY_N; // 33 presence (sigmoid)
-export const R_HANDS = R_BODY_PRES + BODY_N;
+export const R_BODY_NEXT_ROI = R_BODY_PRES + BODY_N; // cx, cy, size, rotation of the next frame's region (pixels)
+export const R_HANDS = R_BODY_NEXT_ROI + 4;
 
 // Per hand block (left, then right):
 export const H_SCORE = 0; // landmark model presence (0 when no hand)

@@ -8,6 +8,7 @@ import { BodyTracker, type BodyOptions } from './body.ts';
 import { HandTracker, type HandOptions } from './hands.ts';
 import { ROW, clearRow } from './layout.ts';
 import { initBackend, wasmSimd, type BackendName } from './models.ts';
+import type { Roi } from './roi.ts';
 import { decodeFrames, type DecodeStats, type VideoInfo } from './video.ts';
 
 export interface SegmentOptions {
@@ -20,6 +21,8 @@ export interface SegmentOptions {
   maxFrames?: number;
   maxSide?: number;
   backend?: BackendName;
+  /** Start the body tracker from this region instead of a detection. */
+  seedBodyRoi?: Roi;
 }
 
 export interface SegmentStats {
@@ -66,6 +69,7 @@ export async function runSegment(file: string, info: VideoInfo, opts: SegmentOpt
   const t = await trackers(opts);
   const b0 = { ...(t.body?.stats ?? { landmarkCalls: 0, detectorCalls: 0 }) };
   const h0 = { ...(t.hands?.stats ?? { landmarkCalls: 0, palmCalls: 0 }) };
+  if (opts.seedBodyRoi) t.body?.seed(opts.seedBodyRoi);
   const decode: DecodeStats = {};
   let times = new Float64Array(BATCH);
   let rows = new Float32Array(BATCH * ROW);
