@@ -393,6 +393,8 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
     this.out.close();
+    // Give the last ACK/BYE a moment to leave (a lost BYE only delays redelivery to the session timeout).
+    if (this.welcomed && !this.fatal) this.dealer.linger = 500;
     this.dealer.close();
     this.wake();
     await this.reading;

@@ -67,6 +67,34 @@ describe('transport crash recovery', () => {
     }
   }, 60_000);
 
+  it('shared group: one of two trainers killed mid-stream; the survivor gets what it held, each episode acked once', async () => {
+    const N = 30;
+    const source = syntheticSource(N, 0.5, 50);
+    const ids = source.list().map((e) => e.id);
+    const events: ServerEvent[] = [];
+    const server = new EpisodeServer({ source, bind: 'tcp://127.0.0.1:*', stateDir: tmpDir(), heartbeatMs: 200, timeoutMs: 1000, onEvent: (e) => events.push(e) });
+    const endpoint = await server.start();
+    try {
+      const a = spawnFixture('trainer.ts', [endpoint, 'a', 'shared', '3', '60']);
+      const b = spawnFixture('trainer.ts', [endpoint, 'b', 'shared', '3', '60']);
+      children.push(a, b);
+      await a.waitFor((l) => l.filter((x) => x.ev === 'confirmed').length >= 3);
+      a.proc.kill('SIGKILL');
+      await a.exited;
+      expect(await b.exited).toBe(0);
+      const acked = events.filter((e) => e.type === 'ack').map((e) => (e as { id: string }).id);
+      expect(acked.length).toBe(N);
+      expect(new Set(acked)).toEqual(new Set(ids));
+      const lost = events.find((e) => e.type === 'session-lost') as { released: number; cursor: string } | undefined;
+      expect(lost?.cursor).toBe('group:g');
+      expect(lost!.released).toBeGreaterThan(0);
+      const recvB = b.lines.filter((x) => x.ev === 'recv');
+      expect(recvB.some((r) => r.delivery > 1)).toBe(true);
+    } finally {
+      await server.close();
+    }
+  }, 60_000);
+
   it('a server killed mid-stream and restarted: the trainer resumes and gets every episode exactly once', async () => {
     const N = 40;
     const dir = tmpDir();
