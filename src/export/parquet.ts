@@ -83,7 +83,11 @@ export function encodeParquet(cols: Column[], opts: { rowGroups?: number[]; kv?:
     rowGroupSize = [...opts.rowGroups.map((n) => Math.max(1, n)), Math.max(1, nRows)];
   }
   const buf = parquetWriteBuffer({
-    columnData: cols.map((c) => ({ name: c.name, data: rowsOf(c, nRows) as never })),
+    // Float columns are written PLAIN: continuous values rarely repeat, so trying a dictionary costs time
+    // and saves nothing. Integer and string columns keep the writer's dictionary choice.
+    columnData: cols.map((c) => ({
+      name: c.name, data: rowsOf(c, nRows) as never, ...(/float/.test(c.kind) ? { encoding: 'PLAIN' as const } : {}),
+    })),
     schema: schemaFor(cols),
     rowGroupSize,
     kvMetadata: opts.kv ? Object.entries(opts.kv).map(([key, value]) => ({ key, value })) : undefined,
