@@ -27,10 +27,10 @@ export interface NpzContent {
   meta: Record<string, unknown>;
 }
 
-const DESCR: Record<DType, string> = {
+export const DESCR: Record<DType, string> = {
   f4: '<f4', f8: '<f8', i1: '|i1', i2: '<i2', i4: '<i4', i8: '<i8', u1: '|u1', u2: '<u2', u4: '<u4', b1: '|b1',
 };
-const CTOR: Record<DType, { new (buf: ArrayBuffer, off: number, len: number): NumericArray; BYTES_PER_ELEMENT: number }> = {
+export const CTOR: Record<DType, { new (buf: ArrayBuffer, off: number, len: number): NumericArray; BYTES_PER_ELEMENT: number }> = {
   f4: Float32Array, f8: Float64Array, i1: Int8Array, i2: Int16Array, i4: Int32Array, i8: BigInt64Array,
   u1: Uint8Array, u2: Uint16Array, u4: Uint32Array, b1: Uint8Array,
 } as never;
@@ -43,7 +43,7 @@ export function nd(data: NumericArray, shape: number[], dtype?: DType): NdArray 
   return { dtype: dt, shape, data };
 }
 
-function dtypeOf(a: NumericArray): DType {
+export function dtypeOf(a: NumericArray): DType {
   if (a instanceof Float32Array) return 'f4';
   if (a instanceof Float64Array) return 'f8';
   if (a instanceof Int8Array) return 'i1';
