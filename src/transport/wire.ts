@@ -8,7 +8,7 @@
 import * as os from 'node:os';
 import * as zlib from 'node:zlib';
 import type { Episode, IndexEntry } from '../store/episode.ts';
-import type { DType, NdArray, NumericArray } from '../io/npz.ts';
+import { CTOR, DESCR, dtypeOf, type DType, type NdArray, type NumericArray } from '../io/npz.ts';
 
 export const PROTOCOL = 1;
 export const SCHEMA = 1;
@@ -79,14 +79,7 @@ export interface EpisodeHeader {
   tensors: TensorInfo[];
 }
 
-const DESCR: Record<DType, string> = {
-  f4: '<f4', f8: '<f8', i1: '|i1', i2: '<i2', i4: '<i4', i8: '<i8', u1: '|u1', u2: '<u2', u4: '<u4', b1: '|b1',
-};
 const FROM_DESCR = new Map<string, DType>(Object.entries(DESCR).map(([k, v]) => [v, k as DType]));
-const CTOR: Record<DType, { new (buf: ArrayBufferLike, off: number, len: number): NumericArray; BYTES_PER_ELEMENT: number }> = {
-  f4: Float32Array, f8: Float64Array, i1: Int8Array, i2: Int16Array, i4: Int32Array, i8: BigInt64Array,
-  u1: Uint8Array, u2: Uint16Array, u4: Uint32Array, b1: Uint8Array,
-} as never;
 
 if (os.endianness() !== 'LE') throw new Error('reel2real transport needs a little-endian host');
 
@@ -150,18 +143,6 @@ export function episodeTensors(ep: Episode): { name: string; arr: NdArray }[] {
   }
   for (const [k, v] of Object.entries(ep.masks ?? {})) add(`mask.${k}`, v, [v.length], 'u1');
   return out;
-}
-
-function dtypeOf(a: NumericArray): DType {
-  if (a instanceof Float32Array) return 'f4';
-  if (a instanceof Float64Array) return 'f8';
-  if (a instanceof Int8Array) return 'i1';
-  if (a instanceof Int16Array) return 'i2';
-  if (a instanceof Int32Array) return 'i4';
-  if (a instanceof BigInt64Array) return 'i8';
-  if (a instanceof Uint8Array) return 'u1';
-  if (a instanceof Uint16Array) return 'u2';
-  return 'u4';
 }
 
 export interface EncodedEpisode {
@@ -254,7 +235,7 @@ export function decodeEpisode(body: Uint8Array, frames: Uint8Array[]): DecodedEp
     const n = info.shape.reduce((a, b) => a * b, 1);
     if (n * C.BYTES_PER_ELEMENT !== f.byteLength) throw new WireError(`tensor ${info.name}: shape [${info.shape}] does not match ${f.byteLength} bytes`, seq);
     let data: NumericArray;
-    if (f.byteOffset % C.BYTES_PER_ELEMENT === 0) data = new C(f.buffer, f.byteOffset, n);
+    if (f.byteOffset % C.BYTES_PER_ELEMENT === 0) data = new C(f.buffer as ArrayBuffer, f.byteOffset, n);
     else {
       const copy = new Uint8Array(f.byteLength);
       copy.set(f);
