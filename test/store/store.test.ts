@@ -157,6 +157,35 @@ describe('episode store', () => {
     expect(JSON.parse(cli.stdout).problems.length).toBe(3);
   });
 
+  it('CLI: store ls / show (by id prefix) / verify --repair', () => {
+    const dir = path.join(tmp(), 's');
+    const store = openStore(dir, { create: true });
+    const a = store.put(syntheticEpisode(1, 40, { task: 'wipe the table' }));
+    const b = store.put(syntheticEpisode(2, 25, { task: 'stack cups', feasible: false }));
+    const ls = runCli(['store', 'ls', dir, '--json']);
+    expect(ls.code).toBe(0);
+    expect(JSON.parse(ls.stdout).map((e: any) => [e.id, e.frames, e.feasible])).toEqual([[a, 40, true], [b, 25, false]]);
+    const table = runCli(['store', 'ls', dir]);
+    expect(table.stdout).toMatch(new RegExp(`${b.slice(0, 12)}\\s+unitree_g1\\s+25\\s+30\\s+no\\s+stack cups`));
+    expect(table.stdout).toMatch(/2 episodes/);
+    const show = runCli(['store', 'show', dir, b.slice(0, 8), '--json']);
+    expect(show.code).toBe(0);
+    const rec = JSON.parse(show.stdout);
+    expect(rec.id).toBe(b);
+    expect(rec.provenance.consent.id).toBe('consent-001');
+    expect(Object.keys(rec.files).sort()).toEqual(['episode.json', 'masks.npz', 'motion.npz', 'track.npz']);
+    const missing = runCli(['store', 'show', dir, 'ffff0000']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/^reel2real: .*no episode whose id starts with ffff0000\n$/);
+    // A leftover of a dead writer: verify warns, --repair clears it.
+    fs.mkdirSync(path.join(dir, 'tmp', 'put-4194305-abcdef'));
+    const v = runCli(['store', 'verify', dir]);
+    expect(v.code).toBe(0);
+    expect(v.stdout).toMatch(/warning: .*died/);
+    const r = runCli(['store', 'verify', dir, '--repair', '--json']);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, warnings: [], repaired: { removedTemp: [path.join(dir, 'tmp', 'put-4194305-abcdef')] } });
+  });
+
   it('tolerates a torn last index line and keeps later appends on their own lines', () => {
     const dir = path.join(tmp(), 's');
     const store = openStore(dir, { create: true });
