@@ -302,6 +302,19 @@ print(json.dumps({"fps": float(z["fps"]), "fps_shape": list(z["fps"].shape), "do
     expect(Math.hypot(...rq)).toBeCloseTo(1, 6);
   });
 
+  it('is reproducible: the same episodes give byte-identical datasets, whatever store they come from', async () => {
+    const root = tmp();
+    // The same episodes put in another order into another store.
+    const other = openStore(path.join(root, 'other'), { create: true });
+    for (const id of [...ids].reverse()) other.put(stored.get(id)!);
+    const outs = [path.join(root, 'a'), path.join(root, 'b')];
+    await exportDataset(storeDir, { format: 'lerobot-v3', out: outs[0] });
+    await exportDataset(other.dir, { format: 'lerobot-v3', out: outs[1] });
+    const files = (d: string): string[] => fs.readdirSync(d, { recursive: true }).map(String).filter((f) => fs.statSync(path.join(d, f)).isFile()).sort();
+    expect(files(outs[1])).toEqual(files(outs[0]));
+    for (const f of files(outs[0])) expect(fs.readFileSync(path.join(outs[1], f)).equals(fs.readFileSync(path.join(outs[0], f))), f).toBe(true);
+  });
+
   it('merges several stores (shards) into one dataset, each episode once', async () => {
     const root = tmp();
     const a = openStore(path.join(root, 'shard-0'), { create: true });
