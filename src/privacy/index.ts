@@ -5,3 +5,4 @@ export * from './gate.ts';
 export * from './audit.ts';
 export * from './purge.ts';
 export { sanitizeVideo, verifySanitized, metadataFindings, type SanitizeOptions, type SanitizeReport } from './sanitize.ts';
+export { keepVideo } from './keep.ts';

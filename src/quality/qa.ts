@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { UserError } from '../errors.ts';
 import { loadTrack, type PoseTrack } from '../pose/track.ts';
 import { assessQuality, type QualityReport } from './assess.ts';
+import { loadThresholds } from './config.ts';
 
 const VIDEO_EXT = new Set(['.mp4', '.mov', '.mkv', '.webm', '.avi', '.m4v', '.3gp']);
 
@@ -26,16 +27,17 @@ async function captureTrack(file: string): Promise<PoseTrack> {
   throw new UserError('video capture is not available in this build (src/capture has no captureVideo); run `reel2real capture` elsewhere and pass the track .npz', file);
 }
 
-export async function qaFile(input: string, opts: { task?: string; video?: string } = {}): Promise<QualityReport> {
+export async function qaFile(input: string, opts: { task?: string; video?: string; thresholds?: string } = {}): Promise<QualityReport> {
   if (!fs.existsSync(input)) throw new UserError('no such file', input);
+  const thresholds = opts.thresholds ? loadThresholds(opts.thresholds) : undefined;
   const ext = path.extname(input).toLowerCase();
   if (VIDEO_EXT.has(ext)) {
     const track = await captureTrack(input);
-    return assessQuality(track, { task: opts.task, video: opts.video ?? input });
+    return assessQuality(track, { task: opts.task, video: opts.video ?? input, thresholds });
   }
   if (ext !== '.npz') throw new UserError(`expected a pose track (.npz) or a video (${[...VIDEO_EXT].join(', ')})`, input);
   const track = loadTrack(input);
-  return assessQuality(track, { task: opts.task, video: opts.video });
+  return assessQuality(track, { task: opts.task, video: opts.video, thresholds });
 }
 
 function fmtRanges(r: [number, number][]): string {

@@ -7,6 +7,8 @@ import { describeShared, shared } from '../helpers/shared.ts';
 import { hasTool, ffprobe } from '../../src/quality/media.ts';
 import { metadataFindings, sanitizeVideo, verifySanitized } from '../../src/privacy/sanitize.ts';
 import { FaceDetector } from '../../src/privacy/faces.ts';
+import { keepVideo } from '../../src/privacy/keep.ts';
+import { keptVideoPath } from '../../src/privacy/purge.ts';
 import { decodeFrames, probeVideo } from '../../src/capture/video.ts';
 
 let tmp: string;
@@ -79,8 +81,14 @@ describeShared('kept videos: metadata stripped, faces blurred, verified by readi
     const det = await FaceDetector.create();
     const before = await maxFaceScore(src, det);
     expect(before).toBeGreaterThan(0.9);
-    const out = path.join(tmp, 'person-clean.mp4');
-    const rep = await sanitizeVideo(src, out, { sampleFrames: 2 });
+    // Through keepVideo, as `run --keep-video` does: into the store's kept-video place, audited.
+    const store = path.join(tmp, 'store');
+    const epId = 'e'.repeat(64);
+    const { path: out, report: rep } = await keepVideo(store, epId, src, { sampleFrames: 2, actor: 'test' });
+    expect(out).toBe(keptVideoPath(store, epId));
+    const audit = fs.readFileSync(path.join(store, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(audit).toEqual([expect.objectContaining({ action: 'keep-video', episode: epId, actor: 'test' })]);
+    expect(audit[0].details.faces_blurred_frames).toBe(rep.frames);
     expect(rep.faces.frames_with_faces).toBe(rep.frames);
     const after = await maxFaceScore(out, det);
     expect(after).toBeLessThan(0.5);

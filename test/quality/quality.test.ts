@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { describeShared, shared } from '../helpers/shared.ts';
+import { describeShared, shared, PROJECT_ROOT } from '../helpers/shared.ts';
 import { runCli } from '../helpers/cli.ts';
 import { assessQuality, maskRanges, reportToJson, type QualityReport } from '../../src/quality/assess.ts';
 import { openStore } from '../../src/store/store.ts';
@@ -201,6 +201,11 @@ describeShared('quality gate on real keypoints', [K + 'tfjs_pose_squats_3d.full.
     expect(rep.verdict).toBe('flag');
     expect(rep.reasons.map((x: any) => x.code)).toEqual(['jitter.high']);
     expect(Array.isArray(rep.masks.jitter)).toBe(true);
+    // A stricter thresholds file turns the flag into a reject.
+    const strict = path.join(tmp, 'strict.yaml');
+    fs.writeFileSync(strict, fs.readFileSync(path.join(PROJECT_ROOT, 'configs', 'quality.yaml'), 'utf8').replace(/noise_mm: \{ flag: 8, reject: 20 \}/, 'noise_mm: { flag: 4, reject: 9 }'));
+    const s = runCli(['qa', f, '--thresholds', strict, '--json']);
+    expect(JSON.parse(s.stdout).verdict).toBe('reject');
     const bad = runCli(['qa', path.join(tmp, 'missing.npz')]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/missing\.npz: no such file/);

@@ -11,11 +11,12 @@ export const command: CommandModule = {
       .positional('input', { type: 'string', demandOption: true, describe: 'pose track (.npz) or video (captured first)' })
       .option('task', { type: 'string', describe: 'task script id (configs/tasks) or YAML file' })
       .option('video', { type: 'string', describe: 'the clip\'s video, probed for timing and image size (for a track input)' })
+      .option('thresholds', { type: 'string', describe: 'thresholds YAML instead of configs/quality.yaml (task overrides still apply)' })
       .option('json', { type: 'boolean', default: false, describe: 'print the full report as JSON (masks as frame ranges)' })
       .example('$0 qa clip.track.npz --task wipe-table', 'assess a pose track against a task script'),
   handler: async (argv) => {
     const input = String(argv.input);
-    const r = await qaFile(input, { task: argv.task as string | undefined, video: argv.video as string | undefined });
+    const r = await qaFile(input, { task: argv.task as string | undefined, video: argv.video as string | undefined, thresholds: argv.thresholds as string | undefined });
     if (argv.json) process.stdout.write(JSON.stringify(reportToJson(r), null, 2) + '\n');
     else process.stdout.write(formatReport(path.basename(input), r) + '\n');
   },
