@@ -8,6 +8,7 @@
 import * as os from 'node:os';
 import * as zlib from 'node:zlib';
 import type { Episode, IndexEntry } from '../store/episode.ts';
+import type { RobotMotion } from '../retarget/motion.ts';
 import { CTOR, DESCR, dtypeOf, type DType, type NdArray, type NumericArray } from '../io/npz.ts';
 
 export const PROTOCOL = 1;
@@ -115,15 +116,15 @@ export function episodeTensors(ep: Episode): { name: string; arr: NdArray }[] {
     const dt = dtype ?? dtypeOf(data);
     out.push({ name, arr: { dtype: dt, shape, data } });
   };
-  const m = ep.motion;
-  if (m) {
+  const addMotion = (prefix: string, m: RobotMotion) => {
     const T = m.timestamps.length;
-    add('q', m.q, [T, m.jointNames.length]);
-    add('root_pos', m.rootPos, [T, 3]);
-    add('root_quat', m.rootQuat, [T, 4]);
-    add('timestamps', m.timestamps, [T]);
-    for (const [k, v] of Object.entries(m.extras ?? {})) add(`extra.${k}`, v.data, v.shape, v.dtype);
-  }
+    add(`${prefix}q`, m.q, [T, m.jointNames.length]);
+    add(`${prefix}root_pos`, m.rootPos, [T, 3]);
+    add(`${prefix}root_quat`, m.rootQuat, [T, 4]);
+    add(`${prefix}timestamps`, m.timestamps, [T]);
+    for (const [k, v] of Object.entries(m.extras ?? {})) add(`${prefix}extra.${k}`, v.data, v.shape, v.dtype);
+  };
+  if (ep.motion) addMotion('', ep.motion);
   const t = ep.track;
   if (t) {
     const T = t.timestamps.length;
@@ -133,14 +134,7 @@ export function episodeTensors(ep: Episode): { name: string; arr: NdArray }[] {
     add('human.timestamps', t.timestamps, [T]);
     for (const [k, v] of Object.entries(t.extras ?? {})) add(`human.extra.${k}`, v.data, v.shape, v.dtype);
   }
-  const h = ep.handMotion;
-  if (h) {
-    const T = h.timestamps.length;
-    add('hand.q', h.q, [T, h.jointNames.length]);
-    add('hand.root_pos', h.rootPos, [T, 3]);
-    add('hand.root_quat', h.rootQuat, [T, 4]);
-    add('hand.timestamps', h.timestamps, [T]);
-  }
+  if (ep.handMotion) addMotion('hand.', ep.handMotion);
   for (const [k, v] of Object.entries(ep.masks ?? {})) add(`mask.${k}`, v, [v.length], 'u1');
   return out;
 }

@@ -35,6 +35,13 @@ describe('wire format', () => {
     // Unaligned frames are copied into aligned arrays, values unchanged.
     const shifted = enc.frames.map((f) => Buffer.concat([Buffer.alloc(1), f]).subarray(1));
     expect(Array.from(decodeEpisode(body, shifted).arrays.timestamps.data as Float64Array)).toEqual(Array.from(episode.motion!.timestamps));
+    // A separate hand model rides along under hand.*.
+    const withHand = { ...episode, handMotion: { ...episode.motion!, jointNames: ['f0', 'f1'], q: new Float32Array(30 * 2).fill(0.25), robot: { name: 'hand', urdf_sha256: '' } } };
+    const encH = encodeEpisode(withHand, entry);
+    expect(encH.header.hand).toMatchObject({ robot: 'hand', joint_names: ['f0', 'f1'] });
+    const dh = decodeEpisode(Buffer.from(JSON.stringify({ ...encH.header, seq: 0, delivery: 1 })), encH.frames);
+    expect(dh.arrays['hand.q'].shape).toEqual([30, 2]);
+    expect(dh.arrays['hand.q'].data[3]).toBe(0.25);
     const bad = enc.frames.map((f) => Buffer.from(f));
     bad[4][100] ^= 1;
     expect(() => decodeEpisode(body, bad)).toThrow(/human.positions: crc32/);
