@@ -61,7 +61,7 @@ export class BodyTracker {
     this.roi = null;
     this.lastCenter = null;
     this.sinceDetect = Infinity;
-    this.lostAt = -Infinity;
+    this.lostAt = this.frameNo;
   }
 
   /** Start from a known region (e.g. where the previous segment's last frame left the person). */
@@ -81,7 +81,10 @@ export class BodyTracker {
       this.lostAt = this.frameNo;
     }
     this.frameNo++;
-    if (this.sinceDetect < this.opts.detectEvery) return 0;
+    // Nobody found for a while: look less often (every frame at first, backing off to every 4th).
+    const lostFor = this.frameNo - this.lostAt;
+    const every = Math.max(this.opts.detectEvery, lostFor > 60 ? 4 : lostFor > 15 ? 2 : 1);
+    if (this.sinceDetect < every) return 0;
     this.sinceDetect = 0;
     row[R_BODY_DETECTED] = 1;
     const W = frame.width;
@@ -102,7 +105,7 @@ export class BodyTracker {
       let cands: number[][] = [];
       for (const box of group) cands = cands.concat(this.detectIn(frame, box));
       // Just lost someone (within a second or so): try the detection nearest to where they were first.
-      if (this.lastCenter && this.frameNo - this.lostAt <= 30) {
+      if (this.lastCenter && lostFor <= 30) {
         const [lx, ly] = this.lastCenter;
         cands.sort((p, q) => Math.hypot(p[0] - lx, p[1] - ly) - Math.hypot(q[0] - lx, q[1] - ly));
       }
@@ -115,7 +118,7 @@ export class BodyTracker {
   }
 
   private frameNo = 0;
-  private lostAt = -Infinity;
+  private lostAt = 0;
 
   /** Landmarks in `roi`; on presence, fills the row, sets the next ROI and the hand hints. */
   private runLandmarks(frame: Frame, roi: Roi, row: Float32Array): boolean {

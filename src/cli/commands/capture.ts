@@ -81,6 +81,9 @@ export const command: CommandModule = {
       `  found: ${body ? `body ${pct(s.rates.body)}` : ''}${body && hands ? ', ' : ''}${hands ? `left hand ${pct(s.rates.left_hand)}, right hand ${pct(s.rates.right_hand)}` : ''} of frames`,
       `  model calls: ${body ? `body ${s.calls.body_landmark} + detector ${s.calls.body_detector}` : ''}${body && hands ? ', ' : ''}${hands ? `hand ${s.calls.hand_landmark} + palm detector ${s.calls.palm_detector}` : ''}`,
     ];
+    const cap = track.meta!.capture as { decoder_warnings?: string[] };
+    if (v.truncated) lines.push('  warning: the file is truncated: frames after the cut are missing');
+    if (cap.decoder_warnings?.length) lines.push(`  warning: decoder: ${cap.decoder_warnings[0]}`);
     if (meta.empty_reason) lines.push(`  warning: ${meta.empty_reason}; the track is empty (all joints missing)`);
     process.stdout.write(lines.join('\n') + '\n');
   },
