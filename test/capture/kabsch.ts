@@ -1,7 +1,8 @@
 /** Mean point distance after centring both sets on their first point (the wrist) and the best rotation (Kabsch). */
 export function kabschError(a: number[], b: number[]): number {
   const n = a.length / 3;
-  const A = [], B = [];
+  const A: number[][] = [];
+  const B: number[][] = [];
   for (let k = 0; k < n; k++) {
     A.push([a[3 * k] - a[0], a[3 * k + 1] - a[1], a[3 * k + 2] - a[2]]);
     B.push([b[3 * k] - b[0], b[3 * k + 1] - b[1], b[3 * k + 2] - b[2]]);
