@@ -140,23 +140,18 @@ function tasksParquet(tasks: string[]): Uint8Array {
   ], { kv: { pandas: JSON.stringify(pandasMeta) } });
 }
 
-/** Write a LeRobot v3.0 dataset into `dir` (an empty directory). Returns the data files written. */
-export function writeLerobotV3(dir: string, input: DatasetInput, opts: { dataFileSizeMb?: number } = {}): string[] {
-  const { layout } = input;
-  const n = input.episodes.length;
-  const limitMb = opts.dataFileSizeMb ?? DATA_FILES_SIZE_IN_MB;
-  const bytesPerFrame = Object.values(layout.features).reduce((a, f) => a + featureWidth(f) * (f.dtype === 'int64' ? 8 : 4), 0);
-  const { index0, total } = firstIndices(input);
-
-  // Pack whole episodes into data files of at most ~limitMb (uncompressed), as LeRobot rolls its files:
-  // a new file when the next episode would pass the limit, 1000 files per chunk directory.
+/**
+ * Assign items (episodes) of the given byte sizes to chunk-CCC/file-FFF files of at most `limitMb` each,
+ * in order, never splitting an item: a new file when the next item would pass the limit (LeRobot's
+ * rolling), 1000 files per chunk directory (update_chunk_file_indices).
+ */
+export function packFiles(sizes: number[], limitMb: number): { fileOf: { chunk: number; file: number }[]; groups: number[][] } {
   const fileOf: { chunk: number; file: number }[] = [];
   const groups: number[][] = [];
   let chunk = 0;
   let file = 0;
   let bytes = 0;
-  for (let i = 0; i < n; i++) {
-    const add = input.episodes[i].probe.frames * bytesPerFrame;
+  sizes.forEach((add, i) => {
     if (!groups.length) {
       groups.push([]);
     } else if (bytes > 0 && bytes + add > limitMb * 1024 * 1024) {
@@ -167,7 +162,20 @@ export function writeLerobotV3(dir: string, input: DatasetInput, opts: { dataFil
     groups[groups.length - 1].push(i);
     fileOf[i] = { chunk, file };
     bytes += add;
-  }
+  });
+  return { fileOf, groups };
+}
+
+/** Write a LeRobot v3.0 dataset into `dir` (an empty directory). Returns the data files written. */
+export function writeLerobotV3(dir: string, input: DatasetInput, opts: { dataFileSizeMb?: number; metaFileSizeMb?: number } = {}): string[] {
+  const { layout } = input;
+  const n = input.episodes.length;
+  const limitMb = opts.dataFileSizeMb ?? DATA_FILES_SIZE_IN_MB;
+  const bytesPerFrame = Object.values(layout.features).reduce((a, f) => a + featureWidth(f) * (f.dtype === 'int64' ? 8 : 4), 0);
+  const { index0, total } = firstIndices(input);
+
+  // Pack whole episodes into data files of at most ~limitMb (uncompressed), as LeRobot rolls its files.
+  const { fileOf, groups } = packFiles(input.episodes.map((e) => e.probe.frames * bytesPerFrame), limitMb);
   // One data file at a time: only its episodes are in memory.
   const written: string[] = [];
   const perEp: Record<string, FeatureStats>[] = [];
@@ -180,30 +188,36 @@ export function writeLerobotV3(dir: string, input: DatasetInput, opts: { dataFil
     written.push(rel);
   }
 
-  // meta/episodes: one row per episode with its file, its frame range and its statistics.
+  // meta/episodes: one row per episode with its file, its frame range and its statistics; rolled into
+  // several files like the data when it grows past the size limit.
   const lengths = input.episodes.map((e) => e.probe.frames);
-  const cols: Column[] = [
-    { name: 'episode_index', kind: 'int64', data: lengths.map((_, i) => i) },
-    { name: 'tasks', kind: 'list<string>', data: input.taskOf.map((t) => [input.tasks[t]]) },
-    { name: 'length', kind: 'int64', data: lengths },
-    { name: 'data/chunk_index', kind: 'int64', data: fileOf.map((x) => x.chunk) },
-    { name: 'data/file_index', kind: 'int64', data: fileOf.map((x) => x.file) },
-    { name: 'dataset_from_index', kind: 'int64', data: index0 },
-    { name: 'dataset_to_index', kind: 'int64', data: index0.map((f, i) => f + lengths[i]) },
-  ];
-  for (const key of Object.keys(layout.features)) {
-    for (const sk of STAT_KEYS) {
-      cols.push(sk === 'count'
-        ? { name: `stats/${key}/${sk}`, kind: 'list<int64>', data: perEp.map((s) => s[key][sk]) }
-        : { name: `stats/${key}/${sk}`, kind: 'list<float64>', data: perEp.map((s) => s[key][sk]) });
+  const statBytes = Object.values(layout.features).reduce((a, f) => a + featureWidth(f) * 8 * STAT_KEYS.length, 0);
+  const meta = packFiles(lengths.map(() => statBytes + 256), opts.metaFileSizeMb ?? limitMb);
+  for (const g of meta.groups) {
+    const cols: Column[] = [
+      { name: 'episode_index', kind: 'int64', data: g },
+      { name: 'tasks', kind: 'list<string>', data: g.map((i) => [input.tasks[input.taskOf[i]]]) },
+      { name: 'length', kind: 'int64', data: g.map((i) => lengths[i]) },
+      { name: 'data/chunk_index', kind: 'int64', data: g.map((i) => fileOf[i].chunk) },
+      { name: 'data/file_index', kind: 'int64', data: g.map((i) => fileOf[i].file) },
+      { name: 'dataset_from_index', kind: 'int64', data: g.map((i) => index0[i]) },
+      { name: 'dataset_to_index', kind: 'int64', data: g.map((i) => index0[i] + lengths[i]) },
+    ];
+    for (const key of Object.keys(layout.features)) {
+      for (const sk of STAT_KEYS) {
+        cols.push(sk === 'count'
+          ? { name: `stats/${key}/${sk}`, kind: 'list<int64>', data: g.map((i) => perEp[i][key][sk]) }
+          : { name: `stats/${key}/${sk}`, kind: 'list<float64>', data: g.map((i) => perEp[i][key][sk]) });
+      }
     }
+    const { chunk: c, file: f } = meta.fileOf[g[0]];
+    cols.push(
+      { name: 'meta/episodes/chunk_index', kind: 'int64', data: g.map(() => c) },
+      { name: 'meta/episodes/file_index', kind: 'int64', data: g.map(() => f) },
+      { name: 'reel2real.id', kind: 'string', data: g.map((i) => input.episodes[i].id) },
+    );
+    writeBytes(path.join(dir, `meta/episodes/chunk-${pad(c, 3)}/file-${pad(f, 3)}.parquet`), encodeParquet(cols));
   }
-  cols.push(
-    { name: 'meta/episodes/chunk_index', kind: 'int64', data: new Array(n).fill(0) },
-    { name: 'meta/episodes/file_index', kind: 'int64', data: new Array(n).fill(0) },
-    { name: 'reel2real.id', kind: 'string', data: input.episodes.map((e) => e.id) },
-  );
-  writeBytes(path.join(dir, 'meta/episodes/chunk-000/file-000.parquet'), encodeParquet(cols));
   writeBytes(path.join(dir, 'meta/tasks.parquet'), tasksParquet(input.tasks));
   writeJson(path.join(dir, 'meta/stats.json'), statsJson(aggregateStats(perEp)));
   writeJson(path.join(dir, 'meta/info.json'), {

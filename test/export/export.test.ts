@@ -145,7 +145,16 @@ describe('export', () => {
     await exportDataset(storeDir, { format: 'lerobot-v3', out, dataFileSizeMb: 0.03 });
     const files = fs.readdirSync(path.join(out, 'data/chunk-000')).sort();
     expect(files.length).toBeGreaterThan(1);
-    const eps = (await readParquet(path.join(out, 'meta/episodes/chunk-000/file-000.parquet'))).rows;
+    // meta/episodes rolls too; each row names its own meta file.
+    const metaFiles = fs.readdirSync(path.join(out, 'meta/episodes/chunk-000')).sort();
+    expect(metaFiles.length).toBeGreaterThan(1);
+    const eps: Record<string, any>[] = [];
+    for (const [k, f] of metaFiles.entries()) {
+      const rows = (await readParquet(path.join(out, 'meta/episodes/chunk-000', f))).rows;
+      for (const r of rows) expect([Number(r['meta/episodes/chunk_index']), Number(r['meta/episodes/file_index'])]).toEqual([0, k]);
+      eps.push(...rows);
+    }
+    expect(eps.map((e) => Number(e.episode_index))).toEqual([0, 1, 2, 3]);
     for (const e of eps) {
       const f = path.join(out, `data/chunk-${String(e['data/chunk_index']).padStart(3, '0')}/file-${String(e['data/file_index']).padStart(3, '0')}.parquet`);
       const rows = (await readParquet(f)).rows.filter((r) => r.episode_index === e.episode_index);
