@@ -79,16 +79,20 @@ export function trackMotion(sim: SimWorld, ref: Reference, o: TrackOptions): Tra
   const L = kin.nLinks;
   const M = sim.totalMass;
   const g = sim.opts.gravity || 9.81;
-  // Base wrench gains.
+  // Assist gains (per unit mass).
   const wb = 2 * Math.PI * o.baseFrequency;
-  const kpB = M * wb * wb, kdB = 2 * o.baseDamping * M * wb;
+  const wb2 = wb * wb, wbd = 2 * o.baseDamping * wb;
+  const comLocal = new Float64Array(3 * nb), comW = new Float64Array(3 * nb), massOf = new Float64Array(nb);
+  for (let b = 0; b < nb; b++) {
+    const spec = sim.geometry.bodies[b];
+    const R = sim.bodyToLink.subarray(12 * b, 12 * b + 12);
+    for (let r = 0; r < 3; r++) comLocal[3 * b + r] = R[3 * r] * spec.com[0] + R[3 * r + 1] * spec.com[1] + R[3 * r + 2] * spec.com[2];
+    massOf[b] = spec.mass;
+  }
   const rootTop = sim.geometry.bodies[0].top;
   const refHeight0 = ref.pose[12 * rootTop + 11];
   const comHeight = Math.max(refHeight0, 0.05);
-  const inertiaScale = M * 0.25 * comHeight * comHeight; // rough whole-body rotational inertia
-  const kpR = inertiaScale * wb * wb, kdR = 2 * o.baseDamping * inertiaScale * wb;
   const prevRootPos = new Float64Array(3), prevRootQuat = new Float64Array(4);
-  const residualWindow: number[] = [];
   let saturated = 0;
   let frameAccF = 0, frameAccT = 0, frameAccN = 0;
   const t0 = performance.now();
@@ -168,17 +172,34 @@ export function trackMotion(sim: SimWorld, ref: Reference, o: TrackOptions): Tra
         wz = 2 * (dw * qz + dx * qy - dy * qx + dz * qw);
       }
       prevRootPos.set(rootPos); prevRootQuat.set(rootQuat);
-      // Reference root link origin = rootPos; sim root body origin = root link origin.
-      fx = kpB * (rootPos[0] - bp[0]) + kdB * (vx - bv[0]);
-      fy = kpB * (rootPos[1] - bp[1]) + kdB * (vy - bv[1]);
-      fz = kpB * (rootPos[2] - bp[2]) + kdB * (vz - bv[2]);
-      // Orientation error: reference link rotation vs sim (body rotation * bodyToLink rotation).
+      // The assist is a field proportional to mass (like gravity): every body b gets
+      // m_b (a + alpha x (c_b - c)), which accelerates the whole robot as one rigid body without loading its
+      // joints; the net force and moment about the COM are the residual wrench.
+      const ax = wb2 * (rootPos[0] - bp[0]) + wbd * (vx - bv[0]);
+      const ay = wb2 * (rootPos[1] - bp[1]) + wbd * (vy - bv[1]);
+      const az = wb2 * (rootPos[2] - bp[2]) + wbd * (vz - bv[2]);
       const e = rotationError(rootQuat, bq, sim.bodyToLink);
-      tx = kpR * e[0] + kdR * (wx - bw[0]);
-      ty = kpR * e[1] + kdR * (wy - bw[1]);
-      tz = kpR * e[2] + kdR * (wz - bw[2]);
-      force[0] += fx; force[1] += fy; force[2] += fz;
-      torque[0] += tx; torque[1] += ty; torque[2] += tz;
+      const alx = wb2 * e[0] + wbd * (wx - bw[0]);
+      const aly = wb2 * e[1] + wbd * (wy - bw[1]);
+      const alz = wb2 * e[2] + wbd * (wz - bw[2]);
+      let cx = 0, cy = 0, cz = 0;
+      for (let b = 0; b < nb; b++) {
+        const lx = comLocal[3 * b], ly = comLocal[3 * b + 1], lz = comLocal[3 * b + 2];
+        comW[3 * b] = rotate(bq, b, lx, ly, lz, 0) + bp[3 * b];
+        comW[3 * b + 1] = rotY + bp[3 * b + 1];
+        comW[3 * b + 2] = rotZ + bp[3 * b + 2];
+        cx += massOf[b] * comW[3 * b]; cy += massOf[b] * comW[3 * b + 1]; cz += massOf[b] * comW[3 * b + 2];
+      }
+      cx /= M; cy /= M; cz /= M;
+      for (let b = 0; b < nb; b++) {
+        const m = massOf[b];
+        const rx = comW[3 * b] - cx, ry = comW[3 * b + 1] - cy, rz = comW[3 * b + 2] - cz;
+        const bfx = m * (ax + aly * rz - alz * ry), bfy = m * (ay + alz * rx - alx * rz), bfz = m * (az + alx * ry - aly * rx);
+        fx += bfx; fy += bfy; fz += bfz;
+        tx += ry * bfz - rz * bfy; ty += rz * bfx - rx * bfz; tz += rx * bfy - ry * bfx;
+        // Applied at the body's COM: addForce acts at the centre of mass.
+        force[3 * b] += bfx; force[3 * b + 1] += bfy; force[3 * b + 2] += bfz;
+      }
     }
     frameAccF += Math.hypot(fx, fy, fz) / (M * g);
     frameAccT += Math.hypot(tx, ty, tz) / (M * g * comHeight);
@@ -197,7 +218,6 @@ export function trackMotion(sim: SimWorld, ref: Reference, o: TrackOptions): Tra
   }
   res.wallSeconds = (performance.now() - t0) / 1000;
   res.simSeconds = res.steps * dt;
-  void residualWindow;
   return res;
 
   function applyPair(prismatic: boolean, a: number, c: number, tau: number, ax: number, ay: number, az: number): void {

@@ -206,7 +206,7 @@ function rotTensor(R: ArrayLike<number>, I: ArrayLike<number>): number[] {
 const Y_TO_Z = Float64Array.from([1, 0, 0, 0, 0, -1, 0, 1, 0, 0, 0, 0]);
 const tmpRot = new Float64Array(12);
 
-function shapeRotation(s: ShapeSpec, pose: Float64Array): { w: number; x: number; y: number; z: number } {
+export function shapeRotation(s: ShapeSpec, pose: Float64Array): { w: number; x: number; y: number; z: number } {
   if (s.kind === 'cylinder' || s.kind === 'capsule') {
     compose(pose, 0, Y_TO_Z, 0, tmpRot, 0);
     return rotToQuat(tmpRot, 0);
@@ -214,7 +214,7 @@ function shapeRotation(s: ShapeSpec, pose: Float64Array): { w: number; x: number
   return rotToQuat(pose, 0);
 }
 
-function colliderDesc(s: ShapeSpec, R0: Float64Array): RAPIER.ColliderDesc | null {
+export function colliderDesc(s: ShapeSpec, R0: Float64Array): RAPIER.ColliderDesc | null {
   switch (s.kind) {
     case 'cuboid': return RAPIER.ColliderDesc.cuboid(s.half[0], s.half[1], s.half[2]);
     case 'ball': return RAPIER.ColliderDesc.ball(s.radius);

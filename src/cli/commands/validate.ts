@@ -1,0 +1,35 @@
+import type { CommandModule } from 'yargs';
+import { UserError } from '../../errors.ts';
+import { checkFeasibilityFiles, type ValidationReport } from '../../sim/index.ts';
+
+export const command: CommandModule = {
+  command: 'validate <motion>',
+  describe: 'Is a robot motion physically feasible for the robot? Limits, self-collision, inverse-dynamics torques, ZMP, friction, and PD tracking in a Rapier simulation; prints every reason with its frames',
+  builder: (y) =>
+    y
+      .positional('motion', { type: 'string', demandOption: true, describe: 'robot motion .npz (from `reel2real retarget`)' })
+      .option('robot', { type: 'string', demandOption: true, describe: 'the robot URDF' })
+      .option('mode', { choices: ['assisted', 'unassisted', 'both'] as const, default: 'both', describe: 'closed-loop simulation: assisted (residual force), unassisted (does it stay up), or both' })
+      .option('config', { type: 'string', describe: 'YAML overriding configs/validation.yaml (any subset of its keys)' })
+      .option('json', { type: 'boolean', default: false, describe: 'print the full report as JSON' })
+      .example('$0 validate walk.npz --robot g1.urdf --json', 'full report: feasible, reasons, metrics, events, sim')
+      .epilog('Exit code 0 whether the motion is feasible or not; non-zero only when the inputs cannot be read.'),
+  handler: async (argv) => {
+    const motion = String(argv.motion);
+    const mode = String(argv.mode) as 'assisted' | 'unassisted' | 'both';
+    if (!['assisted', 'unassisted', 'both'].includes(mode)) throw new UserError(`--mode must be assisted, unassisted or both`);
+    const report = await checkFeasibilityFiles(motion, String(argv.robot), { mode, config: argv.config ? String(argv.config) : null });
+    process.stdout.write(argv.json ? JSON.stringify(report, null, 2) + '\n' : summary(motion, report));
+  },
+};
+
+function summary(motion: string, r: ValidationReport): string {
+  const lines = [`${motion}: ${r.feasible ? 'FEASIBLE' : 'NOT FEASIBLE'}`];
+  for (const reason of r.reasons) {
+    const fr = reason.frames.slice(0, 4).map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(', ');
+    lines.push(`  ${reason.hard ? 'x' : '!'} ${reason.message} [frames ${fr}${reason.frames.length > 4 ? ', ...' : ''}]`);
+  }
+  const s = r.sim;
+  lines.push(`  sim: dt ${s.dt} s, ${s.joints} joints, ${s.steps} steps, ${s.steps_per_second} steps/s, ${s.realtime_factor}x real time, joint drift ${s.joint_drift_mm} mm`);
+  return lines.join('\n') + '\n';
+}

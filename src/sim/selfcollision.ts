@@ -1,0 +1,122 @@
+/**
+ * Self-collision of a reference motion, kinematically: every body is a kinematic Rapier body placed at the
+ * motion's pose each frame; Rapier's broad and narrow phases report contacts, and the penetration depth is
+ * the deepest contact of each pair. Bodies joined by a joint never count; pairs that already overlap in the
+ * robot's neutral pose (all joints at 0, clamped into their limits) are excluded and reported.
+ */
+import RAPIER from '@dimforge/rapier3d-compat';
+import type { RobotGeometry } from './geometry.ts';
+import { colliderDesc, shapeRotation } from './world.ts';
+
+const IDENTITY = Float64Array.from([1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0]);
+
+export interface PairContact { a: number; b: number; depth: number }
+
+export class SelfCollisionWorld {
+  readonly world: RAPIER.World;
+  readonly geom: RobotGeometry;
+  readonly bodies: RAPIER.RigidBody[] = [];
+  readonly colliders: RAPIER.Collider[] = [];
+  private readonly bodyOfCollider = new Map<number, number>();
+  private readonly skip = new Set<number>();
+  /** Body pairs excluded because they overlap in the neutral pose. */
+  excluded: [number, number][] = [];
+
+  constructor(geom: RobotGeometry) {
+    this.geom = geom;
+    this.world = new RAPIER.World({ x: 0, y: 0, z: 0 });
+    const nb = geom.bodies.length;
+    for (let b = 0; b < nb; b++) {
+      const body = this.world.createRigidBody(RAPIER.RigidBodyDesc.kinematicPositionBased());
+      this.bodies.push(body);
+      for (const s of geom.bodies[b].shapes) {
+        const cd = colliderDesc(s, IDENTITY);
+        if (!cd) continue;
+        if (s.kind !== 'hull') {
+          cd.setTranslation(s.pose[9], s.pose[10], s.pose[11]);
+          cd.setRotation(shapeRotation(s, s.pose));
+        }
+        cd.setActiveCollisionTypes(RAPIER.ActiveCollisionTypes.ALL);
+        const c = this.world.createCollider(cd, body);
+        this.colliders.push(c);
+        this.bodyOfCollider.set(c.handle, b);
+      }
+    }
+    for (let b = 1; b < nb; b++) this.skip.add(this.key(b, geom.bodies[b].parent));
+    // Neutral pose overlaps.
+    const kin = geom.kin;
+    const q = new Float64Array(kin.nq);
+    for (let d = 0; d < kin.nq; d++) q[d] = Math.min(Math.max(0, kin.lower[d]), kin.upper[d]);
+    kin.fk(q);
+    this.place(kin.pose, 0);
+    for (const c of this.contacts(0.001)) {
+      this.excluded.push([c.a, c.b]);
+      this.skip.add(this.key(c.a, c.b));
+    }
+  }
+
+  private key(a: number, b: number): number {
+    return a < b ? a * 4096 + b : b * 4096 + a;
+  }
+
+  /** Place every body from link poses (12 per kinematics link, starting at offset). */
+  place(pose: Float64Array, offset: number): void {
+    const tr = { x: 0, y: 0, z: 0 };
+    for (let b = 0; b < this.bodies.length; b++) {
+      const o = offset + 12 * this.geom.bodies[b].top;
+      tr.x = pose[o + 9]; tr.y = pose[o + 10]; tr.z = pose[o + 11];
+      this.bodies[b].setTranslation(tr, false);
+      this.bodies[b].setRotation(rotQuat(pose, o), false);
+    }
+    this.world.step();
+  }
+
+  /** Pairs (non-adjacent, not excluded) penetrating deeper than minDepth at the current placement. */
+  contacts(minDepth: number): PairContact[] {
+    const best = new Map<number, number>();
+    const w = this.world;
+    for (const c of this.colliders) {
+      const a = this.bodyOfCollider.get(c.handle)!;
+      w.contactPairsWith(c, (c2) => {
+        const b = this.bodyOfCollider.get(c2.handle);
+        if (b === undefined || b === a || b < a) return;
+        const k = this.key(a, b);
+        if (this.skip.has(k)) return;
+        w.contactPair(c, c2, (m) => {
+          for (let i = 0; i < m.numContacts(); i++) {
+            const d = -m.contactDist(i);
+            if (d > (best.get(k) ?? 0)) best.set(k, d);
+          }
+        });
+      });
+    }
+    const out: PairContact[] = [];
+    for (const [k, d] of best) if (d > minDepth) out.push({ a: Math.floor(k / 4096), b: k % 4096, depth: d });
+    return out.sort((x, y) => y.depth - x.depth || x.a - y.a || x.b - y.b);
+  }
+
+  free(): void {
+    this.world.free();
+  }
+}
+
+function rotQuat(m: Float64Array, o: number): { w: number; x: number; y: number; z: number } {
+  const m00 = m[o], m01 = m[o + 1], m02 = m[o + 2], m10 = m[o + 3], m11 = m[o + 4], m12 = m[o + 5], m20 = m[o + 6], m21 = m[o + 7], m22 = m[o + 8];
+  const tr = m00 + m11 + m22;
+  let w: number, x: number, y: number, z: number;
+  if (tr > 0) {
+    const s = Math.sqrt(tr + 1) * 2;
+    w = 0.25 * s; x = (m21 - m12) / s; y = (m02 - m20) / s; z = (m10 - m01) / s;
+  } else if (m00 > m11 && m00 > m22) {
+    const s = Math.sqrt(1 + m00 - m11 - m22) * 2;
+    w = (m21 - m12) / s; x = 0.25 * s; y = (m01 + m10) / s; z = (m02 + m20) / s;
+  } else if (m11 > m22) {
+    const s = Math.sqrt(1 + m11 - m00 - m22) * 2;
+    w = (m02 - m20) / s; x = (m01 + m10) / s; y = 0.25 * s; z = (m12 + m21) / s;
+  } else {
+    const s = Math.sqrt(1 + m22 - m00 - m11) * 2;
+    w = (m10 - m01) / s; x = (m02 + m20) / s; y = (m12 + m21) / s; z = 0.25 * s;
+  }
+  const n = Math.hypot(w, x, y, z);
+  return { w: w / n, x: x / n, y: y / n, z: z / n };
+}
