@@ -220,8 +220,13 @@ function numbers(s: string | null | undefined): number[] {
 
 function parseDae(text: string, file: string): { positions: Float32Array; indices: Uint32Array } {
   const errors: string[] = [];
-  const doc = new DOMParser({ onError: (level: string, msg: string) => { if (level !== 'warning') errors.push(msg); } })
-    .parseFromString(text, 'text/xml') as unknown as Document;
+  let doc: Document;
+  try {
+    doc = new DOMParser({ onError: (level: string, msg: string) => { if (level !== 'warning') errors.push(msg); } })
+      .parseFromString(text, 'text/xml') as unknown as Document;
+  } catch (err) {
+    throw new UserError(`malformed Collada file: ${String((err as Error).message).split('\n')[0]}`, file);
+  }
   if (errors.length || !doc.documentElement || doc.documentElement.nodeName !== 'COLLADA') {
     throw new UserError(`malformed Collada file${errors.length ? ': ' + String(errors[0]).split('\n')[0] : ''}`, file);
   }
