@@ -11,6 +11,7 @@ import { openStore } from '../../src/store/store.ts';
 import { readNpz } from '../../src/io/npz.ts';
 import { PROJECT_ROOT } from '../helpers/shared.ts';
 import { runCli } from '../helpers/cli.ts';
+import { generateKeyPair, writeKeyPair } from '../../src/transport/keys.ts';
 import { syntheticEpisode } from './fixtures/episodes.ts';
 import { collect, tmpDir, type Child } from './helpers.ts';
 
@@ -70,10 +71,11 @@ describe('serve / consume CLI on a real store', () => {
     const storeDir = path.join(dir, 'store');
     const store = openStore(storeDir, { create: true });
     const ids = [0, 1].map((i) => store.put(syntheticEpisode(i, 0.5, 30).episode));
+    // (`keys gen` itself is tested in curve.test.ts; the library call saves two process starts here.)
     const gen = (name: string) => {
-      const r = runCli(['keys', 'gen', '--out', path.join(dir, name), '--json']);
-      expect(r.code, r.stderr).toBe(0);
-      return JSON.parse(r.stdout).public as string;
+      const kp = generateKeyPair();
+      writeKeyPair(path.join(dir, name), kp);
+      return kp.publicKey;
     };
     const serverPub = gen('server.key');
     const trainerPub = gen('trainer.key');
@@ -96,8 +98,6 @@ describe('serve / consume CLI on a real store', () => {
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/^reel2real: .*CURVE is required/);
-    const half = runCli(['serve', storeDir, '--bind', 'tcp://127.0.0.1:0', '--allow', 'x']);
-    expect(half.stderr).toMatch(/needs both --server-key/);
     const none = runCli(['consume', '--connect', `ipc://${path.join(dir, 'nobody.sock')}`, '--name', 'x', '--timeout', '1']);
     expect(none.code).toBe(1);
     expect(none.stderr).toMatch(/^reel2real: .*no answer from a reel2real server/);
@@ -106,8 +106,5 @@ describe('serve / consume CLI on a real store', () => {
     const second = runCli(['serve', storeDir, '--bind', `ipc://${path.join(dir, 'b.sock')}`]);
     expect(second.code).toBe(1);
     expect(second.stderr).toMatch(/another server \(pid \d+\) is using this state directory/);
-    const notStore = runCli(['serve', dir, '--bind', 'ipc://' + path.join(dir, 'c.sock')]);
-    expect(notStore.code).toBe(1);
-    expect(notStore.stderr).toMatch(/not an episode store/);
   }, 120_000);
 });
