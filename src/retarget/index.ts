@@ -13,7 +13,7 @@ import type { PoseTrack } from '../pose/track.ts';
 import { UserError } from '../errors.ts';
 import type { RobotMotion } from './motion.ts';
 import { discoverBody, zeroPose, type BodyMap, type Side } from './discover.ts';
-import { buildProxies, describeProxies, type ProxySet } from './proxies.ts';
+import { buildProxies, describeProxies, withoutPairsWithin, type ProxySet } from './proxies.ts';
 import { buildTargets, KEYPOINTS, type Keypoint, type Targets } from './targets.ts';
 import {
   DampingTask, DirectionTask, GroundTask, IkSolver, PositionTask, PostureTask, SelfCollisionTask, type Task,
@@ -134,7 +134,15 @@ export function retarget(track: PoseTrack, robotIn: UrdfRobot | string, opts: Re
     },
   });
   const useCollision = opts.selfCollision ?? cfg.self_collision ?? true;
-  const proxies = buildProxies(kin);
+  // Self-collision proxies; contacts inside one hand (fingers, palm) are the hand retargeter's business.
+  const handGroups = (['left', 'right'] as const).filter((sd) => map.fingers[sd].length).map((sd) => {
+    let h = kin.linkIndex(map.arms[sd].end.link);
+    while (h > 0 && kin.linkDof(h) < 0) h = kin.linkParent[h];
+    const g = new Set<number>();
+    for (let l = 0; l < kin.nLinks; l++) if (kin.isAncestor(h, l)) g.add(l);
+    return g;
+  });
+  const proxies = withoutPairsWithin(buildProxies(kin), handGroups);
   const T = targets.T;
   const nq = kin.nq;
 
@@ -181,7 +189,9 @@ export function retarget(track: PoseTrack, robotIn: UrdfRobot | string, opts: Re
     home[d] = Math.min(kin.upper[d], Math.max(kin.lower[d], v));
   }
   const fingerSolvers = opts.fingers ? opts.fingers(kin, map, tr) : [];
+  // Finger dofs are not the body solve's business: held fixed there (at home, or where the finger solver puts them).
   const fingerDof = new Uint8Array(nq);
+  for (const side of ['left', 'right'] as const) for (const l of map.fingers[side]) { const d = kin.linkDof(L(l)); if (d >= 0) fingerDof[d] = 1; }
   for (const fs of fingerSolvers) for (const d of fs.dofs) fingerDof[d] = 1;
   const postureW = new Float64Array(nq).fill(W.posture);
   const posture = new PostureTask(home, postureW);
@@ -267,6 +277,7 @@ export function retarget(track: PoseTrack, robotIn: UrdfRobot | string, opts: Re
     if (cost < best.cost) best = { cost, q: Float64Array.from(s.q), pos: Float64Array.from(s.basePos), quat: Float64Array.from(s.baseQuat) };
   }
   s.q.set(best.q); s.basePos.set(best.pos); s.baseQuat.set(best.quat);
+  for (let i = 0; i < nq; i++) if (fingerDof[i]) s.q[i] = home[i];
 
   // ---- all frames
   const iters = opts.iterations ?? 4;
@@ -298,6 +309,12 @@ export function retarget(track: PoseTrack, robotIn: UrdfRobot | string, opts: Re
       for (let i = 0; i < nq; i++) if (fingerDof[i] && t > 0) {
         const v = kin.velocityLimit[i] * (targets.timestamps[t] - targets.timestamps[t - 1]) * (1 - 1e-3);
         s.q[i] = Math.min(kin.upper[i], Math.max(kin.lower[i], Math.min(qPrev[i] + v, Math.max(qPrev[i] - v, s.q[i]))));
+      }
+      if (collision) {
+        // New finger poses may touch the body: let the arms (and the rest) respond, fingers held.
+        pinFingers();
+        solver.solve({ maxIters: 2, lambda: 1e-4, tol: 1e-5 });
+        iterSum += solver.lastIters;
       }
     }
     for (let i = 0; i < nq; i++) out.q[t * nq + i] = s.q[i];

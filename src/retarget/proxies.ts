@@ -173,6 +173,20 @@ export function buildProxies(kin: Kinematics, opts: { minRadius?: number } = {})
 }
 
 /**
+ * The same proxies without the pairs that lie entirely inside one group of links (e.g. one hand: its
+ * finger-finger and finger-palm contacts belong to the hand retargeter).
+ */
+export function withoutPairsWithin(p: ProxySet, groups: Set<number>[]): ProxySet {
+  const keep: number[] = [];
+  for (let k = 0; k < p.pairs.length; k += 2) {
+    const a = p.capsules[p.pairs[k]].link, b = p.capsules[p.pairs[k + 1]].link;
+    if (groups.some((g) => g.has(a) && g.has(b))) continue;
+    keep.push(p.pairs[k], p.pairs[k + 1]);
+  }
+  return { capsules: p.capsules, pairs: Int32Array.from(keep) };
+}
+
+/**
  * Signed distance between two capsules (surface to surface; negative = penetration) for link poses P.
  * Writes the closest points (world) to out[0..3] (on a) and out[3..6] (on b). Allocates nothing.
  */
