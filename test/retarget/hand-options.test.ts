@@ -15,6 +15,7 @@ import { Kinematics } from '../../src/robot/kinematics.ts';
 import { UserError } from '../../src/errors.ts';
 import {
   createHandRetargeter, discoverHand, fingerSolvers, FINGER_LANDMARKS, handLandmarks, measureHumanHand, parseHandConfig, retargetHand,
+  type HandObjective, type HandRetargeterOptions, type HandState,
 } from '../../src/retarget/hand/index.ts';
 
 const KEYPOINTS = 'keypoints/dex_retargeting_human_joint_right.json';
@@ -126,6 +127,42 @@ describeShared('hand options on real hands', [KEYPOINTS, ALLEGRO, G1], () => {
         expect(e, `${path.basename(rel)} frame ${t}: cold ${e.toFixed(4)} vs warm ${warmErr[t].toFixed(4)}`).toBeLessThan(warmErr[t] + 0.005);
       }
     }
+  });
+
+  it('objectives compose: a custom term joins the defaults, and left-out terms are still measured', () => {
+    const kin = new Kinematics(loadUrdf(shared(ALLEGRO)));
+    const yaw = kin.dofIndex('joint_12.0');
+    // A user-defined objective: hold the thumb's first joint at 0.8 rad (weight 100 per rad²).
+    const hold: HandObjective = {
+      name: 'hold-thumb-yaw',
+      accumulate(s: HandState, H: Float64Array | null, g: Float64Array | null) {
+        const a = Array.from(s.dofs).indexOf(yaw);
+        const e = s.q[yaw] - 0.8;
+        if (H && g) { H[a * s.nd + a] += 100; g[a] += 100 * e; }
+        return 100 * e * e;
+      },
+    };
+    const run = (objectives?: HandRetargeterOptions['objectives']) => {
+      const hr = createHandRetargeter(kin, { objectives });
+      hr.calibrate(measureHumanHand(lm, T));
+      const q = new Float64Array(hr.model.qRef);
+      let yawDev = 0, deepest = 0;
+      for (let t = 0; t < T; t++) {
+        hr.solveFrame(lm.subarray(63 * t, 63 * t + 63), q, 1 / 30);
+        yawDev = Math.max(yawDev, Math.abs(q[yaw] - 0.8));
+        deepest = Math.max(deepest, hr.stats.penetration);
+      }
+      return { yawDev, deepest, names: hr.objectives.map((o) => o.name) };
+    };
+    const held = run((d) => [d.wristTip, d.fingerShape, d.pinch, d.penetration, d.smoothness, hold]);
+    expect(held.names).toEqual(['wrist-tip', 'finger-shape', 'thumb-pinch', 'finger-penetration', 'smoothness', 'hold-thumb-yaw']);
+    const free = run();
+    expect(held.yawDev).toBeLessThan(0.02);
+    expect(free.yawDev).toBeGreaterThan(0.2);
+    // Without the penetration term the fingers go through each other, and the stats still say so.
+    const noPen = run((d) => [d.wristTip, d.fingerShape, d.pinch, d.smoothness]);
+    expect(noPen.deepest).toBeGreaterThan(0.01);
+    expect(free.deepest).toBeLessThan(0.004);
   });
 
   it('frames without the hand hold the last pose and are counted; output stays finite and within limits', () => {

@@ -29,7 +29,7 @@ import { createHandRetargeter, type HandFrameStats, type HandRetargeter, type Ha
 export { discoverHand, FINGER_LANDMARKS, HUMAN_FINGERS } from './discover.ts';
 export type { HandModel, RobotFinger, HumanFinger, HandFrame, DiscoverOptions } from './discover.ts';
 export { createHandRetargeter, DEFAULT_HAND_WEIGHTS } from './retargeter.ts';
-export type { HandRetargeter, HandRetargeterOptions, HandWeights, HandFrameStats } from './retargeter.ts';
+export type { HandRetargeter, HandRetargeterOptions, HandWeights, HandFrameStats, DefaultHandObjectives } from './retargeter.ts';
 export { measureHumanHand, humanPalmCoords, DEFAULT_HUMAN_HAND } from './human.ts';
 export type { HumanHandSize } from './human.ts';
 export { parseHandConfig, loadHandConfig, defaultHandConfigFile, handOptionsFromConfig } from './config.ts';

@@ -38,6 +38,15 @@ export const DEFAULT_HAND_WEIGHTS: HandWeights = {
   smoothness: 3e-3,
 };
 
+/** The default objective objects of a retargeter, for composing a custom list. */
+export interface DefaultHandObjectives {
+  wristTip: WristTipObjective;
+  fingerShape: FingerShapeObjective;
+  pinch: ThumbPinchObjective;
+  penetration: PenetrationObjective;
+  smoothness: SmoothnessObjective;
+}
+
 export interface HandRetargeterOptions extends DiscoverOptions {
   weights?: Partial<HandWeights>;
   /** Human thumb–finger distances (m) that start and end a pinch (hysteresis). Default 0.03 / 0.05. */
@@ -51,8 +60,11 @@ export interface HandRetargeterOptions extends DiscoverOptions {
   capsuleRadius?: number;
   /** Human hand size; default a typical adult hand, or `calibrate()` from a clip. */
   human?: HumanHandSize;
-  /** Replace the default objective set (advanced: compose your own). */
-  objectives?: (model: HandModel, state: HandState) => HandObjective[];
+  /**
+   * Compose your own objective list from the default objects (and your own HandObjective implementations),
+   * e.g. `({ wristTip, pinch, smoothness }) => [wristTip, pinch, smoothness, myTerm]`. Default: all five.
+   */
+  objectives?: (defaults: DefaultHandObjectives, model: HandModel, state: HandState) => HandObjective[];
   /** Iteration caps per frame (warm started) and for the first frame. Default 12 and 60. */
   maxIterations?: number;
   firstFrameIterations?: number;
@@ -131,14 +143,17 @@ export function createHandRetargeter(kin: Kinematics, opts: HandRetargeterOption
   const pinch = new ThumbPinchObjective({ enter: opts.pinchEnter ?? 0.03, exit: opts.pinchExit ?? 0.05, gap, weight: w.pinch, weightFree: w.thumbFree }, nf);
   const penetration = new PenetrationObjective(capsules, w.penetration, opts.penetrationMargin ?? 0.002);
   const smooth = new SmoothnessObjective(w.smoothness);
+  const defaults: DefaultHandObjectives = {
+    wristTip: new WristTipObjective(w.wristTip),
+    // The thumb's first robot joint rarely sits where the human CMC does: its shape term is weaker.
+    fingerShape: new FingerShapeObjective(fingers.map((_, i) => (i === 0 ? w.thumbShape : 1) * w.fingerShape)),
+    pinch, penetration, smoothness: smooth,
+  };
   const objectives: HandObjective[] = opts.objectives
-    ? opts.objectives(model, state)
-    : [
-      new WristTipObjective(w.wristTip),
-      // The thumb's first robot joint rarely sits where the human CMC does: its shape term is weaker.
-      new FingerShapeObjective(fingers.map((_, i) => (i === 0 ? w.thumbShape : 1) * w.fingerShape)),
-      pinch, penetration, smooth,
-    ];
+    ? opts.objectives(defaults, model, state)
+    : [defaults.wristTip, defaults.fingerShape, pinch, penetration, smooth];
+  // The report needs pinch distances and penetration depth even when those terms are left out.
+  const pinchIn = objectives.includes(pinch), penIn = objectives.includes(penetration);
 
   const scaleInfo = { hand: 1, finger: fingers.map(() => 1) };
   const calibrate = (size: HumanHandSize) => {
@@ -287,12 +302,14 @@ export function createHandRetargeter(kin: Kinematics, opts: HandRetargeterOption
     state.qPrev.set(q);
     for (let a = 0; a < nd; a++) {
       const d = dofs[a];
-      if (first) state.q[d] = model.qRef[d];
       state.q[d] = Math.min(Math.max(state.q[d], lo[a]), hi[a]);
     }
-    smooth.weight = first ? 0 : w.smoothness;
+    // No previous frame to stay close to on a first frame.
+    const smoothWeight = smooth.weight;
+    if (first) smooth.weight = 0;
     if (first) pinch.reset();
     for (const o of objectives) o.prepare?.(state);
+    if (!pinchIn) pinch.prepare(state);
 
     let cost: number;
     if (first) {
@@ -315,11 +332,13 @@ export function createHandRetargeter(kin: Kinematics, opts: HandRetargeterOption
     } else {
       cost = lm(maxIt, Math.min(Math.max(lambdaCarry, 1e-5), 1e-1));
     }
+    smooth.weight = smoothWeight;
     const it = lastIterations;
     for (let a = 0; a < nd; a++) q[dofs[a]] = state.q[dofs[a]];
     first = false;
 
     // Stats at the solution.
+    if (!penIn) penetration.accumulate(state, null, null);
     stats.valid = true;
     stats.iterations = it;
     stats.cost = cost;
