@@ -104,7 +104,7 @@ class EpisodeConsumer:
         self.ended = False
         self.started = False
         self.last_ping = 0.0
-        self.stats = {"received": 0, "duplicates": 0, "corrupt": 0, "acked": 0, "confirmed": 0}
+        self.stats = {"received": 0, "duplicates": 0, "corrupt": 0, "acked": 0, "confirmed": 0, "resets": 0}
 
     # -- protocol ------------------------------------------------------------------------------------
 
@@ -173,6 +173,7 @@ class EpisodeConsumer:
             self.ended = True
         elif cmd == "RESET":
             if not self.hello_pending:
+                self.stats["resets"] += 1
                 self._hello()
         elif cmd == "ERROR":
             raise StreamError(None, "%s: server error: %s" % (self.endpoint, body.get("message")))
@@ -301,6 +302,7 @@ def main(argv=None):
     p.add_argument("--server-key", help="server public key (Z85 or file): turns CURVE on")
     p.add_argument("--key", help="this trainer's key-pair JSON (from `reel2real keys gen`)")
     p.add_argument("--timeout", type=float, default=10.0)
+    p.add_argument("--step-seconds", type=float, default=0.0, help="pretend to train this long on each episode")
     a = p.parse_args(argv)
     keypair = None
     if a.server_key or a.key:
@@ -324,6 +326,8 @@ def main(argv=None):
                                          "sha256": hashlib.sha256(v.tobytes()).hexdigest(),
                                          "sum": float(np.nansum(v.astype(np.float64)))}
                 print(json.dumps(out), flush=True)
+                if a.step_seconds:
+                    time.sleep(a.step_seconds)
                 n += 1
                 if a.max is not None and n >= a.max:
                     break

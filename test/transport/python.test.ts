@@ -13,7 +13,7 @@ import { episodeTensors } from '../../src/transport/wire.ts';
 import { PROJECT_ROOT } from '../helpers/shared.ts';
 import { pythonWith } from '../helpers/python.ts';
 import { syntheticSource } from './fixtures/episodes.ts';
-import { collect, tmpDir } from './helpers.ts';
+import { collect, spawnFixture, tmpDir } from './helpers.ts';
 
 const py = pythonWith(['zmq', 'numpy']);
 if (!py) console.warn('[skip] transport python: no Python with zmq and numpy (apt-get install python3-zmq python3-numpy)');
@@ -82,6 +82,35 @@ describe.skipIf(!py)('transport python consumer', () => {
       expect(no.stderr()).toMatch(/no answer/);
     } finally {
       await server.close();
+    }
+  }, 60_000);
+
+  it('survives a server killed and restarted mid-stream: every episode exactly once', async () => {
+    const dir = tmpDir();
+    const endpoint = `ipc://${path.join(dir, 'py.sock')}`;
+    const state = path.join(dir, 'state');
+    const N = 20;
+    const s1 = spawnFixture('server.ts', [endpoint, state, String(N), '0.5', '50']);
+    try {
+      await s1.waitFor((l) => l.some((x) => x.type === 'listening'));
+      const c = runConsumer(['--connect', endpoint, '--name', 'py-r', '--credit', '3', '--step-seconds', '0.05']);
+      await c.waitFor((l) => l.filter((x) => x.seq !== undefined).length >= 6);
+      s1.proc.kill('SIGKILL');
+      await s1.exited;
+      const s2 = spawnFixture('server.ts', [endpoint, state, String(N), '0.5', '50']);
+      try {
+        expect(await c.exited, c.stderr()).toBe(0);
+        const seqs = c.lines.filter((l) => l.seq !== undefined).map((l) => l.seq);
+        expect(seqs.length).toBe(N);
+        expect(new Set(seqs).size).toBe(N);
+        expect(c.lines.at(-1)).toMatchObject({ done: true, episodes: N, confirmed: N });
+        expect(c.lines.at(-1)!.resets).toBeGreaterThanOrEqual(1);
+      } finally {
+        s2.proc.kill('SIGTERM');
+        await s2.exited;
+      }
+    } finally {
+      if (s1.proc.exitCode === null) s1.proc.kill('SIGKILL');
     }
   }, 60_000);
 
