@@ -91,8 +91,6 @@ export interface EpisodeFrames {
   columns: Record<string, FrameColumn>;
 }
 
-export const DEFAULT_FEATURE_KEYS = ['timestamp', 'frame_index', 'episode_index', 'index', 'task_index'];
-
 function sameList(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
