@@ -28,6 +28,9 @@ interface LinkSpec {
   rpy?: V3;
   color?: string;
   collide?: boolean;
+  /** A collision shape other than the visual one (placed at collisionAt). */
+  collision?: Shape;
+  collisionAt?: V3;
 }
 
 interface JointSpec {
@@ -83,7 +86,10 @@ function linkXml(l: LinkSpec): string {
     `    </inertial>`];
   if (l.shape) {
     out.push(`    <visual>`, `      <origin xyz="${v3(at)}" rpy="${v3(rpy)}"/>`, `      <geometry>${geometry(l.shape)}</geometry>`, `      <material name="${l.color ?? 'grey'}"/>`, `    </visual>`);
-    if (l.collide !== false) out.push(`    <collision>`, `      <origin xyz="${v3(at)}" rpy="${v3(rpy)}"/>`, `      <geometry>${geometry(l.shape)}</geometry>`, `    </collision>`);
+    if (l.collide !== false) {
+      const cAt = l.collision ? l.collisionAt ?? at : at;
+      out.push(`    <collision>`, `      <origin xyz="${v3(cAt)}" rpy="${v3(rpy)}"/>`, `      <geometry>${geometry(l.collision ?? l.shape)}</geometry>`, `    </collision>`);
+    }
   }
   out.push(`  </link>`);
   return out.join('\n');
@@ -142,7 +148,9 @@ export const STAND_HEIGHT = HUMANOID.hipDrop + HUMANOID.thigh + HUMANOID.shank +
 function humanoid(): string {
   const H = HUMANOID;
   const links: LinkSpec[] = [
-    { name: 'pelvis', mass: 5.5, shape: { box: [0.14, 0.24, 0.12] }, at: [0, 0, -0.02], color: 'dark' },
+    // The pelvis collides as a smaller box than it looks, clear of the thighs up to ~70° of hip flexion
+    // (as real pelvis shells are cut away above the hips).
+    { name: 'pelvis', mass: 5.5, shape: { box: [0.14, 0.24, 0.12] }, at: [0, 0, -0.02], color: 'dark', collision: { box: [0.10, 0.16, 0.08] }, collisionAt: [0, 0, 0] },
     { name: 'waist_yaw_link', mass: 0.6, shape: { cyl: [0.045, 0.04] }, at: [0, 0, 0.02], collide: false },
     { name: 'waist_roll_link', mass: 0.6, shape: { sphere: 0.045 }, collide: false },
     { name: 'torso_link', mass: 9.0, shape: { box: [0.16, 0.28, 0.3] }, at: [0, 0, 0.19], color: 'grey' },
