@@ -1,11 +1,7 @@
 /**
  * Streaming episodes to trainers: server, consumer, wire format, keys. See docs/wire-format.md.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { fileURLToPath } from 'node:url';
-import { UserError } from '../errors.ts';
+import { openStore } from '../store/store.ts';
 import type { EpisodeSource, ServerEvent } from './server.ts';
 
 export { EpisodeServer, defaultStateDir, type EpisodeSource, type ServerOptions, type ServerEvent, type CurveServerOptions, type ServerStats } from './server.ts';
@@ -15,13 +11,8 @@ export { generateKeyPair, readKeyPair, writeKeyPair, readAllowList, readPublicKe
 export { crc32, decodeEpisode, encodeEpisode, episodeTensors, isLocalEndpoint, PROTOCOL, SCHEMA, type EpisodeHeader, type TensorInfo, type WireTensor } from './wire.ts';
 
 /** Open the episode store at `dir` as a source for the server (src/store). */
-export async function openStoreSource(dir: string): Promise<EpisodeSource> {
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UserError('no such store directory', dir);
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const mod = path.join(here, '..', 'store', 'store.ts');
-  if (!fs.existsSync(mod)) throw new UserError('the episode store module (src/store/store.ts) is not part of this build', dir);
-  const { openStore } = (await import(pathToFileURL(mod).href)) as { openStore(d: string): EpisodeSource | Promise<EpisodeSource> };
-  return await openStore(dir);
+export function openStoreSource(dir: string): EpisodeSource {
+  return openStore(dir);
 }
 
 /** One line for a server event (the CLI's human-readable log). */

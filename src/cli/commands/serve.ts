@@ -32,7 +32,7 @@ const serve: CommandModule = {
       const kp = readKeyPair(String(argv['server-key']));
       curve = { ...kp, allow: readAllowList(String(argv.allow)) };
     }
-    const source = await openStoreSource(store);
+    const source = openStoreSource(store);
     const asJson = Boolean(argv.json);
     const server = new EpisodeServer({
       source,
