@@ -28,6 +28,8 @@ export interface ExportOptions {
   robot?: string;
   /** Only episodes whose validation says feasible: true. */
   onlyFeasible?: boolean;
+  /** Only episodes of these tasks (exact task text). */
+  tasks?: string[];
   /** Replace an existing output directory. */
   overwrite?: boolean;
   /** Task text for episodes whose provenance has none (default "unlabeled"). */
@@ -55,7 +57,7 @@ export interface ExportSummary {
 }
 
 /** Pick the episodes to export from one or more stores (loading each once to learn its shape). */
-export function selectEpisodes(stores: string[], opts: Pick<ExportOptions, 'robot' | 'onlyFeasible'>): {
+export function selectEpisodes(stores: string[], opts: Pick<ExportOptions, 'robot' | 'onlyFeasible' | 'tasks'>): {
   selected: SelectedEpisode[]; skipped: ExportSummary['skipped']; robot: string; load: (i: number) => Episode; notes: string[];
 } {
   const seen = new Set<string>();
@@ -69,6 +71,7 @@ export function selectEpisodes(stores: string[], opts: Pick<ExportOptions, 'robo
       if (!entry.robot) { skipped.push({ id: entry.id, reason: 'no robot motion' }); continue; }
       if (entry.frames === 0) { skipped.push({ id: entry.id, reason: 'no frames' }); continue; }
       if (opts.robot && entry.robot !== opts.robot) { skipped.push({ id: entry.id, reason: `robot ${entry.robot}` }); continue; }
+      if (opts.tasks?.length && !opts.tasks.includes(entry.task ?? '')) { skipped.push({ id: entry.id, reason: 'other task' }); continue; }
       if (opts.onlyFeasible && entry.feasible !== true) {
         skipped.push({ id: entry.id, reason: entry.feasible === false ? 'infeasible' : 'feasibility unknown' });
         continue;

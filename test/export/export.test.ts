@@ -361,6 +361,9 @@ print(json.dumps({"fps": float(z["fps"]), "fps_shape": list(z["fps"].shape), "do
     expect(cli.code).toBe(1);
     expect(cli.stderr.trim().split('\n')).toHaveLength(1);
     expect(cli.stderr).toMatch(/^reel2real: .*several robots/);
+    const byTask = runCli(['export', storeDir, '--format', 'motion-npz', '--out', path.join(root, 'z'), '--task', 'stack cups', '--json']);
+    expect(byTask.code).toBe(0);
+    expect(JSON.parse(byTask.stdout)).toMatchObject({ episodes: 1, tasks: ['stack cups'] });
     const feasibleOnly = runCli(['export', s.dir, '--format', 'motion-npz', '--out', path.join(root, 'y'), '--robot', 'nobot']);
     expect(feasibleOnly.code).toBe(1);
     expect(feasibleOnly.stderr).toMatch(/no episodes to export/);

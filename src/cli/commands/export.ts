@@ -7,6 +7,7 @@ interface Args {
   out: string;
   robot?: string;
   'only-feasible'?: boolean;
+  task?: string[];
   overwrite?: boolean;
   'default-task'?: string;
   json?: boolean;
@@ -21,13 +22,14 @@ export const command: CommandModule<object, Args> = {
     .option('out', { type: 'string', demandOption: true, describe: 'output directory (written atomically; must not exist unless --overwrite)' })
     .option('robot', { type: 'string', describe: 'only episodes of this robot (needed when the stores hold several)' })
     .option('only-feasible', { type: 'boolean', describe: 'only episodes the physics validation found feasible' })
+    .option('task', { type: 'string', array: true, describe: 'only episodes of this task (exact text; repeat for several)' })
     .option('overwrite', { type: 'boolean', describe: 'replace an existing output directory' })
     .option('default-task', { type: 'string', describe: 'task text for episodes without one (default "unlabeled")' })
     .option('json', { type: 'boolean', describe: 'print the summary as JSON' })
     .example('$0 export runs/store --format lerobot-v3 --out datasets/g1-wipe --only-feasible', '') as unknown as Argv<Args>,
   handler: async (a) => {
     const s = await exportDataset(a.stores, {
-      format: a.format, out: a.out, robot: a.robot, onlyFeasible: a['only-feasible'], overwrite: a.overwrite, defaultTask: a['default-task'],
+      format: a.format, out: a.out, robot: a.robot, onlyFeasible: a['only-feasible'], tasks: a.task, overwrite: a.overwrite, defaultTask: a['default-task'],
     });
     if (a.json) { process.stdout.write(JSON.stringify(s, null, 1) + '\n'); return; }
     process.stdout.write(
