@@ -272,7 +272,7 @@ export function retarget(track: PoseTrack, robotIn: UrdfRobot | string, opts: Re
     s.basePos.set([hipC[0] - (c * rHipC[0] - sn * rHipC[1]), hipC[1] - (sn * rHipC[0] + c * rHipC[1]), hipC[2] - rHipC[2]]);
     solver.setBounds(null, 0);
     pinFingers();
-    solver.solve({ maxIters: firstIters, lambda: 1e-3, tol: 1e-7 });
+    solver.solve({ maxIters: Math.ceil(firstIters / 4), lambda: 1e-3, tol: 1e-6 });
     const cost = solver.cost();
     if (cost < best.cost) best = { cost, q: Float64Array.from(s.q), pos: Float64Array.from(s.basePos), quat: Float64Array.from(s.baseQuat) };
   }
