@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { corr, fingerFlex, humanCurl } from './hand-helpers.ts';
 import { describeShared, shared, sharedPath } from '../helpers/shared.ts';
 import { importPose } from '../../src/pose/import.ts';
 import type { PoseTrack } from '../../src/pose/track.ts';
@@ -15,31 +16,11 @@ import { loadUrdf } from '../../src/robot/urdf.ts';
 import { Kinematics } from '../../src/robot/kinematics.ts';
 import { UserError } from '../../src/errors.ts';
 import {
-  createHandRetargeter, discoverHand, FINGER_LANDMARKS, handLandmarks, isHandRobot, measureHumanHand, retargetHand,
+  createHandRetargeter, discoverHand, handLandmarks, isHandRobot, measureHumanHand, retargetHand,
 } from '../../src/retarget/hand/index.ts';
 
 const KEYPOINTS = 'keypoints/dex_retargeting_human_joint_right.json';
 const G1 = 'robots/unitree_g1/g1_29dof_with_hand_rev_1_0.urdf';
-
-function corr(a: number[], b: number[]): number {
-  const n = a.length;
-  const ma = a.reduce((s, v) => s + v, 0) / n, mb = b.reduce((s, v) => s + v, 0) / n;
-  let sab = 0, saa = 0, sbb = 0;
-  for (let i = 0; i < n; i++) { sab += (a[i] - ma) * (b[i] - mb); saa += (a[i] - ma) ** 2; sbb += (b[i] - mb) ** 2; }
-  return sab / Math.sqrt(saa * sbb);
-}
-
-function humanCurl(lm: Float32Array, T: number, finger: keyof typeof FINGER_LANDMARKS): number[] {
-  const [a, b, c, d] = FINGER_LANDMARKS[finger];
-  const p = (t: number, j: number) => [lm[63 * t + 3 * j], lm[63 * t + 3 * j + 1], lm[63 * t + 3 * j + 2]];
-  const dist = (x: number[], y: number[]) => Math.hypot(x[0] - y[0], x[1] - y[1], x[2] - y[2]);
-  const out: number[] = [];
-  for (let t = 0; t < T; t++) {
-    const bones = dist(p(t, a), p(t, b)) + dist(p(t, b), p(t, c)) + dist(p(t, c), p(t, d));
-    out.push(1 - dist(p(t, a), p(t, d)) / bones);
-  }
-  return out;
-}
 
 describeShared('finger discovery on the real hands', [
   'hands/allegro_right/allegro_hand_right.urdf', 'hands/inspire_right/inspire_hand_right.urdf',
@@ -252,13 +233,7 @@ describe('finger discovery on a generated hand with unfamiliar names and no fing
     const kin = new Kinematics(loadUrdf(file));
     const model = discoverHand(kin);
     for (const f of model.fingers.slice(1)) {
-      const r: number[] = [];
-      for (let t = 0; t < T; t++) {
-        let s = 0;
-        f.dofs.forEach((d, k) => { s += f.flexSign[k] * m.q[t * kin.nq + d]; });
-        r.push(s);
-      }
-      const c = corr(humanCurl(lm, T, f.name), r);
+      const c = corr(humanCurl(lm, T, f.name), fingerFlex(m.q, kin.nq, T, f));
       expect(c, `${f.name} curl correlation ${c.toFixed(3)}`).toBeGreaterThan(0.7);
     }
   });
@@ -322,13 +297,7 @@ describeShared('Dex3 hands inside the G1 (dof subset)', [G1, KEYPOINTS], () => {
       expect(v >= kin.lower[d] - 1e-9 && v <= kin.upper[d] + 1e-9).toBe(true);
     }
     for (const f of a.hr.fingers.slice(1)) {
-      const r: number[] = [];
-      for (let t = 0; t < T; t++) {
-        let s = 0;
-        f.dofs.forEach((d, k) => { s += f.flexSign[k] * a.out[t * kin.nq + d]; });
-        r.push(s);
-      }
-      const c = corr(humanCurl(lm, T, f.name), r);
+      const c = corr(humanCurl(lm, T, f.name), fingerFlex(a.out, kin.nq, T, f));
       expect(c, `${f.name} curl correlation ${c.toFixed(3)}`).toBeGreaterThan(0.7);
     }
   });

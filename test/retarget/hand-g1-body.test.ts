@@ -9,7 +9,8 @@ import { builtinMotion } from '../../src/pose/builtin.ts';
 import { loadUrdf } from '../../src/robot/urdf.ts';
 import { Kinematics } from '../../src/robot/kinematics.ts';
 import { retargetFile } from '../../src/retarget/run.ts';
-import { discoverHand, FINGER_LANDMARKS, handLandmarks } from '../../src/retarget/hand/index.ts';
+import { discoverHand, handLandmarks } from '../../src/retarget/hand/index.ts';
+import { corr as pearson, fingerFlex, humanCurl } from './hand-helpers.ts';
 
 const G1 = 'robots/unitree_g1/g1_29dof_with_hand_rev_1_0.urdf';
 
@@ -34,18 +35,8 @@ describeShared('G1 + Dex3: fingers from the hand landmarks inside the body retar
         }
       }
       for (const f of model.fingers.slice(1)) {
-        const [a, b, c, d] = FINGER_LANDMARKS[f.name];
-        const human: number[] = [], robotFlex: number[] = [];
-        for (let t = 0; t < T; t++) {
-          const p = (j: number) => [lm[63 * t + 3 * j], lm[63 * t + 3 * j + 1], lm[63 * t + 3 * j + 2]];
-          const dist = (x: number[], y: number[]) => Math.hypot(x[0] - y[0], x[1] - y[1], x[2] - y[2]);
-          human.push(1 - dist(p(a), p(d)) / (dist(p(a), p(b)) + dist(p(b), p(c)) + dist(p(c), p(d))));
-          robotFlex.push(f.dofs.reduce((s, dd, k) => s + f.flexSign[k] * m.q[t * nq + col(kin.dofNames[dd])], 0));
-        }
-        const mh = human.reduce((s, v) => s + v, 0) / T, mr = robotFlex.reduce((s, v) => s + v, 0) / T;
-        let sab = 0, saa = 0, sbb = 0;
-        for (let t = 0; t < T; t++) { sab += (human[t] - mh) * (robotFlex[t] - mr); saa += (human[t] - mh) ** 2; sbb += (robotFlex[t] - mr) ** 2; }
-        const corr = sab / Math.sqrt(saa * sbb);
+        const robotFlex = fingerFlex(m.q, nq, T, f, (d) => col(kin.dofNames[d]));
+        const corr = pearson(humanCurl(lm, T, f.name), robotFlex);
         expect(corr, `${side} ${f.name} curl correlation`).toBeGreaterThan(0.9);
         // Open hand at the start, closed at the grip: the robot finger flexes by at least 1 rad more.
         const open = robotFlex[0], closed = robotFlex[Math.round(4.0 * track.fps)];

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { corr, fingerFlex, humanCurl } from './hand-helpers.ts';
 import { describeShared, shared } from '../helpers/shared.ts';
 import { importPose } from '../../src/pose/import.ts';
 import type { PoseTrack } from '../../src/pose/track.ts';
@@ -14,33 +15,13 @@ import { loadUrdf } from '../../src/robot/urdf.ts';
 import { Kinematics } from '../../src/robot/kinematics.ts';
 import { UserError } from '../../src/errors.ts';
 import {
-  createHandRetargeter, discoverHand, fingerSolvers, FINGER_LANDMARKS, handLandmarks, measureHumanHand, parseHandConfig, retargetHand,
+  createHandRetargeter, discoverHand, fingerSolvers, handLandmarks, measureHumanHand, parseHandConfig, retargetHand,
   type HandObjective, type HandRetargeterOptions, type HandState,
 } from '../../src/retarget/hand/index.ts';
 
 const KEYPOINTS = 'keypoints/dex_retargeting_human_joint_right.json';
 const ALLEGRO = 'hands/allegro_right/allegro_hand_right.urdf';
 const G1 = 'robots/unitree_g1/g1_29dof_with_hand_rev_1_0.urdf';
-
-function corr(a: number[], b: number[]): number {
-  const n = a.length;
-  const ma = a.reduce((s, v) => s + v, 0) / n, mb = b.reduce((s, v) => s + v, 0) / n;
-  let sab = 0, saa = 0, sbb = 0;
-  for (let i = 0; i < n; i++) { sab += (a[i] - ma) * (b[i] - mb); saa += (a[i] - ma) ** 2; sbb += (b[i] - mb) ** 2; }
-  return sab / Math.sqrt(saa * sbb);
-}
-
-function humanCurl(lm: Float32Array, T: number, finger: keyof typeof FINGER_LANDMARKS): number[] {
-  const [a, b, c, d] = FINGER_LANDMARKS[finger];
-  const p = (t: number, j: number) => [lm[63 * t + 3 * j], lm[63 * t + 3 * j + 1], lm[63 * t + 3 * j + 2]];
-  const dist = (x: number[], y: number[]) => Math.hypot(x[0] - y[0], x[1] - y[1], x[2] - y[2]);
-  const out: number[] = [];
-  for (let t = 0; t < T; t++) {
-    const bones = dist(p(t, a), p(t, b)) + dist(p(t, b), p(t, c)) + dist(p(t, c), p(t, d));
-    out.push(1 - dist(p(t, a), p(t, d)) / bones);
-  }
-  return out;
-}
 
 describe('hand config parsing', () => {
   it('accepts every documented field and rejects unknown or ill-typed ones with the file named', () => {
@@ -220,8 +201,7 @@ describeShared('hand options on real hands', [KEYPOINTS, ALLEGRO, G1], () => {
     const model = discoverHand(kin, { side: 'left', dofs: leftDofs });
     const nq = kin.nq;
     for (const f of model.fingers.slice(1)) {
-      const r = Array.from({ length: T }, (_, t) => f.dofs.reduce((s, d, k) => s + f.flexSign[k] * m.q[t * nq + d], 0));
-      expect(corr(humanCurl(lm, T, f.name), r), f.name).toBeGreaterThan(0.7);
+      expect(corr(humanCurl(lm, T, f.name), fingerFlex(m.q, nq, T, f)), f.name).toBeGreaterThan(0.7);
     }
     // Body joints stay at the reference pose.
     for (let t = 0; t < T; t++) for (let d = 0; d < nq; d++) if (!model.dofs.includes(d)) expect(m.q[t * nq + d]).toBe(Math.fround(model.qRef[d]));

@@ -5,6 +5,7 @@
  * together, human pinches become robot pinches, the motion is smooth.
  */
 import { beforeAll, expect, it } from 'vitest';
+import { corr, fingerFlex, humanCurl } from './hand-helpers.ts';
 import { describeShared, shared } from '../helpers/shared.ts';
 import { importPose } from '../../src/pose/import.ts';
 import type { PoseTrack } from '../../src/pose/track.ts';
@@ -22,28 +23,6 @@ const HANDS = {
   leap: 'hands/leap_right/leap_hand_right.urdf',
   shadow: 'hands/shadow_right/shadow_hand_right.urdf',
 } as const;
-
-/** Pearson correlation. */
-function corr(a: number[], b: number[]): number {
-  const n = a.length;
-  const ma = a.reduce((s, v) => s + v, 0) / n, mb = b.reduce((s, v) => s + v, 0) / n;
-  let sab = 0, saa = 0, sbb = 0;
-  for (let i = 0; i < n; i++) { sab += (a[i] - ma) * (b[i] - mb); saa += (a[i] - ma) ** 2; sbb += (b[i] - mb) ** 2; }
-  return sab / Math.sqrt(saa * sbb);
-}
-
-/** Human curl of a finger per frame: 1 − |base→tip| / (sum of its bone lengths). 0 straight, → 1 closed. */
-function humanCurl(lm: Float32Array, T: number, finger: keyof typeof FINGER_LANDMARKS): number[] {
-  const [a, b, c, d] = FINGER_LANDMARKS[finger];
-  const p = (t: number, j: number) => [lm[63 * t + 3 * j], lm[63 * t + 3 * j + 1], lm[63 * t + 3 * j + 2]];
-  const dist = (x: number[], y: number[]) => Math.hypot(x[0] - y[0], x[1] - y[1], x[2] - y[2]);
-  const out: number[] = [];
-  for (let t = 0; t < T; t++) {
-    const bones = dist(p(t, a), p(t, b)) + dist(p(t, b), p(t, c)) + dist(p(t, c), p(t, d));
-    out.push(1 - dist(p(t, a), p(t, d)) / bones);
-  }
-  return out;
-}
 
 /** Geometry points (≤ 400, link frames) of a finger's last moving link and the fixed links past it. */
 function distalPoints(kin: Kinematics, robot: UrdfRobot, last: number): { link: number; p: number[] }[] {
@@ -145,14 +124,7 @@ describeShared('hand retargeting: dex-retargeting keypoints onto real hands', [K
 
       // Curl: human curl of each non-thumb finger vs the robot finger's flexion (signed joint sum).
       for (const f of model.fingers.slice(1)) {
-        const h = humanCurl(lm, T, f.name);
-        const r: number[] = [];
-        for (let t = 0; t < T; t++) {
-          let s = 0;
-          f.dofs.forEach((d, k) => { s += f.flexSign[k] * free.q[t * nq + d]; });
-          r.push(s);
-        }
-        const c = corr(h, r);
+        const c = corr(humanCurl(lm, T, f.name), fingerFlex(free.q, nq, T, f));
         expect(c, `${name} ${f.name} curl correlation ${c.toFixed(3)}`).toBeGreaterThan(0.7);
       }
 
