@@ -133,6 +133,8 @@ export function retargetHand(track: PoseTrack, robotIn: UrdfRobot | string, opts
   const t0 = performance.now();
   let solved = 0;
   for (let t = 0; t < T; t++) {
+    // The frame step, also after frames without the hand (held), so the output itself stays within the
+    // velocity limits when the hand reappears elsewhere.
     const dt = t > 0 ? track.timestamps[t] - track.timestamps[t - 1] : 0;
     const ok = hr.solveFrame(lm.subarray(63 * t, 63 * t + 63), q, dt);
     if (ok) { solved++; accumulate(acc, hr.stats, ropts.pinchEnter ?? 0.03); }
