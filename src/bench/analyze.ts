@@ -30,7 +30,13 @@ export interface PredictorStat {
   auroc_failure_within_duration_tercile: number | null;
   /** Spearman ρ between the metric and each continuous outcome figure. */
   spearman_figures: Record<string, number | null>;
+  /** Partial Spearman ρ(metric, figure | duration). */
+  partial_spearman_figures_given_duration: Record<string, number | null>;
+  /** AUROC of the oriented metric for predicting that each validation check fails (checks with ≥ 2 runs of each class). */
+  auroc_check_failure: Record<string, number | null>;
 }
+
+export interface CheckCount { kind: string; failed: number; passed: number }
 
 export interface DoseLevel {
   level: number;
@@ -64,6 +70,8 @@ export interface BenchAnalysis {
   failures: number;
   failed_in_retarget: number;
   figures: string[];
+  /** Validation checks and how many runs failed them. */
+  checks: CheckCount[];
   predictors: PredictorStat[];
   gate_confusion: GateConfusion[];
   dose_response: DoseCurve[];
@@ -74,14 +82,27 @@ const VERDICT_SCORE: Record<string, number> = { pass: 0, flag: 1, reject: 2 };
 
 const fin = (v: number): number | null => (Number.isFinite(v) ? Math.round(v * 1e4) / 1e4 : null);
 
-/** Outcome figures present (finite) in at least half of the rows. */
+/** Outcome figures that say something about the run: finite in at least half of the rows, not constant, not the clip's length. */
 export function figureKeys(rows: BenchRow[]): string[] {
-  const count = new Map<string, number>();
-  for (const r of rows) for (const [k, v] of Object.entries(r.figures)) if (typeof v === 'number' && Number.isFinite(v)) count.set(k, (count.get(k) ?? 0) + 1);
-  return [...count.entries()].filter(([, n]) => n * 2 >= rows.length).map(([k]) => k).sort();
+  const vals = new Map<string, number[]>();
+  for (const r of rows) for (const [k, v] of Object.entries(r.figures)) if (typeof v === 'number' && Number.isFinite(v)) { const a = vals.get(k) ?? []; a.push(v); vals.set(k, a); }
+  return [...vals.entries()]
+    .filter(([k, a]) => a.length * 2 >= rows.length && !['frames', 'duration_s'].includes(k) && a.some((v) => v !== a[0]))
+    .map(([k]) => k).sort();
 }
 
-function predictor(rows: BenchRow[], key: string, label: string, group: PredictorStat['group'], worse: 'high' | 'low', values: (number | null)[], figs: string[]): PredictorStat {
+/** Figures shown first in the report when present (the rest stay in the JSON). */
+export const KEY_FIGURES = [
+  'assisted.residual_force_mean_weight', 'assisted.residual_force_max_weight', 'torque.max_ratio_to_effort', 'assisted.body_error_mean_m',
+  'unassisted.body_error_mean_m', 'unassisted.fell_at_frame', 'zmp.max_outside_support_m', 'joint_velocity.max_ratio_to_limit', 'friction.max_ratio',
+];
+
+export function keyFigures(figs: string[], n = 6): string[] {
+  const first = KEY_FIGURES.filter((f) => figs.includes(f));
+  return [...first, ...figs.filter((f) => !first.includes(f))].slice(0, n);
+}
+
+function predictor(rows: BenchRow[], key: string, label: string, group: PredictorStat['group'], worse: 'high' | 'low', values: (number | null)[], figs: string[], checks: CheckCount[]): PredictorStat {
   const success = rows.map((r) => (r.success ? 1 : 0));
   const fail = rows.map((r) => !r.success);
   const dur = rows.map((r) => r.duration_s);
@@ -90,7 +111,14 @@ function predictor(rows: BenchRow[], key: string, label: string, group: Predicto
   const idx = rows.map((_, i) => i).filter((i) => have[i]);
   const strata = terciles(idx.map((i) => dur[i]));
   const spearmanFigures: Record<string, number | null> = {};
-  for (const f of figs) spearmanFigures[f] = fin(spearman(values, rows.map((r) => r.figures[f] ?? null)));
+  const partialFigures: Record<string, number | null> = {};
+  for (const f of figs) {
+    const fv = rows.map((r) => r.figures[f] ?? null);
+    spearmanFigures[f] = fin(spearman(values, fv));
+    partialFigures[f] = fin(partialSpearman(values, fv, dur));
+  }
+  const checkAuc: Record<string, number | null> = {};
+  for (const c of checks) checkAuc[c.kind] = fin(auroc(oriented, rows.map((r) => r.failed_checks.includes(c.kind))));
   return {
     key, label, group, worse,
     n: idx.length,
@@ -101,6 +129,8 @@ function predictor(rows: BenchRow[], key: string, label: string, group: Predicto
     partial_spearman_success_given_duration: fin(partialSpearman(values, success, dur)),
     auroc_failure_within_duration_tercile: fin(stratifiedAuroc(idx.map((i) => oriented[i]), idx.map((i) => fail[i]), strata).auc),
     spearman_figures: spearmanFigures,
+    partial_spearman_figures_given_duration: partialFigures,
+    auroc_check_failure: checkAuc,
   };
 }
 
@@ -129,14 +159,17 @@ function clusterBootstrap(rows: BenchRow[], score: (number | null)[], fail: bool
 export function analyze(run: BenchRun): BenchAnalysis {
   const rows = run.rows;
   const figs = figureKeys(rows);
+  const kinds = [...new Set(rows.flatMap((r) => r.failed_checks))].sort();
+  const allChecks = kinds.map((kind) => { const failed = rows.filter((r) => r.failed_checks.includes(kind)).length; return { kind, failed, passed: rows.length - failed }; });
+  const checks = allChecks.filter((c) => c.failed >= 2 && c.passed >= 2);
   const predictors: PredictorStat[] = [];
   for (const m of METRICS) {
     const vals = rows.map((r) => r.metrics[m.key] ?? null);
     if (vals.every((v) => v === null)) continue;
-    predictors.push(predictor(rows, m.key, m.label, m.group, m.worse, vals, figs));
+    predictors.push(predictor(rows, m.key, m.label, m.group, m.worse, vals, figs, checks));
   }
-  predictors.push(predictor(rows, 'gate.verdict', 'gate verdict (pass 0 < flag 1 < reject 2)', 'gate', 'high', rows.map((r) => VERDICT_SCORE[r.verdict]), figs));
-  predictors.push(predictor(rows, 'gate.reason_count', 'number of gate reasons', 'gate', 'high', rows.map((r) => r.reason_codes.length), figs));
+  predictors.push(predictor(rows, 'gate.verdict', 'gate verdict (pass 0 < flag 1 < reject 2)', 'gate', 'high', rows.map((r) => VERDICT_SCORE[r.verdict]), figs, checks));
+  predictors.push(predictor(rows, 'gate.reason_count', 'number of gate reasons', 'gate', 'high', rows.map((r) => r.reason_codes.length), figs, checks));
 
   const confusion = (rule: GateConfusion['rule']): GateConfusion => {
     let tp = 0, fp = 0, tn = 0, fn = 0;
@@ -185,6 +218,7 @@ export function analyze(run: BenchRun): BenchAnalysis {
     failures: rows.filter((r) => !r.success).length,
     failed_in_retarget: rows.filter((r) => r.failed_stage === 'retarget').length,
     figures: figs,
+    checks: allChecks,
     predictors,
     gate_confusion: [confusion('flag_or_reject'), confusion('reject')],
     dose_response: dose,

@@ -4,7 +4,7 @@
  */
 import * as path from 'node:path';
 import { writeFileAtomic } from '../io/atomic.ts';
-import { analyze, splitBySuccess, type BenchAnalysis, type DoseCurve, type PredictorStat } from './analyze.ts';
+import { analyze, keyFigures, splitBySuccess, type BenchAnalysis, type DoseCurve, type PredictorStat } from './analyze.ts';
 import { METRICS, type BenchRun } from './run.ts';
 import type { DegradationType } from './degrade.ts';
 
@@ -132,7 +132,7 @@ function doseSection(c: DoseCurve, figures: string[]): string {
   plots.push(linePlot('success rate', levels, c.levels.map((l) => l.success_rate), { lo: 0, hi: 1, ci: c.levels.map((l) => l.success_ci95), cls: 'sr' }));
   plots.push(linePlot('gate: share rejected', levels, c.levels.map((l) => (l.n ? l.verdicts.reject / l.n : null)), { lo: 0, hi: 1, cls: 'rj' }));
   for (const k of DOSE_METRICS[c.degradation]) plots.push(linePlot(label(k) + ' (median)', levels, c.levels.map((l) => l.metrics[k] ?? null)));
-  for (const f of figures.slice(0, 3)) plots.push(linePlot(`${f} (median)`, levels, c.levels.map((l) => l.figures[f] ?? null), { cls: 'fg' }));
+  for (const f of keyFigures(figures, 3)) plots.push(linePlot(`${f} (median)`, levels, c.levels.map((l) => l.figures[f] ?? null), { cls: 'fg' }));
   const counts = c.levels.map((l) => `${fmt(l.level)}: ${l.successes}/${l.n} ok, gate ${l.verdicts.pass}/${l.verdicts.flag}/${l.verdicts.reject}`).join(' · ');
   return `<h4>${esc(c.degradation)} <small>(level = ${esc(c.unit)}; ${c.clips.length} clips)</small></h4><div class="row">${plots.join('')}</div><p class="small">${esc(counts)} (pass/flag/reject)</p>`;
 }
@@ -154,7 +154,20 @@ function robotSection({ run, analysis: a }: RobotResult): string {
   out.push(`<p>${clips} clips, ${a.n} runs (clean + degraded): <b>${a.successes}</b> succeeded, <b>${a.failures}</b> failed (${a.failed_in_retarget} of them in retargeting). ${run.skipped.length} skipped. Clips cropped to ${run.max_seconds} s at ≤ ${run.fps} fps; seed ${run.seed}; ${fmt(run.seconds, 4)} s.</p>`);
   out.push('<h3>Metrics and the gate as predictors of failure</h3>');
   out.push(`<p class="small">AUROC: probability that a failing run scores worse than a succeeding one (ties count ½), with each metric oriented by its fixed direction (“worse”); 0.5 = no information, below 0.5 = the metric points the wrong way. ρ(success): Spearman with success = 1. Length control: ${esc(a.length_control)}.</p>`);
-  out.push(predictorTable(a.predictors, a.figures));
+  const kf = keyFigures(a.figures);
+  out.push(predictorTable(a.predictors, kf));
+  const checks = a.checks.filter((c) => c.failed >= 2 && c.passed >= 2);
+  out.push(`<h3>Which validation checks fail</h3><p class="small">${a.checks.map((c) => `${esc(c.kind)}: ${c.failed}/${a.n}`).join(' · ') || 'none'}</p>`);
+  if (checks.length) {
+    out.push('<h4>AUROC of each metric for predicting that a given validation check fails</h4><table><thead><tr><th>predictor</th>' + checks.map((c) => `<th>${esc(c.kind)}<br><small>${c.failed} fail / ${c.passed} pass</small></th>`).join('') + '</tr></thead><tbody>');
+    for (const p of a.predictors) out.push(`<tr><td><code>${esc(p.key)}</code></td>${checks.map((c) => { const v = p.auroc_check_failure[c.kind]; return `<td class="${v === null || v === undefined ? '' : v >= 0.7 ? 'good' : v <= 0.4 ? 'inv' : ''}">${fmt(v, 3)}</td>`; }).join('')}</tr>`);
+    out.push('</tbody></table>');
+  }
+  if (kf.length) {
+    out.push('<h4>Rank correlation with the continuous validation figures, controlling for length (partial Spearman ρ given duration)</h4><table><thead><tr><th>predictor</th>' + kf.map((f) => `<th>${esc(f)}</th>`).join('') + '</tr></thead><tbody>');
+    for (const p of a.predictors) out.push(`<tr><td><code>${esc(p.key)}</code></td>${kf.map((f) => `<td>${fmt(p.partial_spearman_figures_given_duration[f], 2)}</td>`).join('')}</tr>`);
+    out.push('</tbody></table>');
+  }
   out.push('<h3>The gate as a classifier of failure</h3><table><thead><tr><th>rule: predicts failure when</th><th>TP</th><th>FP</th><th>TN</th><th>FN</th><th>sensitivity</th><th>specificity</th></tr></thead><tbody>');
   for (const g of a.gate_confusion) out.push(`<tr><td>${g.rule === 'reject' ? 'verdict = reject' : 'verdict ≠ pass'}</td><td>${g.true_positive}</td><td>${g.false_positive}</td><td>${g.true_negative}</td><td>${g.false_negative}</td><td>${fmt(g.sensitivity)}</td><td>${fmt(g.specificity)}</td></tr>`);
   out.push('</tbody></table>');
@@ -162,7 +175,7 @@ function robotSection({ run, analysis: a }: RobotResult): string {
   for (const c of a.dose_response) out.push(doseSection(c, a.figures));
   out.push('<h3>Each metric against success</h3><div class="row">');
   for (const p of a.predictors.filter((p) => p.group !== 'gate')) out.push(stripPlot(run, p.key, p.label));
-  for (const f of a.figures) out.push(stripPlot({ ...run, rows: run.rows.map((r) => ({ ...r, metrics: { [f]: r.figures[f] ?? null } })) }, f, `outcome: ${f}`));
+  for (const f of keyFigures(a.figures)) out.push(stripPlot({ ...run, rows: run.rows.map((r) => ({ ...r, metrics: { [f]: r.figures[f] ?? null } })) }, f, `outcome: ${f}`));
   out.push('</div>');
   out.push('<h3>Clean clips</h3><table><thead><tr><th>clip</th><th>frames</th><th>s</th><th>gate</th><th>reasons</th><th>outcome</th><th>why</th></tr></thead><tbody>');
   for (const r of run.rows.filter((r) => r.degradation === 'none')) {

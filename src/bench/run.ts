@@ -19,6 +19,8 @@ export interface Outcome {
   /** Continuous figures (e.g. residual force, tracking error); null when not measured. */
   figures: Record<string, number | null>;
   reasons: string[];
+  /** Kinds of the validation checks that failed (e.g. 'torque', 'zmp', 'fall'), hard or soft. */
+  checks?: string[];
 }
 
 export type OutcomeFn = (motion: RobotMotion) => Promise<Outcome>;
@@ -85,6 +87,8 @@ export interface BenchRow {
   failed_stage: 'retarget' | 'validate' | null;
   figures: Record<string, number | null>;
   outcome_reasons: string[];
+  /** Validation checks that failed (kinds); 'retarget' when the motion could not be made. */
+  failed_checks: string[];
   seconds: number;
 }
 
@@ -130,7 +134,7 @@ export async function evaluateTrack(
   let out: Outcome;
   let failed: BenchRow['failed_stage'] = null;
   if (!motion) {
-    out = { success: false, figures: {}, reasons: [`retarget failed: ${err}`] };
+    out = { success: false, figures: {}, reasons: [`retarget failed: ${err}`], checks: ['retarget'] };
     failed = 'retarget';
   } else {
     out = await outcome(motion);
@@ -152,6 +156,7 @@ export async function evaluateTrack(
     failed_stage: failed,
     figures: out.figures,
     outcome_reasons: out.reasons,
+    failed_checks: [...new Set(out.checks ?? [])],
     seconds: Math.round((performance.now() - t0)) / 1000,
   };
 }

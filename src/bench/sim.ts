@@ -1,7 +1,8 @@
 /**
  * The real outcome for the benchmark: simulation validation (src/sim `checkFeasibility`). Success = the
  * validation judged the motion feasible; its numeric metrics (one level of nesting flattened, e.g.
- * `assisted.residual_force_max`) become the continuous figures correlated with the quality metrics.
+ * `assisted.residual_force_max`) become the continuous figures correlated with the quality metrics, and
+ * the kinds of its failed checks (hard and soft) are kept per run.
  */
 import type { UrdfRobot } from '../robot/urdf.ts';
 import type { OutcomeFn } from './run.ts';
@@ -28,7 +29,8 @@ export async function simOutcome(robot: UrdfRobot, opts: { mode?: SimMode } = {}
     return {
       success: !!v.feasible,
       figures: flattenNumbers(v.metrics),
-      reasons: (v.reasons ?? []).map((r: unknown) => (typeof r === 'string' ? r : JSON.stringify(r))),
+      reasons: v.reasons.map((r) => `${r.hard ? '' : '(soft) '}${r.kind}: ${r.message}`),
+      checks: v.reasons.map((r) => r.kind),
     };
   };
 }

@@ -5,7 +5,7 @@ function row(clip: string, degradation: BenchRow['degradation'], level: number, 
   return {
     clip, degradation, level, frames: 90, duration_s: duration, verdict, reason_codes: verdict === 'pass' ? [] : ['jitter.high'],
     metrics: { 'jitter.noise_mm': jitter, 'presence.rate': presence, 'bones.cv': null },
-    success, failed_stage: success ? null : 'validate', figures: { residual: jitter * 2 }, outcome_reasons: [], seconds: 1,
+    success, failed_stage: success ? null : 'validate', figures: { residual: jitter * 2 }, outcome_reasons: [], failed_checks: success ? [] : ['torque'], seconds: 1,
   };
 }
 
@@ -33,6 +33,9 @@ describe('benchmark analysis', () => {
     expect(jit.spearman_success).toBeLessThan(-0.7);
     expect(jit.spearman_figures.residual).toBeCloseTo(1, 6);
     expect(jit.auroc_failure_ci95).not.toBeNull();
+    expect(a.checks).toEqual([{ kind: 'torque', failed: 6, passed: 7 }]);
+    expect(jit.auroc_check_failure.torque).toBe(1);
+    expect(a.figures).toEqual(['residual']);
     // presence: lower is worse; the failures have presence ≤ the successes → AUROC > 0.5
     const pres = a.predictors.find((p) => p.key === 'presence.rate')!;
     expect(pres.worse).toBe('low');

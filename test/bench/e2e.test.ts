@@ -1,7 +1,8 @@
 /**
- * End to end, through the real CLI: two CMU clips cropped to 3 s and the built-in motion on the project's
- * own humanoid, real simulation validation, a few degradations. Checks the report files and that the
- * gate's jitter metric rises with the noise strength.
+ * End to end, through the real CLI: two CMU clips and the built-in motion cropped to 2.5 s, on Unitree H1
+ * (its primitive collision shapes simulate about twice as fast as the project's humanoid here: 4.7 s vs
+ * 10 s for 3 s of motion, assisted mode), real simulation validation, a few degradations. Checks the
+ * report files and that the gate's jitter metric rises with the noise strength.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -10,17 +11,17 @@ import { afterAll, expect, it } from 'vitest';
 import { describeShared, shared, PROJECT_ROOT } from '../helpers/shared.ts';
 import { runCli } from '../helpers/cli.ts';
 
+const H1 = 'robots/unitree_h1/urdf/h1.urdf';
 const CLIPS = ['motions/cmu_small_gods_game/cmu_62_07_hammering_a_nail.bvh', 'motions/cmu_small_gods_game/cmu_141_16_wave_hello.bvh'];
 const dirs: string[] = [];
 afterAll(() => { for (const d of dirs) fs.rmSync(d, { recursive: true, force: true }); });
 
-describeShared('bench quality end to end', CLIPS, () => {
+describeShared('bench quality end to end', [...CLIPS, H1], () => {
   it('writes report.html and report.json with rows, statistics and a monotone noise dose-response', () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'r2r-bench-'));
     dirs.push(out);
-    const robot = path.join(PROJECT_ROOT, 'robots/r2r_humanoid/r2r_humanoid.urdf');
-    const r = runCli(['bench', 'quality', ...CLIPS.map(shared), 'builtin:pick-and-place', '--robot', robot, '--out', out,
-      '--max-seconds', '3', '--levels', 'noise=10,30,60', 'spikes=', 'drop=0.3', 'occlusion=0.5', 'fps=2', '--json']);
+    const r = runCli(['bench', 'quality', ...CLIPS.map(shared), 'builtin:pick-and-place', '--robot', shared(H1), '--out', out,
+      '--max-seconds', '2.5', '--mode', 'assisted', '--levels', 'noise=10,40', 'spikes=', 'drop=0.3', 'occlusion=', 'fps=', '--json']);
     expect(r.stderr).not.toMatch(/internal error/);
     expect(r.code).toBe(0);
     const summary = JSON.parse(r.stdout);
@@ -30,18 +31,21 @@ describeShared('bench quality end to end', CLIPS, () => {
     expect(rep.kind).toBe('reel2real-bench-quality');
     expect(rep.robots).toHaveLength(1);
     const R = rep.robots[0];
-    expect(R.robot.name).toBe('r2r_humanoid');
+    expect(R.robot.name).toBe('h1_description');
     const clean = R.rows.filter((x: any) => x.degradation === 'none');
     expect(clean.map((x: any) => x.clip).sort()).toEqual(['builtin:pick-and-place', 'cmu_141_16_wave_hello.bvh', 'cmu_62_07_hammering_a_nail.bvh']);
-    for (const row of clean) expect(row.duration_s).toBeLessThanOrEqual(3.0001);
-    // Each clip that passed clean is degraded 3 (noise) + 1 + 1 + 1 times.
+    for (const row of clean) expect(row.duration_s).toBeLessThanOrEqual(2.5001);
+    // Each clip that passed clean is degraded 2 (noise) + 1 (drop) times.
     const passed = clean.filter((x: any) => x.verdict === 'pass').length;
     expect(passed).toBeGreaterThan(0);
-    expect(R.rows.length).toBe(clean.length + 6 * passed);
+    expect(R.rows.length).toBe(clean.length + 3 * passed);
     for (const row of R.rows) {
       expect(typeof row.success).toBe('boolean');
       expect(['pass', 'flag', 'reject']).toContain(row.verdict);
-      if (row.failed_stage !== 'retarget') expect(Object.keys(row.figures).length).toBeGreaterThan(0); // the simulator's figures
+      if (row.failed_stage !== 'retarget') {
+        expect(row.figures['assisted.residual_force_mean_weight']).toBeGreaterThanOrEqual(0); // the simulator's figures
+        expect(row.success).toBe(row.failed_checks.length === 0 || !row.outcome_reasons.some((m: string) => !m.startsWith('(soft)')));
+      }
     }
 
     const A = R.analysis;
@@ -59,10 +63,10 @@ describeShared('bench quality end to end', CLIPS, () => {
 
     // Dose-response: noise strengths in order, the jitter metric strictly rising with them.
     const noise = A.dose_response.find((d: any) => d.degradation === 'noise');
-    expect(noise.levels.map((l: any) => l.level)).toEqual([0, 10, 30, 60]);
+    expect(noise.levels.map((l: any) => l.level)).toEqual([0, 10, 40]);
     const jit = noise.levels.map((l: any) => l.metrics['jitter.noise_mm']);
     for (let i = 1; i < jit.length; i++) expect(jit[i]).toBeGreaterThan(jit[i - 1]);
-    expect(jit[3]).toBeGreaterThan(40);
+    expect(jit[2]).toBeGreaterThan(30);
     expect(noise.levels.every((l: any) => l.n === passed)).toBe(true);
     const drop = A.dose_response.find((d: any) => d.degradation === 'drop');
     expect(drop.levels[1].metrics['timing.dropped_rate']).toBeGreaterThan(0.2);
@@ -71,11 +75,11 @@ describeShared('bench quality end to end', CLIPS, () => {
     // HTML: self-contained, with plots and the table.
     const html = fs.readFileSync(path.join(out, 'report.html'), 'utf8');
     expect(html.startsWith('<!doctype html>')).toBe(true);
-    expect((html.match(/<svg /g) ?? []).length).toBeGreaterThan(20);
+    expect((html.match(/<svg /g) ?? []).length).toBeGreaterThan(15);
     expect(html).toContain('AUROC');
     expect(html).toContain('Dose-response');
     expect(html).not.toMatch(/<script|<link |src="|href="http/);
-  }, 170_000);
+  }, 150_000);
 });
 
 it('bench quality: a missing clip is a one-line error naming it, and nothing is written', () => {
