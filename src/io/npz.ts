@@ -7,6 +7,7 @@
  * Written stored (uncompressed) so arrays can be memory-mapped by readers; read both stored and deflated.
  */
 import * as fs from 'node:fs';
+import * as zlib from 'node:zlib';
 import { inflateRawSync } from 'node:zlib';
 import { UserError, wrapFileError } from '../errors.ts';
 import { writeFileAtomic } from './atomic.ts';
@@ -113,7 +114,14 @@ const CRC_TABLE = (() => {
   return t;
 })();
 
+const nativeCrc32 = (zlib as unknown as { crc32?: (d: Uint8Array) => number }).crc32;
+
+/** CRC-32 (zip/zlib/IEEE): Node's native zlib.crc32 where it exists (Node ≥ 20.15), else the table below. */
 export function crc32(data: Uint8Array): number {
+  return nativeCrc32 ? nativeCrc32(data) >>> 0 : crc32Table(data);
+}
+
+export function crc32Table(data: Uint8Array): number {
   let c = 0xffffffff;
   for (let i = 0; i < data.length; i++) c = CRC_TABLE[(c ^ data[i]) & 0xff] ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
