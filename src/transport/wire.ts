@@ -6,10 +6,9 @@
  * them, each with a CRC-32 (zlib/IEEE) checksum, so a reader maps them with `np.frombuffer` without copying.
  */
 import * as os from 'node:os';
-import * as zlib from 'node:zlib';
 import type { Episode, IndexEntry } from '../store/episode.ts';
 import type { RobotMotion } from '../retarget/motion.ts';
-import { CTOR, DESCR, dtypeOf, type DType, type NdArray, type NumericArray } from '../io/npz.ts';
+import { CTOR, DESCR, crc32, crc32Table, dtypeOf, type DType, type NdArray, type NumericArray } from '../io/npz.ts';
 
 export const PROTOCOL = 1;
 export const SCHEMA = 1;
@@ -84,26 +83,8 @@ const FROM_DESCR = new Map<string, DType>(Object.entries(DESCR).map(([k, v]) => 
 
 if (os.endianness() !== 'LE') throw new Error('reel2real transport needs a little-endian host');
 
-/** CRC-32 (zlib) of bytes; the native zlib.crc32 where Node has it (≥ 20.15), else a table. */
-export const crc32: (b: Uint8Array) => number =
-  typeof (zlib as { crc32?: unknown }).crc32 === 'function'
-    ? (b) => (zlib as unknown as { crc32(d: Uint8Array): number }).crc32(b) >>> 0
-    : tableCrc32;
-
-let TABLE: Uint32Array | null = null;
-export function tableCrc32(b: Uint8Array): number {
-  if (!TABLE) {
-    TABLE = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      TABLE[n] = c >>> 0;
-    }
-  }
-  let c = 0xffffffff;
-  for (let i = 0; i < b.length; i++) c = TABLE[(c ^ b[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
+/** CRC-32 (zlib/IEEE) of bytes: the checksum of every tensor frame (native zlib.crc32 where Node has it). */
+export { crc32, crc32Table as tableCrc32 };
 
 function bytesOf(a: NumericArray): Buffer {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
