@@ -4,7 +4,8 @@
  * PUSH/PULL with CRC-32 computed at both ends (the integrity check alone), plain and CURVE, measured in the
  * same run, rounds alternating their order. The receiver runs in a child process (as a trainer would).
  *
- *   node --import tsx benchmarks/transport/run.ts [--episodes 400] [--rounds 3] [--seconds 10] [--fps 50] [--credit 16]
+ *   node --import tsx benchmarks/transport/run.ts [--episodes 300] [--rounds 3] [--seconds 10] [--fps 50] [--credit 16]
+ *                                                 [--store N]   (also serve N episodes from a real episode store)
  *
  * Payload per episode: a 10 s G1 episode (29 joints) plus canonical human keypoints (59 joints) and
  * confidences, timestamps and a mask (~0.55 MB at 50 Hz). Prints a JSON summary and a markdown table.
@@ -15,7 +16,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pull, Push, curveKeyPair } from 'zeromq';
-import { EpisodeServer } from '../../src/transport/server.ts';
+import { EpisodeServer, type EpisodeSource } from '../../src/transport/server.ts';
+import { openStore } from '../../src/store/store.ts';
 import { EpisodeConsumer } from '../../src/transport/consumer.ts';
 import { MemorySource } from '../../src/transport/memory.ts';
 import { crc32, encodeEpisode } from '../../src/transport/wire.ts';
@@ -119,7 +121,7 @@ async function bare(frames: Buffer[], count: number, keys: Keys | null, withCrc 
   return res;
 }
 
-async function ours(source: MemorySource, count: number, keys: Keys | null, credit: number): Promise<Result> {
+async function ours(source: EpisodeSource, count: number, keys: Keys | null, credit: number): Promise<Result> {
   const state = fs.mkdtempSync(path.join(os.tmpdir(), 'r2r-bench-'));
   const server = new EpisodeServer({
     source, bind: 'tcp://127.0.0.1:*', stateDir: state,
@@ -146,7 +148,7 @@ function median(xs: number[]): number {
 }
 
 async function driver(): Promise<void> {
-  const count = arg('episodes', 400);
+  const count = arg('episodes', 300);
   const rounds = arg('rounds', 3);
   const seconds = arg('seconds', 10);
   const fps = arg('fps', 50);
@@ -183,11 +185,20 @@ async function driver(): Promise<void> {
       }
     }
   }
+  // Optional: the same stream read from a real episode store (npz decode + sha256 verify in store.get).
+  const storeCount = arg('store', 0);
+  if (storeCount > 0) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'r2r-bench-store-'));
+    const store = openStore(path.join(dir, 'store'), { create: true });
+    for (let i = 0; i < storeCount; i++) store.put(syntheticEpisode(1000 + i, seconds, fps).episode);
+    for (let round = 0; round < rounds; round++) add('store-plain', await ours(store, storeCount, null, credit));
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
   const summary: Record<string, unknown> = {
     date: new Date().toISOString(),
     machine: `${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
     load_average_1min: { before: +loadBefore.toFixed(1), after: +os.loadavg()[0].toFixed(1) },
-    command: `node --import tsx benchmarks/transport/run.ts --episodes ${count} --rounds ${rounds} --seconds ${seconds} --fps ${fps} --credit ${credit}`,
+    command: `node --import tsx benchmarks/transport/run.ts --episodes ${count} --rounds ${rounds} --seconds ${seconds} --fps ${fps} --credit ${credit}${storeCount ? ` --store ${storeCount}` : ''}`,
     episode_bytes: payload,
     episode_frames: Math.round(seconds * fps),
     tensors: enc.header.tensors.map((t) => `${t.name} ${t.dtype} [${t.shape}]`),
@@ -199,6 +210,7 @@ async function driver(): Promise<void> {
     (summary.results as Record<string, unknown>)[k] = { median_episodes_per_s: +med[k].eps.toFixed(1), median_mb_per_s: +med[k].mbps.toFixed(1), runs_mb_per_s: v.mbps.map((x) => +x.toFixed(1)) };
   }
   const ratioPlain = med['ours-plain'].mbps / med['bare-plain'].mbps;
+  if (med['store-plain']) summary.store_vs_memory_source = +(med['store-plain'].mbps / med['ours-plain'].mbps).toFixed(3);
   const ratioCurve = med['ours-curve'].mbps / med['bare-curve'].mbps;
   summary.ratio_vs_bare = { plain: +ratioPlain.toFixed(3), curve: +ratioCurve.toFixed(3) };
   summary.ratio_vs_bare_with_crc32 = {
@@ -213,6 +225,10 @@ async function driver(): Promise<void> {
       const label = w === 'bare' ? `bare PUSH/PULL, ${c}` : w === 'barecrc' ? `bare PUSH/PULL + CRC-32 both ends, ${c}` : `EpisodeServer → EpisodeConsumer, ${c}`;
       process.stdout.write(`| ${label} | ${m.eps.toFixed(0)} | ${m.mbps.toFixed(0)} | ${(m.mbps / med[`bare-${c}`].mbps).toFixed(2)} |\n`);
     }
+  }
+  if (med['store-plain']) {
+    const m = med['store-plain'];
+    process.stdout.write(`| EpisodeServer from the episode store (store.get: npz + sha256 verify), plain | ${m.eps.toFixed(0)} | ${m.mbps.toFixed(0)} | ${(m.mbps / med['bare-plain'].mbps).toFixed(2)} |\n`);
   }
 }
 
