@@ -7,7 +7,7 @@ import { openStore } from '../../src/store/store.ts';
 import { exportDataset } from '../../src/export/index.ts';
 import type { Episode } from '../../src/store/episode.ts';
 import type { RobotMotion } from '../../src/retarget/motion.ts';
-import { appendAudit, verifyAudit } from '../../src/privacy/audit.ts';
+import { verifyAudit } from '../../src/privacy/audit.ts';
 import { frameCacheDir, keptVideoPath, purgeStore, recordConsent } from '../../src/privacy/purge.ts';
 import { pseudonymize } from '../../src/privacy/pseudonym.ts';
 
@@ -70,9 +70,8 @@ describe('purge', () => {
     for (const id of [A, B, C]) { fs.mkdirSync(frameCacheDir(store, id), { recursive: true }); fs.writeFileSync(path.join(frameCacheDir(store, id), '000001.jpg'), 'jpg'); }
     fs.writeFileSync(path.join(store, 'cache', '2'.repeat(64) + '.thumb.png'), 'png'); // B's source hash
     // Real exports: one with every episode (found through its audit event), one with C only (found through --exports).
-    const exAll = path.join(tmp, 'datasets', 'all-motion');
-    await exportDataset(store, { format: 'motion-npz', out: exAll });
-    appendAudit(store, { action: 'export', details: { out: exAll, format: 'motion-npz' } });
+    const exAll = path.join(tmp, 'audited', 'all-motion'); // outside --exports: found through the audit log only
+    await exportDataset(store, { format: 'motion-npz', out: exAll }); // export logs {action: 'export', details: {out}}
     const onlyC = path.join(tmp, 'store-c');
     const sc = openStore(onlyC, { create: true });
     sc.put(episode('w-c', { id: 'c-c', expires: iso(now + 365 * DAY) }, 3));
