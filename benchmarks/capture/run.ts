@@ -1,0 +1,157 @@
+/**
+ * Capture benchmark: end-to-end frames per second (decode included), CPU time per frame and peak memory for
+ * body only, hands only and body + both hands, on 720p and 1080p clips derived from ../shared/data into a temp
+ * dir; a single-thread run of the same clip as the baseline; and memory over time on a 10-minute clip.
+ *
+ *   npx tsx benchmarks/capture/run.ts [--quick] [--long-minutes 10] [--skip-long]
+ *
+ * Each configuration runs in a fresh child process (so peak RSS is its own); RSS is sampled every 200 ms and
+ * includes the worker threads; ffmpeg's own CPU time is added from the child's reaped-children times.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..', '..');
+const data = process.env.REEL2REAL_SHARED_DATA ?? path.resolve(root, '..', 'shared', 'data');
+
+interface Result {
+  label: string;
+  clip: string;
+  mode: string;
+  workers: number;
+  frames: number;
+  seconds: number;
+  fps: number;
+  cpuMsPerFrame: number;
+  ffmpegCpuMsPerFrame: number;
+  peakRssMb: number;
+  backend: string;
+  rates: Record<string, number>;
+  rss?: [number, number, number][];
+}
+
+function clockTicks(): number {
+  const r = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+  return Number(r.stdout.trim()) || 100;
+}
+
+/** utime+stime of reaped children (ffmpeg), seconds, from /proc/self/stat. */
+function childCpu(): number {
+  const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[13]) + Number(f[14])) / clockTicks();
+}
+
+async function child(): Promise<void> {
+  const [clip, mode, workers, label, traceRss] = process.argv.slice(3);
+  const { captureVideo } = await import('../../src/capture/index.ts');
+  let peak = process.memoryUsage().rss;
+  const trace: [number, number, number][] = [];
+  let frames = 0;
+  const t0 = performance.now();
+  const timer = setInterval(() => {
+    const rss = process.memoryUsage().rss;
+    peak = Math.max(peak, rss);
+    if (traceRss === '1') trace.push([Number(((performance.now() - t0) / 1000).toFixed(1)), frames, Math.round(rss / 1e6)]);
+  }, 200);
+  const cpu0 = process.cpuUsage();
+  const cc0 = childCpu();
+  const track = await captureVideo(clip, {
+    body: mode !== 'hands', hands: mode !== 'body', workers: Number(workers),
+    onProgress: (p) => { frames = p.frames; },
+  });
+  clearInterval(timer);
+  peak = Math.max(peak, process.memoryUsage().rss);
+  const cpu = process.cpuUsage(cpu0);
+  const s = track.summary;
+  const out: Result = {
+    label, clip: path.basename(clip), mode, workers: s.workers, frames: s.frames, seconds: s.seconds, fps: s.fps,
+    cpuMsPerFrame: (cpu.user + cpu.system) / 1000 / s.frames,
+    ffmpegCpuMsPerFrame: ((childCpu() - cc0) * 1000) / s.frames,
+    peakRssMb: Math.round(peak / 1e6), backend: `${s.backend}${s.simd ? '+simd' : ''}`, rates: s.rates,
+    ...(traceRss === '1' ? { rss: trace } : {}),
+  };
+  process.stdout.write(JSON.stringify(out) + '\n');
+}
+
+function ffmpeg(args: string[]): void {
+  const r = spawnSync('ffmpeg', ['-hide_banner', '-v', 'error', '-y', ...args], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`ffmpeg failed: ${r.stderr}`);
+}
+
+function runChild(clip: string, mode: string, workers: number, label: string, trace = false): Result {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', clip, mode, String(workers), label, trace ? '1' : '0'], {
+    cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024,
+  });
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  if (r.status !== 0 || !line.startsWith('{')) throw new Error(`benchmark child failed (${label}): ${r.stderr.slice(-500)}`);
+  const res = JSON.parse(line) as Result;
+  console.log(`${label.padEnd(34)} ${res.frames} frames  ${res.fps.toFixed(1).padStart(5)} fps  cpu ${res.cpuMsPerFrame.toFixed(0)} ms/frame (+ffmpeg ${res.ffmpegCpuMsPerFrame.toFixed(1)})  peak RSS ${res.peakRssMb} MB  ${res.workers} worker(s)`);
+  return res;
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const quick = args.includes('--quick');
+  const skipLong = args.includes('--skip-long');
+  const longMin = Number(args[args.indexOf('--long-minutes') + 1]) || 10;
+  const sports = path.join(data, 'videos', 'sports2d_demo.mp4');
+  const hand = path.join(data, 'videos', 'dex_retargeting_human_hand_video.mp4');
+  const squats = path.join(data, 'videos', 'tfjs_pose_squats.mp4');
+  for (const f of [sports, hand, squats]) if (!fs.existsSync(f)) throw new Error(`missing ${f} (../shared/data)`);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'reel2real-bench-'));
+  const secs = quick ? '3' : '7.7';
+  const clips = {
+    people720: path.join(tmp, 'people_720p.mp4'),
+    people1080: path.join(tmp, 'people_1080p.mp4'),
+    hand720: path.join(tmp, 'hand_720p.mp4'),
+    hand1080: path.join(tmp, 'hand_1080p.mp4'),
+  };
+  console.log(`deriving clips in ${tmp} ...`);
+  ffmpeg(['-i', sports, '-t', secs, '-an', '-vf', 'scale=1280:720', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', clips.people720]);
+  ffmpeg(['-i', sports, '-t', secs, '-an', '-vf', 'scale=1920:1080', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', clips.people1080]);
+  ffmpeg(['-i', hand, '-t', quick ? '3' : '8', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', clips.hand720]);
+  ffmpeg(['-i', hand, '-t', quick ? '3' : '8', '-vf', 'scale=1920:1080', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', clips.hand1080]);
+  const cores = os.availableParallelism();
+  const results: Result[] = [];
+  // Baseline: one thread, body + both hands, 720p.
+  results.push(runChild(clips.people720, 'both', 1, 'baseline 720p body+hands 1 thread'));
+  for (const [res, people, hands] of [['720p', clips.people720, clips.hand720], ['1080p', clips.people1080, clips.hand1080]] as const) {
+    results.push(runChild(people, 'both', cores, `${res} body+hands`));
+    results.push(runChild(people, 'body', cores, `${res} body`));
+    results.push(runChild(hands, 'hands', cores, `${res} hands (hand video)`));
+  }
+  let long: Result | null = null;
+  if (!skipLong) {
+    const longClip = path.join(tmp, 'long.mp4');
+    // A 5 fps clip (the squats video looped) of the requested length: memory behaviour over a long file.
+    ffmpeg(['-stream_loop', '-1', '-i', squats, '-t', String(longMin * 60), '-c', 'copy', longClip]);
+    long = runChild(longClip, 'both', cores, `${longMin}-min clip body+hands`, true);
+  }
+  const out = { machine: { cpus: os.cpus()[0]?.model, cores, load: os.loadavg(), node: process.version, date: new Date().toISOString() }, results, long };
+  fs.mkdirSync(path.join(here, 'tmp'), { recursive: true });
+  const file = path.join(here, 'tmp', `results-${Date.now()}.json`);
+  fs.writeFileSync(file, JSON.stringify(out, null, 1));
+  const base = results[0];
+  const both720 = results[1];
+  console.log(`speed-up of ${cores} workers over one thread (720p body+hands): ${(both720.fps / base.fps).toFixed(2)}x wall, cpu/frame ratio ${(both720.cpuMsPerFrame / base.cpuMsPerFrame).toFixed(2)}`);
+  if (long?.rss?.length) {
+    const pts = long.rss.filter((p) => p[0] > 30); // after warm-up
+    const n = pts.length;
+    if (n > 2) {
+      const mx = pts.reduce((a, p) => a + p[1], 0) / n;
+      const my = pts.reduce((a, p) => a + p[2], 0) / n;
+      const slope = pts.reduce((a, p) => a + (p[1] - mx) * (p[2] - my), 0) / pts.reduce((a, p) => a + (p[1] - mx) ** 2, 0);
+      console.log(`long clip: RSS ${Math.min(...pts.map((p) => p[2]))}–${Math.max(...pts.map((p) => p[2]))} MB after warm-up; slope ${(slope * 1000).toFixed(2)} MB per 1000 frames`);
+    }
+  }
+  console.log(`raw results: ${file}`);
+  fs.rmSync(tmp, { recursive: true, force: true });
+}
+
+if (process.argv[2] === '--child') await child();
+else await main();
