@@ -27,8 +27,8 @@ describe('hand config parsing', () => {
   it('accepts every documented field and rejects unknown or ill-typed ones with the file named', () => {
     const c = parseHandConfig(
       'palm_link: p\nside: left\nthumb: t0\nfingers: { index: a, ring: b }\nweights: { pinch: 5, smoothness: 0.01 }\n' +
-      'pinch: { enter: 0.02, exit: 0.04 }\ncapsule_radius: 0.008\npenetration_margin: 0.001\nvelocity_limits: false\n', 'h.yaml');
-    expect(c).toMatchObject({ palm_link: 'p', side: 'left', thumb: 't0', fingers: { index: 'a', ring: 'b' }, weights: { pinch: 5, smoothness: 0.01 }, pinch: { enter: 0.02, exit: 0.04 }, capsule_radius: 0.008, penetration_margin: 0.001, velocity_limits: false });
+      'pinch: { enter: 0.02, exit: 0.04 }\ncapsule_radius: 0.008\npenetration_margin: 0.001\nvelocity_limits: false\nfilter: { min_cutoff: 2, beta: 10 }\n', 'h.yaml');
+    expect(c).toMatchObject({ palm_link: 'p', side: 'left', thumb: 't0', fingers: { index: 'a', ring: 'b' }, weights: { pinch: 5, smoothness: 0.01 }, pinch: { enter: 0.02, exit: 0.04 }, capsule_radius: 0.008, penetration_margin: 0.001, velocity_limits: false, filter: { min_cutoff: 2, beta: 10 } });
     const bad: [string, RegExp][] = [
       ['palm: x\n', /h\.yaml: unknown key "palm"/],
       ['side: up\n', /side must be left or right/],
@@ -37,6 +37,8 @@ describe('hand config parsing', () => {
       ['weights: { pinch: -1 }\n', /weights.pinch must be a non-negative number/],
       ['pinch: { enter: 0.05, exit: 0.03 }\n', /pinch.exit \(0.03\) must be larger than pinch.enter \(0.05\)/],
       ['velocity_limits: 1\n', /velocity_limits must be true or false/],
+      ['filter: { cutoff: 1 }\n', /unknown filter key "cutoff"/],
+      ['filter: { min_cutoff: 0 }\n', /filter.min_cutoff must be positive/],
       ['a: [\n', /malformed YAML/],
     ];
     for (const [text, re] of bad) {
@@ -144,6 +146,20 @@ describeShared('hand options on real hands', [KEYPOINTS, ALLEGRO, G1], () => {
     const noPen = run((d) => [d.wristTip, d.fingerShape, d.pinch, d.smoothness]);
     expect(noPen.deepest).toBeGreaterThan(0.01);
     expect(free.deepest).toBeLessThan(0.004);
+  });
+
+  it('the one-euro filter option halves the jerk on jittery landmarks (3 mm noise added here)', () => {
+    const robot = loadUrdf(shared(ALLEGRO));
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296);
+    const gauss = () => Math.sqrt(-2 * Math.log(rnd() + 1e-12)) * Math.cos(2 * Math.PI * rnd());
+    const noisy: PoseTrack = { ...track, positions: Float32Array.from(track.positions, (v) => v + 0.003 * gauss()) };
+    const raw = retargetHand(noisy, robot).quality as Record<string, any>;
+    const filtered = retargetHand(noisy, robot, { filter: { minCutoff: 1.5, beta: 20 } }).quality as Record<string, any>;
+    expect(filtered.mean_jerk_rad_s3).toBeLessThan(0.5 * raw.mean_jerk_rad_s3);
+    expect(filtered.joint_limit_violations).toBe(0);
+    // The lag it adds stays small: fingertip error against the unfiltered landmarks within 5 mm.
+    expect(filtered.fingertip_error_mean_m).toBeLessThan(raw.fingertip_error_mean_m + 0.005);
   });
 
   it('frames without the hand hold the last pose and are counted; output stays finite and within limits', () => {

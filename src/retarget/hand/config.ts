@@ -12,6 +12,7 @@
  *   capsule_radius: 0.009             # finger capsule radius (m) instead of the geometry's
  *   penetration_margin: 0.002
  *   velocity_limits: true
+ *   filter: { min_cutoff: 1.5, beta: 20 }     # one-euro low-pass of the landmarks (off when absent)
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -31,10 +32,11 @@ export interface HandConfig {
   capsule_radius?: number;
   penetration_margin?: number;
   velocity_limits?: boolean;
+  filter?: { min_cutoff?: number; beta?: number };
   file?: string;
 }
 
-const TOP = ['palm_link', 'side', 'thumb', 'fingers', 'weights', 'pinch', 'capsule_radius', 'penetration_margin', 'velocity_limits'];
+const TOP = ['palm_link', 'side', 'thumb', 'fingers', 'weights', 'pinch', 'capsule_radius', 'penetration_margin', 'velocity_limits', 'filter'];
 const WEIGHT_KEYS: Record<string, keyof HandWeights> = {
   wrist_tip: 'wristTip', finger_shape: 'fingerShape', thumb_shape: 'thumbShape', thumb_free: 'thumbFree',
   pinch: 'pinch', penetration: 'penetration', smoothness: 'smoothness',
@@ -97,6 +99,13 @@ export function parseHandConfig(text: string, file?: string): HandConfig {
     if (typeof c.velocity_limits !== 'boolean') throw new UserError('velocity_limits must be true or false', file);
     out.velocity_limits = c.velocity_limits;
   }
+  if (c.filter !== undefined) {
+    if (typeof c.filter !== 'object' || c.filter === null || Array.isArray(c.filter)) throw new UserError('filter must be a mapping with min_cutoff and/or beta', file);
+    const f = c.filter as Record<string, unknown>;
+    for (const k of Object.keys(f)) if (k !== 'min_cutoff' && k !== 'beta') throw new UserError(`unknown filter key "${k}" (known: min_cutoff, beta)`, file);
+    out.filter = { min_cutoff: pos(f.min_cutoff, 'filter.min_cutoff'), beta: pos(f.beta, 'filter.beta') };
+    if (out.filter.min_cutoff === 0) throw new UserError('filter.min_cutoff must be positive', file);
+  }
   return out;
 }
 
@@ -131,6 +140,7 @@ export function handOptionsFromConfig(cfg: HandConfig, opts: HandRetargeterOptio
     capsuleRadius: cfg.capsule_radius,
     penetrationMargin: cfg.penetration_margin,
     velocityLimits: cfg.velocity_limits,
+    filter: cfg.filter ? { minCutoff: cfg.filter.min_cutoff, beta: cfg.filter.beta } : undefined,
     ...dropUndefined(opts),
     weights: { ...weights, ...(opts.weights ?? {}) },
   };

@@ -5,7 +5,7 @@
  */
 import type { Kinematics } from '../../robot/kinematics.ts';
 import { discoverHand, type DiscoverOptions, type HandModel, type RobotFinger } from './discover.ts';
-import { DEFAULT_HUMAN_HAND, humanPalmCoords, type HumanHandSize } from './human.ts';
+import { DEFAULT_HUMAN_HAND, humanPalmCoords, OneEuroFilter, type HumanHandSize } from './human.ts';
 import {
   capsuleGap, FingerShapeObjective, HandState, PenetrationObjective, SmoothnessObjective, ThumbPinchObjective, WristTipObjective,
   type FingerCapsules, type HandObjective,
@@ -68,6 +68,12 @@ export interface HandRetargeterOptions extends DiscoverOptions {
   /** Iteration caps per frame (warm started) and for the first frame. Default 12 and 60. */
   maxIterations?: number;
   firstFrameIterations?: number;
+  /**
+   * One-euro low-pass of the human landmarks (in the palm frame) before solving, when `dt` is given:
+   * `{ minCutoff (Hz, default 1.5), beta (default 20) }`. Off by default: it halves the jerk but adds lag
+   * (see docs/retarget-hands.md); use it for noisy tracks.
+   */
+  filter?: { minCutoff?: number; beta?: number } | false;
   /** Stop iterating when no joint moves more than this (rad). Default 2e-3. */
   stepTolerance?: number;
   /** Enforce velocity limits from the URDF as a per-frame box when solveFrame gets dt. Default true. */
@@ -179,6 +185,7 @@ export function createHandRetargeter(kin: Kinematics, opts: HandRetargeterOption
 
   // Scratch.
   const hc = new Float64Array(63);
+  const hmRaw = new Float64Array(63);
   const H = new Float64Array(nd * nd), g = new Float64Array(nd);
   const H2 = new Float64Array(nd * nd), g2 = new Float64Array(nd);
   const A = new Float64Array(nd * nd), step = new Float64Array(nd);
@@ -194,6 +201,7 @@ export function createHandRetargeter(kin: Kinematics, opts: HandRetargeterOption
   const maxIt = opts.maxIterations ?? 12;
   const firstIt = opts.firstFrameIterations ?? 60;
   const useVel = opts.velocityLimits ?? true;
+  const filter = opts.filter ? new OneEuroFilter(63, opts.filter.minCutoff, opts.filter.beta) : null;
 
   const evaluate = (Hm: Float64Array | null, gm: Float64Array | null): number => {
     state.update(Hm !== null);
@@ -279,6 +287,18 @@ export function createHandRetargeter(kin: Kinematics, opts: HandRetargeterOption
       stats.valid = false;
       return false;
     }
+    // The report measures against the landmarks as given; the solver sees them filtered.
+    const hr = hmRaw;
+    for (let j = 0; j < 21; j++) {
+      const a = hc[3 * j], b = hc[3 * j + 1], c = hc[3 * j + 2];
+      hr[3 * j] = F[0] * a + N[0] * b + TS[0] * c;
+      hr[3 * j + 1] = F[1] * a + N[1] * b + TS[1] * c;
+      hr[3 * j + 2] = F[2] * a + N[2] * b + TS[2] * c;
+    }
+    if (filter) {
+      if (first) filter.reset();
+      filter.apply(hc, dt ?? 0);
+    }
     const hm = state.human;
     for (let j = 0; j < 21; j++) {
       const a = hc[3 * j], b = hc[3 * j + 1], c = hc[3 * j + 2];
@@ -348,13 +368,14 @@ export function createHandRetargeter(kin: Kinematics, opts: HandRetargeterOption
       const t = 3 * state.tipLm[i];
       let ex = 0, dotv = 0, nr = 0, nh = 0;
       for (let k = 0; k < 3; k++) {
-        const r = tp[3 * i + k] - state.wrist[k], h = s * hm[t + k];
+        const r = tp[3 * i + k] - state.wrist[k], h = s * hmRaw[t + k];
         ex += (r - h) * (r - h); dotv += r * h; nr += r * r; nh += h * h;
       }
       stats.tipError[i] = Math.sqrt(ex);
       stats.tipDirError[i] = Math.acos(Math.max(-1, Math.min(1, dotv / (Math.sqrt(nr * nh) + 1e-15))));
       if (i > 0) {
-        stats.humanPinchDist[i] = pinch.humanDist[i];
+        const t0 = 3 * state.tipLm[0];
+        stats.humanPinchDist[i] = Math.hypot(hmRaw[t] - hmRaw[t0], hmRaw[t + 1] - hmRaw[t0 + 1], hmRaw[t + 2] - hmRaw[t0 + 2]);
         stats.robotPinchDist[i] = Math.hypot(tp[3 * i] - tp[0], tp[3 * i + 1] - tp[1], tp[3 * i + 2] - tp[2]);
         stats.robotPinchGap[i] = capsuleGap(penetration, distal[0], distal[i]);
         stats.pinching[i] = pinch.pinching[i];
