@@ -1,10 +1,16 @@
 /**
  * Data quality vs simulation success on every real clip in ../shared/data, on Unitree H1 and G1.
  *
- *   npx tsx benchmarks/quality/run.ts [--max-seconds 10] [--robots h1,g1] [--no-video] [--levels noise=5,15,30 ...]
+ *   npx tsx benchmarks/quality/run.ts [--max-seconds 4] [--robots h1,g1] [--mode assisted] [--no-video] [--levels noise=5,15,30 ...]
  *
  * Writes benchmarks/quality/report.{html,json} (our own outputs; nothing from ../shared is copied) and
  * prints the key tables as markdown for RESULTS.md.
+ *
+ * To use both cores, run one robot per process and merge:
+ *   npx tsx benchmarks/quality/run.ts --robots h1 --save-run /tmp/h1.json &
+ *   npx tsx benchmarks/quality/run.ts --robots g1 --save-run /tmp/g1.json &
+ *   wait; npx tsx benchmarks/quality/run.ts --from-runs /tmp/h1.json,/tmp/g1.json
+ * (--save-run rewrites the file after every clip, so a run cut short still has its finished clips.)
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -13,6 +19,7 @@ import { loadUrdf } from '../../src/robot/urdf.ts';
 import { benchQuality, listCorpus, parseLevels, writeReport, type BenchRun, type ClipEntry } from '../../src/bench/index.ts';
 import { simOutcome, type SimMode } from '../../src/bench/sim.ts';
 import { machineLine } from '../../src/cli/commands/bench.ts';
+import { writeFileAtomic } from '../../src/io/atomic.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
@@ -25,8 +32,10 @@ if (!fs.existsSync(data)) {
 const args = process.argv.slice(2);
 const opt = (name: string, def: string) => { const i = args.indexOf(`--${name}`); return i >= 0 ? args[i + 1] : def; };
 const multi = (name: string) => args.flatMap((a, i) => (a === `--${name}` && args[i + 1] ? [args[i + 1]] : []));
-const maxSeconds = Number(opt('max-seconds', '10'));
-const mode = opt('mode', 'both') as SimMode;
+const maxSeconds = Number(opt('max-seconds', '4'));
+const mode = opt('mode', 'assisted') as SimMode;
+const saveRun = opt('save-run', '');
+const fromRuns = opt('from-runs', '');
 const ROBOTS: Record<string, string> = {
   h1: path.join(data, 'robots/unitree_h1/urdf/h1.urdf'),
   g1: path.join(data, 'robots/unitree_g1/g1_29dof_rev_1_0.urdf'),
@@ -44,18 +53,34 @@ if (!args.includes('--no-video') && fs.existsSync(squats)) clips.push(...listCor
 
 const t0 = performance.now();
 const runs: BenchRun[] = [];
-for (const file of robots) {
-  const robot = loadUrdf(file);
-  const outcome = await simOutcome(robot, { mode });
-  console.error(`== ${robot.name}: ${clips.length} clips`);
-  runs.push(await benchQuality(clips, robot, {
-    outcome, levels, maxSeconds, fps: 30, seed: 1,
-    onRow: (r, n) => console.error(`  [${n}] ${r.clip} ${r.degradation === 'none' ? 'clean' : `${r.degradation}=${r.level}`}: ${r.verdict} ${r.success ? 'ok' : 'FAIL ' + (r.failed_stage ?? '')} ${r.seconds.toFixed(1)}s`),
-    onSkip: (s) => console.error(`  skip ${s.clip}: ${s.reason}`),
-  }));
+const thisCommand = `npx tsx benchmarks/quality/run.ts ${args.join(' ')}`.trim();
+const save = (run: BenchRun) => { if (saveRun) writeFileAtomic(saveRun, JSON.stringify({ ...run, mode, command: thisCommand })); };
+const commands: string[] = [];
+if (fromRuns) {
+  for (const f of fromRuns.split(',')) { const r = JSON.parse(fs.readFileSync(f, 'utf8')); commands.push(`${r.command} (mode ${r.mode}, clips cropped to ${r.max_seconds} s)`); runs.push(r); }
+} else {
+  for (const file of robots) {
+    const robot = loadUrdf(file);
+    const outcome = await simOutcome(robot, { mode });
+    console.error(`== ${robot.name}: ${clips.length} clips`);
+    const partial: BenchRun = { robot: { name: robot.name, file: robot.file ?? null, urdf_sha256: robot.sha256 }, rows: [], skipped: [], levels, seed: 1, fps: 30, max_seconds: maxSeconds, seconds: 0 };
+    const run = await benchQuality(clips, robot, {
+      outcome, levels, maxSeconds, fps: 30, seed: 1,
+      onRow: (r, n) => {
+        console.error(`  [${n}] ${r.clip} ${r.degradation === 'none' ? 'clean' : `${r.degradation}=${r.level}`}: ${r.verdict} ${r.success ? 'ok' : 'FAIL ' + r.failed_checks.join(',')} ${r.seconds.toFixed(1)}s`);
+        partial.rows.push(r);
+        partial.seconds = (performance.now() - t0) / 1000;
+      },
+      onSkip: (s) => { console.error(`  skip ${s.clip}: ${s.reason}`); partial.skipped.push(s); },
+      onClip: () => save(partial),
+    });
+    save(run);
+    runs.push(run);
+  }
+  if (saveRun) process.exit(0);
 }
 const rel = (p: string) => path.relative(root, p).replaceAll(path.sep, '/').replace(/^\.\.\/shared\//, '../shared/');
-const command = `npx tsx benchmarks/quality/run.ts ${args.join(' ')}`.trim();
+const command = commands.length ? commands.join(' ; ') + ` ; then ${thisCommand}` : `${thisCommand} (mode ${mode}, clips cropped to ${maxSeconds} s)`;
 const out = writeReport(here, runs, { command, machine: machineLine(), corpus: [...corpus, squats].map(rel), generated: new Date().toISOString() });
 
 // ---- markdown for RESULTS.md
