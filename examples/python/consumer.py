@@ -26,6 +26,7 @@ import zmq
 
 PROTOCOL = 1
 SCHEMA = 1
+HELLO_RETRY_S = 5.0
 
 
 class StreamError(Exception):
@@ -101,6 +102,7 @@ class EpisodeConsumer:
         self.last = None
         self.welcome = None
         self.hello_pending = False
+        self.hello_sent_at = 0.0
         self.ended = False
         self.started = False
         self.last_ping = 0.0
@@ -113,6 +115,7 @@ class EpisodeConsumer:
 
     def _hello(self):
         self.hello_pending = True
+        self.hello_sent_at = time.monotonic()
         holding = [e.seq for e in self.buffer] + list(self.held)
         self.pending_acks = []
         self.pending_credit = 0
@@ -145,6 +148,8 @@ class EpisodeConsumer:
         if self.welcome is not None and not self.hello_pending and now - self.last_ping >= self.heartbeat_s:
             self._send("PING", {})
             self.last_ping = now
+        if self.hello_pending and now - self.hello_sent_at > HELLO_RETRY_S:
+            self._hello()  # the server may have died right after taking the last one
         if self.sock.poll(int(timeout_s * 1000), zmq.POLLIN):
             while True:
                 try:

@@ -16,6 +16,9 @@ import {
   type EpisodeHeader, type Mode, type WelcomeBody, type WireTensor,
 } from './wire.ts';
 
+/** Resend an unanswered HELLO after this long (the server may have died with it). */
+const HELLO_RETRY_MS = 5000;
+
 export interface CurveClientOptions {
   /** The server's Z85 public key. */
   serverKey: string;
@@ -85,6 +88,7 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
   private lastDelivered: ReceivedEpisode | null = null;
   private waiters: (() => void)[] = [];
   private helloPending = false;
+  private helloSentAt = 0;
   private welcomed = false;
   private ended = false;
   private fatal: Error | null = null;
@@ -145,6 +149,7 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
 
   private sendHello(): void {
     this.helloPending = true;
+    this.helloSentAt = Date.now();
     const holding = [...this.buffer.map((e) => e.seq), ...this.held.keys()];
     this.pendingCredit = 0;
     this.out.push([
@@ -170,6 +175,8 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
       return;
     }
     if (this.welcomed && !this.helloPending) this.out.push(['PING', '{}']);
+    // A HELLO can be lost with a server that died right after taking it: say it again after a while.
+    if (this.helloPending && Date.now() - this.helloSentAt > HELLO_RETRY_MS) this.sendHello();
   }
 
   private fail(err: Error): void {
