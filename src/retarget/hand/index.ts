@@ -202,7 +202,7 @@ interface Accumulator {
   n: number;
   tipErrSum: Float64Array; tipErrMax: Float64Array;
   dirErrSum: Float64Array; dirErrMax: Float64Array;
-  humanPinchFrames: Float64Array; robotPinchDistSum: Float64Array; robotPinchDistMax: Float64Array; robotGapSum: Float64Array;
+  humanPinchFrames: Float64Array; robotPinchDistSum: Float64Array; robotPinchDistMax: Float64Array; robotGapSum: Float64Array; pinchErrSum: Float64Array;
   pinchStateFrames: Float64Array;
   penetrationFrames: number; penetrationMax: number;
   iterations: number;
@@ -212,7 +212,7 @@ function newAccumulator(nf: number): Accumulator {
   const z = () => new Float64Array(nf);
   return {
     n: 0, tipErrSum: z(), tipErrMax: z(), dirErrSum: z(), dirErrMax: z(),
-    humanPinchFrames: z(), robotPinchDistSum: z(), robotPinchDistMax: z(), robotGapSum: z(), pinchStateFrames: z(),
+    humanPinchFrames: z(), robotPinchDistSum: z(), robotPinchDistMax: z(), robotGapSum: z(), pinchErrSum: z(), pinchStateFrames: z(),
     penetrationFrames: 0, penetrationMax: 0, iterations: 0,
   };
 }
@@ -229,6 +229,7 @@ function accumulate(a: Accumulator, s: HandFrameStats, pinchEnter: number): void
       a.humanPinchFrames[i]++;
       a.robotPinchDistSum[i] += s.robotPinchDist[i];
       a.robotGapSum[i] += s.robotPinchGap[i];
+      a.pinchErrSum[i] += Math.abs(s.robotPinchDist[i] - s.pinchTargetDist[i]);
       a.robotPinchDistMax[i] = Math.max(a.robotPinchDistMax[i], s.robotPinchDist[i]);
     }
     if (s.pinching[i]) a.pinchStateFrames[i]++;
@@ -286,6 +287,7 @@ function handQualityReport(
       human_threshold_m: run.pinchEnter,
       human_pinch_frames: per(a.humanPinchFrames, (v, i) => (i === 0 ? 0 : v)),
       robot_distance_mean_m: per(a.robotPinchDistSum, (v, i) => (i === 0 || !a.humanPinchFrames[i] ? null as unknown as number : round(v / a.humanPinchFrames[i]))),
+      distance_error_mean_m: per(a.pinchErrSum, (v, i) => (i === 0 || !a.humanPinchFrames[i] ? null as unknown as number : round(v / a.humanPinchFrames[i]))),
       robot_gap_mean_m: per(a.robotGapSum, (v, i) => (i === 0 || !a.humanPinchFrames[i] ? null as unknown as number : round(v / a.humanPinchFrames[i]))),
       robot_distance_max_m: per(a.robotPinchDistMax, (v, i) => (i === 0 || !a.humanPinchFrames[i] ? null as unknown as number : round(v))),
       pinch_state_frames: per(a.pinchStateFrames, (v, i) => (i === 0 ? 0 : v)),

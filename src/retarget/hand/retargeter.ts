@@ -94,6 +94,8 @@ export interface HandFrameStats {
   robotPinchDist: Float64Array;
   /** Surface gap between the thumb's and the finger's distal capsules (m; negative = overlap). */
   robotPinchGap: Float64Array;
+  /** The pinch objective's target tip distance for the frame (m). */
+  pinchTargetDist: Float64Array;
   pinching: Uint8Array;
   /** Deepest capsule penetration between fingers (m), 0 when none. */
   penetration: number;
@@ -179,7 +181,7 @@ export function createHandRetargeter(kin: Kinematics, opts: HandRetargeterOption
   const stats: HandFrameStats = {
     valid: false, iterations: 0, cost: 0,
     tipError: new Float64Array(nf), tipDirError: new Float64Array(nf),
-    humanPinchDist: new Float64Array(nf), robotPinchDist: new Float64Array(nf), robotPinchGap: new Float64Array(nf), pinching: new Uint8Array(nf),
+    humanPinchDist: new Float64Array(nf), robotPinchDist: new Float64Array(nf), robotPinchGap: new Float64Array(nf), pinchTargetDist: new Float64Array(nf), pinching: new Uint8Array(nf),
     penetration: 0,
   };
 
@@ -379,6 +381,7 @@ export function createHandRetargeter(kin: Kinematics, opts: HandRetargeterOption
         stats.robotPinchDist[i] = Math.hypot(tp[3 * i] - tp[0], tp[3 * i + 1] - tp[1], tp[3 * i + 2] - tp[2]);
         stats.robotPinchGap[i] = capsuleGap(penetration, distal[0], distal[i]);
         stats.pinching[i] = pinch.pinching[i];
+        stats.pinchTargetDist[i] = pinch.targetDist[i];
       }
     }
     return true;
