@@ -12,6 +12,7 @@ import { Kinematics } from '../robot/kinematics.ts';
 import type { PoseTrack } from '../pose/track.ts';
 import { UserError } from '../errors.ts';
 import type { RobotMotion } from './motion.ts';
+import { nd } from '../io/npz.ts';
 import { discoverBody, zeroPose, type BodyMap, type Side } from './discover.ts';
 import { buildProxies, describeProxies, withoutPairsWithin, type ProxySet } from './proxies.ts';
 import { buildTargets, KEYPOINTS, type Keypoint, type Targets } from './targets.ts';
@@ -89,6 +90,12 @@ export function resampleTrack(track: PoseTrack, opts: { fps?: number; start?: nu
     timestamps[k] = track.timestamps[i];
   });
   return { ...track, positions, confidence, timestamps, fps: track.fps / step, extras: undefined };
+}
+
+function stanceFlags(tg: Targets): Uint8Array {
+  const out = new Uint8Array(2 * tg.T);
+  for (let t = 0; t < tg.T; t++) { out[2 * t] = tg.stance.left[t]; out[2 * t + 1] = tg.stance.right[t]; }
+  return out;
 }
 
 function copy3(dst: Float64Array, src: Float64Array, t: number): void {
@@ -352,6 +359,7 @@ export function retarget(track: PoseTrack, robotIn: UrdfRobot | string, opts: Re
     mapping,
     source: { ...track.source },
     quality: quality as unknown as Record<string, unknown>,
-    meta: { stance: { left: Array.from(targets.stance.left), right: Array.from(targets.stance.right) } },
+    // Per-frame stance flags (left, right) as an array member `stance` [T, 2] of the .npz.
+    extras: { stance: nd(stanceFlags(targets), [T, 2], 'u1') },
   };
 }

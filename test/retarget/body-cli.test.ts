@@ -88,6 +88,17 @@ describeShared('retarget: robustness, CLI, configs, body + fingers', [WALK, HAMM
     expect(m.q.length).toBe(46 * 29);
     expect(m.robot.urdf_sha256).toBe(g1.sha256);
     expect((m.quality as Record<string, unknown>).stance_skate_mean_cm_s).toBe(j.quality.stance_skate_mean_cm_s);
+    // Stance flags ride along per frame; walking alternates feet.
+    const st = m.extras!.stance;
+    expect(st.shape).toEqual([46, 2]);
+    const left = Array.from({ length: 46 }, (_, t) => Number(st.data[2 * t]));
+    expect(left.some((v) => v === 1) && left.some((v) => v === 0)).toBe(true);
+  });
+
+  it('a track without a body is refused with the joints it lacks', () => {
+    const hand = importPose(shared(HAND));
+    expect(() => retarget(hand, g1, { duration: 0.5 })).toThrow(/lacks body joints needed for retargeting: left_hip/);
+    expect(() => retargetFile(hand, g1, {})).toThrow(/only hand landmarks/);
   });
 
   it('CLI: --format gmr writes GMR-style fields (root_rot x,y,z,w) that numpy reads alone', () => {
