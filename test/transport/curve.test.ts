@@ -63,6 +63,8 @@ describe('transport security', () => {
     const pub = JSON.parse(r.stdout).public;
     expect(fs.statSync(f).mode & 0o777).toBe(0o600);
     expect(readKeyPair(f).publicKey).toBe(pub);
+    const pubOut = runCli(['keys', 'pub', f]);
+    expect(pubOut.stdout.trim()).toBe(pub);
     const again = runCli(['keys', 'gen', '--out', f]);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/already exists/);

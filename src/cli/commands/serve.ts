@@ -63,16 +63,25 @@ const serve: CommandModule = {
 };
 
 const keys: CommandModule = {
-  command: 'keys <action>',
-  describe: 'CURVE keys for serve/consume: `keys gen --out <file>` writes a Z85 key pair (mode 0600)',
+  command: 'keys <action> [file]',
+  describe: 'CURVE keys for serve/consume: `keys gen --out <file>` writes a Z85 key pair (mode 0600); `keys pub <file>` prints its public key',
   builder: (y) =>
     y
-      .positional('action', { choices: ['gen'] as const, demandOption: true })
-      .option('out', { type: 'string', demandOption: true, describe: 'key pair file to write (JSON, 0600)' })
-      .option('force', { type: 'boolean', default: false, describe: 'replace an existing file' })
+      .positional('action', { choices: ['gen', 'pub'] as const, demandOption: true })
+      .positional('file', { type: 'string', describe: 'pub: the key pair file' })
+      .option('out', { type: 'string', describe: 'gen: key pair file to write (JSON, 0600)' })
+      .option('force', { type: 'boolean', default: false, describe: 'gen: replace an existing file' })
       .option('json', { type: 'boolean', default: false, describe: 'print {"public", "file"} as JSON' })
-      .example('$0 keys gen --out trainer.key', 'make a trainer key pair; add its public key to the server\'s allow-list'),
+      .example('$0 keys gen --out trainer.key', 'make a trainer key pair; add its public key to the server\'s allow-list')
+      .example('$0 keys pub server.key > server.pub', 'the public key to give to trainers (--server-key)'),
   handler: (argv) => {
+    if (argv.action === 'pub') {
+      if (!argv.file) throw new UserError('keys pub needs the key pair file');
+      const kp = readKeyPair(String(argv.file));
+      process.stdout.write(argv.json ? JSON.stringify({ public: kp.publicKey, file: argv.file }) + '\n' : kp.publicKey + '\n');
+      return;
+    }
+    if (!argv.out) throw new UserError('keys gen needs --out <file>');
     const out = String(argv.out);
     const kp = generateKeyPair();
     writeKeyPair(out, kp, { force: Boolean(argv.force) });
