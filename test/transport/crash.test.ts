@@ -27,7 +27,7 @@ describe('transport crash recovery', () => {
     const server = new EpisodeServer({ source, bind: 'tcp://127.0.0.1:*', stateDir: state, heartbeatMs: 200, timeoutMs: 1000, onEvent: (e) => events.push(e) });
     const endpoint = await server.start();
     try {
-      const run1 = spawnFixture('trainer.ts', [endpoint, 't1', 'broadcast', '4', '40']);
+      const run1 = spawnFixture('trainer.ts', [endpoint, 't1', 'broadcast', '4', '80']);
       children.push(run1);
       await run1.waitFor((l) => l.filter((x) => x.ev === 'confirmed').length >= 8);
       run1.proc.kill('SIGKILL');
