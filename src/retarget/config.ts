@@ -8,6 +8,7 @@
  *     wrist: 3
  *   limb_scale: { legs: 1.0, arms: 0.9, trunk: 1.0 }
  *   home: { left_knee_joint: 0.3 }   # joint values of the posture reference (radians)
+ *   offsets: { left_wrist: [0.05, 0, 0] }   # move a keypoint's robot point, metres in its link's frame
  *   self_collision: true
  *   stance: { enter_height: 0.04, exit_height: 0.07, enter_speed: 0.3, exit_speed: 0.6 }
  */
@@ -39,13 +40,16 @@ export interface RobotConfig {
   weights?: Partial<Weights>;
   limb_scale?: Partial<Record<'legs' | 'arms' | 'trunk', number>>;
   home?: Record<string, number>;
+  /** Keypoint → offset of its robot point in the link frame (metres). */
+  offsets?: Record<string, [number, number, number]>;
   self_collision?: boolean;
   stance?: { enter_height?: number; exit_height?: number; enter_speed?: number; exit_speed?: number; min_duration?: number };
   /** File it came from. */
   file?: string;
 }
 
-const TOP = new Set(['mapping', 'weights', 'limb_scale', 'home', 'self_collision', 'stance']);
+const TOP = new Set(['mapping', 'weights', 'limb_scale', 'home', 'offsets', 'self_collision', 'stance']);
+const KEYPOINT_NAMES = new Set(['head', ...['left', 'right'].flatMap((s) => ['hip', 'knee', 'ankle', 'shoulder', 'elbow', 'wrist'].map((p) => `${s}_${p}`))]);
 const MAP_KEYS = new Set(['pelvis', 'torso', 'head', ...['left', 'right'].flatMap((s) => ['hip', 'knee', 'foot', 'shoulder', 'elbow', 'hand'].map((p) => `${s}_${p}`))]);
 
 export function parseRobotConfig(text: string, file?: string): RobotConfig {
@@ -79,6 +83,15 @@ export function parseRobotConfig(text: string, file?: string): RobotConfig {
       mapping[k] = v;
     }
   }
+  const offsets: Record<string, [number, number, number]> = {};
+  if (c.offsets !== undefined) {
+    if (typeof c.offsets !== 'object' || c.offsets === null || Array.isArray(c.offsets)) throw new UserError('offsets must be a mapping', file);
+    for (const [k, v] of Object.entries(c.offsets)) {
+      if (!KEYPOINT_NAMES.has(k)) throw new UserError(`unknown offsets key "${k}" (known: ${[...KEYPOINT_NAMES].join(', ')})`, file);
+      if (!Array.isArray(v) || v.length !== 3 || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) throw new UserError(`offsets.${k} must be [x, y, z] in metres`, file);
+      offsets[k] = v as [number, number, number];
+    }
+  }
   if (c.self_collision !== undefined && typeof c.self_collision !== 'boolean') throw new UserError('self_collision must be true or false', file);
   const st = numMap(c.stance, 'stance', new Set(['enter_height', 'exit_height', 'enter_speed', 'exit_speed', 'min_duration']));
   return {
@@ -87,6 +100,7 @@ export function parseRobotConfig(text: string, file?: string): RobotConfig {
     weights: numMap(c.weights, 'weights', new Set(Object.keys(DEFAULT_WEIGHTS))) as Partial<Weights>,
     limb_scale: numMap(c.limb_scale, 'limb_scale', new Set(['legs', 'arms', 'trunk'])),
     home: numMap(c.home, 'home'),
+    offsets,
     self_collision: c.self_collision as boolean | undefined,
     stance: st,
   };

@@ -166,6 +166,10 @@ export function retarget(track: PoseTrack, robotIn: UrdfRobot | string, opts: Re
     keyPoint[`${side}_wrist`] = { link: L(map.arms[side].end.link), local: map.arms[side].end.local };
   }
   keyPoint.head = targets.useHead && map.head ? { link: L(map.head.link), local: map.head.local } : null;
+  for (const [k, off] of Object.entries(cfg.offsets ?? {})) {
+    const kp = keyPoint[k];
+    if (kp) keyPoint[k] = { link: kp.link, local: [kp.local[0] + off[0], kp.local[1] + off[1], kp.local[2] + off[2]] };
+  }
   const weightOf = (k: Keypoint): number => {
     const part = k.replace(/^(left|right)_/, '') as 'hip' | 'knee' | 'ankle' | 'shoulder' | 'elbow' | 'wrist' | 'head';
     return W[part];

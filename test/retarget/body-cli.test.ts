@@ -155,10 +155,12 @@ print(json.dumps({
   });
 
   it('a config overrides discovery, scales and weights; a missing link is named', () => {
-    const cfg = parseRobotConfig('mapping:\n  left_hand: left_wrist_pitch_link\n  right_hand: right_wrist_pitch_link\nlimb_scale: { arms: 0.9 }\nweights: { wrist: 3 }\n', 'g1.yaml');
+    const cfg = parseRobotConfig('mapping:\n  left_hand: left_wrist_pitch_link\n  right_hand: right_wrist_pitch_link\nlimb_scale: { arms: 0.9 }\nweights: { wrist: 3 }\noffsets: { left_wrist: [0.04, 0, 0] }\n', 'g1.yaml');
     const m = retarget(walk, g1, { config: cfg, duration: 0.5 });
     const mp = m.mapping as { keypoints: Record<string, { link: string }>; found_by: Record<string, string>; robot_lengths_m: Record<string, number> };
     expect(mp.keypoints.left_wrist.link).toBe('left_wrist_pitch_link');
+    expect((mp.keypoints.left_wrist as unknown as { local: number[] }).local).toEqual([0.04, 0, 0]);
+    expect((mp.keypoints.right_wrist as unknown as { local: number[] }).local).toEqual([0, 0, 0]);
     expect(mp.found_by.left_hand).toBe('config');
     expect(mp.found_by.left_knee).toBe('tree');
     const plain = retarget(walk, g1, { duration: 0.5 });
@@ -166,6 +168,7 @@ print(json.dumps({
     expect(mp.robot_lengths_m.upperarm).toBeCloseTo(pl.robot_lengths_m.upperarm * 0.9, 6);
     expect(() => retarget(walk, g1, { config: parseRobotConfig('mapping:\n  torso: no_such_link\n', 'x.yaml'), duration: 0.5 })).toThrow(/no_such_link/);
     expect(() => parseRobotConfig('weights: { wrist: high }\n', 'w.yaml')).toThrow(/weights\.wrist must be a number/);
+    expect(() => parseRobotConfig('offsets: { left_wrist: [1, 2] }\n', 'o.yaml')).toThrow(/offsets\.left_wrist must be \[x, y, z\]/);
   });
 
   it('G1 with Dex3 hands: wrist from the body solve, finger joints from the hand landmarks, in one motion', () => {
