@@ -2,7 +2,6 @@ import * as os from 'node:os';
 import type { CommandModule } from 'yargs';
 import { loadPseudonymKey } from '../../privacy/pseudonym.ts';
 import { runClip, type ClipResult } from '../../pipeline/run.ts';
-import { openStore } from '../../store/store.ts';
 import { Progress } from '../progress.ts';
 
 interface Args {
@@ -40,7 +39,6 @@ export const command: CommandModule<object, Args> = {
   handler: async (a) => {
     const key = loadPseudonymKey({ keyFile: a['key-file'] });
     const progress = new Progress();
-    const store = openStore(a.store, { create: true });
     const results: ClipResult[] = [];
     const n = a.inputs.length;
     for (let i = 0; i < n; i++) {
@@ -55,7 +53,7 @@ export const command: CommandModule<object, Args> = {
           else progress.log(`${label} ${stage}: ${detail ?? 'done'}`);
         },
         onProgress: (_c, stage, done, total) => progress.update(`${label} ${stage}`, done, total),
-      }, store);
+      });
       progress.done();
       results.push(r);
       if (!a.json) {
