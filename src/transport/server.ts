@@ -205,7 +205,7 @@ export class EpisodeServer {
     this.timers.push(setInterval(() => this.checkLiveness(), Math.max(50, Math.min(o.heartbeatMs, o.timeoutMs / 2))));
     if (o.follow) this.timers.push(setInterval(() => void this.poll(), o.pollMs));
     this.reading = this.readLoop(router);
-    this.emit({ type: 'listening', endpoint: this.endpoint, curve: !!curve, episodes: this.ids.length, telemetry: this.pub?.lastEndpoint ?? null });
+    this.emit({ type: 'listening', endpoint: this.endpoint, curve: !!curve, episodes: this.ids.length - this.gone.size, telemetry: this.pub?.lastEndpoint ?? null });
     return this.endpoint;
   }
 
