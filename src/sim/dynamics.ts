@@ -91,18 +91,21 @@ export function inverseDynamics(ref: Reference, geom: RobotGeometry, contacts: C
   const E = new Float64Array(nb * 6); // external (ground) wrench on each body, about the origin
   const nF = contacts ? contacts.feet.length : 0;
   const weights = new Float64Array(nF);
+  // Second differences need a full window: near the ends the nearest complete window is used.
+  const kk = Math.min(k, Math.floor((T - 1) / 2));
   for (let t = 0; t < T; t++) {
-    const a = Math.max(0, t - k), c = Math.min(T - 1, t + k);
-    const h = ((c - a) / 2) * ref.dt;
+    const tc = kk > 0 ? Math.min(Math.max(t, kk), T - 1 - kk) : t;
+    const a = Math.max(0, tc - kk), c = Math.min(T - 1, tc + kk);
+    const h = kk > 0 ? kk * ref.dt : ref.dt;
     S.fill(0);
     E.fill(0);
     for (let b = 0; b < nb; b++) {
       const m = bodies[b].mass;
-      const i0 = (t * nb + b) * 3, ia = (a * nb + b) * 3, ic = (c * nb + b) * 3;
+      const i0 = (t * nb + b) * 3, ia = (a * nb + b) * 3, ic = (c * nb + b) * 3, im = (tc * nb + b) * 3;
       // Second difference over the window (one-sided windows at the ends shrink h accordingly).
-      const ax = (com[ic] - 2 * com[i0] + com[ia]) / (h * h) || 0;
-      const ay = (com[ic + 1] - 2 * com[i0 + 1] + com[ia + 1]) / (h * h) || 0;
-      const az = (com[ic + 2] - 2 * com[i0 + 2] + com[ia + 2]) / (h * h) || 0;
+      const ax = kk > 0 ? (com[ic] - 2 * com[im] + com[ia]) / (h * h) : 0;
+      const ay = kk > 0 ? (com[ic + 1] - 2 * com[im + 1] + com[ia + 1]) / (h * h) : 0;
+      const az = kk > 0 ? (com[ic + 2] - 2 * com[im + 2] + com[ia + 2]) / (h * h) : 0;
       const fx = m * ax, fy = m * ay, fz = m * (az + gravity);
       const wx = omega[i0], wy = omega[i0 + 1], wz = omega[i0 + 2];
       const alx = (omega[ic] - omega[ia]) / (2 * h) || 0, aly = (omega[ic + 1] - omega[ia + 1]) / (2 * h) || 0, alz = (omega[ic + 2] - omega[ia + 2]) / (2 * h) || 0;

@@ -1,0 +1,76 @@
+/** `reel2real validate` as a user runs it: real CLI process, real motion file, real URDF. */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { loadUrdf } from '../../src/robot/urdf.ts';
+import { saveMotion } from '../../src/retarget/motion.ts';
+import { setJoints, standingMotion } from '../../src/sim/synthetic.ts';
+import { runCli } from '../helpers/cli.ts';
+import { describeShared, shared } from '../helpers/shared.ts';
+
+const H1 = 'robots/unitree_h1/urdf/h1.urdf';
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'r2r-validate-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+describeShared('reel2real validate (CLI)', [H1], () => {
+  let good = '', bad = '';
+  beforeAll(async () => {
+    const robot = loadUrdf(shared(H1));
+    const stand = await standingMotion(robot, 0.5, 50);
+    good = path.join(tmp, 'stand.npz');
+    saveMotion(good, stand);
+    bad = path.join(tmp, 'knee.npz');
+    saveMotion(bad, setJoints(stand, { left_knee_joint: 2.6 }, 0, 0));
+  });
+
+  it('--json prints the full report; a feasible motion exits 0', () => {
+    const r = runCli(['validate', good, '--robot', shared(H1), '--mode', 'assisted', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const rep = JSON.parse(r.stdout);
+    expect(rep.feasible).toBe(true);
+    expect(rep.reasons).toEqual([]);
+    expect(Object.keys(rep).sort()).toEqual(['events', 'feasible', 'metrics', 'reasons', 'sim']);
+    for (const k of ['dt', 'substeps', 'steps_per_second', 'realtime_factor', 'joint_drift_mm']) expect(typeof rep.sim[k], k).toBe('number');
+    expect(rep.sim.steps_per_second).toBeGreaterThan(0);
+  });
+
+  it('an infeasible motion also exits 0, with reasons and events naming frames', () => {
+    const r = runCli(['validate', bad, '--robot', shared(H1), '--mode', 'assisted', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const rep = JSON.parse(r.stdout);
+    expect(rep.feasible).toBe(false);
+    const jp = rep.reasons.find((x: { kind: string }) => x.kind === 'joint_position');
+    expect(jp.message).toMatch(/left_knee_joint/);
+    expect(jp.frames).toEqual([[0, 25]]);
+    expect(rep.events[0]).toMatchObject({ frame: 0, kind: 'joint_position' });
+  });
+
+  it('bad input is one error line naming the file, exit 1, nothing on stdout', () => {
+    const missing = runCli(['validate', path.join(tmp, 'nope.npz'), '--robot', shared(H1)]);
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toBe('');
+    expect(missing.stderr.trim()).toMatch(/^reel2real: .*nope\.npz: no such file$/);
+    // A motion for another robot: its joints are not the URDF's.
+    const other = path.join(tmp, 'other.npz');
+    fs.copyFileSync(good, other);
+    const wrongRobot = runCli(['validate', other, '--robot', shared('hands/allegro_right/allegro_hand_right.urdf')]);
+    expect(wrongRobot.code).toBe(1);
+    expect(wrongRobot.stderr).toMatch(/other\.npz: motion names joints the robot does not have/);
+    const cfg = path.join(tmp, 'typo.yaml');
+    fs.writeFileSync(cfg, 'checks:\n  torqe: { factor: 2 }\n');
+    const typo = runCli(['validate', good, '--robot', shared(H1), '--config', cfg]);
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toMatch(/typo\.yaml: unknown setting "checks\.torqe"/);
+  });
+
+  it('--config overrides a threshold (text summary): a looser joint tolerance drops the joint-limit reason', () => {
+    const cfg = path.join(tmp, 'loose.yaml');
+    fs.writeFileSync(cfg, 'checks:\n  joint_position: { tolerance: 1.0 }\n');
+    const r = runCli(['validate', bad, '--robot', shared(H1), '--mode', 'assisted', '--config', cfg]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^\S*knee\.npz: (NOT )?FEASIBLE\n/);
+    expect(r.stdout).not.toMatch(/joint position beyond/);
+    expect(r.stdout).toMatch(/sim: dt 0\.002 s, multibody joints, \d+ steps, \d+ steps\/s/);
+  });
+});
