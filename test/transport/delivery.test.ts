@@ -50,7 +50,7 @@ describe('transport delivery', () => {
     } finally {
       await server.close();
     }
-  }, 30_000);
+  }, 90_000);
 
   it('shared: two trainers in a group split the stream (union = all, intersection = empty)', async () => {
     const source = syntheticSource(40, 0.5, 50);
@@ -74,7 +74,7 @@ describe('transport delivery', () => {
     } finally {
       await server.close();
     }
-  }, 30_000);
+  }, 90_000);
 
   it('a corrupted frame is caught by its checksum, NACKed and delivered again intact', async () => {
     const source = syntheticSource(6, 1, 50);
@@ -95,7 +95,7 @@ describe('transport delivery', () => {
     } finally {
       await server.close();
     }
-  }, 30_000);
+  }, 90_000);
 
   it('durable cursor: a trainer that stops early and comes back (even to a new server) gets only the rest', async () => {
     const source = syntheticSource(10, 0.5, 50);
@@ -128,7 +128,7 @@ describe('transport delivery', () => {
     } finally {
       await server.close();
     }
-  }, 30_000);
+  }, 90_000);
 
   it('follow mode serves episodes appended to the source; telemetry counts them on PUB/SUB', async () => {
     const source = new MemorySource([syntheticEpisode(0, 0.5, 50), syntheticEpisode(1, 0.5, 50)]);
@@ -163,7 +163,7 @@ describe('transport delivery', () => {
       sub.close();
       await server.close();
     }
-  }, 30_000);
+  }, 90_000);
 
   it('an episode the source cannot read is skipped and reported; the rest arrive and END lists it', async () => {
     const good = syntheticSource(4, 0.5, 50);
@@ -180,7 +180,7 @@ describe('transport delivery', () => {
     } finally {
       await server.close();
     }
-  }, 30_000);
+  }, 90_000);
 
   it('refuses plain transport off loopback, and a trainer in the wrong mode', async () => {
     const source = syntheticSource(1, 0.2, 50);
@@ -195,5 +195,5 @@ describe('transport delivery', () => {
     } finally {
       await server.close();
     }
-  }, 30_000);
+  }, 90_000);
 });
