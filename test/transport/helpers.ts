@@ -53,7 +53,7 @@ export function collect(proc: ChildProcess): Child {
     lines,
     stderr: () => err,
     exited,
-    waitFor(pred, ms = 20000) {
+    waitFor(pred, ms = 45000) {
       return new Promise<void>((resolve, reject) => {
         const check = () => {
           if (pred(lines)) { cleanup(); resolve(); }
