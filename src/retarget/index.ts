@@ -295,6 +295,7 @@ export function retarget(track: PoseTrack, robotIn: UrdfRobot | string, opts: Re
   let iterSum = 0;
   const qPrev = new Float64Array(nq);
   const qPrev2 = new Float64Array(nq);
+  const frameOpts = { maxIters: iters, lambda: 1e-4, tol: 1e-5 };
   const accel = opts.accelerationLimit ?? 0;
   for (let t = 0; t < T; t++) {
     setFrame(t);
@@ -311,7 +312,8 @@ export function retarget(track: PoseTrack, robotIn: UrdfRobot | string, opts: Re
     }
     pinFingers();
     if (collision) { s.fk(); collision.beginFrame(kin.pose, t > 0 ? 0.1 + 3 * (targets.timestamps[t] - targets.timestamps[t - 1]) : 0.2); }
-    solver.solve({ maxIters: t === 0 ? firstIters : iters, lambda: 1e-4, tol: 1e-5 });
+    frameOpts.maxIters = t === 0 ? firstIters : iters;
+    solver.solve(frameOpts);
     iterSum += solver.lastIters;
     if (fingerSolvers.length) {
       s.fk();
