@@ -131,14 +131,26 @@ class EpisodeConsumer:
         if self.started:
             return self.welcome
         self.started = True
-        self.sock.connect(self.endpoint)
-        self._hello()
-        deadline = time.monotonic() + self.connect_timeout_s
-        while self.welcome is None:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise StreamError(None, "%s: no answer from a reel2real server within %.1f s" % (self.endpoint, self.connect_timeout_s))
-            self._pump(min(left, 0.2))
+        # Watch the handshake so a refused key fails at once instead of timing out.
+        auth_failed = getattr(zmq, "EVENT_HANDSHAKE_FAILED_AUTH", 0)
+        monitor = self.sock.get_monitor_socket(auth_failed) if auth_failed else None
+        try:
+            self.sock.connect(self.endpoint)
+            self._hello()
+            deadline = time.monotonic() + self.connect_timeout_s
+            while self.welcome is None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise StreamError(None, "%s: no answer from a reel2real server within %.1f s" % (self.endpoint, self.connect_timeout_s))
+                if monitor is not None and monitor.poll(0):
+                    from zmq.utils.monitor import recv_monitor_message
+                    if recv_monitor_message(monitor)["event"] == auth_failed:
+                        raise StreamError(None, "%s: the server refused this trainer's key (not on its allow-list)" % self.endpoint)
+                self._pump(min(left, 0.2))
+        finally:
+            if monitor is not None:
+                self.sock.disable_monitor()
+                monitor.close(linger=0)
         return self.welcome
 
     def _pump(self, timeout_s):

@@ -79,7 +79,7 @@ describe.skipIf(!py)('transport python consumer', () => {
       const no = runConsumer(['--connect', ep, '--name', 'b', '--timeout', '2', '--server-key', serverKp.publicKey, '--key', path.join(dir, 'bad.key')]);
       expect(await no.exited).toBe(1);
       expect(no.lines.filter((l) => l.seq !== undefined)).toEqual([]);
-      expect(no.stderr()).toMatch(/no answer/);
+      expect(no.stderr()).toMatch(/refused this trainer's key/);
     } finally {
       await server.close();
     }
