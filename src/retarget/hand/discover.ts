@@ -59,7 +59,14 @@ export interface RobotFinger {
   midLink: string;
   midLinkIndex: number;
   midLandmark: number;
-  /** At the reference pose, in the palm link frame: base (first moving joint) and tip positions. */
+  /**
+   * Knuckle (MCP-equivalent) link: the first link of the chain whose joint sits on the row of finger
+   * bases — later than the first when the chain starts with a joint set back in the palm (Shadow's
+   * little-finger metacarpal). Its origin is the finger's base point.
+   */
+  baseLink: string;
+  baseLinkIndex: number;
+  /** At the reference pose, in the palm link frame: base (knuckle joint) and tip positions. */
   base: V3;
   tip: V3;
   /** Chain length at the reference pose: base → joints → tip (metres). */
@@ -296,7 +303,16 @@ export function discoverHand(kin: Kinematics, opts: DiscoverOptions = {}): HandM
   const ordered = [thumb, ...rest];
   const fingerNames: HumanFinger[] = ['thumb', ...restNames];
 
+  const restLen = median(rest.map((x) => x.length)) || Lmed;
+  const knuckleRow = median(rest.map((x) => dot(x.base, forward)));
   const fingers: RobotFinger[] = ordered.map((r, i) => {
+    // Knuckle: skip joints set back from the row of finger bases (not for the thumb).
+    let kb = 0;
+    if (i > 0) while (kb < r.links.length - 2 && dot(linkPos(r.links[kb]), forward) < knuckleRow - 0.25 * restLen) kb++;
+    const basePt = linkPos(r.links[kb]);
+    let length = 0;
+    for (let k = kb + 1; k < r.links.length; k++) length += norm(sub(linkPos(r.links[k]), linkPos(r.links[k - 1])));
+    length += norm(sub(r.tip, linkPos(r.links[r.links.length - 1])));
     const dofs: number[] = [];
     for (const l of r.links) { const d = kin.linkDof(l); if (!dofs.includes(d)) dofs.push(d); }
     // Flexion sign per dof: does increasing it move the tip toward the palm normal (thumb: toward the
@@ -316,7 +332,7 @@ export function discoverHand(kin: Kinematics, opts: DiscoverOptions = {}): HandM
     // Distinct joint positions along the chain.
     const distinct: number[] = [];
     let lastPt: V3 | null = null;
-    for (const l of r.links) {
+    for (const l of r.links.slice(kb)) {
       const p = linkPos(l);
       if (!lastPt || norm(sub(p, lastPt)) > 1e-4) { distinct.push(l); lastPt = p; }
     }
@@ -336,9 +352,11 @@ export function discoverHand(kin: Kinematics, opts: DiscoverOptions = {}): HandM
       tipLinkIndex: r.tipLink,
       tipLocal: r.tipLocal,
       tipSource: r.tipSource,
-      base: r.base,
+      baseLink: kin.linkNames[r.links[kb]],
+      baseLinkIndex: r.links[kb],
+      base: basePt,
       tip: r.tip,
-      length: r.length,
+      length,
     };
   });
   const thumbScores: Record<string, number> = {};

@@ -43,8 +43,14 @@ export class HandState {
   /** Landmark index of each finger's base and tip (model order). */
   readonly baseLm: Int32Array;
   readonly tipLm: Int32Array;
-  /** Robot finger bases in palm coordinates [nf*3]. */
+  /**
+   * Robot finger bases (knuckle joints) in palm coordinates [nf*3] at the current configuration, and
+   * their Jacobians [nf*3*nd] where the base moves (a joint before the knuckle: `baseMoves`).
+   */
   readonly base: Float64Array;
+  readonly baseJac: Float64Array;
+  readonly baseMoves: Uint8Array;
+  private readonly baseLink: Int32Array;
   private readonly jfull: Float64Array;
   private readonly palm: number;
   private readonly tipLink: Int32Array;
@@ -71,6 +77,9 @@ export class HandState {
     this.baseLm = Int32Array.from(model.fingers.map((f) => lm[f.name][0]));
     this.tipLm = Int32Array.from(model.fingers.map((f) => lm[f.name][1]));
     this.base = Float64Array.from(model.fingers.flatMap((f) => f.base));
+    this.baseJac = new Float64Array(3 * this.nf * this.nd);
+    this.baseMoves = Uint8Array.from(model.fingers.map((f) => (f.baseLinkIndex !== f.linkIndices[0] ? 1 : 0)));
+    this.baseLink = Int32Array.from(model.fingers.map((f) => f.baseLinkIndex));
     this.jfull = new Float64Array(6 * kin.nq);
     this.palm = model.palmLinkIndex;
     this.tipLink = Int32Array.from(model.fingers.map((f) => f.tipLinkIndex));
@@ -86,6 +95,10 @@ export class HandState {
       if (withJac) this.pointJacPalm(this.tipLink[i], this.tipLocal, 3 * i, this.tipJac, 3 * i * this.nd);
       this.pointPalm(this.midLink[i], ZERO3, 0, this.midPos, 3 * i);
       if (withJac) this.pointJacPalm(this.midLink[i], ZERO3, 0, this.midJac, 3 * i * this.nd);
+      if (this.baseMoves[i]) {
+        this.pointPalm(this.baseLink[i], ZERO3, 0, this.base, 3 * i);
+        if (withJac) this.pointJacPalm(this.baseLink[i], ZERO3, 0, this.baseJac, 3 * i * this.nd);
+      }
     }
   }
 
@@ -155,6 +168,13 @@ let cols = new Int32Array(0);
 
 const r3 = new Float64Array(3);
 let jBuf = new Float64Array(0);
+let relBuf = new Float64Array(0);
+/** A[o..o+n] − B[o..o+n] into a shared scratch (Jacobian of a point relative to another). */
+function relJac(A: Float64Array, B: Float64Array, o: number, n: number): Float64Array {
+  if (relBuf.length < n) relBuf = new Float64Array(n);
+  for (let k = 0; k < n; k++) relBuf[k] = A[o + k] - B[o + k];
+  return relBuf;
+}
 function jScratch(n: number): Float64Array {
   if (jBuf.length < n) jBuf = new Float64Array(n);
   return jBuf;
@@ -197,11 +217,12 @@ export class FingerShapeObjective implements HandObjective {
       const w = typeof this.weight === 'number' ? this.weight : this.weight[i];
       if (!w) continue;
       const t = 3 * s.tipLm[i], b = 3 * s.baseLm[i], m = 3 * s.midLm[i], sc = s.fingerScale[i];
+      const moves = s.baseMoves[i] === 1 && H !== null, o = 3 * i * nd;
       for (let k = 0; k < 3; k++) r3[k] = s.tipPos[3 * i + k] - s.base[3 * i + k] - sc * (h[t + k] - h[b + k]);
-      cost += addBlock(r3, s.tipJac, 3, nd, w, H, g, 3 * i * nd);
+      cost += addBlock(r3, moves ? relJac(s.tipJac, s.baseJac, o, 3 * nd) : s.tipJac, 3, nd, w, H, g, moves ? 0 : o);
       if (!this.midWeight) continue;
       for (let k = 0; k < 3; k++) r3[k] = s.midPos[3 * i + k] - s.base[3 * i + k] - sc * (h[m + k] - h[b + k]);
-      cost += addBlock(r3, s.midJac, 3, nd, w * this.midWeight, H, g, 3 * i * nd);
+      cost += addBlock(r3, moves ? relJac(s.midJac, s.baseJac, o, 3 * nd) : s.midJac, 3, nd, w * this.midWeight, H, g, moves ? 0 : o);
     }
     return cost;
   }

@@ -28,13 +28,15 @@ export interface HandWeights {
   smoothness: number;
 }
 
+const FIRST_STARTS = [0, 0.25, 0.5];
+
 export const DEFAULT_HAND_WEIGHTS: HandWeights = {
   wristTip: 1,
   fingerShape: 1,
   thumbShape: 0.1,
   thumbFree: 1,
   pinch: 10,
-  penetration: 200,
+  penetration: 1000,
   smoothness: 3e-3,
 };
 
@@ -335,15 +337,25 @@ export function createHandRetargeter(kin: Kinematics, opts: HandRetargeterOption
 
     let cost: number;
     if (first) {
-      // Several starts (the reference pose, the middle of the joint ranges): a bad first frame would
-      // otherwise be carried by the warm start.
+      // Several starts (the reference pose, and a quarter / half of the way to the far end of each joint
+      // range): a bad first frame would otherwise be carried by the warm start.
       let best = Infinity, its = 0;
-      for (let k = 0; k < 2; k++) {
+      for (let k = 0; k < FIRST_STARTS.length; k++) {
         for (let a = 0; a < nd; a++) {
           const d = dofs[a];
-          const v = k === 0 ? model.qRef[d] : 0.5 * (Math.max(lo[a], -Math.PI) + Math.min(hi[a], Math.PI));
+          // Start k: the reference pose moved a fraction of the way to the far end of each joint range.
+          const l = Math.max(lo[a], -Math.PI), h = Math.min(hi[a], Math.PI), r = model.qRef[d];
+          const far = h - r >= r - l ? h : l;
+          const v = r + FIRST_STARTS[k] * (far - r);
           state.q[d] = Math.min(Math.max(v, lo[a]), hi[a]);
         }
+        // Reach the basin without the penetration barrier (it blocks fingers from passing each other on
+        // the way from the start), then resolve contacts from there.
+        const penWeight = penetration.weight;
+        penetration.weight = 0;
+        lm(firstIt, 1e-3);
+        its += lastIterations;
+        penetration.weight = penWeight;
         const c = lm(firstIt, 1e-3);
         its += lastIterations;
         if (c < best) { best = c; qStart.set(state.q); }
