@@ -39,7 +39,8 @@ export class Progress {
     const last = this.lastLine.get(label) ?? -Infinity;
     if (now - last < this.every && done < total) return;
     this.lastLine.set(label, now);
-    this.stream.write(`${label}: ${total > 0 ? `${done}/${total}` : done}${status ? ` ${status}` : ''}\n`);
+    const count = total > 0 ? `${done}/${total}` : done > 0 ? String(done) : '';
+    this.stream.write(`${label}:${count ? ` ${count}` : ''}${status ? ` ${status}` : ''}\n`);
   }
 
   /** A finished line (always printed). */
