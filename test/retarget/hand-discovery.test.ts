@@ -228,7 +228,7 @@ describe('finger discovery on a generated hand with unfamiliar names and no fing
     const Q = m.quality as Record<string, any>;
     expect(Q.joint_limit_violations).toBe(0);
     expect(Q.velocity_limit_violations).toBe(0);
-    expect(Q.penetration_max_depth_m).toBeLessThan(0.004);
+    expect(Q.penetration_max_depth_m).toBeLessThan(0.002);
     expect(Q.fingertip_direction_error_mean_deg).toBeLessThan(10);
     const kin = new Kinematics(loadUrdf(file));
     const model = discoverHand(kin);

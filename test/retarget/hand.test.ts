@@ -98,7 +98,7 @@ describeShared('hand retargeting: dex-retargeting keypoints onto real hands', [K
       expect(Q.solved_frames).toBe(T);
       expect(Q.joint_limit_violations).toBe(0);
       expect(Q.velocity_limit_violations).toBe(0);
-      expect(Q.penetration_max_depth_m).toBeLessThan(0.004);
+      expect(Q.penetration_max_depth_m).toBeLessThan(0.002);
       // Check the report against the motion itself: every q inside the URDF limits.
       for (let t = 0; t < T; t++) for (let d = 0; d < nq; d++) {
         const v = m.q[t * nq + d];
@@ -118,7 +118,7 @@ describeShared('hand retargeting: dex-retargeting keypoints onto real hands', [K
       const free = lagging ? retargetHand(track, robot, { velocityLimits: false }) : m;
       const FQ = free.quality as Record<string, any>;
       expect(FQ.joint_limit_violations).toBe(0);
-      expect(FQ.penetration_max_depth_m).toBeLessThan(0.004);
+      expect(FQ.penetration_max_depth_m).toBeLessThan(0.002);
       expect(FQ.fingertip_direction_error_mean_deg).toBeLessThan(lagging ? 12 : 8);
       expect(FQ.fingertip_error_mean_m).toBeLessThan(0.04);
 
