@@ -179,6 +179,8 @@ class EpisodeConsumer:
         if cmd == "WELCOME":
             self.welcome = body
             self.hello_pending = False
+            if body.get("heartbeat_ms"):
+                self.heartbeat_s = min(self.heartbeat_s, body["heartbeat_ms"] / 1000.0)
         elif cmd == "ACKED":
             for s in body.get("seqs", []):
                 if s in self.ack_pending:
@@ -256,6 +258,9 @@ class EpisodeConsumer:
         if self.last is not None and self.auto_ack:
             self.ack(self.last)
         self.last = None
+        # Always give the socket a turn: acks (and the credit they return) and heartbeats go out even while
+        # episodes are waiting in the buffer.
+        self._pump(0)
         while True:
             if self.buffer:
                 ep = self.buffer.popleft()

@@ -94,7 +94,8 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
   private fatal: Error | null = null;
   private closed = false;
   private lastHeard = Date.now();
-  private timers: NodeJS.Timeout[] = [];
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private heartbeatEvery = 1000;
   private reading: Promise<void> | null = null;
   private welcomeWaiters: { resolve: (w: WelcomeBody) => void; reject: (e: Error) => void }[] = [];
   welcome: WelcomeBody | null = null;
@@ -126,8 +127,8 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
   async start(): Promise<WelcomeBody> {
     this.dealer.connect(this.options.connect);
     this.reading = this.readLoop();
-    const hb = this.options.heartbeatMs ?? 1000;
-    this.timers.push(setInterval(() => this.heartbeat(), hb));
+    this.heartbeatEvery = this.options.heartbeatMs ?? 1000;
+    this.heartbeatTimer = setInterval(() => this.heartbeat(), this.heartbeatEvery);
     this.sendHello();
     const timeout = this.options.connectTimeoutMs ?? 10000;
     const welcomed = new Promise<WelcomeBody>((resolve, reject) => {
@@ -214,6 +215,12 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
         const reconnect = this.welcome !== null;
         this.welcome = w;
         this.welcomed = true;
+        // Ping at least as often as the server asks.
+        if (w.heartbeat_ms > 0 && w.heartbeat_ms < this.heartbeatEvery && this.heartbeatTimer) {
+          clearInterval(this.heartbeatTimer);
+          this.heartbeatEvery = w.heartbeat_ms;
+          this.heartbeatTimer = setInterval(() => this.heartbeat(), this.heartbeatEvery);
+        }
         this.helloPending = false;
         this.options.onEvent?.({ type: 'welcome', welcome: w, reconnect });
         for (const x of this.welcomeWaiters) x.resolve(w);
@@ -398,7 +405,8 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
       await Promise.race([this.out.drain(), new Promise((r) => setTimeout(r, 200))]);
     }
     this.closed = true;
-    for (const t of this.timers) clearInterval(t);
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = null;
     this.out.close();
     // Give the last ACK/BYE a moment to leave (a lost BYE only delays redelivery to the session timeout).
     if (this.welcomed && !this.fatal) this.dealer.linger = 500;

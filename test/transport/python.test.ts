@@ -114,6 +114,23 @@ describe.skipIf(!py)('transport python consumer', () => {
     }
   }, 60_000);
 
+  it('a slow but live trainer keeps its session: heartbeats go out while episodes wait in its buffer', async () => {
+    const source = syntheticSource(6, 0.5, 50);
+    const events: ServerEvent[] = [];
+    const server = new EpisodeServer({ source, bind: 'tcp://127.0.0.1:*', stateDir: tmpDir(), heartbeatMs: 200, timeoutMs: 1000, onEvent: (e) => events.push(e) });
+    const ep = await server.start();
+    try {
+      // 4 episodes buffered, 0.4 s of "training" each: 1.6 s without a ping would exceed the 1 s timeout.
+      const c = runConsumer(['--connect', ep, '--name', 'slow', '--credit', '4', '--step-seconds', '0.4']);
+      expect(await c.exited, c.stderr()).toBe(0);
+      expect(events.filter((e) => e.type === 'session-lost')).toEqual([]);
+      expect(events.filter((e) => e.type === 'ack').length).toBe(6);
+      expect(c.lines.at(-1)).toMatchObject({ done: true, episodes: 6, duplicates: 0 });
+    } finally {
+      await server.close();
+    }
+  }, 90_000);
+
   it('torch_dataset.py compiles (and runs where torch is installed)', () => {
     const r = spawnSync(py!, ['-m', 'py_compile', path.join(PROJECT_ROOT, 'examples', 'python', 'torch_dataset.py')], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
