@@ -188,9 +188,21 @@ export function withoutPairsWithin(p: ProxySet, groups: Set<number>[]): ProxySet
 
 /**
  * Signed distance between two capsules (surface to surface; negative = penetration) for link poses P.
- * Writes the closest points (world) to out[0..3] (on a) and out[3..6] (on b). Allocates nothing.
+ * Writes the closest points (world) to out[0..3] (on a) and out[3..6] (on b).
  */
 export function capsuleDistance(P: Float64Array, A: Capsule, B: Capsule, out: Float64Array): number {
+  if (out.length >= 7) { capsuleDistanceInto(P, A, B, out); return out[6]; }
+  const o7 = new Float64Array(7);
+  capsuleDistanceInto(P, A, B, o7);
+  out.set(o7.subarray(0, 6));
+  return o7[6];
+}
+
+/**
+ * As capsuleDistance, with the distance written to out[6] (out holds 7 values): returns nothing, so a hot
+ * loop allocates nothing (a double returned from a call that is not inlined is boxed).
+ */
+export function capsuleDistanceInto(P: Float64Array, A: Capsule, B: Capsule, out: Float64Array): void {
   const oa = 12 * A.link, ob = 12 * B.link;
   const p1x = P[oa] * A.a[0] + P[oa + 1] * A.a[1] + P[oa + 2] * A.a[2] + P[oa + 9];
   const p1y = P[oa + 3] * A.a[0] + P[oa + 4] * A.a[1] + P[oa + 5] * A.a[2] + P[oa + 10];
@@ -229,7 +241,8 @@ export function capsuleDistance(P: Float64Array, A: Capsule, B: Capsule, out: Fl
   }
   out[0] = p1x + d1x * s; out[1] = p1y + d1y * s; out[2] = p1z + d1z * s;
   out[3] = p2x + d2x * t; out[4] = p2y + d2y * t; out[5] = p2z + d2z * t;
-  return Math.hypot(out[0] - out[3], out[1] - out[4], out[2] - out[5]) - A.radius - B.radius;
+  const ex = out[0] - out[3], ey = out[1] - out[4], ez = out[2] - out[5];
+  out[6] = Math.sqrt(ex * ex + ey * ey + ez * ez) - A.radius - B.radius;
 }
 
 /** Lowest world z of a capsule for link poses P. */

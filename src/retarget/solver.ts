@@ -7,7 +7,7 @@
  */
 import type { Kinematics } from '../robot/kinematics.ts';
 import { solveBoxed } from './linalg.ts';
-import { capsuleDistance, type ProxySet } from './proxies.ts';
+import { capsuleDistanceInto, type ProxySet } from './proxies.ts';
 
 /** The state the tasks read and the normal equations they add to. */
 export class IkState {
@@ -93,7 +93,7 @@ export class PositionTask implements Task {
   error(s: IkState, out: Float64Array): number {
     s.kin.pointWorld(this.link, this.local, out);
     out[0] -= this.target[0]; out[1] -= this.target[1]; out[2] -= this.target[2];
-    return Math.hypot(out[0], out[1], out[2]);
+    return Math.sqrt(out[0] * out[0] + out[1] * out[1] + out[2] * out[2]);
   }
   accumulate(s: IkState): number {
     if (this.weight <= 0) return 0;
@@ -235,7 +235,7 @@ export class DampingTask implements Task {
 /** Keep capsule pairs at least `margin` apart (one-sided: inactive beyond `activation`). */
 export class SelfCollisionTask implements Task {
   readonly name = 'self-collision';
-  private readonly pts = new Float64Array(6);
+  private readonly pts = new Float64Array(7);
   private readonly loc = new Float64Array(3);
   private readonly row = new Float64Array(1);
   private readonly merged: Int32Array;
@@ -259,7 +259,8 @@ export class SelfCollisionTask implements Task {
     const caps = this.proxies.capsules, pairs = this.proxies.pairs;
     let n = 0;
     for (let k = 0; k < pairs.length; k += 2) {
-      if (capsuleDistance(P, caps[pairs[k]], caps[pairs[k + 1]], this.pts) < this.activation + slack) { this.near[n++] = pairs[k]; this.near[n++] = pairs[k + 1]; }
+      capsuleDistanceInto(P, caps[pairs[k]], caps[pairs[k + 1]], this.pts);
+      if (this.pts[6] < this.activation + slack) { this.near[n++] = pairs[k]; this.near[n++] = pairs[k + 1]; }
     }
     this.nNear = n;
   }
@@ -274,12 +275,13 @@ export class SelfCollisionTask implements Task {
     let cost = 0;
     for (let k = 0; k < np; k += 2) {
       const A = caps[pairs[k]], B = caps[pairs[k + 1]];
-      const d = capsuleDistance(P, A, B, this.pts);
+      capsuleDistanceInto(P, A, B, this.pts);
+      const d = this.pts[6];
       if (d >= this.activation) continue;
       if (s.costOnly) { const r = d - this.activation; cost += (d < this.margin ? this.weight * 10 : this.weight) * r * r; continue; }
       const pts = this.pts;
       let nx = pts[0] - pts[3], ny = pts[1] - pts[4], nz = pts[2] - pts[5];
-      const nn = Math.hypot(nx, ny, nz);
+      const nn = Math.sqrt(nx * nx + ny * ny + nz * nz);
       if (nn < 1e-9) continue;
       nx /= nn; ny /= nn; nz /= nn;
       // d(distance) = n . (J_a - J_b) dx
@@ -318,8 +320,8 @@ export class SelfCollisionTask implements Task {
     const caps = this.proxies.capsules, pairs = this.proxies.pairs;
     let worst = 0;
     for (let k = 0; k < pairs.length; k += 2) {
-      const d = capsuleDistance(P, caps[pairs[k]], caps[pairs[k + 1]], this.pts);
-      if (d < worst) worst = d;
+      capsuleDistanceInto(P, caps[pairs[k]], caps[pairs[k + 1]], this.pts);
+      if (this.pts[6] < worst) worst = this.pts[6];
     }
     return -worst;
   }
@@ -511,7 +513,7 @@ export class IkSolver {
     s.basePos[0] += dx[0]; s.basePos[1] += dx[1]; s.basePos[2] += dx[2];
     // q_new = exp(w) * q (w in world).
     const wx = dx[3], wy = dx[4], wz = dx[5];
-    const th = Math.hypot(wx, wy, wz);
+    const th = Math.sqrt(wx * wx + wy * wy + wz * wz);
     const Q = s.baseQuat;
     if (th > 1e-12) {
       const h = th / 2, sn = Math.sin(h) / th;
@@ -521,7 +523,7 @@ export class IkSolver {
       Q[1] = dw * x + dxq * w + dyq * z - dzq * y;
       Q[2] = dw * y - dxq * z + dyq * w + dzq * x;
       Q[3] = dw * z + dxq * y - dyq * x + dzq * w;
-      const n = Math.hypot(Q[0], Q[1], Q[2], Q[3]);
+      const n = Math.sqrt(Q[0] * Q[0] + Q[1] * Q[1] + Q[2] * Q[2] + Q[3] * Q[3]);
       Q[0] /= n; Q[1] /= n; Q[2] /= n; Q[3] /= n;
     }
     for (let i = 0; i < s.nq; i++) s.q[i] = Math.min(this.hi[i], Math.max(this.lo[i], s.q[i] + dx[6 + i]));
