@@ -32,13 +32,15 @@ function parts(m: BodyMap): Record<string, string> {
 function scrambled(file: string, dir: string): { file: string; rename: Map<string, string> } {
   const text = fs.readFileSync(file, 'utf8');
   const rename = new Map<string, string>();
-  const token = () => `n${Math.random().toString(36).slice(2, 10)}`;
+  // Opaque, digit-only tokens (random letters could spell "hip" by chance).
+  let counter = 0;
+  const token = () => `x${(1000 + counter++ * 7919) % 100000}`;
   for (const m of text.matchAll(/<(link|joint)\s+name="([^"]+)"/g)) if (!rename.has(m[2])) rename.set(m[2], token());
   let out = text.replace(/<(link|joint)(\s+)name="([^"]+)"/g, (_, tag, sp, n) => `<${tag}${sp}name="${rename.get(n)}"`);
   out = out.replace(/<(parent|child)(\s+)link="([^"]+)"/g, (_, tag, sp, n) => `<${tag}${sp}link="${rename.get(n)}"`);
   out = out.replace(/<mimic(\s+)joint="([^"]+)"/g, (_, sp, n) => `<mimic${sp}joint="${rename.get(n)}"`);
   out = out.replace(/filename="([^"]+)"/g, (_, f) => `filename="${path.resolve(path.dirname(file), f)}"`);
-  const dst = path.join(dir, `robot_${token()}.urdf`);
+  const dst = path.join(dir, `robot_${path.basename(file, '.urdf').length}_${Date.now()}.urdf`);
   fs.writeFileSync(dst, out);
   return { file: dst, rename };
 }
