@@ -74,7 +74,7 @@ def decode_episode(frames):
 
 class EpisodeConsumer:
     def __init__(self, endpoint, name, mode=None, group=None, credit=16, server_key=None, keypair=None,
-                 heartbeat_s=1.0, connect_timeout_s=10.0, auto_ack=True, context=None):
+                 heartbeat_s=1.0, connect_timeout_s=10.0, auto_ack=True, context=None, session_timeout_s=None):
         self.endpoint = endpoint
         self.name = name
         self.mode = mode
@@ -83,6 +83,8 @@ class EpisodeConsumer:
         self.heartbeat_s = heartbeat_s
         self.connect_timeout_s = connect_timeout_s
         self.auto_ack = auto_ack
+        # Ask the server to wait this long before taking a silent trainer for dead (for long blocking steps).
+        self.session_timeout_s = session_timeout_s
         self.ctx = context or zmq.Context.instance()
         self.sock = self.ctx.socket(zmq.DEALER)
         self.sock.setsockopt(zmq.LINGER, 0)
@@ -125,6 +127,8 @@ class EpisodeConsumer:
             body["mode"] = self.mode
         if self.group:
             body["group"] = self.group
+        if self.session_timeout_s:
+            body["timeout_ms"] = int(self.session_timeout_s * 1000)
         self._send("HELLO", body)
 
     def start(self):

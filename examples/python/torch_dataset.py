@@ -28,7 +28,7 @@ from consumer import EpisodeConsumer  # noqa: E402
 
 class ReelStream(IterableDataset):
     def __init__(self, endpoint, group, window=32, stride=None, keys=("q", "root_pos", "root_quat"),
-                 credit=8, server_key=None, keypair=None, whole_episodes=False):
+                 credit=8, server_key=None, keypair=None, whole_episodes=False, session_timeout_s=300.0):
         super().__init__()
         self.endpoint = endpoint
         self.group = group
@@ -39,13 +39,16 @@ class ReelStream(IterableDataset):
         self.server_key = server_key
         self.keypair = keypair
         self.whole_episodes = whole_episodes
+        # A DataLoader worker blocks (and so stops pinging) while its output queue is full, i.e. for as long as
+        # the training step takes: ask the server to wait that long before handing its episodes to others.
+        self.session_timeout_s = session_timeout_s
 
     def __iter__(self):
         info = get_worker_info()
         worker = info.id if info is not None else 0
         consumer = EpisodeConsumer(self.endpoint, name="%s-w%d" % (self.group, worker), mode="shared",
                                    group=self.group, credit=self.credit, server_key=self.server_key,
-                                   keypair=self.keypair, auto_ack=False)
+                                   keypair=self.keypair, auto_ack=False, session_timeout_s=self.session_timeout_s)
         try:
             for ep in consumer:
                 # torch.from_numpy keeps the zero-copy view; copy() because the frames are read-only.

@@ -38,6 +38,11 @@ export interface ConsumerOptions {
   /** Ack each episode when the next one is asked for (default true); otherwise call ep.ack(). */
   autoAck?: boolean;
   heartbeatMs?: number;
+  /**
+   * Ask the server to wait this long (ms) before taking a silent trainer for dead (only longer than the
+   * server's own timeout counts). For trainers that block for long stretches without calling into the consumer.
+   */
+  sessionTimeoutMs?: number;
   /** Give up if the server has not said WELCOME within this time (ms). Default 10000. */
   connectTimeoutMs?: number;
   /** After WELCOME: give up if the server is silent this long (ms); 0 = wait for it to come back. */
@@ -163,6 +168,7 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
         credit: Math.max(0, this.window - holding.length),
         acks: [...this.ackPending.keys()],
         holding,
+        ...(this.options.sessionTimeoutMs ? { timeout_ms: this.options.sessionTimeoutMs } : {}),
       }),
     ]);
     this.pendingAcks = [];

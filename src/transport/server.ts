@@ -84,6 +84,8 @@ interface Session {
   cursor: Cursor;
   credit: number;
   lastSeen: number;
+  /** Silence after which the session is lost (the server's timeoutMs, or longer if the trainer asked). */
+  timeoutMs: number;
   toConfirm: number[];
   ended: boolean;
 }
@@ -99,6 +101,7 @@ export interface ServerStats {
 }
 
 const MAX_CREDIT = 4096;
+const MAX_SESSION_TIMEOUT_MS = 3_600_000;
 
 export class EpisodeServer {
   readonly options: Required<Omit<ServerOptions, 'curve' | 'telemetry' | 'onEvent' | 'testHooks' | 'mode'>> & ServerOptions;
@@ -352,7 +355,11 @@ export class EpisodeServer {
     const old = this.sessions.get(key);
     if (old) this.drop(old);
     const cursor = this.cursorFor(mode === 'shared' ? `group:${group}` : `trainer:${name}`);
-    const s: Session = { key, rid, name, mode, cursor, credit, lastSeen: Date.now(), toConfirm: [], ended: false };
+    // A trainer whose steps can be long (e.g. a DataLoader worker blocked on a full queue) may ask for a longer
+    // liveness window, up to an hour; never a shorter one than the server's.
+    const asked = typeof b.timeout_ms === 'number' && Number.isFinite(b.timeout_ms) ? b.timeout_ms : 0;
+    const timeoutMs = Math.max(this.options.timeoutMs, Math.min(MAX_SESSION_TIMEOUT_MS, asked));
+    const s: Session = { key, rid, name, mode, cursor, credit, lastSeen: Date.now(), timeoutMs, toConfirm: [], ended: false };
     this.sessions.set(key, s);
     this.ack(s, seqList(b.acks));
     for (const p of seqList(b.holding)) cursor.claim(p, this.ids.length, key);
@@ -365,7 +372,7 @@ export class EpisodeServer {
       acked: cursor.ackedCount(this.ids.length),
       follow: this.options.follow,
       heartbeat_ms: this.options.heartbeatMs,
-      timeout_ms: this.options.timeoutMs,
+      timeout_ms: timeoutMs,
     };
     this.send(rid, 'WELCOME', welcome);
     this.emit({ type: 'hello', session: key, name, cursor: cursor.key, mode, acked: welcome.acked, total: welcome.total });
@@ -421,7 +428,7 @@ export class EpisodeServer {
   private checkLiveness(): void {
     const now = Date.now();
     for (const s of [...this.sessions.values()]) {
-      if (now - s.lastSeen > this.options.timeoutMs) this.lost(s, `no message for ${now - s.lastSeen} ms`);
+      if (now - s.lastSeen > s.timeoutMs) this.lost(s, `no message for ${now - s.lastSeen} ms`);
     }
   }
 

@@ -32,6 +32,8 @@ export interface HelloBody {
   acks?: number[];
   /** Sequence numbers the trainer holds unacked (received, not yet processed). */
   holding?: number[];
+  /** Ask for a longer liveness window than the server's (ms, at most an hour). */
+  timeout_ms?: number;
 }
 
 export interface WelcomeBody {

@@ -3,7 +3,7 @@
  * broadcast, shared, corrupt frames, durable cursors, follow mode, telemetry.
  */
 import { describe, expect, it } from 'vitest';
-import { Subscriber } from 'zeromq';
+import { Dealer, Subscriber } from 'zeromq';
 import { EpisodeServer, type ServerEvent } from '../../src/transport/server.ts';
 import { EpisodeConsumer, type ReceivedEpisode } from '../../src/transport/consumer.ts';
 import { MemorySource } from '../../src/transport/memory.ts';
@@ -178,6 +178,33 @@ describe('transport delivery', () => {
       expect(events.filter((e) => e.type === 'unreadable').map((e) => (e as { seq: number }).seq)).toEqual([2]);
       expect(events.some((e) => e.type === 'end')).toBe(true);
     } finally {
+      await server.close();
+    }
+  }, 90_000);
+
+  it('liveness: a silent trainer is lost after timeout_ms unless its HELLO asked for a longer window', async () => {
+    const source = syntheticSource(3, 0.2, 50);
+    const events: ServerEvent[] = [];
+    const server = new EpisodeServer({ source, bind: 'tcp://127.0.0.1:*', stateDir: tmpDir(), heartbeatMs: 100, timeoutMs: 400, onEvent: (e) => events.push(e) });
+    const ep = await server.start();
+    // Raw DEALERs speaking the protocol by hand, as a client in another language would; they never ping.
+    const patient = new Dealer({ linger: 0 });
+    const plain = new Dealer({ linger: 0 });
+    try {
+      patient.connect(ep);
+      plain.connect(ep);
+      await patient.send(['HELLO', JSON.stringify({ protocol: 1, name: 'patient', credit: 1, timeout_ms: 5000 })]);
+      await plain.send(['HELLO', JSON.stringify({ protocol: 1, name: 'plain', credit: 1 })]);
+      const [cmd, body] = await patient.receive();
+      expect(cmd.toString()).toBe('WELCOME');
+      expect(JSON.parse(body.toString()).timeout_ms).toBe(5000);
+      await new Promise((r) => setTimeout(r, 1500));
+      const lost = events.filter((e) => e.type === 'session-lost').map((e) => (e as { name: string; released: number }));
+      expect(lost.map((e) => e.name)).toEqual(['plain']);
+      expect(lost[0].released).toBe(1);
+    } finally {
+      patient.close();
+      plain.close();
       await server.close();
     }
   }, 90_000);
