@@ -122,8 +122,22 @@ function generateHand(seed: number): Generated {
   const fingers: Record<string, string[]> = {};
   const tips: Record<string, [number, number, number]> = {};
   /** A chain: first joint at `base` with frame rotation rpy; joints list of [axis (local), lower, upper, length to next]. */
+  // Even seeds: the fingers hang from a fixed "knuckle plate" and the thumb from a fixed "thumb mount"
+  // (sub-links of the palm), not from the palm link itself.
+  const mounts = seed % 2 === 0;
+  const mountOf = new Map<string, { link: string; offset: number[] }>();
+  if (mounts) {
+    for (const [what, offset] of [['plate', [0, 0, 0.06]], ['thumb', [0.015, 0.02, 0.01]]] as [string, number[]][]) {
+      const link = name();
+      links.push(`<link name="${link}"/>`);
+      joints.push(`<joint name="${name()}" type="fixed"><parent link="${palm}"/><child link="${link}"/><origin xyz="${apply(layout, offset).map(f).join(' ')}"/></joint>`);
+      mountOf.set(what, { link, offset });
+    }
+  }
   const chain = (role: string, base: number[], rpy: number[], js: { axis: number[]; lo: number; hi: number; len: number }[], geomLast: boolean) => {
-    let parent = palm;
+    const mount = mountOf.get(role === 'thumb' ? 'thumb' : 'plate');
+    let parent = mount?.link ?? palm;
+    const rel = mount ? base.map((v, k) => v - mount.offset[k]) : base;
     const names: string[] = [];
     js.forEach((j, k) => {
       const child = name(), jn = name();
@@ -134,7 +148,7 @@ function generateHand(seed: number): Generated {
         : '';
       links.push(`<link name="${child}">${geom}</link>`);
       const origin = k === 0
-        ? `xyz="${apply(layout, base).map(f).join(' ')}" rpy="${mToRpy(mul(layout, rpyToM(rpy))).map(f).join(' ')}"`
+        ? `xyz="${apply(layout, rel).map(f).join(' ')}" rpy="${mToRpy(mul(layout, rpyToM(rpy))).map(f).join(' ')}"`
         : `xyz="0 0 ${f(js[k - 1].len)}"`;
       joints.push(`<joint name="${jn}" type="revolute"><parent link="${parent}"/><child link="${child}"/><origin ${origin}/><axis xyz="${j.axis.map(f).join(' ')}"/><limit lower="${f(j.lo)}" upper="${f(j.hi)}" effort="1" velocity="${f(6 + rnd() * 4)}"/></joint>`);
       parent = child;
@@ -184,7 +198,7 @@ describe('finger discovery on a generated hand with unfamiliar names and no fing
   afterAll(() => { fs.rmSync(dir, { recursive: true, force: true }); });
 
   for (const seed of [1, 2, 3, 4, 5, 6]) {
-    it(`seed ${seed}: thumb, order, tips`, () => {
+    it(`seed ${seed}: thumb, order, tips${seed % 2 === 0 ? ' (fingers on fixed sub-links of the palm)' : ''}`, () => {
       const g = generateHand(seed);
       const file = path.join(dir, `hand${seed}.urdf`);
       fs.writeFileSync(file, g.urdf);

@@ -1,10 +1,12 @@
 /**
  * Finger discovery from the kinematic tree, with no per-robot tables.
  *
- * 1. Palm: the deepest link with at least three (two when named by the caller) child branches that are
- *    simple chains (no further branching between moving joints) holding at least two moving joints each.
- *    A humanoid's torso or pelvis fails this (arms branch into fingers; legs are only two), so on a body
- *    with hands every hand's palm is found, and `side` (or link names) picks one.
+ * 1. Palm: a rigid body (links joined by fixed joints) from which at least three (two when named by the
+ *    caller) branches leave that are simple chains (no further branching between moving joints) of at
+ *    least two moving joints; the palm link is the deepest common ancestor of the links they hang from
+ *    (so fingers may hang from fixed sub-links: a thumb mount, a knuckle plate). A humanoid's torso or
+ *    pelvis fails this (arms branch into fingers; legs are only two), so on a body with hands every hand's
+ *    palm is found, and `side` (or link names) picks one.
  * 2. Fingers: those chains. The fingertip is the farthest fixed leaf link past the last moving joint when
  *    there is one; otherwise the farthest point of the last link's primitive collision/visual geometry
  *    along the chain direction; otherwise (meshes only) the last link origin plus the previous segment's
@@ -135,14 +137,31 @@ export function discoverHand(kin: Kinematics, opts: DiscoverOptions = {}): HandM
       k = next[0];
     }
   };
+  /** p and the links rigidly attached to it (reached through joints that do not move). */
+  const rigidGroup = (p: number): number[] => {
+    const g = [p];
+    for (let i = 0; i < g.length; i++) for (const c of kids[g[i]]) if (!moving(c)) g.push(c);
+    return g;
+  };
+  /** Finger chains (2+ moving joints, no branching) starting anywhere on p's rigid body. */
   const fingerBranches = (p: number): number[][] => {
     const out: number[][] = [];
-    for (const c of kids[p]) {
-      if (movingBelow[c] === 0) continue;
-      const ch = chainOf(c);
-      if (ch && ch.length >= 2) out.push(ch);
+    for (const m of rigidGroup(p)) {
+      for (const c of kids[m]) {
+        if (!moving(c)) continue;
+        const ch = chainOf(c);
+        if (ch && ch.length >= 2) out.push(ch);
+      }
     }
     return out;
+  };
+  /** The palm of a set of chains: the deepest common ancestor of the links they hang from. */
+  const palmOf = (chains: number[][]): number => {
+    const path = (l: number) => { const out: number[] = []; for (let k = l; k >= 0; k = kin.linkParent[k]) out.unshift(k); return out; };
+    const paths = chains.map((c) => path(kin.linkParent[c[0]]));
+    let depth = 0;
+    while (paths.every((pp) => depth < pp.length && pp[depth] === paths[0][depth])) depth++;
+    return paths[0][depth - 1];
   };
 
   // Reference pose: zeros clamped into the limits.
@@ -150,13 +169,21 @@ export function discoverHand(kin: Kinematics, opts: DiscoverOptions = {}): HandM
   for (let d = 0; d < kin.nq; d++) qRef[d] = Math.min(Math.max(0, kin.lower[d]), kin.upper[d]);
 
   let palm: number;
+  let chains: number[][];
   if (opts.rootLink) {
     if (!kin.hasLink(opts.rootLink)) throw new UserError(`hand root link "${opts.rootLink}" is not a link of robot ${kin.robot.name}`, where);
-    palm = kin.linkIndex(opts.rootLink);
-    if (fingerBranches(palm).length < 2) throw new UserError(`link "${opts.rootLink}" has ${fingerBranches(palm).length} finger chains (need at least 2 chains of 2+ moving joints)`, where);
+    chains = fingerBranches(kin.linkIndex(opts.rootLink));
+    if (chains.length < 2) throw new UserError(`link "${opts.rootLink}" has ${chains.length} finger chains (need at least 2 chains of 2+ moving joints)`, where);
+    palm = palmOf(chains);
   } else {
-    const candidates: number[] = [];
-    for (let i = 0; i < n; i++) if (fingerBranches(i).length >= 3) candidates.push(i);
+    // Each rigid body (the root's, or one hanging from a moving joint) with 3+ finger chains is a hand.
+    const found = new Map<number, number[][]>();
+    for (let i = 0; i < n; i++) {
+      if (i !== 0 && !moving(i)) continue;
+      const ch = fingerBranches(i);
+      if (ch.length >= 3) found.set(palmOf(ch), ch);
+    }
+    const candidates = [...found.keys()];
     if (!candidates.length) throw new UserError(`no hand found in robot ${kin.robot.name}: no link has 3 or more finger chains (2+ moving joints each)`, where);
     let pick = candidates;
     if (candidates.length > 1) {
@@ -173,9 +200,9 @@ export function discoverHand(kin: Kinematics, opts: DiscoverOptions = {}): HandM
       }
     }
     palm = pick[0];
+    chains = found.get(palm)!;
   }
   const side: 'left' | 'right' = opts.side ?? guessSide(kin, palm);
-  const chains = fingerBranches(palm);
   if (chains.length > 5) throw new UserError(`link "${kin.linkNames[palm]}" has ${chains.length} finger chains; at most 5 can follow a human hand`, where);
 
   // Geometry at the reference pose, in palm coordinates.
