@@ -43,7 +43,7 @@ export interface RobotConfig {
   /** Keypoint → offset of its robot point in the link frame (metres). */
   offsets?: Record<string, [number, number, number]>;
   self_collision?: boolean;
-  stance?: { enter_height?: number; exit_height?: number; enter_speed?: number; exit_speed?: number; min_duration?: number };
+  stance?: { enter_height?: number; exit_height?: number; enter_speed?: number; exit_speed?: number; min_duration?: number; max_heel_lift?: number };
   /** File it came from. */
   file?: string;
 }
@@ -93,7 +93,7 @@ export function parseRobotConfig(text: string, file?: string): RobotConfig {
     }
   }
   if (c.self_collision !== undefined && typeof c.self_collision !== 'boolean') throw new UserError('self_collision must be true or false', file);
-  const st = numMap(c.stance, 'stance', new Set(['enter_height', 'exit_height', 'enter_speed', 'exit_speed', 'min_duration']));
+  const st = numMap(c.stance, 'stance', new Set(['enter_height', 'exit_height', 'enter_speed', 'exit_speed', 'min_duration', 'max_heel_lift']));
   return {
     file,
     mapping: mapping as DiscoverOverrides,

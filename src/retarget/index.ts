@@ -138,6 +138,7 @@ export function retarget(track: PoseTrack, robotIn: UrdfRobot | string, opts: Re
       ...(st.enter_speed !== undefined ? { enterSpeed: st.enter_speed } : {}),
       ...(st.exit_speed !== undefined ? { exitSpeed: st.exit_speed } : {}),
       ...(st.min_duration !== undefined ? { minDuration: st.min_duration } : {}),
+      ...(st.max_heel_lift !== undefined ? { maxHeelLift: st.max_heel_lift } : {}),
     },
   });
   const useCollision = opts.selfCollision ?? cfg.self_collision ?? true;

@@ -27,9 +27,11 @@ export interface StanceOptions {
   enterSpeed: number; exitSpeed: number;
   /** Minimum stance duration, seconds. */
   minDuration: number;
+  /** Heel lift (m, human) above which a foot is on its toes, not in a flat stance. */
+  maxHeelLift: number;
 }
 
-export const DEFAULT_STANCE: StanceOptions = { enterHeight: 0.04, exitHeight: 0.07, enterSpeed: 0.3, exitSpeed: 0.6, minDuration: 0.08 };
+export const DEFAULT_STANCE: StanceOptions = { enterHeight: 0.04, exitHeight: 0.07, enterSpeed: 0.3, exitSpeed: 0.6, minDuration: 0.08, maxHeelLift: 0.08 };
 
 export interface Targets {
   T: number;
@@ -185,12 +187,17 @@ export function buildTargets(track: PoseTrack, map: BodyMap, opts: TargetOptions
     for (let t = 0; t < T; t++) floorVals.push(Math.min(an[3 * t + 2], toe ? toe[3 * t + 2] : Infinity));
   }
   const floor = quantile(floorVals, 0.02);
+  // Heel lift: the ankle's height above its flat-foot height. A foot on its toes (lift above maxHeelLift)
+  // is not a flat stance: it is not locked flat on the ground.
+  // Flat-foot ankle and toe heights: the lower of the two feet's (a foot may stay on its toes all clip long).
+  const heelLift: Record<Side, Float64Array> = { left: new Float64Array(T), right: new Float64Array(T) };
+  const hA = Math.min(quantile(lowQ(S.left_ankle), 0.03), quantile(lowQ(S.right_ankle), 0.03)) - floor;
+  const hT = S.left_toe && S.right_toe ? Math.min(quantile(lowQ(S.left_toe), 0.03), quantile(lowQ(S.right_toe), 0.03)) - floor : 0;
   for (const side of ['left', 'right'] as const) {
     const an = S[`${side}_ankle`], toe = S[`${side}_toe`];
-    const hA = quantile(lowQ(an), 0.03) - floor;
-    const hT = toe ? quantile(lowQ(toe), 0.03) - floor : 0;
     for (let t = 0; t < T; t++) {
       const za = an[3 * t + 2] - floor - hA;
+      heelLift[side][t] = za;
       const zt = toe ? toe[3 * t + 2] - floor - hT : za;
       footLow[side][t] = Math.min(za, zt);
     }
@@ -207,9 +214,9 @@ export function buildTargets(track: PoseTrack, map: BodyMap, opts: TargetOptions
   for (const side of ['left', 'right'] as const) {
     let on = false;
     for (let t = 0; t < T; t++) {
-      const h = footLow[side][t], v = footSpeed[side][t];
-      if (!on && h < st.enterHeight && v < st.enterSpeed) on = true;
-      else if (on && (h > st.exitHeight || v > st.exitSpeed)) on = false;
+      const h = footLow[side][t], v = footSpeed[side][t], lift = heelLift[side][t];
+      if (!on && h < st.enterHeight && v < st.enterSpeed && lift < st.maxHeelLift) on = true;
+      else if (on && (h > st.exitHeight || v > st.exitSpeed || lift > st.maxHeelLift)) on = false;
       stance[side][t] = on ? 1 : 0;
     }
     // Drop stance runs shorter than minDuration.
