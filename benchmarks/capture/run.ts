@@ -3,7 +3,8 @@
  * body only, hands only and body + both hands, on 720p and 1080p clips derived from ../shared/data into a temp
  * dir; a single-thread run of the same clip as the baseline; and memory over time on a 10-minute clip.
  *
- *   npx tsx benchmarks/capture/run.ts [--quick] [--long-minutes 10] [--skip-long]
+ *   npx tsx benchmarks/capture/run.ts [--quick] [--long-minutes 10] [--skip-long | --only-long]
+ *   (RSS_TRACE_FILE=path keeps the long run's memory trace on disk as it grows)
  *
  * Each configuration runs in a fresh child process (so peak RSS is its own); RSS is sampled every 200 ms and
  * includes the worker threads; ffmpeg's own CPU time is added from the child's reaped-children times.
@@ -48,7 +49,7 @@ function childCpu(): number {
 
 async function child(): Promise<void> {
   const [clip, mode, workers, label, traceRss] = process.argv.slice(3);
-  const { captureVideo } = await import('../../src/capture/index.ts');
+  const { captureVideo } = await import('../../src/capture/capture.ts');
   let peak = process.memoryUsage().rss;
   const trace: [number, number, number][] = [];
   let frames = 0;
@@ -56,7 +57,11 @@ async function child(): Promise<void> {
   const timer = setInterval(() => {
     const rss = process.memoryUsage().rss;
     peak = Math.max(peak, rss);
-    if (traceRss === '1') trace.push([Number(((performance.now() - t0) / 1000).toFixed(1)), frames, Math.round(rss / 1e6)]);
+    if (traceRss === '1') {
+      trace.push([Number(((performance.now() - t0) / 1000).toFixed(1)), frames, Math.round(rss / 1e6)]);
+      // Keep the trace on disk as it grows, so a run stopped early still shows the memory over time.
+      if (trace.length % 25 === 0 && process.env.RSS_TRACE_FILE) fs.writeFileSync(process.env.RSS_TRACE_FILE, JSON.stringify(trace));
+    }
   }, 200);
   const cpu0 = process.cpuUsage();
   const cc0 = childCpu();
@@ -98,6 +103,7 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const quick = args.includes('--quick');
   const skipLong = args.includes('--skip-long');
+  const onlyLong = args.includes('--only-long');
   const longMin = Number(args[args.indexOf('--long-minutes') + 1]) || 10;
   const sports = path.join(data, 'videos', 'sports2d_demo.mp4');
   const hand = path.join(data, 'videos', 'dex_retargeting_human_hand_video.mp4');
@@ -119,8 +125,8 @@ async function main(): Promise<void> {
   const cores = os.availableParallelism();
   const results: Result[] = [];
   // Baseline: one thread, body + both hands, 720p.
-  results.push(runChild(clips.people720, 'both', 1, 'baseline 720p body+hands 1 thread'));
-  for (const [res, people, hands] of [['720p', clips.people720, clips.hand720], ['1080p', clips.people1080, clips.hand1080]] as const) {
+  if (!onlyLong) results.push(runChild(clips.people720, 'both', 1, 'baseline 720p body+hands 1 thread'));
+  for (const [res, people, hands] of onlyLong ? [] : [['720p', clips.people720, clips.hand720], ['1080p', clips.people1080, clips.hand1080]] as const) {
     results.push(runChild(people, 'both', cores, `${res} body+hands`));
     results.push(runChild(people, 'body', cores, `${res} body`));
     results.push(runChild(hands, 'hands', cores, `${res} hands (hand video)`));
@@ -138,7 +144,7 @@ async function main(): Promise<void> {
   fs.writeFileSync(file, JSON.stringify(out, null, 1));
   const base = results[0];
   const both720 = results[1];
-  console.log(`speed-up of ${cores} workers over one thread (720p body+hands): ${(both720.fps / base.fps).toFixed(2)}x wall, cpu/frame ratio ${(both720.cpuMsPerFrame / base.cpuMsPerFrame).toFixed(2)}`);
+  if (base && both720) console.log(`speed-up of ${cores} workers over one thread (720p body+hands): ${(both720.fps / base.fps).toFixed(2)}x wall, cpu/frame ratio ${(both720.cpuMsPerFrame / base.cpuMsPerFrame).toFixed(2)}`);
   if (long?.rss?.length) {
     const pts = long.rss.filter((p) => p[0] > 30); // after warm-up
     const n = pts.length;

@@ -6,7 +6,7 @@
  * steal the track.
  */
 import type { Frame } from './video.ts';
-import { tf, loadGraphModel } from './models.ts';
+import { tf, loadGraphModel, type GraphModel } from './models.ts';
 import { type Roi, alignRotation, cropRoi, cropToFrame, decodeDetections, letterboxRoi } from './roi.ts';
 import { ssdAnchors } from './roi.ts';
 import { BODY_N, R_BODY_NEXT_ROI, R_BODY_DETECTED, R_BODY_IMAGE, R_BODY_PRES, R_BODY_SCORE, R_BODY_VIS, R_BODY_WORLD } from './layout.ts';
@@ -48,7 +48,7 @@ export class BodyTracker {
   /** Hand ROIs from the last frame's wrists: [left, right]. */
   readonly handHints: [Roi | null, Roi | null] = [null, null];
 
-  private constructor(private detector: tf.GraphModel, private landmark: tf.GraphModel, opts: BodyOptions) {
+  private constructor(private detector: GraphModel, private landmark: GraphModel, opts: BodyOptions) {
     this.opts = { model: opts.model ?? 'full', minPresence: opts.minPresence ?? 0.5, minDetection: opts.minDetection ?? 0.5, detectEvery: opts.detectEvery ?? 1 };
   }
 

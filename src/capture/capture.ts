@@ -15,7 +15,7 @@ import type { PoseTrack } from '../pose/track.ts';
 import { assemble, DEFAULT_FILTER, type FilterSettings } from './assemble.ts';
 import { R_BODY_IMAGE, R_BODY_NEXT_ROI, R_BODY_SCORE, ROW } from './layout.ts';
 import type { BackendName } from './models.ts';
-import { runSegment, type Batch, type SegmentOptions, type SegmentStats } from './segment.ts';
+import type { Batch, SegmentOptions, SegmentStats } from './segment.ts';
 import { probeVideo, type VideoInfo } from './video.ts';
 
 export interface CaptureOptions {
@@ -170,7 +170,8 @@ export async function captureVideo(file: string, opts: CaptureOptions = {}): Pro
       framesDone += b.n;
       progress();
     };
-    const job = nw === 1 ? runSegment(file, info, seg, onBatch) : runInWorker(file, info, seg, onBatch);
+    // In-process for one segment; otherwise this thread never loads TF.js (each worker has its own).
+    const job = nw === 1 ? import('./segment.ts').then((m) => m.runSegment(file, info, seg, onBatch)) : runInWorker(file, info, seg, onBatch);
     return { res, done: job.then((s) => void (res.stats = s)) };
   };
   const started = segs.map((seg) => run(seg, true));

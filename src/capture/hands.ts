@@ -5,7 +5,7 @@
  * the body tracker gives one, else from the palm detector, which runs at most every `detectEvery` frames.
  */
 import type { Frame } from './video.ts';
-import { tf, loadGraphModel } from './models.ts';
+import { tf, loadGraphModel, type GraphModel } from './models.ts';
 import {
   type Roi, alignRotation, cropRoi, cropToFrame, decodeDetections, letterboxRoi, normalizeRadians, roiIou, ssdAnchors,
 } from './roi.ts';
@@ -59,7 +59,7 @@ export class HandTracker {
   private lmPresence = 0;
   private lmHandedness = 0.5;
 
-  private constructor(private palm: tf.GraphModel, private landmark: tf.GraphModel, opts: HandOptions) {
+  private constructor(private palm: GraphModel, private landmark: GraphModel, opts: HandOptions) {
     this.opts = { model: opts.model ?? 'full', minPresence: opts.minPresence ?? 0.5, detectEvery: opts.detectEvery ?? 5, minDetection: opts.minDetection ?? 0.5, maxDetectEvery: opts.maxDetectEvery ?? 30 };
     this.palmInterval = this.opts.detectEvery;
   }
@@ -79,35 +79,39 @@ export class HandTracker {
 
   /**
    * Track hands in `frame`, writing both hand blocks of `row`. `hints` are hand ROIs from the body (index 0 =
-   * the person's left hand, 1 = right), or null entries when the body gives none.
+   * the person's left hand, 1 = right), or null entries when the body gives none; `bodyVisible` says the body
+   * was tracked in this frame (then the palm detector is not run).
    */
-  process(frame: Frame, row: Float32Array, hints: [Roi | null, Roi | null] | null): void {
+  process(frame: Frame, row: Float32Array, hints: [Roi | null, Roi | null] | null, bodyVisible = false): void {
     const W = frame.width;
     const H = frame.height;
     for (const side of [0, 1] as const) {
       const slot = this.slots[side];
-      let roi = slot.roi;
-      let source = 1;
-      if (!roi && hints?.[side] && --this.hintWait[side] <= 0) {
-        roi = hints[side];
-        source = 2;
+      const hint = hints?.[side] ?? null;
+      let ok = false;
+      let source = 0;
+      if (slot.roi) {
+        ok = this.runLandmarks(frame, slot.roi);
+        source = 1;
+        if (!ok) this.palmInterval = this.opts.detectEvery; // just lost: look again soon
       }
-      if (!roi) continue;
-      if (!this.runLandmarks(frame, roi)) {
-        if (source === 2) this.hintFailed(side);
-        if (slot.roi) this.palmInterval = this.opts.detectEvery; // just lost: look again soon
+      // Not tracked (or just lost, e.g. a fast move): try the region at the body's wrist.
+      if (!ok && hint && (slot.roi ? roiIou(hint, slot.roi) < 0.5 : --this.hintWait[side] <= 0)) {
+        source = 2;
+        ok = this.runLandmarks(frame, hint);
+        if (ok) {
+          const refined = this.roiFromLandmarks(W);
+          if (refined.size > 1.5 * hint.size || refined.size < hint.size / 1.5 || Math.hypot(refined.cx - hint.cx, refined.cy - hint.cy) > 0.25 * hint.size) {
+            // The body's region is far from the hand's own: run once more on the hand's region.
+            ok = this.runLandmarks(frame, refined);
+          }
+        }
+        if (ok) this.hintInterval[side] = 1;
+        else this.hintFailed(side);
+      }
+      if (!ok) {
         slot.roi = null;
         continue;
-      }
-      if (source === 2) {
-        // The body gives only a coarse region: refine once from the hand's own landmarks.
-        const refined = this.roiFromLandmarks(W);
-        if (!this.runLandmarks(frame, refined)) {
-          this.hintFailed(side);
-          slot.roi = null;
-          continue;
-        }
-        this.hintInterval[side] = 1;
       }
       this.accept(side, source, row, W, H);
     }
@@ -119,6 +123,8 @@ export class HandTracker {
       clearHand(row, drop);
     }
     this.sincePalm++;
+    // With a tracked body the wrists say where hands can be: the palm detector is for footage without one.
+    if (bodyVisible) return;
     if ((!a.roi || !b.roi) && this.sincePalm >= this.palmInterval) this.detectPalms(frame, row);
   }
 

@@ -86,11 +86,12 @@ export async function runSegment(file: string, info: VideoInfo, opts: SegmentOpt
     const row = rows.subarray(n * ROW, (n + 1) * ROW);
     clearRow(row);
     let hints = null;
+    let bodyVisible = false;
     if (t.body) {
-      t.body.process(frame, row);
+      bodyVisible = t.body.process(frame, row) > 0;
       hints = t.body.handHints;
     }
-    t.hands?.process(frame, row, hints);
+    t.hands?.process(frame, row, hints, bodyVisible);
     times[n++] = frame.time;
     frames++;
     if (n === BATCH) flush();

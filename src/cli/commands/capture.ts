@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { UserError } from '../../errors.ts';
-import { captureVideo, type CaptureProgress } from '../../capture/index.ts';
+import { captureVideo, type CaptureProgress } from '../../capture/capture.ts';
 import { saveTrack } from '../../pose/track.ts';
 
 function bar(p: CaptureProgress): string {
