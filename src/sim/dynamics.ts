@@ -141,7 +141,9 @@ export function inverseDynamics(ref: Reference, geom: RobotGeometry, contacts: C
       normalForce[t] = Fz / (M * gravity);
       frictionRatio[t] = Fz > 1e-9 ? Math.hypot(Fx, Fy) / Fz : Infinity;
       let zx = NaN, zy = NaN;
-      if (Fz > 1e-6 * M * gravity) {
+      // Below a tenth of the weight the ZMP is ill-defined (it runs off to infinity as F_n -> 0): the body is
+      // nearly in free fall while a foot touches, or the ground would have to pull.
+      if (Fz > 0.1 * M * gravity) {
         zx = -My / Fz; zy = Mx / Fz;
         zmp[2 * t] = zx; zmp[2 * t + 1] = zy;
         zmpOutside[t] = polygonOutside(contacts.polygons[t], zx, zy);

@@ -286,11 +286,11 @@ export async function checkFeasibility(motion: RobotMotion, robotOrUrdf: UrdfRob
       const fl = id.flightResidual[t];
       if (!Number.isNaN(fl)) { if (fl > maxFl) maxFl = fl; if (fl > Number(C.flight.residual)) vFl[t] = 1; }
     }
-    metrics.zmp = { max_outside_support_m: Number.isFinite(maxOut) ? round(maxOut) : maxOut === Infinity ? 'needs pulling on the ground' : null };
+    metrics.zmp = { max_outside_support_m: Number.isFinite(maxOut) ? round(maxOut) : maxOut === Infinity ? 'ground force below 0.1 m g (free fall or pulling)' : null };
     metrics.friction = { max_ratio: Number.isFinite(maxFr) ? round(maxFr, 3) : 'infinite (needs pulling)', mu };
     metrics.flight = { max_residual_weight: round(maxFl, 3) };
-    add('zmp', C.zmp, vZ, () => `ZMP outside the support polygon by up to ${Number.isFinite(maxOut) ? round(maxOut * 100, 1) + ' cm' : '(the motion needs the ground to pull)'}`,
-      (f) => Number.isFinite(id.zmpOutside[f]) ? `ZMP (${round(id.zmp[2 * f], 3)}, ${round(id.zmp[2 * f + 1], 3)}) is ${round(id.zmpOutside[f] * 100, 1)} cm outside the support polygon` : 'no upward ground force: the motion needs the ground to pull');
+    add('zmp', C.zmp, vZ, () => `ZMP outside the support polygon by up to ${Number.isFinite(maxOut) ? round(maxOut * 100, 1) + ' cm' : '(at times the ground force is below 0.1 m g: free fall or pulling while a foot is down)'}`,
+      (f) => Number.isFinite(id.zmpOutside[f]) ? `ZMP (${round(id.zmp[2 * f], 3)}, ${round(id.zmp[2 * f + 1], 3)}) is ${round(id.zmpOutside[f] * 100, 1)} cm outside the support polygon` : 'ground force below 0.1 m g while a foot is down (free fall or pulling)');
     add('friction_cone', C.friction_cone, vF, () => `friction cone: the feet need |F_t|/F_n up to ${Number.isFinite(maxFr) ? round(maxFr, 2) : 'infinity'} (mu = ${mu})`,
       (f) => `|F_t|/F_n = ${Number.isFinite(id.frictionRatio[f]) ? round(id.frictionRatio[f], 2) : 'inf'}`);
     add('flight', C.flight, vFl, () => `unsupported: with no foot on the ground the motion needs an external force up to ${round(maxFl, 2)} x body weight`,
