@@ -35,4 +35,17 @@ describeShared('validate on the Allegro hand (fixed base)', [ALLEGRO], () => {
     expect(jp.frames[0][1]).toBe(75);
     expect(r.reasons.some((x) => x.kind === 'joint_velocity')).toBe(false);
   });
+
+  it('the thumb pressed through the index finger is infeasible: finger self-collision', async () => {
+    const robot = loadUrdf(shared(ALLEGRO));
+    const m = setJoints(await standingMotion(robot, 1, 50), { 'joint_12.0': 1.396, 'joint_13.0': -0.105, 'joint_14.0': 1.186, 'joint_1.0': 1.61 }, 0.1, 0.6);
+    const r = await checkFeasibility(m, robot, {});
+    expect(r.feasible).toBe(false);
+    const sc = r.reasons.find((x) => x.kind === 'self_collision')!;
+    expect(sc.hard).toBe(true);
+    expect(sc.message).toMatch(/link_15\.0/); // the thumb tip
+    expect(sc.message).toMatch(/link_[0-3]\.0/); // an index finger link
+    expect(sc.frames[0][1]).toBe(50);
+    expect(r.reasons.some((x) => x.kind === 'joint_position')).toBe(false);
+  });
 });
