@@ -28,6 +28,9 @@ export interface Reference {
 /** Map the motion's joint names onto the kinematics dofs; unknown motion joints are an error. */
 export function buildReference(motion: RobotMotion, kin: Kinematics, file?: string): Reference {
   const T = motion.timestamps.length;
+  if (motion.rootLink && motion.rootLink !== kin.robot.rootLink) {
+    throw new UserError(`motion's root link "${motion.rootLink}" is not the robot's root link "${kin.robot.rootLink}"`, file);
+  }
   if (T < 2) throw new UserError(`motion has ${T} frame(s); validation needs at least 2`, file);
   const n = motion.jointNames.length;
   const nq = kin.nq;
