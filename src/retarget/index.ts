@@ -296,7 +296,7 @@ export function retarget(track: PoseTrack, robotIn: UrdfRobot | string, opts: Re
   let iterSum = 0;
   const qPrev = new Float64Array(nq);
   const qPrev2 = new Float64Array(nq);
-  const frameOpts = { maxIters: iters, lambda: 1e-4, tol: 1e-5 };
+  const frameOpts = { maxIters: iters, lambda: 1e-4, tol: 1e-5, trustStep: 0.01 };
   const accel = opts.accelerationLimit ?? 0;
   for (let t = 0; t < T; t++) {
     setFrame(t);

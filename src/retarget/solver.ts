@@ -364,6 +364,8 @@ export interface SolveOptions {
   lambda: number;
   /** Stop when the step's max-norm falls below this. */
   tol: number;
+  /** Steps with a max-norm below this are accepted without re-evaluating the cost (default 0: always check). */
+  trustStep?: number;
 }
 
 /** Gauss-Newton on the tasks with joint boxes [lo, hi] (absolute joint values). */
@@ -468,8 +470,10 @@ export class IkSolver {
         for (let i = 0; i < nv; i++) maxStep = Math.max(maxStep, Math.abs(dx[i]));
         this.save();
         this.apply(dx);
+        // Small steps are taken without the check (the linearisation holds there); large ones must lower the cost.
+        if (maxStep < (o.trustStep ?? 0)) { accepted = true; lambda = Math.max(o.lambda, lambda / 4); break; }
         const c1 = this.cost(false);
-        if (c1 <= cost || maxStep < o.tol) { accepted = true; cost = c1; lambda = Math.max(o.lambda, lambda / 4); break; }
+        if (c1 <= cost) { accepted = true; cost = c1; lambda = Math.max(o.lambda, lambda / 4); break; }
         this.restore();
         lambda *= 10;
       }
