@@ -75,7 +75,7 @@ export function trackMotion(sim: SimWorld, ref: Reference, o: TrackOptions): Tra
     residualTorque: new Float64Array(T).fill(NaN), fellAt: -1, torqueSaturation: new Float64Array(T).fill(NaN),
     jointError: new Float64Array(T).fill(NaN), jointErrorDof: new Int32Array(T).fill(-1),
   };
-  const qSim = new Float64Array(nq);
+  const qSim = new Float64Array(joints.length);
   const L = kin.nLinks;
   const M = sim.totalMass;
   const g = sim.opts.gravity || 9.81;
@@ -126,6 +126,8 @@ export function trackMotion(sim: SimWorld, ref: Reference, o: TrackOptions): Tra
       const a = j.parent, c = j.child, d = j.dof;
       // Axis in world = R_parent * axis (body frames are world-aligned at the initial pose).
       const ax = rotate(bq, a, j.axis[0], j.axis[1], j.axis[2], 0), ay = rotY, az = rotZ;
+      // Mimic joints track their leader's reference through the multiplier and offset.
+      const target = j.mult * qRef[d] + j.offset, targetVel = j.mult * qdRef[d];
       let pos: number, vel: number;
       if (j.prismatic) {
         // Child anchor displacement along the axis.
@@ -143,17 +145,18 @@ export function trackMotion(sim: SimWorld, ref: Reference, o: TrackOptions): Tra
         const rz = aw * cz + axx * cy - ayy * cx + azz * cw;
         const sn = rx * j.axis[0] + ry * j.axis[1] + rz * j.axis[2];
         pos = j.q0 + 2 * Math.atan2(sn, rw);
-        if (pos - qRef[d] > Math.PI) pos -= 2 * Math.PI; else if (qRef[d] - pos > Math.PI) pos += 2 * Math.PI;
+        if (pos - target > Math.PI) pos -= 2 * Math.PI; else if (target - pos > Math.PI) pos += 2 * Math.PI;
         vel = (bw[3 * c] - bw[3 * a]) * ax + (bw[3 * c + 1] - bw[3 * a + 1]) * ay + (bw[3 * c + 2] - bw[3 * a + 2]) * az;
       }
-      qSim[d] = pos;
-      const ff = o.feedforward ? o.feedforward[fi * nq + d] : 0;
+      qSim[k] = pos;
+      // Inverse dynamics gives the leader's generalised force; mimic joints get PD only.
+      const ff = o.feedforward && j.mult === 1 && j.offset === 0 ? o.feedforward[fi * nq + d] : 0;
       if (j.impulse) {
-        j.impulse.configureMotor(qRef[d] - j.q0, qdRef[d], o.kp[d], o.kd[d]);
+        j.impulse.configureMotor(target - j.q0, targetVel, o.kp[d], o.kd[d]);
         if (ff !== 0) applyPair(j.prismatic, a, c, clamp(ff, effort[d]), ax, ay, az);
         continue;
       }
-      let tau = o.kp[d] * (qRef[d] - pos) + o.kd[d] * (qdRef[d] - vel) + ff;
+      let tau = o.kp[d] * (target - pos) + o.kd[d] * (targetVel - vel) + ff;
       const e = effort[d];
       if (tau > e) { tau = e; saturated++; } else if (tau < -e) { tau = -e; saturated++; }
       applyPair(j.prismatic, a, c, tau, ax, ay, az);
@@ -254,8 +257,9 @@ export function trackMotion(sim: SimWorld, ref: Reference, o: TrackOptions): Tra
     }
     res.jointDrift[f] = drift;
     let je = 0, jd = -1;
-    for (const j of joints) {
-      const e = Math.abs(qSim[j.dof] - ref.q[f * nq + j.dof]);
+    for (let k = 0; k < joints.length; k++) {
+      const j = joints[k];
+      const e = Math.abs(qSim[k] - (j.mult * ref.q[f * nq + j.dof] + j.offset));
       if (e > je) { je = e; jd = j.dof; }
     }
     res.jointError[f] = f === 0 ? 0 : je;

@@ -61,6 +61,9 @@ export interface SimJoint {
   /** Joint value at the initial pose (the motion's first frame). */
   q0: number;
   prismatic: boolean;
+  /** This joint's value = mult * q[dof] + offset (mimic joints follow their leader; 1 and 0 otherwise). */
+  mult: number;
+  offset: number;
   impulse?: RAPIER.RevoluteImpulseJoint | RAPIER.PrismaticImpulseJoint;
 }
 
@@ -158,7 +161,11 @@ export function buildWorld(geom: RobotGeometry, q0: ArrayLike<number>, base0: Ba
     const anchor2: [number, number, number] = [0, 0, 0];
     const v = (x: number[]) => ({ x: x[0], y: x[1], z: x[2] });
     const data = prismatic ? RAPIER.JointData.prismatic(v(anchor1), v(anchor2), v(axis)) : RAPIER.JointData.revolute(v(anchor1), v(anchor2), v(axis));
-    const sj: SimJoint = { child: b, parent: pb, dof, axis, anchor1, anchor2, q0: kin.jointValue(q0, top), prismatic };
+    const unit = new Float64Array(kin.nq);
+    const offset = kin.jointValue(unit, top);
+    unit[dof] = 1;
+    const mult = kin.jointValue(unit, top) - offset;
+    const sj: SimJoint = { child: b, parent: pb, dof, axis, anchor1, anchor2, q0: kin.jointValue(q0, top), prismatic, mult, offset };
     if (opts.joints === 'multibody') {
       const mj = world.createMultibodyJoint(data, bodies[pb], bodies[b], true);
       mj.setContactsEnabled(false);
