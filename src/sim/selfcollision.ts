@@ -60,8 +60,10 @@ export class SelfCollisionWorld {
   }
 
   /** Place every body from link poses (12 per kinematics link, starting at offset). */
+  private readonly tr = { x: 0, y: 0, z: 0 };
+
   place(pose: Float64Array, offset: number): void {
-    const tr = { x: 0, y: 0, z: 0 };
+    const tr = this.tr;
     for (let b = 0; b < this.bodies.length; b++) {
       const o = offset + 12 * this.geom.bodies[b].top;
       tr.x = pose[o + 9]; tr.y = pose[o + 10]; tr.z = pose[o + 11];
@@ -100,6 +102,9 @@ export class SelfCollisionWorld {
   }
 }
 
+const quatScratch = { w: 1, x: 0, y: 0, z: 0 };
+
+/** Rotation of a pose into a shared scratch quaternion (Rapier copies it on set). */
 function rotQuat(m: Float64Array, o: number): { w: number; x: number; y: number; z: number } {
   const m00 = m[o], m01 = m[o + 1], m02 = m[o + 2], m10 = m[o + 3], m11 = m[o + 4], m12 = m[o + 5], m20 = m[o + 6], m21 = m[o + 7], m22 = m[o + 8];
   const tr = m00 + m11 + m22;
@@ -118,5 +123,6 @@ function rotQuat(m: Float64Array, o: number): { w: number; x: number; y: number;
     w = (m10 - m01) / s; x = (m02 + m20) / s; y = (m12 + m21) / s; z = 0.25 * s;
   }
   const n = Math.hypot(w, x, y, z);
-  return { w: w / n, x: x / n, y: y / n, z: z / n };
+  quatScratch.w = w / n; quatScratch.x = x / n; quatScratch.y = y / n; quatScratch.z = z / n;
+  return quatScratch;
 }
