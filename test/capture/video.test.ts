@@ -76,6 +76,22 @@ describeShared('video decoding', [HAND, SQUATS], () => {
     expect(diff / o.first!.length).toBeLessThan(3); // same picture, same orientation (a wrong turn gives ≈ 45)
   });
 
+  it('decodes H.265 in MKV, VP9 in WebM and H.264 in MOV', async () => {
+    const clips: [string, string[], string][] = [
+      ['h265.mkv', ['-c:v', 'libx265', '-preset', 'ultrafast', '-x265-params', 'log-level=error'], 'hevc'],
+      ['vp9.webm', ['-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8'], 'vp9'],
+      ['h264.mov', ['-c', 'copy'], 'h264'],
+    ];
+    for (const [name, codec, expected] of clips) {
+      const f = path.join(dir, name);
+      ffmpeg(['-i', shared(SQUATS), '-t', '2', ...codec, f]);
+      const { info, times } = await collect(f);
+      expect(info.codec).toBe(expected);
+      expect([info.width, info.height]).toEqual([720, 1280]);
+      expect(times).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1, 1.2, 1.4, 1.6, 1.8].map((t) => expect.closeTo(t, 5)));
+    }
+  });
+
   it('scales to a maximum side, keeping the aspect', async () => {
     const info = probeVideo(shared(HAND));
     for await (const f of decodeFrames(shared(HAND), info, { maxSide: 640, maxFrames: 1 })) {
