@@ -52,7 +52,60 @@ export interface Assembled {
 
 const inImage = (x: number, y: number) => x >= 0 && x <= 1 && y >= 0 && y <= 1;
 
-export function assemble(rows: Float32Array, times: Float64Array, T: number, parts: { body: boolean; hands: boolean }, filter: FilterSettings | null): Assembled {
+/**
+ * Camera-relative position of the hip centre per frame, from the image landmarks and the metric world landmarks
+ * of the same frame: the translation t minimising the reprojection error of (world + t) through a pinhole of
+ * focal length `f` pixels centred in the picture (linear least squares, 3 unknowns, 2 equations per visible
+ * landmark). Camera frame: x right, y down, z forward; NaN without a body.
+ */
+export function rootTranslation(rows: Float32Array, T: number, width: number, height: number, f: number): Float32Array {
+  const out = new Float32Array(T * 3).fill(NaN);
+  const cx = width / 2;
+  const cy = height / 2;
+  for (let t = 0; t < T; t++) {
+    const r = t * ROW;
+    if (!(rows[r + R_BODY_SCORE] > 0)) continue;
+    // Normal equations A^T A x = A^T b for x = (tx, ty, tz).
+    const M = [0, 0, 0, 0, 0, 0, 0, 0, 0];
+    const v = [0, 0, 0];
+    let n = 0;
+    for (let k = 0; k < BODY_N; k++) {
+      if (!(rows[r + R_BODY_VIS + k] > 0.5)) continue;
+      const u = rows[r + R_BODY_IMAGE + 3 * k] * width - cx;
+      const w = rows[r + R_BODY_IMAGE + 3 * k + 1] * height - cy;
+      const X = rows[r + R_BODY_WORLD + 3 * k];
+      const Y = rows[r + R_BODY_WORLD + 3 * k + 1];
+      const Z = rows[r + R_BODY_WORLD + 3 * k + 2];
+      // f (X + tx) - u (Z + tz) = 0  →  [f, 0, -u] · t = u Z - f X ;  same for y with w.
+      for (const [a, b] of [[[f, 0, -u], u * Z - f * X], [[0, f, -w], w * Z - f * Y]] as [number[], number][]) {
+        for (let i = 0; i < 3; i++) {
+          for (let j = 0; j < 3; j++) M[3 * i + j] += a[i] * a[j];
+          v[i] += a[i] * b;
+        }
+      }
+      n++;
+    }
+    if (n < 6) continue;
+    const x = solve3(M, v);
+    if (x && x[2] > 0) out.set(x, 3 * t);
+  }
+  return out;
+}
+
+function solve3(M: number[], b: number[]): number[] | null {
+  const det = (m: number[]) => m[0] * (m[4] * m[8] - m[5] * m[7]) - m[1] * (m[3] * m[8] - m[5] * m[6]) + m[2] * (m[3] * m[7] - m[4] * m[6]);
+  const d = det(M);
+  if (!(Math.abs(d) > 1e-12)) return null;
+  const out = [0, 0, 0];
+  for (let c = 0; c < 3; c++) {
+    const m = M.slice();
+    for (let r = 0; r < 3; r++) m[3 * r + c] = b[r];
+    out[c] = det(m) / d;
+  }
+  return out;
+}
+
+export function assemble(rows: Float32Array, times: Float64Array, T: number, parts: { body: boolean; hands: boolean }, filter: FilterSettings | null, camera?: { width: number; height: number; focalPx: number }): Assembled {
   const { names, parents } = canonicalSkeleton(parts);
   const canon = names.length;
   if (parts.body) {
@@ -116,6 +169,18 @@ export function assemble(rows: Float32Array, times: Float64Array, T: number, par
       for (let k = 0; k < BODY_N; k++) bodyW[3 * (t * BODY_N + k) + 2] -= lo;
     }
     extras.presence_body = nd(pres, [T]);
+    if (camera) {
+      // Camera frame → track axes (X toward the camera, Y image right, Z up), like the landmarks.
+      const cam = rootTranslation(rows, T, camera.width, camera.height, camera.focalPx);
+      const root = new Float32Array(T * 3);
+      for (let t = 0; t < T; t++) {
+        root[3 * t] = -cam[3 * t + 2];
+        root[3 * t + 1] = cam[3 * t];
+        root[3 * t + 2] = -cam[3 * t + 1];
+      }
+      if (filter) oneEuroInPlace(root, T, 1, times, filter.body);
+      extras.root_camera = nd(root, [T, 3]);
+    }
     extras.detector_body = nd(detected, [T]);
     extras.image_body = nd(img, [T, BODY_N, 3]);
     extras.visibility_body = nd(vis, [T, BODY_N]);

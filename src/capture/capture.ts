@@ -16,7 +16,7 @@ import { assemble, DEFAULT_FILTER, type FilterSettings } from './assemble.ts';
 import { R_BODY_IMAGE, R_BODY_NEXT_ROI, R_BODY_SCORE, ROW } from './layout.ts';
 import type { BackendName } from './models.ts';
 import type { Batch, SegmentOptions, SegmentStats } from './segment.ts';
-import { probeVideo, type VideoInfo } from './video.ts';
+import { outputSize, probeVideo, type VideoInfo } from './video.ts';
 
 export interface CaptureOptions {
   /** Track the body (default true). */
@@ -37,6 +37,8 @@ export interface CaptureOptions {
   /** One Euro settings, or false for raw model output. */
   filter?: FilterSettings | false;
   backend?: BackendName;
+  /** 35 mm-equivalent focal length of the camera, for the root estimate (default 26: a phone's main camera). */
+  focalMm35?: number;
   onProgress?: (p: CaptureProgress) => void;
 }
 
@@ -227,7 +229,10 @@ export async function captureVideo(file: string, opts: CaptureOptions = {}): Pro
   if (T === 0) throw new UserError('video has no decodable frames', file);
   const seconds = (performance.now() - t0) / 1000;
   const filter = opts.filter === false ? null : (opts.filter ?? DEFAULT_FILTER);
-  const a = assemble(rows.subarray(0, T * ROW), times.subarray(0, T), T, { body, hands }, filter);
+  // Decoded picture size (the image landmarks are normalized to it) and an assumed lens for the root estimate.
+  const pic = outputSize(info, base.maxSide);
+  const focalPx = (Math.max(pic.width, pic.height) * (opts.focalMm35 ?? 26)) / 36;
+  const a = assemble(rows.subarray(0, T * ROW), times.subarray(0, T), T, { body, hands }, filter, { width: pic.width, height: pic.height, focalPx });
   const stats = results.map((r) => r.stats);
   const sum = (f: (s: SegmentStats) => number) => stats.reduce((acc, s) => acc + f(s), 0);
   const summary: CaptureSummary = {
@@ -281,7 +286,8 @@ export async function captureVideo(file: string, opts: CaptureOptions = {}): Pro
         ...(noTime ? { frames_without_timestamp: noTime } : {}),
         ...(warnings.length ? { decoder_warnings: warnings } : {}),
       },
-      extras: 'presence_* [T] model presence (0 = not tracked); image_* [T,N,3] normalized image landmarks (x,y in [0,1] of the upright picture); visibility_body [T,33]; detector_body [T] 1 where the person detector ran (tracking was lost); handedness_*_hand [T] P(right); source_*_hand [T] 0 none, 1 tracked, 2 from body wrist, 3 palm detector; hand_local_* [T,21,3] unfiltered wrist-centred hand points in the track frame',
+      extras: 'presence_* [T] model presence (0 = not tracked); image_* [T,N,3] normalized image landmarks (x,y in [0,1] of the upright picture); visibility_body [T,33]; detector_body [T] 1 where the person detector ran (tracking was lost); handedness_*_hand [T] P(right); source_*_hand [T] 0 none, 1 tracked, 2 from body wrist, 3 palm detector; hand_local_* [T,21,3] unfiltered wrist-centred hand points in the track frame; root_camera [T,3] estimated hip-centre position relative to the camera in the track axes (metres; pinhole fit of image vs world landmarks with an assumed lens, see root_estimate)',
+      ...(body ? { root_estimate: { focal_mm_35: opts.focalMm35 ?? 26, focal_px: Number(focalPx.toFixed(1)), note: 'positions stay hip-centred; root_camera gives the estimated trajectory, good up to the lens assumption (a wrong focal length scales depth)' } } : {}),
       ...(found ? {} : { empty_reason: `no ${what} found in any of the ${T} frames` }),
     },
     extras: a.extras,

@@ -54,6 +54,15 @@ describeShared('body capture', [SQUATS, SQUATS_3D, SPORTS, HAND], () => {
     // Z up: the head is above the pelvis, which is above the feet, in every frame.
     const J = track.jointNames.length;
     const z = (t: number, name: string) => track.positions[3 * (t * J + track.jointNames.indexOf(name)) + 2];
+    // Estimated root: in front of the camera at a room-scale distance, staying put while she squats in place.
+    const root = track.extras!.root_camera.data as Float32Array;
+    const ys: number[] = [];
+    for (let t = 0; t < 65; t++) {
+      expect(-root[3 * t]).toBeGreaterThan(1.5);
+      expect(-root[3 * t]).toBeLessThan(8);
+      ys.push(root[3 * t + 1]);
+    }
+    expect(Math.max(...ys) - Math.min(...ys)).toBeLessThan(0.3);
     for (let t = 0; t < 65; t++) {
       expect(z(t, 'head')).toBeGreaterThan(z(t, 'pelvis'));
       expect(z(t, 'pelvis')).toBeGreaterThan(z(t, 'left_ankle'));
