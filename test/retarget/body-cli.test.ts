@@ -11,7 +11,7 @@ import { describeShared, shared } from '../helpers/shared.ts';
 import { runCli } from '../helpers/cli.ts';
 import { pythonWith, runPython } from '../helpers/python.ts';
 import { importPose } from '../../src/pose/import.ts';
-import type { PoseTrack } from '../../src/pose/track.ts';
+import { saveTrack, type PoseTrack } from '../../src/pose/track.ts';
 import { loadUrdf } from '../../src/robot/urdf.ts';
 import { loadMotion } from '../../src/retarget/motion.ts';
 import { retarget, resampleTrack, parseRobotConfig, type QualityReport } from '../../src/retarget/index.ts';
@@ -71,9 +71,11 @@ describeShared('retarget: robustness, CLI, configs, body + fingers', [WALK, HAMM
     }
   });
 
-  it('CLI: retarget a BVH onto the G1, --json prints the quality report; the motion reads back', () => {
+  it('CLI: retarget a pose track .npz onto the G1, --json prints the quality report; the motion reads back', () => {
     const out = path.join(tmp, 'walk.g1.npz');
-    const r = runCli(['retarget', shared(WALK), '--robot', shared(G1), '--out', out, '--duration', '1.5', '--fps', '30', '--json']);
+    const trackFile = path.join(tmp, 'walk.track.npz');
+    saveTrack(trackFile, importPose(shared(WALK)));
+    const r = runCli(['retarget', trackFile, '--robot', shared(G1), '--out', out, '--duration', '1.5', '--fps', '30', '--json']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout);
@@ -108,7 +110,7 @@ describeShared('retarget: robustness, CLI, configs, body + fingers', [WALK, HAMM
     // Human-readable output names the robot and the numbers.
     expect(r.stdout).toMatch(/g1_29dof_rev_1_0 \(body\): 46 frames at 30 fps, \d+ frames\/s solved/);
     expect(r.stdout).toMatch(/limit violations 0, velocity violations 0/);
-    // The same run as the previous test's, in the reel2real layout.
+    // The same run as the previous test's (there from the saved track, here from the BVH), in the reel2real layout.
     const ref = path.join(tmp, 'walk.g1.npz');
     const py = pythonWith(['numpy']);
     if (!py) { console.warn('[skip] no Python with numpy: GMR file not read back by numpy'); return; }
@@ -135,6 +137,16 @@ print(json.dumps({
     expect(res.rot_matches).toBe(true);
     expect(res.dof_matches).toBe(true);
     expect(res.pos_matches).toBe(true);
+  });
+
+  it('CLI: a hand-only track onto a hand URDF goes to the hand retargeter', () => {
+    const out = path.join(tmp, 'hand.allegro.npz');
+    const r = runCli(['retarget', shared(HAND), '--robot', shared(ALLEGRO), '--out', out, '--duration', '5']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/allegro.* \(hand\): 151 frames at 30 fps/);
+    const m = loadMotion(out);
+    expect(m.jointNames.length).toBe(16);
+    expect((m.quality as Record<string, number>).joint_limit_violations).toBe(0);
   });
 
   it('CLI: bad input is one line naming the file, no output written', () => {
