@@ -16,6 +16,7 @@ export const command: CommandModule = {
       .option('out', { type: 'string', demandOption: true, describe: 'output motion .npz' })
       .option('format', { choices: ['npz', 'gmr'] as const, default: 'npz', describe: 'npz: reel2real robot motion; gmr: GMR-style fields (root_rot in x,y,z,w)' })
       .option('fps', { type: 'number', describe: 'output frame rate (frames are taken from the input at this rate; default: the input\'s)' })
+      .option('source-fps', { type: 'number', describe: 'frame rate of an input that does not state one (.npy, plain JSON keypoints)' })
       .option('start', { type: 'number', describe: 'start time in seconds' })
       .option('duration', { type: 'number', describe: 'duration in seconds' })
       .option('no-self-collision', { type: 'boolean', default: false, describe: 'turn self-collision avoidance off' })
@@ -26,7 +27,9 @@ export const command: CommandModule = {
     const input = String(argv.input);
     const out = String(argv.out);
     if (!/\.npz$/i.test(out)) throw new UserError('output must end in .npz', out);
-    const track = importPose(input);
+    const sourceFps = argv['source-fps'] as number | undefined;
+    if (sourceFps !== undefined && !(sourceFps > 0)) throw new UserError(`--source-fps must be a positive number, got ${sourceFps}`);
+    const track = importPose(input, sourceFps !== undefined ? { sourceFps } : {});
     const robot = loadUrdf(String(argv.robot));
     const r = retargetFile(track, robot, {
       config: argv.config as string | undefined,
