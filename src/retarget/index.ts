@@ -45,6 +45,11 @@ export interface RetargetOptions {
   /** Only this time window of the track, seconds. */
   start?: number;
   duration?: number;
+  /**
+   * Gaussian smoothing of the human input (sigma, seconds). Default: 0.012 s for mocap sources (BVH, TRC,
+   * DeepMimic, synthetic), 0.05 s for keypoints estimated from video (noisier).
+   */
+  smoothing?: number;
   /** Self-collision avoidance (default true). */
   selfCollision?: boolean;
   /** Hard joint acceleration bound, rad/s^2 (default 0 = none; the damping task's acceleration term keeps motion smooth). */
@@ -92,6 +97,13 @@ export function resampleTrack(track: PoseTrack, opts: { fps?: number; start?: nu
   return { ...track, positions, confidence, timestamps, fps: track.fps / step, extras: undefined };
 }
 
+const MOCAP_FORMATS = new Set(['bvh', 'trc', 'deepmimic', 'synthetic']);
+
+/** Input smoothing for a track: light for mocap, stronger for keypoints estimated from video. */
+export function defaultSmoothing(track: PoseTrack): number {
+  return MOCAP_FORMATS.has(String(track.source.format)) ? 0.012 : 0.05;
+}
+
 function stanceFlags(tg: Targets): Uint8Array {
   const out = new Uint8Array(2 * tg.T);
   for (let t = 0; t < tg.T; t++) { out[2 * t] = tg.stance.left[t]; out[2 * t + 1] = tg.stance.right[t]; }
@@ -132,6 +144,7 @@ export function retarget(track: PoseTrack, robotIn: UrdfRobot | string, opts: Re
   const targets = buildTargets(tr, map, {
     file: opts.file ?? track.source.file,
     limbScale: cfg.limb_scale,
+    smoothing: opts.smoothing ?? defaultSmoothing(track),
     stance: {
       ...(st.enter_height !== undefined ? { enterHeight: st.enter_height } : {}),
       ...(st.exit_height !== undefined ? { exitHeight: st.exit_height } : {}),

@@ -71,6 +71,33 @@ describeShared('retarget: robustness, CLI, configs, body + fingers', [WALK, HAMM
     }
   });
 
+  it('a video-like degraded clip (1.5 cm jitter, 10 % of joints dropped) keeps the limits and feet', () => {
+    const clean = resampleTrack(importPose(shared(WALK)), { fps: 30, duration: 4 });
+    let seed = 7;
+    const rnd = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
+    const gauss = () => Math.sqrt(-2 * Math.log(rnd() + 1e-12)) * Math.cos(2 * Math.PI * rnd());
+    const J = clean.jointNames.length, T = clean.timestamps.length;
+    const pos = Float32Array.from(clean.positions), conf = Float32Array.from(clean.confidence);
+    for (let t = 0; t < T; t++) for (let j = 0; j < 19; j++) {
+      const k = t * J + j;
+      if (rnd() < 0.1) { pos[3 * k] = pos[3 * k + 1] = pos[3 * k + 2] = NaN; conf[k] = 0; continue; }
+      for (let c = 0; c < 3; c++) pos[3 * k + c] += 0.015 * gauss();
+    }
+    // Tagged as estimated from video: the input is smoothed more (0.05 s instead of 0.012 s).
+    const noisy: PoseTrack = { ...clean, positions: pos, confidence: conf, source: { format: 'capture' } };
+    const a = q(retarget(clean, g1)), b = q(retarget(noisy, g1));
+    expect(b.joint_limit_violations).toBe(0);
+    expect(b.velocity_limit_violations).toBe(0);
+    expect(b.self_collision_max_depth_m).toBeLessThanOrEqual(0.01);
+    expect(b.stance_skate_mean_cm_s).toBeLessThan(2);
+    expect(b.stance_float_mean_cm).toBeLessThan(1);
+    expect(b.keypoint_error_mean_m).toBeLessThan(a.keypoint_error_mean_m + 0.01);
+    expect(b.mean_jerk_rad_s3).toBeLessThan(2 * a.mean_jerk_rad_s3);
+    // The same noisy clip smoothed only as lightly as mocap is jerkier.
+    const light = q(retarget(noisy, g1, { smoothing: 0.012 }));
+    expect(light.mean_jerk_rad_s3).toBeGreaterThan(2 * b.mean_jerk_rad_s3);
+  });
+
   it('CLI: retarget a pose track .npz onto the G1, --json prints the quality report; the motion reads back', () => {
     const out = path.join(tmp, 'walk.g1.npz');
     const trackFile = path.join(tmp, 'walk.track.npz');
