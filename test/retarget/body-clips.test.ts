@@ -6,6 +6,7 @@ import { expect, it } from 'vitest';
 import { describeShared, shared } from '../helpers/shared.ts';
 import { importPose } from '../../src/pose/import.ts';
 import { loadUrdf } from '../../src/robot/urdf.ts';
+import { Kinematics } from '../../src/robot/kinematics.ts';
 import { retarget, type QualityReport } from '../../src/retarget/index.ts';
 
 const M = 'motions/';
@@ -61,5 +62,35 @@ describeShared('body retargeting of every CMU clip onto H1, G1, T1', [...CLIPS.m
         }
       });
     }
+    it(`wave → ${rname}: the robot raises the same hand when the person does`, () => {
+      const clip = 'cmu_small_gods_game/cmu_141_16_wave_hello.bvh';
+      const tr = tracks.get(clip)!;
+      const m = retarget(tr, robot, { fps: 60 });
+      const kin = new Kinematics(robot);
+      const mp = m.mapping as { keypoints: Record<string, { link: string; local: number[] }> };
+      const J = tr.jointNames.length, n = kin.nq;
+      const hj = (name: string) => tr.jointNames.indexOf(name);
+      const pt = (key: string, out: Float64Array) => kin.pointWorld(kin.linkIndex(mp.keypoints[key].link), mp.keypoints[key].local, out);
+      const w = new Float64Array(3), sh = new Float64Array(3), lw = new Float64Array(3);
+      const qf = new Float64Array(n);
+      let raised = 0, agree = 0, sides = 0;
+      const T = m.timestamps.length;
+      for (let t = 0; t < T; t++) {
+        // Track frame of this output frame (the output takes every second 120 fps frame).
+        const k = tr.timestamps.findIndex((ts) => Math.abs(ts - m.timestamps[t]) < 1e-6);
+        const humanUp = tr.positions[3 * (k * J + hj('right_wrist')) + 2] > tr.positions[3 * (k * J + hj('right_shoulder')) + 2];
+        for (let i = 0; i < n; i++) qf[i] = m.q[t * n + i];
+        kin.fk(qf, { pos: m.rootPos.subarray(3 * t, 3 * t + 3), quat: m.rootQuat.subarray(4 * t, 4 * t + 4) });
+        pt('right_wrist', w); pt('right_shoulder', sh); pt('left_wrist', lw);
+        if (humanUp) { raised++; if (w[2] > sh[2]) agree++; }
+        // Left stays left: the robot's left wrist is on the left of its right wrist (in the root frame).
+        const R = kin.pose; // root link pose
+        const dx = lw[0] - w[0], dy = lw[1] - w[1], dz = lw[2] - w[2];
+        if (R[1] * dx + R[4] * dy + R[7] * dz > 0) sides++;
+      }
+      expect(raised).toBeGreaterThan(30);
+      expect(agree / raised).toBeGreaterThan(0.9);
+      expect(sides / T).toBeGreaterThan(0.95);
+    });
   }
 });
