@@ -1,9 +1,10 @@
 /**
- * Every CMU clip onto H1, G1 and T1 with no config: the quality report's limits hold. The first 3 s of each
+ * Every CMU clip onto H1, G1, T1 (and the project's own generated humanoid) with no config: the quality report's limits hold. The first 3 s of each
  * clip at 60 fps keep the run short.
  */
 import { expect, it } from 'vitest';
-import { describeShared, shared } from '../helpers/shared.ts';
+import * as path from 'node:path';
+import { describeShared, shared, PROJECT_ROOT } from '../helpers/shared.ts';
 import { importPose } from '../../src/pose/import.ts';
 import { loadUrdf } from '../../src/robot/urdf.ts';
 import { Kinematics } from '../../src/robot/kinematics.ts';
@@ -25,13 +26,15 @@ const ROBOTS = {
   g1: 'robots/unitree_g1/g1_29dof_rev_1_0.urdf',
   t1: 'robots/booster_t1/T1_serial.urdf',
 };
+/** The project's own generated humanoid (robots/build.ts): a robot the retargeter was not tuned on. */
+const OWN: Record<string, string> = { r2r: path.join(PROJECT_ROOT, 'robots/r2r_humanoid/r2r_humanoid.urdf') };
 /** Clips where the person travels: the robot's root must travel as far as the scaled person's. */
 const TRAVELS = new Set(['cmu_104_02_neutral_male_walk.bvh', 'cmu_01_01_forward_jumps_turn_around.bvh', 'cmu_131_01_start_walk_stop.bvh']);
 
-describeShared('body retargeting of every CMU clip onto H1, G1, T1', [...CLIPS.map((c) => M + c), ...Object.values(ROBOTS)], () => {
+describeShared('body retargeting of every CMU clip onto H1, G1, T1 and the project\'s own humanoid', [...CLIPS.map((c) => M + c), ...Object.values(ROBOTS)], () => {
   const tracks = new Map(CLIPS.map((c) => [c, importPose(shared(M + c))]));
-  for (const [rname, rfile] of Object.entries(ROBOTS)) {
-    const robot = loadUrdf(shared(rfile));
+  for (const [rname, rfile] of [...Object.entries(ROBOTS), ...Object.entries(OWN)]) {
+    const robot = loadUrdf(rname in OWN ? rfile : shared(rfile));
     for (const clip of CLIPS) {
       const base = clip.split('/').pop()!;
       it(`${base} → ${rname}`, () => {
