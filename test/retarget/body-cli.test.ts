@@ -7,14 +7,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { describeShared, shared } from '../helpers/shared.ts';
+import { describeShared, shared, PROJECT_ROOT } from '../helpers/shared.ts';
 import { runCli } from '../helpers/cli.ts';
 import { pythonWith, runPython } from '../helpers/python.ts';
 import { importPose } from '../../src/pose/import.ts';
 import { saveTrack, type PoseTrack } from '../../src/pose/track.ts';
 import { loadUrdf } from '../../src/robot/urdf.ts';
 import { loadMotion } from '../../src/retarget/motion.ts';
-import { retarget, resampleTrack, parseRobotConfig, type QualityReport } from '../../src/retarget/index.ts';
+import { retarget, resampleTrack, parseRobotConfig, loadRobotConfig, type QualityReport } from '../../src/retarget/index.ts';
 import { retargetFile } from '../../src/retarget/run.ts';
 
 const WALK = 'motions/cmu_small_gods_game/cmu_104_02_neutral_male_walk.bvh';
@@ -208,6 +208,11 @@ print(json.dumps({
     expect(() => retarget(walk, g1, { config: parseRobotConfig('mapping:\n  torso: no_such_link\n', 'x.yaml'), duration: 0.5 })).toThrow(/no_such_link/);
     expect(() => parseRobotConfig('weights: { wrist: high }\n', 'w.yaml')).toThrow(/weights\.wrist must be a number/);
     expect(() => parseRobotConfig('offsets: { left_wrist: [1, 2] }\n', 'o.yaml')).toThrow(/offsets\.left_wrist must be \[x, y, z\]/);
+    // The shipped example names every key and is valid for the G1 (its links exist there).
+    const example = loadRobotConfig(path.join(PROJECT_ROOT, 'configs/robots/example.yaml'));
+    expect(Object.keys(example.stance ?? {})).toHaveLength(6);
+    const withExample = retarget(walk, g1, { config: example, duration: 0.3 });
+    expect(q(withExample).joint_limit_violations).toBe(0);
   });
 
   it('G1 with Dex3 hands: wrist from the body solve, finger joints from the hand landmarks, in one motion', () => {
