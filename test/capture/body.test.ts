@@ -70,15 +70,19 @@ describeShared('body capture', [SQUATS, SQUATS_3D, SPORTS, HAND], () => {
   }, 300_000);
 
   it('follows one person while a second one walks through the picture (no jumps, also across worker segments)', async () => {
-    // First 5 s: a man does jumping jacks on a box; a woman walks across in front of him from ~1 s on.
-    const track = await captureVideo(shared(SPORTS), { body: true, hands: false, end: 5, workers: 2 });
+    // 2–6 s: a man does jumping jacks on a box while a woman walks across in front of him; at ~5.7 s he flips
+    // off the box (lost; re-acquisition may then pick her). Two workers split the clip at 4 s: the second one's
+    // own first detection picks the woman, so capture re-runs that segment from where the first one ended.
+    const track = await captureVideo(shared(SPORTS), { body: true, hands: false, start: 2, end: 6, workers: 2 });
     const T = track.timestamps.length;
     const img = track.extras!.image_body.data as Float32Array;
     const pres = track.extras!.presence_body.data as Float32Array;
     const detected = track.extras!.detector_body.data as Uint8Array;
-    let found = 0, maxJump = 0, detections = 0;
+    let found = 0, maxJump = 0, detections = 0, n = 0;
     let prev: [number, number] | null = null;
-    for (let t = 0; t < T; t++) {
+    const hipY: number[] = [];
+    for (let t = 0; t < T && track.timestamps[t] < 5.6; t++) {
+      n++;
       if (detected[t]) detections++;
       if (!(pres[t] > 0)) {
         prev = null;
@@ -87,19 +91,18 @@ describeShared('body capture', [SQUATS, SQUATS_3D, SPORTS, HAND], () => {
       found++;
       const hx = (img[3 * (t * 33 + 23)] + img[3 * (t * 33 + 24)]) / 2;
       const hy = (img[3 * (t * 33 + 23) + 1] + img[3 * (t * 33 + 24) + 1]) / 2;
+      hipY.push(hy);
       if (prev && !detected[t]) maxJump = Math.max(maxJump, Math.hypot(hx - prev[0], hy - prev[1]));
       prev = [hx, hy];
     }
     const capture = track.meta!.capture as Record<string, unknown>;
-    console.log(`sports2d: body in ${found}/${T} frames, largest tracked hip-centre step ${(maxJump * 100).toFixed(1)}% of the picture; detector ran on ${detections} frames; segments re-run for identity: ${capture.segments_rerun_for_identity ?? 0}`);
+    console.log(`sports2d 2–5.6 s: body in ${found}/${n} frames, largest tracked hip-centre step ${(maxJump * 100).toFixed(1)}% of the picture; detector ran on ${detections} frames; segments re-run for identity: ${capture.segments_rerun_for_identity ?? 0}`);
     expect(track.summary.workers).toBe(2);
-    expect(found / T).toBeGreaterThanOrEqual(0.95);
+    expect(found / n).toBeGreaterThanOrEqual(0.95);
     expect(maxJump).toBeLessThan(0.05);
-    expect(detections).toBeLessThanOrEqual(4);
-    // The same person at the end as after the start: the man on the box (hips in the upper half of the picture).
-    const hipY = (t: number) => (img[3 * (t * 33 + 23) + 1] + img[3 * (t * 33 + 24) + 1]) / 2;
-    expect(hipY(10)).toBeLessThan(0.45);
-    expect(hipY(T - 1)).toBeLessThan(0.45);
+    expect(detections).toBeLessThanOrEqual(2);
+    // Always the man on the box (hips in the upper half of the picture), never the woman walking below.
+    expect(Math.max(...hipY)).toBeLessThan(0.45);
   }, 300_000);
 
   it('a rotated phone clip is captured upright, like the original', async () => {
