@@ -32,6 +32,7 @@ interface Result {
   peakRssMb: number;
   backend: string;
   rates: Record<string, number>;
+  rerun?: number;
   rss?: [number, number, number][];
 }
 
@@ -78,6 +79,7 @@ async function child(): Promise<void> {
     cpuMsPerFrame: (cpu.user + cpu.system) / 1000 / s.frames,
     ffmpegCpuMsPerFrame: ((childCpu() - cc0) * 1000) / s.frames,
     peakRssMb: Math.round(peak / 1e6), backend: `${s.backend}${s.simd ? '+simd' : ''}`, rates: s.rates,
+    rerun: Number((track.meta?.capture as Record<string, unknown>)?.segments_rerun_for_identity ?? 0),
     ...(traceRss === '1' ? { rss: trace } : {}),
   };
   process.stdout.write(JSON.stringify(out) + '\n');
@@ -95,7 +97,7 @@ function runChild(clip: string, mode: string, workers: number, label: string, tr
   const line = r.stdout.trim().split('\n').pop() ?? '';
   if (r.status !== 0 || !line.startsWith('{')) throw new Error(`benchmark child failed (${label}): ${r.stderr.slice(-500)}`);
   const res = JSON.parse(line) as Result;
-  console.log(`${label.padEnd(34)} ${res.frames} frames  ${res.fps.toFixed(1).padStart(5)} fps  cpu ${res.cpuMsPerFrame.toFixed(0)} ms/frame (+ffmpeg ${res.ffmpegCpuMsPerFrame.toFixed(1)})  peak RSS ${res.peakRssMb} MB  ${res.workers} worker(s)`);
+  console.log(`${label.padEnd(34)} ${res.frames} frames  ${res.fps.toFixed(1).padStart(5)} fps  cpu ${res.cpuMsPerFrame.toFixed(0)} ms/frame (+ffmpeg ${res.ffmpegCpuMsPerFrame.toFixed(1)})  peak RSS ${res.peakRssMb} MB  ${res.workers} worker(s)${res.rerun ? `, ${res.rerun} segment re-run` : ''}`);
   return res;
 }
 
@@ -110,27 +112,33 @@ async function main(): Promise<void> {
   const squats = path.join(data, 'videos', 'tfjs_pose_squats.mp4');
   for (const f of [sports, hand, squats]) if (!fs.existsSync(f)) throw new Error(`missing ${f} (../shared/data)`);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'reel2real-bench-'));
-  const secs = quick ? '3' : '7.7';
+  const secs = quick ? '3' : '13';
   const clips = {
+    // One person, full body, static camera: the squats clip (portrait 720×1280) resampled to 30 fps, and
+    // upscaled to 1080×1920. Resampling repeats frames, but every frame still runs every model.
+    person720: path.join(tmp, 'person_720p.mp4'),
+    person1080: path.join(tmp, 'person_1080p.mp4'),
+    // Two people (sports2d, 1768×994 scaled to 1280×720).
     people720: path.join(tmp, 'people_720p.mp4'),
-    people1080: path.join(tmp, 'people_1080p.mp4'),
     hand720: path.join(tmp, 'hand_720p.mp4'),
     hand1080: path.join(tmp, 'hand_1080p.mp4'),
   };
   console.log(`deriving clips in ${tmp} ...`);
-  ffmpeg(['-i', sports, '-t', secs, '-an', '-vf', 'scale=1280:720', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', clips.people720]);
-  ffmpeg(['-i', sports, '-t', secs, '-an', '-vf', 'scale=1920:1080', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', clips.people1080]);
+  ffmpeg(['-i', squats, '-t', secs, '-vf', 'fps=30', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', clips.person720]);
+  ffmpeg(['-i', squats, '-t', secs, '-vf', 'fps=30,scale=1080:1920', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', clips.person1080]);
+  ffmpeg(['-i', sports, '-t', quick ? '3' : '7.7', '-an', '-vf', 'scale=1280:720', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', clips.people720]);
   ffmpeg(['-i', hand, '-t', quick ? '3' : '8', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', clips.hand720]);
   ffmpeg(['-i', hand, '-t', quick ? '3' : '8', '-vf', 'scale=1920:1080', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', clips.hand1080]);
   const cores = os.availableParallelism();
   const results: Result[] = [];
-  // Baseline: one thread, body + both hands, 720p.
-  if (!onlyLong) results.push(runChild(clips.people720, 'both', 1, 'baseline 720p body+hands 1 thread'));
-  for (const [res, people, hands] of onlyLong ? [] : [['720p', clips.people720, clips.hand720], ['1080p', clips.people1080, clips.hand1080]] as const) {
-    results.push(runChild(people, 'both', cores, `${res} body+hands`));
-    results.push(runChild(people, 'body', cores, `${res} body`));
+  // Baseline: one thread, body + both hands, 720p, in the same run.
+  if (!onlyLong) results.push(runChild(clips.person720, 'both', 1, 'baseline 720p body+hands 1 thread'));
+  for (const [res, person, hands] of onlyLong ? [] : [['720p', clips.person720, clips.hand720], ['1080p', clips.person1080, clips.hand1080]] as const) {
+    results.push(runChild(person, 'both', cores, `${res} body+hands`));
+    results.push(runChild(person, 'body', cores, `${res} body`));
     results.push(runChild(hands, 'hands', cores, `${res} hands (hand video)`));
   }
+  if (!onlyLong) results.push(runChild(clips.people720, 'both', cores, '720p body+hands, two people'));
   let long: Result | null = null;
   if (!skipLong) {
     const longClip = path.join(tmp, 'long.mp4');
