@@ -66,8 +66,11 @@ async function child(): Promise<void> {
   }, 200);
   const cpu0 = process.cpuUsage();
   const cc0 = childCpu();
+  const lite = mode.endsWith('-lite');
+  const parts = mode.replace(/-lite$/, '');
   const track = await captureVideo(clip, {
-    body: mode !== 'hands', hands: mode !== 'body', workers: Number(workers),
+    body: parts !== 'hands', hands: parts !== 'body', workers: Number(workers),
+    ...(lite ? { bodyModel: 'lite' as const, handModel: 'lite' as const } : {}),
     onProgress: (p) => { frames = p.frames; },
   });
   clearInterval(timer);
@@ -138,7 +141,10 @@ async function main(): Promise<void> {
     results.push(runChild(person, 'body', cores, `${res} body`));
     results.push(runChild(hands, 'hands', cores, `${res} hands (hand video)`));
   }
-  if (!onlyLong) results.push(runChild(clips.people720, 'both', cores, '720p body+hands, two people'));
+  if (!onlyLong) {
+    results.push(runChild(clips.person720, 'both-lite', cores, '720p body+hands, lite models'));
+    results.push(runChild(clips.people720, 'both', cores, '720p body+hands, two people'));
+  }
   let long: Result | null = null;
   if (!skipLong) {
     const longClip = path.join(tmp, 'long.mp4');
