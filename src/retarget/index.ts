@@ -15,7 +15,7 @@ import type { RobotMotion } from './motion.ts';
 import { nd } from '../io/npz.ts';
 import { discoverBody, zeroPose, type BodyMap, type Side } from './discover.ts';
 import { buildProxies, describeProxies, withoutPairsWithin, type ProxySet } from './proxies.ts';
-import { buildTargets, KEYPOINTS, type Keypoint, type Targets } from './targets.ts';
+import { buildTargets, gaussianSmooth, KEYPOINTS, type Keypoint, type Targets } from './targets.ts';
 import {
   DampingTask, DirectionTask, GroundTask, IkSolver, PositionTask, PostureTask, SelfCollisionTask, type Task,
 } from './solver.ts';
@@ -50,6 +50,8 @@ export interface RetargetOptions {
    * DeepMimic, synthetic), 0.05 s for keypoints estimated from video (noisier).
    */
   smoothing?: number;
+  /** Zero-phase smoothing of the upper-body joints after the solve (sigma, seconds; default 0.03; 0 = none). */
+  postSmoothing?: number;
   /** Self-collision avoidance (default true). */
   selfCollision?: boolean;
   /** Hard joint acceleration bound, rad/s^2 (default 0 = none; the damping task's acceleration term keeps motion smooth). */
@@ -347,6 +349,23 @@ export function retarget(track: PoseTrack, robotIn: UrdfRobot | string, opts: Re
     for (let i = 0; i < nq; i++) out.q[t * nq + i] = s.q[i];
     out.rootPos.set(s.basePos, 3 * t);
     out.rootQuat.set(s.baseQuat, 4 * t);
+  }
+  // Light zero-phase smoothing of the upper-body joints (not those between root and feet, not fingers:
+  // contacts stay exact).
+  // A Gaussian with positive weights and replicated edges keeps every frame inside the joint limits and
+  // every step inside the velocity limits (each output is a convex combination of inputs and of steps).
+  const postSigma = (opts.postSmoothing ?? 0.03) * targets.fps;
+  if (postSigma > 0.3 && T > 2) {
+    // Every joint between the root link and a foot (legs, and a waist when the root is the trunk, as on T1).
+    const legDofs = new Set<number>();
+    for (const f of [L(map.feet.left.link), L(map.feet.right.link)]) for (let k = f; k >= 0; k = kin.linkParent[k]) if (kin.linkDof(k) >= 0) legDofs.add(kin.linkDof(k));
+    const col = new Float64Array(T);
+    for (let i = 0; i < nq; i++) {
+      if (legDofs.has(i) || fingerDof[i]) continue;
+      for (let t = 0; t < T; t++) col[t] = out.q[t * nq + i];
+      const sm = gaussianSmooth(col, T, 1, postSigma);
+      for (let t = 0; t < T; t++) out.q[t * nq + i] = sm[t];
+    }
   }
   const solveSeconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);

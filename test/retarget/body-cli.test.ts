@@ -71,6 +71,18 @@ describeShared('retarget: robustness, CLI, configs, body + fingers', [WALK, HAMM
     }
   });
 
+  it('smoothing after the solve lowers jerk and keeps limits, velocity limits and feet', () => {
+    const raw = q(retarget(walk, g1, { postSmoothing: 0 }));
+    const smooth = q(retarget(walk, g1));
+    expect(smooth.joint_limit_violations).toBe(0);
+    expect(smooth.velocity_limit_violations).toBe(0);
+    expect(smooth.self_collision_max_depth_m).toBeLessThanOrEqual(0.01);
+    expect(smooth.mean_jerk_rad_s3).toBeLessThan(raw.mean_jerk_rad_s3);
+    // Legs and root are untouched: the feet are exactly as solved.
+    expect(smooth.stance_skate_mean_cm_s).toBe(raw.stance_skate_mean_cm_s);
+    expect(smooth.keypoint_error_mean_m).toBeLessThan(raw.keypoint_error_mean_m + 0.003);
+  });
+
   it('a video-like degraded clip (1.5 cm jitter, 10 % of joints dropped) keeps the limits and feet', () => {
     const clean = resampleTrack(importPose(shared(WALK)), { fps: 30, duration: 4 });
     let seed = 7;
