@@ -5,7 +5,7 @@
  */
 import type { Kinematics } from '../robot/kinematics.ts';
 import type { BodyMap, Side } from './discover.ts';
-import { capsuleBottom, capsuleDistance, type ProxySet } from './proxies.ts';
+import { capsuleBottom, capsuleDistanceInto, type ProxySet } from './proxies.ts';
 import { KEYPOINTS, type Targets } from './targets.ts';
 
 export interface QualityReport {
@@ -50,7 +50,7 @@ export function qualityReport(
   const q = new Float64Array(nq);
   const base = { pos: new Float64Array(3), quat: new Float64Array(4) };
   const w = new Float64Array(3);
-  const pts = new Float64Array(6);
+  const pts = new Float64Array(7);
   let errSum = 0, errN = 0, errMax = 0;
   const perSum = new Float64Array(KEYPOINTS.length), perN = new Float64Array(KEYPOINTS.length);
   let limitViol = 0, velViol = 0, jump = 0;
@@ -80,14 +80,15 @@ export function qualityReport(
       const o = 3 * (t * K + k);
       if (!kl || Number.isNaN(tg.pos[o])) continue;
       kin.pointWorld(kl.link, kl.local, w);
-      const e = Math.hypot(w[0] - tg.pos[o], w[1] - tg.pos[o + 1], w[2] - tg.pos[o + 2]);
+      const ex = w[0] - tg.pos[o], ey = w[1] - tg.pos[o + 1], ez = w[2] - tg.pos[o + 2];
+      const e = Math.sqrt(ex * ex + ey * ey + ez * ez);
       errSum += e; errN++; errMax = Math.max(errMax, e);
       perSum[k] += e; perN[k]++;
     }
     let deepest = 0;
     for (let p = 0; p < proxies.pairs.length; p += 2) {
-      const d = capsuleDistance(kin.pose, proxies.capsules[proxies.pairs[p]], proxies.capsules[proxies.pairs[p + 1]], pts);
-      if (d < deepest) deepest = d;
+      capsuleDistanceInto(kin.pose, proxies.capsules[proxies.pairs[p]], proxies.capsules[proxies.pairs[p + 1]], pts);
+      if (pts[6] < deepest) deepest = pts[6];
     }
     if (deepest < 0) { colFrames++; colDepth = Math.max(colDepth, -deepest); }
     // Feet are measured at their soles (below); a capsule around a flat foot bulges under it.
@@ -106,7 +107,8 @@ export function qualityReport(
         stanceFrames[f.side]++;
         floatSum += Math.max(0, zmin); floatN++; floatMax = Math.max(floatMax, Math.max(0, zmin));
         if (t > 0 && st[t - 1]) {
-          const v = Math.hypot(cx - prevSole[f.side][0], cy - prevSole[f.side][1]) / (m.timestamps[t] - m.timestamps[t - 1]);
+          const dx = cx - prevSole[f.side][0], dy = cy - prevSole[f.side][1];
+          const v = Math.sqrt(dx * dx + dy * dy) / (m.timestamps[t] - m.timestamps[t - 1]);
           skateSum += v; skateN++; skateMax = Math.max(skateMax, v);
         }
       }
