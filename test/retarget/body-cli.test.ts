@@ -199,6 +199,10 @@ print(json.dumps({
     const cfg = runCli(['retarget', shared(WALK), '--robot', shared(G1), '--out', out, '--config', badCfg, '--duration', '0.5']);
     expect(cfg.code).toBe(1);
     expect(cfg.stderr).toMatch(/bad\.yaml: unknown mapping key "left_kne"/);
+    // --no-self-collision is accepted and turns the proxies off.
+    const noCol = runCli(['retarget', shared(WALK), '--robot', shared(H1), '--out', path.join(tmp, 'nc.npz'), '--duration', '0.3', '--no-self-collision', '--json']);
+    expect(noCol.code).toBe(0);
+    expect(JSON.parse(noCol.stdout).mapping.self_collision).toBe(false);
     const handRobot = runCli(['retarget', shared(WALK), '--robot', shared(ALLEGRO), '--out', out, '--duration', '0.5']);
     expect(handRobot.code).toBe(1);
     expect(handRobot.stderr).toMatch(/is a hand, but the track has no hand landmarks/);

@@ -19,7 +19,7 @@ export const command: CommandModule = {
       .option('source-fps', { type: 'number', describe: 'frame rate of an input that does not state one (.npy, plain JSON keypoints)' })
       .option('start', { type: 'number', describe: 'start time in seconds' })
       .option('duration', { type: 'number', describe: 'duration in seconds' })
-      .option('no-self-collision', { type: 'boolean', default: false, describe: 'turn self-collision avoidance off' })
+      .option('self-collision', { type: 'boolean', default: true, describe: 'self-collision avoidance (--no-self-collision turns it off)' })
       .option('json', { type: 'boolean', default: false, describe: 'print the quality report and throughput as JSON' })
       .example('$0 retarget walk.bvh --robot g1.urdf --out walk.g1.npz', 'retarget a mocap clip onto the G1')
       .example('$0 retarget walk.bvh --robot g1.urdf --out walk.pkl.npz --format gmr --json', 'GMR-style output, report as JSON'),
@@ -36,7 +36,7 @@ export const command: CommandModule = {
       fps: argv.fps as number | undefined,
       start: argv.start as number | undefined,
       duration: argv.duration as number | undefined,
-      selfCollision: !(argv['no-self-collision'] as boolean),
+      selfCollision: argv['self-collision'] as boolean,
       out,
       format: argv.format as 'npz' | 'gmr',
       file: input,
