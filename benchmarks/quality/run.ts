@@ -16,7 +16,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadUrdf } from '../../src/robot/urdf.ts';
-import { benchQuality, listCorpus, parseLevels, writeReport, type BenchRun, type ClipEntry } from '../../src/bench/index.ts';
+import { benchQuality, keyFigures, listCorpus, parseLevels, writeReport, type BenchRun, type ClipEntry } from '../../src/bench/index.ts';
 import { simOutcome, type SimMode } from '../../src/bench/sim.ts';
 import { machineLine } from '../../src/cli/commands/bench.ts';
 import { writeFileAtomic } from '../../src/io/atomic.ts';
@@ -89,12 +89,22 @@ const lines: string[] = [];
 lines.push(`Total wall time ${((performance.now() - t0) / 1000).toFixed(0)} s.`);
 for (const { run, analysis: a } of out.results) {
   lines.push('', `### ${run.robot.name}`, '', `${new Set(run.rows.map((r) => r.clip)).size} clips, ${a.n} runs: ${a.successes} success, ${a.failures} failure (${a.failed_in_retarget} in retargeting); ${run.skipped.length} skipped; ${run.seconds.toFixed(0)} s.`, '');
-  lines.push('| predictor | n | fail | AUROC (fail) | AUROC within length tercile | Spearman ρ (success) | partial ρ given length |', '|---|---|---|---|---|---|---|');
-  for (const p of a.predictors) lines.push(`| \`${p.key}\` | ${p.n} | ${p.n_fail} | ${f(p.auroc_failure)} | ${f(p.auroc_failure_within_duration_tercile)} | ${f(p.spearman_success)} | ${f(p.partial_spearman_success_given_duration)} |`);
+  lines.push('| predictor | n | fail | AUROC (fail) [95% clip bootstrap] | AUROC within length tercile | Spearman ρ (success) | partial ρ given length |', '|---|---|---|---|---|---|---|');
+  for (const p of a.predictors) lines.push(`| \`${p.key}\` | ${p.n} | ${p.n_fail} | ${f(p.auroc_failure)}${p.auroc_failure_ci95 ? ` [${f(p.auroc_failure_ci95[0])}, ${f(p.auroc_failure_ci95[1])}]` : ''} | ${f(p.auroc_failure_within_duration_tercile)} | ${f(p.spearman_success)} | ${f(p.partial_spearman_success_given_duration)} |`);
+  lines.push('', `Validation checks failed (runs): ${a.checks.map((c) => `${c.kind} ${c.failed}/${a.n}`).join(', ')}.`);
+  const checks = a.checks.filter((c) => c.failed >= 2 && c.passed >= 2);
+  const kf = keyFigures(a.figures, 4);
+  if (checks.length || kf.length) {
+    lines.push('', `| predictor | ${checks.map((c) => `AUROC: ${c.kind} fails (${c.failed}/${a.n})`).join(' | ')}${checks.length && kf.length ? ' | ' : ''}${kf.map((k) => `ρ ${k} (partial given length)`).join(' | ')} |`, `|---|${[...checks, ...kf].map(() => '---').join('|')}|`);
+    for (const p of a.predictors) {
+      lines.push(`| \`${p.key}\` | ${checks.map((c) => f(p.auroc_check_failure[c.kind])).join(' | ')}${checks.length && kf.length ? ' | ' : ''}${kf.map((k) => `${f(p.spearman_figures[k])} (${f(p.partial_spearman_figures_given_duration[k])})`).join(' | ')} |`);
+    }
+  }
   lines.push('', '| gate rule (predicts failure) | TP | FP | TN | FN | sensitivity | specificity |', '|---|---|---|---|---|---|---|');
   for (const g of a.gate_confusion) lines.push(`| ${g.rule === 'reject' ? 'reject' : 'flag or reject'} | ${g.true_positive} | ${g.false_positive} | ${g.true_negative} | ${g.false_negative} | ${f(g.sensitivity)} | ${f(g.specificity)} |`);
-  lines.push('', '| degradation | success rate by level (clean first) | gate rejects by level |', '|---|---|---|');
-  for (const d of a.dose_response) lines.push(`| ${d.degradation} (${d.unit}) | ${d.levels.map((l) => `${l.level}: ${l.successes}/${l.n}`).join(', ')} | ${d.levels.map((l) => `${l.verdicts.reject}/${l.n}`).join(', ')} |`);
+  const fk = keyFigures(a.figures, 2);
+  lines.push('', `| degradation | success rate by level (clean first) | gate rejects by level | ${fk.map((k) => `median ${k}`).join(' | ')} |`, `|---|---|---|${fk.map(() => '---').join('|')}|`);
+  for (const d of a.dose_response) lines.push(`| ${d.degradation} (${d.unit}) | ${d.levels.map((l) => `${l.level}: ${l.successes}/${l.n}`).join(', ')} | ${d.levels.map((l) => `${l.verdicts.reject}/${l.n}`).join(', ')} | ${fk.map((k) => d.levels.map((l) => f(l.figures[k], 3)).join(', ')).join(' | ')} |`);
   lines.push('', '| clean clip | s | gate | reasons | outcome |', '|---|---|---|---|---|');
   for (const r of run.rows.filter((r) => r.degradation === 'none')) lines.push(`| ${r.clip} | ${f(r.duration_s, 1)} | ${r.verdict} | ${r.reason_codes.join(', ')} | ${r.success ? 'success' : 'failure: ' + r.outcome_reasons.join('; ').slice(0, 120)} |`);
   if (run.skipped.length) lines.push('', 'Skipped: ' + run.skipped.map((s) => `${s.clip} (${s.reason})`).join('; '));

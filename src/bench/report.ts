@@ -51,7 +51,7 @@ export function writeReport(dir: string, runs: BenchRun[], info: ReportInfo = {}
   const results = runs.map((run) => ({ run, analysis: analyze(run) }));
   const json = path.join(dir, 'report.json');
   const html = path.join(dir, 'report.html');
-  writeFileAtomic(json, JSON.stringify(reportJson(results, info), null, 1) + '\n');
+  writeFileAtomic(json, JSON.stringify(reportJson(results, info)) + '\n');
   writeFileAtomic(html, renderHtml(results, info));
   return { json, html, results };
 }
