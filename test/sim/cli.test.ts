@@ -51,12 +51,12 @@ describeShared('reel2real validate (CLI)', [H1], () => {
     expect(missing.code).toBe(1);
     expect(missing.stdout).toBe('');
     expect(missing.stderr.trim()).toMatch(/^reel2real: .*nope\.npz: no such file$/);
-    // A motion for another robot: its joints are not the URDF's.
+    // A motion for another robot: its root link (and joints) are not the URDF's.
     const other = path.join(tmp, 'other.npz');
     fs.copyFileSync(good, other);
     const wrongRobot = runCli(['validate', other, '--robot', shared('hands/allegro_right/allegro_hand_right.urdf')]);
     expect(wrongRobot.code).toBe(1);
-    expect(wrongRobot.stderr).toMatch(/other\.npz: motion names joints the robot does not have/);
+    expect(wrongRobot.stderr).toMatch(/other\.npz: motion's root link "pelvis" is not the robot's root link "base_link"/);
     const cfg = path.join(tmp, 'typo.yaml');
     fs.writeFileSync(cfg, 'checks:\n  torqe: { factor: 2 }\n');
     const typo = runCli(['validate', good, '--robot', shared(H1), '--config', cfg]);
