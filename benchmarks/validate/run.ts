@@ -15,7 +15,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadUrdf } from '../../src/robot/urdf.ts';
-import { checkFeasibility, buildReference, inverseDynamics, robotGeometry, pdGains, buildWorld, trackMotion } from '../../src/sim/index.ts';
+import { checkFeasibility, buildReference, inverseDynamics, robotGeometry, pdGains, buildWorld, trackMotion, defaultValidationConfig } from '../../src/sim/index.ts';
 import { squatMotion } from '../../src/sim/synthetic.ts';
 import { findFeet, trackContacts } from '../../src/sim/contacts.ts';
 import { PROJECT_ROOT, SHARED_DATA } from '../../test/helpers/shared.ts';
@@ -40,7 +40,7 @@ const results: Record<string, unknown> = { machine, command: `npx tsx benchmarks
 
 // ---- Part 1 --------------------------------------------------------------------------------------------
 const main: Record<string, unknown>[] = [];
-console.log(`\n## ${clip} s clip (slow squats), checkFeasibility --mode unassisted, configured dt\n`);
+console.log(`\n## ${clip} s clip (slow squats), checkFeasibility --mode unassisted, configs/validation.yaml settings\n`);
 console.log('| robot | dt (s) | steps | steps/s | real-time factor | joint drift (mm) | wall (s) | feasible |');
 console.log('|---|---|---|---|---|---|---|---|');
 for (const name of which) {
@@ -57,21 +57,26 @@ results.clip = main;
 
 // ---- Part 2 --------------------------------------------------------------------------------------------
 if (!skipMatrix) {
-  const settings: { joints: 'multibody' | 'impulse'; dt: number; iters: number }[] = [];
-  for (const joints of ['multibody', 'impulse'] as const) for (const [dt, iters] of [[0.002, 4], [0.005, 4], [0.002, 8], [0.001, 4]] as const) settings.push({ joints, dt, iters });
+  const cfg = defaultValidationConfig();
+  const armCfg = { per: cfg.geometry.armature_per_effort, max: cfg.geometry.armature_max };
+  const settings: { joints: 'multibody' | 'impulse'; dt: number; iters: number; armature: boolean }[] = [];
+  for (const joints of ['multibody', 'impulse'] as const) {
+    for (const [dt, iters] of [[0.002, 4], [0.005, 4]] as const) settings.push({ joints, dt, iters, armature: false });
+    for (const [dt, iters] of [[0.002, 4], [0.005, 4], [0.005, 2], [0.01, 4]] as const) settings.push({ joints, dt, iters, armature: true });
+  }
   const rows: Record<string, unknown>[] = [];
   console.log(`\n## Joint model: PD tracking of a ${matrixClip} s squat, unassisted\n`);
-  console.log('| robot | joints | dt (s) | iterations | steps/s | RTF | max joint drift (mm) | stayed up | mean body error (mm) |');
-  console.log('|---|---|---|---|---|---|---|---|---|');
+  console.log('| robot | joints | armature | dt (s) | iterations | steps/s | RTF | max joint drift (mm) | stayed up | mean body error (mm) |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const name of which) {
     const robot = loadUrdf(path.join(SHARED_DATA, ROBOTS[name]));
-    const geom = await robotGeometry(robot);
     const motion = await squatMotion(robot, matrixClip, 50, 0.5, 1);
-    const ref = buildReference(motion, geom.kin);
-    const feet = findFeet(geom, 0.02);
-    const id = inverseDynamics(ref, geom, trackContacts(ref, geom, feet, { contactHeight: 0.02, footTolerance: 0.02 }), 9.81, 0.1);
-    const nq = geom.kin.nq;
     for (const s of settings) {
+      const geom = await robotGeometry(robot, s.armature ? { armaturePerEffort: armCfg.per, armatureMax: armCfg.max } : {});
+      const ref = buildReference(motion, geom.kin);
+      const feet = findFeet(geom, 0.02);
+      const id = inverseDynamics(ref, geom, trackContacts(ref, geom, feet, { contactHeight: 0.02, footTolerance: 0.02 }), 9.81, 0.1);
+      const nq = geom.kin.nq;
       const gains = pdGains(geom, ref.q.subarray(0, nq), { saturationAngle: 0.1, kdRatio: 0.03, dt: s.dt, explicit: s.joints === 'multibody' });
       const sim = buildWorld(geom, ref.q.subarray(0, nq), { pos: ref.rootPos.subarray(0, 3), quat: ref.rootQuat.subarray(0, 4) }, {
         dt: s.dt, solverIterations: s.iters, joints: s.joints, fixedBase: false, friction: 0.9, selfCollision: true, gravity: 9.81, motorGains: gains,
@@ -85,7 +90,7 @@ if (!skipMatrix) {
         joint_drift_mm: +drift.toFixed(3), stayed_up: r.fellAt < 0, body_error_mean_mm: +((be.reduce((a, b) => a + b, 0) / be.length) * 1000).toFixed(1),
       };
       rows.push(row);
-      console.log(`| ${name} | ${s.joints} | ${s.dt} | ${s.iters} | ${row.steps_per_second} | ${row.realtime_factor} | ${row.joint_drift_mm} | ${row.stayed_up} | ${row.body_error_mean_mm} |`);
+      console.log(`| ${name} | ${s.joints} | ${s.armature ? 'yes' : 'no'} | ${s.dt} | ${s.iters} | ${row.steps_per_second} | ${row.realtime_factor} | ${row.joint_drift_mm} | ${row.stayed_up} | ${row.body_error_mean_mm} |`);
     }
   }
   results.matrix = rows;

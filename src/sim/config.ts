@@ -17,7 +17,7 @@ export interface ValidationConfig {
     assist: { frequency_hz: number; damping: number };
     fall: { height_fraction: number; tilt_deg: number };
   };
-  geometry: { default_mass: number; decimate_cell: number; hull_volume_ratio: number; max_hulls_per_mesh: number; missing_collision: 'none' | 'visual' };
+  geometry: { default_mass: number; decimate_cell: number; hull_volume_ratio: number; max_hulls_per_mesh: number; missing_collision: 'none' | 'visual'; armature_per_effort: number; armature_max: number };
   contacts: { contact_height: number; foot_tolerance: number; float_height: number; slow_speed: number; smoothing: number };
   checks: Record<'joint_position' | 'joint_velocity' | 'self_collision' | 'ground_penetration' | 'floating' | 'foot_skating' | 'torque'
     | 'zmp' | 'friction_cone' | 'flight' | 'residual' | 'fall' | 'tracking', CheckLimit>;

@@ -33,6 +33,8 @@ export interface BodySpec {
   inertia: number[]; // 3x3 row-major
   /** True when the URDF gave this body no mass and the default was used. */
   defaultedMass: boolean;
+  /** Armature added about the joint axis (kg m^2). */
+  armature: number;
   shapes: ShapeSpec[];
 }
 
@@ -46,6 +48,14 @@ export interface GeometryOptions {
   maxHullsPerMesh: number;
   /** Links without collision geometry: 'none' or 'visual' (hull of the visual mesh). */
   missingCollision: 'none' | 'visual';
+  /**
+   * Actuator rotor inertia reflected through the gearbox ("armature"), which URDFs do not carry: per joint
+   * min(armatureMax, armaturePerEffort * effort limit) kg m^2, added to the moving body's inertia about its
+   * joint axis. (MuJoCo models of G1 give about 2e-4 kg m^2 per Nm of effort: 0.007 ankle, 0.01 hip,
+   * 0.025 knee.) It also lets explicit PD stay stiff at a 5 ms step on robots with very light links.
+   */
+  armaturePerEffort: number;
+  armatureMax: number;
 }
 
 export const DEFAULT_GEOMETRY: GeometryOptions = {
@@ -54,6 +64,8 @@ export const DEFAULT_GEOMETRY: GeometryOptions = {
   hullVolumeRatio: 1.5,
   maxHullsPerMesh: 4,
   missingCollision: 'none',
+  armaturePerEffort: 0,
+  armatureMax: 0,
 };
 
 export interface RobotGeometry {
@@ -101,7 +113,7 @@ function buildGeometry(robot: UrdfRobot, o: GeometryOptions): RobotGeometry {
       bodyOfLink[i] = bodies.length;
       bodies.push({
         name: kin.linkNames[i], links: [i], top: i, parent: i === 0 ? -1 : bodyOfLink[kin.linkParent[i]],
-        mass: 0, com: [0, 0, 0], inertia: [0, 0, 0, 0, 0, 0, 0, 0, 0], defaultedMass: false, shapes: [],
+        mass: 0, com: [0, 0, 0], inertia: [0, 0, 0, 0, 0, 0, 0, 0, 0], defaultedMass: false, armature: 0, shapes: [],
       });
     } else {
       const b = bodyOfLink[kin.linkParent[i]];
@@ -159,6 +171,16 @@ function buildGeometry(robot: UrdfRobot, o: GeometryOptions): RobotGeometry {
       b.inertia = [i, 0, 0, 0, i, 0, 0, 0, i];
       b.defaultedMass = true;
       notes.push(`body ${b.name} has no mass in the URDF: default ${o.defaultMass} kg sphere used`);
+    }
+    if (o.armaturePerEffort > 0 && b.parent >= 0) {
+      const j = kin.linkJoint[b.top]!;
+      const e = kin.effortLimit[kin.linkDof(b.top)];
+      const arm = Number.isFinite(e) ? Math.min(o.armatureMax, o.armaturePerEffort * e) : 0;
+      if (j.type !== 'prismatic' && arm > 0) {
+        const a = j.axis;
+        for (let r = 0; r < 3; r++) for (let c2 = 0; c2 < 3; c2++) b.inertia[3 * r + c2] += arm * a[r] * a[c2];
+        b.armature = arm;
+      }
     }
     // Collision shapes.
     for (const li of b.links) {

@@ -96,6 +96,7 @@ export async function checkFeasibility(motion: RobotMotion, robotOrUrdf: UrdfRob
   const geom = await robotGeometry(robot, {
     defaultMass: g.default_mass, decimateCell: g.decimate_cell, hullVolumeRatio: g.hull_volume_ratio,
     maxHullsPerMesh: g.max_hulls_per_mesh, missingCollision: g.missing_collision,
+    armaturePerEffort: g.armature_per_effort, armatureMax: g.armature_max,
   });
   const kin = geom.kin;
   const ref = buildReference(motion, kin, opts.file);
@@ -110,6 +111,7 @@ export async function checkFeasibility(motion: RobotMotion, robotOrUrdf: UrdfRob
   metrics.robot = robot.name;
   if (ref.undriven.length) metrics.undriven_joints = ref.undriven;
   metrics.defaulted_mass_links = geom.bodies.filter((b) => b.defaultedMass).map((b) => b.name);
+  metrics.armature_kgm2 = Object.fromEntries(geom.bodies.filter((b) => b.armature > 0).map((b) => [kin.linkJoint[b.top]!.name, round(b.armature, 5)]));
   metrics.collision = { bodies: geom.bodies.length, bodies_without_collision: geom.bodies.filter((b) => !b.shapes.length).map((b) => b.name), mesh_hulls: geom.hullStats.hulls, hull_points: geom.hullStats.points };
 
   const feet = findFeet(geom, cfg.contacts.foot_tolerance);
