@@ -25,6 +25,12 @@ export interface Weights {
   pelvis_orientation: number; torso_orientation: number;
   foot_orientation: number; stance_foot_orientation: number;
   posture: number; damping: number; acceleration: number; self_collision: number; ground: number;
+  /** Centre of mass over the support (BalanceTask); 0 = off. */
+  balance: number;
+  /** Inner margin (m) the CoM keeps from the support's edge (capped at 0.8 x the sole's half-width). */
+  balance_margin: number;
+  /** Seconds: a foot that lifts within this is already left out of the support (the CoM shifts early). */
+  balance_lookahead: number;
 }
 
 export const DEFAULT_WEIGHTS: Weights = {
@@ -33,6 +39,7 @@ export const DEFAULT_WEIGHTS: Weights = {
   pelvis_orientation: 0.3, torso_orientation: 0.3,
   foot_orientation: 0.05, stance_foot_orientation: 3,
   posture: 2e-3, damping: 0.2, acceleration: 0, self_collision: 40, ground: 100,
+  balance: 30, balance_margin: 0.02, balance_lookahead: 0.15,
 };
 
 export interface RobotConfig {

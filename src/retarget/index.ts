@@ -21,12 +21,15 @@ import {
 } from './solver.ts';
 import { DEFAULT_WEIGHTS, defaultConfigFile, loadRobotConfig, type RobotConfig, type Weights } from './config.ts';
 import { qualityReport, type QualityReport } from './quality.ts';
+import { BalanceTask, ComModel, comOutsideSupport, soleRectangle, supportFoot } from './balance.ts';
 
 export { discoverBody, zeroPose } from './discover.ts';
 export type { BodyMap, LimbMap, FootMap, LinkPoint } from './discover.ts';
 export { buildProxies, capsuleDistance } from './proxies.ts';
 export type { QualityReport } from './quality.ts';
 export { loadRobotConfig, parseRobotConfig, DEFAULT_WEIGHTS } from './config.ts';
+export { BalanceTask, ComModel, SupportRegion, comOutsideSupport, soleRectangle, supportFoot } from './balance.ts';
+export type { SupportFoot } from './balance.ts';
 export type { RobotConfig, Weights } from './config.ts';
 
 /** Finger solver for one hand: called per frame after the body solve with the wrist pose known. */
@@ -54,6 +57,8 @@ export interface RetargetOptions {
   postSmoothing?: number;
   /** Self-collision avoidance (default true). */
   selfCollision?: boolean;
+  /** Centre of mass kept over the support feet (default true; weight `weights.balance`, 0 = off). */
+  balance?: boolean;
   /** Hard joint acceleration bound, rad/s^2 (default 0 = none; the damping task's acceleration term keeps motion smooth). */
   accelerationLimit?: number;
   /** Gauss-Newton iterations per frame (default 4) and on the first frame per start (default 60). */
@@ -240,6 +245,37 @@ export function retarget(track: PoseTrack, robotIn: UrdfRobot | string, opts: Re
     for (const name of [...map.legs.left.chain, ...map.legs.right.chain]) collision.passive[L(name)] = 1;
     tasks.push(collision);
   }
+  // Balance: the CoM's ground projection over the support feet (stance flags, with a lookahead so the CoM
+  // shifts onto the remaining foot before the other one lifts).
+  const comModel = new ComModel(kin);
+  const balanceFeet = {
+    left: supportFoot(L(map.feet.left.link), soleRectangle(map.feet.left)),
+    right: supportFoot(L(map.feet.right.link), soleRectangle(map.feet.right)),
+  };
+  const halfWidth = Math.min(...(['left', 'right'] as const).map((sd) => {
+    const c = balanceFeet[sd].corners;
+    return Math.hypot(c[0] - c[9], c[1] - c[10], c[2] - c[11]) / 2;
+  }));
+  const useBalance = (opts.balance ?? true) && W.balance > 0 && comModel.totalMass > 0;
+  const balance = useBalance ? new BalanceTask(comModel, balanceFeet, W.balance, Math.min(W.balance_margin, 0.8 * halfWidth), nq + 6) : null;
+  const supportFlags = { left: new Uint8Array(T), right: new Uint8Array(T) };
+  {
+    const la = Math.max(0, Math.round(W.balance_lookahead * targets.fps));
+    const liftsSoon = (sd: Side, t: number) => {
+      for (let k = t + 1; k <= Math.min(T - 1, t + la); k++) if (!targets.stance[sd][k]) return true;
+      return false;
+    };
+    for (let t = 0; t < T; t++) {
+      let l = targets.stance.left[t], rr = targets.stance.right[t];
+      if (l && rr) {
+        const ls = liftsSoon('left', t), rs = liftsSoon('right', t);
+        if (ls && !rs) l = 0;
+        else if (rs && !ls) rr = 0;
+      }
+      supportFlags.left[t] = l; supportFlags.right[t] = rr;
+    }
+  }
+  if (balance) tasks.push(balance);
   const solver = new IkSolver(kin, tasks);
   const s = solver.s;
   // Finger dofs are not the body's business: pin them at home in the body solve (bounds), fingers solve later.
@@ -262,6 +298,7 @@ export function retarget(track: PoseTrack, robotIn: UrdfRobot | string, opts: Re
       footUp[side].weight = lerp(W.foot_orientation * 0.2, W.stance_foot_orientation);
       copy3(footFwd[side].target, targets.footForward[side], t);
     }
+    if (balance) { balance.support.left = !!supportFlags.left[t]; balance.support.right = !!supportFlags.right[t]; }
     copy3(pelvisLeft.target, targets.pelvisLeft, t);
     copy3(torsoLeft.target, targets.torsoLeft, t);
     copy3(torsoUp.target, targets.torsoUp, t);
@@ -373,6 +410,11 @@ export function retarget(track: PoseTrack, robotIn: UrdfRobot | string, opts: Re
 
   const keyLinks = KEYPOINTS.map((k) => { const kp = keyPoint[k]; return kp ? { link: kp.link, local: Float64Array.from(kp.local) } : null; });
   const quality: QualityReport = qualityReport(kin, map, proxies, targets, keyLinks, out, solveSeconds, iterSum / T, cpuSeconds);
+  const com = comOutsideSupport(kin, comModel, balanceFeet, targets.stance, out);
+  quality.com_outside_support_max_m = com.com_outside_support_max_m;
+  quality.com_outside_support_frames = com.com_outside_support_frames;
+  quality.com_outside_support_mean_m = com.com_outside_support_mean_m;
+  quality.balance = useBalance ? { weight: W.balance, margin_m: Math.round(balance!.margin * 1e4) / 1e4, lookahead_s: W.balance_lookahead } : false;
 
   const mapping: Record<string, unknown> = {
     method: 'tree discovery (no table)',

@@ -36,6 +36,16 @@ export interface QualityReport {
   solve_seconds: number;
   solve_cpu_seconds: number;
   mean_iterations: number;
+  /**
+   * Centre of mass (ground projection) outside the support polygon of the stance feet (sole rectangles;
+   * their hull in double stance): worst distance (m), frames beyond 1 mm, mean over stance frames (m).
+   * Filled by retarget() (balance.ts).
+   */
+  com_outside_support_max_m?: number;
+  com_outside_support_frames?: number;
+  com_outside_support_mean_m?: number;
+  /** The balance task's settings, or false when it was off. */
+  balance?: { weight: number; margin_m: number; lookahead_s: number } | false;
 }
 
 export interface MotionArrays {
