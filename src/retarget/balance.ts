@@ -113,13 +113,18 @@ export class SupportRegion {
   /** Result of distance(): outward direction of growth (unit) and the signed distance. */
   readonly dir = new Float64Array(2);
 
-  /** Add the world corners of a foot's sole rectangle (after fk). */
-  addFoot(kin: Kinematics, link: number, corners: Float64Array): void {
+  /**
+   * Add the world corners of a foot's sole rectangle (after fk), scaled by `w` in [0, 1] about the world
+   * point (ax, ay) (w = 1: the sole as it is; w = 0: collapsed onto that point).
+   */
+  addFoot(kin: Kinematics, link: number, corners: Float64Array, w = 1, ax = 0, ay = 0): void {
     const P = kin.pose, o = 12 * link;
     for (let i = 0; i < 4; i++) {
       const x = corners[3 * i], y = corners[3 * i + 1], z = corners[3 * i + 2];
-      this.pts[2 * this.nPts] = P[o] * x + P[o + 1] * y + P[o + 2] * z + P[o + 9];
-      this.pts[2 * this.nPts + 1] = P[o + 3] * x + P[o + 4] * y + P[o + 5] * z + P[o + 10];
+      const px = P[o] * x + P[o + 1] * y + P[o + 2] * z + P[o + 9];
+      const py = P[o + 3] * x + P[o + 4] * y + P[o + 5] * z + P[o + 10];
+      this.pts[2 * this.nPts] = ax + w * (px - ax);
+      this.pts[2 * this.nPts + 1] = ay + w * (py - ay);
       this.nPts++;
     }
   }
@@ -195,7 +200,9 @@ export class SupportRegion {
  */
 export class BalanceTask implements Task {
   readonly name = 'balance';
-  readonly support = { left: false, right: false };
+  /** Support weight of each foot this frame, in [0, 1] (0 = not a support; see evaluate). */
+  readonly support = { left: 0, right: 0 };
+  private readonly cw = new Float64Array(3);
   readonly region = new SupportRegion();
   /** Last CoM evaluated (world). */
   readonly com = new Float64Array(3);
@@ -213,19 +220,30 @@ export class BalanceTask implements Task {
     this.allCols = new Int32Array(Math.max(nv, 6));
     for (let i = 0; i < this.allCols.length; i++) this.allCols[i] = i;
   }
-  /** Signed distance of the CoM to the region of the active feet at the current poses (after fk). */
+  /**
+   * Signed distance of the CoM to the region of the active feet at the current poses (after fk). A foot
+   * with support weight w < 1 while the other one carries (weight 1) is shrunk towards the other sole's
+   * centre, so the region morphs continuously between double and single stance.
+   */
   evaluate(kin: Kinematics): number {
-    const r = this.region;
+    const r = this.region, wl = this.support.left, wr = this.support.right;
     r.clear();
-    if (this.support.left) r.addFoot(kin, this.feet.left.link, this.feet.left.corners);
-    if (this.support.right) r.addFoot(kin, this.feet.right.link, this.feet.right.corners);
-    if (!r.nPts) return -Infinity;
+    if (wl <= 0 && wr <= 0) return -Infinity;
+    const c = this.cw;
+    if (wl > 0) {
+      if (wr > 0 && wl < 1) { kin.pointWorld(this.feet.right.link, this.feet.right.centre, c); r.addFoot(kin, this.feet.left.link, this.feet.left.corners, wl, c[0], c[1]); }
+      else r.addFoot(kin, this.feet.left.link, this.feet.left.corners);
+    }
+    if (wr > 0) {
+      if (wl > 0 && wr < 1) { kin.pointWorld(this.feet.left.link, this.feet.left.centre, c); r.addFoot(kin, this.feet.right.link, this.feet.right.corners, wr, c[0], c[1]); }
+      else r.addFoot(kin, this.feet.right.link, this.feet.right.corners);
+    }
     r.build();
     this.model.com(kin, this.com);
     return r.distance(this.com[0], this.com[1]);
   }
   accumulate(s: IkState): number {
-    if (this.weight <= 0 || (!this.support.left && !this.support.right)) return 0;
+    if (this.weight <= 0 || (this.support.left <= 0 && this.support.right <= 0)) return 0;
     const d = this.evaluate(s.kin) + this.margin;
     if (!(d > 0)) return 0;
     if (s.costOnly) return this.weight * d * d;
@@ -251,8 +269,8 @@ export function comOutsideSupport(
   const base = { pos: new Float64Array(3), quat: new Float64Array(4) };
   let max = 0, frames = 0, sum = 0, n = 0;
   for (let t = 0; t < T; t++) {
-    task.support.left = !!stance.left[t];
-    task.support.right = !!stance.right[t];
+    task.support.left = stance.left[t] ? 1 : 0;
+    task.support.right = stance.right[t] ? 1 : 0;
     if (!task.support.left && !task.support.right) continue;
     for (let i = 0; i < nq; i++) q[i] = m.q[t * nq + i];
     for (let k = 0; k < 3; k++) base.pos[k] = m.rootPos[3 * t + k];

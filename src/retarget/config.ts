@@ -39,7 +39,7 @@ export const DEFAULT_WEIGHTS: Weights = {
   pelvis_orientation: 0.3, torso_orientation: 0.3,
   foot_orientation: 0.05, stance_foot_orientation: 3,
   posture: 2e-3, damping: 0.2, acceleration: 0, self_collision: 40, ground: 100,
-  balance: 30, balance_margin: 0.02, balance_lookahead: 0.15,
+  balance: 30, balance_margin: 0.02, balance_lookahead: 0.3,
 };
 
 export interface RobotConfig {

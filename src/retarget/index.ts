@@ -258,21 +258,29 @@ export function retarget(track: PoseTrack, robotIn: UrdfRobot | string, opts: Re
   }));
   const useBalance = (opts.balance ?? true) && W.balance > 0 && comModel.totalMass > 0;
   const balance = useBalance ? new BalanceTask(comModel, balanceFeet, W.balance, Math.min(W.balance_margin, 0.8 * halfWidth), nq + 6) : null;
-  const supportFlags = { left: new Uint8Array(T), right: new Uint8Array(T) };
+  // Support weight per foot and frame: 1 in single stance; in double stance a foot's weight ramps over
+  // `balance_lookahead` seconds down to its lift-off and up from its touch-down (the other foot then
+  // carries, weight 1), so the support region, and the CoM with it, move continuously.
+  const supportW = { left: new Float32Array(T), right: new Float32Array(T) };
   {
-    const la = Math.max(0, Math.round(W.balance_lookahead * targets.fps));
-    const liftsSoon = (sd: Side, t: number) => {
-      for (let k = t + 1; k <= Math.min(T - 1, t + la); k++) if (!targets.stance[sd][k]) return true;
-      return false;
+    const la = Math.max(1, Math.round(W.balance_lookahead * targets.fps));
+    const ramp = (sd: Side, t: number) => {
+      const st = targets.stance[sd];
+      let a = la, b = la;
+      for (let k = 1; k <= la; k++) if (t + k < T && !st[t + k]) { a = k - 1; break; }
+      for (let k = 1; k <= la; k++) if (t - k >= 0 && !st[t - k]) { b = k - 1; break; }
+      return Math.min(a, b) / la;
     };
     for (let t = 0; t < T; t++) {
-      let l = targets.stance.left[t], rr = targets.stance.right[t];
+      const l = targets.stance.left[t], rr = targets.stance.right[t];
       if (l && rr) {
-        const ls = liftsSoon('left', t), rs = liftsSoon('right', t);
-        if (ls && !rs) l = 0;
-        else if (rs && !ls) rr = 0;
+        let wl = ramp('left', t), wr = ramp('right', t);
+        const mx = Math.max(wl, wr);
+        if (mx > 0) { wl /= mx; wr /= mx; } else { wl = wr = 1; }
+        supportW.left[t] = wl; supportW.right[t] = wr;
+      } else {
+        supportW.left[t] = l; supportW.right[t] = rr;
       }
-      supportFlags.left[t] = l; supportFlags.right[t] = rr;
     }
   }
   if (balance) tasks.push(balance);
@@ -298,7 +306,7 @@ export function retarget(track: PoseTrack, robotIn: UrdfRobot | string, opts: Re
       footUp[side].weight = lerp(W.foot_orientation * 0.2, W.stance_foot_orientation);
       copy3(footFwd[side].target, targets.footForward[side], t);
     }
-    if (balance) { balance.support.left = !!supportFlags.left[t]; balance.support.right = !!supportFlags.right[t]; }
+    if (balance) { balance.support.left = supportW.left[t]; balance.support.right = supportW.right[t]; }
     copy3(pelvisLeft.target, targets.pelvisLeft, t);
     copy3(torsoLeft.target, targets.torsoLeft, t);
     copy3(torsoUp.target, targets.torsoUp, t);
