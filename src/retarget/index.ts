@@ -306,7 +306,12 @@ export function retarget(track: PoseTrack, robotIn: UrdfRobot | string, opts: Re
       footUp[side].weight = lerp(W.foot_orientation * 0.2, W.stance_foot_orientation);
       copy3(footFwd[side].target, targets.footForward[side], t);
     }
-    if (balance) { balance.support.left = supportW.left[t]; balance.support.right = supportW.right[t]; }
+    if (balance) {
+      balance.support.left = supportW.left[t]; balance.support.right = supportW.right[t];
+      // Faded in over the first half second: the first frame's multi-start solve and the per-frame steps
+      // find different balanced poses, and a full-weight start makes frame 1 jump.
+      balance.weight = W.balance * Math.min(1, t / Math.max(1, 0.5 * targets.fps));
+    }
     copy3(pelvisLeft.target, targets.pelvisLeft, t);
     copy3(torsoLeft.target, targets.torsoLeft, t);
     copy3(torsoUp.target, targets.torsoUp, t);
