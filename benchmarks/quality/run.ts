@@ -39,6 +39,8 @@ const fromRuns = opt('from-runs', '');
 const ROBOTS: Record<string, string> = {
   h1: path.join(data, 'robots/unitree_h1/urdf/h1.urdf'),
   g1: path.join(data, 'robots/unitree_g1/g1_29dof_rev_1_0.urdf'),
+  // Hand-only clips (the MediaPipe hand keypoints) run on a hand; body clips are skipped there.
+  inspire: path.join(data, 'hands/inspire_right/inspire_hand_right.urdf'),
 };
 const robots = opt('robots', 'h1,g1').split(',').map((r) => ROBOTS[r] ?? r);
 // 3 strengths per degradation (the CLI default has 4) to bound the run time on this machine.
