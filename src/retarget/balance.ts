@@ -203,6 +203,8 @@ export class BalanceTask implements Task {
   /** Support weight of each foot this frame, in [0, 1] (0 = not a support; see evaluate). */
   readonly support = { left: 0, right: 0 };
   private readonly cw = new Float64Array(3);
+  /** Width (m) of the smooth knee of the one-sided residual (see accumulate). */
+  softness = 0.01;
   readonly region = new SupportRegion();
   /** Last CoM evaluated (world). */
   readonly com = new Float64Array(3);
@@ -244,10 +246,14 @@ export class BalanceTask implements Task {
   }
   accumulate(s: IkState): number {
     if (this.weight <= 0 || (this.support.left <= 0 && this.support.right <= 0)) return 0;
-    const d = this.evaluate(s.kin) + this.margin;
-    if (!(d > 0)) return 0;
+    // Smooth one-sided residual: softplus of (distance + margin) with a `softness` (m) knee, so the task
+    // fades in instead of switching on and off from one iteration to the next (that chatters the joints).
+    const x = this.evaluate(s.kin) + this.margin, k = this.softness;
+    if (!(x > -6 * k)) return 0;
+    const d = x > 30 * k ? x : k * Math.log1p(Math.exp(x / k));
     if (s.costOnly) return this.weight * d * d;
-    const nv = s.nv, J = s.J, Jc = this.Jc, dx = this.region.dir[0], dy = this.region.dir[1];
+    const slope = x > 30 * k ? 1 : 1 / (1 + Math.exp(-x / k));
+    const nv = s.nv, J = s.J, Jc = this.Jc, dx = this.region.dir[0] * slope, dy = this.region.dir[1] * slope;
     this.model.jacobian(s.kin, Jc, s.J2, s.cols);
     // The support is held where the stance feet are (their position tasks keep them planted): the CoM
     // moves over it, not the feet under the CoM (that would be foot skate).

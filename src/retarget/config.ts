@@ -25,7 +25,7 @@ export interface Weights {
   pelvis_orientation: number; torso_orientation: number;
   foot_orientation: number; stance_foot_orientation: number;
   posture: number; damping: number; acceleration: number; self_collision: number; ground: number;
-  /** Centre of mass over the support (BalanceTask); 0 = off. */
+  /** Centre of mass over the support (BalanceTask); used when retarget's `balance` option is on, or set > 0 in a config (which turns it on). */
   balance: number;
   /** Inner margin (m) the CoM keeps from the support's edge (capped at 0.8 x the sole's half-width). */
   balance_margin: number;

@@ -57,7 +57,10 @@ export interface RetargetOptions {
   postSmoothing?: number;
   /** Self-collision avoidance (default true). */
   selfCollision?: boolean;
-  /** Centre of mass kept over the support feet (default true; weight `weights.balance`, 0 = off). */
+  /**
+   * Centre of mass kept over the support feet (BalanceTask, weight `weights.balance`). Default: on only
+   * when the config sets weights.balance > 0.
+   */
   balance?: boolean;
   /** Hard joint acceleration bound, rad/s^2 (default 0 = none; the damping task's acceleration term keeps motion smooth). */
   accelerationLimit?: number;
@@ -246,7 +249,9 @@ export function retarget(track: PoseTrack, robotIn: UrdfRobot | string, opts: Re
     tasks.push(collision);
   }
   // Balance: the CoM's ground projection over the support feet (stance flags, with a lookahead so the CoM
-  // shifts onto the remaining foot before the other one lifts).
+  // shifts onto the remaining foot before the other one lifts). Off unless asked for (`balance: true`, or a
+  // config giving weights.balance > 0): measured by the validator it does not make clips feasible yet
+  // (benchmarks/retarget/RESULTS.md, "Balance").
   const comModel = new ComModel(kin);
   const balanceFeet = {
     left: supportFoot(L(map.feet.left.link), soleRectangle(map.feet.left)),
@@ -256,7 +261,7 @@ export function retarget(track: PoseTrack, robotIn: UrdfRobot | string, opts: Re
     const c = balanceFeet[sd].corners;
     return Math.hypot(c[0] - c[9], c[1] - c[10], c[2] - c[11]) / 2;
   }));
-  const useBalance = (opts.balance ?? true) && W.balance > 0 && comModel.totalMass > 0;
+  const useBalance = (opts.balance ?? (cfg.weights?.balance ?? 0) > 0) && W.balance > 0 && comModel.totalMass > 0;
   const balance = useBalance ? new BalanceTask(comModel, balanceFeet, W.balance, Math.min(W.balance_margin, 0.8 * halfWidth), nq + 6) : null;
   // Support weight per foot and frame: 1 in single stance; in double stance a foot's weight ramps over
   // `balance_lookahead` seconds down to its lift-off and up from its touch-down (the other foot then

@@ -10,7 +10,9 @@ import { describeShared, shared } from '../helpers/shared.ts';
 import { loadUrdf } from '../../src/robot/urdf.ts';
 import { Kinematics } from '../../src/robot/kinematics.ts';
 import { importPose } from '../../src/pose/import.ts';
-import { ComModel } from '../../src/retarget/balance.ts';
+import { ComModel, comOutsideSupport, soleRectangle, supportFoot } from '../../src/retarget/balance.ts';
+import { discoverBody } from '../../src/retarget/discover.ts';
+import type { RobotMotion } from '../../src/retarget/motion.ts';
 import { IkState } from '../../src/retarget/solver.ts';
 import { retarget } from '../../src/retarget/index.ts';
 
@@ -81,11 +83,27 @@ describeShared('balance on H1', [H1, WALK], () => {
     const track = importPose(shared(WALK));
     const opts = { duration: 4, fps: 30 };
     const off = retarget(track, robot, { ...opts, balance: false });
-    const on = retarget(track, robot, { ...opts, config: { weights: { balance: 300 } } });
+    const on = retarget(track, robot, { ...opts, config: { weights: { balance: 300, balance_lookahead: 0.3 } } });
     const qOff = off.quality as Record<string, number>, qOn = on.quality as Record<string, number>;
-    console.log(`H1 walk: CoM outside support max ${qOff.com_outside_support_max_m} m -> ${qOn.com_outside_support_max_m} m; keypoint error ${qOff.keypoint_error_mean_m} -> ${qOn.keypoint_error_mean_m} m; skate ${qOff.stance_skate_mean_cm_s} -> ${qOn.stance_skate_mean_cm_s} cm/s`);
-    expect(qOff.com_outside_support_max_m).toBeGreaterThan(0.1);
-    expect(qOn.com_outside_support_max_m).toBeLessThan(0.03);
+    // Single-stance frames after the balance weight's 0.5 s fade-in.
+    const kin = new Kinematics(robot);
+    const map = discoverBody(kin);
+    const feet = {
+      left: supportFoot(kin.linkIndex(map.feet.left.link), soleRectangle(map.feet.left)),
+      right: supportFoot(kin.linkIndex(map.feet.right.link), soleRectangle(map.feet.right)),
+    };
+    const single = (m: RobotMotion) => {
+      const st = (m.extras!.stance as { data: Uint8Array }).data, T = m.timestamps.length;
+      const out = { left: new Uint8Array(T), right: new Uint8Array(T) };
+      for (let t = 15; t < T; t++) if (st[2 * t] !== st[2 * t + 1]) { out.left[t] = st[2 * t]; out.right[t] = st[2 * t + 1]; }
+      return out;
+    };
+    const sOff = comOutsideSupport(kin, new ComModel(kin), feet, single(off), off);
+    const sOn = comOutsideSupport(kin, new ComModel(kin), feet, single(on), on);
+    console.log(`H1 walk, ${sOn.support_frames} single-stance frames: CoM outside the stance sole max ${sOff.com_outside_support_max_m} -> ${sOn.com_outside_support_max_m} m, frames beyond 1 mm ${sOff.com_outside_support_frames} -> ${sOn.com_outside_support_frames}; whole clip max ${qOff.com_outside_support_max_m} -> ${qOn.com_outside_support_max_m} m; keypoint error ${qOff.keypoint_error_mean_m} -> ${qOn.keypoint_error_mean_m} m; skate ${qOff.stance_skate_mean_cm_s} -> ${qOn.stance_skate_mean_cm_s} cm/s`);
+    expect(sOn.support_frames).toBeGreaterThan(20);
+    expect(sOff.com_outside_support_max_m).toBeGreaterThan(0.1);
+    expect(sOn.com_outside_support_max_m).toBeLessThan(0.03);
     expect(qOn.joint_limit_violations).toBe(0);
     expect(qOn.velocity_limit_violations).toBe(0);
   }, 60_000);
