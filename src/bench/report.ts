@@ -72,6 +72,9 @@ function niceTicks(lo: number, hi: number, n = 4): number[] {
   return out;
 }
 
+/** A plot title, squeezed to the plot's width when it is long. */
+const titleText = (title: string, W: number) => `<text x="${W / 2}" y="12" class="t"${title.length * 5.6 > W - 8 ? ` textLength="${W - 8}" lengthAdjust="spacingAndGlyphs"` : ''}>${esc(title)}</text>`;
+
 interface Axis { lo: number; hi: number }
 const extent = (vals: number[], pad = 0.05): Axis => {
   const f = vals.filter((v) => Number.isFinite(v));
@@ -89,7 +92,7 @@ function stripPlot(run: BenchRun, key: string, title: string): string {
   const ax = extent([...success, ...failure]);
   const y = (v: number) => T + (H - T - B) * (1 - (v - ax.lo) / (ax.hi - ax.lo));
   const parts: string[] = [`<svg viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img"><title>${esc(title)}</title>`];
-  parts.push(`<text x="${W / 2}" y="12" class="t">${esc(title)}</text>`);
+  parts.push(titleText(title, W));
   for (const t of niceTicks(ax.lo, ax.hi)) parts.push(`<line x1="${L}" x2="${W - 6}" y1="${y(t)}" y2="${y(t)}" class="g"/><text x="${L - 4}" y="${y(t) + 3}" class="yl">${fmt(t)}</text>`);
   const cols: [string, number[], number[] | null, number, string][] = [['success', success, successQ, L + (W - L) * 0.3, 'ok'], ['failure', failure, failureQ, L + (W - L) * 0.72, 'bad']];
   for (const [name, vals, q, cx, cls] of cols) {
@@ -115,7 +118,7 @@ function linePlot(title: string, levels: number[], ys: (number | null)[], opts: 
   const e = extent([...vals, ...(opts.lo !== undefined ? [opts.lo] : []), ...(opts.hi !== undefined ? [opts.hi] : [])], opts.lo !== undefined ? 0 : 0.08);
   const x = (i: number) => L + ((W - L - R) * i) / Math.max(1, levels.length - 1);
   const y = (v: number) => T + (H - T - B) * (1 - (v - e.lo) / (e.hi - e.lo));
-  const p: string[] = [`<svg viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img"><title>${esc(title)}</title><text x="${W / 2}" y="12" class="t">${esc(title)}</text>`];
+  const p: string[] = [`<svg viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img"><title>${esc(title)}</title>${titleText(title, W)}`];
   for (const t of niceTicks(e.lo, e.hi)) p.push(`<line x1="${L}" x2="${W - R}" y1="${y(t)}" y2="${y(t)}" class="g"/><text x="${L - 4}" y="${y(t) + 3}" class="yl">${fmt(t)}</text>`);
   levels.forEach((lv, i) => p.push(`<text x="${x(i)}" y="${H - 8}" class="xl">${fmt(lv)}</text>`));
   opts.ci?.forEach((c, i) => { if (c) p.push(`<line x1="${x(i)}" x2="${x(i)}" y1="${y(c[0])}" y2="${y(c[1])}" class="wh"/>`); });
