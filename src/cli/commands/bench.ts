@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../../errors.ts';
 import { loadUrdf } from '../../robot/urdf.ts';
-import { listCorpus, benchQuality, writeReport, parseLevels, type BenchRun } from '../../bench/index.ts';
+import { listCorpus, benchQuality, writeReport, parseLevels, keyFigures, type BenchRun } from '../../bench/index.ts';
 import { simOutcome, type SimMode } from '../../bench/sim.ts';
 
 export function machineLine(): string {
@@ -58,10 +58,12 @@ const quality: CommandModule = {
     }
     for (const { run, analysis: a } of out.results) {
       process.stdout.write(`${run.robot.name}: ${a.n} runs, ${a.successes} success, ${a.failures} failure (${a.failed_in_retarget} in retargeting), ${run.skipped.length} clip(s) skipped\n`);
-      process.stdout.write('  predictor                          AUROC(fail)  ρ(success)  partial ρ|len\n');
+      if (a.checks.length) process.stdout.write(`  validation checks failed: ${a.checks.map((c) => `${c.kind} ${c.failed}/${a.n}`).join(', ')}\n`);
+      const fig = keyFigures(a.figures, 1)[0];
+      process.stdout.write(`  predictor                          AUROC(fail)  ρ(success)  partial ρ|len${fig ? `  ρ(${fig})` : ''}\n`);
       for (const p of a.predictors) {
-        const f = (v: number | null) => (v === null ? '     –' : v.toFixed(3).padStart(6));
-        process.stdout.write(`  ${p.key.padEnd(34)} ${f(p.auroc_failure)}       ${f(p.spearman_success)}      ${f(p.partial_spearman_success_given_duration)}\n`);
+        const f = (v: number | null | undefined) => (v === null || v === undefined ? '     –' : v.toFixed(3).padStart(6));
+        process.stdout.write(`  ${p.key.padEnd(34)} ${f(p.auroc_failure)}       ${f(p.spearman_success)}      ${f(p.partial_spearman_success_given_duration)}${fig ? `       ${f(p.spearman_figures[fig])}` : ''}\n`);
       }
       for (const d of a.dose_response) {
         process.stdout.write(`  ${d.degradation.padEnd(10)} success rate by level: ${d.levels.map((l) => `${l.level}: ${l.successes}/${l.n}`).join(', ')}\n`);
