@@ -31,6 +31,8 @@ export class ComModel {
   readonly mass: Float64Array;
   readonly totalMass: number;
   private readonly w = new Float64Array(3);
+  /** Per-link views of `local`, made once (a subarray per call would allocate). */
+  private readonly views: Float64Array[];
 
   constructor(kin: Kinematics) {
     const links: number[] = [], local: number[] = [], mass: number[] = [];
@@ -47,6 +49,7 @@ export class ComModel {
     this.local = Float64Array.from(local);
     this.mass = Float64Array.from(mass);
     this.totalMass = mass.reduce((a, b) => a + b, 0);
+    this.views = this.mass.length ? Array.from(this.mass, (_, k) => this.local.subarray(3 * k, 3 * k + 3)) : [];
   }
 
   /** World CoM at the current poses (after fk), written to out[0..3]. */
@@ -54,7 +57,7 @@ export class ComModel {
     out[0] = out[1] = out[2] = 0;
     const w = this.w, M = this.totalMass || 1;
     for (let k = 0; k < this.links.length; k++) {
-      kin.pointWorld(this.links[k], this.local.subarray(3 * k, 3 * k + 3), w);
+      kin.pointWorld(this.links[k], this.views[k], w);
       const f = this.mass[k] / M;
       out[0] += f * w[0]; out[1] += f * w[1]; out[2] += f * w[2];
     }
@@ -69,7 +72,7 @@ export class ComModel {
     out.fill(0, 0, 3 * nv);
     for (let k = 0; k < this.links.length; k++) {
       const link = this.links[k];
-      kin.jacobian(link, this.local.subarray(3 * k, 3 * k + 3), scratch, true);
+      kin.jacobian(link, this.views[k], scratch, true);
       const f = this.mass[k] / M, c = cols[link];
       for (let a = 0; a < c.length; a++) {
         const j = c[a];
@@ -141,20 +144,24 @@ export class SupportRegion {
       while (j >= 0 && (p[2 * ord[j]] > p[2 * v] || (p[2 * ord[j]] === p[2 * v] && p[2 * ord[j] + 1] > p[2 * v + 1]))) { ord[j + 1] = ord[j]; j--; }
       ord[j + 1] = v;
     }
-    const cross = (a: number, b: number, c: number) =>
-      (H[2 * b] - H[2 * a]) * (p[2 * c + 1] - H[2 * a + 1]) - (H[2 * b + 1] - H[2 * a + 1]) * (p[2 * c] - H[2 * a]);
     let k = 0;
     for (let i = 0; i < n; i++) {
       const c = ord[i];
-      while (k >= 2 && cross(k - 2, k - 1, c) <= 1e-12) k--;
+      while (k >= 2 && this.cross(k - 2, k - 1, c) <= 1e-12) k--;
       H[2 * k] = p[2 * c]; H[2 * k + 1] = p[2 * c + 1]; k++;
     }
     for (let i = n - 2, lo = k + 1; i >= 0; i--) {
       const c = ord[i];
-      while (k >= lo && cross(k - 2, k - 1, c) <= 1e-12) k--;
+      while (k >= lo && this.cross(k - 2, k - 1, c) <= 1e-12) k--;
       H[2 * k] = p[2 * c]; H[2 * k + 1] = p[2 * c + 1]; k++;
     }
     this.nHull = n > 1 ? k - 1 : n;
+  }
+
+  /** Cross product (hull[b] - hull[a]) x (pts[c] - hull[a]). */
+  private cross(a: number, b: number, c: number): number {
+    const H = this.hull, p = this.pts;
+    return (H[2 * b] - H[2 * a]) * (p[2 * c + 1] - H[2 * a + 1]) - (H[2 * b + 1] - H[2 * a + 1]) * (p[2 * c] - H[2 * a]);
   }
 
   /**

@@ -10,7 +10,7 @@ import { describeShared, shared } from '../helpers/shared.ts';
 import { loadUrdf } from '../../src/robot/urdf.ts';
 import { Kinematics } from '../../src/robot/kinematics.ts';
 import { importPose } from '../../src/pose/import.ts';
-import { ComModel, comOutsideSupport, soleRectangle, supportFoot } from '../../src/retarget/balance.ts';
+import { ComModel, SupportRegion, comOutsideSupport, soleRectangle, supportFoot } from '../../src/retarget/balance.ts';
 import { discoverBody } from '../../src/retarget/discover.ts';
 import type { RobotMotion } from '../../src/retarget/motion.ts';
 import { IkState } from '../../src/retarget/solver.ts';
@@ -68,6 +68,22 @@ function checkJacobian(urdf: string): number {
   expect(Jc[0]).toBeCloseTo(1, 9); expect(Jc[nv + 1]).toBeCloseTo(1, 9); expect(Jc[2 * nv + 2]).toBeCloseTo(1, 9);
   return worst;
 }
+
+it('support region: hull of two soles and the signed distance to it', () => {
+  const r = new SupportRegion();
+  // Two 0.2 x 0.1 soles, centres at y = +-0.1 (filled in directly, as addFoot would).
+  const pts = [-0.1, 0.05, 0.1, 0.05, 0.1, 0.15, -0.1, 0.15, -0.1, -0.15, 0.1, -0.15, 0.1, -0.05, -0.1, -0.05];
+  r.pts.set(pts); r.nPts = 8;
+  r.build();
+  expect(r.distance(0, 0)).toBeCloseTo(-0.1, 9); // between the feet: inside the hull, 0.1 from the front/back edges
+  expect(r.distance(0.3, 0)).toBeCloseTo(0.2, 9);
+  expect(r.dir[0]).toBeCloseTo(1, 9);
+  expect(r.distance(0.13, 0.19)).toBeCloseTo(0.05, 9); // beyond the corner (0.1, 0.15)
+  // One sole: the point between the feet is now outside by 0.05.
+  r.clear(); r.pts.set(pts.slice(0, 8)); r.nPts = 4; r.build();
+  expect(r.distance(0, 0)).toBeCloseTo(0.05, 9);
+  expect(r.dir[1]).toBeCloseTo(-1, 9);
+});
 
 it('CoM Jacobian matches finite differences on r2r_humanoid', () => {
   expect(checkJacobian(R2R)).toBeLessThan(1e-6);
