@@ -297,3 +297,30 @@ export function comOutsideSupport(
   const r6 = (x: number) => Math.round(x * 1e6) / 1e6;
   return { com_outside_support_max_m: r6(max), com_outside_support_frames: frames, com_outside_support_mean_m: r6(n ? sum / n : 0), support_frames: n };
 }
+
+/**
+ * Keep the CoM's ground projection at a world (x, y) target (two-sided): the second pass of the smoothed
+ * balance (see retarget(): the first pass's CoM, moved into the support and low-passed over time).
+ */
+export class ComTask implements Task {
+  readonly name = 'com';
+  readonly target = new Float64Array(2);
+  readonly com = new Float64Array(3);
+  private readonly Jc: Float64Array;
+  private readonly res = new Float64Array(2);
+  private readonly allCols: Int32Array;
+  constructor(readonly model: ComModel, public weight: number, nv: number) {
+    this.Jc = new Float64Array(3 * Math.max(nv, 6));
+    this.allCols = new Int32Array(Math.max(nv, 6));
+    for (let i = 0; i < this.allCols.length; i++) this.allCols[i] = i;
+  }
+  accumulate(s: IkState): number {
+    if (this.weight <= 0) return 0;
+    this.model.com(s.kin, this.com);
+    this.res[0] = this.com[0] - this.target[0];
+    this.res[1] = this.com[1] - this.target[1];
+    if (s.costOnly) return this.weight * (this.res[0] * this.res[0] + this.res[1] * this.res[1]);
+    this.model.jacobian(s.kin, this.Jc, s.J2, s.cols);
+    return s.addRows(this.Jc, 0, 2, this.res, this.weight, this.allCols, s.nv);
+  }
+}

@@ -31,6 +31,11 @@ export interface Weights {
   balance_margin: number;
   /** Seconds: a foot that lifts within this is already left out of the support (the CoM shifts early). */
   balance_lookahead: number;
+  /**
+   * Seconds (Gaussian sigma): > 0 = two-pass smoothed balance (the CoM of a first solve, moved into the
+   * support and low-passed, tracked in a second solve); 0 = the per-frame one-sided task.
+   */
+  balance_smoothing: number;
 }
 
 export const DEFAULT_WEIGHTS: Weights = {
@@ -39,7 +44,7 @@ export const DEFAULT_WEIGHTS: Weights = {
   pelvis_orientation: 0.3, torso_orientation: 0.3,
   foot_orientation: 0.05, stance_foot_orientation: 3,
   posture: 2e-3, damping: 0.2, acceleration: 0, self_collision: 40, ground: 100,
-  balance: 30, balance_margin: 0.02, balance_lookahead: 0.3,
+  balance: 30, balance_margin: 0.02, balance_lookahead: 0.3, balance_smoothing: 0.35,
 };
 
 export interface RobotConfig {

@@ -21,14 +21,14 @@ import {
 } from './solver.ts';
 import { DEFAULT_WEIGHTS, defaultConfigFile, loadRobotConfig, type RobotConfig, type Weights } from './config.ts';
 import { qualityReport, type QualityReport } from './quality.ts';
-import { BalanceTask, ComModel, comOutsideSupport, soleRectangle, supportFoot } from './balance.ts';
+import { BalanceTask, ComModel, ComTask, comOutsideSupport, soleRectangle, supportFoot } from './balance.ts';
 
 export { discoverBody, zeroPose } from './discover.ts';
 export type { BodyMap, LimbMap, FootMap, LinkPoint } from './discover.ts';
 export { buildProxies, capsuleDistance } from './proxies.ts';
 export type { QualityReport } from './quality.ts';
 export { loadRobotConfig, parseRobotConfig, DEFAULT_WEIGHTS } from './config.ts';
-export { BalanceTask, ComModel, SupportRegion, comOutsideSupport, soleRectangle, supportFoot } from './balance.ts';
+export { BalanceTask, ComModel, ComTask, SupportRegion, comOutsideSupport, soleRectangle, supportFoot } from './balance.ts';
 export type { SupportFoot } from './balance.ts';
 export type { RobotConfig, Weights } from './config.ts';
 
@@ -288,7 +288,12 @@ export function retarget(track: PoseTrack, robotIn: UrdfRobot | string, opts: Re
       }
     }
   }
-  if (balance) tasks.push(balance);
+  // balance_smoothing > 0: the smoothed two-pass variant (ComTask) instead of the per-frame one-sided task.
+  const balanceMargin = Math.min(W.balance_margin, 0.8 * halfWidth);
+  const comTask = balance && W.balance_smoothing > 0 ? new ComTask(comModel, 0, nq + 6) : null;
+  const comTarget: { x: Float64Array; y: Float64Array } = { x: new Float64Array(0), y: new Float64Array(0) };
+  if (comTask) tasks.push(comTask);
+  else if (balance) tasks.push(balance);
   const solver = new IkSolver(kin, tasks);
   const s = solver.s;
   // Finger dofs are not the body's business: pin them at home in the body solve (bounds), fingers solve later.
@@ -311,6 +316,7 @@ export function retarget(track: PoseTrack, robotIn: UrdfRobot | string, opts: Re
       footUp[side].weight = lerp(W.foot_orientation * 0.2, W.stance_foot_orientation);
       copy3(footFwd[side].target, targets.footForward[side], t);
     }
+    if (comTask && comTarget.x.length) { comTask.target[0] = comTarget.x[t]; comTask.target[1] = comTarget.y[t]; }
     if (balance) {
       balance.support.left = supportW.left[t]; balance.support.right = supportW.right[t];
       // Faded in over the first half second: the first frame's multi-start solve and the per-frame steps
@@ -368,42 +374,75 @@ export function retarget(track: PoseTrack, robotIn: UrdfRobot | string, opts: Re
   const qPrev2 = new Float64Array(nq);
   const frameOpts = { maxIters: iters, lambda: 1e-4, tol: 1e-5, trustStep: 0.01 };
   const accel = opts.accelerationLimit ?? 0;
-  for (let t = 0; t < T; t++) {
-    setFrame(t);
-    if (t > 0) {
-      const dt = targets.timestamps[t] - targets.timestamps[t - 1];
-      if (t > 1) qPrev2.set(qPrev);
-      qPrev.set(s.q);
-      solver.setBounds(qPrev, dt, t > 1 ? qPrev2 : null, accel);
-      damping.push(s.q, s.basePos);
-      solver.basePrev.set(s.basePos);
-      solver.baseDt = dt;
-    } else {
-      solver.setBounds(null, 0);
-    }
-    pinFingers();
-    if (collision) { s.fk(); collision.beginFrame(kin.pose, t > 0 ? 0.1 + 3 * (targets.timestamps[t] - targets.timestamps[t - 1]) : 0.2); }
-    frameOpts.maxIters = t === 0 ? firstIters : iters;
-    solver.solve(frameOpts);
-    iterSum += solver.lastIters;
-    if (fingerSolvers.length) {
-      s.fk();
-      for (const fsv of fingerSolvers) fsv.solveFrame(t, s.q);
-      // Finger solvers must respect the same boxes.
-      for (let i = 0; i < nq; i++) if (fingerDof[i] && t > 0) {
-        const v = kin.velocityLimit[i] * (targets.timestamps[t] - targets.timestamps[t - 1]) * (1 - 1e-3);
-        s.q[i] = Math.min(kin.upper[i], Math.max(kin.lower[i], Math.min(qPrev[i] + v, Math.max(qPrev[i] - v, s.q[i]))));
+  const start = { q: Float64Array.from(s.q), pos: Float64Array.from(s.basePos), quat: Float64Array.from(s.baseQuat) };
+  const solveFrames = () => {
+    for (let t = 0; t < T; t++) {
+      setFrame(t);
+      if (t > 0) {
+        const dt = targets.timestamps[t] - targets.timestamps[t - 1];
+        if (t > 1) qPrev2.set(qPrev);
+        qPrev.set(s.q);
+        solver.setBounds(qPrev, dt, t > 1 ? qPrev2 : null, accel);
+        damping.push(s.q, s.basePos);
+        solver.basePrev.set(s.basePos);
+        solver.baseDt = dt;
+      } else {
+        solver.setBounds(null, 0);
       }
-      if (collision) {
-        // New finger poses may touch the body: let the arms (and the rest) respond, fingers held.
-        pinFingers();
-        solver.solve({ maxIters: 2, lambda: 1e-4, tol: 1e-5 });
-        iterSum += solver.lastIters;
+      pinFingers();
+      if (collision) { s.fk(); collision.beginFrame(kin.pose, t > 0 ? 0.1 + 3 * (targets.timestamps[t] - targets.timestamps[t - 1]) : 0.2); }
+      frameOpts.maxIters = t === 0 ? firstIters : iters;
+      solver.solve(frameOpts);
+      iterSum += solver.lastIters;
+      if (fingerSolvers.length) {
+        s.fk();
+        for (const fsv of fingerSolvers) fsv.solveFrame(t, s.q);
+        // Finger solvers must respect the same boxes.
+        for (let i = 0; i < nq; i++) if (fingerDof[i] && t > 0) {
+          const v = kin.velocityLimit[i] * (targets.timestamps[t] - targets.timestamps[t - 1]) * (1 - 1e-3);
+          s.q[i] = Math.min(kin.upper[i], Math.max(kin.lower[i], Math.min(qPrev[i] + v, Math.max(qPrev[i] - v, s.q[i]))));
+        }
+        if (collision) {
+          // New finger poses may touch the body: let the arms (and the rest) respond, fingers held.
+          pinFingers();
+          solver.solve({ maxIters: 2, lambda: 1e-4, tol: 1e-5 });
+          iterSum += solver.lastIters;
+        }
       }
+      for (let i = 0; i < nq; i++) out.q[t * nq + i] = s.q[i];
+      out.rootPos.set(s.basePos, 3 * t);
+      out.rootQuat.set(s.baseQuat, 4 * t);
     }
-    for (let i = 0; i < nq; i++) out.q[t * nq + i] = s.q[i];
-    out.rootPos.set(s.basePos, 3 * t);
-    out.rootQuat.set(s.baseQuat, 4 * t);
+  };
+  solveFrames();
+  if (comTask) {
+    // Smoothed balance, second pass: the first pass's CoM moved into the support (with the margin) at each
+    // stance frame, low-passed over time (so it does not jump from foot to foot in a quick step), is
+    // tracked by a CoM task from the same start.
+    const sig = W.balance_smoothing * targets.fps;
+    const cx = new Float64Array(T), cy = new Float64Array(T);
+    const qf = new Float64Array(nq), bf = { pos: new Float64Array(3), quat: new Float64Array(4) };
+    const probe = new BalanceTask(comModel, balanceFeet, 0, balanceMargin);
+    for (let t = 0; t < T; t++) {
+      for (let i = 0; i < nq; i++) qf[i] = out.q[t * nq + i];
+      for (let k = 0; k < 3; k++) bf.pos[k] = out.rootPos[3 * t + k];
+      for (let k = 0; k < 4; k++) bf.quat[k] = out.rootQuat[4 * t + k];
+      kin.fk(qf, bf);
+      probe.support.left = supportW.left[t]; probe.support.right = supportW.right[t];
+      const d = probe.evaluate(kin) + balanceMargin;
+      if (probe.support.left <= 0 && probe.support.right <= 0) comModel.com(kin, probe.com);
+      const m = Number.isFinite(d) && d > 0 ? d : 0;
+      cx[t] = probe.com[0] - m * probe.region.dir[0];
+      cy[t] = probe.com[1] - m * probe.region.dir[1];
+    }
+    const sx = gaussianSmooth(cx, T, 1, sig), sy = gaussianSmooth(cy, T, 1, sig);
+    comTarget.x = sx; comTarget.y = sy;
+    comTask.weight = W.balance;
+    s.q.set(start.q); s.basePos.set(start.pos); s.baseQuat.set(start.quat);
+    damping.history = 0;
+    solver.baseDt = 0;
+    iterSum = 0;
+    solveFrames();
   }
   // Light zero-phase smoothing of the upper-body joints (not those between root and feet, not fingers:
   // contacts stay exact).
@@ -432,7 +471,7 @@ export function retarget(track: PoseTrack, robotIn: UrdfRobot | string, opts: Re
   quality.com_outside_support_max_m = com.com_outside_support_max_m;
   quality.com_outside_support_frames = com.com_outside_support_frames;
   quality.com_outside_support_mean_m = com.com_outside_support_mean_m;
-  quality.balance = useBalance ? { weight: W.balance, margin_m: Math.round(balance!.margin * 1e4) / 1e4, lookahead_s: W.balance_lookahead } : false;
+  quality.balance = useBalance ? { weight: W.balance, margin_m: Math.round(balance!.margin * 1e4) / 1e4, lookahead_s: W.balance_lookahead, smoothing_s: W.balance_smoothing } : false;
 
   const mapping: Record<string, unknown> = {
     method: 'tree discovery (no table)',

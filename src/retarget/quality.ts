@@ -45,7 +45,7 @@ export interface QualityReport {
   com_outside_support_frames?: number;
   com_outside_support_mean_m?: number;
   /** The balance task's settings, or false when it was off. */
-  balance?: { weight: number; margin_m: number; lookahead_s: number } | false;
+  balance?: { weight: number; margin_m: number; lookahead_s: number; smoothing_s: number } | false;
 }
 
 export interface MotionArrays {

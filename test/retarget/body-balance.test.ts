@@ -99,7 +99,7 @@ describeShared('balance on H1', [H1, WALK], () => {
     const track = importPose(shared(WALK));
     const opts = { duration: 4, fps: 30 };
     const off = retarget(track, robot, { ...opts, balance: false });
-    const on = retarget(track, robot, { ...opts, config: { weights: { balance: 300, balance_lookahead: 0.3 } } });
+    const on = retarget(track, robot, { ...opts, config: { weights: { balance: 300, balance_lookahead: 0.3, balance_smoothing: 0 } } });
     const qOff = off.quality as Record<string, number>, qOn = on.quality as Record<string, number>;
     // Single-stance frames after the balance weight's 0.5 s fade-in.
     const kin = new Kinematics(robot);
