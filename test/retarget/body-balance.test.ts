@@ -89,7 +89,38 @@ it('CoM Jacobian matches finite differences on r2r_humanoid', () => {
   expect(checkJacobian(R2R)).toBeLessThan(1e-6);
 });
 
+/** Mean |second difference| of the CoM's ground projection (m / frame^2) and the CoM path of a motion. */
+function comAccel(urdf: string, m: RobotMotion): number {
+  const kin = new Kinematics(loadUrdf(urdf));
+  const model = new ComModel(kin);
+  const T = m.timestamps.length, nq = kin.nq;
+  const c = new Float64Array(3 * T), w = new Float64Array(3);
+  for (let t = 0; t < T; t++) {
+    kin.fk(Float64Array.from(m.q.subarray(t * nq, (t + 1) * nq)), { pos: Float64Array.from(m.rootPos.subarray(3 * t, 3 * t + 3)), quat: Float64Array.from(m.rootQuat.subarray(4 * t, 4 * t + 4)) });
+    model.com(kin, w);
+    c.set(w, 3 * t);
+  }
+  let sum = 0;
+  for (let t = 1; t < T - 1; t++) sum += Math.hypot(c[3 * t + 3] - 2 * c[3 * t] + c[3 * t - 3], c[3 * t + 4] - 2 * c[3 * t + 1] + c[3 * t - 2]);
+  return sum / (T - 2);
+}
+
 describeShared('balance on H1', [H1, WALK], () => {
+  it('smoothed balance: a smoother CoM than without balance, and closer to the support', () => {
+    const robot = loadUrdf(shared(H1));
+    const track = importPose(shared(WALK));
+    const off = retarget(track, robot, { duration: 4, fps: 30, balance: false });
+    const on = retarget(track, robot, { duration: 4, fps: 30, balance: true });
+    const aOff = comAccel(shared(H1), off), aOn = comAccel(shared(H1), on);
+    const qOff = off.quality as Record<string, number>, qOn = on.quality as Record<string, number>;
+    console.log(`H1 walk, smoothed balance: CoM mean |second difference| ${(aOff * 1000).toFixed(3)} -> ${(aOn * 1000).toFixed(3)} mm/frame^2; CoM outside support mean ${qOff.com_outside_support_mean_m} -> ${qOn.com_outside_support_mean_m} m; keypoint error ${qOff.keypoint_error_mean_m} -> ${qOn.keypoint_error_mean_m} m`);
+    expect((on.quality as Record<string, unknown>).balance).toMatchObject({ smoothing_s: 0.35 });
+    expect(aOn).toBeLessThan(aOff);
+    expect(qOn.com_outside_support_mean_m).toBeLessThan(qOff.com_outside_support_mean_m);
+    expect(qOn.joint_limit_violations).toBe(0);
+    expect(qOn.velocity_limit_violations).toBe(0);
+  }, 60_000);
+
   it('CoM Jacobian matches finite differences on H1', () => {
     expect(checkJacobian(shared(H1))).toBeLessThan(1e-6);
   });
