@@ -94,7 +94,7 @@ function ffmpeg(args: string[]): void {
 }
 
 function runChild(clip: string, mode: string, workers: number, label: string, trace = false): Result {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', clip, mode, String(workers), label, trace ? '1' : '0'], {
+  const r = spawnSync(process.execPath, [path.join(here, 'boot.mjs'), '--child', clip, mode, String(workers), label, trace ? '1' : '0'], {
     cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024,
   });
   const line = r.stdout.trim().split('\n').pop() ?? '';
