@@ -305,6 +305,8 @@ export function comOutsideSupport(
 export class ComTask implements Task {
   readonly name = 'com';
   readonly target = new Float64Array(2);
+  /** Set when the state has moved enough that the CoM Jacobian must be recomputed (e.g. each new frame). */
+  stale = true;
   readonly com = new Float64Array(3);
   private readonly Jc: Float64Array;
   private readonly res = new Float64Array(2);
@@ -320,7 +322,10 @@ export class ComTask implements Task {
     this.res[0] = this.com[0] - this.target[0];
     this.res[1] = this.com[1] - this.target[1];
     if (s.costOnly) return this.weight * (this.res[0] * this.res[0] + this.res[1] * this.res[1]);
-    this.model.jacobian(s.kin, this.Jc, s.J2, s.cols);
+    // The CoM Jacobian (one point Jacobian per massive link) is the costly part: computed on the first
+    // linearisation of a frame and reused for the frame's other iterations (it changes little within a
+    // frame; the residual is always exact).
+    if (this.stale) { this.model.jacobian(s.kin, this.Jc, s.J2, s.cols); this.stale = false; }
     return s.addRows(this.Jc, 0, 2, this.res, this.weight, this.allCols, s.nv);
   }
 }

@@ -316,7 +316,7 @@ export function retarget(track: PoseTrack, robotIn: UrdfRobot | string, opts: Re
       footUp[side].weight = lerp(W.foot_orientation * 0.2, W.stance_foot_orientation);
       copy3(footFwd[side].target, targets.footForward[side], t);
     }
-    if (comTask && comTarget.x.length) { comTask.target[0] = comTarget.x[t]; comTask.target[1] = comTarget.y[t]; }
+    if (comTask && comTarget.x.length) { comTask.target[0] = comTarget.x[t]; comTask.target[1] = comTarget.y[t]; comTask.stale = true; }
     if (balance) {
       balance.support.left = supportW.left[t]; balance.support.right = supportW.right[t];
       // Faded in over the first half second: the first frame's multi-start solve and the per-frame steps
@@ -375,7 +375,8 @@ export function retarget(track: PoseTrack, robotIn: UrdfRobot | string, opts: Re
   const frameOpts = { maxIters: iters, lambda: 1e-4, tol: 1e-5, trustStep: 0.01 };
   const accel = opts.accelerationLimit ?? 0;
   const start = { q: Float64Array.from(s.q), pos: Float64Array.from(s.basePos), quat: Float64Array.from(s.baseQuat) };
-  const solveFrames = () => {
+  // `draft`: the smoothed balance's first pass, which only needs the CoM path: fewer iterations.
+  const solveFrames = (draft = false) => {
     for (let t = 0; t < T; t++) {
       setFrame(t);
       if (t > 0) {
@@ -391,7 +392,7 @@ export function retarget(track: PoseTrack, robotIn: UrdfRobot | string, opts: Re
       }
       pinFingers();
       if (collision) { s.fk(); collision.beginFrame(kin.pose, t > 0 ? 0.1 + 3 * (targets.timestamps[t] - targets.timestamps[t - 1]) : 0.2); }
-      frameOpts.maxIters = t === 0 ? firstIters : iters;
+      frameOpts.maxIters = t === 0 ? firstIters : draft ? Math.min(2, iters) : iters;
       solver.solve(frameOpts);
       iterSum += solver.lastIters;
       if (fingerSolvers.length) {
@@ -414,7 +415,7 @@ export function retarget(track: PoseTrack, robotIn: UrdfRobot | string, opts: Re
       out.rootQuat.set(s.baseQuat, 4 * t);
     }
   };
-  solveFrames();
+  solveFrames(!!comTask);
   if (comTask) {
     // Smoothed balance, second pass: the first pass's CoM moved into the support (with the margin) at each
     // stance frame, low-passed over time (so it does not jump from foot to foot in a quick step), is
