@@ -65,7 +65,7 @@ export async function runDemo(opts: { out?: string; log?: (line: string) => void
     if (state === 'end') log(`${stage.padEnd(11)} ${detail ?? 'done'}`);
   };
   const clip = await runClip(recording, {
-    robot: DEMO_HUMANOID, hand: DEMO_HAND, store, task: 'pick-and-place', key: DEMO_KEY, actor: 'demo', onStage: stageLine,
+    robot: DEMO_HUMANOID, hand: DEMO_HAND, store, task: 'pick-and-place', key: DEMO_KEY, actor: 'demo', onStage: stageLine, balance: true,
   });
   if (clip.status !== 'stored' || !clip.id) throw new Error(`demo clip was ${clip.status}: ${clip.reasons.join('; ')}`);
   const ep = openStore(store).get(clip.id);

@@ -51,6 +51,8 @@ export interface RunOptions {
   keepAudio?: boolean;
   /** Closed-loop validation mode (default both). */
   mode?: ValidationMode;
+  /** Keep the robot's centre of mass over its stance feet while retargeting (two-pass, smoothed). */
+  balance?: boolean;
   /** Store clips the quality gate rejects (marked rejected) instead of dropping them. */
   keepRejected?: boolean;
   /** Capture options for videos. */
@@ -141,7 +143,7 @@ export async function runClip(input: string, opts: RunOptions, store?: EpisodeSt
     }
 
     // 4. Retarget.
-    const { motion, handMotion } = await stage('retarget', () => retargetAll(track, robots, input), (r) => `${r.motion.timestamps.length} frames`);
+    const { motion, handMotion } = await stage('retarget', () => retargetAll(track, robots, input, !!opts.balance), (r) => `${r.motion.timestamps.length} frames`);
 
     // 5. Validate.
     const validation = await stage('validate', () => checkFeasibility(motion, robots.robot, { mode: opts.mode ?? 'both' }), (v) => (v.feasible ? 'feasible' : 'infeasible'));
@@ -216,7 +218,7 @@ function takeTiming(report: Record<string, unknown> | undefined, keys: string[])
 }
 
 /** Body (with fingers where the robot has them) and, with a separate hand model, the right hand. */
-function retargetAll(track: PoseTrack, robots: Robots, file: string): { motion: RobotMotion; handMotion?: RobotMotion } {
+function retargetAll(track: PoseTrack, robots: Robots, file: string, balance: boolean): { motion: RobotMotion; handMotion?: RobotMotion } {
   const { robot, hand } = robots;
   if (isHandRobot(robot)) {
     if (!isHandOnlyTrack(track) && !track.jointNames.some((n) => n.startsWith('right_hand_') || n.startsWith('left_hand_'))) {
@@ -227,6 +229,7 @@ function retargetAll(track: PoseTrack, robots: Robots, file: string): { motion: 
   if (isHandOnlyTrack(track)) throw new UserError(`the input has only hand landmarks; ${robot.name} is a humanoid (give a hand URDF with --robot)`, file);
   const motion = retarget(track, robot, {
     file,
+    balance,
     fingers: (kin: Kinematics, map, tr) => fingerSolvers(kin, map.fingers, tr),
   });
   let handMotion: RobotMotion | undefined;

@@ -4,7 +4,7 @@
  * `loadGraphModel`. Small faces in a full-body frame are found by running it on the letterboxed frame and on
  * overlapping square tiles (the short side of the frame, and optionally half of it).
  */
-import { loadGraphModel, tf } from '../capture/models.ts';
+import { loadGraphModel, tf, type GraphModel } from '../capture/models.ts';
 import { cropRoi, decodeDetections, letterboxRoi, ssdAnchors, type Roi } from '../capture/roi.ts';
 
 const S = 256;
@@ -28,13 +28,13 @@ export interface FaceDetectorOptions {
 }
 
 export class FaceDetector {
-  private model: tf.GraphModel;
+  private model: GraphModel;
   private input = new Float32Array(S * S * 3);
   private raw = new Float32Array(896 * 17);
   readonly minScore: number;
   readonly fine: boolean;
 
-  private constructor(model: tf.GraphModel, opts: FaceDetectorOptions) {
+  private constructor(model: GraphModel, opts: FaceDetectorOptions) {
     this.model = model;
     this.minScore = opts.minScore ?? 0.5;
     this.fine = opts.fine ?? false;
