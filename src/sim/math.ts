@@ -1,4 +1,5 @@
 /** Small rigid-transform helpers on 3x4 row-major transforms (R then t), and quaternions (w, x, y, z). */
+import { matToQuat } from '../robot/kinematics.ts';
 
 /** out = a * b (3x4 transforms at offsets). Returns out. */
 export function compose(a: ArrayLike<number>, ao: number, b: ArrayLike<number>, bo: number, out: Float64Array, oo: number): Float64Array {
@@ -34,26 +35,11 @@ export function transformPoint(m: ArrayLike<number>, o: number, x: number, y: nu
   out[oo + 2] = m[o + 6] * x + m[o + 7] * y + m[o + 8] * z + m[o + 11];
 }
 
-/** Rotation part of a 3x4 (or 3x3) matrix at m[o] → quaternion {w,x,y,z}. */
+/** Rotation part of a 3x4 (or 3x3) matrix at m[o] → quaternion {w,x,y,z} (as Rapier takes it). */
 export function rotToQuat(m: ArrayLike<number>, o: number): { w: number; x: number; y: number; z: number } {
-  const m00 = m[o], m01 = m[o + 1], m02 = m[o + 2], m10 = m[o + 3], m11 = m[o + 4], m12 = m[o + 5], m20 = m[o + 6], m21 = m[o + 7], m22 = m[o + 8];
-  const tr = m00 + m11 + m22;
-  let w: number, x: number, y: number, z: number;
-  if (tr > 0) {
-    const s = Math.sqrt(tr + 1) * 2;
-    w = 0.25 * s; x = (m21 - m12) / s; y = (m02 - m20) / s; z = (m10 - m01) / s;
-  } else if (m00 > m11 && m00 > m22) {
-    const s = Math.sqrt(1 + m00 - m11 - m22) * 2;
-    w = (m21 - m12) / s; x = 0.25 * s; y = (m01 + m10) / s; z = (m02 + m20) / s;
-  } else if (m11 > m22) {
-    const s = Math.sqrt(1 + m11 - m00 - m22) * 2;
-    w = (m02 - m20) / s; x = (m01 + m10) / s; y = 0.25 * s; z = (m12 + m21) / s;
-  } else {
-    const s = Math.sqrt(1 + m22 - m00 - m11) * 2;
-    w = (m10 - m01) / s; x = (m02 + m20) / s; y = (m12 + m21) / s; z = 0.25 * s;
-  }
-  const n = Math.hypot(w, x, y, z);
-  return { w: w / n, x: x / n, y: y / n, z: z / n };
+  const q = new Float64Array(4);
+  matToQuat(m, o, q);
+  return { w: q[0], x: q[1], y: q[2], z: q[3] };
 }
 
 /**

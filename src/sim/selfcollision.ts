@@ -7,6 +7,7 @@
 import RAPIER from '@dimforge/rapier3d-compat';
 import type { RobotGeometry } from './geometry.ts';
 import { colliderDesc, shapeRotation } from './world.ts';
+import { matToQuat } from '../robot/kinematics.ts';
 
 const IDENTITY = Float64Array.from([1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0]);
 
@@ -104,25 +105,11 @@ export class SelfCollisionWorld {
 
 const quatScratch = { w: 1, x: 0, y: 0, z: 0 };
 
+const quatTmp = new Float64Array(4);
+
 /** Rotation of a pose into a shared scratch quaternion (Rapier copies it on set). */
 function rotQuat(m: Float64Array, o: number): { w: number; x: number; y: number; z: number } {
-  const m00 = m[o], m01 = m[o + 1], m02 = m[o + 2], m10 = m[o + 3], m11 = m[o + 4], m12 = m[o + 5], m20 = m[o + 6], m21 = m[o + 7], m22 = m[o + 8];
-  const tr = m00 + m11 + m22;
-  let w: number, x: number, y: number, z: number;
-  if (tr > 0) {
-    const s = Math.sqrt(tr + 1) * 2;
-    w = 0.25 * s; x = (m21 - m12) / s; y = (m02 - m20) / s; z = (m10 - m01) / s;
-  } else if (m00 > m11 && m00 > m22) {
-    const s = Math.sqrt(1 + m00 - m11 - m22) * 2;
-    w = (m21 - m12) / s; x = 0.25 * s; y = (m01 + m10) / s; z = (m02 + m20) / s;
-  } else if (m11 > m22) {
-    const s = Math.sqrt(1 + m11 - m00 - m22) * 2;
-    w = (m02 - m20) / s; x = (m01 + m10) / s; y = 0.25 * s; z = (m12 + m21) / s;
-  } else {
-    const s = Math.sqrt(1 + m22 - m00 - m11) * 2;
-    w = (m10 - m01) / s; x = (m02 + m20) / s; y = (m12 + m21) / s; z = 0.25 * s;
-  }
-  const n = Math.hypot(w, x, y, z);
-  quatScratch.w = w / n; quatScratch.x = x / n; quatScratch.y = y / n; quatScratch.z = z / n;
+  matToQuat(m, o, quatTmp);
+  quatScratch.w = quatTmp[0]; quatScratch.x = quatTmp[1]; quatScratch.y = quatTmp[2]; quatScratch.z = quatTmp[3];
   return quatScratch;
 }
