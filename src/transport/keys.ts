@@ -113,6 +113,15 @@ export function readPublicKey(arg: string, what = 'key'): string {
 }
 
 /** Read an allow-list of trainer public keys. */
+function parsesAsJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function readAllowList(file: string): string[] {
   let text: string;
   try {
@@ -121,7 +130,9 @@ export function readAllowList(file: string): string[] {
     wrapFileError(err, file);
   }
   const trimmed = text.trim();
-  if (trimmed.startsWith('{')) return [readPublicKey(file, 'public key')];
+  // A key file (JSON) given as the allow-list. Z85 keys may themselves start with '{', so only a file that
+  // parses as JSON is one.
+  if (trimmed.startsWith('{') && parsesAsJson(trimmed)) return [readPublicKey(file, 'public key')];
   const keys: string[] = [];
   text.split('\n').forEach((raw, i) => {
     const line = raw.trim();

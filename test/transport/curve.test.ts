@@ -73,6 +73,11 @@ describe('transport security', () => {
     expect(hashKey).toContain('#');
     fs.writeFileSync(allow, `# comment\n${hashKey}  # a key with hashes\n`);
     expect(readAllowList(allow)).toEqual([hashKey]);
+    // Z85 keys may start with '{': such an allow-list is still a list, not a JSON key file.
+    const braceKey = z85Encode(Uint8Array.from({ length: 32 }, (_, i) => (i === 0 ? 0xf6 : i)));
+    expect(braceKey.startsWith('{')).toBe(true);
+    fs.writeFileSync(allow, `${braceKey} trainer\n`);
+    expect(readAllowList(allow)).toEqual([braceKey]);
     fs.writeFileSync(allow, 'not-a-key\n');
     expect(() => readAllowList(allow)).toThrow(/line 1/);
     // Never overwrites a key pair unless forced.
