@@ -14,7 +14,7 @@
  *
  * The same (track, type, level, seed) always gives the same result.
  */
-import type { PoseTrack } from '../pose/track.ts';
+import { selectFrames, type PoseTrack } from '../pose/track.ts';
 import { UserError } from '../errors.ts';
 import { hash32, rng } from './stats.ts';
 
@@ -151,18 +151,6 @@ export function degrade(track: PoseTrack, type: DegradationType, level: number, 
   }
 }
 
-function selectFrames(t: PoseTrack, keep: number[]): PoseTrack {
-  const J = t.jointNames.length;
-  const positions = new Float32Array(keep.length * J * 3);
-  const confidence = new Float32Array(keep.length * J);
-  const timestamps = new Float64Array(keep.length);
-  keep.forEach((i, k) => {
-    positions.set(t.positions.subarray(3 * J * i, 3 * J * (i + 1)), 3 * J * k);
-    confidence.set(t.confidence.subarray(J * i, J * (i + 1)), J * k);
-    timestamps[k] = t.timestamps[i];
-  });
-  return { ...t, positions, confidence, timestamps };
-}
 
 /** Parse `--levels` entries like `noise=5,10,20` into a levels table (types not named keep their defaults). */
 export function parseLevels(specs: string[] | undefined, base: Record<DegradationType, number[]> = DEFAULT_LEVELS): Record<DegradationType, number[]> {

@@ -153,3 +153,33 @@ export function emptyTrack(T: number, jointNames: string[], parents: number[], f
   for (let i = 0; i < T; i++) timestamps[i] = i / fps;
   return { positions, confidence: new Float32Array(T * J), timestamps, jointNames, parents, fps, source };
 }
+
+/**
+ * A track of the given frames (indices into t, in order). Per-frame extras (first dimension T) are sliced
+ * the same way; other extras are kept as they are.
+ */
+export function selectFrames(t: PoseTrack, keep: number[]): PoseTrack {
+  const T = t.timestamps.length;
+  const J = t.jointNames.length;
+  const positions = new Float32Array(keep.length * J * 3);
+  const confidence = new Float32Array(keep.length * J);
+  const timestamps = new Float64Array(keep.length);
+  keep.forEach((i, k) => {
+    positions.set(t.positions.subarray(3 * J * i, 3 * J * (i + 1)), 3 * J * k);
+    confidence.set(t.confidence.subarray(J * i, J * (i + 1)), J * k);
+    timestamps[k] = t.timestamps[i];
+  });
+  let extras: Record<string, NdArray> | undefined;
+  if (t.extras) {
+    extras = {};
+    for (const [name, a] of Object.entries(t.extras)) {
+      if (a.shape[0] !== T || T === 0) { extras[name] = a; continue; }
+      const row = a.data.length / T;
+      const C = a.data.constructor as { new (n: number): NdArray['data'] };
+      const data = new C(keep.length * row);
+      keep.forEach((i, k) => (data as { set(x: ArrayLike<number | bigint>, o: number): void }).set(a.data.subarray(row * i, row * (i + 1)) as never, row * k));
+      extras[name] = { dtype: a.dtype, shape: [keep.length, ...a.shape.slice(1)], data };
+    }
+  }
+  return { ...t, positions, confidence, timestamps, extras };
+}

@@ -12,11 +12,9 @@
  *   self_collision: true
  *   stance: { enter_height: 0.04, exit_height: 0.07, enter_speed: 0.3, exit_speed: 0.6 }
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
-import { UserError, wrapFileError } from '../errors.ts';
+import { UserError } from '../errors.ts';
+import { projectConfigFile, readText } from '../io/text.ts';
 import type { DiscoverOverrides } from './discover.ts';
 
 export interface Weights {
@@ -119,18 +117,10 @@ export function parseRobotConfig(text: string, file?: string): RobotConfig {
 }
 
 export function loadRobotConfig(file: string): RobotConfig {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    wrapFileError(err, file);
-  }
-  return parseRobotConfig(text, file);
+  return parseRobotConfig(readText(file), file);
 }
 
 /** The project's own `configs/robots/<name>.yaml` for a robot, if there is one. */
 export function defaultConfigFile(robotName: string): string | null {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const f = path.resolve(here, '..', '..', 'configs', 'robots', `${robotName}.yaml`);
-  return fs.existsSync(f) ? f : null;
+  return projectConfigFile('robots', robotName);
 }

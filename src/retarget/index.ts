@@ -9,7 +9,7 @@
  */
 import { loadUrdf, type UrdfRobot } from '../robot/urdf.ts';
 import { Kinematics } from '../robot/kinematics.ts';
-import type { PoseTrack } from '../pose/track.ts';
+import { selectFrames, type PoseTrack } from '../pose/track.ts';
 import { UserError } from '../errors.ts';
 import type { RobotMotion } from './motion.ts';
 import { nd } from '../io/npz.ts';
@@ -95,16 +95,7 @@ export function resampleTrack(track: PoseTrack, opts: { fps?: number; start?: nu
   }
   if (!keep.length) throw new UserError('no frames in the requested time window', track.source.file);
   if (keep.length === T) return track;
-  const J = track.jointNames.length;
-  const positions = new Float32Array(keep.length * J * 3);
-  const confidence = new Float32Array(keep.length * J);
-  const timestamps = new Float64Array(keep.length);
-  keep.forEach((i, k) => {
-    positions.set(track.positions.subarray(3 * J * i, 3 * J * (i + 1)), 3 * J * k);
-    confidence.set(track.confidence.subarray(J * i, J * (i + 1)), J * k);
-    timestamps[k] = track.timestamps[i];
-  });
-  return { ...track, positions, confidence, timestamps, fps: track.fps / step, extras: undefined };
+  return { ...selectFrames(track, keep), fps: track.fps / step, extras: undefined };
 }
 
 const MOCAP_FORMATS = new Set(['bvh', 'trc', 'deepmimic', 'synthetic']);

@@ -14,11 +14,9 @@
  *   velocity_limits: true
  *   filter: { min_cutoff: 1.5, beta: 20 }     # one-euro low-pass of the landmarks (off when absent)
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
-import { UserError, wrapFileError } from '../../errors.ts';
+import { UserError } from '../../errors.ts';
+import { projectConfigFile, readText } from '../../io/text.ts';
 import { HUMAN_FINGERS, type HumanFinger } from './discover.ts';
 import type { HandRetargeterOptions, HandWeights } from './retargeter.ts';
 
@@ -110,20 +108,12 @@ export function parseHandConfig(text: string, file?: string): HandConfig {
 }
 
 export function loadHandConfig(file: string): HandConfig {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    wrapFileError(err, file);
-  }
-  return parseHandConfig(text, file);
+  return parseHandConfig(readText(file), file);
 }
 
 /** The project's own `configs/hands/<name>.yaml` for a robot, if there is one. */
 export function defaultHandConfigFile(robotName: string): string | null {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const f = path.resolve(here, '..', '..', '..', 'configs', 'hands', `${robotName}.yaml`);
-  return fs.existsSync(f) ? f : null;
+  return projectConfigFile('hands', robotName);
 }
 
 /** Retargeter options from a config (explicit options win). */
