@@ -325,7 +325,7 @@ def main(argv=None):
     p.add_argument("--group")
     p.add_argument("--credit", type=int, default=16)
     p.add_argument("--max", type=int, default=None, help="stop after this many episodes")
-    p.add_argument("--server-key", help="server public key (Z85 or file): turns CURVE on")
+    p.add_argument("--server-key", help="server public key (Z85 or file): turns CURVE on; write --server-key=KEY, as a Z85 key may start with '-'")
     p.add_argument("--key", help="this trainer's key-pair JSON (from `reel2real keys gen`)")
     p.add_argument("--timeout", type=float, default=10.0)
     p.add_argument("--step-seconds", type=float, default=0.0, help="pretend to train this long on each episode")

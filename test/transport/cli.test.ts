@@ -83,7 +83,7 @@ describe('serve / consume CLI on a real store', () => {
     const endpoint = `ipc://${path.join(dir, 'c.sock')}`;
     const server = serve([storeDir, '--bind', endpoint, '--curve', '--server-key', path.join(dir, 'server.key'), '--allow', path.join(dir, 'allow.txt')]);
     await server.waitFor((l) => l.some((x) => x.type === 'listening' && x.curve === true), 30000);
-    const r = runCli(['consume', '--connect', endpoint, '--name', 't', '--json', '--server-key', serverPub, '--key', path.join(dir, 'trainer.key')], { timeout: 60000 });
+    const r = runCli(['consume', '--connect', endpoint, '--name', 't', '--json', `--server-key=${serverPub}`, '--key', path.join(dir, 'trainer.key')], { timeout: 60000 });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.seq !== undefined).map((l) => l.id)).toEqual(ids);
     server.proc.kill('SIGTERM');

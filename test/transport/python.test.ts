@@ -73,10 +73,10 @@ describe.skipIf(!py)('transport python consumer', () => {
     const server = new EpisodeServer({ source, bind: 'tcp://127.0.0.1:*', stateDir: dir, curve: { ...serverKp, allow: [good.publicKey] } });
     const ep = await server.start();
     try {
-      const ok = runConsumer(['--connect', ep, '--name', 'g', '--server-key', serverKp.publicKey, '--key', path.join(dir, 'good.key')]);
+      const ok = runConsumer(['--connect', ep, '--name', 'g', `--server-key=${serverKp.publicKey}`, '--key', path.join(dir, 'good.key')]);
       expect(await ok.exited, ok.stderr()).toBe(0);
       expect(ok.lines.filter((l) => l.seq !== undefined).length).toBe(3);
-      const no = runConsumer(['--connect', ep, '--name', 'b', '--timeout', '2', '--server-key', serverKp.publicKey, '--key', path.join(dir, 'bad.key')]);
+      const no = runConsumer(['--connect', ep, '--name', 'b', '--timeout', '2', `--server-key=${serverKp.publicKey}`, '--key', path.join(dir, 'bad.key')]);
       expect(await no.exited).toBe(1);
       expect(no.lines.filter((l) => l.seq !== undefined)).toEqual([]);
       expect(no.stderr()).toMatch(/refused this trainer's key/);
