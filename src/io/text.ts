@@ -2,7 +2,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { wrapFileError } from '../errors.ts';
+import YAML from 'yaml';
+import { UserError, wrapFileError } from '../errors.ts';
 
 /** The project's `configs/` directory. */
 export const CONFIGS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'configs');
@@ -20,4 +21,22 @@ export function readText(file: string): string {
 export function projectConfigFile(kind: string, name: string): string | null {
   const f = path.join(CONFIGS_DIR, kind, `${name}.yaml`);
   return fs.existsSync(f) ? f : null;
+}
+
+/**
+ * A YAML config that must be a mapping with only `known` top-level keys; null for an empty file. Errors are
+ * UserErrors naming the file (`what` names the kind of config in the message).
+ */
+export function parseYamlMapping(text: string, file: string | undefined, what: string, known: readonly string[]): Record<string, unknown> | null {
+  let raw: unknown;
+  try {
+    raw = YAML.parse(text);
+  } catch (err) {
+    throw new UserError(`malformed YAML: ${String((err as Error).message).split('\n')[0]}`, file);
+  }
+  if (raw === null || raw === undefined) return null;
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw new UserError(`${what} must be a mapping`, file);
+  const c = raw as Record<string, unknown>;
+  for (const k of Object.keys(c)) if (!known.includes(k)) throw new UserError(`unknown key "${k}" (known: ${known.join(', ')})`, file);
+  return c;
 }

@@ -12,9 +12,8 @@
  *   self_collision: true
  *   stance: { enter_height: 0.04, exit_height: 0.07, enter_speed: 0.3, exit_speed: 0.6 }
  */
-import YAML from 'yaml';
 import { UserError } from '../errors.ts';
-import { projectConfigFile, readText } from '../io/text.ts';
+import { parseYamlMapping, projectConfigFile, readText } from '../io/text.ts';
 import type { DiscoverOverrides } from './discover.ts';
 
 export interface Weights {
@@ -63,16 +62,8 @@ const KEYPOINT_NAMES = new Set(['head', ...['left', 'right'].flatMap((s) => ['hi
 const MAP_KEYS = new Set(['pelvis', 'torso', 'head', ...['left', 'right'].flatMap((s) => ['hip', 'knee', 'foot', 'shoulder', 'elbow', 'hand'].map((p) => `${s}_${p}`))]);
 
 export function parseRobotConfig(text: string, file?: string): RobotConfig {
-  let raw: unknown;
-  try {
-    raw = YAML.parse(text);
-  } catch (err) {
-    throw new UserError(`malformed YAML: ${String((err as Error).message).split('\n')[0]}`, file);
-  }
-  if (raw === null || raw === undefined) return { file };
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new UserError('robot config must be a mapping', file);
-  const c = raw as Record<string, unknown>;
-  for (const k of Object.keys(c)) if (!TOP.has(k)) throw new UserError(`unknown key "${k}" (known: ${[...TOP].join(', ')})`, file);
+  const c = parseYamlMapping(text, file, 'robot config', [...TOP]);
+  if (!c) return { file };
   const numMap = (v: unknown, what: string, keys?: Set<string>): Record<string, number> => {
     if (v === undefined) return {};
     if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new UserError(`${what} must be a mapping`, file);

@@ -14,9 +14,8 @@
  *   velocity_limits: true
  *   filter: { min_cutoff: 1.5, beta: 20 }     # one-euro low-pass of the landmarks (off when absent)
  */
-import YAML from 'yaml';
 import { UserError } from '../../errors.ts';
-import { projectConfigFile, readText } from '../../io/text.ts';
+import { parseYamlMapping, projectConfigFile, readText } from '../../io/text.ts';
 import { HUMAN_FINGERS, type HumanFinger } from './discover.ts';
 import type { HandRetargeterOptions, HandWeights } from './retargeter.ts';
 
@@ -41,16 +40,8 @@ const WEIGHT_KEYS: Record<string, keyof HandWeights> = {
 };
 
 export function parseHandConfig(text: string, file?: string): HandConfig {
-  let raw: unknown;
-  try {
-    raw = YAML.parse(text);
-  } catch (err) {
-    throw new UserError(`malformed YAML: ${String((err as Error).message).split('\n')[0]}`, file);
-  }
-  if (raw === null || raw === undefined) return { file };
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new UserError('hand config must be a mapping', file);
-  const c = raw as Record<string, unknown>;
-  for (const k of Object.keys(c)) if (!TOP.includes(k)) throw new UserError(`unknown key "${k}" (known: ${TOP.join(', ')})`, file);
+  const c = parseYamlMapping(text, file, 'hand config', TOP);
+  if (!c) return { file };
   const str = (k: string) => {
     if (c[k] === undefined) return undefined;
     if (typeof c[k] !== 'string' || !(c[k] as string).length) throw new UserError(`${k} must be a name`, file);
