@@ -6,7 +6,7 @@
  * steal the track.
  */
 import type { Frame } from './video.ts';
-import { tf, loadGraphModel, type GraphModel } from './models.ts';
+import { loadRunner, type ModelRunner } from './runner.ts';
 import { type Roi, alignRotation, cropRoi, cropToFrame, decodeDetections, letterboxRoi } from './roi.ts';
 import { ssdAnchors } from './roi.ts';
 import { BODY_N, R_BODY_NEXT_ROI, R_BODY_DETECTED, R_BODY_IMAGE, R_BODY_PRES, R_BODY_SCORE, R_BODY_VIS, R_BODY_WORLD } from './layout.ts';
@@ -48,12 +48,16 @@ export class BodyTracker {
   /** Hand ROIs from the last frame's wrists: [left, right]. */
   readonly handHints: [Roi | null, Roi | null] = [null, null];
 
-  private constructor(private detector: GraphModel, private landmark: GraphModel, opts: BodyOptions) {
+  private constructor(private detector: ModelRunner, private landmark: ModelRunner, opts: BodyOptions) {
     this.opts = { model: opts.model ?? 'full', minPresence: opts.minPresence ?? 0.5, minDetection: opts.minDetection ?? 0.5, detectEvery: opts.detectEvery ?? 1 };
   }
 
   static async create(opts: BodyOptions = {}): Promise<BodyTracker> {
-    const [det, lm] = await Promise.all([loadGraphModel('blazepose-detector'), loadGraphModel(`blazepose-${opts.model ?? 'full'}`)]);
+    // Only the landmark heads are requested: the segmentation and heatmap heads are pruned.
+    const [det, lm] = await Promise.all([
+      loadRunner('blazepose-detector', DET_SIZE),
+      loadRunner(`blazepose-${opts.model ?? 'full'}`, LM_SIZE, { outputs: ['Identity_3', 'Identity_2', 'Identity_4'] }),
+    ]);
     return new BodyTracker(det, lm, opts);
   }
 
@@ -72,11 +76,11 @@ export class BodyTracker {
   }
 
   /** Track the body in `frame`, writing the body fields of `row`; updates `handHints`. Returns presence. */
-  process(frame: Frame, row: Float32Array): number {
+  async process(frame: Frame, row: Float32Array): Promise<number> {
     this.handHints[0] = this.handHints[1] = null;
     this.sinceDetect++;
     if (this.roi) {
-      if (this.runLandmarks(frame, this.roi, row)) return row[R_BODY_SCORE];
+      if (await this.runLandmarks(frame, this.roi, row)) return row[R_BODY_SCORE];
       this.roi = null;
       this.lostAt = this.frameNo;
     }
@@ -103,7 +107,7 @@ export class BodyTracker {
     const pass = [boxes.slice(0, 1), boxes.slice(1)];
     for (const group of pass) {
       let cands: number[][] = [];
-      for (const box of group) cands = cands.concat(this.detectIn(frame, box));
+      for (const box of group) cands = cands.concat(await this.detectIn(frame, box));
       // Just lost someone (within a second or so): try the detection nearest to where they were first.
       if (this.lastCenter && lostFor <= 30) {
         const [lx, ly] = this.lastCenter;
@@ -111,7 +115,7 @@ export class BodyTracker {
       }
       for (const d of cands.slice(0, 3)) {
         const roi = this.roiFromPoints(d[0], d[1], d[2], d[3]);
-        if (this.runLandmarks(frame, roi, row)) return row[R_BODY_SCORE];
+        if (await this.runLandmarks(frame, roi, row)) return row[R_BODY_SCORE];
       }
     }
     return 0;
@@ -121,15 +125,12 @@ export class BodyTracker {
   private lostAt = 0;
 
   /** Landmarks in `roi`; on presence, fills the row, sets the next ROI and the hand hints. */
-  private runLandmarks(frame: Frame, roi: Roi, row: Float32Array): boolean {
+  private async runLandmarks(frame: Frame, roi: Roi, row: Float32Array): Promise<boolean> {
     const W = frame.width;
     const H = frame.height;
     cropRoi(frame.data, W, H, roi, LM_SIZE, 0, 1, this.lmIn);
     this.stats.landmarkCalls++;
-    const [flag, ld, world] = tf.tidy(() => {
-      const r = this.landmark.execute(tf.tensor4d(this.lmIn, [1, LM_SIZE, LM_SIZE, 3]), ['Identity_3', 'Identity_2', 'Identity_4']) as tf.Tensor[];
-      return r.map((t) => t.dataSync() as Float32Array);
-    });
+    const [flag, ld, world] = await this.landmark.run(this.lmIn);
     const presence = flag[0];
     if (!(presence >= this.opts.minPresence)) return false;
     const c = Math.cos(roi.rotation);
@@ -180,10 +181,10 @@ export class BodyTracker {
   }
 
   /** Person detections inside `box` (a square of the frame), best first, as [hipX, hipY, sizeX, sizeY] pixels. */
-  private detectIn(frame: Frame, box: Roi): number[][] {
+  private async detectIn(frame: Frame, box: Roi): Promise<number[][]> {
     cropRoi(frame.data, frame.width, frame.height, box, DET_SIZE, -1, 1, this.detIn);
     this.stats.detectorCalls++;
-    const raw = tf.tidy(() => (this.detector.execute(tf.tensor4d(this.detIn, [1, DET_SIZE, DET_SIZE, 3])) as tf.Tensor).dataSync() as Float32Array);
+    const [raw] = await this.detector.run(this.detIn);
     const dets = decodeDetections(raw, this.anchors, DET_SIZE, { score: 0, box: 1, kp: 5, nkp: 4, stride: 13 }, this.opts.minDetection, 0.3, 5);
     return dets.map((d) => {
       const p0 = new Float64Array(2);

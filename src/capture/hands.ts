@@ -5,7 +5,7 @@
  * the body tracker gives one, else from the palm detector, which runs at most every `detectEvery` frames.
  */
 import type { Frame } from './video.ts';
-import { tf, loadGraphModel, type GraphModel } from './models.ts';
+import { loadRunner, type ModelRunner } from './runner.ts';
 import {
   type Roi, alignRotation, cropRoi, cropToFrame, decodeDetections, letterboxRoi, normalizeRadians, roiIou, ssdAnchors,
 } from './roi.ts';
@@ -59,13 +59,16 @@ export class HandTracker {
   private lmPresence = 0;
   private lmHandedness = 0.5;
 
-  private constructor(private palm: GraphModel, private landmark: GraphModel, opts: HandOptions) {
+  private constructor(private palm: ModelRunner, private landmark: ModelRunner, opts: HandOptions) {
     this.opts = { model: opts.model ?? 'full', minPresence: opts.minPresence ?? 0.5, detectEvery: opts.detectEvery ?? 5, minDetection: opts.minDetection ?? 0.5, maxDetectEvery: opts.maxDetectEvery ?? 30 };
     this.palmInterval = this.opts.detectEvery;
   }
 
   static async create(opts: HandOptions = {}): Promise<HandTracker> {
-    const [palm, lm] = await Promise.all([loadGraphModel('handdetect'), loadGraphModel(`handlandmark-${opts.model ?? 'full'}`)]);
+    const [palm, lm] = await Promise.all([
+      loadRunner('handdetect', PALM_SIZE),
+      loadRunner(`handlandmark-${opts.model ?? 'full'}`, LM_SIZE, { outputs: ['Identity', 'Identity_1', 'Identity_2', 'Identity_3'] }),
+    ]);
     return new HandTracker(palm, lm, opts);
   }
 
@@ -82,7 +85,7 @@ export class HandTracker {
    * the person's left hand, 1 = right), or null entries when the body gives none; `bodyVisible` says the body
    * was tracked in this frame (then the palm detector is not run).
    */
-  process(frame: Frame, row: Float32Array, hints: [Roi | null, Roi | null] | null, bodyVisible = false): void {
+  async process(frame: Frame, row: Float32Array, hints: [Roi | null, Roi | null] | null, bodyVisible = false): Promise<void> {
     const W = frame.width;
     const H = frame.height;
     for (const side of [0, 1] as const) {
@@ -91,19 +94,19 @@ export class HandTracker {
       let ok = false;
       let source = 0;
       if (slot.roi) {
-        ok = this.runLandmarks(frame, slot.roi);
+        ok = await this.runLandmarks(frame, slot.roi);
         source = 1;
         if (!ok) this.palmInterval = this.opts.detectEvery; // just lost: look again soon
       }
       // Not tracked (or just lost, e.g. a fast move): try the region at the body's wrist.
       if (!ok && hint && (slot.roi ? roiIou(hint, slot.roi) < 0.5 : --this.hintWait[side] <= 0)) {
         source = 2;
-        ok = this.runLandmarks(frame, hint);
+        ok = await this.runLandmarks(frame, hint);
         if (ok) {
           const refined = this.roiFromLandmarks(W);
           if (refined.size > 1.5 * hint.size || refined.size < hint.size / 1.5 || Math.hypot(refined.cx - hint.cx, refined.cy - hint.cy) > 0.25 * hint.size) {
             // The body's region is far from the hand's own: run once more on the hand's region.
-            ok = this.runLandmarks(frame, refined);
+            ok = await this.runLandmarks(frame, refined);
           }
         }
         if (ok) this.hintInterval[side] = 1;
@@ -125,17 +128,17 @@ export class HandTracker {
     this.sincePalm++;
     // With a tracked body the wrists say where hands can be: the palm detector is for footage without one.
     if (bodyVisible) return;
-    if ((!a.roi || !b.roi) && this.sincePalm >= this.palmInterval) this.detectPalms(frame, row);
+    if ((!a.roi || !b.roi) && this.sincePalm >= this.palmInterval) await this.detectPalms(frame, row);
   }
 
-  private detectPalms(frame: Frame, row: Float32Array): void {
+  private async detectPalms(frame: Frame, row: Float32Array): Promise<void> {
     this.sincePalm = 0;
     const W = frame.width;
     const H = frame.height;
     const box = letterboxRoi(W, H);
     cropRoi(frame.data, W, H, box, PALM_SIZE, -1, 1, this.palmIn);
     this.stats.palmCalls++;
-    const raw = tf.tidy(() => (this.palm.execute(tf.tensor4d(this.palmIn, [1, PALM_SIZE, PALM_SIZE, 3])) as tf.Tensor).dataSync() as Float32Array);
+    const [raw] = await this.palm.run(this.palmIn);
     const dets = decodeDetections(raw, this.anchors, PALM_SIZE, { score: 0, box: 1, kp: 5, nkp: 7, stride: 19 }, this.opts.minDetection, 0.3, 4);
     let added = 0;
     for (const d of dets) {
@@ -153,7 +156,7 @@ export class HandTracker {
       const rot = alignRotation(x0, y0, c[0], c[1]);
       const roi = transformRect(cx, cy, w, h, rot, 2.6, -0.5);
       if (this.slots.some((s) => s.roi && roiIou(s.roi, roi) > 0.3)) continue;
-      if (!this.runLandmarks(frame, roi)) continue;
+      if (!(await this.runLandmarks(frame, roi))) continue;
       const want: 0 | 1 = this.lmHandedness > 0.5 ? 1 : 0;
       const side: 0 | 1 | -1 = !this.slots[want].roi ? want : !this.slots[1 - want].roi ? ((1 - want) as 0 | 1) : -1;
       if (side < 0 || side !== want) continue; // never label a hand against the model's handedness
@@ -171,14 +174,10 @@ export class HandTracker {
   }
 
   /** Run the landmark model on `roi`; fills lmImage (frame px) / lmWorld; returns presence ≥ threshold. */
-  private runLandmarks(frame: Frame, roi: Roi): boolean {
+  private async runLandmarks(frame: Frame, roi: Roi): Promise<boolean> {
     cropRoi(frame.data, frame.width, frame.height, roi, LM_SIZE, 0, 1, this.lmIn);
     this.stats.landmarkCalls++;
-    const outs = tf.tidy(() => {
-      const r = this.landmark.execute(tf.tensor4d(this.lmIn, [1, LM_SIZE, LM_SIZE, 3]), ['Identity', 'Identity_1', 'Identity_2', 'Identity_3']) as tf.Tensor[];
-      return r.map((t) => t.dataSync() as Float32Array);
-    });
-    const [img, pres, hand, world] = outs;
+    const [img, pres, hand, world] = await this.landmark.run(this.lmIn);
     this.lmPresence = pres[0];
     this.lmHandedness = hand[0];
     if (!(this.lmPresence >= this.opts.minPresence)) return false;

