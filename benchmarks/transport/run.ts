@@ -35,9 +35,62 @@ function sarg(name: string): string {
 }
 
 interface Keys { server: { publicKey: string; secretKey: string }; client: { publicKey: string; secretKey: string } }
-interface Result { episodes: number; bytes: number; seconds: number }
+interface Result {
+  episodes: number;
+  bytes: number;
+  /** From the first received episode to the last one (the `count`-th). */
+  seconds: number;
+  /** ours only: from the last episode to the end of the stream (acks durable, END received, loop exit). */
+  tail?: number;
+  /** CPU seconds (user + system, all threads) the receiver process used over `seconds`. */
+  cpu?: number;
+  /** The same per thread name (see threadCpu). */
+  threads?: Record<string, number>;
+}
 
 // ---- receiver (child process) -----------------------------------------------------------------------
+
+function cpuSeconds(since: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(since);
+  return (d.user + d.system) / 1e6;
+}
+
+/**
+ * CPU seconds (user + system) used so far by this process's threads, summed per thread name (Linux
+ * /proc/self/task/<tid>/stat, 10 ms ticks): `node` (the event loop), `ZMQbg/IO/0` (libzmq's I/O thread),
+ * `libuv-worker` (file system calls), `V8 DefaultWorke` (GC helpers), ... CPU time, unlike wall time, is not
+ * stretched when other jobs take the cores, so it shows where the work is on a shared machine.
+ */
+function threadCpu(): Record<string, number> {
+  const out: Record<string, number> = {};
+  let tasks: string[];
+  try {
+    tasks = fs.readdirSync('/proc/self/task');
+  } catch {
+    return out;
+  }
+  for (const tid of tasks) {
+    try {
+      const st = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const name = st.slice(st.indexOf('(') + 1, st.lastIndexOf(')'));
+      const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+      out[name] = (out[name] ?? 0) + (Number(f[11]) + Number(f[12])) / 100;
+    } catch {
+      /* thread ended */
+    }
+  }
+  return out;
+}
+
+function threadCpuSince(before: Record<string, number>): Record<string, number> {
+  const now = threadCpu();
+  const d: Record<string, number> = {};
+  for (const [k, v] of Object.entries(now)) {
+    const x = v - (before[k] ?? 0);
+    if (x > 0) d[k] = +x.toFixed(2);
+  }
+  return d;
+}
 
 async function receiver(): Promise<void> {
   const kind = sarg('kind');
@@ -52,16 +105,18 @@ async function receiver(): Promise<void> {
     let n = 0;
     let bytes = 0;
     let t0 = 0;
+    let cpu0 = process.cpuUsage();
+    let th0 = threadCpu();
     const check = sarg('crc') === '1';
     for await (const frames of pull) {
-      if (n === 0) t0 = performance.now();
+      if (n === 0) { t0 = performance.now(); cpu0 = process.cpuUsage(); th0 = threadCpu(); }
       for (let i = 2; i < frames.length; i++) {
         bytes += frames[i].byteLength;
         if (check) crc32(frames[i]);
       }
       if (++n === count) break;
     }
-    res = { episodes: n, bytes, seconds: (performance.now() - t0) / 1000 };
+    res = { episodes: n, bytes, seconds: (performance.now() - t0) / 1000, cpu: cpuSeconds(cpu0), threads: threadCpuSince(th0) };
     pull.close();
   } else {
     const c = new EpisodeConsumer({
@@ -72,13 +127,22 @@ async function receiver(): Promise<void> {
     process.stdout.write('ready\n');
     let n = 0;
     let t0 = 0;
+    let t1 = 0;
+    let cpu0 = process.cpuUsage();
+    let th0 = threadCpu();
+    let cpu = 0;
+    let threads: Record<string, number> = {};
     let bytes = 0;
     for await (const ep of c) {
-      if (n === 0) t0 = performance.now();
+      if (n === 0) { t0 = performance.now(); cpu0 = process.cpuUsage(); th0 = threadCpu(); }
       for (const t of ep.header.tensors) bytes += t.bytes;
-      n++;
+      // Stop the clock at the last episode's arrival, as for bare PUSH/PULL; the loop then goes on to the
+      // stream's END (the last acks made durable and confirmed), timed separately as `tail`.
+      if (++n === count) { t1 = performance.now(); cpu = cpuSeconds(cpu0); threads = threadCpuSince(th0); }
     }
-    res = { episodes: n, bytes, seconds: (performance.now() - t0) / 1000 };
+    const tEnd = performance.now();
+    if (!t1) { t1 = tEnd; cpu = cpuSeconds(cpu0); threads = threadCpuSince(th0); }
+    res = { episodes: n, bytes, seconds: (t1 - t0) / 1000, tail: (tEnd - t1) / 1000, cpu, threads };
     await c.close();
   }
   // The first message starts the clock, so count n-1 intervals' worth of data.
@@ -88,7 +152,10 @@ async function receiver(): Promise<void> {
 // ---- driver -----------------------------------------------------------------------------------------
 
 function startReceiver(args: string[]): { ready: Promise<void>; done: Promise<Result> } {
-  const p = spawn(process.execPath, ['--import', 'tsx', here, '--role', 'receiver', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // --receiver-prof DIR: write a V8 CPU profile of every receiver process to DIR (node --cpu-prof).
+  const prof = sarg('receiver-prof');
+  const node = [...(prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : []), '--import', 'tsx'];
+  const p = spawn(process.execPath, [...node, here, '--role', 'receiver', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   let buf = '';
   let readyResolve: () => void;
   const ready = new Promise<void>((r) => { readyResolve = r; });
@@ -168,20 +235,39 @@ async function driver(): Promise<void> {
 
   const loadBefore = os.loadavg()[0];
   const rows: Record<string, { eps: number[]; mbps: number[] }> = {};
-  const add = (k: string, r: Result) => {
+  const add = (k: string, r: Result, senderCpu: number, senderThreads: Record<string, number>) => {
     const x = rate(r);
     (rows[k] ??= { eps: [], mbps: [] }).eps.push(x.eps);
     rows[k].mbps.push(x.mbps);
-    process.stderr.write(`${k}: ${x.eps.toFixed(0)} episodes/s, ${x.mbps.toFixed(0)} MB/s\n`);
+    const perEp = (sec: number | undefined) => (sec === undefined ? '?' : ((sec * 1000) / r.episodes).toFixed(3));
+    process.stderr.write(
+      `${k}: ${x.eps.toFixed(0)} episodes/s, ${x.mbps.toFixed(0)} MB/s; CPU ms/episode: receiver ${perEp(r.cpu)}, sender ${perEp(senderCpu)} (whole run)` +
+        (r.tail !== undefined ? `; tail to END ${(r.tail * 1000).toFixed(1)} ms` : '') + '\n',
+    );
+    if (verbose) {
+      const fmt = (t: Record<string, number> | undefined) => Object.entries(t ?? {}).map(([n, v]) => `${n} ${((v * 1000) / r.episodes).toFixed(3)}`).join(', ');
+      process.stderr.write(`    threads, CPU ms/episode: receiver ${fmt(r.threads)} | sender (whole run) ${fmt(senderThreads)}\n`);
+    }
   };
+  const verbose = process.argv.includes('--threads');
+  const timed = async (f: () => Promise<Result>): Promise<[Result, number, Record<string, number>]> => {
+    const c0 = process.cpuUsage();
+    const t0 = threadCpu();
+    const r = await f();
+    const d = process.cpuUsage(c0);
+    return [r, (d.user + d.system) / 1e6, threadCpuSince(t0)];
+  };
+  // --only ours-plain,bare-plain: run just these contenders (for profiling; the summary needs all six).
+  const only = sarg('only');
   for (let round = 0; round < rounds; round++) {
     // Alternate the order so drift in machine load does not favour one side.
     const order = round % 2 === 0 ? ['bare', 'barecrc', 'ours'] : ['ours', 'barecrc', 'bare'];
     for (const curve of [false, true]) {
       for (const which of order) {
         const k = `${which}-${curve ? 'curve' : 'plain'}`;
+        if (only && !only.split(',').includes(k)) continue;
         const kp = curve ? keys : null;
-        add(k, which === 'ours' ? await ours(source, count, kp, credit) : await bare(frames, count, kp, which === 'barecrc'));
+        add(k, ...(await timed(() => (which === 'ours' ? ours(source, count, kp, credit) : bare(frames, count, kp, which === 'barecrc')))));
       }
     }
   }
@@ -191,7 +277,7 @@ async function driver(): Promise<void> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'r2r-bench-store-'));
     const store = openStore(path.join(dir, 'store'), { create: true });
     for (let i = 0; i < storeCount; i++) store.put(syntheticEpisode(1000 + i, seconds, fps).episode);
-    for (let round = 0; round < rounds; round++) add('store-plain', await ours(store, storeCount, null, credit));
+    for (let round = 0; round < rounds; round++) add('store-plain', ...(await timed(() => ours(store, storeCount, null, credit))));
     fs.rmSync(dir, { recursive: true, force: true });
   }
   const summary: Record<string, unknown> = {
@@ -204,6 +290,7 @@ async function driver(): Promise<void> {
     tensors: enc.header.tensors.map((t) => `${t.name} ${t.dtype} [${t.shape}]`),
     results: {} as Record<string, unknown>,
   };
+  if (only) return;
   const med: Record<string, { eps: number; mbps: number }> = {};
   for (const [k, v] of Object.entries(rows)) {
     med[k] = { eps: median(v.eps), mbps: median(v.mbps) };

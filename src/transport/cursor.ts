@@ -50,6 +50,7 @@ export class Cursor {
   constructor(key: string, stateDir: string) {
     this.key = key;
     this.file = cursorFileName(stateDir, key);
+    this.tmpBase = `${path.join(path.dirname(this.file), '.' + path.basename(this.file))}.tmp-${process.pid}-${randomBytes(4).toString('hex')}-`;
   }
 
   /** Load from disk (if present) and check it against the stream's ids. */
@@ -173,9 +174,19 @@ export class Cursor {
   async saveAsync(ids: string[]): Promise<void> {
     const text = this.serialize(ids);
     this.dirty = false;
-    await fs.promises.mkdir(path.dirname(this.file), { recursive: true });
-    const tmp = `${path.join(path.dirname(this.file), '.' + path.basename(this.file))}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-    const fh = await fs.promises.open(tmp, 'w');
+    if (!this.dirReady) {
+      await fs.promises.mkdir(path.dirname(this.file), { recursive: true });
+      this.dirReady = true;
+    }
+    // One save at a time per cursor (the server serialises its flushes): pid + counter names the temporary.
+    const tmp = `${this.tmpBase}${++this.saves}`;
+    let fh: fs.promises.FileHandle;
+    try {
+      fh = await fs.promises.open(tmp, 'w');
+    } catch (err) {
+      this.dirReady = false; // the state directory may have been removed: make it again next time
+      throw err;
+    }
     try {
       await fh.writeFile(text);
       await fh.sync();
@@ -184,6 +195,10 @@ export class Cursor {
     }
     await fs.promises.rename(tmp, this.file);
   }
+
+  private dirReady = false;
+  private saves = 0;
+  private readonly tmpBase: string;
 
   private serialize(ids: string[]): string {
     const acked: Record<string, string> = {};

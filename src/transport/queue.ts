@@ -55,7 +55,8 @@ export class SendQueue {
           this.head = 0;
         }
         try {
-          const msg = typeof it.build === 'function' ? await it.build() : it.build;
+          let msg = typeof it.build === 'function' ? it.build() : it.build;
+          if (msg && 'then' in msg) msg = await msg;
           if (msg) await this.socket.send(msg);
         } catch (err) {
           if (it.onError) it.onError(err);

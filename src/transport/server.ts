@@ -15,7 +15,7 @@ import { Cursor } from './cursor.ts';
 import { SendQueue, type Message } from './queue.ts';
 import { StreamLog } from './stream.ts';
 import {
-  PROTOCOL, encodeEpisode, isLocalEndpoint, json, parseBody,
+  PROTOCOL, encodeEpisode, headerFrame, isLocalEndpoint, json, parseBody,
   type EncodedEpisode, type Mode, type WelcomeBody,
 } from './wire.ts';
 import { registerZapDomain, unregisterZapDomain } from './zap.ts';
@@ -52,7 +52,7 @@ export interface ServerOptions {
   /** PUB endpoint for telemetry (progress, counters; never episode data). */
   telemetry?: string | null;
   telemetryMs?: number;
-  /** How long acks may wait to be persisted together (ms). ACKED is sent after they are on disk. */
+  /** How long acks may wait to be persisted together (ms, default 20): one cursor write + fsync per window. ACKED is sent after they are on disk. */
   flushMs?: number;
   /** Encoded episodes kept in memory for redelivery and for other cursors. */
   cacheSize?: number;
@@ -139,7 +139,7 @@ export class EpisodeServer {
       heartbeatMs: 1000,
       timeoutMs: 5000,
       telemetryMs: 1000,
-      flushMs: 5,
+      flushMs: 20,
       cacheSize: 64,
       ...options,
     };
@@ -383,13 +383,11 @@ export class EpisodeServer {
   private ack(s: Session, seqs: number[]): void {
     for (const p of seqs) {
       if (p >= this.ids.length) continue;
-      const id = this.ids[p];
-      if (s.cursor.ack(p)) {
-        this.stats.acks++;
-        this.emit({ type: 'ack', session: s.key, name: s.name, cursor: s.cursor.key, seq: p, id });
-      } else {
-        this.stats.duplicateAcks++;
-        this.emit({ type: 'duplicate-ack', session: s.key, name: s.name, cursor: s.cursor.key, seq: p, id });
+      const fresh = s.cursor.ack(p);
+      if (fresh) this.stats.acks++;
+      else this.stats.duplicateAcks++;
+      if (this.options.onEvent) {
+        this.emit({ type: fresh ? 'ack' : 'duplicate-ack', session: s.key, name: s.name, cursor: s.cursor.key, seq: p, id: this.ids[p] });
       }
       s.toConfirm.push(p);
     }
@@ -462,28 +460,57 @@ export class EpisodeServer {
     }
   }
 
-  private async episodeMessage(s: Session, p: number, delivery: number): Promise<Message | null> {
+  /**
+   * The EPISODE message for position p, or null when it is no longer due. Synchronous when the episode is
+   * cached or the source answers synchronously (no promise per episode on the send path).
+   */
+  private episodeMessage(s: Session, p: number, delivery: number): Message | null | Promise<Message | null> {
     // The session may have been lost, or the episode acked (via a reconnect) while this waited in the queue.
     if (s.cursor.inflight.get(p) !== s.key || this.sessions.get(s.key) !== s) return null;
-    let enc = this.cache.get(p);
-    if (!enc) {
-      try {
-        const entry = this.entryById.get(this.ids[p]);
-        if (!entry || this.gone.has(p)) throw new Error('removed from the store');
-        const ep = await this.options.source.get(this.ids[p]);
-        enc = encodeEpisode(ep, entry);
-      } catch (err) {
-        this.unreadable.add(p);
-        s.cursor.inflight.delete(p);
-        this.emit({ type: 'unreadable', seq: p, id: this.ids[p], error: (err as Error).message.split('\n')[0] });
-        s.credit++;
-        queueMicrotask(() => this.dispatch(s));
-        return null;
-      }
-      this.cache.set(p, enc);
-      if (this.cache.size > this.options.cacheSize) this.cache.delete(this.cache.keys().next().value as number);
+    const enc = this.cache.get(p);
+    if (enc) return this.episodeFrames(s, p, delivery, enc);
+    const entry = this.entryById.get(this.ids[p]);
+    let got: Episode | Promise<Episode>;
+    try {
+      if (!entry || this.gone.has(p)) throw new Error('removed from the store');
+      got = this.options.source.get(this.ids[p]);
+    } catch (err) {
+      return this.episodeUnreadable(s, p, err);
     }
-    const header = Buffer.from(JSON.stringify({ ...enc.header, seq: p, delivery }), 'utf8');
+    if (isPromise(got)) return got.then((ep) => this.encodeAndFrame(s, p, delivery, ep, entry!), (err) => this.episodeUnreadable(s, p, err));
+    return this.encodeAndFrame(s, p, delivery, got, entry!);
+  }
+
+  private encodeAndFrame(s: Session, p: number, delivery: number, ep: Episode, entry: IndexEntry): Message | null {
+    let enc: EncodedEpisode;
+    try {
+      enc = this.encoded(p, ep, entry);
+    } catch (err) {
+      return this.episodeUnreadable(s, p, err);
+    }
+    return this.episodeFrames(s, p, delivery, enc);
+  }
+
+  private encoded(p: number, ep: Episode, entry: IndexEntry): EncodedEpisode {
+    const enc = encodeEpisode(ep, entry);
+    this.cache.set(p, enc);
+    if (this.cache.size > this.options.cacheSize) this.cache.delete(this.cache.keys().next().value as number);
+    return enc;
+  }
+
+  private episodeUnreadable(s: Session, p: number, err: unknown): null {
+    this.unreadable.add(p);
+    s.cursor.inflight.delete(p);
+    this.emit({ type: 'unreadable', seq: p, id: this.ids[p], error: (err as Error).message.split('\n')[0] });
+    s.credit++;
+    queueMicrotask(() => this.dispatch(s));
+    return null;
+  }
+
+  private episodeFrames(s: Session, p: number, delivery: number, enc: EncodedEpisode): Message | null {
+    // Checked again after an asynchronous read.
+    if (s.cursor.inflight.get(p) !== s.key || this.sessions.get(s.key) !== s) return null;
+    const header = headerFrame(enc, p, delivery);
     let frames = enc.frames;
     if (this.corruptOnce.has(p) && frames.length) {
       this.corruptOnce.delete(p);
@@ -501,8 +528,8 @@ export class EpisodeServer {
     if (this.options.follow) return;
     const total = this.ids.length;
     let done = c.complete(total);
-    const skipped = new Set([...this.unreadable, ...this.gone]);
-    if (!done && skipped.size) {
+    if (!done && (this.unreadable.size || this.gone.size)) {
+      const skipped = new Set([...this.unreadable, ...this.gone]);
       done = c.inflight.size === 0 && c.redeliver.length === 0 && c.ackedCount(total) + [...skipped].filter((p) => !c.isAcked(p)).length === total;
     }
     if (!done || c.dirty || this.flushing) return;
@@ -589,6 +616,10 @@ export class EpisodeServer {
     if (!this.pubOut || this.pubOut.length > 4) return;
     this.pubOut.push(['telemetry', json(this.telemetry())]);
   }
+}
+
+function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
+  return typeof (v as { then?: unknown } | null)?.then === 'function';
 }
 
 function seqList(v: unknown): number[] {

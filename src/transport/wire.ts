@@ -126,6 +126,25 @@ export interface EncodedEpisode {
   /** Header without seq/delivery filled (they change per send). */
   header: Omit<EpisodeHeader, 'seq' | 'delivery'>;
   frames: Buffer[];
+  /** `header` as UTF-8 JSON without its opening brace, made once by `headerFrame` and reused for every send. */
+  headerTail?: Buffer;
+}
+
+/**
+ * The EPISODE body for one send: `{"seq":S,"delivery":D,` followed by the cached JSON of the rest of the
+ * header, so the ~3 KB header is stringified once per encoded episode, not once per send.
+ */
+export function headerFrame(enc: EncodedEpisode, seq: number, delivery: number): Buffer {
+  let tail = enc.headerTail;
+  if (!tail) {
+    const text = JSON.stringify(enc.header);
+    tail = enc.headerTail = Buffer.from(text.length > 2 ? text.slice(1) : '}', 'utf8');
+  }
+  const head = `{"seq":${seq},"delivery":${delivery}${tail.length > 1 ? ',' : ''}`;
+  const out = Buffer.allocUnsafe(head.length + tail.length);
+  out.write(head, 0, 'latin1');
+  tail.copy(out, head.length);
+  return out;
 }
 
 /** Build the header and the tensor frames (views on the episode's arrays: no copy). */
