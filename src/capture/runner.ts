@@ -32,7 +32,7 @@ export interface RunnerOptions {
 }
 
 /** Bump when the converter's output changes, so cached .onnx files are rebuilt. */
-const CONVERTER_VERSION = 1;
+const CONVERTER_VERSION = 2;
 
 /** Where converted models are cached: REEL2REAL_CACHE_DIR or ~/.cache/reel2real, subfolder onnx. */
 export function onnxCacheDir(): string {

@@ -33,7 +33,8 @@ describeShared('body capture', [SQUATS, SQUATS_3D, SPORTS, HAND], () => {
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('world landmarks on the squats clip stay within tfjs-models\' own test tolerance of the MediaPipe reference', async () => {
-    const track = await captureVideo(shared(SQUATS), { body: true, hands: false });
+    const track = await captureVideo(shared(SQUATS), { body: true, hands: false, backend: 'onnxruntime' });
+    expect(track.summary.backend).toBe('onnxruntime');
     const ref = JSON.parse(fs.readFileSync(shared(SQUATS_3D), 'utf8')) as number[][][];
     expect(track.timestamps.length).toBe(ref.length);
     let sum = 0, n = 0, worst = 0;

@@ -18,7 +18,8 @@ describeShared('hand capture', [HAND, REF], () => {
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('matches the MediaPipe reference world landmarks on all 621 frames (≤ 2 mm, found ≥ 98%)', async () => {
-    const track = await captureVideo(shared(HAND), { body: false, hands: true });
+    const track = await captureVideo(shared(HAND), { body: false, hands: true, backend: 'onnxruntime' });
+    expect(track.summary.backend).toBe('onnxruntime');
     const ref = decodeNpy(fs.readFileSync(shared(REF)));
     expect(ref.shape).toEqual([621, 21, 3]);
     const T = track.timestamps.length;

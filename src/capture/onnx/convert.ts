@@ -324,7 +324,8 @@ class Converter {
       }
       case 'Placeholder': {
         const dims = (n.attr?.shape?.shape?.dim ?? []).map((d: { size: string }) => Number(d.size));
-        const shape = dims.map((d: number, k: number) => (k === 0 && d < 0 ? this.batch : d));
+        // The batch dimension is the one asked for (models stored with batch 1 are batch-agnostic convolutions).
+        const shape = dims.map((d: number, k: number) => (k === 0 ? this.batch : d));
         if (shape.some((d: number) => !(d > 0))) throw new Error(`input ${n.name}: shape [${dims}] is not static`);
         this.inputName = n.name;
         this.inputShape = shape;

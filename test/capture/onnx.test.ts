@@ -1,0 +1,161 @@
+/**
+ * The onnxruntime backend: every capture model converted from its TF.js graph model gives the same outputs as
+ * TF.js (wasm) on real crops; the conversion cache; backend choice through the CLI.
+ */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { initBackend, loadGraphModel, modelFile, tf } from '../../src/capture/models.ts';
+import { convertTfjsModel, type TfjsModel } from '../../src/capture/onnx/convert.ts';
+import { onnxModel } from '../../src/capture/runner.ts';
+import { runCli } from '../helpers/cli.ts';
+import { describeShared, shared } from '../helpers/shared.ts';
+import { tmpDir } from './clips.ts';
+
+const HAND = 'videos/dex_retargeting_human_hand_video.mp4';
+const SQUATS = 'videos/tfjs_pose_squats.mp4';
+
+/** A square crop of a real frame, resized to size×size, values in [lo, hi] (RGB, NHWC). */
+function crop(video: string, at: number, box: string, size: number, lo: number, hi: number): Float32Array {
+  const raw = execFileSync('ffmpeg', ['-v', 'error', '-ss', String(at), '-i', shared(video), '-frames:v', '1', '-vf', `crop=${box},scale=${size}:${size}`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { maxBuffer: 1 << 26 });
+  expect(raw.length).toBe(size * size * 3);
+  return Float32Array.from(raw, (b) => lo + (b / 255) * (hi - lo));
+}
+
+function readModel(name: string): { json: TfjsModel; weights: Buffer } {
+  const file = modelFile(name);
+  const json = JSON.parse(fs.readFileSync(file, 'utf8')) as TfjsModel;
+  const weights = Buffer.concat(json.weightsManifest.flatMap((g) => g.paths.map((p) => fs.readFileSync(path.join(path.dirname(file), p)))));
+  return { json, weights };
+}
+
+async function session(bytes: Uint8Array) {
+  return ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], intraOpNumThreads: 1, graphOptimizationLevel: 'all' });
+}
+
+/** Largest |a - b| over the largest |a|. */
+function relDiff(a: Float32Array, b: Float32Array): number {
+  expect(b.length).toBe(a.length);
+  let d = 0;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    d = Math.max(d, Math.abs(a[i] - b[i]));
+    m = Math.max(m, Math.abs(a[i]));
+  }
+  return d / m;
+}
+
+// Model, crop (video, time, ffmpeg crop box), input side, value range, outputs capture reads.
+const CASES: [string, string, number, string, number, [number, number], string[] | undefined][] = [
+  ['handlandmark-full', HAND, 3, '600:600:340:60', 224, [0, 1], ['Identity', 'Identity_1', 'Identity_2', 'Identity_3']],
+  ['handlandmark-lite', HAND, 5, '600:600:340:60', 224, [0, 1], ['Identity', 'Identity_1', 'Identity_2', 'Identity_3']],
+  ['blazepose-full', SQUATS, 2, '720:720:0:400', 256, [0, 1], ['Identity_3', 'Identity_2', 'Identity_4']],
+  ['blazepose-lite', SQUATS, 6, '720:720:0:400', 256, [0, 1], ['Identity_3', 'Identity_2', 'Identity_4']],
+  ['blazepose-detector', SQUATS, 4, '720:720:0:280', 224, [-1, 1], undefined],
+  ['handdetect', HAND, 2, '720:720:280:0', 256, [-1, 1], undefined],
+];
+
+// Outputs agree to ~1e-6 of their range (float rounding, different kernels). A wrong layout, padding or
+// fused op moves them by far more than 1e-3 (checked below with a transposed input).
+const TOLERANCE = 1e-3;
+
+describeShared('onnxruntime backend', [HAND, SQUATS], () => {
+  let dir = '';
+  beforeAll(async () => {
+    dir = tmpDir();
+    expect(await initBackend('wasm')).toBe('wasm');
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  for (const [name, video, at, box, size, [lo, hi], outputs] of CASES) {
+    it(`${name}: onnxruntime and TF.js wasm agree on a real crop`, async () => {
+      const input = crop(video, at, box, size, lo, hi);
+      const { json, weights } = readModel(name);
+      const conv = convertTfjsModel(json, weights, { outputs });
+      expect(conv.inputShape).toEqual([1, size, size, 3]);
+      const s = await session(conv.bytes);
+      const r = await s.run({ [conv.inputName]: new ort.Tensor('float32', input, conv.inputShape) });
+      const model = await loadGraphModel(name);
+      const ref = tf.tidy(() => {
+        const x = tf.tensor4d(input, [1, size, size, 3]);
+        const o = outputs ? model.execute(x, outputs) : model.execute(x);
+        return (Array.isArray(o) ? o : [o]).map((t) => t.dataSync() as Float32Array);
+      });
+      expect(conv.outputs.length).toBe(ref.length);
+      const diffs = conv.outputs.map((o, k) => relDiff(ref[k], r[o.name].data as Float32Array));
+      console.log(`${name}: max relative difference per output ${diffs.map((d) => d.toExponential(1)).join(', ')}`);
+      for (const d of diffs) expect(d).toBeLessThan(TOLERANCE);
+      if (name === 'handlandmark-full') {
+        // The comparison is sensitive: the same crop transposed (x ↔ y) gives different landmarks.
+        const t = new Float32Array(input.length);
+        for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) for (let c = 0; c < 3; c++) t[3 * (x * size + y) + c] = input[3 * (y * size + x) + c];
+        const rt = await s.run({ [conv.inputName]: new ort.Tensor('float32', t, conv.inputShape) });
+        expect(relDiff(ref[0], rt.Identity.data as Float32Array)).toBeGreaterThan(100 * TOLERANCE);
+        // The hand is there, as the model sees it.
+        expect(ref[1][0]).toBeGreaterThan(0.5);
+      }
+      await s.release();
+      model.dispose();
+    }, 60_000);
+  }
+
+  it('converted models are cached by content and rebuilt when the cache entry is damaged', () => {
+    const prev = process.env.REEL2REAL_CACHE_DIR;
+    process.env.REEL2REAL_CACHE_DIR = dir;
+    try {
+      const outs = ['Identity', 'Identity_1', 'Identity_2', 'Identity_3'];
+      const a = onnxModel('handlandmark-lite', outs, 1);
+      const files = fs.readdirSync(path.join(dir, 'onnx')).sort();
+      expect(files.length).toBe(2);
+      expect(files[1]).toMatch(/^handlandmark-lite-[0-9a-f]{24}\.onnx$/);
+      expect(fs.readFileSync(path.join(dir, 'onnx', files[1])).equals(Buffer.from(a.bytes))).toBe(true);
+      // A different batch is a different model and a different entry.
+      onnxModel('handlandmark-lite', outs, 2);
+      expect(fs.readdirSync(path.join(dir, 'onnx')).length).toBe(4);
+      // Served from the cache: the same bytes even when the cached file is what differs from a fresh conversion.
+      const onnxPath = path.join(dir, 'onnx', files[1]);
+      const marked = Buffer.concat([Buffer.from(a.bytes), Buffer.from([0x0a, 0x00])]); // an empty field 1 appended
+      fs.writeFileSync(onnxPath, marked);
+      expect(Buffer.from(onnxModel('handlandmark-lite', outs, 1).bytes).equals(marked)).toBe(true);
+      // Damaged metadata: converted again and rewritten.
+      fs.writeFileSync(path.join(dir, 'onnx', files[0]), '{');
+      const c = onnxModel('handlandmark-lite', outs, 1);
+      expect(Buffer.from(c.bytes).equals(Buffer.from(a.bytes))).toBe(true);
+      expect(fs.readFileSync(onnxPath).equals(Buffer.from(a.bytes))).toBe(true);
+      expect(c.outputs).toEqual(outs);
+    } finally {
+      if (prev === undefined) delete process.env.REEL2REAL_CACHE_DIR;
+      else process.env.REEL2REAL_CACHE_DIR = prev;
+    }
+  }, 60_000);
+
+  it('a batch of two crops gives each crop\'s own outputs', async () => {
+    const a = crop(HAND, 3, '600:600:340:60', 224, 0, 1);
+    const b = crop(HAND, 7, '500:500:390:100', 224, 0, 1);
+    const { json, weights } = readModel('handlandmark-lite');
+    const one = await session(convertTfjsModel(json, weights, { outputs: ['Identity'] }).bytes);
+    const two = await session(convertTfjsModel(json, weights, { outputs: ['Identity'], batch: 2 }).bytes);
+    const both = new Float32Array(2 * a.length);
+    both.set(a);
+    both.set(b, a.length);
+    const rb = (await two.run({ input_1: new ort.Tensor('float32', both, [2, 224, 224, 3]) })).Identity.data as Float32Array;
+    const ra = (await one.run({ input_1: new ort.Tensor('float32', a, [1, 224, 224, 3]) })).Identity.data as Float32Array;
+    const rbb = (await one.run({ input_1: new ort.Tensor('float32', b, [1, 224, 224, 3]) })).Identity.data as Float32Array;
+    expect(relDiff(ra, rb.subarray(0, 63))).toBeLessThan(1e-5);
+    expect(relDiff(rbb, rb.subarray(63))).toBeLessThan(1e-5);
+    expect(relDiff(ra, rbb)).toBeGreaterThan(1e-2);
+  }, 60_000);
+
+  it('the CLI reports the backend it used and rejects an unknown one', async () => {
+    const out = path.join(dir, 'hand.npz');
+    const r = await runCli(['capture', shared(HAND), '--hands', '--max-frames', '10', '--out', out, '--json'], { env: { REEL2REAL_TF_BACKEND: 'onnxruntime' } });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).backend).toBe('onnxruntime');
+    const bad = await runCli(['capture', shared(HAND), '--hands', '--max-frames', '10', '--out', path.join(dir, 'x.npz')], { env: { REEL2REAL_TF_BACKEND: 'tpu' } });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/unknown backend 'tpu'/);
+    expect(fs.existsSync(path.join(dir, 'x.npz'))).toBe(false);
+  }, 60_000);
+});
