@@ -4,6 +4,9 @@
  * dir; a single-thread run of the same clip as the baseline; and memory over time on a 10-minute clip.
  *
  *   npx tsx benchmarks/capture/run.ts [--quick] [--long-minutes 10] [--skip-long | --only-long]
+ *                                     [--backends onnxruntime,wasm]
+ *   Every configuration runs once per backend, back to back (same machine load), so ratios between backends
+ *   are measured in the same run; onnxruntime also runs 1 worker with 2 intra-op threads (REEL2REAL_ORT_THREADS).
  *   (RSS_TRACE_FILE=path keeps the long run's memory trace on disk as it grows)
  *
  * Each configuration runs in a fresh child process (so peak RSS is its own); RSS is sampled every 200 ms and
@@ -93,14 +96,19 @@ function ffmpeg(args: string[]): void {
   if (r.status !== 0) throw new Error(`ffmpeg failed: ${r.stderr}`);
 }
 
+let backend = '';
+let ortThreads = '1';
+
 function runChild(clip: string, mode: string, workers: number, label: string, trace = false): Result {
+  label = `${backend.padEnd(11)} ${label}${ortThreads !== '1' ? `, ${ortThreads} ORT threads` : ''}`;
+  const env = { ...process.env, ...(backend ? { REEL2REAL_TF_BACKEND: backend } : {}), REEL2REAL_ORT_THREADS: ortThreads };
   const r = spawnSync(process.execPath, [path.join(here, 'boot.mjs'), '--child', clip, mode, String(workers), label, trace ? '1' : '0'], {
-    cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024,
+    cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env,
   });
   const line = r.stdout.trim().split('\n').pop() ?? '';
   if (r.status !== 0 || !line.startsWith('{')) throw new Error(`benchmark child failed (${label}): ${r.stderr.slice(-500)}`);
   const res = JSON.parse(line) as Result;
-  console.log(`${label.padEnd(34)} ${res.frames} frames  ${res.fps.toFixed(1).padStart(5)} fps  cpu ${res.cpuMsPerFrame.toFixed(0)} ms/frame (+ffmpeg ${res.ffmpegCpuMsPerFrame.toFixed(1)})  peak RSS ${res.peakRssMb} MB  ${res.workers} worker(s)${res.rerun ? `, ${res.rerun} segment re-run` : ''}`);
+  console.log(`${label.padEnd(60)} ${res.frames} frames  ${res.fps.toFixed(1).padStart(5)} fps  cpu ${res.cpuMsPerFrame.toFixed(0)} ms/frame (+ffmpeg ${res.ffmpegCpuMsPerFrame.toFixed(1)})  peak RSS ${res.peakRssMb} MB  ${res.workers} worker(s)${res.rerun ? `, ${res.rerun} segment re-run` : ''}`);
   return res;
 }
 
@@ -133,18 +141,34 @@ async function main(): Promise<void> {
   ffmpeg(['-i', hand, '-t', quick ? '3' : '8', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', clips.hand720]);
   ffmpeg(['-i', hand, '-t', quick ? '3' : '8', '-vf', 'scale=1920:1080', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', clips.hand1080]);
   const cores = os.availableParallelism();
+  const bi = args.indexOf('--backends');
+  const backends = bi >= 0 ? args[bi + 1].split(',') : ['onnxruntime', 'wasm'];
   const results: Result[] = [];
+  // Each configuration once per backend, back to back.
+  const each = (f: () => Result) => {
+    for (const b of backends) {
+      backend = b;
+      results.push(f());
+    }
+  };
   // Baseline: one thread, body + both hands, 720p, in the same run.
-  if (!onlyLong) results.push(runChild(clips.person720, 'both', 1, 'baseline 720p body+hands 1 thread'));
+  if (!onlyLong) each(() => runChild(clips.person720, 'both', 1, 'baseline 720p body+hands 1 thread'));
+  if (!onlyLong && backends.includes('onnxruntime')) {
+    backend = 'onnxruntime';
+    ortThreads = '2';
+    results.push(runChild(clips.person720, 'both', 1, '720p body+hands 1 worker'));
+    ortThreads = '1';
+  }
   for (const [res, person, hands] of onlyLong ? [] : [['720p', clips.person720, clips.hand720], ['1080p', clips.person1080, clips.hand1080]] as const) {
-    results.push(runChild(person, 'both', cores, `${res} body+hands`));
-    results.push(runChild(person, 'body', cores, `${res} body`));
-    results.push(runChild(hands, 'hands', cores, `${res} hands (hand video)`));
+    each(() => runChild(person, 'both', cores, `${res} body+hands`));
+    each(() => runChild(person, 'body', cores, `${res} body`));
+    each(() => runChild(hands, 'hands', cores, `${res} hands (hand video)`));
   }
   if (!onlyLong) {
-    results.push(runChild(clips.person720, 'both-lite', cores, '720p body+hands, lite models'));
-    results.push(runChild(clips.people720, 'both', cores, '720p body+hands, two people'));
+    each(() => runChild(clips.person720, 'both-lite', cores, '720p body+hands, lite models'));
+    each(() => runChild(clips.people720, 'both', cores, '720p body+hands, two people'));
   }
+  backend = backends[0];
   let long: Result | null = null;
   if (!skipLong) {
     const longClip = path.join(tmp, 'long.mp4');
@@ -156,9 +180,16 @@ async function main(): Promise<void> {
   fs.mkdirSync(path.join(here, 'tmp'), { recursive: true });
   const file = path.join(here, 'tmp', `results-${Date.now()}.json`);
   fs.writeFileSync(file, JSON.stringify(out, null, 1));
-  const base = results[0];
-  const both720 = results[1];
-  if (base && both720) console.log(`speed-up of ${cores} workers over one thread (720p body+hands): ${(both720.fps / base.fps).toFixed(2)}x wall, cpu/frame ratio ${(both720.cpuMsPerFrame / base.cpuMsPerFrame).toFixed(2)}`);
+  // Ratios between backends: each configuration against the last backend listed (wasm by default).
+  if (backends.length > 1) {
+    const ref = backends[backends.length - 1];
+    const key = (r: Result) => r.label.slice(12);
+    for (const r of results) {
+      if (r.backend.startsWith(ref)) continue;
+      const other = results.find((q) => q.backend.startsWith(ref) && key(q) === key(r));
+      if (other) console.log(`${key(r).padEnd(48)} ${r.backend} / ${other.backend}: ${(r.fps / other.fps).toFixed(2)}x fps, ${(other.cpuMsPerFrame / r.cpuMsPerFrame).toFixed(2)}x less CPU per frame`);
+    }
+  }
   if (long?.rss?.length) {
     const pts = long.rss.filter((p) => p[0] > 30); // after warm-up
     const n = pts.length;
