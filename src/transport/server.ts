@@ -391,7 +391,8 @@ export class EpisodeServer {
       }
       s.toConfirm.push(p);
     }
-    if (seqs.length) this.scheduleFlush();
+    // The last acks of a finished stream are written at once: nothing more will join the group.
+    if (seqs.length) this.scheduleFlush(!this.options.follow && s.cursor.complete(this.ids.length));
   }
 
   private nack(s: Session, seqs: number[], reason: string): void {
@@ -546,8 +547,16 @@ export class EpisodeServer {
     }
   }
 
-  private scheduleFlush(): void {
-    if (this.flushTimer || this.closed) return;
+  /** Persist pending acks within flushMs (group commit), or as soon as possible with `now`. */
+  private scheduleFlush(now = false): void {
+    if (this.closed) return;
+    if (now) {
+      if (this.flushTimer) clearTimeout(this.flushTimer);
+      this.flushTimer = null;
+      this.flush();
+      return;
+    }
+    if (this.flushTimer) return;
     this.flushTimer = setTimeout(() => {
       this.flushTimer = null;
       this.flush();
@@ -581,9 +590,10 @@ export class EpisodeServer {
       })
       .finally(() => {
         this.flushing = null;
-        if (this.flushAgain || [...this.sessions.values()].some((s) => s.toConfirm.length)) {
+        const waiting = [...this.sessions.values()].filter((s) => s.toConfirm.length);
+        if (this.flushAgain || waiting.length) {
           this.flushAgain = false;
-          this.scheduleFlush();
+          this.scheduleFlush(!this.options.follow && waiting.some((s) => s.cursor.complete(this.ids.length)));
         }
         for (const c of this.cursors.values()) this.checkEnd(c);
       });
