@@ -3,8 +3,8 @@
  *
  * Part 1 (the figure of record): `checkFeasibility` on a 10 s clip (slow squats) per robot, unassisted mode,
  * at the configured time step (configs/validation.yaml), reporting `report.sim`.
- * Part 2 (the joint-model choice): PD tracking of a 2 s squat with multibody joints (our PD torques) and with
- * impulse joints (Rapier's PD motors), at a few dt / solver-iteration settings, in the same run: steps/s,
+ * Part 2 (the joint-model choice): PD tracking of a 2 s squat with the articulated model (our reduced-coordinate
+ * dynamics, src/sim/articulated.ts), Rapier multibody joints (our PD torques) and impulse joints (Rapier's PD motors), at a few dt / solver-iteration settings, in the same run: steps/s,
  * max anchor separation (mm), whether the robot stayed up, tracking error.
  *
  *   npx tsx benchmarks/validate/run.ts [--clip 10] [--matrix-clip 2] [--robots h1,g1,t1] [--skip-matrix]
@@ -15,7 +15,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadUrdf } from '../../src/robot/urdf.ts';
-import { checkFeasibility, buildReference, inverseDynamics, robotGeometry, pdGains, buildWorld, trackMotion, defaultValidationConfig } from '../../src/sim/index.ts';
+import { checkFeasibility, buildReference, inverseDynamics, robotGeometry, pdGains, buildWorld, trackMotion, trackArticulated, defaultValidationConfig } from '../../src/sim/index.ts';
 import { squatMotion } from '../../src/sim/synthetic.ts';
 import { findFeet, trackContacts } from '../../src/sim/contacts.ts';
 import { PROJECT_ROOT, SHARED_DATA } from '../../test/helpers/shared.ts';
@@ -59,7 +59,8 @@ results.clip = main;
 if (!skipMatrix) {
   const cfg = defaultValidationConfig();
   const armCfg = { per: cfg.geometry.armature_per_effort, max: cfg.geometry.armature_max };
-  const settings: { joints: 'multibody' | 'impulse'; dt: number; iters: number; armature: boolean }[] = [];
+  const settings: { joints: 'articulated' | 'multibody' | 'impulse'; dt: number; iters: number; armature: boolean }[] = [];
+  for (const dt of [0.002, 0.005, 0.01]) settings.push({ joints: 'articulated', dt, iters: cfg.sim.contact_iterations, armature: true });
   for (const joints of ['multibody', 'impulse'] as const) {
     for (const [dt, iters] of [[0.002, 4], [0.005, 4]] as const) settings.push({ joints, dt, iters, armature: false });
     for (const [dt, iters] of [[0.002, 4], [0.005, 4], [0.005, 2], [0.01, 4]] as const) settings.push({ joints, dt, iters, armature: true });
@@ -78,11 +79,17 @@ if (!skipMatrix) {
       const id = inverseDynamics(ref, geom, trackContacts(ref, geom, feet, { contactHeight: 0.02, footTolerance: 0.02 }), 9.81, 0.1);
       const nq = geom.kin.nq;
       const gains = pdGains(geom, ref.q.subarray(0, nq), { saturationAngle: 0.1, kdRatio: 0.03, dt: s.dt, explicit: s.joints === 'multibody' });
-      const sim = buildWorld(geom, ref.q.subarray(0, nq), { pos: ref.rootPos.subarray(0, 3), quat: ref.rootQuat.subarray(0, 4) }, {
-        dt: s.dt, solverIterations: s.iters, joints: s.joints, fixedBase: false, friction: 0.9, selfCollision: true, gravity: 9.81, motorGains: gains,
-      });
-      const r = trackMotion(sim, ref, { mode: 'unassisted', kp: gains.kp, kd: gains.kd, feedforward: id.tau, baseFrequency: 2, baseDamping: 1, stopOnFall: false, fallHeightFraction: 0.6, fallTiltDeg: 45 });
-      sim.free();
+      const trackOpts = { mode: 'unassisted' as const, kp: gains.kp, kd: gains.kd, feedforward: id.tau, baseFrequency: 2, baseDamping: 1, stopOnFall: false, fallHeightFraction: 0.6, fallTiltDeg: 45 };
+      let r;
+      if (s.joints === 'articulated') {
+        r = trackArticulated(geom, ref, { ...trackOpts, dt: s.dt, gravity: 9.81, friction: 0.9, fixedBase: false, contactIterations: s.iters });
+      } else {
+        const sim = buildWorld(geom, ref.q.subarray(0, nq), { pos: ref.rootPos.subarray(0, 3), quat: ref.rootQuat.subarray(0, 4) }, {
+          dt: s.dt, solverIterations: s.iters, joints: s.joints, fixedBase: false, friction: 0.9, selfCollision: true, gravity: 9.81, motorGains: gains,
+        });
+        r = trackMotion(sim, ref, trackOpts);
+        sim.free();
+      }
       const drift = Math.max(0, ...Array.from(r.jointDrift).filter(Number.isFinite)) * 1000;
       const be = Array.from(r.bodyError).filter(Number.isFinite);
       const row = {

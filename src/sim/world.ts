@@ -21,7 +21,9 @@
  *   Measured: 2-10x more steps/s (570-2,650), H1 drift 0.04-0.21 mm at dt <= 2 ms (24 mm at 5 ms), but
  *   G1 (0.09/0.21 kg waist links) and T1 (0.07 kg ankle links) separated by 0.4-71 mm and fell at every
  *   dt/iteration setting tried.
- * Choice: multibody, dt 2 ms, 4 solver iterations (configs/validation.yaml); every run reports its drift.
+ * Among the two Rapier joint kinds: multibody, dt 2 ms, 4 solver iterations; every run reports its drift.
+ * The default closed-loop model is now neither: our reduced-coordinate dynamics (articulated.ts), 5-10x
+ * faster per step with exact joints (configs/validation.yaml `sim.joints`; docs/validate.md says why).
  * With actuator armature (geometry.ts; 2e-4 kg m^2 per Nm of effort) all three robots also track at 5 ms,
  * but on a real retargeted clip (T1 digging) the multibody anchors then separated by 1.4 mm (0.54 mm at
  * 2.5 ms, 0.011 mm at 2 ms), so the step stays at 2 ms.
