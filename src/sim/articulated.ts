@@ -24,6 +24,7 @@
 import type { Kinematics, BasePose } from '../robot/kinematics.ts';
 import type { RobotGeometry } from './geometry.ts';
 import { bodySamplePoints } from './geometry.ts';
+import { cholesky, choleskySolve } from '../retarget/linalg.ts';
 
 export interface ArticulatedOptions {
   dt: number;
@@ -431,8 +432,10 @@ export class ArticulatedBody {
       M[i * n + i] += dt * kd[d] + dt * dt * kp[d];
       rhs[i] += dt * tau[d] - dt * dt * kp[d] * u[i];
     }
-    cholesky(M, L, n);
-    solveChol(L, n, rhs, du);
+    L.set(M);
+    if (!cholesky(L, n)) throw new Error(`articulated dynamics: mass matrix of ${this.kin.robot.name} is not positive definite`);
+    du.set(rhs);
+    choleskySolve(L, n, du);
     for (let i = 0; i < n; i++) u[i] += du[i];
     this.contacts();
     this.integrate();
@@ -607,36 +610,6 @@ export class ArticulatedBody {
       e += u[i] * r;
     }
     return 0.5 * e;
-  }
-}
-
-/** Cholesky factor L (lower, row-major) of the symmetric positive definite n x n matrix A. */
-export function cholesky(A: Float64Array, L: Float64Array, n: number): void {
-  for (let i = 0; i < n; i++) {
-    const li = i * n;
-    for (let j = 0; j <= i; j++) {
-      const lj = j * n;
-      let sum = A[li + j];
-      for (let k = 0; k < j; k++) sum -= L[li + k] * L[lj + k];
-      if (i === j) L[li + i] = Math.sqrt(sum > 1e-12 ? sum : 1e-12);
-      else L[li + j] = sum / L[lj + j];
-    }
-    for (let j = i + 1; j < n; j++) L[li + j] = 0;
-  }
-}
-
-/** Solve L L^T x = b. x may not alias b. */
-export function solveChol(L: Float64Array, n: number, b: Float64Array, x: Float64Array): void {
-  for (let i = 0; i < n; i++) {
-    let sum = b[i];
-    const li = i * n;
-    for (let k = 0; k < i; k++) sum -= L[li + k] * x[k];
-    x[i] = sum / L[li + i];
-  }
-  for (let i = n - 1; i >= 0; i--) {
-    let sum = x[i];
-    for (let k = i + 1; k < n; k++) sum -= L[k * n + i] * x[k];
-    x[i] = sum / L[i * n + i];
   }
 }
 
