@@ -46,6 +46,9 @@ interface Result {
   cpu?: number;
   /** The same per thread name (see threadCpu). */
   threads?: Record<string, number>;
+  /** CPU seconds of the sending process while it streamed (bare: send loop to receiver exit; ours: HELLO to END). */
+  senderCpu?: number;
+  senderThreads?: Record<string, number>;
 }
 
 // ---- receiver (child process) -----------------------------------------------------------------------
@@ -178,28 +181,41 @@ async function bare(frames: Buffer[], count: number, keys: Keys | null, withCrc 
   await push.bind('tcp://127.0.0.1:*');
   const r = startReceiver(['--kind', 'bare', '--connect', push.lastEndpoint!, '--count', String(count), '--crc', withCrc ? '1' : '0', ...(keys ? ['--keys', JSON.stringify(keys)] : [])]);
   await r.ready;
+  const c0 = process.cpuUsage();
+  const t0 = threadCpu();
   for (let i = 0; i < count; i++) {
     // With withCrc the sender checksums every tensor frame as the server does (the receiver checks them).
     if (withCrc) for (let k = 2; k < frames.length; k++) crc32(frames[k]);
     await push.send(frames);
   }
   const res = await r.done;
+  res.senderCpu = cpuSeconds(c0);
+  res.senderThreads = threadCpuSince(t0);
   push.close();
   return res;
 }
 
 async function ours(source: EpisodeSource, count: number, keys: Keys | null, credit: number): Promise<Result> {
   const state = fs.mkdtempSync(path.join(os.tmpdir(), 'r2r-bench-'));
+  let c0 = process.cpuUsage();
+  let t0 = threadCpu();
+  let senderCpu = 0;
+  let senderThreads: Record<string, number> = {};
   const server = new EpisodeServer({
     source, bind: 'tcp://127.0.0.1:*', stateDir: state,
     curve: keys ? { ...keys.server, allow: [keys.client.publicKey] } : null,
+    // Sender CPU from the trainer's HELLO to END (the server's start-up and the child's are left out).
+    onEvent: (e) => {
+      if (e.type === 'hello') { c0 = process.cpuUsage(); t0 = threadCpu(); }
+      if (e.type === 'end') { senderCpu = cpuSeconds(c0); senderThreads = threadCpuSince(t0); }
+    },
   });
   const ep = await server.start();
   const r = startReceiver(['--kind', 'ours', '--connect', ep, '--count', String(count), '--credit', String(credit), ...(keys ? ['--keys', JSON.stringify(keys)] : [])]);
   const res = await r.done;
   await server.close();
   fs.rmSync(state, { recursive: true, force: true });
-  return res;
+  return { ...res, senderCpu, senderThreads };
 }
 
 function rate(r: Result) {
@@ -235,28 +251,21 @@ async function driver(): Promise<void> {
 
   const loadBefore = os.loadavg()[0];
   const rows: Record<string, { eps: number[]; mbps: number[] }> = {};
-  const add = (k: string, r: Result, senderCpu: number, senderThreads: Record<string, number>) => {
+  const add = (k: string, r: Result) => {
     const x = rate(r);
     (rows[k] ??= { eps: [], mbps: [] }).eps.push(x.eps);
     rows[k].mbps.push(x.mbps);
     const perEp = (sec: number | undefined) => (sec === undefined ? '?' : ((sec * 1000) / r.episodes).toFixed(3));
     process.stderr.write(
-      `${k}: ${x.eps.toFixed(0)} episodes/s, ${x.mbps.toFixed(0)} MB/s; CPU ms/episode: receiver ${perEp(r.cpu)}, sender ${perEp(senderCpu)} (whole run)` +
+      `${k}: ${x.eps.toFixed(0)} episodes/s, ${x.mbps.toFixed(0)} MB/s; CPU ms/episode: receiver ${perEp(r.cpu)}, sender ${perEp(r.senderCpu)}` +
         (r.tail !== undefined ? `; tail to END ${(r.tail * 1000).toFixed(1)} ms` : '') + '\n',
     );
     if (verbose) {
       const fmt = (t: Record<string, number> | undefined) => Object.entries(t ?? {}).map(([n, v]) => `${n} ${((v * 1000) / r.episodes).toFixed(3)}`).join(', ');
-      process.stderr.write(`    threads, CPU ms/episode: receiver ${fmt(r.threads)} | sender (whole run) ${fmt(senderThreads)}\n`);
+      process.stderr.write(`    threads, CPU ms/episode: receiver ${fmt(r.threads)} | sender ${fmt(r.senderThreads)}\n`);
     }
   };
   const verbose = process.argv.includes('--threads');
-  const timed = async (f: () => Promise<Result>): Promise<[Result, number, Record<string, number>]> => {
-    const c0 = process.cpuUsage();
-    const t0 = threadCpu();
-    const r = await f();
-    const d = process.cpuUsage(c0);
-    return [r, (d.user + d.system) / 1e6, threadCpuSince(t0)];
-  };
   // --only ours-plain,bare-plain: run just these contenders (for profiling; the summary needs all six).
   const only = sarg('only');
   for (let round = 0; round < rounds; round++) {
@@ -267,7 +276,7 @@ async function driver(): Promise<void> {
         const k = `${which}-${curve ? 'curve' : 'plain'}`;
         if (only && !only.split(',').includes(k)) continue;
         const kp = curve ? keys : null;
-        add(k, ...(await timed(() => (which === 'ours' ? ours(source, count, kp, credit) : bare(frames, count, kp, which === 'barecrc')))));
+        add(k, which === 'ours' ? await ours(source, count, kp, credit) : await bare(frames, count, kp, which === 'barecrc'));
       }
     }
   }
@@ -277,7 +286,7 @@ async function driver(): Promise<void> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'r2r-bench-store-'));
     const store = openStore(path.join(dir, 'store'), { create: true });
     for (let i = 0; i < storeCount; i++) store.put(syntheticEpisode(1000 + i, seconds, fps).episode);
-    for (let round = 0; round < rounds; round++) add('store-plain', ...(await timed(() => ours(store, storeCount, null, credit))));
+    for (let round = 0; round < rounds; round++) add('store-plain', await ours(store, storeCount, null, credit));
     fs.rmSync(dir, { recursive: true, force: true });
   }
   const summary: Record<string, unknown> = {
