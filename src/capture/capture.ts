@@ -57,7 +57,7 @@ export interface CaptureSummary {
   simd: boolean | null;
   workers: number;
   rates: { body: number; left_hand: number; right_hand: number; any: number };
-  calls: { body_landmark: number; body_detector: number; hand_landmark: number; palm_detector: number };
+  calls: { body_landmark: number; body_detector: number; hand_landmark: number; palm_detector: number; hand_landmark_batched_pairs: number };
 }
 
 interface SegmentResult {
@@ -248,6 +248,7 @@ export async function captureVideo(file: string, opts: CaptureOptions = {}): Pro
       body_detector: sum((s) => s.bodyDetectorCalls),
       hand_landmark: sum((s) => s.handLandmarkCalls),
       palm_detector: sum((s) => s.palmDetectorCalls),
+      hand_landmark_batched_pairs: sum((s) => s.handBatchedPairs),
     },
   };
   const truncated = stats.some((s) => s.decode.truncated);

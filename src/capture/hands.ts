@@ -26,6 +26,8 @@ export interface HandOptions {
   minDetection?: number;
   /** While detections keep finding nothing new, the interval doubles up to this many frames (default 30). */
   maxDetectEvery?: number;
+  /** Run both tracked hands in one batched landmark call (default: on with onnxruntime, where it is faster). */
+  batchHands?: boolean;
 }
 
 interface Slot {
@@ -36,11 +38,13 @@ interface Slot {
 
 export interface HandStats {
   landmarkCalls: number;
+  /** Landmark calls that ran both tracked hands in one batch of two (counted twice in landmarkCalls). */
+  batchedPairs: number;
   palmCalls: number;
 }
 
 export class HandTracker {
-  readonly stats: HandStats = { landmarkCalls: 0, palmCalls: 0 };
+  readonly stats: HandStats = { landmarkCalls: 0, palmCalls: 0, batchedPairs: 0 };
   private slots: [Slot, Slot] = [{ roi: null, handedness: 0.5 }, { roi: null, handedness: 0.5 }];
   private sincePalm = Infinity;
   /** Frames between palm detections while a slot is empty: grows while nothing is found. */
@@ -48,7 +52,10 @@ export class HandTracker {
   private readonly hintWait = [0, 0];
   private readonly hintInterval = [1, 1];
   private readonly palmIn = new Float32Array(PALM_SIZE * PALM_SIZE * 3);
-  private readonly lmIn = new Float32Array(LM_SIZE * LM_SIZE * 3);
+  /** Room for two crops: both tracked hands go through the landmark model in one call where the runtime gains from it. */
+  private readonly lmIn = new Float32Array(2 * LM_SIZE * LM_SIZE * 3);
+  /** Outputs of a batched call for slot 0 / 1 of this frame, consumed by the slot loop. */
+  private readonly pre: [Float32Array[] | null, Float32Array[] | null] = [null, null];
   private readonly anchors = ssdAnchors(PALM_SIZE, [8, 16, 32, 32, 32]);
   private readonly pts = new Float64Array(HAND_N * 2);
   private readonly tmp = new Float64Array(2);
@@ -59,8 +66,11 @@ export class HandTracker {
   private lmPresence = 0;
   private lmHandedness = 0.5;
 
+  private readonly batchPairs: boolean;
+
   private constructor(private palm: ModelRunner, private landmark: ModelRunner, opts: HandOptions) {
-    this.opts = { model: opts.model ?? 'full', minPresence: opts.minPresence ?? 0.5, detectEvery: opts.detectEvery ?? 5, minDetection: opts.minDetection ?? 0.5, maxDetectEvery: opts.maxDetectEvery ?? 30 };
+    this.opts = { model: opts.model ?? 'full', minPresence: opts.minPresence ?? 0.5, detectEvery: opts.detectEvery ?? 5, minDetection: opts.minDetection ?? 0.5, maxDetectEvery: opts.maxDetectEvery ?? 30, batchHands: opts.batchHands ?? landmark.backend === 'onnxruntime' };
+    this.batchPairs = this.opts.batchHands;
     this.palmInterval = this.opts.detectEvery;
   }
 
@@ -88,13 +98,26 @@ export class HandTracker {
   async process(frame: Frame, row: Float32Array, hints: [Roi | null, Roi | null] | null, bodyVisible = false): Promise<void> {
     const W = frame.width;
     const H = frame.height;
+    // Both hands tracked: one batched landmark call (onnxruntime: ≈ 1.15× faster than two calls). The slot
+    // loop below changes a slot's region only after using its result, so the results stay valid.
+    this.pre[0] = this.pre[1] = null;
+    if (this.batchPairs && this.slots[0].roi && this.slots[1].roi) {
+      const n = LM_SIZE * LM_SIZE * 3;
+      cropRoi(frame.data, W, H, this.slots[0].roi, LM_SIZE, 0, 1, this.lmIn.subarray(0, n));
+      cropRoi(frame.data, W, H, this.slots[1].roi, LM_SIZE, 0, 1, this.lmIn.subarray(n));
+      const outs = await this.landmark.run(this.lmIn, 2);
+      this.stats.landmarkCalls += 2;
+      this.stats.batchedPairs++;
+      for (const k of [0, 1]) this.pre[k] = outs.map((o) => o.subarray((k * o.length) / 2, ((k + 1) * o.length) / 2));
+    }
     for (const side of [0, 1] as const) {
       const slot = this.slots[side];
       const hint = hints?.[side] ?? null;
       let ok = false;
       let source = 0;
       if (slot.roi) {
-        ok = await this.runLandmarks(frame, slot.roi);
+        const pre = this.pre[side];
+        ok = pre ? this.readLandmarks(slot.roi, pre) : await this.runLandmarks(frame, slot.roi);
         source = 1;
         if (!ok) this.palmInterval = this.opts.detectEvery; // just lost: look again soon
       }
@@ -177,7 +200,11 @@ export class HandTracker {
   private async runLandmarks(frame: Frame, roi: Roi): Promise<boolean> {
     cropRoi(frame.data, frame.width, frame.height, roi, LM_SIZE, 0, 1, this.lmIn);
     this.stats.landmarkCalls++;
-    const [img, pres, hand, world] = await this.landmark.run(this.lmIn);
+    return this.readLandmarks(roi, await this.landmark.run(this.lmIn, 1));
+  }
+
+  /** Landmark model outputs for `roi` → lmImage (frame px) / lmWorld; returns presence ≥ threshold. */
+  private readLandmarks(roi: Roi, [img, pres, hand, world]: Float32Array[]): boolean {
     this.lmPresence = pres[0];
     this.lmHandedness = hand[0];
     if (!(this.lmPresence >= this.opts.minPresence)) return false;

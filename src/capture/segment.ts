@@ -31,6 +31,8 @@ export interface SegmentStats {
   bodyDetectorCalls: number;
   handLandmarkCalls: number;
   palmDetectorCalls: number;
+  /** Hand landmark calls that ran both hands as one batch (each also counted twice in handLandmarkCalls). */
+  handBatchedPairs: number;
   decode: DecodeStats;
   backend: BackendName;
   simd: boolean | null;
@@ -68,7 +70,7 @@ async function trackers(opts: SegmentOptions): Promise<Trackers> {
 export async function runSegment(file: string, info: VideoInfo, opts: SegmentOptions, onBatch: (b: Batch) => void): Promise<SegmentStats> {
   const t = await trackers(opts);
   const b0 = { ...(t.body?.stats ?? { landmarkCalls: 0, detectorCalls: 0 }) };
-  const h0 = { ...(t.hands?.stats ?? { landmarkCalls: 0, palmCalls: 0 }) };
+  const h0 = { ...(t.hands?.stats ?? { landmarkCalls: 0, palmCalls: 0, batchedPairs: 0 }) };
   if (opts.seedBodyRoi) t.body?.seed(opts.seedBodyRoi);
   const decode: DecodeStats = {};
   let times = new Float64Array(BATCH);
@@ -103,6 +105,7 @@ export async function runSegment(file: string, info: VideoInfo, opts: SegmentOpt
     bodyDetectorCalls: (t.body?.stats.detectorCalls ?? 0) - b0.detectorCalls,
     handLandmarkCalls: (t.hands?.stats.landmarkCalls ?? 0) - h0.landmarkCalls,
     palmDetectorCalls: (t.hands?.stats.palmCalls ?? 0) - h0.palmCalls,
+    handBatchedPairs: (t.hands?.stats.batchedPairs ?? 0) - h0.batchedPairs,
     decode,
     backend: t.backend,
     simd: t.simd,

@@ -24,7 +24,7 @@ describeShared('reel2real capture (CLI)', [HAND, SQUATS], () => {
     expect(r.code).toBe(0);
     const s = JSON.parse(r.stdout.trim());
     expect(s.frames).toBe(12);
-    expect(s.backend).toMatch(/^(tensorflow-gpu|tensorflow|wasm|cpu)$/);
+    expect(s.backend).toMatch(/^(tensorflow-gpu|tensorflow|onnxruntime|wasm|cpu)$/);
     expect(s.rates.body).toBe(1);
     expect(s.video).toMatchObject({ width: 720, height: 1280, rotation: 0, codec: 'h264', fps: 5 });
     const t = loadTrack(out);
@@ -44,7 +44,7 @@ describeShared('reel2real capture (CLI)', [HAND, SQUATS], () => {
     const out = path.join(dir, 'hand.npz');
     const r = runCli(['capture', shared(HAND), '--hands', '--out', out, '--max-frames', '8']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/8 frames of 1280x720 h264, [\d.]+ fps achieved \([\d.]+ s, (wasm|cpu|tensorflow)/);
+    expect(r.stdout).toMatch(/8 frames of 1280x720 h264, [\d.]+ fps achieved \([\d.]+ s, (onnxruntime|wasm|cpu|tensorflow)/);
     expect(r.stdout).toMatch(/right hand 100\.0%/);
     const t = loadTrack(out);
     expect(t.jointNames.every((n) => n.includes('_hand_'))).toBe(true);
