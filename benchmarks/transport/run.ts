@@ -14,6 +14,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Pull, Push, curveKeyPair } from 'zeromq';
 import { EpisodeServer, type EpisodeSource } from '../../src/transport/server.ts';
@@ -49,6 +50,27 @@ interface Result {
   /** CPU seconds of the sending process while it streamed (bare: send loop to receiver exit; ours: HELLO to END). */
   senderCpu?: number;
   senderThreads?: Record<string, number>;
+  /** Garbage collections in the receiver over `seconds`: count of minor (scavenge) and major (mark-compact), total ms. */
+  gc?: { minor: number; major: number; ms: number };
+}
+
+/** Counts garbage collections from now on (read `.gc`, reset with `.reset()`). */
+function gcCounter() {
+  const gc = { minor: 0, major: 0, ms: 0 };
+  const obs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind;
+      if (kind === perfConstants.NODE_PERFORMANCE_GC_MINOR) gc.minor++;
+      else if (kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) gc.major++;
+      gc.ms += e.duration;
+    }
+  });
+  obs.observe({ entryTypes: ['gc'] });
+  return {
+    gc,
+    reset: () => { gc.minor = 0; gc.major = 0; gc.ms = 0; },
+    stop: () => { obs.disconnect(); return { ...gc, ms: +gc.ms.toFixed(1) }; },
+  };
 }
 
 // ---- receiver (child process) -----------------------------------------------------------------------
@@ -110,9 +132,10 @@ async function receiver(): Promise<void> {
     let t0 = 0;
     let cpu0 = process.cpuUsage();
     let th0 = threadCpu();
+    const gcs = gcCounter();
     const check = sarg('crc') === '1';
     for await (const frames of pull) {
-      if (n === 0) { t0 = performance.now(); cpu0 = process.cpuUsage(); th0 = threadCpu(); }
+      if (n === 0) { t0 = performance.now(); cpu0 = process.cpuUsage(); th0 = threadCpu(); gcs.reset(); }
       for (let i = 2; i < frames.length; i++) {
         bytes += frames[i].byteLength;
         if (check) crc32(frames[i]);
@@ -120,6 +143,8 @@ async function receiver(): Promise<void> {
       if (++n === count) break;
     }
     res = { episodes: n, bytes, seconds: (performance.now() - t0) / 1000, cpu: cpuSeconds(cpu0), threads: threadCpuSince(th0) };
+    await new Promise((r) => setImmediate(r)); // let the observer see the last entries
+    res.gc = gcs.stop();
     pull.close();
   } else {
     const c = new EpisodeConsumer({
@@ -136,16 +161,19 @@ async function receiver(): Promise<void> {
     let cpu = 0;
     let threads: Record<string, number> = {};
     let bytes = 0;
+    const gcs = gcCounter();
+    let gc = { minor: 0, major: 0, ms: 0 };
     for await (const ep of c) {
-      if (n === 0) { t0 = performance.now(); cpu0 = process.cpuUsage(); th0 = threadCpu(); }
+      if (n === 0) { t0 = performance.now(); cpu0 = process.cpuUsage(); th0 = threadCpu(); gcs.reset(); }
       for (const t of ep.header.tensors) bytes += t.bytes;
       // Stop the clock at the last episode's arrival, as for bare PUSH/PULL; the loop then goes on to the
       // stream's END (the last acks made durable and confirmed), timed separately as `tail`.
-      if (++n === count) { t1 = performance.now(); cpu = cpuSeconds(cpu0); threads = threadCpuSince(th0); }
+      if (++n === count) { t1 = performance.now(); cpu = cpuSeconds(cpu0); threads = threadCpuSince(th0); gc = { ...gcs.gc }; }
     }
     const tEnd = performance.now();
-    if (!t1) { t1 = tEnd; cpu = cpuSeconds(cpu0); threads = threadCpuSince(th0); }
-    res = { episodes: n, bytes, seconds: (t1 - t0) / 1000, tail: (tEnd - t1) / 1000, cpu, threads };
+    if (!t1) { t1 = tEnd; cpu = cpuSeconds(cpu0); threads = threadCpuSince(th0); gc = { ...gcs.gc }; }
+    gcs.stop();
+    res = { episodes: n, bytes, seconds: (t1 - t0) / 1000, tail: (tEnd - t1) / 1000, cpu, threads, gc: { ...gc, ms: +gc.ms.toFixed(1) } };
     await c.close();
   }
   // The first message starts the clock, so count n-1 intervals' worth of data.
@@ -264,6 +292,7 @@ async function driver(): Promise<void> {
     if (verbose) {
       const fmt = (t: Record<string, number> | undefined) => Object.entries(t ?? {}).map(([n, v]) => `${n} ${((v * 1000) / r.episodes).toFixed(3)}`).join(', ');
       process.stderr.write(`    threads, CPU ms/episode: receiver ${fmt(r.threads)} | sender ${fmt(r.senderThreads)}\n`);
+      if (r.gc) process.stderr.write(`    receiver GC: ${r.gc.minor} minor, ${r.gc.major} major, ${r.gc.ms} ms\n`);
     }
   };
   const verbose = process.argv.includes('--threads');
