@@ -4,10 +4,9 @@
  *   npx tsx benchmarks/capture/ort-check.ts [model ...] [--calls 30]
  */
 import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { tf, loadGraphModel, initBackend, modelsDir } from '../../src/capture/models.ts';
+import { tf, loadGraphModel, initBackend } from '../../src/capture/models.ts';
+import { readTfjsModel } from '../../src/capture/runner.ts';
 import { convertTfjsModel } from '../../src/capture/onnx/convert.ts';
 
 const VIDEO = '../shared/data/videos/dex_retargeting_human_hand_video.mp4';
@@ -34,8 +33,7 @@ console.log(`tfjs backend ${backend}; onnxruntime-node ${ort.env.versions.node};
 const rows: string[] = [];
 for (const name of names.length ? names : Object.keys(SPECS)) {
   const spec = SPECS[name];
-  const json = JSON.parse(fs.readFileSync(path.join(modelsDir(), `${name}.json`), 'utf8'));
-  const weights = Buffer.concat(json.weightsManifest.flatMap((g: any) => g.paths.map((p: string) => fs.readFileSync(path.join(modelsDir(), p)))));
+  const { json, weights } = readTfjsModel(name);
   let t0 = performance.now();
   const conv = convertTfjsModel(json, weights, { outputs: spec.outputs });
   const convMs = performance.now() - t0;

@@ -5,5 +5,5 @@ export { loadGraphModel, initBackend, modelsDir, modelFile, wasmSimd, fileHandle
 export { DEFAULT_FILTER, type FilterSettings } from './assemble.ts';
 export { oneEuroInPlace, type OneEuroParams } from './filter.ts';
 export { cropRoi, letterboxRoi, type Roi } from './roi.ts';
-export { loadRunner, onnxModel, onnxCacheDir, type ModelRunner, type RunnerOptions } from './runner.ts';
+export { loadRunner, onnxModel, onnxCacheDir, readTfjsModel, type ModelRunner, type RunnerOptions } from './runner.ts';
 export { convertTfjsModel, type ConvertOptions, type ConvertedModel, type TfjsModel } from './onnx/convert.ts';

@@ -46,7 +46,8 @@ function ortThreads(): number {
   return Number.isInteger(n) && n >= 1 ? n : 1;
 }
 
-function readModel(name: string): { json: TfjsModel; jsonBytes: Buffer; weights: Buffer; file: string } {
+/** A TF.js graph model's model.json (parsed and raw) and its weight shards concatenated; UserError if unreadable. */
+export function readTfjsModel(name: string): { json: TfjsModel; jsonBytes: Buffer; weights: Buffer; file: string } {
   const file = modelFile(name);
   const dir = path.dirname(file);
   let jsonBytes: Buffer;
@@ -64,7 +65,7 @@ function readModel(name: string): { json: TfjsModel; jsonBytes: Buffer; weights:
 
 /** The ONNX bytes of a model, from the cache or converted now (and cached when the cache is writable). */
 export function onnxModel(name: string, outputs: string[] | undefined, batch: number): { bytes: Uint8Array; inputName: string; outputs: string[] } {
-  const { json, jsonBytes, weights, file } = readModel(name);
+  const { json, jsonBytes, weights, file } = readTfjsModel(name);
   const key = createHash('sha256').update(jsonBytes).update(weights).update(JSON.stringify([CONVERTER_VERSION, outputs ?? null, batch])).digest('hex').slice(0, 24);
   const cached = path.join(onnxCacheDir(), `${path.basename(file, '.json')}-${key}.onnx`);
   const metaFile = cached.replace(/\.onnx$/, '.json');

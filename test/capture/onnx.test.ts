@@ -7,9 +7,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { initBackend, loadGraphModel, modelFile, tf } from '../../src/capture/models.ts';
-import { convertTfjsModel, type TfjsModel } from '../../src/capture/onnx/convert.ts';
-import { onnxModel } from '../../src/capture/runner.ts';
+import { initBackend, loadGraphModel, tf } from '../../src/capture/models.ts';
+import { convertTfjsModel } from '../../src/capture/onnx/convert.ts';
+import { onnxModel, readTfjsModel } from '../../src/capture/runner.ts';
 import { runCli } from '../helpers/cli.ts';
 import { describeShared, shared } from '../helpers/shared.ts';
 import { tmpDir } from './clips.ts';
@@ -22,13 +22,6 @@ function crop(video: string, at: number, box: string, size: number, lo: number, 
   const raw = execFileSync('ffmpeg', ['-v', 'error', '-ss', String(at), '-i', shared(video), '-frames:v', '1', '-vf', `crop=${box},scale=${size}:${size}`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { maxBuffer: 1 << 26 });
   expect(raw.length).toBe(size * size * 3);
   return Float32Array.from(raw, (b) => lo + (b / 255) * (hi - lo));
-}
-
-function readModel(name: string): { json: TfjsModel; weights: Buffer } {
-  const file = modelFile(name);
-  const json = JSON.parse(fs.readFileSync(file, 'utf8')) as TfjsModel;
-  const weights = Buffer.concat(json.weightsManifest.flatMap((g) => g.paths.map((p) => fs.readFileSync(path.join(path.dirname(file), p)))));
-  return { json, weights };
 }
 
 async function session(bytes: Uint8Array) {
@@ -72,7 +65,7 @@ describeShared('onnxruntime backend', [HAND, SQUATS], () => {
   for (const [name, video, at, box, size, [lo, hi], outputs] of CASES) {
     it(`${name}: onnxruntime and TF.js wasm agree on a real crop`, async () => {
       const input = crop(video, at, box, size, lo, hi);
-      const { json, weights } = readModel(name);
+      const { json, weights } = readTfjsModel(name);
       const conv = convertTfjsModel(json, weights, { outputs });
       expect(conv.inputShape).toEqual([1, size, size, 3]);
       const s = await session(conv.bytes);
@@ -134,7 +127,7 @@ describeShared('onnxruntime backend', [HAND, SQUATS], () => {
   it('a batch of two crops gives each crop\'s own outputs', async () => {
     const a = crop(HAND, 3, '600:600:340:60', 224, 0, 1);
     const b = crop(HAND, 7, '500:500:390:100', 224, 0, 1);
-    const { json, weights } = readModel('handlandmark-lite');
+    const { json, weights } = readTfjsModel('handlandmark-lite');
     const one = await session(convertTfjsModel(json, weights, { outputs: ['Identity'] }).bytes);
     const two = await session(convertTfjsModel(json, weights, { outputs: ['Identity'], batch: 2 }).bytes);
     const both = new Float32Array(2 * a.length);
