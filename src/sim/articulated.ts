@@ -439,13 +439,15 @@ export class ArticulatedBody {
     for (let i = 0; i < n; i++) u[i] += du[i];
     this.contacts();
     this.integrate();
+    for (let i = 0; i < n; i++) if (!Number.isFinite(u[i])) throw new Error(`articulated dynamics of ${this.kin.robot.name} diverged (non-finite velocity)`);
   }
 
   private contacts(): void {
     const { n, nb, kin, J, Y, W, L, lam, vRow, target, u, o, s, parent, c0 } = this;
     const P = kin.pose;
     let K = 0;
-    for (let b = 0; b < nb; b++) {
+    // A fixed root cannot be moved by a contact: its points give empty Jacobian rows.
+    for (let b = this.fixedBase ? 1 : 0; b < nb; b++) {
       const pts = this.pts[b];
       if (!pts.length) continue;
       const p = 12 * this.top[b];
@@ -547,6 +549,7 @@ export class ArticulatedBody {
       for (let k = 0; k < K; k++) {
         const rn = 3 * k;
         // Normal.
+        if (!(W[rn * R + rn] > 1e-12)) continue; // a point nothing can move (e.g. on a body held by the mount)
         const old = lam[rn];
         let nl = old + (target[rn] - vRow[rn]) / W[rn * R + rn];
         if (nl < 0) nl = 0;
@@ -555,8 +558,9 @@ export class ArticulatedBody {
         // Friction (tangents x, y), clamped to the cone mu * lambda_n.
         const r1 = rn + 1, r2 = rn + 2;
         const o1 = lam[r1], o2 = lam[r2];
-        let t1 = o1 - vRow[r1] / W[r1 * R + r1];
-        let t2 = o2 - vRow[r2] / W[r2 * R + r2];
+        const w1 = W[r1 * R + r1], w2 = W[r2 * R + r2];
+        let t1 = w1 > 1e-12 ? o1 - vRow[r1] / w1 : 0;
+        let t2 = w2 > 1e-12 ? o2 - vRow[r2] / w2 : 0;
         const lim = mu * lam[rn];
         const mag = Math.hypot(t1, t2);
         if (mag > lim) { const f = mag > 0 ? lim / mag : 0; t1 *= f; t2 *= f; }

@@ -148,4 +148,23 @@ describe('articulated dynamics (r2r_humanoid)', () => {
     expect(Math.abs(force - mass * 9.81) / (mass * 9.81)).toBeLessThan(0.02);
     for (let d = 0; d < kin.nq; d++) expect(Math.abs(sim.q[d])).toBeLessThan(0.05);
   });
+
+  it('a fixed-base hand mounted at the ground: points of the held palm get no contact, the fingers still hold their pose', async () => {
+    const geom = await robotGeometry(loadUrdf(path.join(PROJECT_ROOT, 'robots', 'r2r_hand', 'r2r_hand.urdf')));
+    const kin = geom.kin;
+    const sim = new ArticulatedBody(geom, { dt: 0.005, gravity: 9.81, friction: 0.9, fixedBase: true });
+    const q = new Float64Array(kin.nq).fill(0.3);
+    sim.reset(q, { pos: [0, 0, 0], quat: [1, 0, 0, 0] }); // palm origin on the ground plane
+    const kp = new Float64Array(kin.nq), kd = new Float64Array(kin.nq), tau = new Float64Array(kin.nq);
+    for (let d = 0; d < kin.nq; d++) { kp[d] = 10; kd[d] = 0.3; }
+    for (let i = 0; i < 200; i++) {
+      for (let d = 0; d < kin.nq; d++) tau[d] = kp[d] * (0.3 - sim.q[d]) - kd[d] * sim.u[d];
+      sim.step(tau, kp, kd, null);
+    }
+    for (let d = 0; d < kin.nq; d++) {
+      expect(Number.isFinite(sim.q[d])).toBe(true);
+      expect(Math.abs(sim.q[d] - 0.3)).toBeLessThan(0.1);
+    }
+  });
 });
+
