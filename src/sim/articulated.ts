@@ -79,7 +79,8 @@ export class ArticulatedBody {
   private readonly pts: Float32Array[]; // contact sample points per body (top link frame)
   // Per body, per step.
   private readonly o: Float64Array; // origin (3)
-  private readonly c: Float64Array; // COM (3)
+  /** World COM of every body (3 per body), after prepare(). */
+  readonly c: Float64Array;
   private readonly Iw: Float64Array; // inertia about COM, world axes (9)
   private readonly s: Float64Array; // joint axis, world (3)
   private readonly w: Float64Array; // angular velocity (3)
@@ -252,20 +253,6 @@ export class ArticulatedBody {
       }
     }
   }
-
-  /** World position of body b's origin / COM and its angular velocity (after prepare()). */
-  bodyOrigin(b: number): Float64Array { return this.o.subarray(3 * b, 3 * b + 3); }
-  bodyCom(b: number): Float64Array { return this.c.subarray(3 * b, 3 * b + 3); }
-  /** Velocity of body b's COM into out[off..off+3] (after prepare()). */
-  comVelocity(b: number, out: Float64Array, off: number): void {
-    const { o, c, w, v } = this;
-    const rx = c[3 * b] - o[3 * b], ry = c[3 * b + 1] - o[3 * b + 1], rz = c[3 * b + 2] - o[3 * b + 2];
-    const wx = w[3 * b], wy = w[3 * b + 1], wz = w[3 * b + 2];
-    out[off] = v[3 * b] + wy * rz - wz * ry;
-    out[off + 1] = v[3 * b + 1] + wz * rx - wx * rz;
-    out[off + 2] = v[3 * b + 2] + wx * ry - wy * rx;
-  }
-  angularVelocity(b: number): Float64Array { return this.w.subarray(3 * b, 3 * b + 3); }
 
   /**
    * Bias forces C(q, u) into this.C: the generalised force that gives zero generalised acceleration

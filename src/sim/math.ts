@@ -79,3 +79,19 @@ export function symEig3(A: ArrayLike<number>): { values: [number, number, number
   if (det < 0) { v[2] = -v[2]; v[5] = -v[5]; v[8] = -v[8]; }
   return { values: [a[0], a[4], a[8]], vectors: v };
 }
+
+/**
+ * Rotation vector (world frame, small-angle) taking orientation `sim` to `ref` (quaternions w, x, y, z):
+ * 2 * vector part of ref * conj(sim), on the short way round. Writes and returns out.
+ */
+export function rotationError(ref: ArrayLike<number>, sim: ArrayLike<number>, out: Float64Array): Float64Array {
+  const rw = ref[0], rx = ref[1], ry = ref[2], rz = ref[3];
+  const cw = sim[0], cx = -sim[1], cy = -sim[2], cz = -sim[3];
+  let ew = rw * cw - rx * cx - ry * cy - rz * cz;
+  let ex = rw * cx + rx * cw + ry * cz - rz * cy;
+  let ey = rw * cy - rx * cz + ry * cw + rz * cx;
+  let ez = rw * cz + rx * cy - ry * cx + rz * cw;
+  if (ew < 0) { ew = -ew; ex = -ex; ey = -ey; ez = -ez; }
+  out[0] = 2 * ex; out[1] = 2 * ey; out[2] = 2 * ez;
+  return out;
+}

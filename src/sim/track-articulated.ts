@@ -13,6 +13,7 @@ import type { Reference } from './reference.ts';
 import { sampleReference } from './reference.ts';
 import type { TrackOptions, TrackResult } from './track.ts';
 import { ArticulatedBody } from './articulated.ts';
+import { rotationError } from './math.ts';
 
 export interface ArticulatedTrackOptions extends TrackOptions {
   dt: number;
@@ -46,8 +47,6 @@ export function trackArticulated(geom: RobotGeometry, ref: Reference, o: Articul
     baseHeight: nan(), baseTilt: nan(), bodyError: nan(), bodyErrorMax: nan(), jointDrift: nan(), residualForce: nan(),
     residualTorque: nan(), fellAt: -1, torqueSaturation: nan(), jointError: nan(), jointErrorDof: new Int32Array(T).fill(-1),
   };
-  const anchorJoint = new Int32Array(nb); // per body: its top link (joint frame = child link frame)
-  geom.bodies.forEach((b, i) => { anchorJoint[i] = b.top; });
   let saturated = 0, accF = 0, accT = 0, accN = 0, nextFrame = 0;
   const assisted = o.mode === 'assisted' && !o.fixedBase;
   const t0 = performance.now();
@@ -85,14 +84,15 @@ export function trackArticulated(geom: RobotGeometry, ref: Reference, o: Articul
       const aly = wb2 * omega[1] + wbd * (wy - u[4]);
       const alz = wb2 * omega[2] + wbd * (wz - u[5]);
       let cx = 0, cy = 0, cz = 0;
+      const com = sim.c;
       for (let b = 0; b < nb; b++) {
-        const c = sim.bodyCom(b), m = geom.bodies[b].mass;
-        cx += m * c[0]; cy += m * c[1]; cz += m * c[2];
+        const m = geom.bodies[b].mass;
+        cx += m * com[3 * b]; cy += m * com[3 * b + 1]; cz += m * com[3 * b + 2];
       }
       cx /= M; cy /= M; cz /= M;
       for (let b = 0; b < nb; b++) {
-        const c = sim.bodyCom(b), m = geom.bodies[b].mass;
-        const rx = c[0] - cx, ry = c[1] - cy, rz = c[2] - cz;
+        const m = geom.bodies[b].mass;
+        const rx = com[3 * b] - cx, ry = com[3 * b + 1] - cy, rz = com[3 * b + 2] - cz;
         const bfx = m * (ax + aly * rz - alz * ry), bfy = m * (ay + alz * rx - alx * rz), bfz = m * (az + alx * ry - aly * rx);
         fext[3 * b] = bfx; fext[3 * b + 1] = bfy; fext[3 * b + 2] = bfz;
         fx += bfx; fy += bfy; fz += bfz;
@@ -118,7 +118,8 @@ export function trackArticulated(geom: RobotGeometry, ref: Reference, o: Articul
     res.baseTilt[f] = Math.acos(Math.max(-1, Math.min(1, dot)));
     let sum = 0, mx = 0;
     for (let b = 0; b < nb; b++) {
-      const p = 12 * anchorJoint[b], r = (f * L + anchorJoint[b]) * 12;
+      const top = geom.bodies[b].top;
+      const p = 12 * top, r = (f * L + top) * 12;
       const e = Math.hypot(P[p + 9] - ref.pose[r + 9], P[p + 10] - ref.pose[r + 10], P[p + 11] - ref.pose[r + 11]);
       sum += e;
       if (e > mx) mx = e;
@@ -151,16 +152,4 @@ const omega = new Float64Array(3);
 function angularVelocity(a: Float64Array, b: Float64Array, dt: number, out: Float64Array): void {
   rotationError(b, a, out);
   out[0] /= dt; out[1] /= dt; out[2] /= dt;
-}
-
-/** Rotation vector (world, small angle) taking orientation `sim` to `ref`: 2 vec(ref conj(sim)). */
-function rotationError(ref: ArrayLike<number>, sim: ArrayLike<number>, out: Float64Array): void {
-  const rw = ref[0], rx = ref[1], ry = ref[2], rz = ref[3];
-  const cw = sim[0], cx = -sim[1], cy = -sim[2], cz = -sim[3];
-  let ew = rw * cw - rx * cx - ry * cy - rz * cz;
-  let ex = rw * cx + rx * cw + ry * cz - rz * cy;
-  let ey = rw * cy - rx * cz + ry * cw + rz * cx;
-  let ez = rw * cz + rx * cy - ry * cx + rz * cw;
-  if (ew < 0) { ew = -ew; ex = -ex; ey = -ey; ez = -ez; }
-  out[0] = 2 * ex; out[1] = 2 * ey; out[2] = 2 * ez;
 }

@@ -11,6 +11,8 @@
 import RAPIER from '@dimforge/rapier3d-compat';
 import type { SimWorld } from './world.ts';
 import { sampleReference, type Reference } from './reference.ts';
+import { rotationError } from './math.ts';
+import { matToQuat } from '../robot/kinematics.ts';
 
 export interface TrackOptions {
   mode: 'assisted' | 'unassisted';
@@ -181,7 +183,7 @@ export function trackMotion(sim: SimWorld, ref: Reference, o: TrackOptions): Tra
       const ax = wb2 * (rootPos[0] - bp[0]) + wbd * (vx - bv[0]);
       const ay = wb2 * (rootPos[1] - bp[1]) + wbd * (vy - bv[1]);
       const az = wb2 * (rootPos[2] - bp[2]) + wbd * (vz - bv[2]);
-      const e = rotationError(rootQuat, bq, sim.bodyToLink);
+      const e = rootRotationError(rootQuat, bq, sim.bodyToLink);
       const alx = wb2 * e[0] + wbd * (wx - bw[0]);
       const aly = wb2 * e[1] + wbd * (wy - bw[1]);
       const alz = wb2 * e[2] + wbd * (wz - bw[2]);
@@ -306,43 +308,19 @@ function linkUp(bq: Float64Array, b: number, bodyToLink: Float64Array): Float64A
 }
 
 const errTmp = new Float64Array(3);
-/**
- * Rotation vector (world) taking the sim root link orientation to the reference one (small-angle:
- * 2 * vector part of q_ref * conj(q_sim)).
- */
-function rotationError(qRef: Float64Array, bq: Float64Array, bodyToLink: Float64Array): Float64Array {
+const simQuat = new Float64Array(4);
+const linkQuat = new Float64Array(4);
+/** Rotation vector (world, small-angle) taking the sim root link orientation to the reference one. */
+function rootRotationError(qRef: Float64Array, bq: Float64Array, bodyToLink: Float64Array): Float64Array {
   // q_sim_link = q_body * q(bodyToLink)
-  const m = bodyToLink;
-  const tr = m[0] + m[4] + m[8];
-  let lw: number, lx: number, ly: number, lz: number;
-  if (tr > 0) {
-    const s = Math.sqrt(tr + 1) * 2;
-    lw = 0.25 * s; lx = (m[7] - m[5]) / s; ly = (m[2] - m[6]) / s; lz = (m[3] - m[1]) / s;
-  } else if (m[0] > m[4] && m[0] > m[8]) {
-    const s = Math.sqrt(1 + m[0] - m[4] - m[8]) * 2;
-    lw = (m[7] - m[5]) / s; lx = 0.25 * s; ly = (m[1] + m[3]) / s; lz = (m[2] + m[6]) / s;
-  } else if (m[4] > m[8]) {
-    const s = Math.sqrt(1 + m[4] - m[0] - m[8]) * 2;
-    lw = (m[2] - m[6]) / s; lx = (m[1] + m[3]) / s; ly = 0.25 * s; lz = (m[5] + m[7]) / s;
-  } else {
-    const s = Math.sqrt(1 + m[8] - m[0] - m[4]) * 2;
-    lw = (m[3] - m[1]) / s; lx = (m[2] + m[6]) / s; ly = (m[5] + m[7]) / s; lz = 0.25 * s;
-  }
+  matToQuat(bodyToLink, 0, linkQuat);
+  const lw = linkQuat[0], lx = linkQuat[1], ly = linkQuat[2], lz = linkQuat[3];
   const bw = bq[0], bx = bq[1], by = bq[2], bz = bq[3];
-  const sw = bw * lw - bx * lx - by * ly - bz * lz;
-  const sx = bw * lx + bx * lw + by * lz - bz * ly;
-  const sy = bw * ly - bx * lz + by * lw + bz * lx;
-  const sz = bw * lz + bx * ly - by * lx + bz * lw;
-  // e = q_ref * conj(q_sim)
-  const rw = qRef[0], rx = qRef[1], ry = qRef[2], rz = qRef[3];
-  const cw = sw, cx = -sx, cy = -sy, cz = -sz;
-  let ew = rw * cw - rx * cx - ry * cy - rz * cz;
-  let ex = rw * cx + rx * cw + ry * cz - rz * cy;
-  let ey = rw * cy - rx * cz + ry * cw + rz * cx;
-  let ez = rw * cz + rx * cy - ry * cx + rz * cw;
-  if (ew < 0) { ew = -ew; ex = -ex; ey = -ey; ez = -ez; }
-  errTmp[0] = 2 * ex; errTmp[1] = 2 * ey; errTmp[2] = 2 * ez;
-  return errTmp;
+  simQuat[0] = bw * lw - bx * lx - by * ly - bz * lz;
+  simQuat[1] = bw * lx + bx * lw + by * lz - bz * ly;
+  simQuat[2] = bw * ly - bx * lz + by * lw + bz * lx;
+  simQuat[3] = bw * lz + bx * ly - by * lx + bz * lw;
+  return rotationError(qRef, simQuat, errTmp);
 }
 
 export { RAPIER };
