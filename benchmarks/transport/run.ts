@@ -3,8 +3,11 @@
  * checks, durable cursor) beside a bare zeromq.js PUSH/PULL of the same multipart bytes, and the same
  * PUSH/PULL with CRC-32 computed at both ends (the integrity check alone), plain and CURVE, measured in the
  * same run, rounds alternating their order. The receiver runs in a child process (as a trainer would).
+ * "ours" serves from a MemorySource, whose episodes carry their checksums as the store's do (computed once
+ * when added, not per send); "ours, source without checksums" serves the same episodes stripped of them, so
+ * the server checksums every episode as it sends it.
  *
- *   node --import tsx benchmarks/transport/run.ts [--episodes 300] [--rounds 3] [--seconds 10] [--fps 50] [--credit 16]
+ *   node --import tsx benchmarks/transport/run.ts [--episodes 2000] [--rounds 5] [--seconds 10] [--fps 50] [--credit 16]
  *                                                 [--store N]   (also serve N episodes from a real episode store)
  *
  * Payload per episode: a 10 s G1 episode (29 joints) plus canonical human keypoints (59 joints) and
@@ -204,15 +207,17 @@ function startReceiver(args: string[]): { ready: Promise<void>; done: Promise<Re
   return { ready, done };
 }
 
-async function bare(frames: Buffer[], count: number, keys: Keys | null, withCrc = false): Promise<Result> {
+/** `crc`: none; 'receiver' (the receiver checks every tensor frame); 'both' (the sender computes them too). */
+async function bare(frames: Buffer[], count: number, keys: Keys | null, crc: 'none' | 'receiver' | 'both'): Promise<Result> {
+  const withCrc = crc === 'both';
   const push = new Push({ sendHighWaterMark: 1000, ...(keys ? { curveServer: true, curvePublicKey: keys.server.publicKey, curveSecretKey: keys.server.secretKey } : {}) });
   await push.bind('tcp://127.0.0.1:*');
-  const r = startReceiver(['--kind', 'bare', '--connect', push.lastEndpoint!, '--count', String(count), '--crc', withCrc ? '1' : '0', ...(keys ? ['--keys', JSON.stringify(keys)] : [])]);
+  const r = startReceiver(['--kind', 'bare', '--connect', push.lastEndpoint!, '--count', String(count), '--crc', crc === 'none' ? '0' : '1', ...(keys ? ['--keys', JSON.stringify(keys)] : [])]);
   await r.ready;
   const c0 = process.cpuUsage();
   const t0 = threadCpu();
   for (let i = 0; i < count; i++) {
-    // With withCrc the sender checksums every tensor frame as the server does (the receiver checks them).
+    // 'both': the sender checksums every tensor frame, as the server does for a source without checksums.
     if (withCrc) for (let k = 2; k < frames.length; k++) crc32(frames[k]);
     await push.send(frames);
   }
@@ -259,8 +264,8 @@ function median(xs: number[]): number {
 }
 
 async function driver(): Promise<void> {
-  const count = arg('episodes', 300);
-  const rounds = arg('rounds', 3);
+  const count = arg('episodes', 2000);
+  const rounds = arg('rounds', 5);
   const seconds = arg('seconds', 10);
   const fps = arg('fps', 50);
   const credit = arg('credit', 16);
@@ -271,6 +276,14 @@ async function driver(): Promise<void> {
     const d = distinct[i % distinct.length];
     source.append({ ...d.entry, id: `${d.entry.id.slice(0, 56)}${String(i).padStart(8, '0')}` }, d.episode);
   }
+  // The same stream from a source that carries no checksums: the server computes them as it sends.
+  const unsummed: EpisodeSource = {
+    list: () => source.list(),
+    get: (id) => {
+      const { checksums: _known, ...ep } = source.get(id);
+      return ep;
+    },
+  };
   const enc = encodeEpisode(distinct[0].episode, distinct[0].entry);
   const header = Buffer.from(JSON.stringify({ ...enc.header, seq: 0, delivery: 1 }));
   const frames = [Buffer.from('EPISODE'), header, ...enc.frames];
@@ -300,13 +313,14 @@ async function driver(): Promise<void> {
   const only = sarg('only');
   for (let round = 0; round < rounds; round++) {
     // Alternate the order so drift in machine load does not favour one side.
-    const order = round % 2 === 0 ? ['bare', 'barecrc', 'ours'] : ['ours', 'barecrc', 'bare'];
+    const order = round % 2 === 0 ? ['bare', 'barecrcrx', 'barecrc', 'ours', 'oursnosum'] : ['oursnosum', 'ours', 'barecrc', 'barecrcrx', 'bare'];
     for (const curve of [false, true]) {
       for (const which of order) {
         const k = `${which}-${curve ? 'curve' : 'plain'}`;
         if (only && !only.split(',').includes(k)) continue;
         const kp = curve ? keys : null;
-        add(k, which === 'ours' ? await ours(source, count, kp, credit) : await bare(frames, count, kp, which === 'barecrc'));
+        if (which === 'ours' || which === 'oursnosum') add(k, await ours(which === 'ours' ? source : unsummed, count, kp, credit));
+        else add(k, await bare(frames, count, kp, which === 'barecrc' ? 'both' : which === 'barecrcrx' ? 'receiver' : 'none'));
       }
     }
   }
@@ -344,6 +358,10 @@ async function driver(): Promise<void> {
     plain: +(median(rows['ours-plain'].mbpsWithTail) / med['bare-plain'].mbps).toFixed(3),
     curve: +(median(rows['ours-curve'].mbpsWithTail) / med['bare-curve'].mbps).toFixed(3),
   };
+  summary.ratio_vs_bare_checksums_computed_at_send = {
+    plain: +(med['oursnosum-plain'].mbps / med['bare-plain'].mbps).toFixed(3),
+    curve: +(med['oursnosum-curve'].mbps / med['bare-curve'].mbps).toFixed(3),
+  };
   summary.ratio_vs_bare_with_crc32 = {
     plain: +(med['ours-plain'].mbps / med['barecrc-plain'].mbps).toFixed(3),
     curve: +(med['ours-curve'].mbps / med['barecrc-curve'].mbps).toFixed(3),
@@ -351,9 +369,15 @@ async function driver(): Promise<void> {
   process.stdout.write(JSON.stringify(summary, null, 2) + '\n\n');
   process.stdout.write('| transport | episodes/s | MB/s | vs bare |\n|---|---|---|---|\n');
   for (const c of ['plain', 'curve']) {
-    for (const w of ['bare', 'barecrc', 'ours']) {
+    for (const w of ['bare', 'barecrcrx', 'barecrc', 'ours', 'oursnosum']) {
       const m = med[`${w}-${c}`];
-      const label = w === 'bare' ? `bare PUSH/PULL, ${c}` : w === 'barecrc' ? `bare PUSH/PULL + CRC-32 both ends, ${c}` : `EpisodeServer → EpisodeConsumer, ${c}`;
+      const label = {
+        bare: `bare PUSH/PULL, ${c}`,
+        barecrcrx: `bare PUSH/PULL + CRC-32 checked by the receiver, ${c}`,
+        barecrc: `bare PUSH/PULL + CRC-32 both ends, ${c}`,
+        ours: `EpisodeServer → EpisodeConsumer, ${c}`,
+        oursnosum: `EpisodeServer → EpisodeConsumer, source without checksums (CRC-32 at send), ${c}`,
+      }[w];
       process.stdout.write(`| ${label} | ${m.eps.toFixed(0)} | ${m.mbps.toFixed(0)} | ${(m.mbps / med[`bare-${c}`].mbps).toFixed(2)} |\n`);
     }
   }

@@ -21,6 +21,8 @@ export interface NdArray {
   dtype: DType;
   shape: number[];
   data: NumericArray;
+  /** CRC-32 of `data`'s bytes as they were read from a file (set by decodeNpz; absent when not known). */
+  crc32?: number;
 }
 
 export interface NpzContent {
@@ -74,7 +76,11 @@ export function encodeNpy(arr: NdArray): Uint8Array {
   return out;
 }
 
-export function decodeNpy(buf: Uint8Array, what = 'array'): NdArray {
+/**
+ * Parse an .npy array. With `crc` (the CRC-32 of all of `buf`, e.g. from the zip directory, already checked)
+ * the result carries the CRC-32 of its data bytes alone, derived without reading them again.
+ */
+export function decodeNpy(buf: Uint8Array, what = 'array', crc?: number): NdArray {
   if (buf.length < 10 || buf[0] !== 0x93 || String.fromCharCode(...buf.subarray(1, 6)) !== 'NUMPY') {
     throw new Error(`${what} is not an .npy array`);
   }
@@ -99,7 +105,9 @@ export function decodeNpy(buf: Uint8Array, what = 'array'): NdArray {
   // Copy so the result is aligned and owns its memory.
   const copy = new Uint8Array(n * C.BYTES_PER_ELEMENT);
   copy.set(buf.subarray(start, start + copy.length));
-  return { dtype: dt, shape, data: new C(copy.buffer, 0, n) };
+  const out: NdArray = { dtype: dt, shape, data: new C(copy.buffer, 0, n) };
+  if (crc !== undefined && buf.length - start === copy.length) out.crc32 = crc32Suffix(crc, crc32(buf.subarray(0, start)), copy.length);
+  return out;
 }
 
 // ---- zip --------------------------------------------------------------------------------------------
@@ -119,6 +127,46 @@ const nativeCrc32 = (zlib as unknown as { crc32?: (d: Uint8Array) => number }).c
 /** CRC-32 (zip/zlib/IEEE): Node's native zlib.crc32 where it exists (Node ≥ 20.15), else the table below. */
 export function crc32(data: Uint8Array): number {
   return nativeCrc32 ? nativeCrc32(data) >>> 0 : crc32Table(data);
+}
+
+/** `crc` (the CRC-32 of some bytes A) advanced over n zero bytes' worth of shift: crc(A) · x^(8n) mod P. */
+function crc32Shift(crc: number, n: number): number {
+  // x^(2^k) mod P for k = 3, 4, ... multiplied in for every set bit of n (square-and-multiply over bytes).
+  let result = crc >>> 0;
+  let power = X8; // x^8
+  while (n > 0) {
+    if (n & 1) result = gf2MulMod(power, result);
+    power = gf2MulMod(power, power);
+    n = Math.floor(n / 2);
+  }
+  return result >>> 0;
+}
+
+/** Product of two polynomials mod the CRC-32 polynomial, in the reflected bit order CRC-32 uses (bit 31 = x^0). */
+function gf2MulMod(a: number, b: number): number {
+  let p = 0;
+  for (let m = 0x80000000; m !== 0 && a !== 0; m >>>= 1) {
+    if (a & m) {
+      p ^= b;
+      a &= ~m;
+    }
+    b = b & 1 ? (b >>> 1) ^ 0xedb88320 : b >>> 1;
+  }
+  return p >>> 0;
+}
+
+const X8 = (() => {
+  let x = 0x40000000; // x^1
+  for (let i = 0; i < 3; i++) x = gf2MulMod(x, x); // x^2, x^4, x^8
+  return x;
+})();
+
+/**
+ * CRC-32 of B given the CRC-32 of A‖B, the CRC-32 of A and B's length: crc(A‖B) = crc(A)·x^(8|B|) ⊕ crc(B),
+ * so the checksum of an array's data follows from its .npy member's checksum and that of its short header.
+ */
+export function crc32Suffix(whole: number, prefix: number, suffixLength: number): number {
+  return (whole ^ crc32Shift(prefix, suffixLength)) >>> 0;
 }
 
 export function crc32Table(data: Uint8Array): number {
@@ -175,8 +223,8 @@ export function zipStore(members: { name: string; data: Uint8Array }[]): Uint8Ar
   return Buffer.concat([...locals, cd, end]);
 }
 
-/** The members of a zip file (stored or deflated), checking each CRC. */
-export function unzip(buf: Uint8Array): Map<string, Uint8Array> {
+/** The members of a zip file (stored or deflated), checking each CRC (and putting them in `crcs` if given). */
+export function unzip(buf: Uint8Array, crcs?: Map<string, number>): Map<string, Uint8Array> {
   const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   let eocd = -1;
   for (let i = b.length - 22; i >= Math.max(0, b.length - 22 - 65535); i--) {
@@ -207,6 +255,7 @@ export function unzip(buf: Uint8Array): Map<string, Uint8Array> {
     else throw new Error(`zip entry ${name} uses unsupported compression method ${method}`);
     if (crc32(data) !== crc) throw new Error(`zip entry ${name} fails its CRC check (corrupt file)`);
     out.set(name, data);
+    crcs?.set(name, crc);
   }
   return out;
 }
@@ -221,8 +270,9 @@ export function encodeNpz(content: NpzContent): Uint8Array {
 
 export function decodeNpz(buf: Uint8Array, file = 'npz'): NpzContent {
   let members: Map<string, Uint8Array>;
+  const crcs = new Map<string, number>();
   try {
-    members = unzip(buf);
+    members = unzip(buf, crcs);
   } catch (err) {
     throw new UserError((err as Error).message, file);
   }
@@ -237,7 +287,7 @@ export function decodeNpz(buf: Uint8Array, file = 'npz'): NpzContent {
       }
     } else if (name.endsWith('.npy')) {
       try {
-        arrays[name.slice(0, -4)] = decodeNpy(data, name);
+        arrays[name.slice(0, -4)] = decodeNpy(data, name, crcs.get(name));
       } catch (err) {
         throw new UserError((err as Error).message, file);
       }

@@ -11,7 +11,7 @@
  * capture's `presence`) may ride along in `extras`.
  */
 import { UserError } from '../errors.ts';
-import { nd, readNpz, writeNpz, type NdArray } from '../io/npz.ts';
+import { nd, readNpz, writeNpz, type NdArray, type NpzContent } from '../io/npz.ts';
 
 export interface PoseSource {
   /** What produced it: 'bvh', 'trc', 'mediapipe-hand-json', 'blazepose-json', 'npy', 'capture', 'synthetic', ... */
@@ -115,7 +115,11 @@ export function saveTrack(file: string, t: PoseTrack): void {
 }
 
 export function loadTrack(file: string): PoseTrack {
-  const { arrays, meta } = readNpz(file);
+  return trackFromNpz(readNpz(file), file);
+}
+
+/** A pose track from the contents of its .npz (`file` names it in errors). */
+export function trackFromNpz({ arrays, meta }: NpzContent, file: string): PoseTrack {
   if (meta.kind !== 'pose-track') throw new UserError(`not a pose track (meta.json kind is ${JSON.stringify(meta.kind)})`, file);
   const { positions, confidence, timestamps, ...extras } = arrays;
   if (!positions || !confidence || !timestamps) throw new UserError('pose track is missing positions, confidence or timestamps', file);

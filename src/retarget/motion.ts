@@ -8,7 +8,7 @@
  * "robot": {"name", "urdf_sha256"}, "mapping", "source", "quality"?}`.
  */
 import { UserError } from '../errors.ts';
-import { nd, readNpz, writeNpz, type NdArray } from '../io/npz.ts';
+import { nd, readNpz, writeNpz, type NdArray, type NpzContent } from '../io/npz.ts';
 
 export interface RobotMotion {
   q: Float32Array;
@@ -76,7 +76,11 @@ export function saveMotion(file: string, m: RobotMotion): void {
 }
 
 export function loadMotion(file: string): RobotMotion {
-  const { arrays, meta } = readNpz(file);
+  return motionFromNpz(readNpz(file), file);
+}
+
+/** A robot motion from the contents of its .npz (`file` names it in errors). */
+export function motionFromNpz({ arrays, meta }: NpzContent, file: string): RobotMotion {
   if (meta.kind !== 'robot-motion') throw new UserError(`not a robot motion (meta.json kind is ${JSON.stringify(meta.kind)})`, file);
   const { q, root_pos, root_quat, timestamps, ...extras } = arrays;
   if (!q || !root_pos || !root_quat || !timestamps) throw new UserError('robot motion is missing q, root_pos, root_quat or timestamps', file);

@@ -21,9 +21,9 @@ import { randomBytes } from 'node:crypto';
 import { UserError, wrapFileError } from '../errors.ts';
 import { nd, readNpz, writeNpz, type NpzContent } from '../io/npz.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
-import { loadTrack, saveTrack } from '../pose/track.ts';
-import { loadMotion, saveMotion, type RobotMotion } from '../retarget/motion.ts';
-import type { Episode, IndexEntry, Provenance } from './episode.ts';
+import { saveTrack, trackFromNpz } from '../pose/track.ts';
+import { motionFromNpz, saveMotion, type RobotMotion } from '../retarget/motion.ts';
+import { partArrays, type Episode, type EpisodeChecksums, type IndexEntry, type Provenance } from './episode.ts';
 import { EPISODE_PARTS, episodeId, type EpisodePart } from './digest.ts';
 import { pidAlive, withLock } from './lock.ts';
 
@@ -427,12 +427,20 @@ export class EpisodeStore {
 
   /** Recompute the content id of a stored episode from its files. */
   private rehash(id: string, rec: EpisodeRecord): string {
+    return this.contentId(rec, this.readParts(id, rec));
+  }
+
+  private readParts(id: string, rec: EpisodeRecord): Partial<Record<EpisodePart, NpzContent>> {
     const dir = this.episodeDir(id);
     const contents: Partial<Record<EpisodePart, NpzContent>> = {};
     for (const p of rec.parts) {
       if (!EPISODE_PARTS.includes(p)) throw new UserError(`unknown part "${p}"`, path.join(dir, 'episode.json'));
       contents[p] = readNpz(path.join(dir, PART_FILES[p]));
     }
+    return contents;
+  }
+
+  private contentId(rec: EpisodeRecord, contents: Partial<Record<EpisodePart, NpzContent>>): string {
     return episodeId(hashedContent(rec.provenance, rec.quality, rec.validation, rec.parts), contents);
   }
 
@@ -452,26 +460,29 @@ export class EpisodeStore {
     return this.readRecord(id);
   }
 
-  /** Load a stored episode. With verify (the default) a file that no longer matches the id is refused. */
+  /**
+   * Load a stored episode (each file read once). With verify (the default) a file that no longer matches the
+   * id is refused. The episode carries the CRC-32 of its arrays from the files' zip directory (`checksums`).
+   */
   get(id: string, opts: GetOptions = {}): Episode {
     this.checkId(id);
     const rec = this.readRecord(id);
     const dir = this.episodeDir(id);
-    if (opts.verify !== false) {
-      const actual = this.rehash(id, rec);
-      if (actual !== id) throw new UserError(`episode ${id} does not match its content (corrupt or altered files)`, dir);
+    const contents = this.readParts(id, rec);
+    if (opts.verify !== false && this.contentId(rec, contents) !== id) {
+      throw new UserError(`episode ${id} does not match its content (corrupt or altered files)`, dir);
     }
     const ep: Episode = { provenance: rec.provenance };
-    if (rec.parts.includes('track')) ep.track = loadTrack(path.join(dir, PART_FILES.track));
-    if (rec.parts.includes('motion')) ep.motion = loadMotion(path.join(dir, PART_FILES.motion));
-    if (rec.parts.includes('hand_motion')) ep.handMotion = loadMotion(path.join(dir, PART_FILES.hand_motion));
-    if (rec.parts.includes('masks')) {
-      const { arrays } = readNpz(path.join(dir, PART_FILES.masks));
+    if (contents.track) ep.track = trackFromNpz(contents.track, path.join(dir, PART_FILES.track));
+    if (contents.motion) ep.motion = motionFromNpz(contents.motion, path.join(dir, PART_FILES.motion));
+    if (contents.hand_motion) ep.handMotion = motionFromNpz(contents.hand_motion, path.join(dir, PART_FILES.hand_motion));
+    if (contents.masks) {
       ep.masks = {};
-      for (const [k, a] of Object.entries(arrays)) ep.masks[k] = Uint8Array.from(a.data as ArrayLike<number>);
+      for (const [k, a] of Object.entries(contents.masks.arrays)) ep.masks[k] = Uint8Array.from(a.data as ArrayLike<number>);
     }
     if (rec.quality !== undefined) ep.quality = rec.quality;
     if (rec.validation !== undefined) ep.validation = rec.validation;
+    ep.checksums = storedChecksums(ep, contents);
     return ep;
   }
 
@@ -622,4 +633,24 @@ export function openStore(dir: string, opts: { create?: boolean } = {}): Episode
   if (meta?.kind !== 'reel2real-store') throw new UserError('not an episode store', marker);
   if (meta.version > STORE_VERSION) throw new UserError(`store version ${meta.version} is newer than this reel2real understands (${STORE_VERSION})`, marker);
   return new EpisodeStore(abs);
+}
+
+/**
+ * The CRC-32 of each loaded array, taken from the files it was read from: kept only where the loaded array
+ * has the stored bytes (same element type and length; loading converts other dtypes).
+ */
+function storedChecksums(ep: Episode, contents: Partial<Record<EpisodePart, NpzContent>>): EpisodeChecksums {
+  const out: EpisodeChecksums = {};
+  const loaded = partArrays(ep);
+  for (const part of EPISODE_PARTS) {
+    const stored = contents[part]?.arrays;
+    if (!stored) continue;
+    const sums: Record<string, number> = {};
+    for (const [name, a] of Object.entries(stored)) {
+      const l = loaded[part][name];
+      if (a.crc32 !== undefined && l && l.constructor === a.data.constructor && l.byteLength === a.data.byteLength) sums[name] = a.crc32;
+    }
+    out[part] = sums;
+  }
+  return out;
 }

@@ -1,9 +1,11 @@
 /**
  * An EpisodeSource held in memory: for serving episodes straight from a pipeline without a store, and for
- * tests and benchmarks. `append` adds to the end of the stream (as the store's index grows).
+ * tests and benchmarks. `append` adds to the end of the stream (as the store's index grows) and checksums the
+ * episode's arrays once, as the store has them from its files; the arrays must not change afterwards (if
+ * they do, the trainer's check fails and the server sends the episode again with fresh checksums).
  */
 import { UserError } from '../errors.ts';
-import type { Episode, IndexEntry } from '../store/episode.ts';
+import { episodeChecksums, type Episode, type IndexEntry } from '../store/episode.ts';
 import type { EpisodeSource } from './server.ts';
 
 export class MemorySource implements EpisodeSource {
@@ -17,7 +19,7 @@ export class MemorySource implements EpisodeSource {
   append(entry: IndexEntry, episode: Episode): void {
     if (this.episodes.has(entry.id)) return;
     this.entries.push(entry);
-    this.episodes.set(entry.id, episode);
+    this.episodes.set(entry.id, episode.checksums ? episode : { ...episode, checksums: episodeChecksums(episode) });
   }
 
   list(): IndexEntry[] {

@@ -121,6 +121,8 @@ export class EpisodeServer {
   private readonly cursors = new Map<string, Cursor>();
   private readonly cache = new Map<number, EncodedEpisode>();
   private readonly unreadable = new Set<number>();
+  /** Positions a trainer rejected: encoded again with checksums computed from the arrays, not the source's. */
+  private readonly recheck = new Set<number>();
   private readonly corruptOnce: Set<number>;
   private timers: NodeJS.Timeout[] = [];
   private flushTimer: NodeJS.Timeout | null = null;
@@ -400,6 +402,9 @@ export class EpisodeServer {
       if (s.cursor.inflight.get(p) !== s.key) continue;
       s.cursor.release(p);
       this.stats.nacks++;
+      // Sent again from the arrays themselves: the source's checksum may be the stale one.
+      this.recheck.add(p);
+      this.cache.delete(p);
       this.emit({ type: 'nack', session: s.key, name: s.name, cursor: s.cursor.key, seq: p, id: this.ids[p], reason });
     }
   }
@@ -493,7 +498,7 @@ export class EpisodeServer {
   }
 
   private encoded(p: number, ep: Episode, entry: IndexEntry): EncodedEpisode {
-    const enc = encodeEpisode(ep, entry);
+    const enc = encodeEpisode(ep, entry, { recompute: this.recheck.has(p) });
     this.cache.set(p, enc);
     if (this.cache.size > this.options.cacheSize) this.cache.delete(this.cache.keys().next().value as number);
     return enc;

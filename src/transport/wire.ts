@@ -92,33 +92,39 @@ function bytesOf(a: NumericArray): Buffer {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 }
 
-/** The tensors of an episode, in wire order, named as in docs/wire-format.md. */
+/**
+ * The tensors of an episode, in wire order, named as in docs/wire-format.md, each with the CRC-32 the
+ * episode carries for it (`Episode.checksums`) when it does.
+ */
 export function episodeTensors(ep: Episode): { name: string; arr: NdArray }[] {
   const out: { name: string; arr: NdArray }[] = [];
-  const add = (name: string, data: NumericArray, shape: number[], dtype?: DType) => {
-    const dt = dtype ?? dtypeOf(data);
-    out.push({ name, arr: { dtype: dt, shape, data } });
+  const add = (name: string, data: NumericArray, shape: number[], dtype: DType | undefined, crc: number | undefined) => {
+    const arr: NdArray = { dtype: dtype ?? dtypeOf(data), shape, data };
+    if (crc !== undefined) arr.crc32 = crc;
+    out.push({ name, arr });
   };
-  const addMotion = (prefix: string, m: RobotMotion) => {
+  const sums = ep.checksums ?? {};
+  const addMotion = (prefix: string, m: RobotMotion, crc: Record<string, number> = {}) => {
     const T = m.timestamps.length;
-    add(`${prefix}q`, m.q, [T, m.jointNames.length]);
-    add(`${prefix}root_pos`, m.rootPos, [T, 3]);
-    add(`${prefix}root_quat`, m.rootQuat, [T, 4]);
-    add(`${prefix}timestamps`, m.timestamps, [T]);
-    for (const [k, v] of Object.entries(m.extras ?? {})) add(`${prefix}extra.${k}`, v.data, v.shape, v.dtype);
+    add(`${prefix}q`, m.q, [T, m.jointNames.length], undefined, crc.q);
+    add(`${prefix}root_pos`, m.rootPos, [T, 3], undefined, crc.root_pos);
+    add(`${prefix}root_quat`, m.rootQuat, [T, 4], undefined, crc.root_quat);
+    add(`${prefix}timestamps`, m.timestamps, [T], undefined, crc.timestamps);
+    for (const [k, v] of Object.entries(m.extras ?? {})) add(`${prefix}extra.${k}`, v.data, v.shape, v.dtype, crc[k]);
   };
-  if (ep.motion) addMotion('', ep.motion);
+  if (ep.motion) addMotion('', ep.motion, sums.motion);
   const t = ep.track;
   if (t) {
     const T = t.timestamps.length;
     const J = t.jointNames.length;
-    add('human.positions', t.positions, [T, J, 3]);
-    add('human.confidence', t.confidence, [T, J]);
-    add('human.timestamps', t.timestamps, [T]);
-    for (const [k, v] of Object.entries(t.extras ?? {})) add(`human.extra.${k}`, v.data, v.shape, v.dtype);
+    const crc = sums.track ?? {};
+    add('human.positions', t.positions, [T, J, 3], undefined, crc.positions);
+    add('human.confidence', t.confidence, [T, J], undefined, crc.confidence);
+    add('human.timestamps', t.timestamps, [T], undefined, crc.timestamps);
+    for (const [k, v] of Object.entries(t.extras ?? {})) add(`human.extra.${k}`, v.data, v.shape, v.dtype, crc[k]);
   }
-  if (ep.handMotion) addMotion('hand.', ep.handMotion);
-  for (const [k, v] of Object.entries(ep.masks ?? {})) add(`mask.${k}`, v, [v.length], 'u1');
+  if (ep.handMotion) addMotion('hand.', ep.handMotion, sums.hand_motion);
+  for (const [k, v] of Object.entries(ep.masks ?? {})) add(`mask.${k}`, v, [v.length], 'u1', sums.masks?.[k]);
   return out;
 }
 
@@ -147,15 +153,19 @@ export function headerFrame(enc: EncodedEpisode, seq: number, delivery: number):
   return out;
 }
 
-/** Build the header and the tensor frames (views on the episode's arrays: no copy). */
-export function encodeEpisode(ep: Episode, entry: IndexEntry): EncodedEpisode {
+/**
+ * Build the header and the tensor frames (views on the episode's arrays: no copy). Checksums the episode
+ * carries are used as they are unless `recompute` (then every frame is checksummed here).
+ */
+export function encodeEpisode(ep: Episode, entry: IndexEntry, opts: { recompute?: boolean } = {}): EncodedEpisode {
   const tensors = episodeTensors(ep);
   const frames: Buffer[] = [];
   const infos: TensorInfo[] = [];
   for (const { name, arr } of tensors) {
     const b = bytesOf(arr.data);
     frames.push(b);
-    infos.push({ name, dtype: DESCR[arr.dtype], shape: arr.shape, bytes: b.byteLength, crc32: crc32(b) });
+    const crc = arr.crc32 !== undefined && !opts.recompute ? arr.crc32 : crc32(b);
+    infos.push({ name, dtype: DESCR[arr.dtype], shape: arr.shape, bytes: b.byteLength, crc32: crc });
   }
   const m = ep.motion;
   const t = ep.track;

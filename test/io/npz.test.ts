@@ -2,13 +2,33 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decodeNpz, encodeNpz, nd, readNpz, writeNpz } from '../../src/io/npz.ts';
+import { crc32, crc32Suffix, decodeNpz, encodeNpz, nd, readNpz, writeNpz } from '../../src/io/npz.ts';
+import { randomBytes } from 'node:crypto';
 import { UserError } from '../../src/errors.ts';
 import { pythonWith, runPython } from '../helpers/python.ts';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'r2r-npz-'));
 
 describe('npz', () => {
+  it('derives the CRC-32 of a suffix from the whole and the prefix; arrays read carry the CRC of their bytes', () => {
+    for (const [a, b] of [[0, 0], [1, 1], [10, 0], [0, 7], [128, 58_000], [77, 366_001], [3, 1 << 20]]) {
+      const A = randomBytes(a);
+      const B = randomBytes(b);
+      expect(crc32Suffix(crc32(Buffer.concat([A, B])), crc32(A), b)).toBe(crc32(B));
+      // A wrong length gives a different answer (the length is part of the algebra).
+      if (a > 0) expect(crc32Suffix(crc32(Buffer.concat([A, B])), crc32(A), b + 1)).not.toBe(crc32(B));
+    }
+    const arrays = {
+      f: nd(Float32Array.from({ length: 1500 }, (_, i) => Math.sin(i)), [500, 3]),
+      t: nd(Float64Array.from({ length: 500 }, (_, i) => i / 50), [500]),
+      m: nd(Uint8Array.from({ length: 17 }, (_, i) => i % 2), [17], 'b1'),
+    };
+    const back = decodeNpz(encodeNpz({ arrays, meta: {} }));
+    for (const [k, a] of Object.entries(back.arrays)) {
+      expect(a.crc32, k).toBe(crc32(new Uint8Array(a.data.buffer, a.data.byteOffset, a.data.byteLength)));
+    }
+  });
+
   it('round-trips arrays of every dtype and the meta.json member', () => {
     const content = {
       arrays: {

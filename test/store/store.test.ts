@@ -4,6 +4,9 @@ import * as path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/store.ts';
+import { episodeChecksums } from '../../src/store/episode.ts';
+import { crc32 } from '../../src/io/npz.ts';
+import { episodeTensors } from '../../src/transport/wire.ts';
 import { UserError } from '../../src/errors.ts';
 import { PROJECT_ROOT } from '../helpers/shared.ts';
 import { runCli } from '../helpers/cli.ts';
@@ -23,6 +26,21 @@ function indexLines(dir: string): string[] {
 }
 
 describe('episode store', () => {
+  it('get: the episode carries the CRC-32 of every array it streams, from the files, equal to a fresh checksum', () => {
+    const store = openStore(path.join(tmp(), 's'), { create: true });
+    const ep = syntheticEpisode(5);
+    ep.handMotion = { ...ep.motion!, extras: { contact: { dtype: 'u1', shape: [ep.motion!.timestamps.length], data: new Uint8Array(ep.motion!.timestamps.length).fill(1) } } };
+    const back = store.get(store.put(ep));
+    const tensors = episodeTensors(back);
+    expect(tensors.map((t) => t.name)).toEqual(expect.arrayContaining(['q', 'human.positions', 'hand.q', 'hand.extra.contact', 'mask.occluded']));
+    for (const { name, arr } of tensors) {
+      expect(arr.crc32, name).toBe(crc32(new Uint8Array(arr.data.buffer, arr.data.byteOffset, arr.data.byteLength)));
+    }
+    expect(back.checksums).toEqual(episodeChecksums(back));
+    // Without verification the files are still read once, and the checksums come with them.
+    expect(store.get(store.list()[0].id, { verify: false }).checksums).toEqual(back.checksums);
+  });
+
   it('round-trips an episode: arrays, provenance, reports and masks come back equal', () => {
     const store = openStore(path.join(tmp(), 's'), { create: true });
     const ep = syntheticEpisode(3);

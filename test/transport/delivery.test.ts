@@ -97,6 +97,30 @@ describe('transport delivery', () => {
     }
   }, 90_000);
 
+  it('a checksum that no longer matches its arrays (changed after they were added) is NACKed once, then sent with a fresh one', async () => {
+    const source = syntheticSource(4, 0.5, 50);
+    const stale = source.list()[1].id;
+    // Change the array after the source checksummed it (what a producer must not do, or a bad store read).
+    const q = source.get(stale).motion!.q;
+    q[7] += 1;
+    const events: ServerEvent[] = [];
+    const server = new EpisodeServer({ source, bind: 'tcp://127.0.0.1:*', stateDir: tmpDir(), onEvent: (e) => events.push(e) });
+    const ep = await server.start();
+    try {
+      const corrupt: (number | null)[] = [];
+      const c = new EpisodeConsumer({ connect: ep, name: 's', onEvent: (e) => { if (e.type === 'corrupt') corrupt.push(e.seq); } });
+      const got = await drain(c);
+      expect(corrupt).toEqual([1]);
+      expect(events.filter((e) => e.type === 'nack').map((e) => (e as { seq: number }).seq)).toEqual([1]);
+      expect(got.map((e) => e.seq).sort((x, y) => x - y)).toEqual([0, 1, 2, 3]);
+      const again = got.find((e) => e.seq === 1)!;
+      expect(again.header.delivery).toBe(2);
+      expect(Array.from(again.arrays.q.data as Float32Array)).toEqual(Array.from(q));
+    } finally {
+      await server.close();
+    }
+  }, 90_000);
+
   it('durable cursor: a trainer that stops early and comes back (even to a new server) gets only the rest', async () => {
     const source = syntheticSource(10, 0.5, 50);
     const state = tmpDir();
