@@ -18,6 +18,8 @@ import {
 
 /** Resend an unanswered HELLO after this long (the server may have died with it). */
 const HELLO_RETRY_MS = 5000;
+/** Acks fewer than half a window wait at most this long to go out together (when the server still has credit). */
+const ACK_DELAY_MS = 5;
 
 export interface CurveClientOptions {
   /** The server's Z85 public key. */
@@ -89,7 +91,9 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
   private readonly confirmed = new Set<number>();
   private pendingAcks: number[] = [];
   private pendingCredit = 0;
-  private flushScheduled = false;
+  /** Credit the server holds and has not used yet, as far as this trainer knows (granted − episodes received). */
+  private unspent = 0;
+  private flushTimer: NodeJS.Timeout | null = null;
   private lastDelivered: ReceivedEpisode | null = null;
   private waiters: (() => void)[] = [];
   private helloPending = false;
@@ -158,6 +162,7 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
     this.helloSentAt = Date.now();
     const holding = [...this.buffer.map((e) => e.seq), ...this.held.keys()];
     this.pendingCredit = 0;
+    this.unspent = Math.max(0, this.window - holding.length);
     this.out.push([
       'HELLO',
       json({
@@ -165,7 +170,7 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
         name: this.options.name,
         ...(this.options.mode ? { mode: this.options.mode } : {}),
         ...(this.options.group ? { group: this.options.group } : {}),
-        credit: Math.max(0, this.window - holding.length),
+        credit: this.unspent,
         acks: [...this.ackPending.keys()],
         holding,
         ...(this.options.sessionTimeoutMs ? { timeout_ms: this.options.sessionTimeoutMs } : {}),
@@ -228,6 +233,8 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
           this.heartbeatTimer = setInterval(() => this.heartbeat(), this.heartbeatEvery);
         }
         this.helloPending = false;
+        // Acks made while the HELLO was unanswered go out now.
+        if (this.pendingAcks.length) this.scheduleFlush();
         this.options.onEvent?.({ type: 'welcome', welcome: w, reconnect });
         for (const x of this.welcomeWaiters) x.resolve(w);
         this.welcomeWaiters = [];
@@ -274,6 +281,7 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
   }
 
   private onEpisode(frames: Buffer[]): void {
+    this.unspent--;
     let seq: number | null = null;
     try {
       const d = decodeEpisode(frames[1], frames.slice(2));
@@ -298,11 +306,11 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
       this.options.onEvent?.({ type: 'corrupt', seq, message: err.message });
       if (seq === null) {
         // Cannot tell which episode it was: give the credit back; the server's timeout redelivers it.
-        this.out.push(['CREDIT', json({ n: 1 })]);
+        this.grant('CREDIT', { n: 1 }, 1);
         return;
       }
       if (this.isKnown(seq)) return this.duplicate(seq);
-      this.out.push(['NACK', json({ seqs: [seq], credit: 1, reason: err.message })]);
+      this.grant('NACK', { seqs: [seq], credit: 1, reason: err.message }, 1);
     }
   }
 
@@ -314,8 +322,8 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
   private duplicate(seq: number): void {
     this.stats.duplicates++;
     this.options.onEvent?.({ type: 'duplicate', seq });
-    if (this.confirmed.has(seq) || this.ackPending.has(seq)) this.out.push(['ACK', json({ seqs: [seq], credit: 1 })]);
-    else this.out.push(['CREDIT', json({ n: 1 })]);
+    if (this.confirmed.has(seq) || this.ackPending.has(seq)) this.grant('ACK', { seqs: [seq], credit: 1 }, 1);
+    else this.grant('CREDIT', { n: 1 }, 1);
   }
 
   private ack(ep: ReceivedEpisode): void {
@@ -331,27 +339,41 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
   private nack(ep: ReceivedEpisode, reason: string): void {
     if (!this.held.has(ep.seq)) return;
     this.held.delete(ep.seq);
-    this.out.push(['NACK', json({ seqs: [ep.seq], credit: 1, reason })]);
+    this.grant('NACK', { seqs: [ep.seq], credit: 1, reason }, 1);
   }
 
+  /** Send a message that gives the server `n` credit. */
+  private grant(cmd: 'ACK' | 'NACK' | 'CREDIT', body: Record<string, unknown>, n: number): void {
+    this.unspent += n;
+    this.out.push([cmd, json(body)]);
+  }
+
+  private flushAcks(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    if (!this.pendingAcks.length && !this.pendingCredit) return;
+    this.grant('ACK', { seqs: this.pendingAcks, credit: this.pendingCredit }, this.pendingCredit);
+    this.pendingAcks = [];
+    this.pendingCredit = 0;
+  }
+
+  /**
+   * Acks go out together: at once when half a window has gathered or the server is running out of credit
+   * (a quarter window or less left), otherwise within ACK_DELAY_MS. (One ACK per episode would cost the
+   * server a wake-up per episode.)
+   */
   private scheduleFlush(): void {
-    // A quarter of the window acked: send now, so credit flows back before the server runs dry.
-    if (this.pendingAcks.length >= Math.max(1, this.window >> 2) && !this.helloPending && !this.closed) {
-      this.out.push(['ACK', json({ seqs: this.pendingAcks, credit: this.pendingCredit })]);
-      this.pendingAcks = [];
-      this.pendingCredit = 0;
+    if (this.closed || this.helloPending) return; // a pending HELLO carries them
+    if (this.pendingAcks.length >= Math.max(1, this.window >> 1) || this.unspent <= this.window >> 2) {
+      this.flushAcks();
       return;
     }
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
-      if (this.closed || this.helloPending) return; // a pending HELLO carries them
-      if (!this.pendingAcks.length && !this.pendingCredit) return;
-      this.out.push(['ACK', json({ seqs: this.pendingAcks, credit: this.pendingCredit })]);
-      this.pendingAcks = [];
-      this.pendingCredit = 0;
-    });
+    if (this.flushTimer) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = null;
+      if (this.closed || this.helloPending) return;
+      this.flushAcks();
+    }, ACK_DELAY_MS);
   }
 
   /** The next episode, or null at the end of the stream. With autoAck, acks the previous one first. */
@@ -395,11 +417,7 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
     if (this.lastDelivered && (this.options.autoAck ?? true)) this.lastDelivered.ack();
     this.lastDelivered = null;
     if (this.welcomed && !this.fatal) {
-      if (this.pendingAcks.length || this.pendingCredit) {
-        this.out.push(['ACK', json({ seqs: this.pendingAcks, credit: this.pendingCredit })]);
-        this.pendingAcks = [];
-        this.pendingCredit = 0;
-      }
+      this.flushAcks();
       const until = Date.now() + waitMs;
       while (this.ackPending.size && Date.now() < until && !this.fatal) {
         await new Promise<void>((r) => {
@@ -411,6 +429,8 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
       await Promise.race([this.out.drain(), new Promise((r) => setTimeout(r, 200))]);
     }
     this.closed = true;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = null;
     this.out.close();

@@ -94,7 +94,9 @@ export interface ServerStats {
   sent: number;
   bytes: number;
   redelivered: number;
+  /** Episodes acked (first time), and the ACK messages that carried them. */
   acks: number;
+  ackMessages: number;
   duplicateAcks: number;
   nacks: number;
   sessionsLost: number;
@@ -132,7 +134,7 @@ export class EpisodeServer {
   private polling = false;
   private closed = false;
   endpoint = '';
-  readonly stats: ServerStats = { sent: 0, bytes: 0, redelivered: 0, acks: 0, duplicateAcks: 0, nacks: 0, sessionsLost: 0 };
+  readonly stats: ServerStats = { sent: 0, bytes: 0, redelivered: 0, acks: 0, ackMessages: 0, duplicateAcks: 0, nacks: 0, sessionsLost: 0 };
 
   constructor(options: ServerOptions) {
     this.options = {
@@ -321,6 +323,7 @@ export class EpisodeServer {
         this.dispatch(s);
         return;
       case 'ACK':
+        this.stats.ackMessages++;
         this.ack(s, seqList(body.seqs));
         this.addCredit(s, body.credit);
         this.dispatch(s);

@@ -76,6 +76,37 @@ describe('transport delivery', () => {
     }
   }, 90_000);
 
+  it('acks travel in batches: a trainer that keeps up sends far fewer ACK messages than episodes, and one holding most of its window still gets everything', async () => {
+    const source = syntheticSource(160, 0.2, 50);
+    const server = new EpisodeServer({ source, bind: 'tcp://127.0.0.1:*', stateDir: tmpDir() });
+    const ep = await server.start();
+    try {
+      const got = await drain(new EpisodeConsumer({ connect: ep, name: 'fast', credit: 16 }));
+      expect(got.length).toBe(160);
+      expect(server.stats.acks).toBe(160);
+      // Half a window (8) per ACK when the server keeps credit; fewer only when it runs low.
+      // (acking a quarter window per message, as this consumer once did, gives 40 and up)
+      expect(server.stats.ackMessages).toBeLessThanOrEqual(160 / 8 + 8);
+      // Manual acks, each episode held until 12 more have arrived (12 of a window of 16 held at a time).
+      const before = server.stats.ackMessages;
+      const c = new EpisodeConsumer({ connect: ep, name: 'holder', credit: 16, autoAck: false });
+      const holding: ReceivedEpisode[] = [];
+      const seen: number[] = [];
+      for await (const e of c) {
+        seen.push(e.seq);
+        holding.push(e);
+        if (holding.length > 12) holding.shift()!.ack();
+        if (seen.length === 160) for (const h of holding.splice(0)) h.ack();
+      }
+      await c.close();
+      expect(seen.sort((a, b) => a - b)).toEqual(Array.from({ length: 160 }, (_, i) => i));
+      expect(server.stats.acks).toBe(320);
+      expect(server.stats.ackMessages - before).toBeLessThan(160);
+    } finally {
+      await server.close();
+    }
+  }, 90_000);
+
   it('a corrupted frame is caught by its checksum, NACKed and delivered again intact', async () => {
     const source = syntheticSource(6, 1, 50);
     const events: ServerEvent[] = [];
