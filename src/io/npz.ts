@@ -7,6 +7,7 @@
  * Written stored (uncompressed) so arrays can be memory-mapped by readers; read both stored and deflated.
  */
 import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
 import * as zlib from 'node:zlib';
 import { inflateRawSync } from 'node:zlib';
 import { UserError, wrapFileError } from '../errors.ts';
@@ -122,9 +123,22 @@ const CRC_TABLE = (() => {
   return t;
 })();
 
-const nativeCrc32 = (zlib as unknown as { crc32?: (d: Uint8Array) => number }).crc32;
+/**
+ * The fastest CRC-32 (IEEE, as zlib's) this machine has: @node-rs/crc32 (a prebuilt native module using the
+ * CPU's carry-less multiply, about 2.5x Node 20's zlib.crc32 here), else Node's zlib.crc32 (Node ≥ 20.15),
+ * else the table below. All give the same value.
+ */
+const nativeCrc32: ((d: Uint8Array) => number) | undefined = (() => {
+  try {
+    const rs = createRequire(import.meta.url)('@node-rs/crc32') as { crc32: (d: Uint8Array, initial?: number) => number };
+    if (rs.crc32(Buffer.from('123456789')) >>> 0 === 0xcbf43926) return (d: Uint8Array) => rs.crc32(d);
+  } catch {
+    /* no prebuilt binary for this platform: fall back */
+  }
+  return (zlib as unknown as { crc32?: (d: Uint8Array) => number }).crc32;
+})();
 
-/** CRC-32 (zip/zlib/IEEE): Node's native zlib.crc32 where it exists (Node ≥ 20.15), else the table below. */
+/** CRC-32 (zip/zlib/IEEE) of bytes. */
 export function crc32(data: Uint8Array): number {
   return nativeCrc32 ? nativeCrc32(data) >>> 0 : crc32Table(data);
 }

@@ -15,6 +15,12 @@ describe('wire format', () => {
     const rnd = Buffer.from(Array.from({ length: 1000 }, (_, i) => (i * 7919) & 0xff));
     expect(tableCrc32(rnd)).toBe(crc32(rnd));
     expect(tableCrc32(Buffer.from('123456789'))).toBe(0xcbf43926);
+    // The native CRC (zlib's or @node-rs/crc32's) on views at odd offsets and lengths, as frames arrive.
+    const big = Buffer.from(Array.from({ length: 70_000 }, (_, i) => (i * 2654435761) >>> 24));
+    for (const [o, n] of [[0, 0], [1, 10], [3, 999], [17, 50_000], [69_999, 1]]) {
+      const v = new Uint8Array(big.buffer, big.byteOffset + o, n);
+      expect(crc32(v)).toBe(tableCrc32(v));
+    }
     const doc = fs.readFileSync(path.resolve(__dirname, '../../docs/wire-format.md'), 'utf8');
     expect(doc).toContain('0xCBF43926');
     expect(doc).toContain("2987300529");
