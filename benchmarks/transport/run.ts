@@ -7,7 +7,8 @@
  * when added, not per send); "ours, source without checksums" serves the same episodes stripped of them, so
  * the server checksums every episode as it sends it.
  *
- *   node --import tsx benchmarks/transport/run.ts [--episodes 2000] [--rounds 5] [--seconds 10] [--fps 50] [--credit 16]
+ *   node --import tsx benchmarks/transport/run.ts [--episodes 2000] [--rounds 5] [--seconds 10] [--fps 50] [--credit N]
+ *   (--credit: a fixed window for the trainer; default the consumer's own, sized by bytes)
  *                                                 [--store N]   (also serve N episodes from a real episode store)
  *
  * Payload per episode: a 10 s G1 episode (29 joints) plus canonical human keypoints (59 joints) and
@@ -151,7 +152,7 @@ async function receiver(): Promise<void> {
     pull.close();
   } else {
     const c = new EpisodeConsumer({
-      connect: endpoint, name: `bench-${process.pid}`, credit: arg('credit', 16),
+      connect: endpoint, name: `bench-${process.pid}`, credit: arg('credit', 0) || undefined,
       curve: keys ? { serverKey: keys.server.publicKey, ...keys.client } : null,
     });
     await c.start();
@@ -268,7 +269,7 @@ async function driver(): Promise<void> {
   const rounds = arg('rounds', 5);
   const seconds = arg('seconds', 10);
   const fps = arg('fps', 50);
-  const credit = arg('credit', 16);
+  const credit = arg('credit', 0); // 0: the consumer's default window
   // A few distinct episodes, each listed many times under different ids (payload identical in size).
   const distinct = Array.from({ length: 8 }, (_, i) => syntheticEpisode(i, seconds, fps));
   const source = new MemorySource();
@@ -337,7 +338,7 @@ async function driver(): Promise<void> {
     date: new Date().toISOString(),
     machine: `${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
     load_average_1min: { before: +loadBefore.toFixed(1), after: +os.loadavg()[0].toFixed(1) },
-    command: `node --import tsx benchmarks/transport/run.ts --episodes ${count} --rounds ${rounds} --seconds ${seconds} --fps ${fps} --credit ${credit}${storeCount ? ` --store ${storeCount}` : ''}`,
+    command: `node --import tsx benchmarks/transport/run.ts --episodes ${count} --rounds ${rounds} --seconds ${seconds} --fps ${fps}${credit ? ` --credit ${credit}` : ''}${storeCount ? ` --store ${storeCount}` : ''}`,
     episode_bytes: payload,
     episode_frames: Math.round(seconds * fps),
     tensors: enc.header.tensors.map((t) => `${t.name} ${t.dtype} [${t.shape}]`),

@@ -20,6 +20,11 @@ import {
 const HELLO_RETRY_MS = 5000;
 /** Acks fewer than half a window wait at most this long to go out together (when the server still has credit). */
 const ACK_DELAY_MS = 5;
+/** Byte-sized window: bounds and starting size (episodes), and the default budget. */
+const MIN_WINDOW = 4;
+const MAX_WINDOW = 64;
+const START_WINDOW = 16;
+const WINDOW_BYTES = 64 * 2 ** 20;
 
 export interface CurveClientOptions {
   /** The server's Z85 public key. */
@@ -34,8 +39,16 @@ export interface ConsumerOptions {
   mode?: Mode;
   /** Shared mode: the group to share a cursor with (default: the name). */
   group?: string;
-  /** Episodes the server may have in flight to this trainer (received but not acked). Default 16. */
+  /**
+   * A fixed window: episodes the server may have in flight to this trainer (received but not acked).
+   * Default: sized by bytes (`windowBytes`).
+   */
   credit?: number;
+  /**
+   * Without `credit`, the window is as many episodes as fit in this many bytes, by the sizes received so far
+   * (between 4 and 64 episodes; 16 until the first arrives). Default 64 MiB.
+   */
+  windowBytes?: number;
   curve?: CurveClientOptions | null;
   /** Ack each episode when the next one is asked for (default true); otherwise call ep.ack(). */
   autoAck?: boolean;
@@ -84,7 +97,13 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
   readonly options: ConsumerOptions;
   private readonly dealer: Dealer;
   private readonly out: SendQueue;
-  private readonly window: number;
+  /** Episodes the server may have unacked with this trainer; fixed (`credit`) or sized by bytes. */
+  private window: number;
+  private readonly fixedWindow: boolean;
+  /** Running mean of episode sizes (bytes), for the byte-sized window. */
+  private meanBytes = 0;
+  /** Credit to hold back from coming acks after the window shrank. */
+  private creditDebt = 0;
   private readonly buffer: ReceivedEpisode[] = [];
   private readonly held = new Map<number, ReceivedEpisode>();
   private readonly ackPending = new Map<number, string>();
@@ -115,7 +134,8 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
     if (!options.curve && !isLocalEndpoint(options.connect)) {
       throw new UserError(`${options.connect} is not a loopback or ipc endpoint: CURVE is required (the server's public key and a trainer key pair)`);
     }
-    this.window = Math.max(1, Math.min(4096, options.credit ?? 16));
+    this.fixedWindow = options.credit !== undefined;
+    this.window = this.fixedWindow ? Math.max(1, Math.min(4096, options.credit!)) : START_WINDOW;
     const c = options.curve;
     this.dealer = new Dealer({
       linger: 0,
@@ -162,6 +182,7 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
     this.helloSentAt = Date.now();
     const holding = [...this.buffer.map((e) => e.seq), ...this.held.keys()];
     this.pendingCredit = 0;
+    this.creditDebt = 0;
     this.unspent = Math.max(0, this.window - holding.length);
     this.out.push([
       'HELLO',
@@ -296,7 +317,10 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
         nack: (reason?: string) => this.nack(ep, reason ?? 'rejected by trainer'),
       };
       this.stats.received++;
-      for (let i = 2; i < frames.length; i++) this.stats.bytes += frames[i].byteLength;
+      let bytes = 0;
+      for (let i = 2; i < frames.length; i++) bytes += frames[i].byteLength;
+      this.stats.bytes += bytes;
+      if (!this.fixedWindow) this.resize(bytes);
       this.buffer.push(ep);
       this.wake();
     } catch (err) {
@@ -342,6 +366,24 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
     this.grant('NACK', { seqs: [ep.seq], credit: 1, reason }, 1);
   }
 
+  /** Byte-sized window: follow the running mean episode size; growth goes out with the next acks, a shrink is taken from them. */
+  private resize(bytes: number): void {
+    this.meanBytes = this.meanBytes ? 0.8 * this.meanBytes + 0.2 * bytes : bytes;
+    const budget = this.options.windowBytes ?? WINDOW_BYTES;
+    const target = Math.max(MIN_WINDOW, Math.min(MAX_WINDOW, Math.floor(budget / Math.max(1, this.meanBytes))));
+    if (target === this.window) return;
+    if (target > this.window) {
+      let more = target - this.window;
+      const repaid = Math.min(more, this.creditDebt);
+      this.creditDebt -= repaid;
+      more -= repaid;
+      this.pendingCredit += more;
+    } else {
+      this.creditDebt += this.window - target;
+    }
+    this.window = target;
+  }
+
   /** Send a message that gives the server `n` credit. */
   private grant(cmd: 'ACK' | 'NACK' | 'CREDIT', body: Record<string, unknown>, n: number): void {
     this.unspent += n;
@@ -352,7 +394,11 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = null;
     if (!this.pendingAcks.length && !this.pendingCredit) return;
-    this.grant('ACK', { seqs: this.pendingAcks, credit: this.pendingCredit }, this.pendingCredit);
+    let credit = this.pendingCredit;
+    const held = Math.min(credit, this.creditDebt);
+    this.creditDebt -= held;
+    credit -= held;
+    this.grant('ACK', { seqs: this.pendingAcks, credit }, credit);
     this.pendingAcks = [];
     this.pendingCredit = 0;
   }

@@ -98,6 +98,10 @@ describe('serve / consume CLI on a real store', () => {
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/^reel2real: .*CURVE is required/);
+    const bad = runCli(['consume', '--connect', 'tcp://127.0.0.1:9', '--name', 'x', '--credit', '0']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toMatch(/^reel2real: --credit must be a whole number/);
     const none = runCli(['consume', '--connect', `ipc://${path.join(dir, 'nobody.sock')}`, '--name', 'x', '--timeout', '1']);
     expect(none.code).toBe(1);
     expect(none.stderr).toMatch(/^reel2real: .*no answer from a reel2real server/);

@@ -107,6 +107,36 @@ describe('transport delivery', () => {
     }
   }, 90_000);
 
+  it('without a fixed credit the window follows episode sizes: small episodes get a deep window, large ones a shallow one', async () => {
+    const inflight = async (source: MemorySource, opts: { windowBytes?: number }) => {
+      const server = new EpisodeServer({ source, bind: 'tcp://127.0.0.1:*', stateDir: tmpDir() });
+      const ep = await server.start();
+      const seen: number[] = [];
+      try {
+        const c = new EpisodeConsumer({ connect: ep, name: 'w', ...opts });
+        for await (const _ of c) {
+          await new Promise((r) => setTimeout(r, 3)); // a trainer slower than the server: the window fills
+          seen.push((server.telemetry().cursors as Record<string, { inflight: number }>)['trainer:w'].inflight);
+        }
+        await c.close();
+      } finally {
+        await server.close();
+      }
+      return seen;
+    };
+    // 0.2 s episodes (~12 KB): 64 MiB holds thousands, so the window opens to its cap of 64.
+    const small = await inflight(syntheticSource(150, 0.2, 50), {});
+    expect(small.length).toBe(150);
+    expect(Math.max(...small)).toBeGreaterThan(32);
+    expect(Math.max(...small)).toBeLessThanOrEqual(64);
+    // 10 s episodes (568,500 bytes) with a budget of 5 of them: the window closes from 16 to 5.
+    const bytes = 568_500;
+    const large = await inflight(syntheticSource(40, 10, 50), { windowBytes: 5 * bytes + 1000 });
+    expect(large.length).toBe(40);
+    expect(Math.max(...large.slice(0, 3))).toBeGreaterThan(8);
+    expect(Math.max(...large.slice(24))).toBeLessThanOrEqual(5);
+  }, 90_000);
+
   it('a corrupted frame is caught by its checksum, NACKed and delivered again intact', async () => {
     const source = syntheticSource(6, 1, 50);
     const events: ServerEvent[] = [];

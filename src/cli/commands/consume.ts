@@ -13,7 +13,7 @@ export const command: CommandModule = {
       .option('name', { type: 'string', demandOption: true, describe: 'trainer name (its cursor survives restarts)' })
       .option('mode', { choices: ['shared', 'broadcast'] as const, describe: 'broadcast: this name gets every episode; shared: the group splits them' })
       .option('group', { type: 'string', describe: 'shared mode: group name (default: the trainer name)' })
-      .option('credit', { type: 'number', default: 16, describe: 'episodes in flight at once' })
+      .option('credit', { type: 'number', describe: 'episodes in flight at once (default: as many as fit in 64 MiB, 4 to 64)' })
       .option('out', { type: 'string', describe: 'save each episode as <out>/<seq>-<id>.npz (acked after it is written)' })
       .option('max', { type: 'number', describe: 'stop after this many episodes (the rest stay for next time)' })
       .option('server-key', { type: 'string', describe: 'the server\'s public key (Z85 text or a file): turns CURVE on' })
@@ -34,12 +34,15 @@ export const command: CommandModule = {
     const out = argv.out ? String(argv.out) : null;
     if (out) fs.mkdirSync(out, { recursive: true });
     const asJson = Boolean(argv.json);
+    if (argv.credit !== undefined && !(Number.isInteger(Number(argv.credit)) && Number(argv.credit) >= 1)) {
+      throw new UserError(`--credit must be a whole number of episodes ≥ 1, got ${JSON.stringify(argv.credit)}`);
+    }
     const consumer = new EpisodeConsumer({
       connect: String(argv.connect),
       name: String(argv.name),
       mode: argv.mode as 'shared' | 'broadcast' | undefined,
       group: argv.group ? String(argv.group) : undefined,
-      credit: Number(argv.credit),
+      credit: argv.credit === undefined ? undefined : Number(argv.credit),
       curve,
       connectTimeoutMs: Number(argv.timeout) * 1000,
     });
