@@ -331,7 +331,10 @@ async function driver(): Promise<void> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'r2r-bench-store-'));
     const store = openStore(path.join(dir, 'store'), { create: true });
     for (let i = 0; i < storeCount; i++) store.put(syntheticEpisode(1000 + i, seconds, fps).episode);
-    for (let round = 0; round < rounds; round++) add('store-plain', await ours(store, storeCount, null, credit));
+    for (let round = 0; round < rounds; round++) {
+      add('store-plain', await ours(store, storeCount, null, credit));
+      add('store-curve', await ours(store, storeCount, keys, credit));
+    }
     fs.rmSync(dir, { recursive: true, force: true });
   }
   const summary: Record<string, unknown> = {
@@ -382,9 +385,10 @@ async function driver(): Promise<void> {
       process.stdout.write(`| ${label} | ${m.eps.toFixed(0)} | ${m.mbps.toFixed(0)} | ${(m.mbps / med[`bare-${c}`].mbps).toFixed(2)} |\n`);
     }
   }
-  if (med['store-plain']) {
-    const m = med['store-plain'];
-    process.stdout.write(`| EpisodeServer from the episode store (store.get: npz + sha256 verify), plain | ${m.eps.toFixed(0)} | ${m.mbps.toFixed(0)} | ${(m.mbps / med['bare-plain'].mbps).toFixed(2)} |\n`);
+  for (const c of ['plain', 'curve']) {
+    const m = med[`store-${c}`];
+    if (!m) continue;
+    process.stdout.write(`| EpisodeServer from the episode store (store.get: npz + sha256 verify), ${c} | ${m.eps.toFixed(0)} | ${m.mbps.toFixed(0)} | ${(m.mbps / med[`bare-${c}`].mbps).toFixed(2)} |\n`);
   }
 }
 
