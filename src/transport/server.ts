@@ -103,6 +103,7 @@ export interface ServerStats {
 }
 
 const MAX_CREDIT = 4096;
+const EPISODE_CMD = Buffer.from('EPISODE');
 const MAX_SESSION_TIMEOUT_MS = 3_600_000;
 
 export class EpisodeServer {
@@ -530,7 +531,7 @@ export class EpisodeServer {
     }
     this.stats.sent++;
     for (const f of frames) this.stats.bytes += f.byteLength;
-    return [s.rid, 'EPISODE', header, ...frames];
+    return [s.rid, EPISODE_CMD, header, ...frames];
   }
 
   private checkEnd(c: Cursor): void {
