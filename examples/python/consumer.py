@@ -159,7 +159,10 @@ class EpisodeConsumer:
 
     def _pump(self, timeout_s):
         """Wait up to timeout_s for messages; handle all that are there; send heartbeats and batched acks."""
-        self._flush_acks()
+        # Acks go out half a window at a time, or whenever nothing is buffered (so the server never waits on
+        # credit this trainer is sitting on): one ACK per episode would wake the server once per episode.
+        if len(self.pending_acks) >= max(1, self.window // 2) or not self.buffer:
+            self._flush_acks()
         now = time.monotonic()
         if self.welcome is not None and not self.hello_pending and now - self.last_ping >= self.heartbeat_s:
             self._send("PING", {})

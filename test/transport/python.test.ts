@@ -62,6 +62,33 @@ describe.skipIf(!py)('transport python consumer', () => {
     }
   }, 60_000);
 
+  it('acks go back in batches while episodes wait in the buffer (not one ACK per episode)', async () => {
+    const source = syntheticSource(240, 0.2, 50);
+    const server = new EpisodeServer({ source, bind: 'tcp://127.0.0.1:*', stateDir: tmpDir() });
+    const ep = await server.start();
+    try {
+      const code = [
+        'import sys, time, json',
+        `sys.path.insert(0, ${JSON.stringify(path.dirname(consumerPy))})`,
+        'from consumer import EpisodeConsumer',
+        'c = EpisodeConsumer(sys.argv[1], name="batch", credit=16)',
+        'n = 0',
+        'for e in c:',
+        '    n += 1',
+        '    time.sleep(0.001)  # a trainer step: episodes gather in the buffer meanwhile',
+        'c.close()',
+        'print(json.dumps({"n": n, "confirmed": c.stats["confirmed"]}))',
+      ].join('\n');
+      const child = collect(spawn(py!, ['-c', code, ep], { stdio: ['ignore', 'pipe', 'pipe'] }));
+      expect(await child.exited, child.stderr()).toBe(0);
+      expect(child.lines.at(-1)).toEqual({ n: 240, confirmed: 240 });
+      expect(server.stats.acks).toBe(240);
+      expect(server.stats.ackMessages).toBeLessThan(240 / 3); // one per episode before (240)
+    } finally {
+      await server.close();
+    }
+  }, 60_000);
+
   it('connects over CURVE with an allowed key; a key not on the list gets nothing', async () => {
     const dir = tmpDir();
     const serverKp = generateKeyPair();
