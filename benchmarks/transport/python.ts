@@ -115,7 +115,13 @@ async function main(): Promise<void> {
   const rounds = arg('rounds', 3);
   const seconds = arg('seconds', 10);
   const fps = arg('fps', 50);
-  const distinct = Array.from({ length: 8 }, (_, i) => syntheticEpisode(i, seconds, fps));
+  // Real-sized headers: the demo episode's quality and validation reports on every episode (see run.ts).
+  const reports = JSON.parse(fs.readFileSync(path.join(root, 'benchmarks', 'transport', 'reports.json'), 'utf8'));
+  const distinct = Array.from({ length: 8 }, (_, i) => {
+    const d = syntheticEpisode(i, seconds, fps);
+    Object.assign(d.episode, { quality: reports.quality, validation: reports.validation });
+    return d;
+  });
   const source = new MemorySource();
   for (let i = 0; i < count; i++) {
     const d = distinct[i % distinct.length];

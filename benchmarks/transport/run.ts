@@ -10,6 +10,7 @@
  *   node --import tsx benchmarks/transport/run.ts [--episodes 2000] [--rounds 5] [--seconds 10] [--fps 50] [--credit N]
  *   (--credit: a fixed window for the trainer; default the consumer's own, sized by bytes)
  *                                                 [--store N]   (also serve N episodes from a real episode store)
+ *                                                 [--small-header]  (tiny reports instead of real-sized ones)
  *
  * Payload per episode: a 10 s G1 episode (29 joints) plus canonical human keypoints (59 joints) and
  * confidences, timestamps and a mask (~0.55 MB at 50 Hz). Prints a JSON summary and a markdown table.
@@ -271,7 +272,14 @@ async function driver(): Promise<void> {
   const fps = arg('fps', 50);
   const credit = arg('credit', 0); // 0: the consumer's default window
   // A few distinct episodes, each listed many times under different ids (payload identical in size).
-  const distinct = Array.from({ length: 8 }, (_, i) => syntheticEpisode(i, seconds, fps));
+  // Headers as big as real ones: every episode carries the quality and validation reports of the demo's
+  // episode (reports.json, 7.5 KB of JSON), unless --small-header (the tiny synthetic reports, 3 KB headers).
+  const reports = process.argv.includes('--small-header') ? null : JSON.parse(fs.readFileSync(path.join(path.dirname(here), 'reports.json'), 'utf8'));
+  const distinct = Array.from({ length: 8 }, (_, i) => {
+    const d = syntheticEpisode(i, seconds, fps);
+    if (reports) Object.assign(d.episode, { quality: reports.quality, validation: reports.validation });
+    return d;
+  });
   const source = new MemorySource();
   for (let i = 0; i < count; i++) {
     const d = distinct[i % distinct.length];
@@ -330,7 +338,11 @@ async function driver(): Promise<void> {
   if (storeCount > 0) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'r2r-bench-store-'));
     const store = openStore(path.join(dir, 'store'), { create: true });
-    for (let i = 0; i < storeCount; i++) store.put(syntheticEpisode(1000 + i, seconds, fps).episode);
+    for (let i = 0; i < storeCount; i++) {
+      const ep = syntheticEpisode(1000 + i, seconds, fps).episode;
+      if (reports) Object.assign(ep, { quality: reports.quality, validation: reports.validation });
+      store.put(ep);
+    }
     for (let round = 0; round < rounds; round++) {
       add('store-plain', await ours(store, storeCount, null, credit));
       add('store-curve', await ours(store, storeCount, keys, credit));
@@ -341,8 +353,9 @@ async function driver(): Promise<void> {
     date: new Date().toISOString(),
     machine: `${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
     load_average_1min: { before: +loadBefore.toFixed(1), after: +os.loadavg()[0].toFixed(1) },
-    command: `node --import tsx benchmarks/transport/run.ts --episodes ${count} --rounds ${rounds} --seconds ${seconds} --fps ${fps}${credit ? ` --credit ${credit}` : ''}${storeCount ? ` --store ${storeCount}` : ''}`,
+    command: `node --import tsx benchmarks/transport/run.ts --episodes ${count} --rounds ${rounds} --seconds ${seconds} --fps ${fps}${credit ? ` --credit ${credit}` : ''}${storeCount ? ` --store ${storeCount}` : ''}${reports ? '' : ' --small-header'}`,
     episode_bytes: payload,
+    header_bytes: header.length,
     episode_frames: Math.round(seconds * fps),
     tensors: enc.header.tensors.map((t) => `${t.name} ${t.dtype} [${t.shape}]`),
     results: {} as Record<string, unknown>,
