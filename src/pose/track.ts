@@ -65,18 +65,20 @@ export function validateTrack(t: PoseTrack, file?: string): void {
     if (!Number.isFinite(t.timestamps[i])) throw new UserError(`timestamp of frame ${i} is not a finite number`, file);
     if (i > 0 && !(t.timestamps[i] > t.timestamps[i - 1])) throw new UserError(`timestamps are not increasing at frame ${i}`, file);
   }
-  for (let k = 0; k < t.positions.length; k++) {
-    const v = t.positions[k];
-    if (v === Infinity || v === -Infinity) throw new UserError(`position value ${k} is infinite`, file);
-  }
-  for (let k = 0; k < t.confidence.length; k++) {
-    const c = t.confidence[k];
-    if (!(c >= 0 && c <= 1)) throw new UserError(`confidence value ${k} is ${c}, outside [0,1]`, file);
-  }
-  // Missing positions (NaN) must have confidence 0, and the converse.
+  // One pass over the joints of every frame (this runs on every load): confidence in [0, 1]; no infinite
+  // coordinate; a missing position (NaN) has confidence 0.
+  const P = t.positions, C = t.confidence;
   for (let k = 0; k < T * J; k++) {
-    const missing = Number.isNaN(t.positions[3 * k]) || Number.isNaN(t.positions[3 * k + 1]) || Number.isNaN(t.positions[3 * k + 2]);
-    if (missing && t.confidence[k] > 0) throw new UserError(`joint ${t.jointNames[k % J]} at frame ${Math.floor(k / J)} is NaN but has confidence ${t.confidence[k]}`, file);
+    const c = C[k];
+    if (!(c >= 0 && c <= 1)) throw new UserError(`confidence value ${k} is ${c}, outside [0,1]`, file);
+    const x = P[3 * k], y = P[3 * k + 1], z = P[3 * k + 2];
+    // v - v is 0 for a finite v and NaN for NaN or ±Infinity.
+    if (x - x === 0 && y - y === 0 && z - z === 0) continue;
+    for (let a = 0; a < 3; a++) {
+      const v = P[3 * k + a];
+      if (v === Infinity || v === -Infinity) throw new UserError(`position value ${3 * k + a} is infinite`, file);
+    }
+    if (c > 0) throw new UserError(`joint ${t.jointNames[k % J]} at frame ${Math.floor(k / J)} is NaN but has confidence ${c}`, file);
   }
   for (let j = 0; j < J; j++) {
     const p = t.parents[j];
