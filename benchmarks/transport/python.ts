@@ -54,8 +54,8 @@ else:
     while n < count:
         frames = s.recv_multipart(copy=False)
         if n == 0: t0 = time.perf_counter(); c0 = time.process_time()
-        for f in frames[2:]:
-            nbytes += len(f.buffer)
+        for i, f in enumerate(frames[2:]):  # reports frame, then tensors
+            if i: nbytes += len(f.buffer)
             if check: zlib.crc32(f.buffer)
         n += 1
     t1 = time.perf_counter(); c1 = time.process_time()
@@ -128,7 +128,7 @@ async function main(): Promise<void> {
     source.append({ ...d.entry, id: `${d.entry.id.slice(0, 56)}${String(i).padStart(8, '0')}` }, d.episode);
   }
   const enc = encodeEpisode(distinct[0].episode, distinct[0].entry);
-  const frames = [Buffer.from('EPISODE'), headerFrame(enc, 0, 1), ...enc.frames];
+  const frames = [Buffer.from('EPISODE'), headerFrame(enc, 0, 1), enc.reports, ...enc.frames];
   const rows: Record<string, number[]> = {};
   const loadBefore = os.loadavg()[0];
   for (let round = 0; round < rounds; round++) {

@@ -141,8 +141,9 @@ async function receiver(): Promise<void> {
     const check = sarg('crc') === '1';
     for await (const frames of pull) {
       if (n === 0) { t0 = performance.now(); cpu0 = process.cpuUsage(); th0 = threadCpu(); gcs.reset(); }
+      // frames: command, header, reports, tensors. A trainer checks the CRC-32 of the reports and tensors.
       for (let i = 2; i < frames.length; i++) {
-        bytes += frames[i].byteLength;
+        if (i > 2) bytes += frames[i].byteLength;
         if (check) crc32(frames[i]);
       }
       if (++n === count) break;
@@ -295,7 +296,7 @@ async function driver(): Promise<void> {
   };
   const enc = encodeEpisode(distinct[0].episode, distinct[0].entry);
   const header = Buffer.from(JSON.stringify({ ...enc.header, seq: 0, delivery: 1 }));
-  const frames = [Buffer.from('EPISODE'), header, ...enc.frames];
+  const frames = [Buffer.from('EPISODE'), header, enc.reports, ...enc.frames];
   const payload = enc.frames.reduce((a, f) => a + f.byteLength, 0);
   const keys: Keys = { server: curveKeyPair(), client: curveKeyPair() };
 

@@ -25,7 +25,7 @@ import numpy as np
 import zmq
 
 PROTOCOL = 1
-SCHEMA = 1
+SCHEMA = 2
 HELLO_RETRY_S = 5.0
 
 
@@ -34,9 +34,10 @@ class StreamError(Exception):
 
 
 class Episode:
-    """One received episode: `seq`, `id`, `header` (dict) and `arrays` (name -> numpy array, read-only views)."""
+    """One received episode: `seq`, `id`, `header` (dict), `arrays` (name -> numpy array, read-only views) and
+    `reports` (dict with provenance, quality and validation; parsed when first read)."""
 
-    __slots__ = ("seq", "id", "header", "arrays", "_frames")
+    __slots__ = ("seq", "id", "header", "arrays", "_frames", "_reports")
 
     def __init__(self, header, arrays, frames):
         self.seq = header["seq"]
@@ -44,30 +45,47 @@ class Episode:
         self.header = header
         self.arrays = arrays
         self._frames = frames  # keeps the zmq frames (and so the arrays' memory) alive
+        self._reports = None
+
+    @property
+    def reports(self):
+        if self._reports is None:
+            f = self._frames[1]
+            self._reports = json.loads(bytes(f.buffer if hasattr(f, "buffer") else f))
+        return self._reports
 
 
 def _dumps(obj):
     return json.dumps(obj, separators=(",", ":")).encode()
 
 
+def _check(seq, what, f, size, crc):
+    buf = f.buffer if hasattr(f, "buffer") else memoryview(f)
+    if buf.nbytes != size:
+        raise StreamError(seq, "%s: %d bytes, header says %d" % (what, buf.nbytes, size))
+    got = zlib.crc32(buf) & 0xFFFFFFFF
+    if got != crc:
+        raise StreamError(seq, "%s: crc32 %d != %d" % (what, got, crc))
+    return buf
+
+
 def decode_episode(frames):
-    """Parse an EPISODE's header and tensor frames; check lengths and CRC-32. Raises StreamError(seq, msg)."""
+    """Parse an EPISODE's frames (header, reports, tensors); check lengths and CRC-32 of the reports and of
+    every tensor. Returns (header, arrays); the reports stay unparsed (Episode.reports). Raises
+    StreamError(seq, msg)."""
     header = json.loads(bytes(frames[0].buffer if hasattr(frames[0], "buffer") else frames[0]))
     seq = header.get("seq")
     if header.get("schema") != SCHEMA:
         raise StreamError(seq, "schema %r not supported" % header.get("schema"))
     infos = header.get("tensors", [])
-    data = frames[1:]
-    if len(infos) != len(data):
-        raise StreamError(seq, "header lists %d tensors, message has %d frames" % (len(infos), len(data)))
+    reports = header.get("reports") or {}
+    data = frames[2:]
+    if len(frames) < 2 or len(infos) != len(data):
+        raise StreamError(seq, "header lists %d tensors, message has %d frames" % (len(infos), max(0, len(frames) - 2)))
+    _check(seq, "reports frame", frames[1], reports.get("bytes"), reports.get("crc32"))
     arrays = {}
     for info, f in zip(infos, data):
-        buf = f.buffer if hasattr(f, "buffer") else memoryview(f)
-        if buf.nbytes != info["bytes"]:
-            raise StreamError(seq, "tensor %s: %d bytes, header says %d" % (info["name"], buf.nbytes, info["bytes"]))
-        crc = zlib.crc32(buf) & 0xFFFFFFFF
-        if crc != info["crc32"]:
-            raise StreamError(seq, "tensor %s: crc32 %d != %d" % (info["name"], crc, info["crc32"]))
+        buf = _check(seq, "tensor %s" % info["name"], f, info["bytes"], info["crc32"])
         arrays[info["name"]] = np.frombuffer(buf, dtype=np.dtype(info["dtype"])).reshape(info["shape"])
     return header, arrays
 
@@ -349,7 +367,9 @@ def main(argv=None):
         if a.max is None or a.max > 0:
             for ep in c:
                 out = {"seq": ep.seq, "id": ep.id, "delivery": ep.header["delivery"], "robot": ep.header["robot"],
-                       "frames": ep.header["frames"], "tensors": {}}
+                       "frames": ep.header["frames"], "task": ep.header["task"],
+                       "contributor": ep.reports["provenance"]["contributor"],
+                       "feasible": (ep.reports["validation"] or {}).get("feasible"), "tensors": {}}
                 for k, v in ep.arrays.items():
                     out["tensors"][k] = {"dtype": v.dtype.str, "shape": list(v.shape),
                                          "sha256": hashlib.sha256(v.tobytes()).hexdigest(),

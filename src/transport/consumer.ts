@@ -12,8 +12,8 @@ import { Dealer } from 'zeromq';
 import { UserError } from '../errors.ts';
 import { SendQueue } from './queue.ts';
 import {
-  PROTOCOL, WireError, decodeEpisode, isLocalEndpoint, json, parseBody,
-  type EpisodeHeader, type Mode, type WelcomeBody, type WireTensor,
+  PROTOCOL, WireError, decodeEpisode, isLocalEndpoint, json, parseBody, parseReports,
+  type EpisodeHeader, type EpisodeReports, type Mode, type WelcomeBody, type WireTensor,
 } from './wire.ts';
 
 /** Resend an unanswered HELLO after this long (the server may have died with it). */
@@ -77,6 +77,8 @@ export interface ReceivedEpisode {
   seq: number;
   id: string;
   header: EpisodeHeader;
+  /** Provenance, quality and validation reports (parsed when first read). */
+  readonly reports: EpisodeReports;
   arrays: Record<string, WireTensor>;
   /** Acknowledge: the server will never send this episode to this trainer name/group again. */
   ack(): void;
@@ -305,20 +307,24 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
     this.unspent--;
     let seq: number | null = null;
     try {
-      const d = decodeEpisode(frames[1], frames.slice(2));
+      const d = decodeEpisode(frames[1], frames[2], frames.slice(3));
       seq = d.header.seq;
       if (this.isKnown(seq)) return this.duplicate(seq);
+      let reports: EpisodeReports | null = null;
       const ep: ReceivedEpisode = {
         seq,
         id: d.header.id,
         header: d.header,
+        get reports() {
+          return (reports ??= parseReports(d.reports));
+        },
         arrays: d.arrays,
         ack: () => this.ack(ep),
         nack: (reason?: string) => this.nack(ep, reason ?? 'rejected by trainer'),
       };
       this.stats.received++;
       let bytes = 0;
-      for (let i = 2; i < frames.length; i++) bytes += frames[i].byteLength;
+      for (let i = 3; i < frames.length; i++) bytes += frames[i].byteLength;
       this.stats.bytes += bytes;
       if (!this.fixedWindow) this.resize(bytes);
       this.buffer.push(ep);

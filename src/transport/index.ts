@@ -8,7 +8,7 @@ export { EpisodeServer, defaultStateDir, type EpisodeSource, type ServerOptions,
 export { EpisodeConsumer, type ConsumerOptions, type ConsumerEvent, type ReceivedEpisode, type CurveClientOptions } from './consumer.ts';
 export { MemorySource } from './memory.ts';
 export { generateKeyPair, readKeyPair, writeKeyPair, readAllowList, readPublicKey, z85Encode, z85Decode, type KeyPair } from './keys.ts';
-export { crc32, decodeEpisode, encodeEpisode, episodeTensors, isLocalEndpoint, PROTOCOL, SCHEMA, type EpisodeHeader, type TensorInfo, type WireTensor } from './wire.ts';
+export { crc32, decodeEpisode, encodeEpisode, episodeTensors, isLocalEndpoint, parseReports, PROTOCOL, SCHEMA, type EpisodeHeader, type EpisodeReports, type TensorInfo, type WireTensor } from './wire.ts';
 
 /** Open the episode store at `dir` as a source for the server (src/store). */
 export function openStoreSource(dir: string): EpisodeSource {

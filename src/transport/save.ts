@@ -15,7 +15,7 @@ export function saveReceived(dir: string, ep: ReceivedEpisode): string {
   const file = path.join(dir, receivedFileName(ep));
   const arrays: Record<string, ReturnType<typeof nd>> = {};
   for (const [name, t] of Object.entries(ep.arrays)) arrays[name] = nd(t.data, t.shape, t.dtype.slice(1) as DType);
-  const { tensors: _t, ...meta } = ep.header;
-  writeNpz(file, { arrays, meta: { kind: 'reel2real-episode', ...meta } });
+  const { tensors: _t, reports: _r, ...meta } = ep.header;
+  writeNpz(file, { arrays, meta: { kind: 'reel2real-episode', ...meta, ...ep.reports } });
   return file;
 }

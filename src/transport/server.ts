@@ -531,7 +531,7 @@ export class EpisodeServer {
     }
     this.stats.sent++;
     for (const f of frames) this.stats.bytes += f.byteLength;
-    return [s.rid, EPISODE_CMD, header, ...frames];
+    return [s.rid, EPISODE_CMD, header, enc.reports, ...frames];
   }
 
   private checkEnd(c: Cursor): void {

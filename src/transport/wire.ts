@@ -1,9 +1,11 @@
 /**
  * The wire format of reel2real streaming (docs/wire-format.md is the reference; keep the two in step).
  *
- * Every message is multipart: frame 0 is an ASCII command, frame 1 a UTF-8 JSON body. An EPISODE adds one
- * frame per tensor after the body (the "header"): raw little-endian bytes in the order the header lists
- * them, each with a CRC-32 (zlib/IEEE) checksum, so a reader maps them with `np.frombuffer` without copying.
+ * Every message is multipart: frame 0 is an ASCII command, frame 1 a UTF-8 JSON body. An EPISODE adds, after
+ * the body (the "header"), a JSON frame with the episode's reports (provenance, quality, validation: most of
+ * the JSON, kept out of the header so a reader parses it only if it wants it), then one frame per tensor: raw
+ * little-endian bytes in the order the header lists them. Every frame after the header has a CRC-32
+ * (zlib/IEEE) in the header, and a reader maps tensors with `np.frombuffer` without copying.
  */
 import * as os from 'node:os';
 import type { Episode, IndexEntry } from '../store/episode.ts';
@@ -11,7 +13,7 @@ import type { RobotMotion } from '../retarget/motion.ts';
 import { CTOR, DESCR, crc32, crc32Table, dtypeOf, type DType, type NdArray, type NumericArray } from '../io/npz.ts';
 
 export const PROTOCOL = 1;
-export const SCHEMA = 1;
+export const SCHEMA = 2;
 
 /** Client → server commands. */
 export type ClientCommand = 'HELLO' | 'CREDIT' | 'ACK' | 'NACK' | 'PING' | 'BYE';
@@ -74,11 +76,17 @@ export interface EpisodeHeader {
   human: { joint_names: string[]; parents: number[]; fps: number; frames: number; source: unknown } | null;
   hand: { robot: string; joint_names: string[]; root_link: string } | null;
   task: string | null;
+  /** The reports frame (frame 2 of the message): its length and CRC-32. */
+  reports: { bytes: number; crc32: number };
+  checksum: 'crc32';
+  tensors: TensorInfo[];
+}
+
+/** What the reports frame holds: JSON `{"provenance", "quality", "validation"}`. */
+export interface EpisodeReports {
   provenance: unknown;
   quality: unknown;
   validation: unknown;
-  checksum: 'crc32';
-  tensors: TensorInfo[];
 }
 
 const FROM_DESCR = new Map<string, DType>(Object.entries(DESCR).map(([k, v]) => [v, k as DType]));
@@ -131,6 +139,9 @@ export function episodeTensors(ep: Episode): { name: string; arr: NdArray }[] {
 export interface EncodedEpisode {
   /** Header without seq/delivery filled (they change per send). */
   header: Omit<EpisodeHeader, 'seq' | 'delivery'>;
+  /** The reports frame (JSON). */
+  reports: Buffer;
+  /** The tensor frames. */
   frames: Buffer[];
   /** `header` as UTF-8 JSON without its opening brace, made once by `headerFrame` and reused for every send. */
   headerTail?: Buffer;
@@ -171,7 +182,9 @@ export function encodeEpisode(ep: Episode, entry: IndexEntry, opts: { recompute?
   const t = ep.track;
   const h = ep.handMotion;
   const frames0 = m ? m.timestamps.length : t ? t.timestamps.length : 0;
+  const reports = json({ provenance: ep.provenance, quality: ep.quality ?? null, validation: ep.validation ?? null });
   return {
+    reports,
     header: {
       schema: SCHEMA,
       id: entry.id,
@@ -184,9 +197,7 @@ export function encodeEpisode(ep: Episode, entry: IndexEntry, opts: { recompute?
       human: t ? { joint_names: t.jointNames, parents: t.parents, fps: t.fps, frames: t.timestamps.length, source: t.source } : null,
       hand: h ? { robot: h.robot.name, joint_names: h.jointNames, root_link: h.rootLink } : null,
       task: ep.provenance.task ?? entry.task ?? null,
-      provenance: ep.provenance,
-      quality: ep.quality ?? null,
-      validation: ep.validation ?? null,
+      reports: { bytes: reports.byteLength, crc32: crc32(reports) },
       checksum: 'crc32',
       tensors: infos,
     },
@@ -202,6 +213,8 @@ export interface WireTensor {
 
 export interface DecodedEpisode {
   header: EpisodeHeader;
+  /** The reports frame, checked against its CRC-32 but not parsed (see parseReports). */
+  reports: Uint8Array;
   arrays: Record<string, WireTensor>;
 }
 
@@ -213,10 +226,11 @@ export class WireError extends Error {
 }
 
 /**
- * Parse an EPISODE's body and tensor frames; verify each frame's length and CRC-32. Arrays are views on
- * the received buffers where they are aligned (copies otherwise). Throws WireError on any mismatch.
+ * Parse an EPISODE's header, check its reports frame and tensor frames (length and CRC-32 of each). Arrays
+ * are views on the received buffers where they are aligned (copies otherwise); the reports are left unparsed.
+ * Throws WireError on any mismatch.
  */
-export function decodeEpisode(body: Uint8Array, frames: Uint8Array[]): DecodedEpisode {
+export function decodeEpisode(body: Uint8Array, reports: Uint8Array | undefined, frames: Uint8Array[]): DecodedEpisode {
   let header: EpisodeHeader;
   try {
     header = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
@@ -228,6 +242,9 @@ export function decodeEpisode(body: Uint8Array, frames: Uint8Array[]): DecodedEp
   if (!Array.isArray(header.tensors) || header.tensors.length !== frames.length) {
     throw new WireError(`header lists ${header.tensors?.length} tensors, message has ${frames.length} frames`, seq);
   }
+  const r = header.reports;
+  if (!reports || !r || reports.byteLength !== r.bytes) throw new WireError(`reports frame: ${reports?.byteLength} bytes, header says ${r?.bytes}`, seq);
+  if (crc32(reports) !== r.crc32) throw new WireError(`reports frame: crc32 ${crc32(reports)} != ${r.crc32}`, seq);
   const arrays: Record<string, WireTensor> = {};
   for (let i = 0; i < frames.length; i++) {
     const info = header.tensors[i];
@@ -249,7 +266,13 @@ export function decodeEpisode(body: Uint8Array, frames: Uint8Array[]): DecodedEp
     }
     arrays[info.name] = { dtype: info.dtype, shape: info.shape, data };
   }
-  return { header, arrays };
+  return { header, reports, arrays };
+}
+
+/** The reports frame as an object. */
+export function parseReports(reports: Uint8Array): EpisodeReports {
+  const v = JSON.parse(Buffer.from(reports.buffer, reports.byteOffset, reports.byteLength).toString('utf8'));
+  return { provenance: v?.provenance ?? null, quality: v?.quality ?? null, validation: v?.validation ?? null };
 }
 
 export function json(body: unknown): Buffer {

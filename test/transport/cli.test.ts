@@ -50,6 +50,8 @@ describe('serve / consume CLI on a real store', () => {
     expect(Array.from(saved.arrays['human.positions'].data as Float32Array)).toEqual(Array.from(stored.track!.positions));
     expect(saved.meta.id).toBe(ids[0]);
     expect(saved.meta.joint_names).toEqual(stored.motion!.jointNames);
+    expect(saved.meta.provenance).toEqual(stored.provenance);
+    expect(saved.meta.validation).toEqual(stored.validation);
 
     // Remove episode 3 from the store (privacy purge) and restart the server.
     store.remove(ids[3], 'consent withdrawn');

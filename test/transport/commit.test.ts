@@ -36,7 +36,7 @@ describe('transport group commit', () => {
     expect(enc.headerTail).toBeDefined();
     expect(JSON.parse(a.toString('utf8'))).toEqual({ ...enc.header, seq: 7, delivery: 1 });
     expect(JSON.parse(b.toString('utf8'))).toEqual({ ...enc.header, seq: 123456, delivery: 3 });
-    const d = decodeEpisode(b, enc.frames);
+    const d = decodeEpisode(b, enc.reports, enc.frames);
     expect(d.header.seq).toBe(123456);
     expect(d.header.delivery).toBe(3);
     expect(d.arrays.q.data).toEqual(episode.motion!.q);

@@ -46,6 +46,9 @@ describe('transport delivery', () => {
         expect(Array.from(got.arrays.timestamps.data as Float64Array)).toEqual(Array.from(stored.motion!.timestamps));
         expect(Array.from(got.arrays['mask.valid'].data as Uint8Array)).toEqual(Array.from(stored.masks!.valid));
         expect(got.header.human!.joint_names).toEqual(stored.track!.jointNames);
+        // Reports come in their own frame, parsed when read.
+        expect(got.header).not.toHaveProperty('provenance');
+        expect(got.reports).toEqual({ provenance: stored.provenance, quality: stored.quality, validation: stored.validation });
       }
     } finally {
       await server.close();

@@ -49,6 +49,10 @@ describe.skipIf(!py)('transport python consumer', () => {
         expect(l.tensors.q.dtype).toBe('<f4');
         expect(l.tensors.timestamps.dtype).toBe('<f8');
         expect(l.robot).toBe('unitree_g1');
+        // The reports frame (parsed on demand in Python) carries the stored provenance and validation.
+        expect(l.contributor).toBe(stored.provenance.contributor);
+        expect(l.feasible).toBe((stored.validation as { feasible: boolean }).feasible);
+        expect(l.task).toBe(stored.provenance.task);
       }
       expect(events.some((e) => e.type === 'corrupted' && e.seq === 1)).toBe(true);
       expect(events.filter((e) => e.type === 'nack').map((e) => (e as { seq: number }).seq)).toEqual([1]);

@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { crc32, tableCrc32, decodeEpisode, encodeEpisode, isLocalEndpoint, WireError } from '../../src/transport/wire.ts';
+import { crc32, tableCrc32, decodeEpisode, encodeEpisode, isLocalEndpoint, parseReports, WireError } from '../../src/transport/wire.ts';
 import { Cursor } from '../../src/transport/cursor.ts';
 import { UserError } from '../../src/errors.ts';
 import { syntheticEpisode } from './fixtures/episodes.ts';
@@ -35,26 +35,33 @@ describe('wire format', () => {
     expect(enc.header.tensors[0]).toMatchObject({ dtype: '<f4', shape: [30, 29], bytes: 30 * 29 * 4 });
     expect(enc.header.tensors[3].dtype).toBe('<f8');
     const body = Buffer.from(JSON.stringify({ ...enc.header, seq: 7, delivery: 1 }));
-    const d = decodeEpisode(body, enc.frames.map((f) => Buffer.from(f)));
+    const d = decodeEpisode(body, enc.reports, enc.frames.map((f) => Buffer.from(f)));
     expect(d.header.seq).toBe(7);
+    // The reports travel in their own frame, not in the header.
+    expect(d.header).not.toHaveProperty('quality');
+    expect(parseReports(d.reports)).toEqual({ provenance: episode.provenance, quality: episode.quality, validation: episode.validation });
+    const badReports = Buffer.from(enc.reports);
+    badReports[badReports.length >> 1] ^= 1;
+    expect(() => decodeEpisode(body, badReports, enc.frames)).toThrow(/reports frame: crc32/);
+    expect(() => decodeEpisode(body, undefined, enc.frames)).toThrow(/reports frame/);
     expect(Array.from(d.arrays.root_quat.data as Float32Array)).toEqual(Array.from(episode.motion!.rootQuat));
     // Unaligned frames are copied into aligned arrays, values unchanged.
     const shifted = enc.frames.map((f) => Buffer.concat([Buffer.alloc(1), f]).subarray(1));
-    expect(Array.from(decodeEpisode(body, shifted).arrays.timestamps.data as Float64Array)).toEqual(Array.from(episode.motion!.timestamps));
+    expect(Array.from(decodeEpisode(body, enc.reports, shifted).arrays.timestamps.data as Float64Array)).toEqual(Array.from(episode.motion!.timestamps));
     // A separate hand model rides along under hand.*.
     const withHand = { ...episode, handMotion: { ...episode.motion!, jointNames: ['f0', 'f1'], q: new Float32Array(30 * 2).fill(0.25), robot: { name: 'hand', urdf_sha256: '' } } };
     const encH = encodeEpisode(withHand, entry);
     expect(encH.header.hand).toMatchObject({ robot: 'hand', joint_names: ['f0', 'f1'] });
-    const dh = decodeEpisode(Buffer.from(JSON.stringify({ ...encH.header, seq: 0, delivery: 1 })), encH.frames);
+    const dh = decodeEpisode(Buffer.from(JSON.stringify({ ...encH.header, seq: 0, delivery: 1 })), encH.reports, encH.frames);
     expect(dh.arrays['hand.q'].shape).toEqual([30, 2]);
     expect(dh.arrays['hand.q'].data[3]).toBe(0.25);
     const bad = enc.frames.map((f) => Buffer.from(f));
     bad[4][100] ^= 1;
-    expect(() => decodeEpisode(body, bad)).toThrow(/human.positions: crc32/);
-    expect(() => decodeEpisode(body, enc.frames.slice(1))).toThrow(WireError);
+    expect(() => decodeEpisode(body, enc.reports, bad)).toThrow(/human.positions: crc32/);
+    expect(() => decodeEpisode(body, enc.reports, enc.frames.slice(1))).toThrow(WireError);
     const short = enc.frames.map((f) => Buffer.from(f));
     short[1] = short[1].subarray(4);
-    expect(() => decodeEpisode(body, short)).toThrow(/root_pos: 356 bytes/);
+    expect(() => decodeEpisode(body, enc.reports, short)).toThrow(/root_pos: 356 bytes/);
   });
 
   it('cursor: watermark plus sparse acks persist, and a cursor that does not match the index is refused', () => {
