@@ -35,7 +35,7 @@ export const command: CommandModule = {
     if (out) fs.mkdirSync(out, { recursive: true });
     const asJson = Boolean(argv.json);
     if (argv.credit !== undefined && !(Number.isInteger(Number(argv.credit)) && Number(argv.credit) >= 1)) {
-      throw new UserError(`--credit must be a whole number of episodes ≥ 1, got ${JSON.stringify(argv.credit)}`);
+      throw new UserError(`--credit must be a whole number of episodes ≥ 1, got ${String(argv.credit)}`);
     }
     const consumer = new EpisodeConsumer({
       connect: String(argv.connect),
