@@ -8,17 +8,15 @@
  *
  * Needs a python3 with zmq and numpy (Debian: python3-zmq python3-numpy).
  */
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Push } from 'zeromq';
 import { EpisodeServer } from '../../src/transport/server.ts';
-import { MemorySource } from '../../src/transport/memory.ts';
-import { encodeEpisode, headerFrame } from '../../src/transport/wire.ts';
-import { syntheticEpisode } from '../../test/transport/fixtures/episodes.ts';
+import type { MemorySource } from '../../src/transport/memory.ts';
 import { pythonWith } from '../../test/helpers/python.ts';
+import { benchStream, startChild, withReports } from './common.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -66,18 +64,7 @@ print(json.dumps({"episodes": n, "bytes": nbytes, "seconds": t1 - t0, "cpu": c1 
 interface Result { episodes: number; bytes: number; seconds: number; cpu: number }
 
 function startPython(exe: string, kind: string, endpoint: string, count: number): { ready: Promise<void>; done: Promise<Result> } {
-  const p = spawn(exe, ['-c', PY, kind, endpoint, String(count), path.join(root, 'examples', 'python')], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let buf = '';
-  let onReady: () => void;
-  const ready = new Promise<void>((r) => { onReady = r; });
-  const done = new Promise<Result>((resolve, reject) => {
-    p.stdout.on('data', (d) => {
-      buf += d.toString();
-      if (buf.includes('ready\n')) onReady();
-    });
-    p.on('exit', (code) => (code === 0 ? resolve(JSON.parse(buf.trim().split('\n').pop()!)) : reject(new Error(`python exited ${code}`))));
-  });
-  return { ready, done };
+  return startChild<Result>(exe, ['-c', PY, kind, endpoint, String(count), path.join(root, 'examples', 'python')]);
 }
 
 async function bare(exe: string, frames: Buffer[], count: number, crc: boolean): Promise<Result> {
@@ -115,20 +102,8 @@ async function main(): Promise<void> {
   const rounds = arg('rounds', 3);
   const seconds = arg('seconds', 10);
   const fps = arg('fps', 50);
-  // Real-sized headers: the demo episode's quality and validation reports on every episode (see run.ts).
-  const reports = JSON.parse(fs.readFileSync(path.join(root, 'benchmarks', 'transport', 'reports.json'), 'utf8'));
-  const distinct = Array.from({ length: 8 }, (_, i) => {
-    const d = syntheticEpisode(i, seconds, fps);
-    Object.assign(d.episode, { quality: reports.quality, validation: reports.validation });
-    return d;
-  });
-  const source = new MemorySource();
-  for (let i = 0; i < count; i++) {
-    const d = distinct[i % distinct.length];
-    source.append({ ...d.entry, id: `${d.entry.id.slice(0, 56)}${String(i).padStart(8, '0')}` }, d.episode);
-  }
-  const enc = encodeEpisode(distinct[0].episode, distinct[0].entry);
-  const frames = [Buffer.from('EPISODE'), headerFrame(enc, 0, 1), enc.reports, ...enc.frames];
+  // Real-sized headers (see common.ts).
+  const { source, enc, frames } = benchStream(count, seconds, fps, withReports(false));
   const rows: Record<string, number[]> = {};
   const loadBefore = os.loadavg()[0];
   for (let round = 0; round < rounds; round++) {

@@ -15,7 +15,6 @@
  * Payload per episode: a 10 s G1 episode (29 joints) plus canonical human keypoints (59 joints) and
  * confidences, timestamps and a mask (~0.55 MB at 50 Hz). Prints a JSON summary and a markdown table.
  */
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -25,9 +24,9 @@ import { Pull, Push, curveKeyPair } from 'zeromq';
 import { EpisodeServer, type EpisodeSource } from '../../src/transport/server.ts';
 import { openStore } from '../../src/store/store.ts';
 import { EpisodeConsumer } from '../../src/transport/consumer.ts';
-import { MemorySource } from '../../src/transport/memory.ts';
-import { crc32, encodeEpisode } from '../../src/transport/wire.ts';
+import { crc32 } from '../../src/transport/wire.ts';
 import { syntheticEpisode } from '../../test/transport/fixtures/episodes.ts';
+import { benchStream, startChild, withReports } from './common.ts';
 
 const here = fileURLToPath(import.meta.url);
 
@@ -192,22 +191,7 @@ function startReceiver(args: string[]): { ready: Promise<void>; done: Promise<Re
   // --receiver-prof DIR: write a V8 CPU profile of every receiver process to DIR (node --cpu-prof).
   const prof = sarg('receiver-prof');
   const node = [...(prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : []), '--import', 'tsx'];
-  const p = spawn(process.execPath, [...node, here, '--role', 'receiver', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let buf = '';
-  let readyResolve: () => void;
-  const ready = new Promise<void>((r) => { readyResolve = r; });
-  const done = new Promise<Result>((resolve, reject) => {
-    p.stdout.on('data', (d) => {
-      buf += d.toString();
-      if (buf.includes('ready\n')) readyResolve();
-    });
-    p.on('exit', (code) => {
-      const last = buf.trim().split('\n').pop()!;
-      if (code !== 0) reject(new Error(`receiver exited ${code}`));
-      else resolve(JSON.parse(last));
-    });
-  });
-  return { ready, done };
+  return startChild<Result>(process.execPath, [...node, here, '--role', 'receiver', ...args]);
 }
 
 /** `crc`: none; 'receiver' (the receiver checks every tensor frame); 'both' (the sender computes them too). */
@@ -272,20 +256,10 @@ async function driver(): Promise<void> {
   const seconds = arg('seconds', 10);
   const fps = arg('fps', 50);
   const credit = arg('credit', 0); // 0: the consumer's default window
-  // A few distinct episodes, each listed many times under different ids (payload identical in size).
-  // Headers as big as real ones: every episode carries the quality and validation reports of the demo's
-  // episode (reports.json, 7.5 KB of JSON), unless --small-header (the tiny synthetic reports, 3 KB headers).
-  const reports = process.argv.includes('--small-header') ? null : JSON.parse(fs.readFileSync(path.join(path.dirname(here), 'reports.json'), 'utf8'));
-  const distinct = Array.from({ length: 8 }, (_, i) => {
-    const d = syntheticEpisode(i, seconds, fps);
-    if (reports) Object.assign(d.episode, { quality: reports.quality, validation: reports.validation });
-    return d;
-  });
-  const source = new MemorySource();
-  for (let i = 0; i < count; i++) {
-    const d = distinct[i % distinct.length];
-    source.append({ ...d.entry, id: `${d.entry.id.slice(0, 56)}${String(i).padStart(8, '0')}` }, d.episode);
-  }
+  // Real-sized headers unless --small-header (see common.ts).
+  const smallHeader = process.argv.includes('--small-header');
+  const dress = withReports(smallHeader);
+  const { source, enc, frames } = benchStream(count, seconds, fps, dress);
   // The same stream from a source that carries no checksums: the server computes them as it sends.
   const unsummed: EpisodeSource = {
     list: () => source.list(),
@@ -294,9 +268,6 @@ async function driver(): Promise<void> {
       return ep;
     },
   };
-  const enc = encodeEpisode(distinct[0].episode, distinct[0].entry);
-  const header = Buffer.from(JSON.stringify({ ...enc.header, seq: 0, delivery: 1 }));
-  const frames = [Buffer.from('EPISODE'), header, enc.reports, ...enc.frames];
   const payload = enc.frames.reduce((a, f) => a + f.byteLength, 0);
   const keys: Keys = { server: curveKeyPair(), client: curveKeyPair() };
 
@@ -339,11 +310,7 @@ async function driver(): Promise<void> {
   if (storeCount > 0) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'r2r-bench-store-'));
     const store = openStore(path.join(dir, 'store'), { create: true });
-    for (let i = 0; i < storeCount; i++) {
-      const ep = syntheticEpisode(1000 + i, seconds, fps).episode;
-      if (reports) Object.assign(ep, { quality: reports.quality, validation: reports.validation });
-      store.put(ep);
-    }
+    for (let i = 0; i < storeCount; i++) store.put(dress(syntheticEpisode(1000 + i, seconds, fps).episode));
     for (let round = 0; round < rounds; round++) {
       add('store-plain', await ours(store, storeCount, null, credit));
       add('store-curve', await ours(store, storeCount, keys, credit));
@@ -354,9 +321,9 @@ async function driver(): Promise<void> {
     date: new Date().toISOString(),
     machine: `${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
     load_average_1min: { before: +loadBefore.toFixed(1), after: +os.loadavg()[0].toFixed(1) },
-    command: `node --import tsx benchmarks/transport/run.ts --episodes ${count} --rounds ${rounds} --seconds ${seconds} --fps ${fps}${credit ? ` --credit ${credit}` : ''}${storeCount ? ` --store ${storeCount}` : ''}${reports ? '' : ' --small-header'}`,
+    command: `node --import tsx benchmarks/transport/run.ts --episodes ${count} --rounds ${rounds} --seconds ${seconds} --fps ${fps}${credit ? ` --credit ${credit}` : ''}${storeCount ? ` --store ${storeCount}` : ''}${smallHeader ? ' --small-header' : ''}`,
     episode_bytes: payload,
-    header_bytes: header.length,
+    header_bytes: frames[1].length,
     episode_frames: Math.round(seconds * fps),
     tensors: enc.header.tensors.map((t) => `${t.name} ${t.dtype} [${t.shape}]`),
     results: {} as Record<string, unknown>,
