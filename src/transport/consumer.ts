@@ -104,13 +104,12 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
   private readonly fixedWindow: boolean;
   /** Running mean of episode sizes (bytes), for the byte-sized window. */
   private meanBytes = 0;
-  /** Credit to hold back from coming acks after the window shrank. */
-  private creditDebt = 0;
   private readonly buffer: ReceivedEpisode[] = [];
   private readonly held = new Map<number, ReceivedEpisode>();
   private readonly ackPending = new Map<number, string>();
   private readonly confirmed = new Set<number>();
   private pendingAcks: number[] = [];
+  /** Credit to give with the next acks: one per ack, plus window growth; negative after the window shrank. */
   private pendingCredit = 0;
   /** Credit the server holds and has not used yet, as far as this trainer knows (granted − episodes received). */
   private unspent = 0;
@@ -184,7 +183,6 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
     this.helloSentAt = Date.now();
     const holding = [...this.buffer.map((e) => e.seq), ...this.held.keys()];
     this.pendingCredit = 0;
-    this.creditDebt = 0;
     this.unspent = Math.max(0, this.window - holding.length);
     this.out.push([
       'HELLO',
@@ -377,16 +375,7 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
     this.meanBytes = this.meanBytes ? 0.8 * this.meanBytes + 0.2 * bytes : bytes;
     const budget = this.options.windowBytes ?? WINDOW_BYTES;
     const target = Math.max(MIN_WINDOW, Math.min(MAX_WINDOW, Math.floor(budget / Math.max(1, this.meanBytes))));
-    if (target === this.window) return;
-    if (target > this.window) {
-      let more = target - this.window;
-      const repaid = Math.min(more, this.creditDebt);
-      this.creditDebt -= repaid;
-      more -= repaid;
-      this.pendingCredit += more;
-    } else {
-      this.creditDebt += this.window - target;
-    }
+    this.pendingCredit += target - this.window;
     this.window = target;
   }
 
@@ -399,14 +388,11 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
   private flushAcks(): void {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = null;
-    if (!this.pendingAcks.length && !this.pendingCredit) return;
-    let credit = this.pendingCredit;
-    const held = Math.min(credit, this.creditDebt);
-    this.creditDebt -= held;
-    credit -= held;
+    if (!this.pendingAcks.length && this.pendingCredit <= 0) return;
+    const credit = Math.max(0, this.pendingCredit);
     this.grant('ACK', { seqs: this.pendingAcks, credit }, credit);
     this.pendingAcks = [];
-    this.pendingCredit = 0;
+    this.pendingCredit -= credit;
   }
 
   /**

@@ -244,7 +244,8 @@ export function decodeEpisode(body: Uint8Array, reports: Uint8Array | undefined,
   }
   const r = header.reports;
   if (!reports || !r || reports.byteLength !== r.bytes) throw new WireError(`reports frame: ${reports?.byteLength} bytes, header says ${r?.bytes}`, seq);
-  if (crc32(reports) !== r.crc32) throw new WireError(`reports frame: crc32 ${crc32(reports)} != ${r.crc32}`, seq);
+  const rc = crc32(reports);
+  if (rc !== r.crc32) throw new WireError(`reports frame: crc32 ${rc} != ${r.crc32}`, seq);
   const arrays: Record<string, WireTensor> = {};
   for (let i = 0; i < frames.length; i++) {
     const info = header.tensors[i];
