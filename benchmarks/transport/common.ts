@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Episode } from '../../src/store/episode.ts';
 import { MemorySource } from '../../src/transport/memory.ts';
-import { encodeEpisode, headerFrame, type EncodedEpisode } from '../../src/transport/wire.ts';
+import { headerFrame, type EncodedEpisode } from '../../src/transport/wire.ts';
 import { syntheticEpisode } from '../../test/transport/fixtures/episodes.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -26,9 +26,13 @@ export function withReports(small: boolean): (ep: Episode) => Episode {
 export interface BenchStream {
   /** `count` episodes: 8 distinct ones listed many times under different ids (payload identical in size). */
   source: MemorySource;
-  /** The first episode encoded, and its EPISODE message as bare PUSH/PULL sends it (no routing id). */
+  /** The first episode encoded. */
   enc: EncodedEpisode;
-  frames: Buffer[];
+  /**
+   * Every episode's EPISODE message as the server sends it at its first delivery (seq = position), without
+   * the routing id: what bare PUSH/PULL sends, so the baselines move the same bytes from the same buffers.
+   */
+  messages: Buffer[][];
 }
 
 export function benchStream(count: number, seconds: number, fps: number, dress: (ep: Episode) => Episode): BenchStream {
@@ -41,8 +45,12 @@ export function benchStream(count: number, seconds: number, fps: number, dress: 
     const d = distinct[i % distinct.length];
     source.append({ ...d.entry, id: `${d.entry.id.slice(0, 56)}${String(i).padStart(8, '0')}` }, d.episode);
   }
-  const enc = encodeEpisode(distinct[0].episode, distinct[0].entry);
-  return { source, enc, frames: [Buffer.from('EPISODE'), headerFrame(enc, 0, 1), enc.reports, ...enc.frames] };
+  const cmd = Buffer.from('EPISODE');
+  const messages = source.list().map((e, i) => {
+    const enc = source.encoded(e.id)!;
+    return [cmd, headerFrame(enc, i, 1), enc.reports, ...enc.frames];
+  });
+  return { source, enc: source.encoded(source.list()[0].id)!, messages };
 }
 
 /**

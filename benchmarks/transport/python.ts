@@ -67,12 +67,12 @@ function startPython(exe: string, kind: string, endpoint: string, count: number)
   return startChild<Result>(exe, ['-c', PY, kind, endpoint, String(count), path.join(root, 'examples', 'python')]);
 }
 
-async function bare(exe: string, frames: Buffer[], count: number, crc: boolean): Promise<Result> {
+async function bare(exe: string, messages: Buffer[][], count: number, crc: boolean): Promise<Result> {
   const push = new Push({ sendHighWaterMark: 1000 });
   await push.bind('tcp://127.0.0.1:*');
   const py = startPython(exe, crc ? 'barecrc' : 'bare', push.lastEndpoint!, count);
   await py.ready;
-  for (let i = 0; i < count; i++) await push.send(frames);
+  for (let i = 0; i < count; i++) await push.send(messages[i]);
   const r = await py.done;
   push.close();
   return r;
@@ -103,13 +103,13 @@ async function main(): Promise<void> {
   const seconds = arg('seconds', 10);
   const fps = arg('fps', 50);
   // Real-sized headers (see common.ts).
-  const { source, enc, frames } = benchStream(count, seconds, fps, withReports(false));
+  const { source, enc, messages } = benchStream(count, seconds, fps, withReports(false));
   const rows: Record<string, number[]> = {};
   const loadBefore = os.loadavg()[0];
   for (let round = 0; round < rounds; round++) {
     const order = round % 2 === 0 ? ['bare', 'barecrc', 'ours'] : ['ours', 'barecrc', 'bare'];
     for (const k of order) {
-      const r = k === 'ours' ? await ours(exe, source, count) : await bare(exe, frames, count, k === 'barecrc');
+      const r = k === 'ours' ? await ours(exe, source, count) : await bare(exe, messages, count, k === 'barecrc');
       const eps = (r.episodes - 1) / r.seconds;
       (rows[k] ??= []).push(eps);
       process.stderr.write(`${k}: ${eps.toFixed(0)} episodes/s, ${((eps * r.bytes) / r.episodes / 1e6).toFixed(0)} MB/s, Python CPU ${((r.cpu * 1000) / r.episodes).toFixed(3)} ms/episode\n`);

@@ -195,7 +195,7 @@ function startReceiver(args: string[]): { ready: Promise<void>; done: Promise<Re
 }
 
 /** `crc`: none; 'receiver' (the receiver checks every tensor frame); 'both' (the sender computes them too). */
-async function bare(frames: Buffer[], count: number, keys: Keys | null, crc: 'none' | 'receiver' | 'both'): Promise<Result> {
+async function bare(messages: Buffer[][], count: number, keys: Keys | null, crc: 'none' | 'receiver' | 'both'): Promise<Result> {
   const withCrc = crc === 'both';
   const push = new Push({ sendHighWaterMark: 1000, ...(keys ? { curveServer: true, curvePublicKey: keys.server.publicKey, curveSecretKey: keys.server.secretKey } : {}) });
   await push.bind('tcp://127.0.0.1:*');
@@ -205,6 +205,7 @@ async function bare(frames: Buffer[], count: number, keys: Keys | null, crc: 'no
   const t0 = threadCpu();
   for (let i = 0; i < count; i++) {
     // 'both': the sender checksums every tensor frame, as the server does for a source without checksums.
+    const frames = messages[i];
     if (withCrc) for (let k = 2; k < frames.length; k++) crc32(frames[k]);
     await push.send(frames);
   }
@@ -259,8 +260,9 @@ async function driver(): Promise<void> {
   // Real-sized headers unless --small-header (see common.ts).
   const smallHeader = process.argv.includes('--small-header');
   const dress = withReports(smallHeader);
-  const { source, enc, frames } = benchStream(count, seconds, fps, dress);
-  // The same stream from a source that carries no checksums: the server computes them as it sends.
+  const { source, enc, messages } = benchStream(count, seconds, fps, dress);
+  // The same stream from a source that only has the episodes (no checksums, not encoded): the server encodes
+  // and checksums each one as it sends it.
   const unsummed: EpisodeSource = {
     list: () => source.list(),
     get: (id) => {
@@ -301,7 +303,7 @@ async function driver(): Promise<void> {
         if (only && !only.split(',').includes(k)) continue;
         const kp = curve ? keys : null;
         if (which === 'ours' || which === 'oursnosum') add(k, await ours(which === 'ours' ? source : unsummed, count, kp, credit));
-        else add(k, await bare(frames, count, kp, which === 'barecrc' ? 'both' : which === 'barecrcrx' ? 'receiver' : 'none'));
+        else add(k, await bare(messages, count, kp, which === 'barecrc' ? 'both' : which === 'barecrcrx' ? 'receiver' : 'none'));
       }
     }
   }
@@ -323,7 +325,7 @@ async function driver(): Promise<void> {
     load_average_1min: { before: +loadBefore.toFixed(1), after: +os.loadavg()[0].toFixed(1) },
     command: `node --import tsx benchmarks/transport/run.ts --episodes ${count} --rounds ${rounds} --seconds ${seconds} --fps ${fps}${credit ? ` --credit ${credit}` : ''}${storeCount ? ` --store ${storeCount}` : ''}${smallHeader ? ' --small-header' : ''}`,
     episode_bytes: payload,
-    header_bytes: frames[1].length,
+    header_bytes: messages[0][1].length,
     episode_frames: Math.round(seconds * fps),
     tensors: enc.header.tensors.map((t) => `${t.name} ${t.dtype} [${t.shape}]`),
     results: {} as Record<string, unknown>,

@@ -1,16 +1,20 @@
 /**
  * An EpisodeSource held in memory: for serving episodes straight from a pipeline without a store, and for
- * tests and benchmarks. `append` adds to the end of the stream (as the store's index grows) and checksums the
- * episode's arrays once, as the store has them from its files; the arrays must not change afterwards (if
- * they do, the trainer's check fails and the server sends the episode again with fresh checksums).
+ * tests and benchmarks. `append` adds to the end of the stream (as the store's index grows) and encodes the
+ * episode for the wire once: its arrays checksummed (as the store has them from its files), its header and
+ * reports serialised; every trainer, and every redelivery, is sent that same encoding (the tensor frames are
+ * views on the episode's arrays, not copies). The arrays must not change afterwards (if they do, the
+ * trainer's check fails and the server sends the episode again, encoded afresh with new checksums).
  */
 import { UserError } from '../errors.ts';
 import { episodeChecksums, type Episode, type IndexEntry } from '../store/episode.ts';
 import type { EpisodeSource } from './server.ts';
+import { encodeEpisode, headerFrame, type EncodedEpisode } from './wire.ts';
 
 export class MemorySource implements EpisodeSource {
   private readonly entries: IndexEntry[] = [];
   private readonly episodes = new Map<string, Episode>();
+  private readonly encodings = new Map<string, EncodedEpisode>();
 
   constructor(items: { entry: IndexEntry; episode: Episode }[] = []) {
     for (const it of items) this.append(it.entry, it.episode);
@@ -18,8 +22,16 @@ export class MemorySource implements EpisodeSource {
 
   append(entry: IndexEntry, episode: Episode): void {
     if (this.episodes.has(entry.id)) return;
+    const ep = episode.checksums ? episode : { ...episode, checksums: episodeChecksums(episode) };
+    const enc = encodeEpisode(ep, entry);
+    headerFrame(enc, 0, 1); // serialises the header once (kept in enc.headerTail)
     this.entries.push(entry);
-    this.episodes.set(entry.id, episode.checksums ? episode : { ...episode, checksums: episodeChecksums(episode) });
+    this.episodes.set(entry.id, ep);
+    this.encodings.set(entry.id, enc);
+  }
+
+  encoded(id: string): EncodedEpisode | undefined {
+    return this.encodings.get(id);
   }
 
   list(): IndexEntry[] {

@@ -24,6 +24,12 @@ import { registerZapDomain, unregisterZapDomain } from './zap.ts';
 export interface EpisodeSource {
   list(): IndexEntry[] | Promise<IndexEntry[]>;
   get(id: string): Episode | Promise<Episode>;
+  /**
+   * Optional: the episode already encoded for the wire (`encodeEpisode`), for a source that keeps its
+   * episodes ready to send (MemorySource encodes each once, when it is appended); undefined to have the
+   * server encode what `get` returns.
+   */
+  encoded?(id: string): EncodedEpisode | undefined;
 }
 
 export interface CurveServerOptions {
@@ -477,7 +483,7 @@ export class EpisodeServer {
   private episodeMessage(s: Session, p: number, delivery: number): Message | null | Promise<Message | null> {
     // The session may have been lost, or the episode acked (via a reconnect) while this waited in the queue.
     if (s.cursor.inflight.get(p) !== s.key || this.sessions.get(s.key) !== s) return null;
-    const enc = this.cache.get(p);
+    const enc = this.cache.get(p) ?? (this.recheck.has(p) || this.gone.has(p) ? undefined : this.options.source.encoded?.(this.ids[p]));
     if (enc) return this.episodeFrames(s, p, delivery, enc);
     const entry = this.entryById.get(this.ids[p]);
     let got: Episode | Promise<Episode>;

@@ -185,6 +185,31 @@ describe('transport delivery', () => {
     }
   }, 90_000);
 
+  it('a MemorySource encodes each episode once, on append; the server sends that encoding to every trainer without reading the episode again', async () => {
+    const source = syntheticSource(5, 0.5, 50);
+    const id0 = source.list()[0].id;
+    const enc = source.encoded(id0)!;
+    const ep0 = source.get(id0);
+    // The tensor frames are views on the episode's arrays (no copies), with the checksums taken on append.
+    expect(enc.frames[0].buffer).toBe(ep0.motion!.q.buffer);
+    expect(enc.header.tensors[0].crc32).toBe(ep0.checksums!.motion!.q);
+    expect(enc.headerTail).toBeDefined();
+    let gets = 0;
+    const counted = { list: () => source.list(), get: (id: string) => { gets++; return source.get(id); }, encoded: (id: string) => source.encoded(id) };
+    const server = new EpisodeServer({ source: counted, bind: 'tcp://127.0.0.1:*', stateDir: tmpDir() });
+    const ep = await server.start();
+    try {
+      const [ga, gb] = await Promise.all([drain(new EpisodeConsumer({ connect: ep, name: 'a' })), drain(new EpisodeConsumer({ connect: ep, name: 'b', credit: 2 }))]);
+      expect(ga.map((e) => e.id)).toEqual(source.list().map((e) => e.id));
+      expect(gb.map((e) => e.id)).toEqual(source.list().map((e) => e.id));
+      expect(gets).toBe(0);
+      expect(Array.from(gb[0].arrays.q.data as Float32Array)).toEqual(Array.from(ep0.motion!.q));
+      expect(gb[0].reports).toEqual(JSON.parse(enc.reports.toString('utf8')));
+    } finally {
+      await server.close();
+    }
+  }, 90_000);
+
   it('durable cursor: a trainer that stops early and comes back (even to a new server) gets only the rest', async () => {
     const source = syntheticSource(10, 0.5, 50);
     const state = tmpDir();
