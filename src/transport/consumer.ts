@@ -25,6 +25,12 @@ const MIN_WINDOW = 4;
 const MAX_WINDOW = 64;
 const START_WINDOW = 16;
 const WINDOW_BYTES = 64 * 2 ** 20;
+/**
+ * Confirmed sequence numbers remembered to recognise a late second copy. A copy can only be one the server
+ * sent before it took the ack (it never sends an acked episode again), so the recent ones suffice; the set
+ * does not grow with the stream.
+ */
+const CONFIRMED_KEPT = 8192;
 
 export interface CurveClientOptions {
   /** The server's Z85 public key. */
@@ -221,6 +227,7 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
   }
 
   private wake(): void {
+    if (!this.waiters.length) return;
     const w = this.waiters;
     this.waiters = [];
     for (const f of w) f();
@@ -269,6 +276,8 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
           this.ackPending.delete(p);
           if (this.confirmed.has(p)) continue;
           this.confirmed.add(p);
+          // Only recent ones can still arrive again (sent before the server took the ack): keep a bounded set.
+          if (this.confirmed.size > CONFIRMED_KEPT) this.confirmed.delete(this.confirmed.values().next().value as number);
           this.stats.confirmed++;
           this.options.onEvent?.({ type: 'confirmed', seq: p, id });
         }
@@ -432,18 +441,19 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
     }
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<ReceivedEpisode> {
-    if (!this.reading) await this.start();
-    for (;;) {
+  /** `for await (const ep of consumer)`: starts the consumer if needed; each step is `next()`. */
+  [Symbol.asyncIterator](): AsyncIterator<ReceivedEpisode> {
+    const step = async (): Promise<IteratorResult<ReceivedEpisode>> => {
+      if (!this.reading) await this.start();
       const ep = await this.next();
-      if (!ep) return;
-      yield ep;
-    }
+      return ep ? { value: ep, done: false } : { value: undefined, done: true };
+    };
+    return { next: step };
   }
 
   /** Acked episodes the server has confirmed as durably recorded. */
   get confirmedCount(): number {
-    return this.confirmed.size;
+    return this.stats.confirmed;
   }
 
   /**
