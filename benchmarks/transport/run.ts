@@ -1,11 +1,13 @@
 /**
  * Transport benchmark: episodes/s and MB/s of `EpisodeServer` → `EpisodeConsumer` (credit, acks, CRC-32
- * checks, durable cursor) beside a bare zeromq.js PUSH/PULL of the same multipart bytes, and the same
- * PUSH/PULL with CRC-32 computed at both ends (the integrity check alone), plain and CURVE, measured in the
- * same run, rounds alternating their order. The receiver runs in a child process (as a trainer would).
- * "ours" serves from a MemorySource, whose episodes carry their checksums as the store's do (computed once
- * when added, not per send); "ours, source without checksums" serves the same episodes stripped of them, so
- * the server checksums every episode as it sends it.
+ * checks, durable cursor) beside a bare zeromq.js PUSH/PULL of the same multipart bytes (every episode's
+ * EPISODE message as the server sends it, from the same buffers), and the same PUSH/PULL with CRC-32 computed
+ * at both ends (the integrity check alone), plain and CURVE, measured in the same run, rounds alternating
+ * their order. The receiver runs in a child process (as a trainer would).
+ * "ours" serves from a MemorySource, which encodes each episode once when it is added (checksums, header,
+ * reports frame), as bare's messages are built before the clock starts; "ours, source of plain Episodes"
+ * serves the same episodes from a source that only has them as Episodes, so the server encodes and
+ * checksums every episode as it sends it.
  *
  *   node --import tsx benchmarks/transport/run.ts [--episodes 2000] [--rounds 5] [--seconds 10] [--fps 50] [--credit N]
  *   (--credit: a fixed window for the trainer; default the consumer's own, sized by bytes)
@@ -363,7 +365,7 @@ async function driver(): Promise<void> {
         barecrcrx: `bare PUSH/PULL + CRC-32 checked by the receiver, ${c}`,
         barecrc: `bare PUSH/PULL + CRC-32 both ends, ${c}`,
         ours: `EpisodeServer → EpisodeConsumer, ${c}`,
-        oursnosum: `EpisodeServer → EpisodeConsumer, source without checksums (CRC-32 at send), ${c}`,
+        oursnosum: `EpisodeServer → EpisodeConsumer, source of plain Episodes (encoded and CRC-32 at send), ${c}`,
       }[w];
       process.stdout.write(`| ${label} | ${m.eps.toFixed(0)} | ${m.mbps.toFixed(0)} | ${(m.mbps / med[`bare-${c}`].mbps).toFixed(2)} |\n`);
     }

@@ -3,6 +3,10 @@
  * checksums (NACK on mismatch, so it is sent again), acks by sequence number (explicitly or when the next
  * episode is asked for), re-sends unconfirmed acks after a server restart, and ends at the server's END.
  *
+ * It reads the socket when the app waits on it (`next()`, `start()`, `close()`), one message at a time:
+ * what the server sends while the app trains waits in libzmq's queue (the window bounds it), and an episode
+ * goes from the socket to the app without a hand-over between two loops. Pings go out on a timer either way.
+ *
  *   const c = new EpisodeConsumer({ connect: 'tcp://127.0.0.1:5555', name: 'trainer-a' });
  *   await c.start();
  *   for await (const ep of c) train(ep.arrays.q.data, ep.header.joint_names);   // acked when the loop moves on
@@ -92,6 +96,38 @@ export interface ReceivedEpisode {
   nack(reason?: string): void;
 }
 
+interface Settler {
+  settle(ep: ReceivedEpisode, ok: boolean, reason: string): void;
+}
+
+/** A received episode (its reports parsed when first read). */
+class Received implements ReceivedEpisode {
+  readonly id: string;
+  private parsed: EpisodeReports | null = null;
+
+  constructor(
+    private readonly owner: Settler,
+    readonly seq: number,
+    readonly header: EpisodeHeader,
+    private readonly rawReports: Uint8Array,
+    readonly arrays: Record<string, WireTensor>,
+  ) {
+    this.id = header.id;
+  }
+
+  get reports(): EpisodeReports {
+    return (this.parsed ??= parseReports(this.rawReports));
+  }
+
+  ack(): void {
+    this.owner.settle(this, true, '');
+  }
+
+  nack(reason = 'rejected by trainer'): void {
+    this.owner.settle(this, false, reason);
+  }
+}
+
 export interface ConsumerStats {
   received: number;
   duplicates: number;
@@ -131,9 +167,16 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
   private lastHeard = Date.now();
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private heartbeatEvery = 1000;
-  private reading: Promise<void> | null = null;
-  private welcomeWaiters: { resolve: (w: WelcomeBody) => void; reject: (e: Error) => void }[] = [];
+  private started = false;
+  /** The receive under way (zeromq.js allows one per socket), started by whoever waits on the socket. */
+  private receiving: Promise<void> | null = null;
+  /** When that receive began (the server is silent only while someone waits for it). */
+  private receiveSince = 0;
   welcome: WelcomeBody | null = null;
+  /** How a received episode's ack() and nack() reach this consumer. */
+  private readonly settler: Settler = {
+    settle: (ep, ok, reason) => (ok ? this.ack(ep) : this.nack(ep, reason)),
+  };
   readonly stats: ConsumerStats = { received: 0, duplicates: 0, corrupt: 0, acked: 0, confirmed: 0, bytes: 0 };
 
   constructor(options: ConsumerOptions) {
@@ -161,26 +204,26 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
 
   /** Connect and say HELLO; resolves with the server's WELCOME. */
   async start(): Promise<WelcomeBody> {
+    if (this.started) throw new Error('EpisodeConsumer.start() called twice');
+    this.started = true;
     this.dealer.connect(this.options.connect);
-    this.reading = this.readLoop();
     this.heartbeatEvery = this.options.heartbeatMs ?? 1000;
     this.heartbeatTimer = setInterval(() => this.heartbeat(), this.heartbeatEvery);
     this.sendHello();
     const timeout = this.options.connectTimeoutMs ?? 10000;
-    const welcomed = new Promise<WelcomeBody>((resolve, reject) => {
-      const t = setTimeout(() => {
-        this.fail(new UserError(`${this.options.connect}: no answer from a reel2real server within ${timeout} ms`));
-      }, timeout);
-      this.welcomeWaiters.push({
-        resolve: (w) => { clearTimeout(t); resolve(w); },
-        reject: (e) => { clearTimeout(t); reject(e); },
-      });
-    });
+    const t = setTimeout(() => {
+      this.fail(new UserError(`${this.options.connect}: no answer from a reel2real server within ${timeout} ms`));
+    }, timeout);
     try {
-      return await welcomed;
+      while (!this.welcome && !this.fatal && !this.closed) await this.waitForServer();
+      if (this.fatal) throw this.fatal;
+      if (!this.welcome) throw new UserError(`${this.options.connect}: consumer closed before the server answered`);
+      return this.welcome;
     } catch (err) {
       await this.close(0); // release the socket and timers so the process can exit
       throw err;
+    } finally {
+      clearTimeout(t);
     }
   }
 
@@ -209,8 +252,10 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
   private heartbeat(): void {
     if (this.closed) return;
     const timeout = this.options.serverTimeoutMs ?? 0;
-    if (timeout > 0 && this.welcomed && Date.now() - this.lastHeard > timeout) {
-      this.fail(new UserError(`${this.options.connect}: the server has been silent for ${Date.now() - this.lastHeard} ms`));
+    // Silence counts only while the app waits on the server (not while it trains with episodes in hand).
+    const silent = Date.now() - Math.max(this.lastHeard, this.receiveSince);
+    if (timeout > 0 && this.welcomed && this.receiving && silent > timeout) {
+      this.fail(new UserError(`${this.options.connect}: the server has been silent for ${silent} ms`));
       return;
     }
     if (this.welcomed && !this.helloPending) this.out.push(['PING', '{}']);
@@ -221,8 +266,6 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
   private fail(err: Error): void {
     if (this.fatal || this.closed) return;
     this.fatal = err;
-    for (const w of this.welcomeWaiters) w.reject(err);
-    this.welcomeWaiters = [];
     this.wake();
   }
 
@@ -233,18 +276,38 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
     for (const f of w) f();
   }
 
-  private async readLoop(): Promise<void> {
+  /** Wait until a message from the server has been handled (or the consumer failed, or closed). */
+  private waitForServer(): Promise<void> {
+    this.receiving ??= this.receiveOne();
+    return new Promise<void>((r) => this.waiters.push(r));
+  }
+
+  /** Take one message off the socket and handle it. */
+  private async receiveOne(): Promise<void> {
+    this.receiveSince = Date.now();
+    let frames: Buffer[];
     try {
-      for await (const frames of this.dealer) {
-        this.lastHeard = Date.now();
-        this.handle(frames);
-      }
+      frames = await this.dealer.receive();
     } catch (err) {
+      // (`await` always yields, so `receiving` was set before this runs.)
+      this.receiving = null;
       if (!this.closed) this.fail(err as Error);
+      this.wake();
+      return;
     }
+    this.receiving = null;
+    this.lastHeard = Date.now();
+    try {
+      this.handle(frames);
+    } catch (err) {
+      this.fail(err as Error);
+    }
+    this.wake();
   }
 
   private handle(frames: Buffer[]): void {
+    // EPISODE is the only 7-byte command starting with 'E' (END, ERROR): no string made per episode.
+    if (frames[0]?.length === 7 && frames[0][0] === 0x45) return this.onEpisode(frames);
     const cmd = frames[0]?.toString();
     switch (cmd) {
       case 'EPISODE':
@@ -264,8 +327,6 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
         // Acks made while the HELLO was unanswered go out now.
         if (this.pendingAcks.length) this.scheduleFlush();
         this.options.onEvent?.({ type: 'welcome', welcome: w, reconnect });
-        for (const x of this.welcomeWaiters) x.resolve(w);
-        this.welcomeWaiters = [];
         return;
       }
       case 'ACKED': {
@@ -317,18 +378,7 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
       const d = decodeEpisode(frames[1], frames[2], frames.slice(3));
       seq = d.header.seq;
       if (this.isKnown(seq)) return this.duplicate(seq);
-      let reports: EpisodeReports | null = null;
-      const ep: ReceivedEpisode = {
-        seq,
-        id: d.header.id,
-        header: d.header,
-        get reports() {
-          return (reports ??= parseReports(d.reports));
-        },
-        arrays: d.arrays,
-        ack: () => this.ack(ep),
-        nack: (reason?: string) => this.nack(ep, reason ?? 'rejected by trainer'),
-      };
+      const ep = new Received(this.settler, seq, d.header, d.reports, d.arrays);
       this.stats.received++;
       let bytes = 0;
       for (let i = 3; i < frames.length; i++) bytes += frames[i].byteLength;
@@ -352,7 +402,9 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
   }
 
   private isKnown(seq: number): boolean {
-    return this.confirmed.has(seq) || this.ackPending.has(seq) || this.held.has(seq) || this.buffer.some((e) => e.seq === seq);
+    if (this.confirmed.has(seq) || this.ackPending.has(seq) || this.held.has(seq)) return true;
+    for (const e of this.buffer) if (e.seq === seq) return true;
+    return false;
   }
 
   /** A second copy of an episode this trainer already has (after a reconnect): settle it without passing it on. */
@@ -425,6 +477,7 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
 
   /** The next episode, or null at the end of the stream. With autoAck, acks the previous one first. */
   async next(): Promise<ReceivedEpisode | null> {
+    if (!this.started) await this.start();
     if (this.lastDelivered && (this.options.autoAck ?? true)) this.lastDelivered.ack();
     this.lastDelivered = null;
     for (;;) {
@@ -437,14 +490,14 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
         return ep;
       }
       if (this.ended && this.held.size === 0) return null;
-      await new Promise<void>((r) => this.waiters.push(r));
+      await this.waitForServer();
     }
   }
 
   /** `for await (const ep of consumer)`: starts the consumer if needed; each step is `next()`. */
   [Symbol.asyncIterator](): AsyncIterator<ReceivedEpisode> {
     const step = async (): Promise<IteratorResult<ReceivedEpisode>> => {
-      if (!this.reading) await this.start();
+      if (!this.started) await this.start();
       const ep = await this.next();
       return ep ? { value: ep, done: false } : { value: undefined, done: true };
     };
@@ -468,6 +521,7 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
       this.flushAcks();
       const until = Date.now() + waitMs;
       while (this.ackPending.size && Date.now() < until && !this.fatal) {
+        this.receiving ??= this.receiveOne();
         await new Promise<void>((r) => {
           const t = setTimeout(r, 50);
           this.waiters.push(() => { clearTimeout(t); r(); });
@@ -486,6 +540,6 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
     if (this.welcomed && !this.fatal) this.dealer.linger = 500;
     this.dealer.close();
     this.wake();
-    await this.reading;
+    await this.receiving; // a receive under way ends with the socket
   }
 }

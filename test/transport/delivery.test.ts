@@ -210,6 +210,30 @@ describe('transport delivery', () => {
     }
   }, 90_000);
 
+  it('serverTimeoutMs: a trainer that trains longer than it between episodes is fine; a server gone while it waits is an error', async () => {
+    const source = syntheticSource(3, 0.2, 50);
+    const server = new EpisodeServer({ source, bind: 'tcp://127.0.0.1:*', stateDir: tmpDir(), heartbeatMs: 100 });
+    const ep = await server.start();
+    try {
+      // Slow: 500 ms of "training" per episode against a 200 ms silence limit; the server never was silent.
+      const slow = new EpisodeConsumer({ connect: ep, name: 'slow', serverTimeoutMs: 200, heartbeatMs: 50 });
+      const got = await drain(slow, () => new Promise((r) => setTimeout(r, 500)));
+      expect(got.length).toBe(3);
+    } finally {
+      await server.close();
+    }
+    // Gone: the server stops while the trainer waits for more (follow mode: no END).
+    const live = new EpisodeServer({ source: syntheticSource(1, 0.2, 50), bind: 'tcp://127.0.0.1:*', stateDir: tmpDir(), follow: true, heartbeatMs: 100 });
+    const ep2 = await live.start();
+    const c = new EpisodeConsumer({ connect: ep2, name: 'w', serverTimeoutMs: 300, heartbeatMs: 50 });
+    expect((await c.next())?.seq).toBe(0);
+    await live.close();
+    const t0 = Date.now();
+    await expect(c.next()).rejects.toThrow(/the server has been silent for \d+ ms/);
+    expect(Date.now() - t0).toBeLessThan(3000);
+    await c.close(0);
+  }, 90_000);
+
   it('durable cursor: a trainer that stops early and comes back (even to a new server) gets only the rest', async () => {
     const source = syntheticSource(10, 0.5, 50);
     const state = tmpDir();
