@@ -497,7 +497,6 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
   /** `for await (const ep of consumer)`: starts the consumer if needed; each step is `next()`. */
   [Symbol.asyncIterator](): AsyncIterator<ReceivedEpisode> {
     const step = async (): Promise<IteratorResult<ReceivedEpisode>> => {
-      if (!this.started) await this.start();
       const ep = await this.next();
       return ep ? { value: ep, done: false } : { value: undefined, done: true };
     };
