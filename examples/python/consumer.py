@@ -69,6 +69,9 @@ def _check(seq, what, f, size, crc):
     return buf
 
 
+_DTYPES = {}  # dtype string -> numpy dtype, made once
+
+
 def decode_episode(frames):
     """Parse an EPISODE's frames (header, reports, tensors); check lengths and CRC-32 of the reports and of
     every tensor. Returns (header, arrays); the reports stay unparsed (Episode.reports). Raises
@@ -86,7 +89,8 @@ def decode_episode(frames):
     arrays = {}
     for info, f in zip(infos, data):
         buf = _check(seq, "tensor %s" % info["name"], f, info["bytes"], info["crc32"])
-        arrays[info["name"]] = np.frombuffer(buf, dtype=np.dtype(info["dtype"])).reshape(info["shape"])
+        dt = _DTYPES.get(info["dtype"]) or _DTYPES.setdefault(info["dtype"], np.dtype(info["dtype"]))
+        arrays[info["name"]] = np.frombuffer(buf, dtype=dt).reshape(info["shape"])
     return header, arrays
 
 
@@ -187,13 +191,20 @@ class EpisodeConsumer:
             self.last_ping = now
         if self.hello_pending and now - self.hello_sent_at > HELLO_RETRY_S:
             self._hello()  # the server may have died right after taking the last one
-        if self.sock.poll(int(timeout_s * 1000), zmq.POLLIN):
-            while True:
-                try:
-                    frames = self.sock.recv_multipart(zmq.NOBLOCK, copy=False)
-                except zmq.Again:
-                    break
-                self._handle(frames)
+        # Take what is already there; wait (poll) only when there was nothing.
+        if not self._drain() and timeout_s > 0 and self.sock.poll(int(timeout_s * 1000), zmq.POLLIN):
+            self._drain()
+
+    def _drain(self):
+        """Handle every message waiting on the socket, without blocking; how many there were."""
+        n = 0
+        while True:
+            try:
+                frames = self.sock.recv_multipart(zmq.NOBLOCK, copy=False)
+            except zmq.Again:
+                return n
+            self._handle(frames)
+            n += 1
 
     def _handle(self, frames):
         cmd = bytes(frames[0].buffer).decode()
