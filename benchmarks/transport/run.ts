@@ -343,7 +343,7 @@ async function driver(): Promise<void> {
   if (med['store-plain']) summary.store_vs_memory_source = +(med['store-plain'].mbps / med['ours-plain'].mbps).toFixed(3);
   const ratioCurve = med['ours-curve'].mbps / med['bare-curve'].mbps;
   summary.ratio_vs_bare = { plain: +ratioPlain.toFixed(3), curve: +ratioCurve.toFixed(3) };
-  // Against the baseline used before 2026-11-21 06:00: one message sent over and over (its buffers stay in cache).
+  // Against the baseline used until 2026-11-21 05:45 UTC: one message sent over and over (its buffers stay in cache).
   summary.ratio_vs_bare_one_message_repeated = {
     plain: +(med['ours-plain'].mbps / med['bare1-plain'].mbps).toFixed(3),
     curve: +(med['ours-curve'].mbps / med['bare1-curve'].mbps).toFixed(3),
@@ -368,7 +368,7 @@ async function driver(): Promise<void> {
       const m = med[`${w}-${c}`];
       const label = {
         bare: `bare PUSH/PULL, ${c}`,
-        bare1: `bare PUSH/PULL, the first message sent ${count} times (the baseline until 2026-11-21 06:00 UTC), ${c}`,
+        bare1: `bare PUSH/PULL, the first message sent ${count} times (the baseline until 2026-11-21 05:45 UTC), ${c}`,
         barecrcrx: `bare PUSH/PULL + CRC-32 checked by the receiver, ${c}`,
         barecrc: `bare PUSH/PULL + CRC-32 both ends, ${c}`,
         ours: `EpisodeServer → EpisodeConsumer, ${c}`,
