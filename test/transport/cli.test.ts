@@ -104,9 +104,14 @@ describe('serve / consume CLI on a real store', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
     expect(bad.stderr).toMatch(/^reel2real: --credit must be a whole number/);
-    const none = runCli(['consume', '--connect', `ipc://${path.join(dir, 'nobody.sock')}`, '--name', 'x', '--timeout', '1']);
+    const word = runCli(['consume', '--connect', 'tcp://127.0.0.1:9', '--name', 'x', '--credit', 'abc']);
+    expect(word.code).toBe(1);
+    expect(word.stderr.trim()).toBe('reel2real: --credit must be a whole number of episodes ≥ 1, got "abc"');
+    const outDir = path.join(dir, 'never');
+    const none = runCli(['consume', '--connect', `ipc://${path.join(dir, 'nobody.sock')}`, '--name', 'x', '--timeout', '1', '--out', outDir]);
     expect(none.code).toBe(1);
     expect(none.stderr).toMatch(/^reel2real: .*no answer from a reel2real server/);
+    expect(fs.existsSync(outDir)).toBe(false); // no partial output
     const s = serve([storeDir, '--bind', `ipc://${path.join(dir, 'a.sock')}`]);
     await s.waitFor((l) => l.some((x) => x.type === 'listening'), 30000);
     const second = runCli(['serve', storeDir, '--bind', `ipc://${path.join(dir, 'b.sock')}`]);

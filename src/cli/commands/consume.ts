@@ -13,18 +13,25 @@ export const command: CommandModule = {
       .option('name', { type: 'string', demandOption: true, describe: 'trainer name (its cursor survives restarts)' })
       .option('mode', { choices: ['shared', 'broadcast'] as const, describe: 'broadcast: this name gets every episode; shared: the group splits them' })
       .option('group', { type: 'string', describe: 'shared mode: group name (default: the trainer name)' })
-      .option('credit', { type: 'number', describe: 'episodes in flight at once (default: as many as fit in 64 MiB, 4 to 64)' })
+      .option('credit', { type: 'string', describe: 'episodes in flight at once (default: as many as fit in 64 MiB, 4 to 64)' })
       .option('out', { type: 'string', describe: 'save each episode as <out>/<seq>-<id>.npz (acked after it is written)' })
-      .option('max', { type: 'number', describe: 'stop after this many episodes (the rest stay for next time)' })
+      .option('max', { type: 'string', describe: 'stop after this many episodes (the rest stay for next time)' })
       .option('server-key', { type: 'string', describe: 'the server\'s public key (Z85 text or a file): turns CURVE on' })
       .option('key', { type: 'string', describe: 'this trainer\'s key pair file (from `keys gen`)' })
-      .option('timeout', { type: 'number', default: 10, describe: 'seconds to wait for the server to answer' })
+      .option('timeout', { type: 'string', default: '10', describe: 'seconds to wait for the server to answer' })
       .option('json', { type: 'boolean', default: false, describe: 'one JSON line per episode, then a summary line' })
       .example('$0 consume --connect tcp://127.0.0.1:5555 --name trainer-a --out received/', 'save every episode')
       .example('$0 consume --connect tcp://gpu-host:5555 --name a --server-key server.pub --key a.key', 'over CURVE'),
   handler: async (argv) => {
+    // Options are read as text so that an error names what was given.
     const max = argv.max === undefined ? Infinity : Number(argv.max);
-    if (!(max >= 0)) throw new UserError(`--max must be a non-negative number, got ${argv.max}`);
+    if (!(max >= 0) || String(argv.max).trim() === '') throw new UserError(`--max must be a non-negative number, got ${JSON.stringify(argv.max)}`);
+    const credit = argv.credit === undefined ? undefined : Number(argv.credit);
+    if (credit !== undefined && !(/^\s*\d+\s*$/.test(String(argv.credit)) && credit >= 1)) {
+      throw new UserError(`--credit must be a whole number of episodes ≥ 1, got ${JSON.stringify(argv.credit)}`);
+    }
+    const timeout = Number(argv.timeout);
+    if (!(timeout > 0)) throw new UserError(`--timeout must be a number of seconds > 0, got ${JSON.stringify(argv.timeout)}`);
     let curve = null;
     if (argv['server-key'] || argv.key) {
       if (!argv['server-key'] || !argv.key) throw new UserError('CURVE needs both --server-key <server public key> and --key <trainer key pair file>');
@@ -32,19 +39,16 @@ export const command: CommandModule = {
       curve = { serverKey: readPublicKey(String(argv['server-key']), 'server public key'), ...kp };
     }
     const out = argv.out ? String(argv.out) : null;
-    if (out) fs.mkdirSync(out, { recursive: true });
+    let outMade = false;
     const asJson = Boolean(argv.json);
-    if (argv.credit !== undefined && !(Number.isInteger(Number(argv.credit)) && Number(argv.credit) >= 1)) {
-      throw new UserError(`--credit must be a whole number of episodes ≥ 1, got ${String(argv.credit)}`);
-    }
     const consumer = new EpisodeConsumer({
       connect: String(argv.connect),
       name: String(argv.name),
       mode: argv.mode as 'shared' | 'broadcast' | undefined,
       group: argv.group ? String(argv.group) : undefined,
-      credit: argv.credit === undefined ? undefined : Number(argv.credit),
+      credit,
       curve,
-      connectTimeoutMs: Number(argv.timeout) * 1000,
+      connectTimeoutMs: timeout * 1000,
     });
     let stop = false;
     const onSignal = () => { stop = true; void consumer.close(); };
@@ -55,6 +59,8 @@ export const command: CommandModule = {
     let n = 0;
     if (max > 0) {
       for await (const ep of consumer) {
+        // The directory appears with the first episode: nothing is left behind if none arrives.
+        if (out && !outMade) { fs.mkdirSync(out, { recursive: true }); outMade = true; }
         const file = out ? saveReceived(out, ep) : null;
         n++;
         if (asJson) {
