@@ -38,6 +38,21 @@ export function formatError(err: unknown): string {
   return `reel2real: internal error: ${msg}`;
 }
 
+/**
+ * yargs turns a number option given text ("--port abc") into NaN and lets it through: refuse it, naming what
+ * was given, before any command runs.
+ */
+function refuseNaN(args: string[]) {
+  return (parsed: Record<string, unknown>): void => {
+    for (const [key, value] of Object.entries(parsed)) {
+      if (typeof value !== 'number' || !Number.isNaN(value) || /[A-Z]/.test(key) || key.length < 2) continue;
+      const i = args.findIndex((a) => a === `--${key}` || a.startsWith(`--${key}=`));
+      const given = i < 0 ? String(value) : args[i].includes('=') ? args[i].slice(args[i].indexOf('=') + 1) : args[i + 1];
+      throw new UserError(`--${key} must be a number, got ${JSON.stringify(given ?? '')}`);
+    }
+  };
+}
+
 export async function main(argv: string[]): Promise<number> {
   let failed: unknown = null;
   try {
@@ -54,7 +69,8 @@ export async function main(argv: string[]): Promise<number> {
       .wrap(Math.min(110, process.stdout.columns || 110))
       .fail((msg, err) => {
         throw err ?? new UserError(msg);
-      });
+      })
+      .middleware(refuseNaN(argv));
     for (const c of commands) y = y.command(c);
     await y.parseAsync();
   } catch (err) {
