@@ -11,7 +11,7 @@ import { EpisodeConsumer } from '../../src/transport/consumer.ts';
 import { cursorFileName } from '../../src/transport/cursor.ts';
 import { decodeEpisode, encodeEpisode, headerFrame } from '../../src/transport/wire.ts';
 import { syntheticEpisode, syntheticSource } from './fixtures/episodes.ts';
-import { spawnFixture, tmpDir, type Child } from './helpers.ts';
+import { killAndRestart, startFixtureServer, tmpDir, type Child } from './helpers.ts';
 
 const children: Child[] = [];
 afterEach(() => {
@@ -91,9 +91,7 @@ describe('transport group commit', () => {
     const endpoint = `ipc://${path.join(dir, 'r2r.sock')}`;
     const state = path.join(dir, 'state');
     // The first server never writes its cursor on its own (a minute-long commit window).
-    const s1 = spawnFixture('server.ts', [endpoint, state, String(N), '0.5', '50', '60000']);
-    children.push(s1);
-    await s1.waitFor((l) => l.some((x) => x.type === 'listening'));
+    const s1 = await startFixtureServer([endpoint, state, String(N), '0.5', '50', '60000'], children);
 
     const received: number[] = [];
     const confirmed: number[] = [];
@@ -116,13 +114,7 @@ describe('transport group commit', () => {
       if (!killed && acks >= 12) {
         ackedAtKill = acks;
         confirmedAtKill = confirmed.length;
-        s1.proc.kill('SIGKILL');
-        killed = s1.exited.then(async () => {
-          await new Promise((r) => setTimeout(r, 200));
-          const s2 = spawnFixture('server.ts', [endpoint, state, String(N), '0.5', '50']);
-          children.push(s2);
-          await s2.waitFor((l) => l.some((x) => x.type === 'listening'));
-        });
+        killed = killAndRestart(s1, [endpoint, state, String(N), '0.5', '50'], children, 200).then(() => {});
       }
     }
     await killed;

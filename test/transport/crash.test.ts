@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EpisodeServer, type ServerEvent } from '../../src/transport/server.ts';
 import { EpisodeConsumer } from '../../src/transport/consumer.ts';
 import { syntheticSource } from './fixtures/episodes.ts';
-import { spawnFixture, tmpDir, type Child } from './helpers.ts';
+import { killAndRestart, spawnFixture, startFixtureServer, tmpDir, type Child } from './helpers.ts';
 
 const children: Child[] = [];
 afterEach(() => {
@@ -101,9 +101,7 @@ describe('transport crash recovery', () => {
     const endpoint = `ipc://${path.join(dir, 'r2r.sock')}`;
     const state = path.join(dir, 'state');
     const ids = syntheticSource(N, 1, 50).list().map((e) => e.id);
-    const s1 = spawnFixture('server.ts', [endpoint, state, String(N), '1', '50']);
-    children.push(s1);
-    await s1.waitFor((l) => l.some((x) => x.type === 'listening'));
+    const s1 = await startFixtureServer([endpoint, state, String(N), '1', '50'], children);
 
     const received: string[] = [];
     const confirmed: string[] = [];
@@ -122,13 +120,7 @@ describe('transport crash recovery', () => {
       await new Promise((r) => setTimeout(r, 15));
       if (!killed && confirmed.length >= 10) {
         // Kill the server without warning and start a new one on the same endpoint and state.
-        s1.proc.kill('SIGKILL');
-        killed = s1.exited.then(async () => {
-          await new Promise((r) => setTimeout(r, 300));
-          const s2 = spawnFixture('server.ts', [endpoint, state, String(N), '1', '50']);
-          children.push(s2);
-          await s2.waitFor((l) => l.some((x) => x.type === 'listening'));
-        });
+        killed = killAndRestart(s1, [endpoint, state, String(N), '1', '50'], children, 300).then(() => {});
       }
     }
     await killed;

@@ -67,3 +67,22 @@ export function collect(proc: ChildProcess): Child {
     },
   };
 }
+
+/** Start the fixture server (fixtures/server.ts with `args`), note it in `children`, wait until it listens. */
+export async function startFixtureServer(args: string[], children: Child[]): Promise<Child> {
+  const s = spawnFixture('server.ts', args);
+  children.push(s);
+  await s.waitFor((l) => l.some((x) => x.type === 'listening'));
+  return s;
+}
+
+/**
+ * Kill a server without warning and, `pauseMs` after it is gone, start a new one with `args` (the same
+ * endpoint and state): resolves when the new one listens.
+ */
+export async function killAndRestart(server: Child, args: string[], children: Child[], pauseMs: number): Promise<Child> {
+  server.proc.kill('SIGKILL');
+  await server.exited;
+  await new Promise((r) => setTimeout(r, pauseMs));
+  return startFixtureServer(args, children);
+}
