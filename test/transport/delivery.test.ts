@@ -212,13 +212,17 @@ describe('transport delivery', () => {
 
   it('serverTimeoutMs: a trainer that trains longer than it between episodes is fine; a server gone while it waits is an error', async () => {
     const source = syntheticSource(3, 0.2, 50);
-    const server = new EpisodeServer({ source, bind: 'tcp://127.0.0.1:*', stateDir: tmpDir(), heartbeatMs: 100 });
+    const events: ServerEvent[] = [];
+    const server = new EpisodeServer({ source, bind: 'tcp://127.0.0.1:*', stateDir: tmpDir(), heartbeatMs: 100, timeoutMs: 400, onEvent: (e) => events.push(e) });
     const ep = await server.start();
     try {
-      // Slow: 500 ms of "training" per episode against a 200 ms silence limit; the server never was silent.
+      // Slow: 800 ms of "training" per episode, against a 200 ms silence limit here and the server's 400 ms
+      // liveness limit: the pings go out while the trainer trains, and the server was never silent.
       const slow = new EpisodeConsumer({ connect: ep, name: 'slow', serverTimeoutMs: 200, heartbeatMs: 50 });
-      const got = await drain(slow, () => new Promise((r) => setTimeout(r, 500)));
-      expect(got.length).toBe(3);
+      const got = await drain(slow, () => new Promise((r) => setTimeout(r, 800)));
+      expect(got.map((e) => e.seq)).toEqual([0, 1, 2]);
+      expect(events.filter((e) => e.type === 'session-lost')).toEqual([]);
+      expect(slow.stats.duplicates).toBe(0);
     } finally {
       await server.close();
     }
