@@ -3,8 +3,9 @@
  * tests and benchmarks. `append` adds to the end of the stream (as the store's index grows) and encodes the
  * episode for the wire once: its arrays checksummed (as the store has them from its files), its header and
  * reports serialised; every trainer, and every redelivery, is sent that same encoding (the tensor frames are
- * views on the episode's arrays, not copies). The arrays must not change afterwards (if they do, the
- * trainer's check fails and the server sends the episode again, encoded afresh with new checksums).
+ * views on the episode's arrays, not copies). The episode must not change afterwards: changed arrays fail the
+ * trainer's check (the server then sends the episode again, encoded afresh with new checksums); changed
+ * reports are not seen.
  */
 import { UserError } from '../errors.ts';
 import { episodeChecksums, type Episode, type IndexEntry } from '../store/episode.ts';
