@@ -50,8 +50,7 @@ class Episode:
     @property
     def reports(self):
         if self._reports is None:
-            f = self._frames[1]
-            self._reports = json.loads(bytes(f.buffer if hasattr(f, "buffer") else f))
+            self._reports = json.loads(bytes(_view(self._frames[1])))
         return self._reports
 
 
@@ -59,8 +58,13 @@ def _dumps(obj):
     return json.dumps(obj, separators=(",", ":")).encode()
 
 
+def _view(f):
+    """The bytes of a frame (a zmq.Frame from recv_multipart(copy=False), or bytes) without copying."""
+    return f.buffer if hasattr(f, "buffer") else memoryview(f)
+
+
 def _check(seq, what, f, size, crc):
-    buf = f.buffer if hasattr(f, "buffer") else memoryview(f)
+    buf = _view(f)
     if buf.nbytes != size:
         raise StreamError(seq, "%s: %d bytes, header says %d" % (what, buf.nbytes, size))
     got = zlib.crc32(buf) & 0xFFFFFFFF
@@ -76,7 +80,7 @@ def decode_episode(frames):
     """Parse an EPISODE's frames (header, reports, tensors); check lengths and CRC-32 of the reports and of
     every tensor. Returns (header, arrays); the reports stay unparsed (Episode.reports). Raises
     StreamError(seq, msg)."""
-    header = json.loads(bytes(frames[0].buffer if hasattr(frames[0], "buffer") else frames[0]))
+    header = json.loads(bytes(_view(frames[0])))
     seq = header.get("seq")
     if header.get("schema") != SCHEMA:
         raise StreamError(seq, "schema %r not supported" % header.get("schema"))

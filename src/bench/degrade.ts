@@ -151,7 +151,6 @@ export function degrade(track: PoseTrack, type: DegradationType, level: number, 
   }
 }
 
-
 /** Parse `--levels` entries like `noise=5,10,20` into a levels table (types not named keep their defaults). */
 export function parseLevels(specs: string[] | undefined, base: Record<DegradationType, number[]> = DEFAULT_LEVELS): Record<DegradationType, number[]> {
   const out = Object.fromEntries(DEGRADATIONS.map((d) => [d, [...base[d]]])) as Record<DegradationType, number[]>;

@@ -66,11 +66,8 @@ export class HandTracker {
   private lmPresence = 0;
   private lmHandedness = 0.5;
 
-  private readonly batchPairs: boolean;
-
   private constructor(private palm: ModelRunner, private landmark: ModelRunner, opts: HandOptions) {
     this.opts = { model: opts.model ?? 'full', minPresence: opts.minPresence ?? 0.5, detectEvery: opts.detectEvery ?? 5, minDetection: opts.minDetection ?? 0.5, maxDetectEvery: opts.maxDetectEvery ?? 30, batchHands: opts.batchHands ?? landmark.backend === 'onnxruntime' };
-    this.batchPairs = this.opts.batchHands;
     this.palmInterval = this.opts.detectEvery;
   }
 
@@ -101,7 +98,7 @@ export class HandTracker {
     // Both hands tracked: one batched landmark call (onnxruntime: ≈ 1.15× faster than two calls). The slot
     // loop below changes a slot's region only after using its result, so the results stay valid.
     this.pre[0] = this.pre[1] = null;
-    if (this.batchPairs && this.slots[0].roi && this.slots[1].roi) {
+    if (this.opts.batchHands && this.slots[0].roi && this.slots[1].roi) {
       const n = LM_SIZE * LM_SIZE * 3;
       cropRoi(frame.data, W, H, this.slots[0].roi, LM_SIZE, 0, 1, this.lmIn.subarray(0, n));
       cropRoi(frame.data, W, H, this.slots[1].roi, LM_SIZE, 0, 1, this.lmIn.subarray(n));

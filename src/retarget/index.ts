@@ -95,7 +95,8 @@ export function resampleTrack(track: PoseTrack, opts: { fps?: number; start?: nu
   }
   if (!keep.length) throw new UserError('no frames in the requested time window', track.source.file);
   if (keep.length === T) return track;
-  return { ...selectFrames(track, keep), fps: track.fps / step, extras: undefined };
+  // Extras are not carried through a resample (so not sliced either).
+  return { ...selectFrames({ ...track, extras: undefined }, keep), fps: track.fps / step };
 }
 
 const MOCAP_FORMATS = new Set(['bvh', 'trc', 'deepmimic', 'synthetic']);

@@ -160,7 +160,6 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
   private waiters: (() => void)[] = [];
   private helloPending = false;
   private helloSentAt = 0;
-  private welcomed = false;
   private ended = false;
   private fatal: Error | null = null;
   private closed = false;
@@ -254,11 +253,11 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
     const timeout = this.options.serverTimeoutMs ?? 0;
     // Silence counts only while the app waits on the server (not while it trains with episodes in hand).
     const silent = Date.now() - Math.max(this.lastHeard, this.receiveSince);
-    if (timeout > 0 && this.welcomed && this.receiving && silent > timeout) {
+    if (timeout > 0 && this.welcome && this.receiving && silent > timeout) {
       this.fail(new UserError(`${this.options.connect}: the server has been silent for ${silent} ms`));
       return;
     }
-    if (this.welcomed && !this.helloPending) this.out.push(['PING', '{}']);
+    if (this.welcome && !this.helloPending) this.out.push(['PING', '{}']);
     // A HELLO can be lost with a server that died right after taking it: say it again after a while.
     if (this.helloPending && Date.now() - this.helloSentAt > HELLO_RETRY_MS) this.sendHello();
   }
@@ -282,7 +281,7 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
     return new Promise<void>((r) => this.waiters.push(r));
   }
 
-  /** Take one message off the socket and handle it. */
+  /** Take one message off the socket, handle it, and wake whoever waits (next(), start(), close()). */
   private async receiveOne(): Promise<void> {
     this.receiveSince = Date.now();
     let frames: Buffer[];
@@ -310,13 +309,10 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
     if (frames[0]?.length === 7 && frames[0][0] === 0x45) return this.onEpisode(frames);
     const cmd = frames[0]?.toString();
     switch (cmd) {
-      case 'EPISODE':
-        return this.onEpisode(frames);
       case 'WELCOME': {
         const w = parseBody(frames[1]) as unknown as WelcomeBody;
         const reconnect = this.welcome !== null;
         this.welcome = w;
-        this.welcomed = true;
         // Ping at least as often as the server asks.
         if (w.heartbeat_ms > 0 && w.heartbeat_ms < this.heartbeatEvery && this.heartbeatTimer) {
           clearInterval(this.heartbeatTimer);
@@ -342,14 +338,12 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
           this.stats.confirmed++;
           this.options.onEvent?.({ type: 'confirmed', seq: p, id });
         }
-        this.wake();
         return;
       }
       case 'END': {
         const b = parseBody(frames[1]);
         this.ended = true;
         this.options.onEvent?.({ type: 'end', total: Number(b?.total ?? 0) });
-        this.wake();
         return;
       }
       case 'RESET': {
@@ -385,7 +379,6 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
       this.stats.bytes += bytes;
       if (!this.fixedWindow) this.resize(bytes);
       this.buffer.push(ep);
-      this.wake();
     } catch (err) {
       if (!(err instanceof WireError)) throw err;
       seq = err.seq;
@@ -516,7 +509,7 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
     if (this.closed) return;
     if (this.lastDelivered && (this.options.autoAck ?? true)) this.lastDelivered.ack();
     this.lastDelivered = null;
-    if (this.welcomed && !this.fatal) {
+    if (this.welcome && !this.fatal) {
       this.flushAcks();
       const until = Date.now() + waitMs;
       while (this.ackPending.size && Date.now() < until && !this.fatal) {
@@ -536,7 +529,7 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
     this.heartbeatTimer = null;
     this.out.close();
     // Give the last ACK/BYE a moment to leave (a lost BYE only delays redelivery to the session timeout).
-    if (this.welcomed && !this.fatal) this.dealer.linger = 500;
+    if (this.welcome && !this.fatal) this.dealer.linger = 500;
     this.dealer.close();
     this.wake();
     await this.receiving; // a receive under way ends with the socket

@@ -11,6 +11,10 @@ interface Item {
   onError?: (err: unknown) => void;
 }
 
+export function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
+  return typeof (v as { then?: unknown } | null)?.then === 'function';
+}
+
 export class SendQueue {
   private readonly items: Item[] = [];
   private head = 0;
@@ -56,7 +60,7 @@ export class SendQueue {
         }
         try {
           let msg = typeof it.build === 'function' ? it.build() : it.build;
-          if (msg && 'then' in msg) msg = await msg;
+          if (isPromise(msg)) msg = await msg;
           if (msg) await this.socket.send(msg);
         } catch (err) {
           if (it.onError) it.onError(err);

@@ -12,7 +12,7 @@ import { Publisher, Router } from 'zeromq';
 import { UserError } from '../errors.ts';
 import type { Episode, IndexEntry } from '../store/episode.ts';
 import { Cursor } from './cursor.ts';
-import { SendQueue, type Message } from './queue.ts';
+import { SendQueue, isPromise, type Message } from './queue.ts';
 import { StreamLog } from './stream.ts';
 import {
   PROTOCOL, encodeEpisode, headerFrame, isLocalEndpoint, json, parseBody,
@@ -481,8 +481,7 @@ export class EpisodeServer {
    * cached or the source answers synchronously (no promise per episode on the send path).
    */
   private episodeMessage(s: Session, p: number, delivery: number): Message | null | Promise<Message | null> {
-    // The session may have been lost, or the episode acked (via a reconnect) while this waited in the queue.
-    if (s.cursor.inflight.get(p) !== s.key || this.sessions.get(s.key) !== s) return null;
+    if (!this.due(s, p)) return null;
     const enc = this.cache.get(p) ?? (this.recheck.has(p) || this.gone.has(p) ? undefined : this.options.source.encoded?.(this.ids[p]));
     if (enc) return this.episodeFrames(s, p, delivery, enc);
     const entry = this.entryById.get(this.ids[p]);
@@ -500,18 +499,23 @@ export class EpisodeServer {
   private encodeAndFrame(s: Session, p: number, delivery: number, ep: Episode, entry: IndexEntry): Message | null {
     let enc: EncodedEpisode;
     try {
-      enc = this.encoded(p, ep, entry);
+      enc = this.encode(p, ep, entry);
     } catch (err) {
       return this.episodeUnreadable(s, p, err);
     }
     return this.episodeFrames(s, p, delivery, enc);
   }
 
-  private encoded(p: number, ep: Episode, entry: IndexEntry): EncodedEpisode {
+  private encode(p: number, ep: Episode, entry: IndexEntry): EncodedEpisode {
     const enc = encodeEpisode(ep, entry, { recompute: this.recheck.has(p) });
     this.cache.set(p, enc);
     if (this.cache.size > this.options.cacheSize) this.cache.delete(this.cache.keys().next().value as number);
     return enc;
+  }
+
+  /** Whether position p is still to be sent to s: the session may have been lost, or the episode acked (via a reconnect), while the send waited in the queue. */
+  private due(s: Session, p: number): boolean {
+    return s.cursor.inflight.get(p) === s.key && this.sessions.get(s.key) === s;
   }
 
   private episodeUnreadable(s: Session, p: number, err: unknown): null {
@@ -524,8 +528,7 @@ export class EpisodeServer {
   }
 
   private episodeFrames(s: Session, p: number, delivery: number, enc: EncodedEpisode): Message | null {
-    // Checked again after an asynchronous read.
-    if (s.cursor.inflight.get(p) !== s.key || this.sessions.get(s.key) !== s) return null;
+    if (!this.due(s, p)) return null; // again: the read may have been asynchronous
     const header = headerFrame(enc, p, delivery);
     let frames = enc.frames;
     if (this.corruptOnce.has(p) && frames.length) {
@@ -641,10 +644,6 @@ export class EpisodeServer {
     if (!this.pubOut || this.pubOut.length > 4) return;
     this.pubOut.push(['telemetry', json(this.telemetry())]);
   }
-}
-
-function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
-  return typeof (v as { then?: unknown } | null)?.then === 'function';
 }
 
 function seqList(v: unknown): number[] {

@@ -233,7 +233,7 @@ export class WireError extends Error {
 export function decodeEpisode(body: Uint8Array, reports: Uint8Array | undefined, frames: Uint8Array[]): DecodedEpisode {
   let header: EpisodeHeader;
   try {
-    header = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+    header = parseJson(body) as EpisodeHeader;
   } catch {
     throw new WireError('episode header is not JSON', null);
   }
@@ -272,8 +272,13 @@ export function decodeEpisode(body: Uint8Array, reports: Uint8Array | undefined,
 
 /** The reports frame as an object. */
 export function parseReports(reports: Uint8Array): EpisodeReports {
-  const v = JSON.parse(Buffer.from(reports.buffer, reports.byteOffset, reports.byteLength).toString('utf8'));
+  const v = parseJson(reports) as Partial<EpisodeReports> | null;
   return { provenance: v?.provenance ?? null, quality: v?.quality ?? null, validation: v?.validation ?? null };
+}
+
+/** A frame's bytes parsed as UTF-8 JSON (throws on bad JSON). */
+function parseJson(b: Uint8Array): unknown {
+  return JSON.parse(Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8'));
 }
 
 export function json(body: unknown): Buffer {
@@ -283,8 +288,8 @@ export function json(body: unknown): Buffer {
 export function parseBody(b: Uint8Array | undefined): Record<string, unknown> | null {
   if (!b) return null;
   try {
-    const v = JSON.parse(Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8'));
-    return v && typeof v === 'object' && !Array.isArray(v) ? v : null;
+    const v = parseJson(b);
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
   } catch {
     return null;
   }
