@@ -4,7 +4,7 @@
  * outcome (simulation validation; injected, so the core is independent of the simulator) → one row.
  */
 import type { PoseTrack } from '../pose/track.ts';
-import type { RobotMotion } from '../retarget/motion.ts';
+import type { RobotMotion } from '../robot/motion.ts';
 import type { UrdfRobot } from '../robot/urdf.ts';
 import { assessQuality, type QualityReport, type Verdict } from '../quality/index.ts';
 import { retargetFile } from '../retarget/run.ts';

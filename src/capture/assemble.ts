@@ -10,10 +10,11 @@
  * Points outside the picture and lost tracks are NaN with confidence 0; nothing is interpolated.
  */
 import { nd, type NdArray } from '../io/npz.ts';
+import { BLAZEPOSE_LANDMARKS } from '../pose/blazepose.ts';
 import { BODY_JOINTS, canonicalSkeleton } from '../pose/skeleton.ts';
 import { oneEuroInPlace, type OneEuroParams } from './filter.ts';
 import {
-  BLAZEPOSE_LANDMARKS, BODY_N, R_BODY_DETECTED, H_HANDEDNESS, H_IMAGE, H_SCORE, H_SOURCE, H_WORLD, HAND_N, R_BODY_IMAGE, R_BODY_SCORE,
+  BODY_N, R_BODY_DETECTED, H_HANDEDNESS, H_IMAGE, H_SCORE, H_SOURCE, H_WORLD, HAND_N, R_BODY_IMAGE, R_BODY_SCORE,
   R_BODY_VIS, R_BODY_WORLD, ROW, handBase,
 } from './layout.ts';
 

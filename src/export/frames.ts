@@ -21,7 +21,7 @@
  */
 import { UserError } from '../errors.ts';
 import type { Episode, IndexEntry, Provenance } from '../store/episode.ts';
-import type { RobotMotion } from '../retarget/motion.ts';
+import type { RobotMotion } from '../robot/motion.ts';
 
 export interface FeatureSpec {
   dtype: 'float32' | 'int64';

@@ -16,7 +16,7 @@ import { assessQuality, reportToJson, type QualityReport } from '../quality/asse
 import { loadUrdf, type UrdfRobot } from '../robot/urdf.ts';
 import { Kinematics } from '../robot/kinematics.ts';
 import { retarget } from '../retarget/index.ts';
-import type { RobotMotion } from '../retarget/motion.ts';
+import type { RobotMotion } from '../robot/motion.ts';
 import { fingerSolvers, isHandOnlyTrack, isHandRobot, retargetHand } from '../retarget/hand/index.ts';
 import { gateIngest, type GateResult } from '../privacy/gate.ts';
 import { appendAudit } from '../privacy/audit.ts';

@@ -2,7 +2,7 @@
  * Landmark importers: MediaPipe hand landmarks (JSON, .npy), BlazePose 33-landmark JSON (world or image),
  * and `.npy` keypoint arrays with a stated layout (mediapipe-hand, blazepose33, coco17, canonical).
  */
-import { BLAZEPOSE_LANDMARKS } from '../capture/layout.ts';
+import { BLAZEPOSE_LANDMARKS } from '../pose/blazepose.ts';
 import { UserError } from '../errors.ts';
 import { decodeNpy } from '../io/npz.ts';
 import {

@@ -10,7 +10,7 @@
  */
 import type { PoseTrack } from '../pose/track.ts';
 import { HAND_LANDMARKS } from '../pose/skeleton.ts';
-import { BLAZEPOSE_LANDMARKS } from '../capture/layout.ts';
+import { BLAZEPOSE_LANDMARKS } from '../pose/blazepose.ts';
 import type { NdArray } from '../io/npz.ts';
 import { UserError } from '../errors.ts';
 import { loadTask, thresholdsFor, type BodyPart, type Level, type QualityThresholds, type TaskScript } from './config.ts';

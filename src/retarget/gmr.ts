@@ -14,7 +14,7 @@ import { Kinematics } from '../robot/kinematics.ts';
 import type { UrdfRobot } from '../robot/urdf.ts';
 import { nd, writeNpz } from '../io/npz.ts';
 import { UserError } from '../errors.ts';
-import { motionFrames, validateMotion, type RobotMotion } from './motion.ts';
+import { motionFrames, validateMotion, type RobotMotion } from '../robot/motion.ts';
 
 export function saveMotionGmr(file: string, m: RobotMotion, robot: UrdfRobot): void {
   validateMotion(m);

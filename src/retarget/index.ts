@@ -11,7 +11,7 @@ import { loadUrdf, type UrdfRobot } from '../robot/urdf.ts';
 import { Kinematics } from '../robot/kinematics.ts';
 import { selectFrames, type PoseTrack } from '../pose/track.ts';
 import { UserError } from '../errors.ts';
-import type { RobotMotion } from './motion.ts';
+import type { RobotMotion } from '../robot/motion.ts';
 import { nd } from '../io/npz.ts';
 import { discoverBody, zeroPose, type BodyMap, type Side } from './discover.ts';
 import { buildProxies, describeProxies, withoutPairsWithin, type ProxySet } from './proxies.ts';

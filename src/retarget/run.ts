@@ -5,7 +5,7 @@
 import type { PoseTrack } from '../pose/track.ts';
 import type { UrdfRobot } from '../robot/urdf.ts';
 import { UserError } from '../errors.ts';
-import { saveMotion, type RobotMotion } from './motion.ts';
+import { saveMotion, type RobotMotion } from '../robot/motion.ts';
 import { retarget, resampleTrack, type RetargetOptions } from './index.ts';
 import { saveMotionGmr } from './gmr.ts';
 import { fingerSolvers, isHandOnlyTrack, isHandRobot, retargetHand } from './hand/index.ts';

@@ -6,7 +6,7 @@
  * Everything is preallocated: a frame allocates nothing.
  */
 import type { Kinematics } from '../robot/kinematics.ts';
-import { solveBoxed } from './linalg.ts';
+import { solveBoxed } from '../math/linalg.ts';
 import { capsuleDistanceInto, type ProxySet } from './proxies.ts';
 
 /** The state the tasks read and the normal equations they add to. */

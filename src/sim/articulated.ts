@@ -24,7 +24,7 @@
 import type { Kinematics, BasePose } from '../robot/kinematics.ts';
 import type { RobotGeometry } from './geometry.ts';
 import { bodySamplePoints } from './geometry.ts';
-import { cholesky, choleskySolve } from '../retarget/linalg.ts';
+import { cholesky, choleskySolve } from '../math/linalg.ts';
 
 export interface ArticulatedOptions {
   dt: number;

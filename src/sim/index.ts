@@ -4,7 +4,7 @@
  *   const report = await checkFeasibility(motion, 'g1.urdf', { mode: 'both' });
  *   report.feasible; report.reasons; report.metrics; report.events; report.sim
  *
- * (Named checkFeasibility: `validateMotion` in src/retarget/motion.ts is the schema check of a motion file.)
+ * (Named checkFeasibility: `validateMotion` in src/robot/motion.ts is the schema check of a motion file.)
  *
  * Checks, each a number and a verdict (thresholds in configs/validation.yaml):
  * 1. kinematic — joint position and velocity limits, self-collision (depth, duration), ground penetration,
@@ -15,7 +15,7 @@
  *    (a virtual wrench holds the base on the reference; the wrench needed is the residual).
  * Fixed-base robots (hands): limits, self-collision, torques, and PD tracking with the base fixed.
  */
-import type { RobotMotion } from '../retarget/motion.ts';
+import type { RobotMotion } from '../robot/motion.ts';
 import { loadUrdf, type UrdfRobot } from '../robot/urdf.ts';
 import { UserError } from '../errors.ts';
 import { robotGeometry, pdGains, type RobotGeometry } from './geometry.ts';
@@ -430,7 +430,7 @@ function movingMean(a: number[], w: number): number[] {
 
 /** Validate a motion file against a URDF file (the CLI's entry point). */
 export async function checkFeasibilityFiles(motionFile: string, urdfFile: string, opts: CheckOptions = {}): Promise<ValidationReport> {
-  const { loadMotion } = await import('../retarget/motion.ts');
+  const { loadMotion } = await import('../robot/motion.ts');
   const motion = loadMotion(motionFile);
   const robot = loadUrdf(urdfFile);
   return checkFeasibility(motion, robot, { ...opts, file: opts.file ?? motionFile });

@@ -3,7 +3,7 @@
  * accelerations, and per-frame forward kinematics of every link (positions, rotations, COM positions),
  * kept in flat typed arrays.
  */
-import type { RobotMotion } from '../retarget/motion.ts';
+import type { RobotMotion } from '../robot/motion.ts';
 import { Kinematics } from '../robot/kinematics.ts';
 import { UserError } from '../errors.ts';
 

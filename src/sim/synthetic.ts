@@ -3,7 +3,7 @@
  * standing still, a squat by joint interpolation (no IK: hip pitch -a, knee +2a, ankle pitch -a about the
  * lateral axis keeps the torso upright and the feet flat), time scaling, a lifted root, joint overrides.
  */
-import type { RobotMotion } from '../retarget/motion.ts';
+import type { RobotMotion } from '../robot/motion.ts';
 import type { UrdfRobot } from '../robot/urdf.ts';
 import { robotGeometry, bodySamplePoints, type RobotGeometry } from './geometry.ts';
 import { findFeet } from './contacts.ts';

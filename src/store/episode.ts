@@ -9,7 +9,7 @@
  */
 import { crc32, type NumericArray } from '../io/npz.ts';
 import type { PoseTrack } from '../pose/track.ts';
-import type { RobotMotion } from '../retarget/motion.ts';
+import type { RobotMotion } from '../robot/motion.ts';
 
 export interface SourceRef {
   /** Base name of the input file (never a full path: paths can carry a worker's name). */

@@ -22,7 +22,7 @@ import { UserError, wrapFileError } from '../errors.ts';
 import { nd, readNpz, writeNpz, type NpzContent } from '../io/npz.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { saveTrack, trackFromNpz } from '../pose/track.ts';
-import { motionFromNpz, saveMotion, type RobotMotion } from '../retarget/motion.ts';
+import { motionFromNpz, saveMotion, type RobotMotion } from '../robot/motion.ts';
 import { partArrays, type Episode, type EpisodeChecksums, type IndexEntry, type Provenance } from './episode.ts';
 import { EPISODE_PARTS, episodeId, type EpisodePart } from './digest.ts';
 import { pidAlive, withLock } from './lock.ts';

@@ -9,7 +9,7 @@
  */
 import * as os from 'node:os';
 import type { Episode, IndexEntry } from '../store/episode.ts';
-import type { RobotMotion } from '../retarget/motion.ts';
+import type { RobotMotion } from '../robot/motion.ts';
 import { CTOR, DESCR, crc32, crc32Table, dtypeOf, type DType, type NdArray, type NumericArray } from '../io/npz.ts';
 
 export const PROTOCOL = 1;

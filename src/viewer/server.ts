@@ -15,7 +15,7 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../errors.ts';
-import { loadMotion, type RobotMotion } from '../retarget/motion.ts';
+import { loadMotion, type RobotMotion } from '../robot/motion.ts';
 import { loadTrack, type PoseTrack } from '../pose/track.ts';
 import { loadUrdf } from '../robot/urdf.ts';
 

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { captureVideo } from '../../src/capture/index.ts';
-import { BLAZEPOSE_LANDMARKS } from '../../src/capture/layout.ts';
+import { BLAZEPOSE_LANDMARKS } from '../../src/pose/blazepose.ts';
 import { describeShared, shared } from '../helpers/shared.ts';
 import { ffmpeg, ffprobeTimes, rotatedClip, tmpDir, vfrClip } from './clips.ts';
 

@@ -6,7 +6,7 @@ import { runCli } from '../helpers/cli.ts';
 import { openStore } from '../../src/store/store.ts';
 import { exportDataset } from '../../src/export/index.ts';
 import type { Episode } from '../../src/store/episode.ts';
-import type { RobotMotion } from '../../src/retarget/motion.ts';
+import type { RobotMotion } from '../../src/robot/motion.ts';
 import { verifyAudit } from '../../src/privacy/audit.ts';
 import { frameCacheDir, keptVideoPath, purgeStore, recordConsent } from '../../src/privacy/purge.ts';
 import { pseudonymize } from '../../src/privacy/pseudonym.ts';

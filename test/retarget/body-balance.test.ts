@@ -12,7 +12,7 @@ import { Kinematics } from '../../src/robot/kinematics.ts';
 import { importPose } from '../../src/pose/import.ts';
 import { ComModel, SupportRegion, comOutsideSupport, soleRectangle, supportFoot } from '../../src/retarget/balance.ts';
 import { discoverBody } from '../../src/retarget/discover.ts';
-import type { RobotMotion } from '../../src/retarget/motion.ts';
+import type { RobotMotion } from '../../src/robot/motion.ts';
 import { IkState } from '../../src/retarget/solver.ts';
 import { retarget } from '../../src/retarget/index.ts';
 

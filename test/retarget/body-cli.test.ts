@@ -13,7 +13,7 @@ import { pythonWith, runPython } from '../helpers/python.ts';
 import { importPose } from '../../src/pose/import.ts';
 import { saveTrack, type PoseTrack } from '../../src/pose/track.ts';
 import { loadUrdf } from '../../src/robot/urdf.ts';
-import { loadMotion } from '../../src/retarget/motion.ts';
+import { loadMotion } from '../../src/robot/motion.ts';
 import { retarget, resampleTrack, parseRobotConfig, loadRobotConfig, type QualityReport } from '../../src/retarget/index.ts';
 import { retargetFile } from '../../src/retarget/run.ts';
 

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeShared, shared } from '../helpers/shared.ts';
 import { runCli } from '../helpers/cli.ts';
 import { pythonWith, runPython } from '../helpers/python.ts';
-import { loadMotion } from '../../src/retarget/motion.ts';
+import { loadMotion } from '../../src/robot/motion.ts';
 import { loadUrdf } from '../../src/robot/urdf.ts';
 import { Kinematics } from '../../src/robot/kinematics.ts';
 

@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadUrdf } from '../../src/robot/urdf.ts';
-import { saveMotion } from '../../src/retarget/motion.ts';
+import { saveMotion } from '../../src/robot/motion.ts';
 import { setJoints, standingMotion } from '../../src/sim/synthetic.ts';
 import { runCli } from '../helpers/cli.ts';
 import { describeShared, shared } from '../helpers/shared.ts';

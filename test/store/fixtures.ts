@@ -4,7 +4,7 @@
  */
 import { BODY_JOINTS, BODY_PARENTS } from '../../src/pose/skeleton.ts';
 import type { PoseTrack } from '../../src/pose/track.ts';
-import type { RobotMotion } from '../../src/retarget/motion.ts';
+import type { RobotMotion } from '../../src/robot/motion.ts';
 import type { Episode } from '../../src/store/episode.ts';
 
 export const G1_JOINTS = [

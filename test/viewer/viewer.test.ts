@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser } from 'playwright-core';
-import { saveMotion, type RobotMotion } from '../../src/retarget/motion.ts';
+import { saveMotion, type RobotMotion } from '../../src/robot/motion.ts';
 import { saveTrack } from '../../src/pose/track.ts';
 import { loadUrdf } from '../../src/robot/urdf.ts';
 import { Kinematics } from '../../src/robot/kinematics.ts';

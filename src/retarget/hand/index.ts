@@ -20,7 +20,7 @@ import { loadUrdf, type UrdfRobot } from '../../robot/urdf.ts';
 import { UserError } from '../../errors.ts';
 import { HAND_LANDMARKS, type Side } from '../../pose/skeleton.ts';
 import type { PoseTrack } from '../../pose/track.ts';
-import type { RobotMotion } from '../motion.ts';
+import type { RobotMotion } from '../../robot/motion.ts';
 import { discoverHand } from './discover.ts';
 import { measureHumanHand } from './human.ts';
 import { defaultHandConfigFile, handOptionsFromConfig, loadHandConfig, type HandConfig } from './config.ts';

@@ -1,6 +1,6 @@
 /**
- * Small dense linear algebra on Float64Array for the retargeting solvers: Cholesky factorisation and a
- * box-constrained solve of the normal equations. Everything works in caller-provided buffers.
+ * Small dense linear algebra on Float64Array for the project's solvers (retargeting IK, articulated dynamics):
+ * Cholesky factorisation and a box-constrained solve of the normal equations, in caller-provided buffers.
  */
 
 /** In-place Cholesky of the n x n SPD matrix A (row-major, lower triangle used). Returns false if not SPD. */
