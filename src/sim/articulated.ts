@@ -78,13 +78,15 @@ export class ArticulatedBody {
   private readonly inertiaLocal: Float64Array; // 9 per body
   private readonly pts: Float32Array[]; // contact sample points per body (top link frame)
   // Per body, per step.
-  private readonly o: Float64Array; // origin (3)
   /** World COM of every body (3 per body), after prepare(). */
   readonly c: Float64Array;
   private readonly Iw: Float64Array; // inertia about COM, world axes (9)
   private readonly s: Float64Array; // joint axis, world (3)
-  private readonly w: Float64Array; // angular velocity (3)
-  private readonly v: Float64Array; // origin velocity (3)
+  /** Angular velocity and origin velocity of every body (3 per body, world), after prepare(). */
+  readonly w: Float64Array;
+  readonly v: Float64Array;
+  /** Origin of every body's top link (3 per body, world), after prepare(). */
+  readonly o: Float64Array;
   private readonly al: Float64Array; // angular acceleration bias (3)
   private readonly ac: Float64Array; // origin acceleration bias (3)
   private readonly F: Float64Array; // subtree force (3)
@@ -406,14 +408,18 @@ export class ArticulatedBody {
   /**
    * One time step. tau: joint generalised forces (nq) already capped; kp, kd: the stiffness and damping
    * of tau's PD part per dof, integrated implicitly (0 for a dof at its cap); fext: external forces per
-   * body at its COM (3 per body) or null.
+   * body at its COM (3 per body) or null; baseWrench: force (3, at the root origin) and torque (3) on the
+   * root body, world, or null (ignored for a fixed base).
    */
-  step(tau: Float64Array, kp: Float64Array, kd: Float64Array, fext: Float64Array | null): void {
+  step(tau: Float64Array, kp: Float64Array, kd: Float64Array, fext: Float64Array | null, baseWrench: Float64Array | null = null): void {
     const { n, c0, dt, M, L, rhs, du, u } = this;
     this.prepare();
     this.bias(fext);
     this.massMatrix();
     for (let i = 0; i < n; i++) rhs[i] = -dt * this.C[i];
+    // A wrench on the root body (force at the root origin, torque; world): its generalised force is the
+    // wrench itself on the base columns (they are the root origin's velocity and the world angular velocity).
+    if (baseWrench && !this.fixedBase) for (let i = 0; i < 6; i++) rhs[i] += dt * baseWrench[i];
     for (let d = 0; d < this.nq; d++) {
       const i = c0 + d;
       M[i * n + i] += dt * kd[d] + dt * dt * kp[d];
