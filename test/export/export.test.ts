@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } from 'hyparquet';
 import { exportDataset } from '../../src/export/index.ts';
 import { jointGroup } from '../../src/export/lerobot.ts';
@@ -163,7 +163,7 @@ describe('export', () => {
     }
   });
 
-  it('LeRobot v3.0 (one and several data files) and v2.1 load with pyarrow + datasets as LeRobot loads them, states equal to the store', async () => {
+  it('LeRobot v3.0 (one and several data files) and v2.1 load with pyarrow + datasets as LeRobot loads them, states equal to the store', async (ctx) => {
     const outs: string[] = [];
     for (const [format, mb] of [['lerobot-v3', undefined], ['lerobot-v3', 0.03], ['lerobot-v2.1', undefined]] as const) {
       const out = path.join(tmp(), format);
@@ -171,7 +171,7 @@ describe('export', () => {
       outs.push(out);
     }
     expect(fs.readdirSync(path.join(outs[1], 'data/chunk-000')).length).toBeGreaterThan(1);
-    checkWithPython(outs, 4);
+    checkWithPython(ctx, outs, 4);
   });
 
   it('LeRobot v2.1: one parquet per episode, JSON-lines metadata and GR00T modality.json', async () => {
@@ -218,14 +218,14 @@ describe('export', () => {
     expect(jointGroup('gripper')).toBe('other');
   });
 
-  it('motion-npz: one .npz per clip that numpy loads, quaternion reordered to x,y,z,w', async () => {
+  it('motion-npz: one .npz per clip that numpy loads, quaternion reordered to x,y,z,w', async (ctx) => {
     const out = path.join(tmp(), 'clips');
     const s = await exportDataset(storeDir, { format: 'motion-npz', out, onlyFeasible: true });
     expect(s.files).toEqual(['episode_000000.npz', 'episode_000001.npz', 'episode_000002.npz']);
     const meta = JSON.parse(fs.readFileSync(path.join(out, 'meta.json'), 'utf8'));
     expect(meta).toMatchObject({ kind: 'reel2real-motion-npz', robot: 'unitree_g1', fps: 30, root_rot_order: 'xyzw', joint_names: G1_JOINTS });
     const py = pythonWith(['numpy']);
-    if (!py) { console.warn('[skip] motion-npz numpy check: no Python with numpy'); return; }
+    if (!py) return ctx.skip('motion-npz numpy check: no Python with numpy');
     const res = JSON.parse(runPython(py, `
 import json, sys, numpy as np
 z = np.load(sys.argv[1])
@@ -370,12 +370,9 @@ print(json.dumps({"fps": float(z["fps"]), "fps_shape": list(z["fps"].shape), "do
   });
 
   /** Load with pyarrow + datasets as LeRobot does (one Python process for all) and compare the states with the store. */
-  function checkWithPython(outs: string[], nEpisodes: number): void {
+  function checkWithPython(ctx: TestContext, outs: string[], nEpisodes: number): void {
     const py = pythonWith(['pyarrow', 'datasets', 'pandas', 'numpy']);
-    if (!py) {
-      console.warn('[skip] LeRobot-style load with pyarrow + datasets: no Python with pyarrow, datasets, pandas (pip install pyarrow datasets pandas)');
-      return;
-    }
+    if (!py) return ctx.skip('LeRobot-style load with pyarrow + datasets: no Python with pyarrow, datasets, pandas (pip install pyarrow datasets pandas)');
     const results = JSON.parse(runPython(py, fs.readFileSync(CHECKER, 'utf8'), outs).trim().split('\n').pop()!);
     expect(results.length).toBe(outs.length);
     outs.forEach((out, k) => {

@@ -22,7 +22,7 @@ const KEYPOINTS = 'keypoints/dex_retargeting_human_joint_right.npy';
 const HAND = 'hands/inspire_right/inspire_hand_right.urdf';
 
 describeShared('store + export of a real retargeted hand episode', [KEYPOINTS, HAND], () => {
-  it('round-trips through the store and loads as a LeRobot dataset with the retargeted joints', async () => {
+  it('round-trips through the store and loads as a LeRobot dataset with the retargeted joints', async (ctx) => {
     const kp = shared(KEYPOINTS);
     const track = importPose(kp);
     const motion = retargetHand(track, shared(HAND));
@@ -66,7 +66,7 @@ describeShared('store + export of a real retargeted hand episode', [KEYPOINTS, H
     expect(modality.state.right_hand).toEqual({ start: 0, end: n }); // the robot is a right hand
 
     const py = pythonWith(['pyarrow', 'datasets', 'pandas', 'numpy']);
-    if (!py) { console.warn('[skip] LeRobot-style load of the real episode: no Python with pyarrow, datasets, pandas'); return; }
+    if (!py) return ctx.skip('LeRobot-style load of the real episode: no Python with pyarrow, datasets, pandas');
     const checker = fs.readFileSync(path.join(PROJECT_ROOT, 'test/export/lerobot_check.py'), 'utf8');
     for (const res of JSON.parse(runPython(py, checker, [v3, v21]).trim().split('\n').pop()!)) {
       expect(res.problems).toEqual([]);

@@ -31,9 +31,9 @@ describeShared('pose import / pose info (CLI)', [WALK], () => {
     expect(listDir(dir)).toEqual(['walk.npz']);
   });
 
-  it('writes a track numpy reads with nothing else', () => {
+  it('writes a track numpy reads with nothing else', (ctx) => {
     const py = pythonWith(['numpy']);
-    if (!py) { console.warn('[skip] no python3 with numpy: numpy round-trip not checked'); return; }
+    if (!py) return ctx.skip('no python3 with numpy: numpy round-trip not checked');
     const txt = runPython(py, [
       'import json, sys, numpy as np',
       'z = np.load(sys.argv[1])',

@@ -142,7 +142,7 @@ describeShared('retarget: robustness, CLI, configs, body + fingers', [WALK, HAMM
     expect(() => retargetFile(hand, g1, {})).toThrow(/only hand landmarks/);
   });
 
-  it('CLI: --format gmr writes GMR-style fields (root_rot x,y,z,w) that numpy reads alone', () => {
+  it('CLI: --format gmr writes GMR-style fields (root_rot x,y,z,w) that numpy reads alone', (ctx) => {
     const out = path.join(tmp, 'walk.gmr.npz');
     const r = runCli(['retarget', shared(WALK), '--robot', shared(G1), '--out', out, '--duration', '1.5', '--fps', '30', '--format', 'gmr']);
     expect(r.code).toBe(0);
@@ -152,7 +152,7 @@ describeShared('retarget: robustness, CLI, configs, body + fingers', [WALK, HAMM
     // The same run as the previous test's (there from the saved track, here from the BVH), in the reel2real layout.
     const ref = path.join(tmp, 'walk.g1.npz');
     const py = pythonWith(['numpy']);
-    if (!py) { console.warn('[skip] no Python with numpy: GMR file not read back by numpy'); return; }
+    if (!py) return ctx.skip('no Python with numpy: GMR file not read back by numpy');
     const res = JSON.parse(runPython(py, `
 import json, sys, numpy as np
 g = np.load(sys.argv[1]); m = np.load(sys.argv[2])

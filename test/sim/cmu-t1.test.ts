@@ -1,23 +1,25 @@
-/** A real retargeted CMU clip (digging) on T1: the report is complete and every verdict is explained. */
+/** A real retargeted CMU clip (digging) on T1: infeasible for ankle torque (the
+ * kinematic reference asks more of the ankles than their effort limits), the report complete, every verdict explained. */
 import { expect, it } from 'vitest';
 import { importPose } from '../../src/pose/import.ts';
 import { retarget } from '../../src/retarget/index.ts';
 import { loadUrdf } from '../../src/robot/urdf.ts';
 import { checkFeasibility } from '../../src/sim/index.ts';
 import { describeShared, shared } from '../helpers/shared.ts';
-import { expectCompleteReport } from './report-helpers.ts';
+import { expectAnkleTorqueInfeasible, expectCompleteReport } from './report-helpers.ts';
 
 const URDF = 'robots/booster_t1/T1_serial.urdf';
 const CLIP = 'motions/cmu_small_gods_game/cmu_79_04_digging.bvh';
 
 describeShared('validate a retargeted CMU clip on T1', [URDF, CLIP], () => {
-  it('digging, 2 s: complete report, verdict explained by its reasons', async () => {
+  it('digging, 2 s: infeasible for ankle torque, complete report, verdict explained by its reasons', async () => {
     const robot = loadUrdf(shared(URDF));
     const motion = retarget(importPose(shared(CLIP)), robot, { fps: 50, start: 1, duration: 2 });
     const r = await checkFeasibility(motion, robot, { mode: 'assisted' });
     console.log(`T1 digging: ${r.feasible ? 'feasible' : 'NOT feasible'}; ${r.reasons.map((x) => `${x.hard ? 'hard' : 'soft'} ${x.kind}: ${x.message}`).join(' | ')}`);
     expectCompleteReport(r, motion.timestamps.length, true);
     expect(r.metrics.base).toBe('floating');
+    expectAnkleTorqueInfeasible(r, 3);
     // The assist measured something: a residual figure exists for every frame window.
     expect((r.metrics.assisted as { residual_force_mean_weight: number }).residual_force_mean_weight).toBeGreaterThanOrEqual(0);
   });

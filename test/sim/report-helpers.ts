@@ -22,3 +22,18 @@ export function expectCompleteReport(r: ValidationReport, frames: number, floati
   expect(r.sim.joint_drift_mm).toBeLessThan(1);
   expect(r.sim.steps).toBeGreaterThan(0);
 }
+
+/**
+ * The verdict of a kinematic CMU clip on a real humanoid: infeasible, with a hard ankle-torque reason (the
+ * reference needs more ankle torque than the URDF's effort limit allows — an independent simulator found the
+ * same for the CMU walk on H1) and a hard residual (the assisted base needs a large external wrench).
+ */
+export function expectAnkleTorqueInfeasible(r: ValidationReport, minRatio: number): void {
+  expect(r.feasible).toBe(false);
+  const torque = r.reasons.find((x) => x.kind === 'torque');
+  expect(torque?.hard, 'a hard torque reason').toBe(true);
+  const m = /(\S*ankle\S*) needs ([\d.]+)x its effort/i.exec(torque!.message);
+  expect(m, torque!.message).not.toBeNull();
+  expect(Number(m![2])).toBeGreaterThan(minRatio);
+  expect(r.reasons.find((x) => x.kind === 'residual')?.hard, 'a hard residual reason').toBe(true);
+}

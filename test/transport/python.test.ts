@@ -162,9 +162,9 @@ describe.skipIf(!py)('transport python consumer', () => {
     }
   }, 90_000);
 
-  it('torch_dataset.py compiles (and runs where torch is installed)', () => {
+  // Only compiled: running it needs torch, which is not installed here (PyPI is unreachable).
+  it('torch_dataset.py compiles', () => {
     const r = spawnSync(py!, ['-m', 'py_compile', path.join(PROJECT_ROOT, 'examples', 'python', 'torch_dataset.py')], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
-    if (!pythonWith(['torch', 'zmq', 'numpy'])) console.warn('[skip] torch_dataset.py run: torch is not installed here (PyPI is unreachable)');
   });
 });
