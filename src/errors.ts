@@ -6,7 +6,8 @@
 export class UserError extends Error {
   readonly file?: string;
   constructor(message: string, file?: string) {
-    super(file ? `${file}: ${message}` : message);
+    // Messages quote untrusted text (file names, values read from files): never let it reach the terminal raw.
+    super(file ? `${safeText(file, 300)}: ${safeText(message, 600)}` : safeText(message, 800));
     this.name = 'UserError';
     this.file = file;
   }
@@ -26,4 +27,33 @@ export function wrapFileError(err: unknown, file: string): never {
   if (e && e.code === 'EACCES') throw new UserError('permission denied', file);
   const msg = e && e.message ? e.message.split('\n')[0] : String(err);
   throw new UserError(msg, file);
+}
+
+// C0 and C1 control characters, DEL, line/paragraph separators, bidirectional overrides and isolates.
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Untrusted text made safe for a one-line terminal message: control characters (escape sequences, newlines,
+ * bidi overrides) written as \xNN / \uNNNN, and anything past `max` characters cut with "…(N more)".
+ */
+export function safeText(text: string, max = 200): string {
+  let s = String(text);
+  let cut = '';
+  if (s.length > max) {
+    cut = `…(${s.length - max} more)`;
+    s = s.slice(0, max);
+  }
+  return s.replace(UNSAFE, (c) => {
+    const n = c.charCodeAt(0);
+    if (c === '\n') return '\\n';
+    if (c === '\r') return '\\r';
+    if (c === '\t') return '\\t';
+    return n < 0x100 ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`;
+  }) + cut;
+}
+
+/** An untrusted value quoted for an error message: "…", control characters escaped, cut after `max` characters. */
+export function quote(value: unknown, max = 80): string {
+  const s = typeof value === 'string' ? value : value instanceof Uint8Array ? Buffer.from(value.subarray(0, max * 4)).toString('latin1') : String(value);
+  return `"${safeText(s.replace(/\\/g, '\\\\').replace(/"/g, '\\"'), max)}"`;
 }

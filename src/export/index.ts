@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors.ts';
 import { writeDirAtomic } from '../io/atomic.ts';
-import { appendAudit } from '../privacy/audit.ts';
+import { appendAudit, auditKey } from '../privacy/audit.ts';
 import { openStore } from '../store/store.ts';
 import { isUniform, makeLayout, probeEpisode, resampleMotion, type SelectedEpisode } from './frames.ts';
 import type { Episode, IndexEntry } from '../store/episode.ts';
@@ -38,6 +38,8 @@ export interface ExportOptions {
   dataFileSizeMb?: number;
   /** Who exports, for the stores' audit logs (default: the OS user, as the audit log does). */
   actor?: string;
+  /** Operator key for the stores' keyed audit logs (default: $REEL2REAL_PSEUDONYM_KEY). */
+  key?: Buffer | Uint8Array;
 }
 
 export interface ExportSummary {
@@ -111,6 +113,8 @@ export async function exportDataset(stores: string | string[], opts: ExportOptio
     throw new UserError(`unknown format "${opts.format}" (one of ${EXPORT_FORMATS.join(', ')})`);
   }
   const out = path.resolve(opts.out);
+  // The export is logged in each store's keyed audit log: know the key before anything is written.
+  const key = auditKey(opts.key);
   for (const s of list) {
     const abs = path.resolve(s);
     if (out === abs || out.startsWith(abs + path.sep)) throw new UserError('the output directory must not be inside a store', opts.out);
@@ -142,7 +146,7 @@ export async function exportDataset(stores: string | string[], opts: ExportOptio
         action: 'export',
         actor: opts.actor,
         details: { out, format: opts.format, episodes: selected.filter((e) => e.store === s).length, robot: layout.robot },
-      });
+      }, key);
     }
   }, { replace: opts.overwrite });
   return {

@@ -2,16 +2,21 @@
  * `npm run demo`: the whole pipeline on an embedded default that needs no external file.
  *
  * The project's own humanoid and hand (robots/), the built-in pick-and-place human motion (body and both
- * hands, src/pose/builtin.ts) saved as a recording with a consent manifest beside it, then: consent gate →
+ * hands, src/pose/builtin.ts) saved as a recording with a consent manifest beside it — bound to the
+ * recording's sha256 and signed with a key made up for this run only (the demo needs no operator key; a real
+ * run takes the operator's, see docs/privacy.md) — then: consent gate →
  * import → quality report → retargeting (body, fingers onto the separate hand) → validation in Rapier →
  * episode store → LeRobot v3 export → a ZeroMQ stream to an in-process trainer that checks every array it
  * receives against the store. Prints where to look.
  */
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { builtinMotion } from '../pose/builtin.ts';
 import { saveTrack } from '../pose/track.ts';
+import { signManifestFile } from '../privacy/consent.ts';
+import { sha256File } from '../privacy/gate.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { runClip, type ClipResult, type Stage } from './run.ts';
 import { openStore } from '../store/store.ts';
@@ -21,8 +26,6 @@ import { EpisodeConsumer, EpisodeServer } from '../transport/index.ts';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DEMO_HUMANOID = path.join(ROOT, 'robots/r2r_humanoid/r2r_humanoid.urdf');
 export const DEMO_HAND = path.join(ROOT, 'robots/r2r_hand/r2r_hand.urdf');
-/** A fixed key for the demo's pseudonyms only. Real runs take the operator's key. */
-const DEMO_KEY = Buffer.from('reel2real-demo-pseudonym-key-not-for-real-data', 'utf8');
 
 export interface DemoResult {
   out: string;
@@ -47,7 +50,11 @@ export async function runDemo(opts: { out?: string; log?: (line: string) => void
   const track = builtinMotion('pick-and-place');
   saveTrack(recording, track);
   const now = new Date();
-  writeFileAtomic(recording.replace(/\.npz$/, '.consent.json'), JSON.stringify({
+  // An operator key for this demo only (its pseudonyms, its manifest signature, its audit log): made up now,
+  // never saved, so nothing the demo signs can be passed off as the operator's.
+  const key = randomBytes(32);
+  const manifest = recording.replace(/\.npz$/, '.consent.json');
+  writeFileAtomic(manifest, JSON.stringify({
     consent_id: 'demo-consent-0001',
     contributor: 'demo-worker-42',
     consent_version: '1.0',
@@ -56,8 +63,11 @@ export async function runDemo(opts: { out?: string; log?: (line: string) => void
     expires: new Date(now.getTime() + 365 * 86400e3).toISOString().slice(0, 10),
     withdrawn: null,
     retention_days: 365,
+    recordings: [sha256File(recording)],
   }, null, 2));
+  signManifestFile(manifest, key);
   log(`recording   built-in pick-and-place: ${track.timestamps.length} frames at ${track.fps} fps, ${track.jointNames.length} joints (body + both hands)`);
+  log('consent     demo manifest bound to the recording\'s sha256 and signed with a one-off demo key (real runs: the operator key)');
 
   // 2. The pipeline.
   const store = path.join(out, 'store');
@@ -65,7 +75,7 @@ export async function runDemo(opts: { out?: string; log?: (line: string) => void
     if (state === 'end') log(`${stage.padEnd(11)} ${detail ?? 'done'}`);
   };
   const clip = await runClip(recording, {
-    robot: DEMO_HUMANOID, hand: DEMO_HAND, store, task: 'pick-and-place', key: DEMO_KEY, actor: 'demo', onStage: stageLine, balance: true,
+    robot: DEMO_HUMANOID, hand: DEMO_HAND, store, task: 'pick-and-place', key, actor: 'demo', onStage: stageLine, balance: true,
   });
   if (clip.status !== 'stored' || !clip.id) throw new Error(`demo clip was ${clip.status}: ${clip.reasons.join('; ')}`);
   const ep = openStore(store).get(clip.id);
@@ -83,7 +93,7 @@ export async function runDemo(opts: { out?: string; log?: (line: string) => void
 
   // 4. LeRobot export.
   const dataset = path.join(out, 'lerobot');
-  const summary = await exportDataset(store, { format: 'lerobot-v3', out: dataset });
+  const summary = await exportDataset(store, { format: 'lerobot-v3', out: dataset, key });
   log(`export      LeRobot v3.0: ${summary.episodes ?? 1} episode(s), ${summary.frames ?? ''} frames → ${path.relative(process.cwd(), dataset)}`);
 
   // 5. Stream to an in-process trainer over ZeroMQ and check what arrives.
@@ -107,7 +117,8 @@ function fmt(v: unknown, digits: number): string {
 
 async function streamToTrainer(store: string, out: string, stored: ReturnType<ReturnType<typeof openStore>['get']>) {
   const source = openStore(store);
-  const endpoint = `ipc://${path.join(out, '.demo-stream.sock')}`;
+  const sock = path.join(out, '.demo-stream.sock');
+  const endpoint = `ipc://${sock}`;
   const server = new EpisodeServer({ source, bind: endpoint, stateDir: path.join(out, '.transport') });
   await server.start();
   const trainer = new EpisodeConsumer({ connect: endpoint, name: 'demo-trainer' });
@@ -132,6 +143,8 @@ async function streamToTrainer(store: string, out: string, stored: ReturnType<Re
   } finally {
     await trainer.close();
     await server.close();
+    // ZeroMQ leaves an ipc socket file behind when it unbinds.
+    fs.rmSync(sock, { force: true });
   }
   return { episodes, arraysChecked, bytes };
 }

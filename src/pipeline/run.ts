@@ -20,7 +20,7 @@ import type { RobotMotion } from '../robot/motion.ts';
 import { fingerSolvers, isHandOnlyTrack, isHandRobot, retargetHand } from '../retarget/hand/index.ts';
 import { gateIngest, type GateResult } from '../privacy/gate.ts';
 import { appendAudit } from '../privacy/audit.ts';
-import { keptVideoPath, recordConsent } from '../privacy/purge.ts';
+import { keptVideoPath, recordConsent, storeConsents } from '../privacy/purge.ts';
 import { openStore, type EpisodeStore } from '../store/store.ts';
 import type { Episode } from '../store/episode.ts';
 import { checkFeasibility, type ValidationMode, type ValidationReport } from '../sim/index.ts';
@@ -108,7 +108,7 @@ export async function runClip(input: string, opts: RunOptions, store?: EpisodeSt
     // 1. Consent: before anything is read further or written.
     let gate: GateResult;
     try {
-      gate = await stage('consent', () => gateIngest({ recording: input, manifestPath: opts.consent, scope: opts.scope ?? 'robot-training', key: opts.key }));
+      gate = await stage('consent', () => gateIngest({ recording: input, manifestPath: opts.consent, scope: opts.scope ?? 'robot-training', key: opts.key, known: fs.existsSync(opts.store) ? storeConsents(opts.store) : [] }));
     } catch (err) {
       if (err instanceof UserError) {
         result.status = 'refused';
@@ -187,9 +187,9 @@ export async function runClip(input: string, opts: RunOptions, store?: EpisodeSt
     appendAudit(st.dir, {
       action: 'ingest', actor: opts.actor, recording: gate.recording.sha256, episode: id,
       details: { file: gate.recording.file, robot: robots.robot.name, task: opts.task ?? null, quality: quality.verdict, feasible, timing },
-    });
+    }, opts.key);
     if (opts.keepVideo && isVideo(input) && !fs.existsSync(keptVideoPath(st.dir, id))) {
-      await keepVideo(st.dir, id, input, { keepAudio: opts.keepAudio, actor: opts.actor });
+      await keepVideo(st.dir, id, input, { keepAudio: opts.keepAudio, actor: opts.actor, key: opts.key });
     }
     result.status = 'stored';
     const why = (r: ValidationReport['reasons'][number]) => `${r.hard ? 'infeasible' : 'warning'}: ${r.kind}: ${r.message}`;

@@ -4,20 +4,24 @@
  *
  *     {"seq", "time", "actor", "action", "recording", "episode", "details", "prev_hash", "hash"}
  *
- * where `hash` = sha256 of the canonical JSON of every other field (keys in that order, `details` with sorted
- * keys) and `prev_hash` is the previous line's hash (64 zeros for the first). Editing a line breaks its hash;
- * deleting, reordering or inserting lines breaks the chain (prev_hash and seq). `audit.head.json` beside the
- * log holds the last seq and hash, so cutting lines off the end is detected too. Several processes may append
- * at once: appends take a lock file.
+ * where `hash` = HMAC-SHA256 under the operator key's audit subkey (operatorSubkey(key, 'audit')) of the
+ * canonical JSON of every other field (keys in that order, `details` with sorted keys) and `prev_hash` is the
+ * previous line's hash (64 zeros for the first). Without the key nobody can write a line that verifies, so an
+ * edited, rewritten or forged entry is detected; deleting, reordering or inserting lines breaks the chain (seq
+ * and prev_hash). `audit.head.json` beside the log holds the last seq and hash, keyed too, so cutting lines off
+ * the end is detected; a missing head is a failure unless the log is empty. Several processes may append at
+ * once: appends take a lock file.
  *
+ * Appending and verifying need the operator key: pass it, or it is read from REEL2REAL_PSEUDONYM_KEY.
  * Recording references should be content hashes or base names, never paths (paths can carry names).
  */
-import { createHash } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../errors.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
+import { operatorKeyFromEnv, operatorSubkey } from './pseudonym.ts';
 
 export const GENESIS = '0'.repeat(64);
 
@@ -63,10 +67,27 @@ function canonical(v: unknown): unknown {
   return v;
 }
 
-/** The hash a line must carry. */
-export function entryHash(e: Omit<AuditEntry, 'hash'>): string {
+/** The operator key given, else the environment's; a UserError saying how to give one. */
+export function auditKey(key?: Buffer | Uint8Array | null): Buffer | Uint8Array {
+  const k = key ?? operatorKeyFromEnv();
+  if (!k) throw new UserError('the audit log is keyed with the operator key: set REEL2REAL_PSEUDONYM_KEY or pass --key-file <file>');
+  return k;
+}
+
+/** The hash a line must carry: HMAC-SHA256 under the audit subkey of the operator key. */
+export function entryHash(e: Omit<AuditEntry, 'hash'>, key: Buffer | Uint8Array): string {
   const body = JSON.stringify([e.seq, e.time, e.actor, e.action, e.recording, e.episode, canonical(e.details), e.prev_hash]);
-  return createHash('sha256').update(body, 'utf8').digest('hex');
+  return createHmac('sha256', operatorSubkey(key, 'audit')).update(body, 'utf8').digest('hex');
+}
+
+/** The head file's MAC over the last seq and hash. */
+function headMac(seq: number, hash: string, key: Buffer | Uint8Array): string {
+  return createHmac('sha256', operatorSubkey(key, 'audit')).update(`head:${seq}:${hash}`, 'utf8').digest('hex');
+}
+
+function sameHex(a: unknown, b: string): boolean {
+  if (typeof a !== 'string' || a.length !== b.length || !/^[0-9a-f]*$/.test(a)) return false;
+  return timingSafeEqual(Buffer.from(a, 'hex'), Buffer.from(b, 'hex'));
 }
 
 function defaultActor(): string {
@@ -129,8 +150,9 @@ function lastLine(file: string): string | null {
 }
 
 /** Append one event; returns the entry written. `target` is a store directory or a `.jsonl` log path. */
-export function appendAudit(target: string, ev: AuditEvent): AuditEntry {
+export function appendAudit(target: string, ev: AuditEvent, key?: Buffer | Uint8Array | null): AuditEntry {
   if (!ev.action) throw new UserError('audit event needs an action');
+  const k = auditKey(key);
   const log = auditLogPath(target);
   fs.mkdirSync(path.dirname(path.resolve(log)), { recursive: true });
   return withLock(log, () => {
@@ -157,7 +179,7 @@ export function appendAudit(target: string, ev: AuditEvent): AuditEntry {
       details: ev.details ?? null,
       prev_hash: prev,
     };
-    const entry: AuditEntry = { ...body, hash: entryHash(body) };
+    const entry: AuditEntry = { ...body, hash: entryHash(body, k) };
     const fd = fs.openSync(log, 'a');
     try {
       fs.writeSync(fd, JSON.stringify(entry) + '\n');
@@ -165,7 +187,7 @@ export function appendAudit(target: string, ev: AuditEvent): AuditEntry {
     } finally {
       fs.closeSync(fd);
     }
-    writeFileAtomic(headPath(log), JSON.stringify({ seq: entry.seq, hash: entry.hash }) + '\n');
+    writeFileAtomic(headPath(log), JSON.stringify({ seq: entry.seq, hash: entry.hash, mac: headMac(entry.seq, entry.hash, k) }) + '\n');
     return entry;
   });
 }
@@ -182,7 +204,8 @@ export interface AuditVerification {
 }
 
 /** Check every line's hash and the chain; compare the end with the head file. */
-export function verifyAudit(target: string): AuditVerification {
+export function verifyAudit(target: string, key?: Buffer | Uint8Array | null): AuditVerification {
+  const k = auditKey(key);
   const log = auditLogPath(target);
   if (!fs.existsSync(log)) throw new UserError('no audit log here', log);
   const lines = fs.readFileSync(log, 'utf8').split('\n');
@@ -205,7 +228,7 @@ export function verifyAudit(target: string): AuditVerification {
       problems.push({ line, problem: 'missing seq or hash' });
       return;
     }
-    if (entryHash(body as Omit<AuditEntry, 'hash'>) !== hash) problems.push({ line, seq: e.seq, problem: 'content does not match its hash (edited)' });
+    if (!sameHex(hash, entryHash(body as Omit<AuditEntry, 'hash'>, k))) problems.push({ line, seq: e.seq, problem: 'content does not match its keyed hash (edited, forged, or written without the operator key)' });
     if (e.seq !== expectSeq) {
       problems.push({ line, seq: e.seq, problem: e.seq > expectSeq ? `seq ${e.seq} follows ${expectSeq - 1}: ${e.seq - expectSeq} entr${e.seq - expectSeq === 1 ? 'y' : 'ies'} missing (deleted)` : `seq ${e.seq} after ${expectSeq - 1} (reordered or duplicated)` });
     }
@@ -216,18 +239,23 @@ export function verifyAudit(target: string): AuditVerification {
   });
   let head: AuditVerification['head'] = 'missing';
   const hp = headPath(log);
+  const l = last as { seq: number; hash: string } | null;
   if (fs.existsSync(hp)) {
-    let h: { seq?: number; hash?: string } = {};
+    let h: { seq?: number; hash?: string; mac?: string } = {};
     try {
       h = JSON.parse(fs.readFileSync(hp, 'utf8'));
     } catch {
       /* treated as mismatch */
     }
-    const l = last as { seq: number; hash: string } | null;
-    head = l && h.seq === l.seq && h.hash === l.hash ? 'matches' : 'mismatch';
+    const sealed = typeof h.seq === 'number' && typeof h.hash === 'string' && sameHex(h.mac, headMac(h.seq, h.hash, k));
+    head = sealed && l && h.seq === l.seq && h.hash === l.hash ? 'matches' : 'mismatch';
     if (head === 'mismatch') {
-      problems.push({ line: lines.length, problem: `log ends at seq ${l ? l.seq : 'none'} but the head records seq ${h.seq} (entries cut off the end, or the head file altered)` });
+      problems.push({ line: lines.length, problem: sealed
+        ? `log ends at seq ${l ? l.seq : 'none'} but the head records seq ${h.seq} (entries cut off the end)`
+        : 'the head file is not sealed by the operator key (altered or forged)' });
     }
+  } else if (lines.length) {
+    problems.push({ line: lines.length, problem: `${path.basename(hp)} is missing (deleted: entries may have been cut off the end)` });
   }
   return { ok: problems.length === 0, log, entries: lines.length, last, head, problems };
 }

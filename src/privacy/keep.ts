@@ -8,7 +8,7 @@ import { sha256File } from './gate.ts';
 import { keptVideoPath } from './purge.ts';
 import { sanitizeVideo, type SanitizeOptions, type SanitizeReport } from './sanitize.ts';
 
-export async function keepVideo(store: string, episodeId: string, recording: string, opts: SanitizeOptions & { actor?: string } = {}): Promise<{ path: string; report: SanitizeReport }> {
+export async function keepVideo(store: string, episodeId: string, recording: string, opts: SanitizeOptions & { actor?: string; key?: Buffer | Uint8Array } = {}): Promise<{ path: string; report: SanitizeReport }> {
   if (!/^[0-9a-f]{64}$/.test(episodeId)) throw new Error(`keepVideo: not an episode id: ${episodeId}`);
   const out = keptVideoPath(store, episodeId);
   const report = await sanitizeVideo(recording, out, opts);
@@ -19,6 +19,6 @@ export async function keepVideo(store: string, episodeId: string, recording: str
       streams_removed: report.removed.streams.length, faces_blurred_frames: report.faces.frames_with_faces,
       verified_max_face_score: report.verification.max_face_score,
     },
-  });
+  }, opts.key);
   return { path: out, report };
 }

@@ -4,7 +4,9 @@
  * nobody without the key can recover or even test a guessed id. Raw ids are never stored.
  *
  * The key comes from `--key-file <file>` or the environment variable REEL2REAL_PSEUDONYM_KEY (hex, base64 or
- * text; at least 16 bytes).
+ * text; at least 16 bytes). It is the operator key: the same secret also signs consent manifests and keys
+ * the audit log's hash chain, each through its own subkey (operatorSubkey), so a value made for one purpose
+ * is never valid for another. Pseudonyms use the key itself (as they always have), so they stay stable.
  */
 import { createHmac } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -40,6 +42,19 @@ export function loadPseudonymKey(opts: { keyFile?: string; env?: NodeJS.ProcessE
   }
   if (key.length < 16) throw new UserError('pseudonym key is shorter than 16 bytes', where);
   return key;
+}
+
+/** Same as loadPseudonymKey: the operator key, which pseudonymises, signs manifests and keys the audit log. */
+export const loadOperatorKey = loadPseudonymKey;
+
+/** The operator key from the environment only, or null (for library calls that were given none). */
+export function operatorKeyFromEnv(env: NodeJS.ProcessEnv = process.env): Buffer | null {
+  return env[PSEUDONYM_ENV] ? loadPseudonymKey({ env }) : null;
+}
+
+/** HMAC-SHA256(key, "reel2real/<purpose>/v1"): the key for one purpose only. */
+export function operatorSubkey(key: Buffer | Uint8Array, purpose: 'manifest' | 'audit'): Buffer {
+  return createHmac('sha256', key).update(`reel2real/${purpose}/v1`, 'utf8').digest();
 }
 
 /** `p-` + hex HMAC-SHA256(key, "contributor:" + id), 64 hex digits. */

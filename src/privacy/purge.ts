@@ -73,7 +73,8 @@ export function readConsents(paths: string[]): ConsentManifest[] {
   return out;
 }
 
-function storeConsents(store: string): ConsentManifest[] {
+/** The consent records kept in a store (`<store>/consents/`), [] when there are none. */
+export function storeConsents(store: string): ConsentManifest[] {
   const dir = consentsDir(store);
   if (!fs.existsSync(dir)) return [];
   return fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort().map((f) => {
@@ -142,6 +143,8 @@ export interface PurgeOptions {
   /** Report what would be removed without removing anything. */
   dryRun?: boolean;
   actor?: string;
+  /** Operator key for the keyed audit log (default: $REEL2REAL_PSEUDONYM_KEY). */
+  key?: Buffer | Uint8Array;
 }
 
 export interface PurgeReport {
@@ -215,7 +218,7 @@ export function purgeStore(storeDir: string, opts: PurgeOptions = {}): PurgeRepo
   for (const ep of doomed) {
     const epDir = store.episodeDir(ep.id);
     if (store.remove(ep.id, `privacy purge: ${ep.reason}`)) removed.push(epDir);
-    appendAudit(dir, { action: 'purge', actor: opts.actor, episode: ep.id, recording: (sourcesOf.get(ep.id) ?? [])[0] ?? null, details: { reason: ep.reason, consent: ep.consent } });
+    appendAudit(dir, { action: 'purge', actor: opts.actor, episode: ep.id, recording: (sourcesOf.get(ep.id) ?? [])[0] ?? null, details: { reason: ep.reason, consent: ep.consent } }, opts.key);
   }
   for (const f of derived) {
     fs.rmSync(f, { recursive: true, force: true });
@@ -225,7 +228,7 @@ export function purgeStore(storeDir: string, opts: PurgeOptions = {}): PurgeRepo
     // A dataset cannot keep part of its episodes without being rewritten: it goes as a whole (re-export the rest).
     fs.rmSync(e.dir, { recursive: true, force: true });
     removed.push(e.dir);
-    appendAudit(dir, { action: 'purge-export', actor: opts.actor, details: { dir: e.dir, episodes: e.episodes } });
+    appendAudit(dir, { action: 'purge-export', actor: opts.actor, details: { dir: e.dir, episodes: e.episodes } }, opts.key);
   }
   return { store: dir, dryRun: false, episodes: doomed, removed, exports: exportsHit, kept };
 }

@@ -12,6 +12,7 @@ import { storeSource } from '../../src/viewer/store-source.ts';
 import { startViewer } from '../../src/viewer/server.ts';
 import { runCli } from '../helpers/cli.ts';
 import { describeShared, shared } from '../helpers/shared.ts';
+import { writeConsent } from '../helpers/consent.ts';
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => fs.existsSync(p));
 const VIDEO = 'videos/tfjs_pose_squats.mp4';
@@ -21,12 +22,13 @@ describeShared('new user: run on a real video with the G1, then view it', [VIDEO
   it('captures, gates, retargets, validates and stores the clip, then the viewer draws the G1 and scrubs', async (ctx) => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'r2r-newuser-'));
     const manifest = path.join(dir, 'consent.json');
-    fs.writeFileSync(manifest, JSON.stringify({
+    // Bound to the video's sha256 and signed with the operator key the tests run with (vitest.config.ts).
+    writeConsent(manifest, shared(VIDEO), {
       consent_id: 'c-squats', contributor: 'worker-1', consent_version: '1', scopes: ['robot-training'],
       granted: '2026-01-01', expires: '2030-01-01', withdrawn: null, retention_days: 365,
-    }));
+    });
     const store = path.join(dir, 'store');
-    const r = runCli(['run', shared(VIDEO), '--robot', shared(G1), '--store', store, '--consent', manifest, '--json'], { env: { REEL2REAL_PSEUDONYM_KEY: 'a7f3c9e1b2d4f6a8c0e2d4f6a8b0c2d4' } });
+    const r = runCli(['run', shared(VIDEO), '--robot', shared(G1), '--store', store, '--consent', manifest, '--json']);
     expect(r.code, r.stderr).toBe(0);
     const [res] = JSON.parse(r.stdout).results;
     expect(res.status).toBe('stored');

@@ -13,9 +13,10 @@ import { openStore } from '../../src/store/store.ts';
 import { verifyAudit } from '../../src/privacy/audit.ts';
 import { runCli } from '../helpers/cli.ts';
 import { PROJECT_ROOT } from '../helpers/shared.ts';
+import { TEST_OPERATOR_KEY, writeConsent } from '../helpers/consent.ts';
 
 const HUMANOID = path.join(PROJECT_ROOT, 'robots/r2r_humanoid/r2r_humanoid.urdf');
-const KEY = 'a7f3c9e1b2d4f6a8c0e2d4f6a8b0c2d4';
+const KEY = TEST_OPERATOR_KEY.toString('hex');
 const ENV = { REEL2REAL_PSEUDONYM_KEY: KEY };
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'r2r-pipe-'));
 
@@ -34,11 +35,10 @@ function slice(t: PoseTrack, t0: number, t1: number): PoseTrack {
 }
 
 function consent(recording: string, extra: Record<string, unknown> = {}) {
-  const m = {
+  writeConsent(recording.replace(/\.npz$/, '.consent.json'), recording, {
     consent_id: `c-${path.basename(recording)}`, contributor: 'worker-7', consent_version: '2.1', scopes: ['robot-training'],
     granted: '2026-01-01', expires: '2030-01-01', withdrawn: null, retention_days: 365, ...extra,
-  };
-  fs.writeFileSync(recording.replace(/\.npz$/, '.consent.json'), JSON.stringify(m));
+  });
 }
 
 /** Short recordings (2 s of the built-in motion at different rates), each with a consent sidecar. */
@@ -73,7 +73,8 @@ describe('reel2real run', () => {
 
     const store = path.join(dir, 'store');
     const r = runCli(['run', good, noConsent, noisy, '--robot', HUMANOID, '--store', store, '--mode', 'assisted', '--json'], { env: ENV });
-    expect(r.code, r.stderr).toBe(0);
+    // Exit 3: nothing failed, but an input was refused and one rejected (issue 16 item 16).
+    expect(r.code, r.stderr).toBe(3);
     const { results } = JSON.parse(r.stdout);
     const by = (f: string) => results.find((x: any) => x.input === f);
     expect(by(good).status).toBe('stored');
@@ -118,6 +119,7 @@ describe('reel2real run', () => {
     const r = runCli(['run', rec, '--robot', HUMANOID, '--store', store], { env: ENV });
     expect(r.stdout).toMatch(/refused/);
     expect(r.stdout).toMatch(/expired/);
+    expect(r.code).toBe(3);
     expect(fs.existsSync(store)).toBe(false);
   });
 });
@@ -183,10 +185,13 @@ describe('reel2real batch', () => {
 });
 
 describe('npm run demo', () => {
-  it('runs the whole pipeline on built-in data and says where to look', () => {
+  it('runs the whole pipeline on built-in data, with no operator key set, and says where to look', () => {
     const out = path.join(tmp(), 'demo');
-    const r = runCli(['demo', '--out', out]);
+    const r = runCli(['demo', '--out', out], { env: { REEL2REAL_PSEUDONYM_KEY: '' } });
     expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/signed with a one-off demo key/);
+    // Issue 16 item 17: no ZeroMQ socket file left behind.
+    expect(fs.existsSync(path.join(out, '.demo-stream.sock'))).toBe(false);
     for (const stage of ['consent', 'import', 'quality', 'retarget', 'validate', 'store', 'export', 'stream']) expect(r.stdout).toMatch(new RegExp(`^${stage}\\b`, 'm'));
     expect(r.stdout).toMatch(/1 episode\(s\) delivered over ZeroMQ, 3 arrays equal to the store's/);
     expect(r.stdout).toMatch(/Where to look/);

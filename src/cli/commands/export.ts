@@ -1,4 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
+import { loadOperatorKey } from '../../privacy/pseudonym.ts';
 import { exportDataset, EXPORT_FORMATS, type ExportFormat } from '../../export/index.ts';
 
 interface Args {
@@ -9,6 +10,7 @@ interface Args {
   'only-feasible'?: boolean;
   task?: string[];
   overwrite?: boolean;
+  'key-file'?: string;
   'default-task'?: string;
   json?: boolean;
 }
@@ -25,11 +27,13 @@ export const command: CommandModule<object, Args> = {
     .option('task', { type: 'string', array: true, describe: 'only episodes of this task (exact text; repeat for several)' })
     .option('overwrite', { type: 'boolean', describe: 'replace an existing output directory' })
     .option('default-task', { type: 'string', describe: 'task text for episodes without one (default "unlabeled")' })
+    .option('key-file', { type: 'string', describe: 'operator key file (else $REEL2REAL_PSEUDONYM_KEY): the export is logged in each store\'s keyed audit log' })
     .option('json', { type: 'boolean', describe: 'print the summary as JSON' })
     .example('$0 export runs/store --format lerobot-v3 --out datasets/g1-wipe --only-feasible', '') as unknown as Argv<Args>,
   handler: async (a) => {
     const s = await exportDataset(a.stores, {
       format: a.format, out: a.out, robot: a.robot, onlyFeasible: a['only-feasible'], tasks: a.task, overwrite: a.overwrite, defaultTask: a['default-task'],
+      key: a['key-file'] ? loadOperatorKey({ keyFile: String(a['key-file']) }) : undefined,
     });
     if (a.json) { process.stdout.write(JSON.stringify(s, null, 1) + '\n'); return; }
     process.stdout.write(

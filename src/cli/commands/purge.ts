@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { purgeStore } from '../../privacy/purge.ts';
 import { UserError } from '../../errors.ts';
+import { operatorKeyFromEnv, loadOperatorKey } from '../../privacy/pseudonym.ts';
 
 export const command: CommandModule = {
   command: 'purge <store>',
@@ -12,6 +13,7 @@ export const command: CommandModule = {
       .option('exports', { type: 'array', string: true, describe: 'directories holding exported datasets to search' })
       .option('dry-run', { type: 'boolean', default: false, describe: 'list what would be removed, remove nothing' })
       .option('at', { type: 'string', describe: 'judge consent as of this ISO date instead of now' })
+      .option('key-file', { type: 'string', describe: 'operator key file (else $REEL2REAL_PSEUDONYM_KEY): purges are logged in the keyed audit log' })
       .option('json', { type: 'boolean', default: false })
       .example('$0 purge ./store --consents ./consents', 'apply withdrawals and expiries'),
   handler: (argv) => {
@@ -19,6 +21,7 @@ export const command: CommandModule = {
     if (Number.isNaN(now.getTime())) throw new UserError(`--at is not a date: ${argv.at}`);
     const r = purgeStore(String(argv.store), {
       now, consents: (argv.consents as string[] | undefined) ?? [], exports: (argv.exports as string[] | undefined) ?? [], dryRun: Boolean(argv['dry-run']),
+      key: argv['key-file'] ? loadOperatorKey({ keyFile: String(argv['key-file']) }) : operatorKeyFromEnv() ?? undefined,
     });
     if (argv.json) { process.stdout.write(JSON.stringify(r, null, 2) + '\n'); return; }
     const verb = r.dryRun ? 'would remove' : 'removed';

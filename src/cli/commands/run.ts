@@ -17,6 +17,13 @@ export function clipLine(r: ClipResult): string {
   return `${head}${facts ? ` (${facts})` : ''}`;
 }
 
+/** The exit status for a run's results: 0 all stored, 1 any failed, 3 any refused or rejected (and none failed). */
+export function runExitCode(results: ClipResult[]): number {
+  if (results.some((r) => r.status === 'error')) return 1;
+  if (results.some((r) => r.status === 'refused' || r.status === 'rejected')) return 3;
+  return 0;
+}
+
 export const command: CommandModule<object, Args> = {
   command: 'run <inputs..>',
   describe: 'The pipeline: capture or import → quality gate → retarget → validate → store, one episode per input',
@@ -65,6 +72,8 @@ export const command: CommandModule<object, Args> = {
     const count = (s: ClipResult['status']) => results.filter((r) => r.status === s).length;
     if (a.json) process.stdout.write(JSON.stringify({ results }, null, 2) + '\n');
     else console.log(`\n${n} clip(s): ${count('stored')} stored (${results.filter((r) => r.feasible).length} feasible), ${count('rejected')} rejected by quality, ${count('refused')} refused by consent, ${count('error')} failed → ${a.store}`);
-    if (count('error') === n) process.exitCode = 1;
+    // Exit codes (README): 0 every input stored (feasible or not); 1 an input failed (bad file) — or bad
+    // arguments; 3 none failed but an input was refused (consent) or rejected (quality); 2 internal error.
+    process.exitCode = runExitCode(results);
   },
 };
