@@ -58,19 +58,59 @@ export function motionFileSource(file: string, opts: { robot?: string; track?: s
   return { list: () => [{ id: ep.id, label: ep.label }], get: () => ep };
 }
 
-/** Frames to mark on the timelines: from per-frame masks, quality reasons and validation events. */
-export function timelineMarkers(ep: ViewerEpisode): { lane: 'quality' | 'validation'; frame: number; kind: string; detail?: string }[] {
-  const out: { lane: 'quality' | 'validation'; frame: number; kind: string; detail?: string }[] = [];
+/** A frame to mark on a timeline lane: what, in words, and whether it is a failure (red) or a warning (amber). */
+export interface TimelineMarker {
+  lane: 'quality' | 'validation';
+  frame: number;
+  kind: string;
+  label: string;
+  severity: 'failure' | 'warning';
+  detail?: string;
+}
+
+/** The quality gate's per-frame masks in words ('any', their union, is not drawn: the others say why). */
+const MASK_LABELS: Record<string, string> = {
+  missing: 'body not seen',
+  low_confidence: 'low keypoint confidence',
+  after_drop: 'after a dropped frame',
+  jitter: 'keypoint jitter',
+  bone_outlier: 'bone length off',
+  cutoff: 'cut off at the image border',
+};
+const maskLabel = (name: string): string =>
+  MASK_LABELS[name] ?? (name.endsWith('_missing') ? `${name.slice(0, -'_missing'.length).replace(/_/g, ' ')} not seen` : name.replace(/[._]/g, ' '));
+
+/**
+ * Frames to mark on the timelines: from per-frame masks, quality reasons and validation events. Quality
+ * rejects and hard validation reasons are failures; quality flags, masks and soft validation reasons warnings.
+ */
+export function timelineMarkers(ep: ViewerEpisode): TimelineMarker[] {
+  const out: TimelineMarker[] = [];
   for (const [name, mask] of Object.entries(ep.masks ?? {})) {
-    for (let f = 0; f < mask.length; f++) if (mask[f]) out.push({ lane: 'quality', frame: f, kind: name });
+    if (name === 'any') continue;
+    const label = maskLabel(name);
+    for (let f = 0; f < mask.length; f++) if (mask[f]) out.push({ lane: 'quality', frame: f, kind: name, label, severity: 'warning' });
   }
-  const reasons = (ep.quality?.reasons ?? []) as { code?: string; message?: string; frames?: unknown }[];
+  const reasons = (ep.quality?.reasons ?? []) as { code?: string; message?: string; frames?: unknown; severity?: string }[];
   for (const r of Array.isArray(reasons) ? reasons : []) {
-    for (const f of framesOf(r.frames)) out.push({ lane: 'quality', frame: f, kind: String(r.code ?? 'quality'), detail: r.message });
+    const kind = String(r.code ?? 'quality');
+    const severity = r.severity === 'reject' ? 'failure' : 'warning';
+    for (const f of framesOf(r.frames)) out.push({ lane: 'quality', frame: f, kind, label: r.message ?? kind.replace(/[._]/g, ' '), severity });
   }
+  const hard = new Map<string, boolean>();
+  const vreasons = (ep.validation?.reasons ?? []) as { kind?: string; hard?: boolean; message?: string }[];
+  for (const r of Array.isArray(vreasons) ? vreasons : []) if (r.kind) hard.set(r.kind, (hard.get(r.kind) ?? false) || !!r.hard);
+  const vmessage = new Map(vreasons.filter((r) => r.kind && r.message).map((r) => [r.kind!, r.message!]));
   const events = (ep.validation?.events ?? []) as { frame?: number; kind?: string; detail?: unknown }[];
   for (const e of Array.isArray(events) ? events : []) {
-    if (typeof e.frame === 'number') out.push({ lane: 'validation', frame: e.frame, kind: String(e.kind ?? 'event'), detail: typeof e.detail === 'string' ? e.detail : JSON.stringify(e.detail ?? '') });
+    if (typeof e.frame !== 'number') continue;
+    const kind = String(e.kind ?? 'event');
+    out.push({
+      lane: 'validation', frame: e.frame, kind,
+      label: vmessage.get(kind)?.split(':')[0] ?? kind.replace(/[._]/g, ' '),
+      severity: hard.get(kind) === false ? 'warning' : 'failure',
+      detail: typeof e.detail === 'string' ? e.detail : JSON.stringify(e.detail ?? ''),
+    });
   }
   return out;
 }
@@ -153,6 +193,34 @@ function sendFile(res: http.ServerResponse, root: string, rel: string): void {
 }
 
 /**
+ * Serve a video file with its length and HTTP Range support (RFC 9110 §14: one `bytes=a-b`, `a-` or `-n`
+ * range → 206 with Content-Range; an unsatisfiable one → 416). Browsers seek in a video only when the
+ * server answers ranges; without them Chromium keeps showing the first frame.
+ */
+function sendRanged(req: http.IncomingMessage, res: http.ServerResponse, file: string): void {
+  let size: number;
+  try { size = fs.statSync(file).size; } catch { return void res.writeHead(404).end('not found'); }
+  const head = { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream', 'accept-ranges': 'bytes', 'cache-control': 'no-cache' };
+  const range = req.headers.range;
+  const m = range ? /^bytes=(\d*)-(\d*)$/.exec(range.trim()) : null;
+  if (!m || (m[1] === '' && m[2] === '')) {
+    // No range (or one we do not parse, e.g. several ranges): the whole file, as RFC 9110 allows.
+    res.writeHead(200, { ...head, 'content-length': String(size) });
+    if (req.method === 'HEAD') return void res.end();
+    return void fs.createReadStream(file).pipe(res);
+  }
+  let start: number, end: number;
+  if (m[1] === '') { start = Math.max(0, size - Number(m[2])); end = size - 1; } // the last n bytes
+  else { start = Number(m[1]); end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1); }
+  if (start >= size || start > end) {
+    return void res.writeHead(416, { ...head, 'content-range': `bytes */${size}` }).end();
+  }
+  res.writeHead(206, { ...head, 'content-range': `bytes ${start}-${end}/${size}`, 'content-length': String(end - start + 1) });
+  if (req.method === 'HEAD') return void res.end();
+  fs.createReadStream(file, { start, end }).pipe(res);
+}
+
+/**
  * The URDF as served to the page: every mesh filename (package://, absolute or relative) rewritten to
  * `mesh/<k>.<ext>`, which the server maps back to the file our URDF loader resolved.
  */
@@ -211,7 +279,7 @@ export function startViewer(source: ViewerSource, opts: { port?: number; host?: 
       if (m) {
         const ep = episode(m[1]);
         if (!ep.video) return void res.writeHead(404).end('no video kept');
-        return sendFile(res, path.dirname(ep.video), path.basename(ep.video));
+        return sendRanged(req, res, ep.video);
       }
       m = /^\/robot\/([^/]+)\/(.+)$/.exec(p);
       if (m) {

@@ -1,9 +1,11 @@
 /**
  * The viewer in a real headless Chromium (Debian's chromium driven by playwright-core): the page loads,
- * the robot is drawn, scrubbing moves it, clicking a marked frame on a timeline jumps there.
+ * the robot is drawn, scrubbing moves it, clicking a marked frame on a timeline jumps there, marks read in
+ * words with failures apart from warnings, and a kept video sits beside the 3-D view and follows the slider.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser } from 'playwright-core';
@@ -82,9 +84,17 @@ describe.skipIf(!CHROMIUM)('viewer in headless Chromium', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'r2r-view-'));
     const { mfile, tfile } = makeMotion(HUMANOID, dir);
     const source = motionFileSource(mfile, { track: tfile });
-    // Mark a validation event at frame 60 so the lane has something to click.
+    // Mark a hard validation event at frame 60 so the lane has something to click, a soft one at 20, and a
+    // quality mask (with its union 'any', which is not drawn) at 10.
     const ep = source.get('motion');
-    ep.validation = { feasible: false, events: [{ frame: 60, kind: 'velocity_limit', detail: 'left_shoulder_pitch_joint' }] };
+    ep.validation = {
+      feasible: false,
+      reasons: [{ kind: 'velocity_limit', hard: true, message: 'joint velocity above the URDF limit: left_shoulder_pitch_joint' },
+        { kind: 'foot_skating', hard: false, message: 'foot skating: a stance foot slides at up to 0.9 m/s' }],
+      events: [{ frame: 20, kind: 'foot_skating', detail: 'left foot 0.9 m/s' }, { frame: 60, kind: 'velocity_limit', detail: 'left_shoulder_pitch_joint' }],
+    };
+    const mask = new Uint8Array(90); mask[10] = 1;
+    ep.masks = { jitter: mask, any: mask };
     const server = await startViewer(source, { port: 0 });
     servers.push(server);
     const page = await open(server.url);
@@ -92,7 +102,8 @@ describe.skipIf(!CHROMIUM)('viewer in headless Chromium', () => {
     expect(st.robotLoaded).toBe(true);
     expect(st.robotMeshes).toBeGreaterThan(20); // one per primitive visual (and collision) of the humanoid
     expect(st.frames).toBe(90);
-    expect(st.markers.validation).toBe(1);
+    expect(st.markers.validation).toBe(2);
+    expect(st.markers.quality).toBe(1);
 
     // The picture is not blank: the robot and the human differ from the background.
     const png = await page.locator('#scene canvas').screenshot();
@@ -111,7 +122,71 @@ describe.skipIf(!CHROMIUM)('viewer in headless Chromium', () => {
     const box = (await lane.boundingBox())!;
     await page.mouse.click(box.x + (box.width * 61) / 89, box.y + box.height / 2);
     expect(await page.evaluate(() => (window as any).__viewer.frame)).toBe(60);
-    expect(await page.locator('#info').textContent()).toContain('velocity_limit');
+    const info60 = page.locator('#info span');
+    expect(await info60.count()).toBe(1);
+    expect(await info60.textContent()).toBe('validation failure: joint velocity above the URDF limit — left_shoulder_pitch_joint');
+    expect(await info60.getAttribute('class')).toBe('failure');
+    // A soft reason is a warning, in another colour than a failure.
+    await page.evaluate(() => (window as any).__viewer.setFrame(20));
+    expect(await page.locator('#info span').textContent()).toBe('validation warning: foot skating — left foot 0.9 m/s');
+    const colour = (sel: string) => page.locator(sel).evaluate((e) => getComputedStyle(e).color);
+    const warn = await colour('#info span.warning');
+    await page.evaluate(() => (window as any).__viewer.setFrame(60));
+    expect(await colour('#info span.failure')).not.toBe(warn);
+    // Quality masks read in words; their union 'any' is not shown.
+    await page.evaluate(() => (window as any).__viewer.setFrame(10));
+    expect(await page.locator('#info').textContent()).toBe('quality warning: keypoint jitter');
+    await page.close();
+  });
+
+  it('the kept video is beside the 3-D view, not under it, and its currentTime follows the slider (HTTP ranges)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'r2r-view-'));
+    const { mfile, tfile } = makeMotion(HUMANOID, dir);
+    // A 3 s, 30 fps H.264 clip (as `run --keep-video` keeps), one keyframe per second: seeking must decode.
+    const video = path.join(dir, 'kept.mp4');
+    const ff = spawnSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=30:duration=3',
+      '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-g', '30', '-movflags', '+faststart', video], { encoding: 'utf8' });
+    expect(ff.status, ff.stderr).toBe(0);
+    const source = motionFileSource(mfile, { track: tfile });
+    source.get('motion').video = video;
+    const server = await startViewer(source, { port: 0 });
+    servers.push(server);
+
+    // The server answers ranges with their length, as a browser needs to seek.
+    const size = fs.statSync(video).size;
+    const videoUrl = new URL('api/episodes/motion/video', server.url).href;
+    const whole = await fetch(videoUrl);
+    expect(whole.status).toBe(200);
+    expect(whole.headers.get('content-length')).toBe(String(size));
+    expect(whole.headers.get('accept-ranges')).toBe('bytes');
+    expect((await whole.arrayBuffer()).byteLength).toBe(size);
+    const part = await fetch(videoUrl, { headers: { range: 'bytes=100-199' } });
+    expect(part.status).toBe(206);
+    expect(part.headers.get('content-range')).toBe(`bytes 100-199/${size}`);
+    expect(Buffer.from(await part.arrayBuffer())).toEqual(fs.readFileSync(video).subarray(100, 200));
+    const tail = await fetch(videoUrl, { headers: { range: 'bytes=-10' } });
+    expect(tail.headers.get('content-range')).toBe(`bytes ${size - 10}-${size - 1}/${size}`);
+    expect((await fetch(videoUrl, { headers: { range: `bytes=${size}-` } })).status).toBe(416);
+
+    const page = await open(server.url);
+    await page.waitForFunction(() => (document.getElementById('video') as HTMLVideoElement).readyState >= 1, null, { timeout: 30_000 });
+    // Beside, not covered: the canvas ends where the video begins, both visible.
+    const canvas = (await page.locator('#scene canvas').boundingBox())!;
+    const vbox = (await page.locator('#video').boundingBox())!;
+    expect(vbox.width).toBeGreaterThan(200);
+    expect(canvas.width).toBeGreaterThan(300);
+    expect(canvas.x + canvas.width).toBeLessThanOrEqual(vbox.x + 0.5);
+    const onTop = await page.evaluate(([x, y]) => document.elementFromPoint(x, y)?.id, [vbox.x + vbox.width / 2, vbox.y + vbox.height / 2]);
+    expect(onTop).toBe('video');
+
+    const currentTimeAfter = async (frame: number) => {
+      await page.locator('#scrub').fill(String(frame));
+      await page.waitForFunction(() => { const v = document.getElementById('video') as HTMLVideoElement; return !v.seeking && v.readyState >= 2; }, null, { timeout: 30_000 });
+      return page.evaluate(() => (document.getElementById('video') as HTMLVideoElement).currentTime);
+    };
+    expect(await currentTimeAfter(45)).toBeCloseTo(1.5, 1);
+    expect(await currentTimeAfter(80)).toBeCloseTo(80 / 30, 1);
+    expect(await currentTimeAfter(10)).toBeCloseTo(10 / 30, 1);
     await page.close();
   });
 

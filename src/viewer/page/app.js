@@ -45,6 +45,8 @@ function resize() {
   camera.updateProjectionMatrix();
 }
 window.addEventListener('resize', resize);
+// The scene's box changes without a window resize too (the video panel appears or goes): follow it.
+new ResizeObserver(resize).observe($('scene'));
 
 function loadMesh(path, manager, material, done) {
   const ext = path.split('.').pop().toLowerCase();
@@ -110,8 +112,15 @@ function setFrame(f) {
   }
   const v = $('video');
   if (ep.video && Math.abs(v.currentTime - ep.timestamps[f]) > 0.05) v.currentTime = ep.timestamps[f];
-  const marks = ep.markers.filter((m) => m.frame === f);
-  $('info').textContent = marks.map((m) => `${m.lane}: ${m.kind}${m.detail ? ` — ${m.detail}` : ''}`).join(' · ');
+  const info = $('info');
+  info.replaceChildren();
+  ep.markers.filter((m) => m.frame === f).forEach((m, i) => {
+    if (i) info.append(' · ');
+    const s = document.createElement('span');
+    s.className = m.severity;
+    s.textContent = `${m.lane} ${m.severity}: ${m.label}${m.detail ? ` — ${m.detail}` : ''}`;
+    info.append(s);
+  });
 }
 
 function drawLane(lane) {
@@ -120,9 +129,12 @@ function drawLane(lane) {
   const g = c.getContext('2d');
   g.clearRect(0, 0, c.width, c.height);
   const marks = ep.markers.filter((m) => m.lane === lane);
-  g.fillStyle = lane === 'quality' ? '#e0a030' : '#e05050';
   const w = Math.max(2, c.width / Math.max(1, ep.frames));
-  for (const m of marks) g.fillRect((m.frame / Math.max(1, ep.frames - 1)) * (c.width - w), 0, w, c.height);
+  // Warnings (amber) first, failures (red) over them.
+  for (const sev of ['warning', 'failure']) {
+    g.fillStyle = sev === 'failure' ? '#e05050' : '#e0a030';
+    for (const m of marks) if (m.severity === sev) g.fillRect((m.frame / Math.max(1, ep.frames - 1)) * (c.width - w), 0, w, c.height);
+  }
   c.onclick = (e) => {
     const x = e.offsetX / c.clientWidth;
     let f = Math.round(x * (ep.frames - 1));
@@ -159,6 +171,7 @@ async function openEpisode(id) {
     (ep.verdict ? ` · quality: ${ep.verdict}` : '') + (ep.feasible === null ? '' : ` · ${ep.feasible ? 'feasible' : 'infeasible'}`);
   const v = $('video');
   if (ep.video) { v.src = ep.video; v.style.display = 'block'; } else { v.removeAttribute('src'); v.style.display = 'none'; }
+  resize(); // the scene's width changed with the video panel
   state.markers = { quality: drawLane('quality'), validation: drawLane('validation') };
   robot = await new Promise((resolve, reject) => {
     let r = null;
