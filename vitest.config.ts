@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Compile dist/ first: CLI tests run bin/reel2real.js, which runs dist/ when it is up to date.
+    globalSetup: ['test/helpers/build-dist.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     // Two cores: run files in parallel on both, but never more.

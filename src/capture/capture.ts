@@ -75,9 +75,15 @@ function workerCount(opts: CaptureOptions, info: VideoInfo): number {
   return Math.max(1, Math.min(want, Math.floor(span / 2)));
 }
 
+/**
+ * The worker's entry: from the compiled dist/ (bin/build.mjs) it is the plain worker.js; from the TypeScript
+ * sources (tsx, vitest) worker-boot.mjs registers tsx in the thread first.
+ */
+const WORKER_URL = import.meta.url.endsWith('.ts') ? new URL('./worker-boot.mjs', import.meta.url) : new URL('./worker.js', import.meta.url);
+
 function runInWorker(file: string, info: VideoInfo, opts: SegmentOptions, onBatch: (b: Batch) => void): Promise<SegmentStats> {
   return new Promise((resolve, reject) => {
-    const w = new Worker(new URL('./worker-boot.mjs', import.meta.url), { workerData: { file, info, opts } });
+    const w = new Worker(WORKER_URL, { workerData: { file, info, opts } });
     let done = false;
     w.on('message', (m: any) => {
       if (m.type === 'batch') onBatch({ times: m.times, rows: m.rows, n: m.n });

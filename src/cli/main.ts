@@ -10,16 +10,22 @@ import yargs, { type CommandModule } from 'yargs';
 import { UserError } from '../errors.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+/** .ts when run from the sources (tsx, vitest), .js when run from the compiled dist/ (bin/build.mjs). */
+const ext = path.extname(fileURLToPath(import.meta.url));
 
-/**
- * Load the command modules. When the first argument names a file in ./commands (`reel2real robot …` →
- * commands/robot.ts) only that one is loaded, so a command does not pay for every other command's imports
- * (TF.js, Rapier, ZeroMQ); otherwise (help, typos) all are.
- */
-async function loadCommands(first?: string): Promise<CommandModule[]> {
-  const dir = path.join(here, 'commands');
-  let files = fs.readdirSync(dir).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts')).sort();
-  if (first && /^[a-z][a-z0-9-]*$/.test(first) && files.includes(`${first}.ts`)) files = [`${first}.ts`];
+/** dist/cli/commands.json, written by bin/build.mjs: what each compiled command module defines. */
+interface CommandIndexEntry { file: string; commands: { command: string; describe: string | false; aliases: string[] }[] }
+
+function readCommandIndex(): CommandIndexEntry[] | null {
+  if (ext !== '.js') return null;
+  try {
+    return JSON.parse(fs.readFileSync(path.join(here, 'commands.json'), 'utf8')) as CommandIndexEntry[];
+  } catch {
+    return null;
+  }
+}
+
+async function importCommands(dir: string, files: string[]): Promise<CommandModule[]> {
   const out: CommandModule[] = [];
   for (const f of files) {
     const mod = await import(pathToFileURL(path.join(dir, f)).href);
@@ -28,6 +34,27 @@ async function loadCommands(first?: string): Promise<CommandModule[]> {
     out.push(...(Array.isArray(c) ? c : [c]));
   }
   return out;
+}
+
+/**
+ * Load the command modules. When the first argument names a command, only the module defining it is loaded
+ * (`reel2real robot …` → commands/robot.ts, or .js in dist/), so a command does not pay for every other
+ * command's imports (TF.js, Rapier, ZeroMQ). Otherwise (--help, --version, a typo) the compiled CLI lists the
+ * commands from dist/cli/commands.json without importing any module (their builders and handlers are never
+ * reached on that path); run from the sources, it imports them all.
+ */
+async function loadCommands(first?: string): Promise<CommandModule[]> {
+  const dir = path.join(here, 'commands');
+  const word = first && /^[a-z][a-z0-9-]*$/.test(first) ? first : undefined;
+  const index = readCommandIndex();
+  if (index) {
+    const named = word && index.find((e) => e.commands.some((c) => c.command.split(' ')[0] === word || c.aliases.includes(word)));
+    if (named) return importCommands(dir, [named.file]);
+    return index.flatMap((e) => e.commands.map((c) => ({ command: c.command, describe: c.describe, aliases: c.aliases, handler: () => {} })));
+  }
+  let files = fs.readdirSync(dir).filter((f) => f.endsWith(ext) && !f.endsWith(`.test${ext}`)).sort();
+  if (word && files.includes(`${word}${ext}`)) files = [`${word}${ext}`];
+  return importCommands(dir, files);
 }
 
 /** One line for any error: `reel2real: <file>: <problem>`. */

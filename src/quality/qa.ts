@@ -15,7 +15,8 @@ const VIDEO_EXT = new Set(['.mp4', '.mov', '.mkv', '.webm', '.avi', '.m4v', '.3g
 /** Capture a video into a pose track through src/capture, when that stage is part of this build. */
 async function captureTrack(file: string): Promise<PoseTrack> {
   const dir = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', 'capture');
-  for (const f of ['index.ts', 'capture.ts']) {
+  const ext = path.extname(new URL(import.meta.url).pathname); // .ts from the sources, .js from dist/
+  for (const f of [`index${ext}`, `capture${ext}`]) {
     const p = path.join(dir, f);
     if (!fs.existsSync(p)) continue;
     const mod = await import(pathToFileURL(p).href);

@@ -50,6 +50,17 @@ describeShared('reel2real capture (CLI)', [HAND, SQUATS], () => {
     expect(t.jointNames.every((n) => n.includes('_hand_'))).toBe(true);
   }, 300_000);
 
+  it('runs two worker threads from the compiled CLI (dist/capture/worker.js)', () => {
+    const out = path.join(dir, 'hand-2w.npz');
+    const r = runCli(['capture', shared(HAND), '--hands', '--out', out, '--end', '4', '--workers', '2', '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const s = JSON.parse(r.stdout.trim());
+    expect(s.workers).toBe(2);
+    expect(s.frames).toBe(120);
+    expect(s.rates.right_hand).toBe(1);
+  }, 300_000);
+
   it('numpy reads the track alone', async (ctx) => {
     const py = pythonWith(['numpy']);
     if (!py) return ctx.skip('no python with numpy');

@@ -1,0 +1,99 @@
+#!/usr/bin/env node
+// Compile src/**/*.ts to dist/**/*.js, one output file per source file, with esbuild (`npm run build`; npm runs
+// it on `npm install` through the `prepare` script, and the test setup runs it before the tests).
+//
+// dist/ mirrors src/ at the same depth (src/quality/config.ts → dist/quality/config.js), so every path a module
+// derives from its own import.meta.url (../../configs, ../../package.json, ../../bin/reel2real.js) points at the
+// same place from either tree. Nothing is bundled: relative imports stay relative with .ts rewritten to .js,
+// packages stay imports of node_modules. Files that are not TypeScript (the viewer's page, worker-boot.mjs) are
+// copied. The build is written in place and dist/.built is written last with the time the build started;
+// bin/reel2real.js runs dist/ only while no file under src/ is newer than that (see bin/fresh.mjs).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
+import { build } from 'esbuild';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const SRC = path.join(ROOT, 'src');
+const DIST = path.join(ROOT, 'dist');
+
+/** Every file under dir, relative to it. */
+function walk(dir, rel = '') {
+  const out = [];
+  for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+    const r = path.join(rel, e.name);
+    if (e.isDirectory()) out.push(...walk(dir, r));
+    else out.push(r);
+  }
+  return out;
+}
+
+export async function buildDist({ quiet = false } = {}) {
+  const started = Date.now();
+  const files = walk(SRC);
+  const entries = files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts') && !f.endsWith('.test.ts'));
+  /** Keep each module its own file: relative imports become imports of the sibling .js output. */
+  const keepImports = {
+    name: 'keep-imports',
+    setup(b) {
+      b.onResolve({ filter: /.*/ }, (args) => {
+        if (args.kind === 'entry-point') return undefined;
+        if (args.path.startsWith('.')) return { path: args.path.replace(/\.ts$/, '.js'), external: true };
+        return { path: args.path, external: true };
+      });
+    },
+  };
+  const result = await build({
+    entryPoints: entries.map((f) => path.join(SRC, f)),
+    outbase: SRC,
+    outdir: DIST,
+    bundle: true,
+    plugins: [keepImports],
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    sourcemap: 'linked',
+    logLevel: quiet ? 'error' : 'warning',
+    write: true,
+  });
+  for (const f of files.filter((f) => !f.endsWith('.ts'))) {
+    fs.mkdirSync(path.dirname(path.join(DIST, f)), { recursive: true });
+    fs.copyFileSync(path.join(SRC, f), path.join(DIST, f));
+  }
+  // Outputs of sources that no longer exist would still be importable from dist/: remove them.
+  const expected = new Set([
+    ...entries.flatMap((f) => [f.replace(/\.ts$/, '.js'), f.replace(/\.ts$/, '.js.map')]),
+    ...files.filter((f) => !f.endsWith('.ts')),
+  ]);
+  for (const f of walk(DIST)) if (f !== '.built' && f !== path.join('cli', 'commands.json') && !expected.has(f)) fs.rmSync(path.join(DIST, f));
+  writeCommandIndex();
+  fs.writeFileSync(path.join(DIST, '.built'), String(started));
+  if (!quiet) process.stderr.write(`reel2real: built dist/ (${entries.length} modules) in ${Date.now() - started} ms\n`);
+  return result;
+}
+
+/**
+ * dist/cli/commands.json: for each command module, the names, aliases and one-line descriptions of the
+ * commands it exports. `reel2real --help` (and a mistyped command) lists commands from it without importing any
+ * command module, and `reel2real <name> …` imports only the module that defines <name> (src/cli/main.ts). Read
+ * from the built modules in a child process, so the build process itself loads none of their dependencies.
+ */
+function writeCommandIndex() {
+  const dir = path.join(DIST, 'cli', 'commands');
+  const script = `
+    const fs = await import('node:fs');
+    const out = [];
+    for (const f of fs.readdirSync(${JSON.stringify(dir)}).filter((f) => f.endsWith('.js')).sort()) {
+      const mod = await import(${JSON.stringify(dir + '/')} + f);
+      const list = mod.command === undefined ? [] : Array.isArray(mod.command) ? mod.command : [mod.command];
+      out.push({ file: f, commands: list.map((c) => ({ command: c.command, describe: c.describe ?? false, aliases: c.aliases ?? [] })) });
+    }
+    process.stdout.write(JSON.stringify(out));`;
+  const json = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  fs.writeFileSync(path.join(DIST, 'cli', 'commands.json'), JSON.stringify(JSON.parse(json), null, 1) + '\n');
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  await buildDist({ quiet: process.argv.includes('--quiet') });
+}

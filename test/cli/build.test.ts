@@ -1,0 +1,60 @@
+/**
+ * The compiled CLI (bin/build.mjs → dist/, run by bin/reel2real.js) against the TypeScript sources it is built
+ * from: the vitest global setup builds it, so CLI tests run it; it is only used while up to date.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+// @ts-expect-error: a plain ES module without type declarations
+import { distIsFresh } from '../../bin/fresh.mjs';
+import { runCli } from '../helpers/cli.ts';
+import { PROJECT_ROOT } from '../helpers/shared.ts';
+
+describe('compiled CLI (dist/)', () => {
+  it('is up to date after the test setup, so CLI tests run the compiled code', () => {
+    expect(distIsFresh(PROJECT_ROOT)).toBe(true);
+    const sources = fs.readdirSync(path.join(PROJECT_ROOT, 'src', 'cli', 'commands')).filter((f) => f.endsWith('.ts'));
+    for (const f of sources) expect(fs.existsSync(path.join(PROJECT_ROOT, 'dist', 'cli', 'commands', f.replace(/\.ts$/, '.js')))).toBe(true);
+  });
+
+  it('--help from dist/ (command index, no command module loaded) is the same text as from the sources', () => {
+    const compiled = runCli(['--help']);
+    const source = runCli(['--help'], { env: { REEL2REAL_FROM_SOURCE: '1' } });
+    expect(compiled.code).toBe(0);
+    expect(source.code).toBe(0);
+    expect(compiled.stdout).toBe(source.stdout);
+    for (const c of ['capture <video>', 'run <inputs..>', 'validate <motion>', 'serve <store>', 'robot <command>']) expect(compiled.stdout).toContain(c);
+  });
+
+  it('a mistyped command and a command\'s own help work from the index', () => {
+    const typo = runCli(['captur']);
+    expect(typo.code).toBe(1);
+    expect(typo.stderr.trim()).toBe('reel2real: Did you mean capture?');
+    const sub = runCli(['robot', '--help']);
+    expect(sub.code).toBe(0);
+    expect(sub.stdout).toMatch(/reel2real robot inspect <urdf>/);
+  });
+
+  it('is stale as soon as a source file is edited, added or removed', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'r2r-fresh-'));
+    try {
+      fs.mkdirSync(path.join(root, 'src', 'a'), { recursive: true });
+      fs.mkdirSync(path.join(root, 'dist'));
+      fs.writeFileSync(path.join(root, 'src', 'a', 'x.ts'), 'export {};\n');
+      const old = new Date(Date.now() - 60_000);
+      for (const p of [path.join(root, 'src', 'a', 'x.ts'), path.join(root, 'src', 'a'), path.join(root, 'src')]) fs.utimesSync(p, old, old);
+      expect(distIsFresh(root)).toBe(false); // no build yet
+      fs.writeFileSync(path.join(root, 'dist', '.built'), String(Date.now() - 30_000));
+      expect(distIsFresh(root)).toBe(true);
+      fs.writeFileSync(path.join(root, 'src', 'a', 'x.ts'), 'export const y = 1;\n');
+      expect(distIsFresh(root)).toBe(false); // edited
+      for (const p of [path.join(root, 'src', 'a', 'x.ts'), path.join(root, 'src', 'a')]) fs.utimesSync(p, old, old);
+      expect(distIsFresh(root)).toBe(true);
+      fs.rmSync(path.join(root, 'src', 'a', 'x.ts'));
+      expect(distIsFresh(root)).toBe(false); // removed: the folder's time changes
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
