@@ -191,7 +191,7 @@ function robotSection({ run, analysis: a }: RobotResult): string {
 
 export function renderHtml(results: RobotResult[], info: ReportInfo = {}): string {
   const css = `body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:1400px}h2{border-bottom:2px solid #ddd;margin-top:36px}
-table{border-collapse:collapse;font-size:12px;margin:8px 0}td,th{border:1px solid #ddd;padding:3px 6px;text-align:right;vertical-align:top}td:first-child,th:first-child{text-align:left}
+table{border-collapse:collapse;font-size:12px;margin:8px 0;display:block;max-width:100%;overflow-x:auto}td,th{border:1px solid #ddd;padding:3px 6px;text-align:right;vertical-align:top}th{max-width:10em;overflow-wrap:anywhere}td:first-child,th:first-child{text-align:left}
 code{font-size:11px;color:#666}.good{background:#e3f4e3}.inv{background:#fbe4e4}.small{font-size:12px;color:#555}.row{display:flex;flex-wrap:wrap;gap:6px}
 svg{background:#fafafa;border:1px solid #eee}svg text{font-size:9px;fill:#444}.t{text-anchor:middle;font-size:10px!important;font-weight:600}.yl{text-anchor:end}.xl{text-anchor:middle}
 .g{stroke:#e4e4e4}.wh{stroke:#888}.box{fill:#dde6f3;stroke:#6d86ad}.med{stroke:#1f3f73;stroke-width:2}.ok{fill:#2e8b57;opacity:.7}.bad{fill:#c0392b;opacity:.7}
