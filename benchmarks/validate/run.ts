@@ -15,7 +15,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadUrdf } from '../../src/robot/urdf.ts';
-import { checkFeasibility, buildReference, inverseDynamics, robotGeometry, pdGains, buildWorld, trackMotion, trackArticulated, defaultValidationConfig } from '../../src/sim/index.ts';
+import { checkFeasibility, buildReference, inverseDynamics, robotGeometry, pdGains, trackMotion, createPlant, defaultValidationConfig } from '../../src/sim/index.ts';
 import { squatMotion } from '../../src/sim/synthetic.ts';
 import { findFeet, trackContacts } from '../../src/sim/contacts.ts';
 import { PROJECT_ROOT, SHARED_DATA } from '../../test/helpers/shared.ts';
@@ -59,9 +59,9 @@ results.clip = main;
 if (!skipMatrix) {
   const cfg = defaultValidationConfig();
   const armCfg = { per: cfg.geometry.armature_per_effort, max: cfg.geometry.armature_max };
-  const settings: { joints: 'articulated' | 'multibody' | 'impulse'; dt: number; iters: number; armature: boolean }[] = [];
+  const settings: { joints: 'articulated' | 'multibody'; dt: number; iters: number; armature: boolean }[] = [];
   for (const dt of [0.002, 0.005, 0.01]) settings.push({ joints: 'articulated', dt, iters: cfg.sim.contact_iterations, armature: true });
-  for (const joints of ['multibody', 'impulse'] as const) {
+  for (const joints of ['multibody'] as const) {
     for (const [dt, iters] of [[0.002, 4], [0.005, 4]] as const) settings.push({ joints, dt, iters, armature: false });
     for (const [dt, iters] of [[0.002, 4], [0.005, 4], [0.005, 2], [0.01, 4]] as const) settings.push({ joints, dt, iters, armature: true });
   }
@@ -80,16 +80,12 @@ if (!skipMatrix) {
       const nq = geom.kin.nq;
       const gains = pdGains(geom, ref.q.subarray(0, nq), { saturationAngle: 0.1, kdRatio: 0.03, dt: s.dt, explicit: s.joints === 'multibody' });
       const trackOpts = { mode: 'unassisted' as const, kp: gains.kp, kd: gains.kd, feedforward: id.tau, baseFrequency: 2, baseDamping: 1, stopOnFall: false, fallHeightFraction: 0.6, fallTiltDeg: 45 };
-      let r;
-      if (s.joints === 'articulated') {
-        r = trackArticulated(geom, ref, { ...trackOpts, dt: s.dt, gravity: 9.81, friction: 0.9, fixedBase: false, contactIterations: s.iters });
-      } else {
-        const sim = buildWorld(geom, ref.q.subarray(0, nq), { pos: ref.rootPos.subarray(0, 3), quat: ref.rootQuat.subarray(0, 4) }, {
-          dt: s.dt, solverIterations: s.iters, joints: s.joints, fixedBase: false, friction: 0.9, selfCollision: true, gravity: 9.81, motorGains: gains,
-        });
-        r = trackMotion(sim, ref, trackOpts);
-        sim.free();
-      }
+      const plant = await createPlant(geom, {
+        engine: s.joints === 'articulated' ? 'articulated' : 'rapier', dt: s.dt, fixedBase: false, friction: 0.9, gravity: 9.81,
+        contactIterations: s.iters, solverIterations: s.iters,
+      });
+      const r = trackMotion(plant, geom, ref, trackOpts);
+      plant.dispose();
       const drift = Math.max(0, ...Array.from(r.jointDrift).filter(Number.isFinite)) * 1000;
       const be = Array.from(r.bodyError).filter(Number.isFinite);
       const row = {

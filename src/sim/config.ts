@@ -11,7 +11,7 @@ export interface CheckLimit { hard: boolean; min_duration?: number; [k: string]:
 
 export interface ValidationConfig {
   sim: {
-    dt: number; solver_iterations: number; contact_iterations: number; joints: 'articulated' | 'multibody' | 'impulse'; friction: number; gravity: number;
+    dt: number; solver_iterations: number; contact_iterations: number; joints: 'articulated' | 'multibody'; friction: number; gravity: number;
     gains: { saturation_angle: number; kd_ratio: number };
     feedforward: boolean;
     assist: { frequency_hz: number; damping: number };
@@ -77,6 +77,6 @@ export function loadValidationConfig(file?: string | null, overrides?: Record<st
   if (overrides) cfg = merge(cfg, overrides, 'options');
   const c = cfg as unknown as ValidationConfig;
   if (!(c.sim.dt > 0 && c.sim.dt <= 0.05)) throw new UserError(`sim.dt must be in (0, 0.05], got ${c.sim.dt}`, file ?? 'options');
-  if (!['articulated', 'multibody', 'impulse'].includes(c.sim.joints)) throw new UserError(`sim.joints must be articulated, multibody or impulse, got ${c.sim.joints}`, file ?? 'options');
+  if (!['articulated', 'multibody'].includes(c.sim.joints)) throw new UserError(`sim.joints must be articulated or multibody, got ${c.sim.joints}${String(c.sim.joints) === 'impulse' ? ' (Rapier impulse joints were dropped: their anchors separated by up to metres on G1 and T1, benchmarks/validate/RESULTS.md)' : ''}`, file ?? 'options');
   return c;
 }

@@ -22,6 +22,7 @@ import { matToQuat } from '../robot/kinematics.ts';
 export class RapierPlant implements Plant {
   readonly engine = 'rapier-multibody';
   readonly dt: number;
+  readonly gravity: number;
   readonly nq: number;
   readonly fixedBase: boolean;
   readonly selfContacts: boolean;
@@ -66,6 +67,7 @@ export class RapierPlant implements Plant {
     this.opts = opts;
     this.excluded = excluded;
     this.dt = opts.dt;
+    this.gravity = opts.gravity;
     this.nq = geom.kin.nq;
     this.fixedBase = opts.fixedBase;
     this.selfContacts = opts.selfCollision !== false;
@@ -82,6 +84,8 @@ export class RapierPlant implements Plant {
 
   reset(s: PlantState): void {
     this.sim?.free();
+    this.saturated = 0;
+    this.appliedTau.fill(0);
     const geom = this.geom, o = this.opts, nb = this.nb;
     const sim = buildWorld(geom, s.q, { pos: s.rootPos, quat: s.rootQuat }, {
       dt: o.dt, solverIterations: o.solverIterations ?? 4, joints: 'multibody', fixedBase: o.fixedBase, friction: o.friction,
@@ -181,6 +185,8 @@ export class RapierPlant implements Plant {
       arr[3 * j.child] += t * rx; arr[3 * j.child + 1] += t * ry; arr[3 * j.child + 2] += t * rz;
       if (!(j.parent === 0 && fixedRoot)) { arr[3 * j.parent] -= t * rx; arr[3 * j.parent + 1] -= t * ry; arr[3 * j.parent + 2] -= t * rz; }
     }
+    const bf = cmd.bodyForces;
+    if (bf) for (let k = 0; k < 3 * this.nb; k++) force[k] += bf[k]; // addForce acts at the centre of mass
     const W = cmd.baseWrench;
     if (W && !fixedRoot) {
       // Force at the root origin = the same force at the COM plus the moment (o - c) x f.
@@ -233,6 +239,17 @@ export class RapierPlant implements Plant {
     return this.geom.kin.pose;
   }
   private poseState: PlantState | undefined;
+
+  bodyComs(): Float64Array {
+    this.readBodies();
+    const c = (this.comW ??= new Float64Array(3 * this.nb));
+    for (let b = 0; b < this.nb; b++) {
+      rotate(this.bq, b, this.comLocal[3 * b], this.comLocal[3 * b + 1], this.comLocal[3 * b + 2]);
+      c[3 * b] = rx + this.bp[3 * b]; c[3 * b + 1] = ry + this.bp[3 * b + 1]; c[3 * b + 2] = rz + this.bp[3 * b + 2];
+    }
+    return c;
+  }
+  private comW: Float64Array | undefined;
 
   jointDrift(): number {
     const sim = this.world();

@@ -42,12 +42,16 @@ export interface PlantCommand {
   kd?: Float64Array | null;
   /** 6: force (3) + torque about the root origin (3), world; null = none. */
   baseWrench?: Float64Array | null;
+  /** External forces at every body's centre of mass (3 per body of geom.bodies, world); null = none. */
+  bodyForces?: Float64Array | null;
 }
 
 export interface Plant {
   /** 'articulated' | 'rapier-multibody'. */
   readonly engine: string;
   readonly dt: number;
+  /** Gravity (m/s^2, along -Z). */
+  readonly gravity: number;
   readonly nq: number;
   readonly fixedBase: boolean;
   /** Whether self-contact is simulated. */
@@ -66,6 +70,8 @@ export interface Plant {
    * state. The returned array is the model's own scratch (valid until the next call that moves the model).
    */
   linkPoses(): Float64Array;
+  /** World centre of mass of every body of geom.bodies (3 per body) in the current state (model scratch). */
+  bodyComs(): Float64Array;
   /** Largest separation at any joint anchor now (m): 0 by construction for reduced coordinates. */
   jointDrift(): number;
   /** Ground contacts of the last step: count, world points (3 each), normal impulses (N s). */
@@ -120,10 +126,11 @@ export function commandTorque(cmd: PlantCommand, q: ArrayLike<number>, qd: Array
   const { tau, qRef, qdRef, kp, kd } = cmd;
   let sat = 0;
   for (let d = 0; d < out.length; d++) {
-    let t = tau[d];
+    let t = 0;
     let p = 0, v = 0;
-    if (qRef && kp) { p = kp[d]; t += p * (qRef[d] - q[d]); }
+    if (qRef && kp) { p = kp[d]; t = p * (qRef[d] - q[d]); }
     if (kd) { v = kd[d]; t += v * ((qdRef ? qdRef[d] : 0) - qd[d]); }
+    t += tau[d];
     const e = effort[d];
     if (t > e || t < -e) { t = t > 0 ? e : -e; sat++; p = 0; v = 0; }
     out[d] = t; kpI[d] = p; kdI[d] = v;
@@ -134,6 +141,7 @@ export function commandTorque(cmd: PlantCommand, q: ArrayLike<number>, qd: Array
 class ArticulatedPlant implements Plant {
   readonly engine = 'articulated';
   readonly dt: number;
+  readonly gravity: number;
   readonly nq: number;
   readonly fixedBase: boolean;
   readonly selfContacts = false;
@@ -149,6 +157,7 @@ class ArticulatedPlant implements Plant {
   constructor(geom: RobotGeometry, o: PlantOptions) {
     this.body = new ArticulatedBody(geom, { dt: o.dt, gravity: o.gravity, friction: o.friction, fixedBase: o.fixedBase, iterations: o.contactIterations });
     this.dt = o.dt;
+    this.gravity = o.gravity;
     this.nq = this.body.nq;
     this.fixedBase = o.fixedBase;
     this.appliedTau = new Float64Array(this.nq);
@@ -164,6 +173,8 @@ class ArticulatedPlant implements Plant {
     if (!this.fixedBase) for (let k = 0; k < 3; k++) { b.u[k] = s.rootVel[k]; b.u[3 + k] = s.rootAngVel[k]; }
     for (let d = 0; d < this.nq; d++) b.u[b.c0 + d] = s.qd[d];
     b.nContacts = 0;
+    this.saturated = 0;
+    this.appliedTau.fill(0);
     b.prepare();
   }
 
@@ -171,7 +182,7 @@ class ArticulatedPlant implements Plant {
     const b = this.body;
     for (let d = 0; d < this.nq; d++) this.qdNow[d] = b.u[b.c0 + d];
     this.saturated = commandTorque(cmd, b.q, this.qdNow, b.kin.effortLimit, this.appliedTau, this.kpI, this.kdI);
-    b.step(this.appliedTau, this.kpI, this.kdI, null, cmd.baseWrench ?? null);
+    b.step(this.appliedTau, this.kpI, this.kdI, cmd.bodyForces ?? null, cmd.baseWrench ?? null);
   }
 
   read(out: PlantState): void {
@@ -186,6 +197,11 @@ class ArticulatedPlant implements Plant {
   linkPoses(): Float64Array {
     this.body.prepare();
     return this.body.kin.pose;
+  }
+
+  bodyComs(): Float64Array {
+    this.body.prepare();
+    return this.body.c;
   }
 
   jointDrift(): number { return 0; }
