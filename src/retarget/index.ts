@@ -17,10 +17,10 @@ import { discoverBody, zeroPose, type BodyMap, type Side } from './discover.ts';
 import { buildProxies, describeProxies, withoutPairsWithin, type ProxySet } from './proxies.ts';
 import { buildTargets, gaussianSmooth, KEYPOINTS, type Keypoint, type Targets } from './targets.ts';
 import {
-  DampingTask, DirectionTask, GroundTask, IkSolver, PositionTask, PostureTask, SelfCollisionTask, type Task,
+  DampingTask, DirectionTask, GroundTask, IkSolver, PositionTask, PostureTask, SelfCollisionTask, type LandingCone, type Task,
 } from './solver.ts';
 import { DEFAULT_WEIGHTS, defaultConfigFile, loadRobotConfig, type RobotConfig, type Weights } from './config.ts';
-import { qualityReport, type QualityReport } from './quality.ts';
+import { legLength, qualityReport, type QualityReport } from './quality.ts';
 import { BalanceTask, ComModel, ComTask, comOutsideSupport, soleRectangle, supportFoot } from './balance.ts';
 
 export { discoverBody, zeroPose } from './discover.ts';
@@ -224,7 +224,12 @@ export function retarget(track: PoseTrack, robotIn: UrdfRobot | string, opts: Re
   const posture = new PostureTask(home, postureW);
   const damping = new DampingTask(nq, W.damping, W.damping, W.acceleration);
   const tasks: Task[] = [...posTasks.filter((t): t is PositionTask => !!t), pelvisLeft, torsoLeft, torsoUp, footFwd.left, footFwd.right, footUp.left, footUp.right, posture, damping];
-  const solePoints = (['left', 'right'] as const).flatMap((s) => map.feet[s].sole.map((p) => ({ link: L(map.feet[s].link), local: Float64Array.from(p) })));
+  // Swing soles keep above their landing cone (targets.ts: a foot lands on its lock from above).
+  const cones = {} as Record<Side, LandingCone>;
+  for (const sd of ['left', 'right'] as const) {
+    cones[sd] = { link: L(map.legs[sd].end.link), local: Float64Array.from(map.legs[sd].end.local), anchor: new Float64Array([NaN, NaN]), slope: targets.landing.slope, cap: targets.landing.cap };
+  }
+  const solePoints = (['left', 'right'] as const).flatMap((sd) => map.feet[sd].sole.map((p) => ({ link: L(map.feet[sd].link), local: Float64Array.from(p), cone: cones[sd] })));
   // Leg capsules stay above the ground too (a knee may touch it, not sink): the capsule end nearer the
   // link's joint (the knee end of a shin; the other end sits by the ankle, close to the ground), clear by
   // the radius.
@@ -307,6 +312,7 @@ export function retarget(track: PoseTrack, robotIn: UrdfRobot | string, opts: Re
       footFwd[side].heading = a < 0.5;
       footUp[side].weight = lerp(W.foot_orientation * 0.2, W.stance_foot_orientation);
       copy3(footFwd[side].target, targets.footForward[side], t);
+      cones[side].anchor[0] = targets.footLock[side][2 * t]; cones[side].anchor[1] = targets.footLock[side][2 * t + 1];
     }
     if (comTask && comTarget.x.length) { comTask.target[0] = comTarget.x[t]; comTask.target[1] = comTarget.y[t]; comTask.stale = true; }
     if (balance) {
@@ -471,6 +477,10 @@ export function retarget(track: PoseTrack, robotIn: UrdfRobot | string, opts: Re
     pelvis: map.pelvis, torso: map.torso, head: map.head?.link ?? null,
     keypoints: Object.fromEntries(KEYPOINTS.filter((k) => keyPoint[k]).map((k) => [k, { link: kin.linkNames[keyPoint[k]!.link], local: keyPoint[k]!.local }])),
     feet: { left: map.feet.left.link, right: map.feet.right.link },
+    // The feet and scale stance and skating are measured with (src/robot/stance.ts: feetOfMotion), so
+    // validate and the viewer measure the same feet the same way.
+    soles: Object.fromEntries((['left', 'right'] as const).map((sd) => [sd, { link: map.feet[sd].link, points: map.feet[sd].sole }])),
+    leg_length_m: Math.round(legLength(map) * 1e6) / 1e6,
     found_by: map.how,
     scales: targets.scales,
     human_lengths_m: targets.humanLengths,

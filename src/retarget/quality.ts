@@ -7,6 +7,7 @@ import type { Kinematics } from '../robot/kinematics.ts';
 import type { BodyMap, Side } from './discover.ts';
 import { capsuleBottom, capsuleDistanceInto, type ProxySet } from './proxies.ts';
 import { KEYPOINTS, type Targets } from './targets.ts';
+import { footContacts, skateSummary, stanceThresholds, type Foot, type SkateSummary } from '../robot/stance.ts';
 
 export interface QualityReport {
   frames: number;
@@ -20,9 +21,19 @@ export interface QualityReport {
   self_collision_frames: number;
   self_collision_max_depth_m: number;
   ground_penetration_max_m: number;
+  /**
+   * Stance and skating by the project's one definition (src/robot/stance.ts), measured on the robot's
+   * feet as saved — the same figures `validate` and the viewer compute: frames in stance per foot, mean and
+   * max contact-point speed over stance frames (cm/s), frames where a stance foot skates (faster than
+   * `stance_definition.skateSpeed`), the worst such frame.
+   */
   stance_frames: Record<Side, number>;
   stance_skate_mean_cm_s: number;
   stance_skate_max_cm_s: number;
+  skate_frames: number;
+  skate_worst: SkateSummary['worst'];
+  stance_definition: SkateSummary['thresholds'];
+  /** Planned stance (from the human source, the solver's foot locks): lowest sole point above the ground, cm. */
   stance_float_mean_cm: number;
   stance_float_max_cm: number;
   max_joint_jump_rad: number;
@@ -68,14 +79,15 @@ export function qualityReport(
   const K = KEYPOINTS.length;
   const feet = (['left', 'right'] as const).map((s) => ({ side: s, link: kin.linkIndex(map.feet[s].link), sole: map.feet[s].sole }));
   const footLinks = new Set(feet.map((f) => f.link));
-  const prevSole = { left: new Float64Array(3), right: new Float64Array(3) };
-  let skateSum = 0, skateN = 0, skateMax = 0, floatSum = 0, floatN = 0, floatMax = 0;
-  const stanceFrames = { left: 0, right: 0 };
+  let floatSum = 0, floatN = 0, floatMax = 0;
+  const stanceFeet: Foot[] = feet.map((f) => ({ name: f.side, link: f.link, points: Float64Array.from(f.sole.flat()) }));
+  const poses = new Float64Array(T * 12 * kin.nLinks);
   for (let t = 0; t < T; t++) {
     for (let i = 0; i < nq; i++) q[i] = m.q[t * nq + i];
     for (let k = 0; k < 3; k++) base.pos[k] = m.rootPos[3 * t + k];
     for (let k = 0; k < 4; k++) base.quat[k] = m.rootQuat[4 * t + k];
     kin.fk(q, base);
+    poses.set(kin.pose, t * 12 * kin.nLinks);
     for (let i = 0; i < nq; i++) {
       if (q[i] < kin.lower[i] - 1e-5 || q[i] > kin.upper[i] + 1e-5) limitViol++;
       if (t > 0) {
@@ -104,27 +116,15 @@ export function qualityReport(
     // Feet are measured at their soles (below); a capsule around a flat foot bulges under it.
     for (const c of proxies.capsules) if (!footLinks.has(c.link)) groundPen = Math.max(groundPen, -capsuleBottom(kin.pose, c));
     for (const f of feet) {
-      // Sole centre and lowest sole point.
-      let cx = 0, cy = 0, zmin = Infinity;
-      for (const s of f.sole) {
-        kin.pointWorld(f.link, s, w);
-        cx += w[0] / f.sole.length; cy += w[1] / f.sole.length;
-        zmin = Math.min(zmin, w[2]);
-      }
+      let zmin = Infinity;
+      for (const s of f.sole) { kin.pointWorld(f.link, s, w); zmin = Math.min(zmin, w[2]); }
       groundPen = Math.max(groundPen, -zmin);
-      const st = tg.stance[f.side];
-      if (st[t]) {
-        stanceFrames[f.side]++;
-        floatSum += Math.max(0, zmin); floatN++; floatMax = Math.max(floatMax, Math.max(0, zmin));
-        if (t > 0 && st[t - 1]) {
-          const dx = cx - prevSole[f.side][0], dy = cy - prevSole[f.side][1];
-          const v = Math.sqrt(dx * dx + dy * dy) / (m.timestamps[t] - m.timestamps[t - 1]);
-          skateSum += v; skateN++; skateMax = Math.max(skateMax, v);
-        }
-      }
-      prevSole[f.side][0] = cx; prevSole[f.side][1] = cy;
+      if (tg.stance[f.side][t]) { floatSum += Math.max(0, zmin); floatN++; floatMax = Math.max(floatMax, Math.max(0, zmin)); }
     }
   }
+  const L = kin.nLinks;
+  const contacts = footContacts(stanceFeet, T, m.timestamps, (t) => poses.subarray(t * 12 * L, (t + 1) * 12 * L), stanceThresholds(legLength(map)));
+  const skate = skateSummary(contacts);
   // Jerk: third differences of q.
   let jerkSum = 0, jerkN = 0;
   for (let t = 3; t < T; t++) {
@@ -151,9 +151,12 @@ export function qualityReport(
     self_collision_frames: colFrames,
     self_collision_max_depth_m: r6(colDepth),
     ground_penetration_max_m: r6(Math.max(0, groundPen)),
-    stance_frames: stanceFrames,
-    stance_skate_mean_cm_s: r6(skateN ? (100 * skateSum) / skateN : 0),
-    stance_skate_max_cm_s: r6(100 * skateMax),
+    stance_frames: { left: skate.stance_frames.left, right: skate.stance_frames.right },
+    stance_skate_mean_cm_s: r6(100 * skate.skate_mean_m_s),
+    stance_skate_max_cm_s: r6(100 * skate.skate_max_m_s),
+    skate_frames: skate.skate_frames,
+    skate_worst: skate.worst && { ...skate.worst, speed_m_s: r6(skate.worst.speed_m_s), height_m: r6(skate.worst.height_m) },
+    stance_definition: Object.fromEntries(Object.entries(skate.thresholds).map(([k, v]) => [k, r6(v)])) as unknown as SkateSummary['thresholds'],
     stance_float_mean_cm: r6(floatN ? (100 * floatSum) / floatN : 0),
     stance_float_max_cm: r6(100 * floatMax),
     max_joint_jump_rad: r6(jump),
@@ -166,4 +169,11 @@ export function qualityReport(
     solve_cpu_seconds: r6(cpuSeconds),
     mean_iterations: Math.round(meanIters * 100) / 100,
   };
+}
+
+/** The robot's leg length (hip to knee to ankle at the rest pose, mean of both legs), metres. */
+export function legLength(map: BodyMap): number {
+  const r = map.rest;
+  const d = (a: number[], b: number[]) => Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]);
+  return (d(r.left_hip, r.left_knee) + d(r.left_knee, r.left_ankle) + d(r.right_hip, r.right_knee) + d(r.right_knee, r.right_ankle)) / 2;
 }

@@ -29,9 +29,15 @@ export interface StanceOptions {
   minDuration: number;
   /** Heel lift (m, human) above which a foot is on its toes, not in a flat stance. */
   maxHeelLift: number;
+  /**
+   * A swing foot stays above the ground by `landingSlope` times its horizontal distance from the nearer
+   * stance lock, up to `landingHeight` robot leg lengths: it lands on (and leaves) its lock from above.
+   */
+  landingSlope: number;
+  landingHeight: number;
 }
 
-export const DEFAULT_STANCE: StanceOptions = { enterHeight: 0.04, exitHeight: 0.07, enterSpeed: 0.3, exitSpeed: 0.6, minDuration: 0.08, maxHeelLift: 0.08 };
+export const DEFAULT_STANCE: StanceOptions = { enterHeight: 0.04, exitHeight: 0.07, enterSpeed: 0.3, exitSpeed: 0.6, minDuration: 0.08, maxHeelLift: 0.08, landingSlope: 3, landingHeight: 0.05 };
 
 export interface Targets {
   T: number;
@@ -45,6 +51,10 @@ export interface Targets {
   torsoUp: Float64Array;
   footForward: Record<Side, Float64Array>;
   stance: Record<Side, Uint8Array>;
+  /** Swing feet: the nearer stance lock's ankle position [T, 2] (x, y; NaN in stance and with no lock). */
+  footLock: Record<Side, Float64Array>;
+  /** Landing cone: a swing sole keeps min(slope * ankle's horizontal distance from footLock, cap) above the ground. */
+  landing: { slope: number; cap: number };
   /** 1 in stance, ramping to 0 over the blend time before and after (weights follow it). */
   stanceWeight: Record<Side, Float64Array>;
   /** Human-side facts for the report. */
@@ -294,10 +304,13 @@ export function buildTargets(track: PoseTrack, map: BodyMap, opts: TargetOptions
   // swing frames near a run blend towards the lock so the foot arrives there without a jump.
   const blend = Math.max(1, Math.round(0.1 * fps));
   const stanceWeight = { left: new Float64Array(T), right: new Float64Array(T) };
+  const footLock = { left: new Float64Array(2 * T).fill(NaN), right: new Float64Array(2 * T).fill(NaN) };
+  const landingCap = st.landingHeight * (R.thigh + R.shank);
   for (const side of ['left', 'right'] as const) {
     const k = ki(`${side}_ankle`);
     const off = new Float64Array(2 * T); // xy offset applied in swing frames
     const offW = new Float64Array(T);
+    const locks: { a: number; e: number; x: number; y: number }[] = [];
     for (let t = 0; t < T;) {
       if (!stance[side][t]) { t++; continue; }
       let e = t;
@@ -309,6 +322,7 @@ export function buildTargets(track: PoseTrack, map: BodyMap, opts: TargetOptions
       }
       mx /= e - t; my /= e - t;
       const fn = Math.hypot(fx, fy) || 1;
+      locks.push({ a: t, e, x: mx, y: my });
       const oStart = [mx - pos[3 * (t * K + k)], my - pos[3 * (t * K + k) + 1]];
       const oEnd = [mx - pos[3 * ((e - 1) * K + k)], my - pos[3 * ((e - 1) * K + k) + 1]];
       for (let u = t; u < e; u++) {
@@ -326,16 +340,30 @@ export function buildTargets(track: PoseTrack, map: BodyMap, opts: TargetOptions
       t = e;
     }
     for (let u = 0; u < T; u++) stanceWeight[side][u] = stance[side][u] ? 1 : offW[u];
+    // A swing foot comes down onto its next lock and leaves its last one from above, never along the floor:
+    // its lowest allowed height rises with the horizontal distance from the nearer lock (a cone of slope
+    // `landingSlope`, capped at `landingHeight`), so a foot that touches down is placed where it will stand,
+    // not dragged into place.
+    let li = 0;
     for (let u = 0; u < T; u++) {
       if (stance[side][u]) continue;
       const o = 3 * (u * K + k);
       pos[o] += off[2 * u]; pos[o + 1] += off[2 * u + 1];
-      pos[o + 2] = Math.max(pos[o + 2], aH[side]);
+      while (li < locks.length && locks[li].e <= u) li++;
+      let d = Infinity;
+      for (const lk of [locks[li - 1], locks[li]]) {
+        if (!lk) continue;
+        const dl = Math.hypot(pos[o] - lk.x, pos[o + 1] - lk.y);
+        if (dl < d) { d = dl; footLock[side][2 * u] = lk.x; footLock[side][2 * u + 1] = lk.y; }
+      }
+      const c = Number.isFinite(d) ? Math.min(st.landingSlope * d, landingCap) : 0;
+      pos[o + 2] = Math.max(pos[o + 2], aH[side] + c);
     }
   }
 
   return {
-    T, fps, timestamps: track.timestamps, pos, pelvisLeft, torsoLeft, torsoUp, footForward, stance, stanceWeight,
+    T, fps, timestamps: track.timestamps, pos, pelvisLeft, torsoLeft, torsoUp, footForward, stance, stanceWeight, footLock,
+    landing: { slope: st.landingSlope, cap: landingCap },
     humanLengths: H, robotLengths: R, scales, useHead, useToes,
   };
 }

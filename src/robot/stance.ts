@@ -12,7 +12,8 @@
  *    ground whatever its speed, or within `enterHeight` and slower than `enterSpeed`; it stays in stance
  *    until its lowest point rises above `exitHeight`. Speed never ends a stance: a stance foot that moves
  *    is skating;
- *  - skating: a stance frame whose speed exceeds `skateSpeed`.
+ *  - skating: a stance frame whose lowest point is within `enterHeight` of the ground and whose speed
+ *    exceeds `skateSpeed` (higher up, between enter and exit height, a stance foot is lifting off).
  * The thresholds scale with the robot's leg length (`stanceThresholds`), so one setting fits a small and a
  * tall robot.
  */
@@ -41,13 +42,13 @@ export interface StanceThresholds {
 }
 
 /**
- * Thresholds from the robot's leg length (hip to ankle, metres): touch 0.5%, enter 2% (and 0.5 leg/s),
- * exit 4%, contact band 1%, skating above 0.25 leg/s. For a 0.6 m leg: 3 mm, 12 mm at 0.3 m/s, 24 mm,
+ * Thresholds from the robot's leg length (hip to ankle, metres): touch 0.2%, enter 2% (and 0.5 leg/s),
+ * exit 4%, contact band 1%, skating above 0.25 leg/s. For a 0.6 m leg: 1.2 mm, 12 mm at 0.3 m/s, 24 mm,
  * 6 mm, 0.15 m/s.
  */
 export function stanceThresholds(legLength: number): StanceThresholds {
   const l = legLength > 0 && Number.isFinite(legLength) ? legLength : 0.6;
-  return { touchHeight: 0.005 * l, enterHeight: 0.02 * l, enterSpeed: 0.5 * l, exitHeight: 0.04 * l, band: 0.01 * l, skateSpeed: 0.25 * l };
+  return { touchHeight: 0.002 * l, enterHeight: 0.02 * l, enterSpeed: 0.5 * l, exitHeight: 0.04 * l, band: 0.01 * l, skateSpeed: 0.25 * l };
 }
 
 export interface FootContacts {
@@ -59,7 +60,7 @@ export interface FootContacts {
   height: Float64Array;
   /** [T, nFeet] horizontal speed of the contact points (m/s; frame 0 takes frame 1's). */
   speed: Float64Array;
-  /** [T, nFeet] 1 where the foot is in stance and faster than skateSpeed. */
+  /** [T, nFeet] 1 where the foot is in stance, within enterHeight of the ground and faster than skateSpeed. */
   skating: Uint8Array;
   thresholds: StanceThresholds;
 }
@@ -123,7 +124,7 @@ export function footContacts(
       if (!on) on = h <= th.touchHeight || (h <= th.enterHeight && v <= th.enterSpeed);
       else on = h <= th.exitHeight;
       stance[i] = on ? 1 : 0;
-      skating[i] = on && v > th.skateSpeed ? 1 : 0;
+      skating[i] = on && h <= th.enterHeight && v > th.skateSpeed ? 1 : 0;
     }
   }
   return { T, feet: feet.map((f) => f.name), stance, height, speed, skating, thresholds: th };

@@ -75,3 +75,11 @@ describe('stance and skating (src/robot/stance.ts)', () => {
     expect(feetOfMotion({ soles: { left: { link: 'nope', points: [[0, 0, 0]] } }, leg_length_m: 0.6 }, (n) => links.indexOf(n))).toBeNull();
   });
 });
+
+describe('lift-off is not skating', () => {
+  it('a stance foot rising above the enter height while moving forward lifts off, it does not skate', () => {
+    const c = run([pose(0, 0), pose(0, 0), pose(0.01, 0.015), pose(0.03, 0.02), pose(0.06, 0.03)]);
+    expect(Array.from(c.stance)).toEqual([1, 1, 1, 1, 0]);
+    expect(Array.from(c.skating)).toEqual([0, 0, 0, 0, 0]);
+  });
+});

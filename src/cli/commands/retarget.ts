@@ -51,7 +51,7 @@ export const command: CommandModule = {
       ];
       if (r.kind === 'body') {
         lines.push(`  self-collision ${q.self_collision_frames} frames (deepest ${fmt(q.self_collision_max_depth_m * 100, 2)} cm), ground penetration ${fmt(q.ground_penetration_max_m * 100, 2)} cm`);
-        lines.push(`  stance skate ${fmt(q.stance_skate_mean_cm_s, 2)} cm/s mean, floating ${fmt(q.stance_float_mean_cm, 2)} cm mean, max joint jump ${fmt(q.max_joint_jump_rad, 3)} rad`);
+        lines.push(`  stance skate ${fmt(q.stance_skate_mean_cm_s, 2)} cm/s mean, ${q.skate_frames ?? 0} skating frames, floating ${fmt(q.stance_float_mean_cm, 2)} cm mean, max joint jump ${fmt(q.max_joint_jump_rad, 3)} rad`);
       }
       lines.push(`  wrote ${out}`);
       process.stdout.write(lines.join('\n') + '\n');
