@@ -67,7 +67,7 @@ export async function runDemo(opts: { out?: string; log?: (line: string) => void
   }, null, 2));
   signManifestFile(manifest, key);
   log(`recording   built-in pick-and-place: ${track.timestamps.length} frames at ${track.fps} fps, ${track.jointNames.length} joints (body + both hands)`);
-  log('consent     demo manifest bound to the recording\'s sha256 and signed with a one-off demo key (real runs: the operator key)');
+  log('manifest    demo manifest bound to the recording\'s sha256 and signed with a one-off demo key (real runs: the operator key)');
 
   // 2. The pipeline.
   const store = path.join(out, 'store');
@@ -79,13 +79,16 @@ export async function runDemo(opts: { out?: string; log?: (line: string) => void
   });
   if (clip.status !== 'stored' || !clip.id) throw new Error(`demo clip was ${clip.status}: ${clip.reasons.join('; ')}`);
   const ep = openStore(store).get(clip.id);
+  // The stage lines above gave each verdict once; here is what stands behind them.
   const q = ep.quality as { verdict: string; reasons: { code: string; message: string }[] };
-  log(`quality     ${q.verdict}${q.reasons.length ? ': ' + q.reasons.map((r) => r.code).join(', ') : ''}`);
-  const v = ep.validation as { feasible: boolean; reasons: { kind: string; hard: boolean; message: string; frames: [number, number][] }[]; sim?: { joint_drift_mm?: number } };
-  log(`validation  ${v.feasible ? 'feasible' : 'infeasible'} (joint drift ${fmt(v.sim?.joint_drift_mm, 3)} mm)`);
-  for (const r of v.reasons) log(`              ${r.hard ? 'infeasible' : 'warning'}: ${r.message} (frames ${r.frames.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(', ')})`);
+  for (const r of q.reasons) log(`  quality     ${r.code}: ${r.message}`);
   const rq = ep.motion?.quality as Record<string, unknown> | undefined;
-  if (rq) log(`retarget    keypoint error mean ${fmt(rq.keypoint_error_mean_m, 3)} m, max ${fmt(rq.keypoint_error_max_m, 3)} m; limit violations ${rq.joint_limit_violations}; stance skate ${fmt(rq.stance_skate_max_cm_s, 2)} cm/s max`);
+  if (rq) log(`  body        ${ep.motion!.robot.name}: keypoint error mean ${fmt(rq.keypoint_error_mean_m, 3)} m, max ${fmt(rq.keypoint_error_max_m, 3)} m; limit violations ${rq.joint_limit_violations}; stance skate ${fmt(rq.stance_skate_max_cm_s, 2)} cm/s max`);
+  const hq = ep.handMotion?.quality as Record<string, unknown> | undefined;
+  if (hq) log(`  right hand  ${ep.handMotion!.robot.name}: fingertip error mean ${fmt(hq.fingertip_error_mean_m, 3)} m, max ${fmt(hq.fingertip_error_max_m, 3)} m; limit violations ${hq.joint_limit_violations}`);
+  const v = ep.validation as { feasible: boolean; reasons: { kind: string; hard: boolean; message: string; frames: [number, number][] }[]; sim?: { joint_drift_mm?: number } };
+  log(`  validation  joint drift ${fmt(v.sim?.joint_drift_mm, 3)} mm${v.reasons.length ? '' : ', no warnings'}`);
+  for (const r of v.reasons) log(`                ${r.hard ? 'infeasible' : 'warning'}: ${r.message} (frames ${r.frames.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(', ')})`);
 
   // 3. Files for Python users.
   const motionFile = path.join(out, 'motion.npz');

@@ -143,7 +143,7 @@ export async function runClip(input: string, opts: RunOptions, store?: EpisodeSt
     }
 
     // 4. Retarget.
-    const { motion, handMotion } = await stage('retarget', () => retargetAll(track, robots, input, !!opts.balance), (r) => `${r.motion.timestamps.length} frames`);
+    const { motion, handMotion } = await stage('retarget', () => retargetAll(track, robots, input, !!opts.balance), (r) => `${r.motion.timestamps.length} frames: body → ${r.motion.robot.name} (${r.motion.jointNames.length} joints)${r.handMotion ? `, right hand → ${r.handMotion.robot.name} (${r.handMotion.jointNames.length} joints)` : ''}`);
 
     // 5. Validate.
     const validation = await stage('validate', () => checkFeasibility(motion, robots.robot, { mode: opts.mode ?? 'both' }), (v) => (v.feasible ? 'feasible' : 'infeasible'));

@@ -116,12 +116,10 @@ function masksContent(masks: Record<string, Uint8Array>): NpzContent {
   return { arrays, meta: { kind: 'episode-masks' } };
 }
 
-function verdictOf(ep: { quality?: Record<string, unknown>; validation?: Record<string, unknown> }): string | null {
-  for (const r of [ep.validation, ep.quality]) {
-    const v = r?.verdict;
-    if (typeof v === 'string') return v;
-  }
-  return null;
+/** The quality gate's verdict (pass, flag, reject); the validation's is `feasible`. */
+function verdictOf(ep: { quality?: Record<string, unknown> }): string | null {
+  const v = ep.quality?.verdict;
+  return typeof v === 'string' ? v : null;
 }
 
 /** The index line for an episode (also stored in its episode.json). */

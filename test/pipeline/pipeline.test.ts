@@ -192,7 +192,10 @@ describe('npm run demo', () => {
     expect(r.stdout).toMatch(/signed with a one-off demo key/);
     // Issue 16 item 17: no ZeroMQ socket file left behind.
     expect(fs.existsSync(path.join(out, '.demo-stream.sock'))).toBe(false);
-    for (const stage of ['consent', 'import', 'quality', 'retarget', 'validate', 'store', 'export', 'stream']) expect(r.stdout).toMatch(new RegExp(`^${stage}\\b`, 'm'));
+    // Each stage once (issue 18: quality was printed twice), the hand named.
+    for (const stage of ['consent', 'import', 'quality', 'retarget', 'validate', 'store', 'export', 'stream']) expect(r.stdout.match(new RegExp(`^${stage}\\b`, 'gm')), stage).toHaveLength(1);
+    expect(r.stdout).toMatch(/^retarget {4}226 frames: body → r2r_humanoid \(29 joints\), right hand → r2r_hand \(16 joints\)$/m);
+    expect(r.stdout).toMatch(/^ {2}right hand {2}r2r_hand: fingertip error mean [\d.]+ m/m);
     expect(r.stdout).toMatch(/1 episode\(s\) delivered over ZeroMQ, 3 arrays equal to the store's/);
     expect(r.stdout).toMatch(/Where to look/);
     const st = openStore(path.join(out, 'store'));

@@ -64,7 +64,7 @@ describe('episode store', () => {
     expect(back.validation).toEqual(ep.validation);
     expect(Array.from(back.masks!.occluded)).toEqual(Array.from(ep.masks!.occluded));
     const [entry] = store.list();
-    expect(entry).toMatchObject({ id, task: 'wipe the table', robot: 'unitree_g1', frames: 40, fps: 30, feasible: true, verdict: 'feasible' });
+    expect(entry).toMatchObject({ id, task: 'wipe the table', robot: 'unitree_g1', frames: 40, fps: 30, feasible: true, verdict: 'good' }); // the quality gate's verdict; the validation's is feasible
   });
 
   it('gives the same id for the same content (key order and createdAt aside) and different ids otherwise', () => {
@@ -184,7 +184,9 @@ describe('episode store', () => {
     expect(ls.code).toBe(0);
     expect(JSON.parse(ls.stdout).map((e: any) => [e.id, e.frames, e.feasible])).toEqual([[a, 40, true], [b, 25, false]]);
     const table = runCli(['store', 'ls', dir]);
-    expect(table.stdout).toMatch(new RegExp(`${b.slice(0, 12)}\\s+unitree_g1\\s+25\\s+30\\s+no\\s+stack cups`));
+    // Two verdicts in two columns (the quality gate's, then the simulation's), and whether a video was kept.
+    expect(table.stdout).toMatch(/^id\s+robot\s+frames\s+fps\s+quality\s+feasible\s+video\s+task\s+created$/m);
+    expect(table.stdout).toMatch(new RegExp(`${b.slice(0, 12)}\\s+unitree_g1\\s+25\\s+30\\s+good\\s+no\\s+no\\s+stack cups`));
     expect(table.stdout).toMatch(/2 episodes/);
     const show = runCli(['store', 'show', dir, b.slice(0, 8), '--json']);
     expect(show.code).toBe(0);
@@ -192,6 +194,14 @@ describe('episode store', () => {
     expect(rec.id).toBe(b);
     expect(rec.provenance.consent.id).toBe('consent-001');
     expect(Object.keys(rec.files).sort()).toEqual(['episode.json', 'masks.npz', 'motion.npz', 'track.npz']);
+    // The text form: one line per fact, the reports as readable lines, not one JSON line each.
+    const text = runCli(['store', 'show', dir, b.slice(0, 8)]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^quality {5}good$/m);
+    expect(text.stdout).toMatch(/^feasible {4}no$/m);
+    expect(text.stdout).toMatch(/^video {7}not kept$/m);
+    expect(text.stdout).toMatch(/^validation: NOT FEASIBLE$/m);
+    expect(Math.max(...text.stdout.split('\n').map((l) => l.length))).toBeLessThan(200);
     const missing = runCli(['store', 'show', dir, 'ffff0000']);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/^reel2real: .*no episode whose id starts with ffff0000\n$/);

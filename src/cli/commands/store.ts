@@ -1,5 +1,11 @@
 import type { Argv, CommandModule } from 'yargs';
+import * as fs from 'node:fs';
 import { openStore } from '../../store/store.ts';
+import { keptVideoPath } from '../../privacy/purge.ts';
+import { formatReport } from '../../quality/qa.ts';
+import type { QualityReport } from '../../quality/assess.ts';
+import type { ValidationReport } from '../../sim/index.ts';
+import { formatValidation } from './validate.ts';
 
 interface Args { store: string; id?: string; json?: boolean; repair?: boolean }
 
@@ -9,18 +15,24 @@ function short(id: string): string {
   return id.slice(0, 12);
 }
 
+/** The kept (sanitised) video of an episode, if `run --keep-video` kept one. */
+function keptVideo(dir: string, id: string): string | undefined {
+  return ['.mp4', '.mov', '.mkv'].map((ext) => keptVideoPath(dir, id, ext)).find((p) => fs.existsSync(p));
+}
+
 const ls: CommandModule<object, Args> = {
   command: 'ls <store>',
   describe: 'List the episodes in a store (index order)',
   builder: (y) => jsonOpt(y).positional('store', { type: 'string', demandOption: true, describe: 'store directory' }) as unknown as Argv<Args>,
   handler: (a) => {
-    const entries = openStore(a.store).list();
+    const store = openStore(a.store);
+    const entries = store.list();
     if (a.json) { process.stdout.write(JSON.stringify(entries, null, 1) + '\n'); return; }
     const rows = entries.map((e) => [
-      short(e.id), e.robot ?? '-', String(e.frames ?? '-'), String(e.fps ?? '-'),
-      e.feasible === true ? 'yes' : e.feasible === false ? 'no' : '?', e.task ?? '-', e.createdAt,
+      short(e.id), e.robot ?? '-', String(e.frames ?? '-'), String(e.fps ?? '-'), e.verdict ?? '-',
+      e.feasible === true ? 'yes' : e.feasible === false ? 'no' : '-', keptVideo(store.dir, e.id) ? 'yes' : 'no', e.task ?? '-', e.createdAt,
     ]);
-    const head = ['id', 'robot', 'frames', 'fps', 'feasible', 'task', 'created'];
+    const head = ['id', 'robot', 'frames', 'fps', 'quality', 'feasible', 'video', 'task', 'created'];
     const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
     const fmt = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i]))).join('  ');
     process.stdout.write([fmt(head), ...rows.map(fmt)].join('\n') + '\n');
@@ -50,12 +62,15 @@ const show: CommandModule<object, Args> = {
       `created     ${p.createdAt ?? '-'}`,
       `sources     ${p.sources.map((s) => `${s.file} (sha256 ${s.sha256.slice(0, 12)}…)`).join(', ') || '-'}`,
       `robot       ${e.robot ?? '-'}   frames ${e.frames ?? '-'} @ ${e.fps ?? '-'} fps`,
-      `feasible    ${e.feasible === true ? 'yes' : e.feasible === false ? 'no' : 'unknown'}${e.verdict ? ` (${e.verdict})` : ''}`,
+      `quality     ${e.verdict ?? 'no report'}`,
+      `feasible    ${e.feasible === true ? 'yes' : e.feasible === false ? 'no' : 'no report'}`,
+      `video       ${keptVideo(store.dir, id) ?? 'not kept'}`,
       `parts       ${rec.parts.join(', ')}`,
       ...Object.entries(files).map(([k, v]) => `  ${k.padEnd(16)} ${v}`),
     ];
-    if (rec.quality) lines.push(`quality     ${JSON.stringify(rec.quality)}`);
-    if (rec.validation) lines.push(`validation  ${JSON.stringify(rec.validation)}`);
+    // The reports as the qa and validate commands print them (--json has them whole).
+    if (rec.quality) lines.push('', formatReport('quality', { skipped: [], reasons: [], ...rec.quality } as unknown as QualityReport));
+    if (rec.validation) lines.push('', formatValidation('validation', rec.validation as unknown as ValidationReport).trimEnd());
     process.stdout.write(lines.join('\n') + '\n');
   },
 };

@@ -19,17 +19,20 @@ export const command: CommandModule = {
     const mode = String(argv.mode) as 'assisted' | 'unassisted' | 'both';
     if (!['assisted', 'unassisted', 'both'].includes(mode)) throw new UserError(`--mode must be assisted, unassisted or both`);
     const report = await checkFeasibilityFiles(motion, String(argv.robot), { mode, config: argv.config ? String(argv.config) : null });
-    process.stdout.write(argv.json ? JSON.stringify(report, null, 2) + '\n' : summary(motion, report));
+    process.stdout.write(argv.json ? JSON.stringify(report, null, 2) + '\n' : formatValidation(motion, report));
   },
 };
 
-function summary(motion: string, r: ValidationReport): string {
+/** A validation report in a few lines: the verdict, each reason (x hard, ! soft) with its first frames, the sim. */
+export function formatValidation(motion: string, r: ValidationReport): string {
   const lines = [`${motion}: ${r.feasible ? 'FEASIBLE' : 'NOT FEASIBLE'}`];
-  for (const reason of r.reasons) {
+  for (const reason of r.reasons ?? []) {
     const fr = reason.frames.slice(0, 4).map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(', ');
     lines.push(`  ${reason.hard ? 'x' : '!'} ${reason.message} [frames ${fr}${reason.frames.length > 4 ? ', ...' : ''}]`);
   }
   const s = r.sim;
-  lines.push(`  sim: dt ${s.dt} s, ${s.joints} joints, ${s.steps} steps, ${s.steps_per_second} steps/s, ${s.realtime_factor}x real time, joint drift ${s.joint_drift_mm} mm`);
+  if (!s) return lines.join('\n') + '\n';
+  // Timing fields are absent from stored reports (the store keeps what reproduces).
+  lines.push(`  sim: dt ${s.dt} s, ${s.joints} joints, ${s.steps} steps${s.steps_per_second === undefined ? '' : `, ${s.steps_per_second} steps/s`}${s.realtime_factor === undefined ? '' : `, ${s.realtime_factor}x real time`}, joint drift ${s.joint_drift_mm} mm`);
   return lines.join('\n') + '\n';
 }
