@@ -28,7 +28,7 @@ import { keepVideo } from '../privacy/keep.ts';
 
 export const VIDEO_EXTENSIONS = ['.mp4', '.mov', '.mkv', '.webm', '.avi', '.m4v'];
 
-export type Stage = 'consent' | 'capture' | 'import' | 'quality' | 'retarget' | 'validate' | 'store';
+export type Stage = 'consent' | 'capture' | 'import' | 'quality' | 'retarget' | 'validate' | 'store' | 'keep-video';
 
 export interface RunOptions {
   /** Humanoid (or hand) URDF the motion is retargeted onto. */
@@ -189,7 +189,10 @@ export async function runClip(input: string, opts: RunOptions, store?: EpisodeSt
       details: { file: gate.recording.file, robot: robots.robot.name, task: opts.task ?? null, quality: quality.verdict, feasible, timing },
     }, opts.key);
     if (opts.keepVideo && isVideo(input) && !fs.existsSync(keptVideoPath(st.dir, id))) {
-      await keepVideo(st.dir, id, input, { keepAudio: opts.keepAudio, actor: opts.actor, key: opts.key });
+      await stage('keep-video', () => keepVideo(st.dir, id, input, {
+        keepAudio: opts.keepAudio, actor: opts.actor, key: opts.key,
+        onProgress: (done, total) => opts.onProgress?.(clip, 'keep-video', done, total),
+      }), (k) => `${k.report.frames} frames re-encoded, faces blurred in ${k.report.faces.frames_with_faces}, ${k.report.removed.tags.length} metadata tag(s) removed, checked again on the written file`);
     }
     result.status = 'stored';
     const why = (r: ValidationReport['reasons'][number]) => `${r.hard ? 'infeasible' : 'warning'}: ${r.kind}: ${r.message}`;

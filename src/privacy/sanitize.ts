@@ -22,6 +22,8 @@ const NEUTRAL_HANDLERS = /^(VideoHandler|SoundHandler|Core Media (Video|Audio))?
 const NEUTRAL_ENCODER = /^Lav[cf][\d.]* ?(libx264|aac)?$/;
 
 export interface SanitizeOptions {
+  /** Called per frame while faces are blurred and the video re-encoded (total: the container's frame count). */
+  onProgress?: (done: number, total: number) => void;
   /** Keep the audio track (metadata stripped). Default false: audio is dropped. */
   keepAudio?: boolean;
   /** Blur faces (default true). */
@@ -151,6 +153,7 @@ export async function sanitizeVideo(input: string, output: string, opts: Sanitiz
       recent.push(boxes);
       queue.push({ data, boxes });
       frames++;
+      opts.onProgress?.(frames, Math.max(frames, info.frameCount));
       await flush(false);
     }
     await flush(true);

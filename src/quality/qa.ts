@@ -13,7 +13,7 @@ import { loadThresholds } from './config.ts';
 const VIDEO_EXT = new Set(['.mp4', '.mov', '.mkv', '.webm', '.avi', '.m4v', '.3gp']);
 
 /** Capture a video into a pose track through src/capture, when that stage is part of this build. */
-async function captureTrack(file: string): Promise<PoseTrack> {
+async function captureTrack(file: string, onProgress?: (p: { frames: number; total: number; elapsed: number }) => void): Promise<PoseTrack> {
   const dir = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', 'capture');
   const ext = path.extname(new URL(import.meta.url).pathname); // .ts from the sources, .js from dist/
   for (const f of [`index${ext}`, `capture${ext}`]) {
@@ -21,19 +21,19 @@ async function captureTrack(file: string): Promise<PoseTrack> {
     if (!fs.existsSync(p)) continue;
     const mod = await import(pathToFileURL(p).href);
     if (typeof mod.captureVideo === 'function') {
-      const r = await mod.captureVideo(file, { body: true, hands: true });
+      const r = await mod.captureVideo(file, { body: true, hands: true, onProgress });
       return (r && r.track ? r.track : r) as PoseTrack;
     }
   }
   throw new UserError('video capture is not available in this build (src/capture has no captureVideo); run `reel2real capture` elsewhere and pass the track .npz', file);
 }
 
-export async function qaFile(input: string, opts: { task?: string; video?: string; thresholds?: string } = {}): Promise<QualityReport> {
+export async function qaFile(input: string, opts: { task?: string; video?: string; thresholds?: string; onProgress?: (p: { frames: number; total: number; elapsed: number }) => void } = {}): Promise<QualityReport> {
   if (!fs.existsSync(input)) throw new UserError('no such file', input);
   const thresholds = opts.thresholds ? loadThresholds(opts.thresholds) : undefined;
   const ext = path.extname(input).toLowerCase();
   if (VIDEO_EXT.has(ext)) {
-    const track = await captureTrack(input);
+    const track = await captureTrack(input, opts.onProgress);
     return assessQuality(track, { task: opts.task, video: opts.video ?? input, thresholds });
   }
   if (ext !== '.npz') throw new UserError(`expected a pose track (.npz) or a video (${[...VIDEO_EXT].join(', ')})`, input);

@@ -84,8 +84,12 @@ describeShared('kept videos: metadata stripped, faces blurred, verified by readi
     // Through keepVideo, as `run --keep-video` does: into the store's kept-video place, audited.
     const store = path.join(tmp, 'store');
     const epId = 'e'.repeat(64);
-    const { path: out, report: rep } = await keepVideo(store, epId, src, { sampleFrames: 2, actor: 'test' });
+    const seen: [number, number][] = [];
+    const { path: out, report: rep } = await keepVideo(store, epId, src, { sampleFrames: 2, actor: 'test', onProgress: (d, t) => seen.push([d, t]) });
     expect(out).toBe(keptVideoPath(store, epId));
+    // Progress per frame (what `run --keep-video` shows), ending at the frame count.
+    expect(seen.map(([d]) => d)).toEqual(Array.from({ length: rep.frames }, (_, i) => i + 1));
+    expect(seen.at(-1)).toEqual([rep.frames, rep.frames]);
     const audit = fs.readFileSync(path.join(store, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(audit).toEqual([expect.objectContaining({ action: 'keep-video', episode: epId, actor: 'test' })]);
     expect(audit[0].details.faces_blurred_frames).toBe(rep.frames);
