@@ -9,9 +9,15 @@
  *   GET /robot/<id>/<path>        the URDF (robot.urdf) and files beside it (meshes)
  *
  * Sources: a motion `.npz` (with `--robot`, or the URDF path recorded in its meta), or an episode store.
+ *
+ * Requests are untrusted (any page the browser has open can send them): only GET and HEAD (405 otherwise);
+ * the Host header must be an IP literal, localhost, or a name allowed with `allowHosts` (a DNS-rebinding
+ * page arrives with its own name: 421); unknown episode ids are 404; files are served only when their real
+ * path (symlinks resolved) lies inside the directory they are served from; no request can stop the server.
  */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../errors.ts';
@@ -181,15 +187,50 @@ const TYPES: Record<string, string> = {
   '.obj': 'text/plain', '.glb': 'model/gltf-binary', '.mp4': 'video/mp4', '.css': 'text/css', '.png': 'image/png',
 };
 
-/** Serve a file only if it lies inside `root` (no path traversal). */
+/**
+ * The real path of `root/rel` when it is a regular file whose real path (every symlink resolved) lies
+ * inside the real `root`; else null. A `<store>/videos/<id>.mp4` linked to /etc/passwd is not served.
+ */
+export function fileInside(root: string, rel: string): string | null {
+  try {
+    const realRoot = fs.realpathSync(root);
+    const abs = path.resolve(realRoot, '.' + path.sep + rel);
+    if (!abs.startsWith(realRoot + path.sep)) return null;
+    const real = fs.realpathSync(abs);
+    if (!real.startsWith(realRoot + path.sep) || !fs.statSync(real).isFile()) return null;
+    return real;
+  } catch {
+    return null;
+  }
+}
+
+/** Serve a file only if it lies inside `root` (no path traversal, no symlink out of it). */
 function sendFile(res: http.ServerResponse, root: string, rel: string): void {
-  const abs = path.resolve(root, '.' + path.sep + rel);
-  if (!abs.startsWith(path.resolve(root) + path.sep) || !fs.existsSync(abs) || !fs.statSync(abs).isFile()) {
+  const abs = fileInside(root, rel);
+  if (!abs) {
     res.writeHead(404).end('not found');
     return;
   }
   res.writeHead(200, { 'content-type': TYPES[path.extname(abs)] ?? 'application/octet-stream', 'cache-control': 'no-cache' });
-  fs.createReadStream(abs).pipe(res);
+  if (res.req?.method === 'HEAD') return void res.end();
+  fs.createReadStream(abs).on('error', () => res.destroy()).pipe(res);
+}
+
+/** Whether a Host header may reach the viewer: IP literals, localhost, and the names in `allow`. */
+export function hostAllowed(host: string | undefined, allow: string[] = []): boolean {
+  if (!host) return false;
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^:\[\]]+)(?::(\d{1,5}))?$/.exec(host.trim());
+  if (!m) return false;
+  const name = m[1].replace(/^\[|\]$/g, '').toLowerCase();
+  if (net.isIP(name)) return true;
+  if (name === 'localhost' || name.endsWith('.localhost')) return true;
+  return allow.some((a) => a.toLowerCase() === name);
+}
+
+class HttpError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
 }
 
 /**
@@ -251,16 +292,29 @@ export interface ViewerServer {
   close(): Promise<void>;
 }
 
-export function startViewer(source: ViewerSource, opts: { port?: number; host?: string } = {}): Promise<ViewerServer> {
+export function startViewer(source: ViewerSource, opts: { port?: number; host?: string; allowHosts?: string[] } = {}): Promise<ViewerServer> {
   const cache = new Map<string, ViewerEpisode>();
+  // Only ids the source lists are looked up (an unknown id is a 404, never a lookup of whatever the URL says).
   const episode = (id: string) => {
-    if (!cache.has(id)) cache.set(id, source.get(id));
+    if (!cache.has(id)) {
+      if (!source.list().some((e) => e.id === id)) throw new HttpError(404, 'no such episode');
+      cache.set(id, source.get(id));
+    }
     return cache.get(id)!;
   };
+  const allow = [...(opts.allowHosts ?? []), ...(opts.host && !net.isIP(opts.host) ? [opts.host] : [])];
   const server = http.createServer((req, res) => {
     try {
+      if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'only GET and HEAD');
+      if (!hostAllowed(req.headers.host, allow)) throw new HttpError(421, 'unexpected Host header (give the name with --allow-host)');
       const url = new URL(req.url ?? '/', 'http://localhost');
-      const p = decodeURIComponent(url.pathname);
+      let p: string;
+      try {
+        p = decodeURIComponent(url.pathname);
+      } catch {
+        throw new HttpError(400, 'malformed URL');
+      }
+      if (p.includes('\0')) throw new HttpError(400, 'malformed URL');
       if (p === '/' || p === '/index.html') return sendFile(res, path.join(here, 'page'), 'index.html');
       if (p.startsWith('/page/')) return sendFile(res, path.join(here, 'page'), p.slice('/page/'.length));
       if (p.startsWith('/vendor/three/')) return sendFile(res, path.join(NODE_MODULES, 'three'), p.slice('/vendor/three/'.length));
@@ -272,7 +326,9 @@ export function startViewer(source: ViewerSource, opts: { port?: number; host?: 
       }
       let m = /^\/api\/episodes\/([^/]+)$/.exec(p);
       if (m) {
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(episodeJson(episode(m[1]))));
+        // The body first: a lookup that fails must not follow headers already sent.
+        const body = JSON.stringify(episodeJson(episode(m[1])));
+        res.writeHead(200, { 'content-type': 'application/json' }).end(req.method === 'HEAD' ? undefined : body);
         return;
       }
       m = /^\/api\/episodes\/([^/]+)\/video$/.exec(p);
@@ -294,8 +350,19 @@ export function startViewer(source: ViewerSource, opts: { port?: number; host?: 
       }
       res.writeHead(404).end('not found');
     } catch (err) {
-      res.writeHead(500, { 'content-type': 'text/plain' }).end(String((err as Error).message));
+      // Never a second writeHead, never a throw out of the handler: a request cannot stop the server.
+      if (res.headersSent) return void res.destroy();
+      const status = err instanceof HttpError ? err.status : err instanceof UserError ? 404 : 500;
+      const head: http.OutgoingHttpHeaders = { 'content-type': 'text/plain; charset=utf-8' };
+      if (status === 405) head.allow = 'GET, HEAD';
+      res.writeHead(status, head).end(status === 500 ? 'internal error' : String((err as Error).message).split('\n')[0]);
     }
+  });
+  // Malformed HTTP (bad request line, oversized headers): answer 400 and close; never an uncaught error.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
+    else socket.destroy();
   });
   return new Promise((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE' ? new UserError(`port ${opts.port} is in use`) : err));

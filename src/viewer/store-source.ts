@@ -10,7 +10,7 @@ import { UserError } from '../errors.ts';
 import { loadUrdf } from '../robot/urdf.ts';
 import { openStore } from '../store/store.ts';
 import { keptVideoPath } from '../privacy/purge.ts';
-import type { ViewerEpisode, ViewerSource } from './server.ts';
+import { fileInside, type ViewerEpisode, type ViewerSource } from './server.ts';
 
 const PROJECT_ROBOTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'robots');
 
@@ -41,7 +41,9 @@ export function storeSource(dir: string, opts: { robot?: string | string[] } = {
       if (!ep.motion) throw new UserError(`episode ${id} has no robot motion`, dir);
       const urdf = bySha.get(ep.motion.robot.urdf_sha256) ?? (given.length === 1 ? path.resolve(given[0]) : byName.get(ep.motion.robot.name));
       if (!urdf) throw new UserError(`no URDF for robot ${ep.motion.robot.name} of episode ${id.slice(0, 12)}: give it with --robot <urdf>`, dir);
-      const video = ['.mp4', '.mov', '.mkv'].map((ext) => keptVideoPath(store.dir, id, ext)).find((p) => fs.existsSync(p));
+      // Only a regular file really inside <store>/videos (a symlink out of the store is not a kept video).
+      const video = ['.mp4', '.mov', '.mkv'].map((ext) => keptVideoPath(store.dir, id, ext))
+        .map((p) => fileInside(path.dirname(p), path.basename(p))).find((p): p is string => p !== null);
       return {
         id, label: id.slice(0, 12), motion: ep.motion, urdf, track: ep.track, quality: ep.quality, validation: ep.validation, masks: ep.masks, video,
       };
