@@ -61,3 +61,48 @@ export async function writeDirAtomic(
     throw err;
   }
 }
+
+/**
+ * Remove temporary files writeFileAtomic left in `dir` when a process was killed mid-write
+ * (`.<name>.tmp-<pid>-<hex>`): those of processes no longer running, and any older than `maxAgeMs` whose pid
+ * is ours (a pid reused by this very process). Returns the removed paths. Missing directory: nothing.
+ */
+export function removeStaleTemps(dir: string, maxAgeMs = 60_000): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const n of names) {
+    const m = /^\..+\.tmp-(\d+)-[0-9a-f]+$/.exec(n);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    const f = path.join(dir, n);
+    let alive = true;
+    if (pid === process.pid) {
+      try {
+        alive = Date.now() - fs.statSync(f).mtimeMs < maxAgeMs;
+      } catch {
+        continue;
+      }
+    } else {
+      try {
+        process.kill(pid, 0);
+      } catch (err) {
+        alive = (err as NodeJS.ErrnoException).code === 'EPERM';
+      }
+    }
+    if (alive) continue;
+    try {
+      const st = fs.lstatSync(f);
+      if (!st.isFile()) continue;
+      fs.rmSync(f, { force: true });
+      out.push(f);
+    } catch {
+      /* gone already */
+    }
+  }
+  return out;
+}

@@ -13,10 +13,10 @@
  *   await c.close();
  */
 import { Dealer } from 'zeromq';
-import { UserError } from '../errors.ts';
+import { UserError, safeText } from '../errors.ts';
 import { SendQueue } from './queue.ts';
 import {
-  PROTOCOL, WireError, decodeEpisode, isLocalEndpoint, json, parseBody, parseReports,
+  PROTOCOL, WIRE_LIMITS, WireError, decodeEpisode, isIpv6Endpoint, isLocalEndpoint, json, parseSmallBody, parseReports,
   type EpisodeHeader, type EpisodeReports, type Mode, type WelcomeBody, type WireTensor,
 } from './wire.ts';
 
@@ -73,6 +73,8 @@ export interface ConsumerOptions {
   /** After WELCOME: give up if the server is silent this long (ms); 0 = wait for it to come back. */
   serverTimeoutMs?: number;
   onEvent?: (e: ConsumerEvent) => void;
+  /** Largest message frame accepted from the server (ZeroMQ drops the connection on a larger one). Default 2 GiB − 1. */
+  maxFrameBytes?: number;
 }
 
 export type ConsumerEvent =
@@ -81,7 +83,15 @@ export type ConsumerEvent =
   | { type: 'duplicate'; seq: number }
   | { type: 'confirmed'; seq: number; id: string }
   | { type: 'reset'; reason: string }
-  | { type: 'end'; total: number };
+  | { type: 'end'; total: number; unreadable: number[]; removed: number[] };
+
+/** What the server's END said: positions it could not read from its store, and ones removed from it. */
+export interface EndInfo {
+  total: number;
+  acked: number;
+  unreadable: number[];
+  removed: number[];
+}
 
 export interface ReceivedEpisode {
   seq: number;
@@ -172,6 +182,8 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
   /** When that receive began (the server is silent only while someone waits for it). */
   private receiveSince = 0;
   welcome: WelcomeBody | null = null;
+  /** The server's END, once it came (its unreadable list is a failure the caller must report). */
+  end: EndInfo | null = null;
   /** How a received episode's ack() and nack() reach this consumer. */
   private readonly settler: Settler = {
     settle: (ep, ok, reason) => (ok ? this.ack(ep) : this.nack(ep, reason)),
@@ -188,6 +200,9 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
     const c = options.curve;
     this.dealer = new Dealer({
       linger: 0,
+      // The server is a peer too: a frame larger than this closes the connection instead of filling memory.
+      maxMessageSize: options.maxFrameBytes ?? WIRE_LIMITS.episodeFrameBytes,
+      ...(isIpv6Endpoint(options.connect) ? { ipv6: true } : {}),
       receiveHighWaterMark: 100000,
       sendHighWaterMark: 100000,
       ...(c ? { curveServerKey: c.serverKey, curvePublicKey: c.publicKey, curveSecretKey: c.secretKey } : {}),
@@ -310,7 +325,11 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
     const cmd = frames[0]?.toString();
     switch (cmd) {
       case 'WELCOME': {
-        const w = parseBody(frames[1]) as unknown as WelcomeBody;
+        const w = checkWelcome(parseSmallBody(frames[1]));
+        if (!w) {
+          this.fail(new UserError(`${this.options.connect}: the server's WELCOME is malformed (not a reel2real server?)`));
+          return;
+        }
         const reconnect = this.welcome !== null;
         this.welcome = w;
         // Ping at least as often as the server asks.
@@ -326,8 +345,8 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
         return;
       }
       case 'ACKED': {
-        const b = parseBody(frames[1]);
-        for (const p of Array.isArray(b?.seqs) ? (b!.seqs as number[]) : []) {
+        const b = parseSmallBody(frames[1]);
+        for (const p of seqs(b?.seqs)) {
           const id = this.ackPending.get(p);
           if (id === undefined) continue;
           this.ackPending.delete(p);
@@ -341,23 +360,24 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
         return;
       }
       case 'END': {
-        const b = parseBody(frames[1]);
+        const b = parseSmallBody(frames[1]);
         this.ended = true;
-        this.options.onEvent?.({ type: 'end', total: Number(b?.total ?? 0) });
+        this.end = { total: count(b?.total), acked: count(b?.acked), unreadable: seqs(b?.unreadable), removed: seqs(b?.removed) };
+        this.options.onEvent?.({ type: 'end', total: this.end.total, unreadable: this.end.unreadable, removed: this.end.removed });
         return;
       }
       case 'RESET': {
         if (this.helloPending) return;
-        const b = parseBody(frames[1]);
-        this.options.onEvent?.({ type: 'reset', reason: String(b?.reason ?? '') });
+        const b = parseSmallBody(frames[1]);
+        this.options.onEvent?.({ type: 'reset', reason: safeText(String(b?.reason ?? ''), 200) });
         this.sendHello();
         return;
       }
       case 'PONG':
         return;
       case 'ERROR': {
-        const b = parseBody(frames[1]);
-        this.fail(new UserError(`${this.options.connect}: server error: ${String(b?.message ?? 'unknown')}`));
+        const b = parseSmallBody(frames[1]);
+        this.fail(new UserError(`${this.options.connect}: server error: ${safeText(String(b?.message ?? 'unknown'), 300)}`));
         return;
       }
       default:
@@ -367,6 +387,11 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
 
   private onEpisode(frames: Buffer[]): void {
     this.unspent--;
+    // A server never sends beyond the credit it was given (after a reconnect, at most a window of copies more).
+    if (this.unspent < -(2 * this.window + 16)) {
+      this.fail(new UserError(`${this.options.connect}: the server sent far more episodes than it was given credit for (protocol violation)`));
+      return;
+    }
     let seq: number | null = null;
     try {
       const d = decodeEpisode(frames[1], frames[2], frames.slice(3));
@@ -534,4 +559,24 @@ export class EpisodeConsumer implements AsyncIterable<ReceivedEpisode> {
     this.wake();
     await this.receiving; // a receive under way ends with the socket
   }
+}
+
+/** A list of sequence numbers from a peer: non-negative integers only, at most WIRE_LIMITS.seqList of them. */
+function seqs(v: unknown): number[] {
+  if (!Array.isArray(v)) return [];
+  return v.slice(0, WIRE_LIMITS.seqList).filter((x): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0);
+}
+
+function count(v: unknown): number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : 0;
+}
+
+/** The WELCOME body when every field is what the protocol says (strings bounded), else null. */
+function checkWelcome(b: Record<string, unknown> | null): WelcomeBody | null {
+  if (!b) return null;
+  const str = (v: unknown) => typeof v === 'string' && v.length > 0 && v.length <= 512;
+  const ms = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 86_400_000;
+  if (b.protocol !== PROTOCOL || !str(b.session) || !str(b.cursor) || (b.mode !== 'shared' && b.mode !== 'broadcast')) return null;
+  if (count(b.total) !== b.total || count(b.acked) !== b.acked || typeof b.follow !== 'boolean' || !ms(b.heartbeat_ms) || !ms(b.timeout_ms)) return null;
+  return { ...(b as unknown as WelcomeBody), session: safeText(b.session as string, 512), cursor: safeText(b.cursor as string, 512) };
 }

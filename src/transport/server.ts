@@ -15,7 +15,7 @@ import { Cursor } from './cursor.ts';
 import { SendQueue, isPromise, type Message } from './queue.ts';
 import { StreamLog } from './stream.ts';
 import {
-  PROTOCOL, encodeEpisode, headerFrame, isLocalEndpoint, json, parseBody,
+  PROTOCOL, WIRE_LIMITS, encodeEpisode, headerFrame, isIpv6Endpoint, isLocalEndpoint, json, parseBody,
   type EncodedEpisode, type Mode, type WelcomeBody,
 } from './wire.ts';
 import { registerZapDomain, unregisterZapDomain } from './zap.ts';
@@ -109,6 +109,8 @@ export interface ServerStats {
 }
 
 const MAX_CREDIT = 4096;
+/** Sessions at once: a peer opening connection after connection cannot grow the server without bound. */
+const MAX_SESSIONS = 1024;
 const EPISODE_CMD = Buffer.from('EPISODE');
 const MAX_SESSION_TIMEOUT_MS = 3_600_000;
 
@@ -189,7 +191,9 @@ export class EpisodeServer {
       });
       Object.assign(secure, { curveServer: true, curvePublicKey: curve.publicKey, curveSecretKey: curve.secretKey, zapDomain: this.zapDomain });
     }
-    const router = new Router({ mandatory: true, linger: 0, sendHighWaterMark: 100000, receiveHighWaterMark: 100000, ...secure });
+    // Trainers only send small control messages: a larger frame closes that connection (maxMessageSize).
+    const ipv6 = isIpv6Endpoint(o.bind) ? { ipv6: true } : {};
+    const router = new Router({ mandatory: true, linger: 0, sendHighWaterMark: 100000, receiveHighWaterMark: 100000, maxMessageSize: WIRE_LIMITS.controlMessageBytes, ...ipv6, ...secure });
     try {
       await router.bind(o.bind);
     } catch (err) {
@@ -202,7 +206,7 @@ export class EpisodeServer {
     this.endpoint = router.lastEndpoint ?? o.bind;
     this.out = new SendQueue(router);
     if (o.telemetry) {
-      const pub = new Publisher({ linger: 0, ...secure });
+      const pub = new Publisher({ linger: 0, ...(o.telemetry && isIpv6Endpoint(o.telemetry) ? { ipv6: true } : {}), ...secure });
       try {
         await pub.bind(o.telemetry);
       } catch (err) {
@@ -336,7 +340,7 @@ export class EpisodeServer {
         this.dispatch(s);
         return;
       case 'NACK':
-        this.nack(s, seqList(body.seqs), typeof body.reason === 'string' ? body.reason : 'nack');
+        this.nack(s, seqList(body.seqs), typeof body.reason === 'string' ? body.reason.slice(0, 500) : 'nack');
         this.addCredit(s, body.credit);
         this.dispatch(s);
         return;
@@ -366,6 +370,7 @@ export class EpisodeServer {
     const credit = typeof b.credit === 'number' && Number.isInteger(b.credit) && b.credit >= 0 ? Math.min(MAX_CREDIT, b.credit) : 0;
     const old = this.sessions.get(key);
     if (old) this.drop(old);
+    else if (this.sessions.size >= MAX_SESSIONS) throw new Error(`too many trainers connected (${MAX_SESSIONS})`);
     const cursor = this.cursorFor(mode === 'shared' ? `group:${group}` : `trainer:${name}`);
     // A trainer whose steps can be long (e.g. a DataLoader worker blocked on a full queue) may ask for a longer
     // liveness window, up to an hour; never a shorter one than the server's.
@@ -648,7 +653,7 @@ export class EpisodeServer {
 
 function seqList(v: unknown): number[] {
   if (!Array.isArray(v)) return [];
-  return v.filter((x): x is number => typeof x === 'number' && Number.isInteger(x) && x >= 0);
+  return v.slice(0, WIRE_LIMITS.seqList).filter((x): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0);
 }
 
 /** Default state directory for a store: `<store>/.transport`. */

@@ -225,6 +225,71 @@ export class WireError extends Error {
   }
 }
 
+/** Bounds on what a peer may declare: anything beyond is refused before it is used. */
+export const WIRE_LIMITS = {
+  tensors: 4096,
+  dims: 8,
+  nameChars: 200,
+  jointNames: 100_000,
+  /** Largest frame either side accepts (ZeroMQ's maxMessageSize on the receiving socket). */
+  episodeFrameBytes: 2 ** 31 - 1,
+  controlMessageBytes: 16 * 2 ** 20,
+  seqList: 100_000,
+} as const;
+
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+// Tensor names become npz member names: no path separators, whitespace or control characters.
+const NAME_RE = /^[^/\\\s\x00-\x1f\x7f]+$/;
+
+/** Whether `ep` is a ZeroMQ endpoint with an IPv6 address (tcp://[::1]:5555), which needs the socket's ipv6 option. */
+export function isIpv6Endpoint(ep: string): boolean {
+  return /^(tcp|udp|ws|wss):\/\/(?:[^;]*;)?\[[0-9A-Fa-f:.%a-z]*\]:/.test(ep);
+}
+
+/**
+ * Check every field of an EPISODE header a reader uses before it is used: seq and delivery are counts, the id
+ * is 64 hex digits (it becomes part of file names), tensor names are plain names, dtypes are known, shapes are
+ * at most 8 non-negative dimensions whose product fits the declared bytes. Throws WireError.
+ */
+export function validateHeader(h: unknown): asserts h is EpisodeHeader {
+  if (!h || typeof h !== 'object' || Array.isArray(h)) throw new WireError('episode header is not a JSON object', null);
+  const o = h as Record<string, unknown>;
+  const seq = isCount(o.seq) ? o.seq : null;
+  const bad = (what: string): never => { throw new WireError(`episode header: ${what}`, seq); };
+  if (seq === null) bad('seq is not a non-negative integer');
+  if (!isCount(o.delivery) || o.delivery < 1) bad('delivery is not a positive integer');
+  if (typeof o.id !== 'string' || !/^[0-9a-f]{64}$/.test(o.id)) bad(`id is not 64 hex digits: ${JSON.stringify(String(o.id)).slice(0, 80)}`);
+  if (!isCount(o.frames)) bad('frames is not a non-negative integer');
+  if (o.fps !== null && !(typeof o.fps === 'number' && Number.isFinite(o.fps) && o.fps > 0 && o.fps <= 1e6)) bad('fps is not a positive number or null');
+  for (const k of ['robot', 'root_link', 'task'] as const) {
+    if (o[k] !== null && o[k] !== undefined && (typeof o[k] !== 'string' || (o[k] as string).length > 10_000)) bad(`${k} is not a string or null`);
+  }
+  if (!Array.isArray(o.joint_names) || o.joint_names.length > WIRE_LIMITS.jointNames || o.joint_names.some((n) => typeof n !== 'string' || n.length > WIRE_LIMITS.nameChars)) bad('joint_names is not a list of names');
+  if (!Array.isArray(o.tensors)) bad('tensors is not a list');
+  const tensors = o.tensors as unknown[];
+  if (tensors.length > WIRE_LIMITS.tensors) bad(`${tensors.length} tensors (at most ${WIRE_LIMITS.tensors})`);
+  const names = new Set<string>();
+  for (const t of tensors) {
+    if (!t || typeof t !== 'object') bad('a tensor entry is not an object');
+    const x = t as Record<string, unknown>;
+    if (typeof x.name !== 'string' || !x.name || x.name.length > WIRE_LIMITS.nameChars || !NAME_RE.test(x.name) || x.name.startsWith('.')) bad(`tensor name ${JSON.stringify(String(x.name)).slice(0, 80)} is not a plain name`);
+    if (names.has(x.name as string)) bad(`tensor ${x.name} listed twice`);
+    names.add(x.name as string);
+    if (typeof x.dtype !== 'string' || !FROM_DESCR.has(x.dtype)) bad(`tensor ${x.name}: unknown dtype ${JSON.stringify(String(x.dtype)).slice(0, 40)}`);
+    if (!Array.isArray(x.shape) || x.shape.length > WIRE_LIMITS.dims || !x.shape.every(isCount)) bad(`tensor ${x.name}: shape is not at most ${WIRE_LIMITS.dims} non-negative integers`);
+    if (!isCount(x.bytes) || x.bytes > WIRE_LIMITS.episodeFrameBytes) bad(`tensor ${x.name}: bytes is not a count within the frame limit`);
+    if (!isCount(x.crc32) || x.crc32 > 0xffffffff) bad(`tensor ${x.name}: crc32 is not an unsigned 32-bit integer`);
+    let n = 1;
+    for (const d of x.shape as number[]) {
+      n *= d;
+      if (n > WIRE_LIMITS.episodeFrameBytes) bad(`tensor ${x.name}: shape [${(x.shape as number[]).join(', ')}] is larger than any frame`);
+    }
+    if (n * CTOR[FROM_DESCR.get(x.dtype as string)!].BYTES_PER_ELEMENT !== x.bytes) bad(`tensor ${x.name}: shape [${(x.shape as number[]).join(', ')}] does not match ${x.bytes} bytes`);
+  }
+  const r = o.reports as Record<string, unknown> | undefined;
+  if (!r || typeof r !== 'object' || !isCount(r.bytes) || !isCount(r.crc32)) bad('reports is not {bytes, crc32}');
+}
+
 /**
  * Parse an EPISODE's header, check its reports frame and tensor frames (length and CRC-32 of each). Arrays
  * are views on the received buffers where they are aligned (copies otherwise); the reports are left unparsed.
@@ -237,8 +302,9 @@ export function decodeEpisode(body: Uint8Array, reports: Uint8Array | undefined,
   } catch {
     throw new WireError('episode header is not JSON', null);
   }
-  const seq = typeof header.seq === 'number' ? header.seq : null;
-  if (header.schema !== SCHEMA) throw new WireError(`episode schema ${header.schema}, this reader knows ${SCHEMA}`, seq);
+  const seq = isCount(header?.seq) ? header.seq : null;
+  if (header?.schema !== SCHEMA) throw new WireError(`episode schema ${JSON.stringify(header?.schema)?.slice(0, 20)}, this reader knows ${SCHEMA}`, seq);
+  validateHeader(header);
   if (!Array.isArray(header.tensors) || header.tensors.length !== frames.length) {
     throw new WireError(`header lists ${header.tensors?.length} tensors, message has ${frames.length} frames`, seq);
   }
@@ -293,6 +359,11 @@ export function parseBody(b: Uint8Array | undefined): Record<string, unknown> | 
   } catch {
     return null;
   }
+}
+
+/** Like parseBody, but refuses (null) bodies over `maxBytes`. */
+export function parseSmallBody(b: Uint8Array | undefined, maxBytes = WIRE_LIMITS.controlMessageBytes): Record<string, unknown> | null {
+  return b && b.byteLength > maxBytes ? null : parseBody(b);
 }
 
 /** Loopback or local endpoints, where plain (unencrypted) transport is allowed without --curve. */

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { UserError } from '../../errors.ts';
+import { UserError, safeText } from '../../errors.ts';
+import { removeStaleTemps } from '../../io/atomic.ts';
 import { EpisodeConsumer, readKeyPair, readPublicKey } from '../../transport/index.ts';
 import { saveReceived } from '../../transport/save.ts';
 
@@ -40,6 +41,8 @@ export const command: CommandModule = {
     }
     const out = argv.out ? String(argv.out) : null;
     let outMade = false;
+    // Temporary files of an earlier consume that was killed mid-write.
+    if (out) for (const f of removeStaleTemps(out)) process.stderr.write(`removed stale temporary file ${safeText(f)}\n`);
     const asJson = Boolean(argv.json);
     const consumer = new EpisodeConsumer({
       connect: String(argv.connect),
@@ -55,7 +58,7 @@ export const command: CommandModule = {
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     const welcome = await consumer.start();
-    if (!asJson) process.stderr.write(`connected as ${welcome.cursor}: ${welcome.acked}/${welcome.total} already acked\n`);
+    if (!asJson) process.stderr.write(`connected as ${safeText(welcome.cursor)}: ${welcome.acked}/${welcome.total} already acked\n`);
     let n = 0;
     if (max > 0) {
       for await (const ep of consumer) {
@@ -71,14 +74,23 @@ export const command: CommandModule = {
           }) + '\n');
         } else {
           const bytes = ep.header.tensors.reduce((a, t) => a + t.bytes, 0);
-          process.stdout.write(`#${ep.seq} ${ep.id.slice(0, 12)} ${ep.header.robot ?? '-'} ${ep.header.frames} frames, ${ep.header.tensors.length} tensors, ${(bytes / 1e6).toFixed(2)} MB${file ? ` -> ${file}` : ''}\n`);
+          process.stdout.write(`#${ep.seq} ${ep.id.slice(0, 12)} ${safeText(ep.header.robot ?? '-', 80)} ${ep.header.frames} frames, ${ep.header.tensors.length} tensors, ${(bytes / 1e6).toFixed(2)} MB${file ? ` -> ${file}` : ''}\n`);
         }
         if (n >= max || stop) break;
       }
     }
     await consumer.close();
     const s = consumer.stats;
-    if (asJson) process.stdout.write(JSON.stringify({ done: true, received: n, acked: s.acked, confirmed: s.confirmed, corrupt_redelivered: s.corrupt, duplicates_dropped: s.duplicates }) + '\n');
-    else process.stderr.write(`received ${n} episodes (${s.confirmed} acks confirmed, ${s.corrupt} corrupt copies re-requested)\n`);
+    const end = consumer.end;
+    const unreadable = end?.unreadable ?? [];
+    if (asJson) process.stdout.write(JSON.stringify({ done: true, received: n, acked: s.acked, confirmed: s.confirmed, corrupt_redelivered: s.corrupt, duplicates_dropped: s.duplicates, unreadable, removed: end?.removed ?? [] }) + '\n');
+    else {
+      process.stderr.write(`received ${n} episodes (${s.confirmed} acks confirmed, ${s.corrupt} corrupt copies re-requested)\n`);
+      if (end?.removed.length) process.stderr.write(`${end.removed.length} episode(s) were removed from the server's store (positions ${end.removed.slice(0, 20).join(', ')}${end.removed.length > 20 ? ', …' : ''})\n`);
+    }
+    // Episodes the server could not read are lost to this trainer: a failure scripts must see (exit 1).
+    if (unreadable.length) {
+      throw new UserError(`the server could not read ${unreadable.length} episode(s) from its store (positions ${unreadable.slice(0, 20).join(', ')}${unreadable.length > 20 ? ', …' : ''}): run \`reel2real store verify\` on the server's store`, String(argv.connect));
+    }
   },
 };

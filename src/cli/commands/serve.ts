@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { UserError } from '../../errors.ts';
+import { UserError, safeText } from '../../errors.ts';
 import {
   EpisodeServer, defaultStateDir, formatServerEvent, generateKeyPair, openStoreSource, readAllowList, readKeyPair, writeKeyPair,
 } from '../../transport/index.ts';
@@ -48,7 +48,8 @@ const serve: CommandModule = {
         if (asJson) process.stdout.write(JSON.stringify(e) + '\n');
         else {
           const line = formatServerEvent(e);
-          if (line) process.stdout.write(line + '\n');
+          // Events carry text from trainers (names, nack reasons): never raw to the terminal.
+          if (line) process.stdout.write(safeText(line, 2000) + '\n');
         }
       },
     });
