@@ -42,13 +42,14 @@ export function choleskySolve(L: Float64Array, n: number, b: Float64Array): void
  * Minimise 1/2 x^T H x - g^T x subject to lo <= x <= hi (per component; use +-Infinity for free ones).
  * Active-set on the bounds: solve, pin the components that leave their box at the bound they cross, solve
  * the rest again, and release pinned components whose multiplier says they want to move inside. `work` must
- * hold n*n, `tmp` n and `pinned` n entries. The result is always inside the box. Returns x in `x`.
+ * hold n*n, `tmp` n and `pinned` n entries; with `warm`, the active set starts from `pinned` as given. The result is always inside the box. Returns x in `x`.
  */
 export function solveBoxed(
   H: Float64Array, g: Float64Array, lo: Float64Array, hi: Float64Array, n: number,
-  x: Float64Array, work: Float64Array, tmp: Float64Array, pinned: Int8Array, maxPasses = 4,
+  x: Float64Array, work: Float64Array, tmp: Float64Array, pinned: Int8Array, maxPasses = 4, warm = false,
 ): void {
-  pinned.fill(0, 0, n);
+  // warm: start from the active set left in `pinned` by the previous call (a sequence of similar problems).
+  if (!warm) pinned.fill(0, 0, n);
   for (let pass = 0; pass < maxPasses; pass++) {
     // Build the reduced system: pinned rows/cols become identity with x_i = bound.
     for (let i = 0; i < n; i++) tmp[i] = g[i];

@@ -1,0 +1,66 @@
+/** Settings of the physics stage: configs/physics.yaml, overridable by a YAML file and/or an object (same keys). */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import YAML from 'yaml';
+import { UserError, wrapFileError } from '../errors.ts';
+import { CONFIG_DIR, deepMerge } from '../quality/config.ts';
+import type { ControllerGains, Pd } from './controller.ts';
+
+type PdYaml = { kp: number; kd: number; weight: number };
+
+export interface PhysicsConfig {
+  sim: { max_dt: number; control_every: number; friction: number; gravity: number };
+  controller: {
+    mu: number; contact_height: number; reg_tau: number; reg_lambda: number; reg_relative: number;
+    posture: PdYaml & { feedforward: number }; base: PdYaml; stance_foot: PdYaml; swing_foot: PdYaml; hand: PdYaml; com_xy: PdYaml; com_z: PdYaml;
+  };
+  com: { zmp_margin: number; smoothing: number };
+  contacts: { contact_height: number; foot_tolerance: number };
+  verdict: {
+    feasible_change: number; stance_foot_max: number; hand_mean: number; heading_max_deg: number; root_path_mean: number;
+    fall_height_fraction: number; fall_tilt_deg: number; saturation_max: number; start_height_error: number;
+  };
+}
+
+export const PHYSICS_CONFIG_FILE = path.join(CONFIG_DIR, 'physics.yaml');
+
+function readYaml(file: string): unknown {
+  let text: string;
+  try { text = fs.readFileSync(file, 'utf8'); } catch (err) { wrapFileError(err, file); }
+  try { return YAML.parse(text) ?? {}; } catch (err) {
+    throw new UserError(`not valid YAML: ${String((err as Error).message).split('\n')[0]}`, file);
+  }
+}
+
+/** Every leaf of `over` must exist in `ref` with the same type. */
+function checkShape(over: unknown, ref: unknown, where: string, file: string): void {
+  if (!over || typeof over !== 'object' || Array.isArray(over)) throw new UserError(`${where || 'settings'} must be a mapping`, file);
+  for (const [k, v] of Object.entries(over)) {
+    const key = where ? `${where}.${k}` : k;
+    const r = (ref as Record<string, unknown>)[k];
+    if (r === undefined) throw new UserError(`unknown setting "${key}"`, file);
+    if (r && typeof r === 'object') checkShape(v, r, key, file);
+    else if (typeof v !== typeof r || (typeof v === 'number' && !Number.isFinite(v))) throw new UserError(`"${key}" must be a ${typeof r}, got ${JSON.stringify(v)}`, file);
+  }
+}
+
+let defaults: PhysicsConfig | null = null;
+
+export function loadPhysicsConfig(file?: string | null, overrides?: Record<string, unknown>): PhysicsConfig {
+  if (!defaults) defaults = readYaml(PHYSICS_CONFIG_FILE) as PhysicsConfig;
+  let cfg = structuredClone(defaults);
+  if (file) { const o = readYaml(file); checkShape(o, cfg, '', file); cfg = deepMerge(cfg, o); }
+  if (overrides) { checkShape(overrides, cfg, '', 'options'); cfg = deepMerge(cfg, overrides); }
+  if (!(cfg.sim.max_dt > 0 && cfg.sim.max_dt <= 0.02)) throw new UserError(`sim.max_dt must be in (0, 0.02], got ${cfg.sim.max_dt}`, file ?? 'options');
+  if (!(Number.isInteger(cfg.sim.control_every) && cfg.sim.control_every >= 1)) throw new UserError(`sim.control_every must be a whole number >= 1`, file ?? 'options');
+  return cfg;
+}
+
+export function controllerGains(c: PhysicsConfig['controller']): ControllerGains {
+  const pd = (p: PdYaml): Pd => ({ kp: p.kp, kd: p.kd, weight: p.weight });
+  return {
+    posture: { ...pd(c.posture), feedforward: c.posture.feedforward }, base: pd(c.base), stanceFoot: pd(c.stance_foot),
+    swingFoot: pd(c.swing_foot), hand: pd(c.hand), comXY: pd(c.com_xy), comZ: pd(c.com_z),
+    regTau: c.reg_tau, regLambda: c.reg_lambda, regRelative: c.reg_relative, mu: c.mu, contactHeight: c.contact_height,
+  };
+}

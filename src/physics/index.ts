@@ -1,0 +1,494 @@
+/**
+ * The physics-consistent stage: a whole-body tracking controller (controller.ts) drives the robot's dynamics
+ * (plant.ts) to follow the kinematic retarget, with a centre-of-mass reference made feasible from the
+ * reference's own footsteps (com.ts). The simulated trajectory, sampled at the motion's frames, is the output
+ * motion; the kinematic retarget is kept beside it as `reference_*`. A graded verdict says whether the reference
+ * was already feasible, was corrected (with its deviations), or cannot be followed (with frames and joints).
+ *
+ *   const { motion, report } = await physicsCorrect(kinematicMotion, robot);
+ *   report.status; report.reasons; report.deviation
+ */
+import type { RobotMotion } from '../robot/motion.ts';
+import { loadUrdf, type UrdfRobot } from '../robot/urdf.ts';
+import { matToQuat, type Kinematics } from '../robot/kinematics.ts';
+import { robotGeometry, type RobotGeometry } from '../sim/geometry.ts';
+import { buildReference, sampleReference, type Reference } from '../sim/reference.ts';
+import { findFeet, trackContacts, type FootTrack } from '../sim/contacts.ts';
+import { bodySamplePoints } from '../sim/geometry.ts';
+import { loadValidationConfig } from '../sim/config.ts';
+import { rotationError } from '../sim/math.ts';
+import { nd } from '../io/npz.ts';
+import { discoverBody } from '../retarget/discover.ts';
+import { isHandRobot } from '../retarget/hand/index.ts';
+import { WholeBodyController, makeControlTarget, type FootSpec } from './controller.ts';
+import { ArticulatedPlant, makePlantState, type Plant } from './plant.ts';
+import { planCom, type ComPlan } from './com.ts';
+import { controllerGains, loadPhysicsConfig, type PhysicsConfig } from './config.ts';
+
+export { loadPhysicsConfig, PHYSICS_CONFIG_FILE } from './config.ts';
+export type { PhysicsConfig } from './config.ts';
+export { WholeBodyController } from './controller.ts';
+export { planCom } from './com.ts';
+
+export type PhysicsStatus = 'feasible' | 'corrected' | 'infeasible';
+
+export interface PhysicsReason {
+  kind: string;
+  message: string;
+  /** [first, last] frame intervals. */
+  frames: [number, number][];
+  joints?: string[];
+}
+
+export interface KeypointDeviation { mean_m: number; max_m: number }
+
+export interface PhysicsDeviation {
+  /** Largest position change of any body (m), over all frames. */
+  max_change_m: number;
+  keypoints: Record<string, KeypointDeviation>;
+  stance_foot: { stances: number; mean_m: number; max_m: number; worst_frames: [number, number] | null };
+  root_path: { mean_m: number; max_m: number };
+  heading: { mean_deg: number; max_deg: number };
+  /** Fraction of frames (over feet) where the simulated foot's contact differs from the reference's stance. */
+  timing: { contact_mismatch: number };
+  com: { zmp_shift_max_m: number; zmp_shifted_frames: number };
+}
+
+export interface PhysicsReport {
+  status: PhysicsStatus;
+  /** What the output motion's q/root_pos/root_quat hold: the simulated motion, or (infeasible) the kinematic reference. */
+  output: 'simulated' | 'reference';
+  reasons: PhysicsReason[];
+  deviation: PhysicsDeviation | null;
+  engine: string;
+  self_contacts: boolean;
+  base: 'fixed' | 'floating';
+  /** When the kinematic reference was validated (for `feasible`): its verdict. */
+  reference_feasible?: boolean;
+  fell_at_frame?: number;
+  torque_saturation: { longest_s: number; joints: string[] };
+  sim: { dt: number; control_dt: number; steps: number; cpu_s: number; wall_s: number; realtime_factor: number };
+}
+
+export interface PhysicsOptions {
+  /** YAML overriding configs/physics.yaml. */
+  config?: string | null;
+  overrides?: Record<string, unknown>;
+  /** For `feasible`: validate the reference with checkFeasibility (default true; false never grades `feasible`). */
+  validateReference?: boolean;
+  file?: string;
+}
+
+const r4 = (v: number, d = 4): number => (Number.isFinite(v) ? Math.round(v * 10 ** d) / 10 ** d : v);
+
+/** Robot geometry with the same options the validator uses (one cache for both stages). */
+async function geometryFor(robot: UrdfRobot): Promise<RobotGeometry> {
+  const g = loadValidationConfig().geometry;
+  return robotGeometry(robot, {
+    defaultMass: g.default_mass, decimateCell: g.decimate_cell, hullVolumeRatio: g.hull_volume_ratio,
+    maxHullsPerMesh: g.max_hulls_per_mesh, missingCollision: g.missing_collision,
+    armaturePerEffort: g.armature_per_effort, armatureMax: g.armature_max,
+  });
+}
+
+/** Sole corners of a foot body in its top-link frame: the footprint rectangle of its lowest sample points at the zero pose. */
+function soleCorners(geom: RobotGeometry, body: number): Float64Array {
+  const kin = geom.kin, b = geom.bodies[body];
+  kin.fk(new Float64Array(kin.nq));
+  const P = kin.pose, o = 12 * b.top;
+  const pts = bodySamplePoints(b);
+  let zmin = Infinity;
+  const w: number[] = [];
+  for (let i = 0; i < pts.length; i += 3) {
+    const x = pts[i], y = pts[i + 1], z = pts[i + 2];
+    const wx = P[o] * x + P[o + 1] * y + P[o + 2] * z + P[o + 9], wy = P[o + 3] * x + P[o + 4] * y + P[o + 5] * z + P[o + 10];
+    const wz = P[o + 6] * x + P[o + 7] * y + P[o + 8] * z + P[o + 11];
+    w.push(wx, wy, wz);
+    zmin = Math.min(zmin, wz);
+  }
+  let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
+  for (let i = 0; i < w.length; i += 3) {
+    if (w[i + 2] > zmin + 0.01) continue;
+    x0 = Math.min(x0, w[i]); x1 = Math.max(x1, w[i]); y0 = Math.min(y0, w[i + 1]); y1 = Math.max(y1, w[i + 1]);
+  }
+  const out = new Float64Array(12);
+  [[x0, y0], [x1, y0], [x1, y1], [x0, y1]].forEach(([x, y], k) => {
+    // world -> top link frame: R^T (p - t)
+    const dx = x - P[o + 9], dy = y - P[o + 10], dz = zmin - P[o + 11];
+    out[3 * k] = P[o] * dx + P[o + 3] * dy + P[o + 6] * dz;
+    out[3 * k + 1] = P[o + 1] * dx + P[o + 4] * dy + P[o + 7] * dz;
+    out[3 * k + 2] = P[o + 2] * dx + P[o + 5] * dy + P[o + 8] * dz;
+  });
+  return out;
+}
+
+/** CoM of every frame of the reference ([T,3]). */
+function referenceCom(ref: Reference, geom: RobotGeometry): Float64Array {
+  const L = geom.kin.nLinks, out = new Float64Array(3 * ref.T);
+  const M = geom.bodies.reduce((a, b) => a + b.mass, 0);
+  for (let t = 0; t < ref.T; t++) {
+    let cx = 0, cy = 0, cz = 0;
+    for (const b of geom.bodies) {
+      const o = (t * L + b.top) * 12, P = ref.pose, [x, y, z] = b.com;
+      cx += b.mass * (P[o] * x + P[o + 1] * y + P[o + 2] * z + P[o + 9]);
+      cy += b.mass * (P[o + 3] * x + P[o + 4] * y + P[o + 5] * z + P[o + 10]);
+      cz += b.mass * (P[o + 6] * x + P[o + 7] * y + P[o + 8] * z + P[o + 11]);
+    }
+    out[3 * t] = cx / M; out[3 * t + 1] = cy / M; out[3 * t + 2] = cz / M;
+  }
+  return out;
+}
+
+/** Link origin positions, velocities and orientations of one link over the reference. */
+function linkTrack(ref: Reference, kin: Kinematics, link: number): { pos: Float64Array; vel: Float64Array; quat: Float64Array } {
+  const T = ref.T, L = kin.nLinks;
+  const pos = new Float64Array(3 * T), vel = new Float64Array(3 * T), quat = new Float64Array(4 * T);
+  for (let t = 0; t < T; t++) {
+    const o = (t * L + link) * 12;
+    for (let k = 0; k < 3; k++) pos[3 * t + k] = ref.pose[o + 9 + k];
+    matToQuat(ref.pose, o, quat, 4 * t);
+  }
+  for (let t = 0; t < T; t++) {
+    const a = Math.max(0, t - 1), b = Math.min(T - 1, t + 1);
+    for (let k = 0; k < 3; k++) vel[3 * t + k] = b > a ? (pos[3 * b + k] - pos[3 * a + k]) / ((b - a) * ref.dt) : 0;
+  }
+  return { pos, vel, quat };
+}
+
+
+function yaw(q: ArrayLike<number>, o: number): number {
+  const w = q[o], x = q[o + 1], y = q[o + 2], z = q[o + 3];
+  return Math.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z));
+}
+
+function intervals(mask: Uint8Array, minLen = 1): [number, number][] {
+  const out: [number, number][] = [];
+  for (let t = 0; t < mask.length; ) {
+    if (!mask[t]) { t++; continue; }
+    let e = t;
+    while (e + 1 < mask.length && mask[e + 1]) e++;
+    if (e - t + 1 >= minLen) out.push([t, e]);
+    t = e + 1;
+  }
+  return out;
+}
+
+/** Pass-through result: the reference unchanged, with the reason the controller could not start. */
+function cannotStart(motion: RobotMotion, message: string, base: 'fixed' | 'floating'): { motion: RobotMotion; report: PhysicsReport } {
+  const report: PhysicsReport = {
+    status: 'infeasible', output: 'reference', reasons: [{ kind: 'start', message, frames: [[0, 0]] }], deviation: null, engine: 'articulated',
+    self_contacts: false, base, torque_saturation: { longest_s: 0, joints: [] },
+    sim: { dt: 0, control_dt: 0, steps: 0, cpu_s: 0, wall_s: 0, realtime_factor: 0 },
+  };
+  return { motion: withPhysics(motion, motion, report), report };
+}
+
+/** The output motion: `sim` in q/root_pos/root_quat, the kinematic reference as extras, the report in meta.physics. */
+function withPhysics(reference: RobotMotion, sim: RobotMotion, report: PhysicsReport): RobotMotion {
+  const T = reference.timestamps.length, n = reference.jointNames.length;
+  return {
+    ...sim,
+    extras: {
+      ...(reference.extras ?? {}),
+      reference_q: nd(Float32Array.from(reference.q), [T, n]),
+      reference_root_pos: nd(Float32Array.from(reference.rootPos), [T, 3]),
+      reference_root_quat: nd(Float32Array.from(reference.rootQuat), [T, 4]),
+    },
+    meta: { ...(reference.meta ?? {}), physics: physicsMeta(report) },
+  };
+}
+
+/** The part of the report stored in meta.json (`physics`). */
+export function physicsMeta(r: PhysicsReport): Record<string, unknown> {
+  return { status: r.status, output: r.output, deviation: r.deviation, reasons: r.reasons, engine: r.engine, self_contacts: r.self_contacts, base: r.base, torque_saturation: r.torque_saturation, sim: r.sim, ...(r.reference_feasible !== undefined ? { reference_feasible: r.reference_feasible } : {}), ...(r.fell_at_frame !== undefined ? { fell_at_frame: r.fell_at_frame } : {}) };
+}
+
+/**
+ * Make a kinematic robot motion physically consistent. Returns the output motion (simulated trajectory,
+ * reference kept) and the report. Bad input the controller cannot start from gives status `infeasible` with a
+ * one-line reason and the reference unchanged as the motion.
+ */
+export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot | string, opts: PhysicsOptions = {}): Promise<{ motion: RobotMotion; report: PhysicsReport }> {
+  const cpu0 = process.cpuUsage();
+  const wall0 = performance.now();
+  const robot = typeof robotOrUrdf === 'string' ? loadUrdf(robotOrUrdf) : robotOrUrdf;
+  const cfg = loadPhysicsConfig(opts.config, opts.overrides);
+  const geom = await geometryFor(robot);
+  const kin = geom.kin;
+  const nq = kin.nq;
+  const ref = buildReference(motion, kin, opts.file);
+  const T = ref.T, L = kin.nLinks;
+  const hand = isHandRobot(kin);
+  const feet = hand ? [] : findFeet(geom, cfg.contacts.foot_tolerance);
+  kin.fk(new Float64Array(nq));
+  let rootToLowest = 0;
+  for (const f of feet) rootToLowest = Math.max(rootToLowest, -kin.pose[12 * geom.bodies[f].top + 11]);
+  const floating = !hand;
+  if (floating && !(feet.length >= 2 && rootToLowest > 0.3)) return cannotStart(motion, `${robot.name}: no feet found (need two foot bodies well below the root), cannot balance it`, 'floating');
+  const contacts: FootTrack | null = floating ? trackContacts(ref, geom, feet, { contactHeight: cfg.contacts.contact_height, footTolerance: cfg.contacts.foot_tolerance }) : null;
+  const nF = feet.length;
+  if (contacts) {
+    let low = Infinity;
+    for (let f = 0; f < nF; f++) low = Math.min(low, contacts.height[f]);
+    if (!Number.isFinite(low) || Math.abs(low) > cfg.verdict.start_height_error) {
+      return cannotStart(motion, `first frame is not a standing pose: lowest foot ${Number.isFinite(low) ? `${(low * 100).toFixed(1)} cm ${low > 0 ? 'above' : 'below'}` : 'not found relative to'} the ground (limit ${cfg.verdict.start_height_error * 100} cm)`, 'floating');
+    }
+  }
+  for (let i = 0; i < ref.q.length; i++) if (!Number.isFinite(ref.q[i]) || !Number.isFinite(ref.qd[i])) return cannotStart(motion, 'reference has non-finite joint values', floating ? 'floating' : 'fixed');
+
+  // Feet (left first by +y at the zero pose), hands.
+  kin.fk(new Float64Array(nq));
+  const footOrder = feet.map((b, i) => i).sort((a, b) => kin.pose[12 * geom.bodies[feet[b]].top + 10] - kin.pose[12 * geom.bodies[feet[a]].top + 10]);
+  const footBodies = footOrder.map((i) => feet[i]);
+  const footNames = footBodies.map((b) => geom.bodies[b].name);
+  const footSpecs: FootSpec[] = footBodies.map((b) => ({ link: geom.bodies[b].top, corners: soleCorners(geom, b) }));
+  const hands: { link: number; name: string }[] = [];
+  if (floating) {
+    try {
+      const body = discoverBody(kin);
+      for (const side of ['left', 'right'] as const) hands.push({ link: kin.linkIndex(body.arms[side].end.link), name: body.arms[side].end.link });
+    } catch { /* no arms found: no hand tasks */ }
+  }
+  const gains = controllerGains(cfg.controller);
+  const ctrl = new WholeBodyController(geom, { fixedBase: !floating, gravity: cfg.sim.gravity, feet: footSpecs, hands, footNames, gains });
+
+  // Time base: k plant steps per frame.
+  const k = Math.max(1, Math.ceil(ref.dt / cfg.sim.max_dt - 1e-9));
+  const dt = ref.dt / k;
+  const plant: Plant = new ArticulatedPlant(geom, { dt, fixedBase: !floating, friction: cfg.sim.friction, gravity: cfg.sim.gravity });
+
+  // Per-frame targets.
+  const footTr = footSpecs.map((f) => linkTrack(ref, kin, f.link));
+  const handTr = hands.map((h) => linkTrack(ref, kin, h.link));
+  const rootTr = linkTrack(ref, kin, 0);
+  const rootAngVel = new Float64Array(3 * T);
+  {
+    const e = new Float64Array(3);
+    for (let t = 0; t < T; t++) {
+      const a = Math.max(0, t - 1), b = Math.min(T - 1, t + 1);
+      rotationError(ref.rootQuat.subarray(4 * b, 4 * b + 4), ref.rootQuat.subarray(4 * a, 4 * a + 4), e);
+      for (let c = 0; c < 3; c++) rootAngVel[3 * t + c] = b > a ? e[c] / ((b - a) * ref.dt) : 0;
+    }
+  }
+  // Stance per (ordered) foot, and the target foot height lowered onto the ground while in stance.
+  const stance = new Uint8Array(T * nF);
+  if (contacts) for (let t = 0; t < T; t++) for (let i = 0; i < nF; i++) {
+    const f = footOrder[i];
+    stance[t * nF + i] = contacts.stance[t * nF + f];
+    if (stance[t * nF + i]) footTr[i].pos[3 * t + 2] -= contacts.height[t * nF + f];
+  }
+  const comRef = floating ? referenceCom(ref, geom) : new Float64Array(3 * T);
+  const plan: ComPlan | null = contacts
+    ? planCom(comRef, T, ref.dt, cfg.sim.gravity, contacts.polygons, cfg.com.zmp_margin, Math.max(1, Math.round(cfg.com.smoothing / ref.dt)))
+    : null;
+
+  const target = makeControlTarget(nq, nF, hands.length);
+  const state = makePlantState(nq);
+  // Initial state: frame 0 with the reference's velocities.
+  state.q.set(ref.q.subarray(0, nq)); state.qd.set(ref.qd.subarray(0, nq));
+  state.rootPos.set(ref.rootPos.subarray(0, 3)); state.rootQuat.set(ref.rootQuat.subarray(0, 4));
+  if (floating && T > 1) for (let c = 0; c < 3; c++) state.rootVel[c] = (ref.rootPos[3 + c] - ref.rootPos[c]) / ref.dt;
+  if (floating) state.rootAngVel.set(rootAngVel.subarray(0, 3));
+  plant.reset(state);
+
+  const outQ = new Float64Array(T * nq), outPos = new Float64Array(3 * T), outQuat = new Float64Array(4 * T);
+  const simContact = new Uint8Array(T * nF);
+  const satFrame = new Uint8Array(T);
+  const satCount = new Float64Array(nq);
+  const cmd = { tau: new Float64Array(nq) };
+  const qS = new Float64Array(nq), qdS = new Float64Array(nq), pS = new Float64Array(3), quS = new Float64Array(4);
+  const record = (f: number): void => {
+    plant.read(state);
+    outQ.set(state.q, f * nq); outPos.set(state.rootPos, 3 * f); outQuat.set(state.rootQuat, 4 * f);
+  };
+  record(0);
+  let steps = 0;
+  let diverged = -1;
+  for (let f = 0; f < T - 1 && diverged < 0; f++) {
+    for (let s = 0; s < k; s++) {
+      if (steps % cfg.sim.control_every === 0) {
+        const u = s / k;
+        const time = (f + u) * ref.dt;
+        sampleReference(ref, time, qS, qdS, pS, quS);
+        target.qRef.set(qS); target.qdRef.set(qdS);
+        for (let d = 0; d < nq; d++) target.qddRef[d] = ref.qdd[f * nq + d] * (1 - u) + ref.qdd[(f + 1) * nq + d] * u;
+        target.rootQuat.set(quS);
+        for (let c = 0; c < 3; c++) target.rootAngVel[c] = rootAngVel[3 * f + c] * (1 - u) + rootAngVel[3 * f + 3 + c] * u;
+        const fi = u < 0.5 ? f : f + 1;
+        for (let i = 0; i < nF; i++) {
+          target.stance[i] = stance[fi * nF + i];
+          for (let c = 0; c < 3; c++) {
+            target.footPos[3 * i + c] = footTr[i].pos[3 * f + c] * (1 - u) + footTr[i].pos[3 * f + 3 + c] * u;
+            target.footVel[3 * i + c] = footTr[i].vel[3 * f + c] * (1 - u) + footTr[i].vel[3 * f + 3 + c] * u;
+          }
+          target.footQuat.set(footTr[i].quat.subarray(4 * fi, 4 * fi + 4), 4 * i);
+        }
+        for (let i = 0; i < hands.length; i++) for (let c = 0; c < 3; c++) {
+          target.handPos[3 * i + c] = handTr[i].pos[3 * f + c] * (1 - u) + handTr[i].pos[3 * f + 3 + c] * u;
+          target.handVel[3 * i + c] = handTr[i].vel[3 * f + c] * (1 - u) + handTr[i].vel[3 * f + 3 + c] * u;
+        }
+        if (plan) for (let c = 0; c < 3; c++) {
+          target.com[c] = plan.com[3 * f + c] * (1 - u) + plan.com[3 * f + 3 + c] * u;
+          target.comVel[c] = plan.vel[3 * f + c] * (1 - u) + plan.vel[3 * f + 3 + c] * u;
+          target.comAcc[c] = plan.acc[3 * f + c] * (1 - u) + plan.acc[3 * f + 3 + c] * u;
+        }
+        plant.read(state);
+        ctrl.compute(state, target);
+        cmd.tau.set(ctrl.tau);
+        if (ctrl.saturated) {
+          satFrame[f] = 1;
+          for (let d = 0; d < nq; d++) if (Math.abs(ctrl.tau[d]) >= 0.999 * kin.effortLimit[d]) satCount[d]++;
+        }
+        for (let i = 0; i < nF; i++) if (ctrl.inContact(i)) simContact[f * nF + i] = 1;
+      }
+      try {
+        plant.step(cmd);
+      } catch {
+        diverged = f;
+        break;
+      }
+      steps++;
+    }
+    if (diverged < 0) record(f + 1);
+  }
+  if (diverged >= 0) {
+    // Hold the last good state (never NaN in an output).
+    for (let f = diverged + 1; f < T; f++) { outQ.copyWithin(f * nq, diverged * nq, diverged * nq + nq); outPos.copyWithin(3 * f, 3 * diverged, 3 * diverged + 3); outQuat.copyWithin(4 * f, 4 * diverged, 4 * diverged + 4); }
+  }
+  plant.dispose();
+  const simSeconds = steps * dt;
+
+  // Simulated motion in the input's joint order.
+  const n = motion.jointNames.length;
+  const map = motion.jointNames.map((nm) => kin.dofIndex(nm));
+  const q = new Float32Array(T * n);
+  for (let t = 0; t < T; t++) for (let i = 0; i < n; i++) q[t * n + i] = outQ[t * nq + map[i]];
+  const simMotion: RobotMotion = { ...motion, q, rootPos: Float32Array.from(outPos), rootQuat: Float32Array.from(outQuat) };
+
+  // ---- deviations ---------------------------------------------------------------------------------
+  const simPose = new Float64Array(T * L * 12);
+  for (let t = 0; t < T; t++) {
+    kin.fk(outQ.subarray(t * nq, t * nq + nq), floating ? { pos: outPos.subarray(3 * t, 3 * t + 3), quat: outQuat.subarray(4 * t, 4 * t + 4) } : { pos: ref.rootPos.subarray(3 * t, 3 * t + 3), quat: ref.rootQuat.subarray(4 * t, 4 * t + 4) });
+    simPose.set(kin.pose, t * L * 12);
+  }
+  const err = (t: number, link: number): number => {
+    const o = (t * L + link) * 12;
+    return Math.hypot(simPose[o + 9] - ref.pose[o + 9], simPose[o + 10] - ref.pose[o + 10], simPose[o + 11] - ref.pose[o + 11]);
+  };
+  const keypoints: Record<string, KeypointDeviation> = {};
+  const kp = (name: string, link: number): KeypointDeviation => {
+    let s = 0, m = 0;
+    for (let t = 0; t < T; t++) { const e = err(t, link); s += e; m = Math.max(m, e); }
+    return (keypoints[name] = { mean_m: r4(s / T), max_m: r4(m) });
+  };
+  let maxChange = 0;
+  for (let t = 0; t < T; t++) for (const b of geom.bodies) maxChange = Math.max(maxChange, err(t, b.top));
+  footSpecs.forEach((f, i) => kp(`foot:${footNames[i]}`, f.link));
+  const handDev = hands.map((h) => kp(`hand:${h.name}`, h.link));
+  if (floating) kp('root', 0);
+  if (!floating) for (const b of geom.bodies) if (b.parent >= 0 && !geom.bodies.some((c) => c.parent === geom.bodies.indexOf(b))) kp(`tip:${b.name}`, b.top);
+  // Stance-foot placement: per reference stance interval, mean horizontal position sim vs reference.
+  let nSt = 0, stSum = 0, stMax = 0;
+  let stWorst: [number, number] | null = null;
+  for (let i = 0; i < nF; i++) {
+    const mask = new Uint8Array(T);
+    for (let t = 0; t < T; t++) mask[t] = stance[t * nF + i];
+    for (const [a, b] of intervals(mask, Math.max(2, Math.round(0.1 / ref.dt)))) {
+      let ex = 0, ey = 0;
+      for (let t = a; t <= b; t++) {
+        const o = (t * L + footSpecs[i].link) * 12;
+        ex += simPose[o + 9] - ref.pose[o + 9]; ey += simPose[o + 10] - ref.pose[o + 10];
+      }
+      const e = Math.hypot(ex, ey) / (b - a + 1);
+      nSt++; stSum += e;
+      if (e > stMax) { stMax = e; stWorst = [a, b]; }
+    }
+  }
+  let rootSum = 0, rootMax = 0, headSum = 0, headMax = 0, headWorst = 0;
+  if (floating) for (let t = 0; t < T; t++) {
+    const e = Math.hypot(outPos[3 * t] - ref.rootPos[3 * t], outPos[3 * t + 1] - ref.rootPos[3 * t + 1]);
+    rootSum += e; rootMax = Math.max(rootMax, e);
+    let dh = Math.abs(yaw(outQuat, 4 * t) - yaw(ref.rootQuat, 4 * t));
+    if (dh > Math.PI) dh = 2 * Math.PI - dh;
+    headSum += dh;
+    if (dh > headMax) { headMax = dh; headWorst = t; }
+  }
+  let mismatch = 0;
+  // The controller's contact decision vs the reference's stance, over frames and feet.
+  for (let t = 0; t < T - 1; t++) for (let i = 0; i < nF; i++) if (simContact[t * nF + i] !== stance[t * nF + i]) mismatch++;
+  const deg = 180 / Math.PI;
+  const deviation: PhysicsDeviation = {
+    max_change_m: r4(maxChange),
+    keypoints,
+    stance_foot: { stances: nSt, mean_m: r4(nSt ? stSum / nSt : 0), max_m: r4(stMax), worst_frames: stWorst },
+    root_path: { mean_m: r4(rootSum / T), max_m: r4(rootMax) },
+    heading: { mean_deg: r4((headSum / T) * deg, 2), max_deg: r4(headMax * deg, 2) },
+    timing: { contact_mismatch: r4(nF && T > 1 ? mismatch / ((T - 1) * nF) : 0, 3) },
+    com: { zmp_shift_max_m: r4(plan?.maxShift ?? 0), zmp_shifted_frames: plan?.shiftedFrames ?? 0 },
+  };
+
+  // ---- verdict -------------------------------------------------------------------------------------
+  const V = cfg.verdict;
+  const reasons: PhysicsReason[] = [];
+  let fellAt = -1;
+  if (floating) for (let t = 0; t < T && fellAt < 0; t++) {
+    const o = (t * L) * 12;
+    const tilt = Math.acos(Math.max(-1, Math.min(1, simPose[o + 2] * ref.pose[o + 2] + simPose[o + 5] * ref.pose[o + 5] + simPose[o + 8] * ref.pose[o + 8])));
+    if (simPose[o + 11] < V.fall_height_fraction * ref.pose[o + 11] || tilt > (V.fall_tilt_deg * Math.PI) / 180) fellAt = t;
+  }
+  if (diverged >= 0) reasons.push({ kind: 'diverged', message: `simulation diverged at frame ${diverged} (${(diverged * ref.dt).toFixed(2)} s)`, frames: [[diverged, T - 1]] });
+  if (fellAt >= 0) reasons.push({ kind: 'fell', message: `the robot fell at frame ${fellAt} (${(fellAt * ref.dt).toFixed(2)} s): root below ${V.fall_height_fraction} of its reference height or tilted over ${V.fall_tilt_deg} deg`, frames: [[fellAt, T - 1]] });
+  const satRuns = intervals(satFrame);
+  const longestSat = satRuns.reduce((a, [s, e]) => Math.max(a, (e - s + 1) * ref.dt), 0);
+  const satJoints = Array.from(satCount).map((c, d) => [c, d] as const).filter(([c]) => c > 0).sort((a, b) => b[0] - a[0]).slice(0, 5).map(([, d]) => kin.dofNames[d]);
+  if (longestSat > V.saturation_max) {
+    reasons.push({ kind: 'torque', message: `joint torques held at their effort limit for ${longestSat.toFixed(2)} s (limit ${V.saturation_max} s): ${satJoints.join(', ')}`, frames: satRuns.filter(([s, e]) => (e - s + 1) * ref.dt > V.saturation_max), joints: satJoints });
+  }
+  if (floating) {
+    if (stMax > V.stance_foot_max) reasons.push({ kind: 'stance_foot', message: `stance foot placed ${(stMax * 100).toFixed(1)} cm from the reference's (limit ${V.stance_foot_max * 100} cm)`, frames: stWorst ? [stWorst] : [] });
+    const handMean = handDev.length ? Math.max(...handDev.map((h) => h.mean_m)) : 0;
+    if (handMean > V.hand_mean) reasons.push({ kind: 'hands', message: `hands ${(handMean * 100).toFixed(1)} cm from the reference on average (limit ${V.hand_mean * 100} cm)`, frames: [[0, T - 1]] });
+    if (headMax * deg > V.heading_max_deg) reasons.push({ kind: 'heading', message: `root heading off by up to ${(headMax * deg).toFixed(1)} deg (limit ${V.heading_max_deg} deg)`, frames: [[headWorst, headWorst]] });
+    if (rootSum / T > V.root_path_mean) reasons.push({ kind: 'root_path', message: `root path ${(rootSum / T * 100).toFixed(1)} cm from the reference on average (limit ${V.root_path_mean * 100} cm)`, frames: [[0, T - 1]] });
+  }
+  let status: PhysicsStatus = reasons.length ? 'infeasible' : 'corrected';
+  let referenceFeasible: boolean | undefined;
+  if (status === 'corrected' && maxChange < V.feasible_change && opts.validateReference !== false) {
+    const { checkFeasibility } = await import('../sim/index.ts');
+    const v = await checkFeasibility(motion, robot, { mode: 'both', file: opts.file });
+    referenceFeasible = v.feasible;
+    if (v.feasible) status = 'feasible';
+  }
+  const cpu = process.cpuUsage(cpu0);
+  const cpuS = (cpu.user + cpu.system) / 1e6;
+  const wallS = (performance.now() - wall0) / 1000;
+  const report: PhysicsReport = {
+    status, output: 'simulated', reasons, deviation, engine: plant.engine, self_contacts: plant.selfContacts, base: floating ? 'floating' : 'fixed',
+    ...(referenceFeasible !== undefined ? { reference_feasible: referenceFeasible } : {}),
+    ...(fellAt >= 0 ? { fell_at_frame: fellAt } : {}),
+    torque_saturation: { longest_s: r4(longestSat, 3), joints: satJoints },
+    sim: { dt: r4(dt, 6), control_dt: r4(dt * cfg.sim.control_every, 6), steps, cpu_s: r4(cpuS, 3), wall_s: r4(wallS, 3), realtime_factor: r4(simSeconds / Math.max(cpuS, 1e-9), 2) },
+  };
+  // A motion the controller could not follow keeps the kinematic retarget as its output (a fallen or drifting
+  // simulation is no demonstration); the verdict and reasons say why.
+  report.output = status === 'infeasible' ? 'reference' : 'simulated';
+  return { motion: withPhysics(motion, status === 'infeasible' ? motion : simMotion, report), report };
+}
+
+/** The kinematic reference stored beside a physics motion (null when the motion has none). */
+export function referenceOf(m: RobotMotion): RobotMotion | null {
+  const e = m.extras;
+  if (!e?.reference_q || !e.reference_root_pos || !e.reference_root_quat) return null;
+  const { reference_q, reference_root_pos, reference_root_quat, ...rest } = e;
+  const { physics: _p, ...meta } = m.meta ?? {};
+  return {
+    ...m, q: Float32Array.from(reference_q.data as ArrayLike<number>), rootPos: Float32Array.from(reference_root_pos.data as ArrayLike<number>),
+    rootQuat: Float32Array.from(reference_root_quat.data as ArrayLike<number>), extras: Object.keys(rest).length ? rest : undefined, meta,
+  };
+}
+
+export function physicsStatusOf(m: RobotMotion): PhysicsStatus | null {
+  const p = m.meta?.physics as { status?: PhysicsStatus } | undefined;
+  return p?.status ?? null;
+}
+

@@ -1,0 +1,116 @@
+/**
+ * The physics-consistent stage on real robots: motions with known answers (standing, a slow arm wave on H1 made
+ * feasible by construction; a 1 m jump; a first frame in the air) get the verdict they must get, and the output
+ * keeps the reference beside the simulated motion, with no NaN anywhere.
+ */
+import { beforeAll, expect, it } from 'vitest';
+import { loadUrdf, type UrdfRobot } from '../../src/robot/urdf.ts';
+import { Kinematics } from '../../src/robot/kinematics.ts';
+import type { RobotMotion } from '../../src/robot/motion.ts';
+import { physicsCorrect, referenceOf } from '../../src/physics/index.ts';
+import { describeShared, shared } from '../helpers/shared.ts';
+
+const H1 = 'robots/unitree_h1/urdf/h1.urdf';
+
+/** A motion of the robot standing in its zero pose (feet flat on the ground), with `edit` applied per frame. */
+function standing(robot: UrdfRobot, seconds: number, fps: number, edit?: (t: number, q: Float64Array, root: Float64Array, kin: Kinematics) => void): RobotMotion {
+  const kin = new Kinematics(robot);
+  const nq = kin.nq;
+  const q0 = new Float64Array(nq);
+  kin.fk(q0);
+  let low = Infinity;
+  for (let l = 0; l < kin.nLinks; l++) low = Math.min(low, kin.pose[12 * l + 11]);
+  const T = Math.round(seconds * fps) + 1;
+  const q = new Float32Array(T * nq), rootPos = new Float32Array(3 * T), rootQuat = new Float32Array(4 * T), ts = new Float64Array(T);
+  const qt = new Float64Array(nq), root = new Float64Array(3);
+  for (let t = 0; t < T; t++) {
+    qt.fill(0);
+    root[0] = 0; root[1] = 0; root[2] = 0;
+    edit?.(t / fps, qt, root, kin);
+    q.set(qt, t * nq);
+    rootPos[3 * t] = root[0]; rootPos[3 * t + 1] = root[1]; rootPos[3 * t + 2] = root[2];
+    rootQuat[4 * t] = 1;
+    ts[t] = t / fps;
+  }
+  // Root height: the lowest link origin of the zero pose (the ankles) lifted by the sole found below it.
+  const m: RobotMotion = { q, rootPos, rootQuat, timestamps: ts, fps, jointNames: kin.dofNames, rootLink: robot.rootLink, robot: { name: robot.name, urdf_sha256: robot.sha256 } };
+  void low;
+  return m;
+}
+
+/** Lift a standing motion so its feet stand on z = 0 (the lowest sole point of frame 0). */
+async function onGround(m: RobotMotion, robot: UrdfRobot): Promise<RobotMotion> {
+  const { robotGeometry, bodySamplePoints } = await import('../../src/sim/geometry.ts');
+  const geom = await robotGeometry(robot);
+  const kin = geom.kin;
+  kin.fk(m.q.subarray(0, kin.nq), { pos: [0, 0, 0], quat: [1, 0, 0, 0] });
+  let low = Infinity;
+  for (const b of geom.bodies) {
+    const p = bodySamplePoints(b), o = 12 * b.top, P = kin.pose;
+    for (let i = 0; i < p.length; i += 3) low = Math.min(low, P[o + 6] * p[i] + P[o + 7] * p[i + 1] + P[o + 8] * p[i + 2] + P[o + 11]);
+  }
+  for (let t = 0; t < m.timestamps.length; t++) m.rootPos[3 * t + 2] += -low;
+  return m;
+}
+
+function finite(a: ArrayLike<number>): boolean {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;
+  return true;
+}
+
+describeShared('physics stage on H1', [H1], () => {
+  let robot: UrdfRobot;
+  beforeAll(() => { robot = loadUrdf(shared(H1)); });
+
+  it('standing still with a slow arm wave is feasible and changed by less than 1 cm; the output keeps the reference', async () => {
+    const m = await onGround(standing(robot, 2, 50, (t, q, _root, kin) => {
+      const d = kin.dofIndex('left_shoulder_roll_joint');
+      q[d] = 0.4 * (1 - Math.cos(Math.PI * t)) / 2; // 0 -> 0.4 rad over 1 s and back: slow
+    }), robot);
+    const { motion, report } = await physicsCorrect(m, robot);
+    expect(report.reasons).toEqual([]);
+    expect(report.deviation!.max_change_m).toBeLessThan(0.01);
+    expect(report.reference_feasible).toBe(true);
+    expect(report.status).toBe('feasible');
+    expect(report.output).toBe('simulated');
+    expect(report.base).toBe('floating');
+    expect(report.engine).toBe('articulated');
+    expect(finite(motion.q) && finite(motion.rootPos) && finite(motion.rootQuat)).toBe(true);
+    // The simulated motion is not a copy of the reference, and the reference is kept verbatim.
+    const ref = referenceOf(motion)!;
+    expect(Array.from(ref.q)).toEqual(Array.from(m.q));
+    expect(Array.from(motion.q)).not.toEqual(Array.from(m.q));
+    expect((motion.meta!.physics as { status: string }).status).toBe('feasible');
+  }, 60_000);
+
+  it('a 1 m jump is infeasible, with a reason', async () => {
+    // Crouch-free vertical jump: the whole body rises 1 m and comes back within 0.9 s (needs a take-off the motion does not have).
+    const m = await onGround(standing(robot, 2, 50, (t, _q, root) => {
+      if (t > 0.5 && t < 1.4) root[2] = 1.0 * Math.sin((Math.PI * (t - 0.5)) / 0.9);
+    }), robot);
+    const { motion, report } = await physicsCorrect(m, robot);
+    expect(report.status).toBe('infeasible');
+    expect(report.reasons.length).toBeGreaterThan(0);
+    // The robot cannot leave the ground: the root path is off by about the jump height.
+    expect(report.deviation!.keypoints.root.max_m).toBeGreaterThan(0.5);
+    console.log('jump:', report.reasons.map((r) => r.message).join(' | '));
+    expect(report.reasons.some((r) => ['fell', 'root_path', 'stance_foot', 'torque'].includes(r.kind))).toBe(true);
+    // A motion the controller cannot follow keeps the kinematic retarget as its output.
+    expect(report.output).toBe('reference');
+    expect(Array.from(motion.q)).toEqual(Array.from(m.q));
+    expect(finite(motion.q) && finite(motion.rootPos)).toBe(true);
+  }, 60_000);
+
+  it('a first frame far from standing gets a one-line reason and the reference unchanged, no NaN', async () => {
+    const m = await onGround(standing(robot, 1, 50), robot);
+    for (let t = 0; t < m.timestamps.length; t++) m.rootPos[3 * t + 2] += 0.5;
+    const { motion, report } = await physicsCorrect(m, robot);
+    expect(report.status).toBe('infeasible');
+    expect(report.reasons).toHaveLength(1);
+    expect(report.reasons[0].kind).toBe('start');
+    expect(report.reasons[0].message).toMatch(/first frame is not a standing pose: lowest foot 50\.\d cm above the ground/);
+    expect(report.reasons[0].message).not.toMatch(/\n/);
+    expect(Array.from(motion.q)).toEqual(Array.from(m.q));
+    expect(finite(motion.q) && finite(motion.rootPos)).toBe(true);
+  }, 60_000);
+});
