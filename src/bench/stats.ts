@@ -123,25 +123,7 @@ export function terciles(x: ArrayLike<number>): number[] {
   return Array.from(r, (v) => Math.min(2, Math.floor(((v - 0.5) / n) * 3)));
 }
 
-export function median(a: number[]): number {
-  const s = a.filter((v) => Number.isFinite(v)).sort((x, y) => x - y);
-  if (!s.length) return NaN;
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : 0.5 * (s[m - 1] + s[m]);
-}
-
-export function quantile(a: number[], q: number): number {
-  const s = a.filter((v) => Number.isFinite(v)).sort((x, y) => x - y);
-  if (!s.length) return NaN;
-  const pos = (s.length - 1) * q;
-  const lo = Math.floor(pos), hi = Math.ceil(pos);
-  return s[lo] + (s[hi] - s[lo]) * (pos - lo);
-}
-
-export function mean(a: number[]): number {
-  const s = a.filter((v) => Number.isFinite(v));
-  return s.length ? s.reduce((x, y) => x + y, 0) / s.length : NaN;
-}
+export { mean, median, quantile } from '../math/stats.ts';
 
 /** Wilson score interval of a proportion k/n (95%). */
 export function wilson(k: number, n: number, z = 1.959964): [number, number] {

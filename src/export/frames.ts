@@ -22,6 +22,7 @@
 import { UserError } from '../errors.ts';
 import type { Episode, IndexEntry, Provenance } from '../store/episode.ts';
 import type { RobotMotion } from '../robot/motion.ts';
+import { quantileSorted } from '../math/stats.ts';
 
 export interface FeatureSpec {
   dtype: 'float32' | 'int64';
@@ -263,14 +264,6 @@ export interface FeatureStats {
 export const STAT_KEYS = ['min', 'max', 'mean', 'std', 'count', 'q01', 'q10', 'q50', 'q90', 'q99'] as const;
 const QUANTILES: [keyof FeatureStats, number][] = [['q01', 0.01], ['q10', 0.1], ['q50', 0.5], ['q90', 0.9], ['q99', 0.99]];
 
-/** Quantile with linear interpolation between order statistics (numpy's default method). */
-function quantile(sorted: Float64Array, q: number): number {
-  if (!sorted.length) return NaN;
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.min(lo + 1, sorted.length - 1);
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
-}
 
 /**
  * Per-dimension statistics over the rows of a column (the frames), computed in float64, as LeRobot's
@@ -293,7 +286,7 @@ export function columnStats(parts: FrameColumn[], width: number): FeatureStats {
     s.max.push(sorted[rows - 1]);
     s.mean.push(mean);
     s.std.push(Math.sqrt(ss / rows));
-    for (const [k, q] of QUANTILES) (s[k] as number[]).push(quantile(sorted, q));
+    for (const [k, q] of QUANTILES) (s[k] as number[]).push(quantileSorted(sorted, q));
   }
   return s;
 }

@@ -182,15 +182,7 @@ export function dominantAxis(v: [number, number, number]): Axis {
   return (v[k] < 0 ? `-${name}` : name) as Axis;
 }
 
-/** Quantile (0..1) of the finite values; NaN when there are none. */
-export function quantile(values: ArrayLike<number>, q: number): number {
-  const v = Array.from(values).filter(Number.isFinite).sort((a, b) => a - b);
-  if (!v.length) return NaN;
-  const pos = (v.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return v[lo] + (v[hi] - v[lo]) * (pos - lo);
-}
+export { quantile } from '../math/stats.ts';
 
 /** Midpoint of two series (NaN where either is missing); confidence is the smaller. */
 export function midSeries(name: string, parent: string | null, a: JointSeries, b: JointSeries, T: number, wa = 0.5): JointSeries {

@@ -13,6 +13,7 @@ import { HAND_LANDMARKS } from '../pose/skeleton.ts';
 import { BLAZEPOSE_LANDMARKS } from '../pose/blazepose.ts';
 import type { NdArray } from '../io/npz.ts';
 import { UserError } from '../errors.ts';
+import { median, quantile } from '../math/stats.ts';
 import { loadTask, thresholdsFor, type BodyPart, type Level, type QualityThresholds, type TaskScript } from './config.ts';
 import { ffprobe, parseRate, videoPacketTimes } from './media.ts';
 
@@ -104,22 +105,6 @@ export function maskRanges(mask: Uint8Array): FrameRange[] {
     if (!on && start >= 0) { out.push([start, i - 1]); start = -1; }
   }
   return out;
-}
-
-function median(a: number[]): number {
-  if (!a.length) return NaN;
-  const s = [...a].sort((x, y) => x - y);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : 0.5 * (s[m - 1] + s[m]);
-}
-
-function quantile(a: number[], q: number): number {
-  if (!a.length) return NaN;
-  const s = [...a].sort((x, y) => x - y);
-  const pos = (s.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return s[lo] + (s[hi] - s[lo]) * (pos - lo);
 }
 
 function round(v: number, d = 4): number {

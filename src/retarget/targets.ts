@@ -7,6 +7,7 @@
 import { UserError } from '../errors.ts';
 import type { PoseTrack } from '../pose/track.ts';
 import type { BodyMap, Side } from './discover.ts';
+import { median, quantile } from '../math/stats.ts';
 
 type V3 = [number, number, number];
 
@@ -109,14 +110,6 @@ export function gaussianSmooth(x: Float64Array, T: number, c: number, sigma: num
   return out;
 }
 
-function median(v: number[]): number {
-  const s = [...v].filter(Number.isFinite).sort((a, b) => a - b);
-  return s.length ? s[Math.floor(s.length / 2)] : NaN;
-}
-function quantile(v: ArrayLike<number>, q: number): number {
-  const s = Array.from(v).filter(Number.isFinite).sort((a, b) => a - b);
-  return s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))] : NaN;
-}
 
 const sub = (a: ArrayLike<number>, ia: number, b: ArrayLike<number>, ib: number): V3 => [a[ia] - b[ib], a[ia + 1] - b[ib + 1], a[ia + 2] - b[ib + 2]];
 const len = (v: V3) => Math.hypot(v[0], v[1], v[2]);

@@ -19,12 +19,7 @@ export function unit(a: ArrayLike<number>): V3 {
 /** a with its component along unit vector u removed. */
 export const reject = (a: ArrayLike<number>, u: ArrayLike<number>): V3 => sub(a, scale(u, dot(a, u)));
 
-export function median(xs: number[]): number {
-  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (!s.length) return NaN;
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : 0.5 * (s[m - 1] + s[m]);
-}
+export { median } from '../../math/stats.ts';
 
 /**
  * Closest points between segments [p0,p1] and [q0,q1] (flat arrays, offsets). Writes the parameters
