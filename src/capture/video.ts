@@ -10,7 +10,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import { createRequire } from 'node:module';
+import { findTool, requireTool } from '../io/ffmpeg.ts';
 import { UserError } from '../errors.ts';
 
 export interface VideoInfo {
@@ -62,33 +62,9 @@ export interface DecodeOptions {
   threads?: number;
 }
 
-let tools: { ffmpeg: string; ffprobe: string | null } | null = null;
-
-/** Locate ffmpeg and ffprobe: on PATH first (or $REEL2REAL_FFMPEG / $REEL2REAL_FFPROBE), else the npm ffmpeg. */
+/** ffmpeg (required: a UserError saying how to install it) and ffprobe (null when absent), via src/io/ffmpeg.ts. */
 export function findFfmpeg(): { ffmpeg: string; ffprobe: string | null } {
-  if (tools) return tools;
-  const works = (bin: string) => {
-    try {
-      return spawnSync(bin, ['-version'], { stdio: 'ignore', timeout: 10_000 }).status === 0;
-    } catch {
-      return false;
-    }
-  };
-  let ffmpeg = process.env.REEL2REAL_FFMPEG ?? 'ffmpeg';
-  let ffprobe: string | null = process.env.REEL2REAL_FFPROBE ?? 'ffprobe';
-  if (!works(ffmpeg)) {
-    const req = createRequire(import.meta.url);
-    try {
-      const p = (req('@ffmpeg-installer/ffmpeg') as { path: string }).path;
-      if (works(p)) ffmpeg = p;
-      else throw new Error('unusable');
-    } catch {
-      throw new UserError('ffmpeg was not found: install it (e.g. `apt-get install ffmpeg`) or set REEL2REAL_FFMPEG');
-    }
-  }
-  if (!works(ffprobe)) ffprobe = null;
-  tools = { ffmpeg, ffprobe };
-  return tools;
+  return { ffmpeg: requireTool('ffmpeg'), ffprobe: findTool('ffprobe') };
 }
 
 function ratio(s: unknown): number {

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { UserError } from '../errors.ts';
 import { decodeFrames, probeVideo } from '../capture/video.ts';
-import { ffprobe, requireTool, type ProbeResult } from '../quality/media.ts';
+import { ffprobe, requireTool, type ProbeResult } from '../io/ffmpeg.ts';
 import { FaceDetector, blurBox, type FaceBox } from './faces.ts';
 
 /** Tags that may remain: container brand fields and neutral stream descriptors. Anything else is a finding. */

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describeShared, shared } from '../helpers/shared.ts';
-import { hasTool } from '../../src/quality/media.ts';
+import { hasTool } from '../../src/io/ffmpeg.ts';
 import { sanitizeVideo } from '../../src/privacy/sanitize.ts';
 import { FaceDetector } from '../../src/privacy/faces.ts';
 import { decodeFrames, probeVideo } from '../../src/capture/video.ts';

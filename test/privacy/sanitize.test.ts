@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describeShared, shared } from '../helpers/shared.ts';
-import { hasTool, ffprobe } from '../../src/quality/media.ts';
+import { hasTool, ffprobe } from '../../src/io/ffmpeg.ts';
 import { metadataFindings, sanitizeVideo, verifySanitized } from '../../src/privacy/sanitize.ts';
 import { FaceDetector } from '../../src/privacy/faces.ts';
 import { keepVideo } from '../../src/privacy/keep.ts';

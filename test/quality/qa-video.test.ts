@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describeShared, shared } from '../helpers/shared.ts';
 import { runCli } from '../helpers/cli.ts';
-import { hasTool } from '../../src/quality/media.ts';
+import { hasTool } from '../../src/io/ffmpeg.ts';
 
 let tmp: string;
 beforeAll(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'r2r-qa-video-')); });

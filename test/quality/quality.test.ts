@@ -8,7 +8,7 @@ import { runCli } from '../helpers/cli.ts';
 import { assessQuality, maskRanges, reportToJson, type QualityReport } from '../../src/quality/assess.ts';
 import { openStore } from '../../src/store/store.ts';
 import { listTasks, loadTask, loadTaskFile, parseTask, thresholdsFor } from '../../src/quality/config.ts';
-import { hasTool } from '../../src/quality/media.ts';
+import { hasTool } from '../../src/io/ffmpeg.ts';
 import { saveTrack, type PoseTrack } from '../../src/pose/track.ts';
 import { cloneTrack, gaussian, squatsTrack } from './fixtures.ts';
 
