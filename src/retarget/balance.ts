@@ -10,6 +10,7 @@
 import type { Kinematics } from '../robot/kinematics.ts';
 import type { FootMap, Side } from './discover.ts';
 import type { IkState, Task } from './solver.ts';
+import { convexHull2dInto } from '../math/hull2d.ts';
 
 const SIDES = ['left', 'right'] as const;
 
@@ -134,34 +135,9 @@ export class SupportRegion {
 
   clear(): void { this.nPts = 0; this.nHull = 0; }
 
-  /** Convex hull of the points (Andrew's monotone chain; insertion sort, at most 8 points). */
+  /** Convex hull of the points (src/math/hull2d.ts; at most 8 points, no allocation). */
   build(): void {
-    const n = this.nPts, p = this.pts, ord = this.order, H = this.hull;
-    for (let i = 0; i < n; i++) ord[i] = i;
-    for (let i = 1; i < n; i++) {
-      const v = ord[i];
-      let j = i - 1;
-      while (j >= 0 && (p[2 * ord[j]] > p[2 * v] || (p[2 * ord[j]] === p[2 * v] && p[2 * ord[j] + 1] > p[2 * v + 1]))) { ord[j + 1] = ord[j]; j--; }
-      ord[j + 1] = v;
-    }
-    let k = 0;
-    for (let i = 0; i < n; i++) {
-      const c = ord[i];
-      while (k >= 2 && this.cross(k - 2, k - 1, c) <= 1e-12) k--;
-      H[2 * k] = p[2 * c]; H[2 * k + 1] = p[2 * c + 1]; k++;
-    }
-    for (let i = n - 2, lo = k + 1; i >= 0; i--) {
-      const c = ord[i];
-      while (k >= lo && this.cross(k - 2, k - 1, c) <= 1e-12) k--;
-      H[2 * k] = p[2 * c]; H[2 * k + 1] = p[2 * c + 1]; k++;
-    }
-    this.nHull = n > 1 ? k - 1 : n;
-  }
-
-  /** Cross product (hull[b] - hull[a]) x (pts[c] - hull[a]). */
-  private cross(a: number, b: number, c: number): number {
-    const H = this.hull, p = this.pts;
-    return (H[2 * b] - H[2 * a]) * (p[2 * c + 1] - H[2 * a + 1]) - (H[2 * b + 1] - H[2 * a + 1]) * (p[2 * c] - H[2 * a]);
+    this.nHull = convexHull2dInto(this.pts, this.nPts, this.hull, this.order);
   }
 
   /**

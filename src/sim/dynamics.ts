@@ -255,25 +255,5 @@ function segDist(ax: number, ay: number, bx: number, by: number, x: number, y: n
   return Math.hypot(ax + u * ex - x, ay + u * ey - y);
 }
 
-/** 2D convex hull (monotone chain), ccw, as x,y pairs. */
-export function convexHull2d(pts: number[]): Float64Array {
-  const n = pts.length / 2;
-  const idx = Array.from({ length: n }, (_, i) => i).sort((a, b) => pts[2 * a] - pts[2 * b] || pts[2 * a + 1] - pts[2 * b + 1]);
-  const cross = (o: number, a: number, b: number): number =>
-    (pts[2 * a] - pts[2 * o]) * (pts[2 * b + 1] - pts[2 * o + 1]) - (pts[2 * a + 1] - pts[2 * o + 1]) * (pts[2 * b] - pts[2 * o]);
-  const lower: number[] = [];
-  for (const i of idx) {
-    while (lower.length >= 2 && cross(lower[lower.length - 2], lower[lower.length - 1], i) <= 1e-12) lower.pop();
-    lower.push(i);
-  }
-  const upper: number[] = [];
-  for (let k = idx.length - 1; k >= 0; k--) {
-    const i = idx[k];
-    while (upper.length >= 2 && cross(upper[upper.length - 2], upper[upper.length - 1], i) <= 1e-12) upper.pop();
-    upper.push(i);
-  }
-  const hull = lower.slice(0, -1).concat(upper.slice(0, -1));
-  const out = new Float64Array(hull.length * 2);
-  hull.forEach((i, k) => { out[2 * k] = pts[2 * i]; out[2 * k + 1] = pts[2 * i + 1]; });
-  return out;
-}
+/** 2D convex hull, ccw, as x,y pairs: src/math/hull2d.ts. */
+export { convexHull2d } from '../math/hull2d.ts';
