@@ -19,6 +19,8 @@ export interface ClipEntry {
   /** Absolute path, or builtin:<name>. */
   file: string;
   kind: 'pose' | 'video' | 'builtin';
+  /** The source's frame rate where the file states none (e.g. keypoints extracted from a 5 fps video). */
+  sourceFps?: number;
 }
 
 /** Expand corpus arguments into clip entries (sorted, duplicates removed). Missing paths are UserErrors. */
@@ -82,7 +84,7 @@ export async function loadClip(e: ClipEntry, opts: LoadOptions = {}): Promise<Po
   else if (e.kind === 'video') {
     const { captureVideo } = await import('../capture/index.ts');
     track = await captureVideo(e.file, { end: maxSeconds, maxFrames: opts.videoMaxFrames });
-  } else track = importPose(e.file);
+  } else track = importPose(e.file, e.sourceFps ? { sourceFps: e.sourceFps } : {});
   return cropAndResample(track, maxSeconds, fps);
 }
 

@@ -6,7 +6,8 @@
  * Checks: presence (rate, longest gap), mean confidence per body part, jitter (high-frequency residual,
  * fps-normalised), bone-length consistency (CV), framing (from 2D image landmarks when the track has them),
  * timing (monotonic, dropped frames, constant rate, nominal fps), duration against the task, required body
- * parts / hands visible, motion present.
+ * parts / hands visible, motion present; and (src/quality/plausibility.ts) human speeds and accelerations at
+ * the stated frame rate, impulsive spikes, and arms/legs missing in most frames when no task requires them.
  */
 import type { PoseTrack } from '../pose/track.ts';
 import { HAND_LANDMARKS } from '../pose/skeleton.ts';
@@ -16,6 +17,7 @@ import { UserError } from '../errors.ts';
 import { median, quantile } from '../math/stats.ts';
 import { loadTask, thresholdsFor, type BodyPart, type Level, type QualityThresholds, type TaskScript } from './config.ts';
 import { ffprobe, parseRate, videoPacketTimes } from './media.ts';
+import { LIMB_PARTS, ratePlausibility, spikeCheck } from './plausibility.ts';
 
 export type Verdict = 'pass' | 'flag' | 'reject';
 export type FrameRange = [number, number];
@@ -249,6 +251,19 @@ export function assessQuality(track: PoseTrack, opts: AssessOptions = {}): Quali
   // ---- jitter ----
   jitterCheck(track, seen, th, reasons, metrics, masks);
 
+  // ---- spikes and rate plausibility (both skip dropped-frame gaps) ----
+  const contiguous = new Uint8Array(T);
+  for (let t = 1; t < T; t++) contiguous[t] = dts[t - 1] > 0 && dts[t - 1] <= medDt * 1.5 ? 1 : 0;
+  const jitterMm = Number((metrics.jitter as { noise_mm?: number | null }).noise_mm ?? NaN);
+  const spk = spikeCheck(track, seen, contiguous, jitterMm, th);
+  metrics.spikes = spk.metrics;
+  masks.spikes = spk.mask;
+  spk.reasons.forEach((r) => reasons.add(r));
+  const pl = ratePlausibility(track, seen, contiguous, th);
+  metrics.plausibility = pl.metrics;
+  masks.too_fast = pl.mask;
+  pl.reasons.forEach((r) => reasons.add(r));
+
   // ---- bone lengths ----
   boneCheck(track, seen, th, reasons, metrics, masks);
 
@@ -303,6 +318,26 @@ export function assessQuality(track: PoseTrack, opts: AssessOptions = {}): Quali
       (s, thr) => `${p.replace('_', ' ')}${proxy} seen in ${(100 * r).toFixed(1)}% of frames (${s} below ${(100 * thr).toFixed(0)}%)`, maskRanges(miss));
   }
   metrics.visible = visMetrics;
+
+  // ---- limbs no task requires: an arm or leg seen in some frames but missing in most is flagged ----
+  const limbMetrics: Record<string, number> = {};
+  let presentFrames = 0;
+  for (let t = 0; t < T; t++) presentFrames += present[t];
+  for (const p of LIMB_PARTS) {
+    if (required.includes(p) || !partIdx.has(p) || !presentFrames) continue;
+    const vis = partVisible(p);
+    let n = 0;
+    for (let t = 0; t < T; t++) n += vis[t] & present[t];
+    if (n === 0) continue; // never seen: not in this recording (e.g. legs out of an upper-body shot)
+    const r = n / presentFrames;
+    limbMetrics[p] = round(r);
+    const miss = new Uint8Array(T);
+    for (let t = 0; t < T; t++) miss[t] = present[t] & (1 - vis[t]);
+    if (r < th.parts.limb_visible_rate.flag) masks[`${p}_missing`] = miss;
+    reasons.level('parts.limb_missing', r, th.parts.limb_visible_rate, 'min',
+      (s, thr) => `${p.replace('_', ' ')} seen in only ${(100 * r).toFixed(1)}% of the frames the subject is in (${s} below ${(100 * thr).toFixed(0)}%; occluded or out of view)`, maskRanges(miss));
+  }
+  metrics.limbs = limbMetrics;
 
   // ---- motion ----
   if (task && task.motion.hands !== 'none') motionCheck(track, seen, task, th, reasons, metrics, skipped);

@@ -23,6 +23,13 @@ export interface QualityThresholds {
   duration: { slack: number };
   hands: { visible_rate: Level };
   motion: { flag_fraction: number };
+  plausibility: {
+    percentile: number; ratio: Level;
+    upper_arm_rad_s: number; forearm_rad_s: number; thigh_rad_s: number; shank_rad_s: number; finger_rad_s: number;
+    wrist_m_s: number; ankle_m_s: number; fall_g: number; min_swing_s: number; min_step_m: number;
+  };
+  spikes: { k: number; floor_mm: number; rate: Level };
+  parts: { limb_visible_rate: Level };
 }
 
 /** Body parts a task can require. `hands` = both hands; `full_body` = every body part except the hands. */
@@ -114,6 +121,8 @@ export function loadThresholds(file = path.join(CONFIG_DIR, 'quality.yaml')): Qu
     framing: ['border_margin', 'cutoff_rate', 'subject_size', 'centre_drift'],
     timing: ['dropped_rate', 'gap_factor', 'interval_cv', 'fps_mismatch'], duration: ['slack'], hands: ['visible_rate'],
     motion: ['flag_fraction'],
+    plausibility: ['percentile', 'ratio', 'upper_arm_rad_s', 'forearm_rad_s', 'thigh_rad_s', 'shank_rad_s', 'finger_rad_s', 'wrist_m_s', 'ankle_m_s', 'fall_g', 'min_swing_s', 'min_step_m'],
+    spikes: ['k', 'floor_mm', 'rate'], parts: ['limb_visible_rate'],
   };
   if (typeof raw.min_joint_confidence !== 'number') throw new UserError('min_joint_confidence must be a number', file);
   for (const [sec, keys] of Object.entries(needed)) {

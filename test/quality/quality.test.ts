@@ -64,7 +64,9 @@ describeShared('quality gate on real keypoints', [K + 'tfjs_pose_squats_3d.full.
     expect(r.verdict).toBe('pass');
     expect(r.skipped).toEqual([]);
     expect(r.masks.any.length).toBe(65);
-    expect(r.masks.any.every((v) => v === 0)).toBe(true);
+    // Isolated spikes of this 5 fps reference are marked per frame (too few to flag); nothing else is.
+    for (const [name, m] of Object.entries(r.masks)) if (name !== 'spikes' && name !== 'any') expect(m.every((v) => v === 0), name).toBe(true);
+    expect((r.metrics.spikes as any).rate).toBeLessThan(r.thresholds.spikes.rate.flag);
     expect((r.metrics.jitter as any).noise_mm).toBeLessThan(8);
   });
 
