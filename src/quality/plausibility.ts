@@ -17,24 +17,12 @@
  */
 import type { PoseTrack } from '../pose/track.ts';
 import type { QualityThresholds, Level, BodyPart } from './config.ts';
+import { median, quantile } from '../math/stats.ts';
 
 export type Sev = 'flag' | 'reject';
 export interface Reason { code: string; severity: Sev; message: string; value: number; threshold: number; frames: [number, number][] }
 
 const G = 9.81;
-
-function quantile(a: number[], q: number): number {
-  if (!a.length) return NaN;
-  const s = [...a].sort((x, y) => x - y);
-  const pos = (s.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return s[lo] + (s[hi] - s[lo]) * (pos - lo);
-}
-
-function median(a: number[]): number {
-  return quantile(a, 0.5);
-}
 
 function r4(v: number, d = 3): number {
   const f = 10 ** d;
