@@ -15,7 +15,7 @@ import { importPose } from '../../src/pose/import.ts';
 import type { PoseTrack } from '../../src/pose/track.ts';
 import { loadUrdf } from '../../src/robot/urdf.ts';
 import { Kinematics } from '../../src/robot/kinematics.ts';
-import { retarget, type QualityReport } from '../../src/retarget/index.ts';
+import { retarget, type RetargetReport } from '../../src/retarget/index.ts';
 import { SHARED_DATA } from '../../test/helpers/shared.ts';
 
 const arg = (name: string, d: number) => {
@@ -62,7 +62,7 @@ function baseline(ms: number): { wall: number; cpu: number } {
 interface Row {
   clip: string; fps: number; frames: number;
   wall: number; cpu: number; endToEndCpu: number; baseCpu: number; fkPerFrame: number;
-  q: QualityReport;
+  q: RetargetReport;
   noCollisionCpu: number;
 }
 
@@ -72,18 +72,18 @@ for (const [name, rel] of CLIPS) {
   for (const fps of [120, 30]) {
     retarget(track, robot, { fps }); // warm-up (JIT, mesh capsule cache)
     const wall: number[] = [], cpu: number[] = [], e2e: number[] = [], base: number[] = [];
-    let q!: QualityReport;
+    let q!: RetargetReport;
     for (let p = 0; p < passes; p++) {
       const c0 = process.cpuUsage();
       const m = retarget(track, robot, { fps });
       const c = process.cpuUsage(c0);
-      q = m.quality as unknown as QualityReport;
+      q = m.quality as unknown as RetargetReport;
       wall.push(q.frames_per_second);
       cpu.push(q.frames_per_cpu_second);
       e2e.push(q.frames / ((c.user + c.system) / 1e6));
       base.push(baseline(300).cpu);
     }
-    const nc = retarget(track, robot, { fps, selfCollision: false }).quality as unknown as QualityReport;
+    const nc = retarget(track, robot, { fps, selfCollision: false }).quality as unknown as RetargetReport;
     const b = median(base);
     rows.push({
       clip: name, fps, frames: q.frames, wall: median(wall), cpu: median(cpu), endToEndCpu: median(e2e),

@@ -20,13 +20,13 @@ import {
   DampingTask, DirectionTask, GroundTask, IkSolver, PositionTask, PostureTask, SelfCollisionTask, type LandingCone, type Task,
 } from './solver.ts';
 import { DEFAULT_WEIGHTS, defaultConfigFile, loadRobotConfig, type RobotConfig, type Weights } from './config.ts';
-import { legLength, qualityReport, type QualityReport } from './quality.ts';
+import { legLength, qualityReport, type RetargetReport } from './quality.ts';
 import { BalanceTask, ComModel, ComTask, comOutsideSupport, soleRectangle, supportFoot } from './balance.ts';
 
 export { discoverBody, zeroPose } from './discover.ts';
 export type { BodyMap, LimbMap, FootMap, LinkPoint } from './discover.ts';
 export { buildProxies, capsuleDistance } from './proxies.ts';
-export type { QualityReport } from './quality.ts';
+export type { RetargetReport } from './quality.ts';
 export { loadRobotConfig, parseRobotConfig, DEFAULT_WEIGHTS } from './config.ts';
 export { BalanceTask, ComModel, ComTask, SupportRegion, comOutsideSupport, soleRectangle, supportFoot } from './balance.ts';
 export type { SupportFoot } from './balance.ts';
@@ -79,8 +79,11 @@ export interface RetargetContext {
   targets: Targets;
 }
 
-/** Take frames of a track at a lower rate and/or in a time window. */
-export function resampleTrack(track: PoseTrack, opts: { fps?: number; start?: number; duration?: number }): PoseTrack {
+/**
+ * Keep existing frames of a track at a lower rate and/or in a time window (no interpolation; compare
+ * pose/resample.ts resampleTrack, which interpolates onto a new time grid).
+ */
+export function decimateTrack(track: PoseTrack, opts: { fps?: number; start?: number; duration?: number }): PoseTrack {
   const T = track.timestamps.length;
   const t0 = track.timestamps[0] + (opts.start ?? 0);
   const t1 = opts.duration !== undefined ? t0 + opts.duration : Infinity;
@@ -141,7 +144,7 @@ export function retarget(track: PoseTrack, robotIn: UrdfRobot | string, opts: Re
   } catch (err) {
     throw new UserError((err as Error).message, robot.file ?? robot.name);
   }
-  const tr = resampleTrack(track, opts);
+  const tr = decimateTrack(track, opts);
   const st = cfg.stance ?? {};
   const targets = buildTargets(tr, map, {
     file: opts.file ?? track.source.file,
@@ -465,7 +468,7 @@ export function retarget(track: PoseTrack, robotIn: UrdfRobot | string, opts: Re
   const cpuSeconds = (cpu.user + cpu.system) / 1e6;
 
   const keyLinks = KEYPOINTS.map((k) => { const kp = keyPoint[k]; return kp ? { link: kp.link, local: Float64Array.from(kp.local) } : null; });
-  const quality: QualityReport = qualityReport(kin, map, proxies, targets, keyLinks, out, solveSeconds, iterSum / T, cpuSeconds);
+  const quality: RetargetReport = qualityReport(kin, map, proxies, targets, keyLinks, out, solveSeconds, iterSum / T, cpuSeconds);
   const com = comOutsideSupport(kin, comModel, balanceFeet, targets.stance, out);
   quality.com_outside_support_max_m = com.com_outside_support_max_m;
   quality.com_outside_support_frames = com.com_outside_support_frames;

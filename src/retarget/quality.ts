@@ -9,7 +9,8 @@ import { capsuleBottom, capsuleDistanceInto, type ProxySet } from './proxies.ts'
 import { KEYPOINTS, type Targets } from './targets.ts';
 import { footContacts, skateSummary, stanceThresholds, type Foot, type SkateSummary } from '../robot/stance.ts';
 
-export interface QualityReport {
+/** The retargeting quality report (keypoint errors, limits, contacts, smoothness) — not the quality gate's QualityReport (src/quality). */
+export interface RetargetReport {
   frames: number;
   fps: number;
   keypoint_error_mean_m: number;
@@ -66,7 +67,7 @@ export interface MotionArrays {
 export function qualityReport(
   kin: Kinematics, map: BodyMap, proxies: ProxySet, tg: Targets, keyLinks: ({ link: number; local: Float64Array } | null)[],
   m: MotionArrays, solveSeconds: number, meanIters: number, cpuSeconds = solveSeconds,
-): QualityReport {
+): RetargetReport {
   const T = m.timestamps.length, nq = kin.nq;
   const q = new Float64Array(nq);
   const base = { pos: new Float64Array(3), quat: new Float64Array(4) };

@@ -6,7 +6,7 @@ import type { PoseTrack } from '../pose/track.ts';
 import type { UrdfRobot } from '../robot/urdf.ts';
 import { UserError } from '../errors.ts';
 import { saveMotion, type RobotMotion } from '../robot/motion.ts';
-import { retarget, resampleTrack, type RetargetOptions } from './index.ts';
+import { retarget, decimateTrack, type RetargetOptions } from './index.ts';
 import { saveMotionGmr } from './gmr.ts';
 import { fingerSolvers, isHandOnlyTrack, isHandRobot, retargetHand } from './hand/index.ts';
 
@@ -22,7 +22,7 @@ export function retargetFile(track: PoseTrack, robot: UrdfRobot, opts: RetargetF
     if (!isHandOnlyTrack(track) && !track.jointNames.some((n) => n.includes('_hand_'))) {
       throw new UserError(`${robot.name} is a hand, but the track has no hand landmarks`, opts.file);
     }
-    motion = retargetHand(resampleTrack(track, opts), robot);
+    motion = retargetHand(decimateTrack(track, opts), robot);
     kind = 'hand';
   } else {
     if (isHandOnlyTrack(track)) throw new UserError(`the track has only hand landmarks; ${robot.name} needs a body track`, opts.file);

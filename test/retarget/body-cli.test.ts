@@ -14,7 +14,7 @@ import { importPose } from '../../src/pose/import.ts';
 import { saveTrack, type PoseTrack } from '../../src/pose/track.ts';
 import { loadUrdf } from '../../src/robot/urdf.ts';
 import { loadMotion } from '../../src/robot/motion.ts';
-import { retarget, resampleTrack, parseRobotConfig, loadRobotConfig, type QualityReport } from '../../src/retarget/index.ts';
+import { retarget, decimateTrack, parseRobotConfig, loadRobotConfig, type RetargetReport } from '../../src/retarget/index.ts';
 import { retargetFile } from '../../src/retarget/run.ts';
 
 const WALK = 'motions/cmu_small_gods_game/cmu_104_02_neutral_male_walk.bvh';
@@ -41,12 +41,12 @@ function turned(track: PoseTrack, angle: number, shift: [number, number]): PoseT
   return { ...track, positions: p };
 }
 
-function q(m: { quality?: Record<string, unknown> }): QualityReport {
-  return m.quality as unknown as QualityReport;
+function q(m: { quality?: Record<string, unknown> }): RetargetReport {
+  return m.quality as unknown as RetargetReport;
 }
 
 describeShared('retarget: robustness, CLI, configs, body + fingers', [WALK, HAMMER, HAND, G1, G1H, H1, ALLEGRO], () => {
-  const walk = resampleTrack(importPose(shared(WALK)), { fps: 60, duration: 2.5 });
+  const walk = decimateTrack(importPose(shared(WALK)), { fps: 60, duration: 2.5 });
   const g1 = loadUrdf(shared(G1));
   // The walk retargeted with default options: the reference of the first two tests, solved once.
   let walkG1: ReturnType<typeof retarget> | undefined;
@@ -87,7 +87,7 @@ describeShared('retarget: robustness, CLI, configs, body + fingers', [WALK, HAMM
   });
 
   it('a video-like degraded clip (1.5 cm jitter, 10 % of joints dropped) keeps the limits and feet', () => {
-    const clean = resampleTrack(importPose(shared(WALK)), { fps: 30, duration: 4 });
+    const clean = decimateTrack(importPose(shared(WALK)), { fps: 30, duration: 4 });
     let seed = 7;
     const rnd = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
     const gauss = () => Math.sqrt(-2 * Math.log(rnd() + 1e-12)) * Math.cos(2 * Math.PI * rnd());
@@ -239,7 +239,7 @@ print(json.dumps({
   it('G1 with Dex3 hands: wrist from the body solve, finger joints from the hand landmarks, in one motion', () => {
     // A track with body and a right hand: the hammering body at 30 fps, the recorded right-hand landmarks
     // placed at the body's right wrist (the finger solve is palm-relative).
-    const body = resampleTrack(importPose(shared(HAMMER)), { fps: 30 });
+    const body = decimateTrack(importPose(shared(HAMMER)), { fps: 30 });
     const hand = importPose(shared(HAND));
     const T = Math.min(body.timestamps.length, hand.timestamps.length, 150);
     const bJ = body.jointNames.length, hJ = hand.jointNames.length, J = bJ + hJ;

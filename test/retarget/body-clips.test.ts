@@ -8,7 +8,7 @@ import { describeShared, shared, PROJECT_ROOT } from '../helpers/shared.ts';
 import { importPose } from '../../src/pose/import.ts';
 import { loadUrdf } from '../../src/robot/urdf.ts';
 import { Kinematics } from '../../src/robot/kinematics.ts';
-import { retarget, type QualityReport } from '../../src/retarget/index.ts';
+import { retarget, type RetargetReport } from '../../src/retarget/index.ts';
 
 const M = 'motions/';
 const CLIPS = [
@@ -39,7 +39,7 @@ describeShared('body retargeting of every CMU clip onto H1, G1, T1 and the proje
       const base = clip.split('/').pop()!;
       it(`${base} → ${rname}`, () => {
         const m = retarget(tracks.get(clip)!, robot, { duration: 3, fps: 60 });
-        const q = m.quality as unknown as QualityReport;
+        const q = m.quality as unknown as RetargetReport;
         const tr = tracks.get(clip)!;
         const span = Math.min(3, tr.timestamps[tr.timestamps.length - 1] - tr.timestamps[0]);
         expect(Math.abs(q.frames - (Math.floor(span * 60 + 1e-6) + 1))).toBeLessThanOrEqual(1);

@@ -8,7 +8,7 @@ import { describeShared, shared } from '../helpers/shared.ts';
 import { importPose } from '../../src/pose/import.ts';
 import { loadUrdf } from '../../src/robot/urdf.ts';
 import { Kinematics } from '../../src/robot/kinematics.ts';
-import { retarget, type QualityReport } from '../../src/retarget/index.ts';
+import { retarget, type RetargetReport } from '../../src/retarget/index.ts';
 import { feetOfMotion, motionFootContacts, skateSummary, stanceThresholds } from '../../src/robot/stance.ts';
 
 const WALK = 'motions/cmu_small_gods_game/cmu_104_02_neutral_male_walk.bvh';
@@ -17,7 +17,7 @@ const G1 = 'robots/unitree_g1/g1_29dof_rev_1_0.urdf';
 describeShared('landing foot on the 104_02 walk (G1, 120 fps)', [WALK, G1], () => {
   const robot = loadUrdf(shared(G1));
   const m = retarget(importPose(shared(WALK)), robot);
-  const q = m.quality as unknown as QualityReport;
+  const q = m.quality as unknown as RetargetReport;
   const kin = new Kinematics(robot);
   const got = feetOfMotion(m.mapping, (n) => kin.linkIndex(n))!;
   const c = motionFootContacts(kin, m, got.feet, stanceThresholds(got.legLength));
