@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { UserError } from '../errors.ts';
 import { assembleTrack, baseSource, frameRotation, newSeries, parseJson, readInput, transformPoints, type InputFile, type JointSeries } from './common.ts';
 import type { PoseTrack } from './track.ts';
+import { quatToMat3 } from '../math/rotation.ts';
 
 export interface DeepMimicOptions {
   /** Character file; default `humanoid3d_character.json` beside the motion. */
@@ -44,16 +45,6 @@ function readCharacter(file: string): { joints: DmJoint[]; bodies: Map<string, [
     if (b.Name === 'neck' && Number(b.Param0) > 0) headRadius = Number(b.Param0) / 2;
   }
   return { joints, bodies, headRadius };
-}
-
-function quatMat(w: number, x: number, y: number, z: number): number[] {
-  const n = Math.hypot(w, x, y, z) || 1;
-  w /= n; x /= n; y /= n; z /= n;
-  return [
-    1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
-    2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
-    2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
-  ];
 }
 
 function mul(a: number[], b: number[]): number[] {
@@ -97,9 +88,9 @@ export function importDeepMimic(file: string, opts: DeepMimicOptions = {}, input
       let p: number[];
       if (j.type === 'none') {
         p = [f[k], f[k + 1], f[k + 2]];
-        local = quatMat(f[k + 3], f[k + 4], f[k + 5], f[k + 6]);
+        local = quatToMat3(f[k + 3], f[k + 4], f[k + 5], f[k + 6]);
       } else {
-        if (j.type === 'spherical') local = quatMat(f[k], f[k + 1], f[k + 2], f[k + 3]);
+        if (j.type === 'spherical') local = quatToMat3(f[k], f[k + 1], f[k + 2], f[k + 3]);
         else if (j.type === 'revolute') { const c = Math.cos(f[k]), s = Math.sin(f[k]); local = [c, -s, 0, s, c, 0, 0, 0, 1]; }
         p = [0, 0, 0];
       }

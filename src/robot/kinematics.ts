@@ -14,6 +14,7 @@
  * `notes`); the floating base of a humanoid is given separately as a root pose.
  */
 import type { Joint, Origin, UrdfRobot } from './urdf.ts';
+import { matToQuat, quatToTransform } from '../math/rotation.ts';
 
 const FIXED = 0;
 const REVOLUTE = 1;
@@ -336,37 +337,4 @@ export function originToTransform(origin: Origin, m: Float64Array, o: number): v
   m[o + 9] = origin.xyz[0]; m[o + 10] = origin.xyz[1]; m[o + 11] = origin.xyz[2];
 }
 
-export function quatToTransform(q: ArrayLike<number>, pos: ArrayLike<number>, m: Float64Array, o: number): void {
-  let w = q[0], x = q[1], y = q[2], z = q[3];
-  const n = Math.hypot(w, x, y, z) || 1;
-  w /= n; x /= n; y /= n; z /= n;
-  m[o] = 1 - 2 * (y * y + z * z); m[o + 1] = 2 * (x * y - w * z); m[o + 2] = 2 * (x * z + w * y);
-  m[o + 3] = 2 * (x * y + w * z); m[o + 4] = 1 - 2 * (x * x + z * z); m[o + 5] = 2 * (y * z - w * x);
-  m[o + 6] = 2 * (x * z - w * y); m[o + 7] = 2 * (y * z + w * x); m[o + 8] = 1 - 2 * (x * x + y * y);
-  m[o + 9] = pos[0]; m[o + 10] = pos[1]; m[o + 11] = pos[2];
-}
-
-/** Rotation part of a 3x4 transform at m[o] → quaternion (w,x,y,z) with w >= 0. */
-export function matToQuat(m: ArrayLike<number>, o: number, out: Float64Array | Float32Array | number[], off = 0): void {
-  const m00 = m[o], m01 = m[o + 1], m02 = m[o + 2];
-  const m10 = m[o + 3], m11 = m[o + 4], m12 = m[o + 5];
-  const m20 = m[o + 6], m21 = m[o + 7], m22 = m[o + 8];
-  const tr = m00 + m11 + m22;
-  let w: number, x: number, y: number, z: number;
-  if (tr > 0) {
-    const s = Math.sqrt(tr + 1) * 2;
-    w = 0.25 * s; x = (m21 - m12) / s; y = (m02 - m20) / s; z = (m10 - m01) / s;
-  } else if (m00 > m11 && m00 > m22) {
-    const s = Math.sqrt(1 + m00 - m11 - m22) * 2;
-    w = (m21 - m12) / s; x = 0.25 * s; y = (m01 + m10) / s; z = (m02 + m20) / s;
-  } else if (m11 > m22) {
-    const s = Math.sqrt(1 + m11 - m00 - m22) * 2;
-    w = (m02 - m20) / s; x = (m01 + m10) / s; y = 0.25 * s; z = (m12 + m21) / s;
-  } else {
-    const s = Math.sqrt(1 + m22 - m00 - m11) * 2;
-    w = (m10 - m01) / s; x = (m02 + m20) / s; y = (m12 + m21) / s; z = 0.25 * s;
-  }
-  if (w < 0) { w = -w; x = -x; y = -y; z = -z; }
-  const n = Math.hypot(w, x, y, z);
-  out[off] = w / n; out[off + 1] = x / n; out[off + 2] = y / n; out[off + 3] = z / n;
-}
+export { matToQuat, quatToTransform } from '../math/rotation.ts';

@@ -11,6 +11,7 @@ import { Kinematics, originToTransform } from '../robot/kinematics.ts';
 import { loadMesh, meshVolume, type TriMesh } from '../robot/mesh.ts';
 import { decimatePoints, splitByPrincipalAxis } from './hull.ts';
 import { compose, invert, transformPoint } from './math.ts';
+import { rotateTensor } from '../math/rotation.ts';
 
 export type ShapeSpec =
   | { kind: 'cuboid'; half: [number, number, number]; pose: Float64Array; link: number }
@@ -218,15 +219,6 @@ function buildGeometry(robot: UrdfRobot, o: GeometryOptions): RobotGeometry {
 
 function identity(): Float64Array {
   return Float64Array.from([1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0]);
-}
-
-function rotateTensor(R: number[], I: number[]): number[] {
-  // R I R^T
-  const RI = new Array(9).fill(0);
-  for (let r = 0; r < 3; r++) for (let s = 0; s < 3; s++) for (let k = 0; k < 3; k++) RI[3 * r + s] += R[3 * r + k] * I[3 * k + s];
-  const out = new Array(9).fill(0);
-  for (let r = 0; r < 3; r++) for (let s = 0; s < 3; s++) for (let k = 0; k < 3; k++) out[3 * r + s] += RI[3 * r + k] * R[3 * s + k];
-  return out;
 }
 
 /** Volume of the convex hull of points (Rapier computes the hull). */

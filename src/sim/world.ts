@@ -36,6 +36,7 @@ import RAPIER from '@dimforge/rapier3d-compat';
 import { Kinematics, quatToTransform, type BasePose } from '../robot/kinematics.ts';
 import type { RobotGeometry, ShapeSpec } from './geometry.ts';
 import { compose, rotToQuat, symEig3 } from './math.ts';
+import { rotateTensor } from '../math/rotation.ts';
 
 export type JointModel = 'multibody' | 'impulse';
 
@@ -114,7 +115,7 @@ export function buildWorld(geom: RobotGeometry, q0: ArrayLike<number>, base0: Ba
       .setCanSleep(false);
     // Mass properties rotated into the body frame, then diagonalised.
     const com = rot(R0, spec.com);
-    const I = rotTensor(R0, spec.inertia);
+    const I = rotateTensor(R0, spec.inertia);
     const { values, vectors } = symEig3(I);
     const minI = 1e-9;
     const principal = { x: Math.max(values[0], minI), y: Math.max(values[1], minI), z: Math.max(values[2], minI) };
@@ -209,14 +210,6 @@ export function buildWorld(geom: RobotGeometry, q0: ArrayLike<number>, base0: Ba
 
 function rot(R: ArrayLike<number>, v: ArrayLike<number>): [number, number, number] {
   return [R[0] * v[0] + R[1] * v[1] + R[2] * v[2], R[3] * v[0] + R[4] * v[1] + R[5] * v[2], R[6] * v[0] + R[7] * v[1] + R[8] * v[2]];
-}
-
-function rotTensor(R: ArrayLike<number>, I: ArrayLike<number>): number[] {
-  const RI = new Array(9).fill(0);
-  for (let r = 0; r < 3; r++) for (let s = 0; s < 3; s++) for (let k = 0; k < 3; k++) RI[3 * r + s] += R[3 * r + k] * I[3 * k + s];
-  const out = new Array(9).fill(0);
-  for (let r = 0; r < 3; r++) for (let s = 0; s < 3; s++) for (let k = 0; k < 3; k++) out[3 * r + s] += RI[3 * r + k] * R[3 * s + k];
-  return out;
 }
 
 // URDF cylinders and capsules lie along their local Z; Rapier's along Y: rotate +90 deg about X (Y -> Z).
