@@ -173,6 +173,12 @@ export function buildTargets(track: PoseTrack, map: BodyMap, opts: TargetOptions
     head: rest.head ? rd(rShC, rest.head) : NaN,
   };
   const sLeg = (R.thigh + R.shank) / (H.thigh + H.shank);
+  const sArm = (R.upperarm + R.forearm) / (H.upperarm + H.forearm);
+  // Wrists: halfway between the pelvis-relative target and the same arm vector hung from the robot's
+  // shoulder target. Fully pelvis-relative, a robot whose trunk is longer than the scaled person's (H1:
+  // 1.47x against 1.09x for the arms) gets hand targets below its shoulders when the person's hands are
+  // just above theirs (the CMU wave: the robot raised the waving hand in 48% of the frames instead of > 90%).
+  const WRIST_FROM_SHOULDER = 0.5;
   const scales: Record<string, number> = {
     legs: sLeg, arms: (R.upperarm + R.forearm) / (H.upperarm + H.forearm), trunk: R.trunk / H.trunk,
     hip_width: R.hip / H.hip, shoulder_width: R.shoulder / H.shoulder, root: sLeg,
@@ -261,6 +267,22 @@ export function buildTargets(track: PoseTrack, map: BodyMap, opts: TargetOptions
       put(t, `${side}_shoulder`, s); put(t, `${side}_elbow`, e); put(t, `${side}_wrist`, w);
     }
     if (useHead) put(t, 'head', step(sh, shC, S.head, t, R.head));
+    // Hands and feet: the person's pelvis→wrist / pelvis→ankle vector scaled by that limb's ratio (robot
+    // arm or leg length / the person's), not the end of the chain of bones at robot lengths. The chain
+    // carries the robot's own proportions (hip width, trunk length, shoulder width) into where the hands
+    // and feet go — a wider stance, feet behind the pelvis, high wrists: a constant offset per limb against
+    // the person. Elbows and knees keep the chain's targets (they shape the limb; their weights are lower).
+    // Ankles: fully pelvis-relative; wrists: see WRIST_FROM_SHOULDER.
+    for (const [end, base, sc, lam] of [['left_wrist', 'left_shoulder', sArm, WRIST_FROM_SHOULDER], ['right_wrist', 'right_shoulder', sArm, WRIST_FROM_SHOULDER], ['left_ankle', 'left_hip', sLeg, 0], ['right_ankle', 'right_hip', sLeg, 0]] as const) {
+      const e = S[end], b = S[base], bt = get(t, base);
+      const v: V3 = [0, 0, 0];
+      for (let c = 0; c < 3; c++) {
+        const uni = root[c] + sc * (e[3 * t + c] - hipC[3 * t + c]);
+        const rel = bt[c] + sc * (e[3 * t + c] - b[3 * t + c]);
+        v[c] = uni + lam * (rel - uni);
+      }
+      put(t, end, v);
+    }
     const pl = unit(sub(S.left_hip, 3 * t, S.right_hip, 3 * t));
     const tl = unit(sub(S.left_shoulder, 3 * t, S.right_shoulder, 3 * t));
     const tu = unit(sub(shC, 3 * t, hipC, 3 * t));
