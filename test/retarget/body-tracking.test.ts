@@ -10,7 +10,7 @@ import { describeShared, shared } from '../helpers/shared.ts';
 import { importPose } from '../../src/pose/import.ts';
 import { loadUrdf } from '../../src/robot/urdf.ts';
 import { Kinematics } from '../../src/robot/kinematics.ts';
-import { retarget, type QualityReport } from '../../src/retarget/index.ts';
+import { retarget, type RetargetReport } from '../../src/retarget/index.ts';
 import { limbVectorError } from '../../src/retarget/tracking.ts';
 
 const CLIPS = {
@@ -49,7 +49,7 @@ describeShared('limb-vector tracking error (issue 15 measure) on full CMU clips'
         expect(e.mean).toBeLessThan(BOUND[rn][clip]);
         // Feet: the stance-width / feet-behind offset is gone (it was 0.056-0.085 per ankle on the G1; H1 walk now 0.046).
         expect(Math.max(e.offset_by_end.left_ankle, e.offset_by_end.right_ankle)).toBeLessThan(0.05);
-        const q = m.quality as unknown as QualityReport;
+        const q = m.quality as unknown as RetargetReport;
         expect(q.joint_limit_violations).toBe(0);
         expect(q.velocity_limit_violations).toBe(0);
         expect(q.self_collision_frames).toBe(0);
