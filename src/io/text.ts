@@ -1,4 +1,4 @@
-/** Small file helpers shared by the config loaders. */
+/** Small file helpers shared by the config loaders: the project's one YAML (and JSON, a subset) reader. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,17 +23,26 @@ export function projectConfigFile(kind: string, name: string): string | null {
   return fs.existsSync(f) ? f : null;
 }
 
+/** YAML (or JSON) text → value; malformed text is a UserError naming the file and the parser's first line. */
+export function parseYaml(text: string, file: string | undefined): unknown {
+  try {
+    return YAML.parse(text);
+  } catch (err) {
+    throw new UserError(`malformed YAML: ${String((err as Error).message).split('\n')[0]}`, file);
+  }
+}
+
+/** A YAML (or JSON) file's value: a missing file or malformed text is a UserError naming the file. */
+export function readYaml(file: string): unknown {
+  return parseYaml(readText(file), file);
+}
+
 /**
  * A YAML config that must be a mapping with only `known` top-level keys; null for an empty file. Errors are
  * UserErrors naming the file (`what` names the kind of config in the message).
  */
 export function parseYamlMapping(text: string, file: string | undefined, what: string, known: readonly string[]): Record<string, unknown> | null {
-  let raw: unknown;
-  try {
-    raw = YAML.parse(text);
-  } catch (err) {
-    throw new UserError(`malformed YAML: ${String((err as Error).message).split('\n')[0]}`, file);
-  }
+  const raw = parseYaml(text, file);
   if (raw === null || raw === undefined) return null;
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new UserError(`${what} must be a mapping`, file);
   const c = raw as Record<string, unknown>;

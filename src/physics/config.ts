@@ -1,8 +1,7 @@
 /** Settings of the physics stage: configs/physics.yaml, overridable by a YAML file and/or an object (same keys). */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import YAML from 'yaml';
-import { UserError, wrapFileError } from '../errors.ts';
+import { readYaml as readYamlFile } from '../io/text.ts';
+import { UserError } from '../errors.ts';
 import { CONFIG_DIR, deepMerge } from '../quality/config.ts';
 import type { ControllerGains, Pd } from './controller.ts';
 
@@ -25,11 +24,7 @@ export interface PhysicsConfig {
 export const PHYSICS_CONFIG_FILE = path.join(CONFIG_DIR, 'physics.yaml');
 
 function readYaml(file: string): unknown {
-  let text: string;
-  try { text = fs.readFileSync(file, 'utf8'); } catch (err) { wrapFileError(err, file); }
-  try { return YAML.parse(text) ?? {}; } catch (err) {
-    throw new UserError(`not valid YAML: ${String((err as Error).message).split('\n')[0]}`, file);
-  }
+  return readYamlFile(file) ?? {};
 }
 
 /** Every leaf of `over` must exist in `ref` with the same type. */

@@ -19,7 +19,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import YAML from 'yaml';
+import { readYaml } from '../io/text.ts';
 import { UserError } from '../errors.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { sha256File } from '../privacy/gate.ts';
@@ -53,12 +53,7 @@ export function listItems(source: string): BatchItem[] {
     walk(source);
     return out;
   }
-  let raw: unknown;
-  try {
-    raw = YAML.parse(fs.readFileSync(source, 'utf8'));
-  } catch (err) {
-    throw new UserError(`not a valid JSON/YAML manifest (${(err as Error).message.split('\n')[0]})`, source);
-  }
+  const raw = readYaml(source);
   const list = Array.isArray(raw) ? raw : (raw as { items?: unknown })?.items;
   if (!Array.isArray(list)) throw new UserError('manifest must be a list of recordings or {items: [...]}', source);
   const root = path.dirname(path.resolve(source));

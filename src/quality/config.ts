@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse as parseYaml } from 'yaml';
+import { readYaml } from '../io/text.ts';
 import { UserError } from '../errors.ts';
 
 export const CONFIG_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'configs');
@@ -67,21 +67,6 @@ export interface TaskScript {
   file?: string;
 }
 
-function readYaml(file: string): unknown {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw new UserError(e.code === 'ENOENT' ? 'no such file' : (e.message || String(e)).split('\n')[0], file);
-  }
-  try {
-    return parseYaml(text);
-  } catch (err) {
-    const msg = ((err as Error).message || String(err)).split('\n')[0];
-    throw new UserError(`invalid YAML: ${msg}`, file);
-  }
-}
 
 function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -1,11 +1,10 @@
 /**
  * Validation thresholds: configs/validation.yaml, overridable by a user file with any subset of the keys.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import YAML from 'yaml';
-import { UserError, wrapFileError } from '../errors.ts';
+import { readYaml as readYamlFile } from '../io/text.ts';
+import { UserError } from '../errors.ts';
 
 export interface CheckLimit { hard: boolean; min_duration?: number; [k: string]: number | boolean | undefined }
 
@@ -27,18 +26,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const DEFAULT_CONFIG_FILE = path.resolve(here, '..', '..', 'configs', 'validation.yaml');
 
 function readYaml(file: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    wrapFileError(err, file);
-  }
-  let v: unknown;
-  try {
-    v = YAML.parse(text);
-  } catch (err) {
-    throw new UserError(`not valid YAML: ${String((err as Error).message).split('\n')[0]}`, file);
-  }
+  const v = readYamlFile(file);
   if (v === null || v === undefined) return {};
   if (typeof v !== 'object' || Array.isArray(v)) throw new UserError('expected a mapping of settings', file);
   return v as Record<string, unknown>;

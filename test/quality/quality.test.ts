@@ -36,7 +36,7 @@ describe('task scripts', () => {
 
   it('bad task YAML ends in one line naming the file', () => {
     const bad = writeTask('broken', 'id: x\ninstructions: [unclosed\n');
-    expect(() => loadTaskFile(bad)).toThrow(new RegExp(`^${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: invalid YAML`));
+    expect(() => loadTaskFile(bad)).toThrow(new RegExp(`^${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: malformed YAML`));
     expect(() => parseTask({ id: 'a', instructions: 'x', duration_s: { min: 5, max: 1 } }, 'f.yaml')).toThrow(/f\.yaml: duration_s/);
     expect(() => parseTask({ id: 'a', instructions: 'x', duration_s: { min: 1, max: 5 }, visible: ['tail'] }, 'f.yaml')).toThrow(/unknown body part "tail"/);
     expect(() => parseTask({ id: 'a', instructions: 'x', duration_s: { min: 1, max: 5 }, thresholds: { jitter: { noise: 3 } } }, 'f.yaml')).toThrow(/unknown threshold jitter\.noise/);
