@@ -4,7 +4,7 @@ import { checkFeasibilityFiles, type ValidationReport } from '../../sim/index.ts
 
 export const command: CommandModule = {
   command: 'validate <motion>',
-  describe: 'Is a robot motion physically feasible for the robot? Limits, self-collision, inverse-dynamics torques, ZMP, friction, and PD tracking in a Rapier simulation; prints every reason with its frames',
+  describe: 'Is a robot motion physically feasible for the robot? Limits, self-collision, inverse-dynamics torques, ZMP, friction, and PD tracking in a closed-loop simulation (own articulated dynamics by default; Rapier with sim.joints); prints every reason with its frames',
   builder: (y) =>
     y
       .positional('motion', { type: 'string', demandOption: true, describe: 'robot motion .npz (from `reel2real retarget`)' })
