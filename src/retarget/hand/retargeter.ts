@@ -11,7 +11,8 @@ import {
   type FingerCapsules, type HandObjective,
 } from './objectives.ts';
 import { fitRadius } from './shapes.ts';
-import { choleskySolve, median, norm, segmentClosest, sub, type V3 } from './vec.ts';
+import { median, norm, segmentClosest, sub, type V3 } from './vec.ts';
+import { cholesky, choleskySolve } from '../../math/linalg.ts';
 
 export interface HandWeights {
   /** Virtual wrist → fingertip vectors. */
@@ -240,7 +241,8 @@ export function createHandRetargeter(kin: Kinematics, opts: HandRetargeterOption
           A[a * nd + a] = fixed[a] ? 1 : H[a * nd + a] * (1 + lambda) + 1e-9;
           step[a] = fixed[a] ? pinned[a] : rhs;
         }
-        solved = choleskySolve(A, step, nd);
+        solved = cholesky(A, nd);
+        if (solved) choleskySolve(A, nd, step);
         if (!solved) break;
         let more = false;
         for (let a = 0; a < nd; a++) {
