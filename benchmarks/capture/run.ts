@@ -1,16 +1,22 @@
 /**
- * Capture benchmark: end-to-end frames per second (decode included), CPU time per frame and peak memory for
- * body only, hands only and body + both hands, on 720p and 1080p clips derived from ../shared/data into a temp
- * dir; a single-thread run of the same clip as the baseline; and memory over time on a 10-minute clip.
+ * Capture benchmark: what a user gets from `reel2real capture` on real footage at its own frame rate.
  *
- *   npx tsx benchmarks/capture/run.ts [--quick] [--long-minutes 10] [--skip-long | --only-long]
- *                                     [--backends onnxruntime,wasm]
- *   Every configuration runs once per backend, back to back (same machine load), so ratios between backends
- *   are measured in the same run; onnxruntime also runs 1 worker with 2 intra-op threads (REEL2REAL_ORT_THREADS).
- *   (RSS_TRACE_FILE=path keeps the long run's memory trace on disk as it grows)
+ *   npx tsx benchmarks/capture/run.ts [--quick] [--runs N] [--baseline /path/to/other/checkout] [--only label,…]
  *
- * Each configuration runs in a fresh child process (so peak RSS is its own); RSS is sampled every 200 ms and
- * includes the worker threads; ffmpeg's own CPU time is added from the child's reaped-children times.
+ * Clips (made at run time in a temp dir, never committed; ../shared/data must be present):
+ *   hand60  dex_retargeting_human_hand_video.mp4 (real 1280×720, 30 fps, 621 frames) looped 3× with
+ *           `ffmpeg -stream_loop 2 -c copy`: 62.1 s, 1863 frames, every frame a real frame at its own time
+ *   walk60  sports2d_demo.mp4 (real 1768×994, 30 fps, 230 frames; people walking, full body) scaled to 1280×720
+ *           and looped 8×: 61.3 s, 1840 frames (re-encoded once with x264 -crf 18 for the scale)
+ *   hand21  the hand video itself (20.7 s): the clip of issue 17's measurements
+ * Each configuration is a whole command, `node bin/reel2real.js capture <clip> --out … --json`, timed from
+ * process start to exit (module loading, model sessions, decode and writing the track included), under
+ * /usr/bin/time for CPU time (the process and its ffmpeg children) and peak RSS. Beside it, the steady-state
+ * rate of the tracking loop (frames / the longest segment's loop time, start-up excluded) from the command's
+ * own summary. `uptime`'s load is recorded before and after every run: on a shared machine the wall figures
+ * mostly measure the neighbours, CPU per frame is the steadier figure. With --baseline, the same commands run
+ * with that checkout's bin/reel2real.js right after each one of ours, for ratios under the same load.
+ * Results: printed as a Markdown table and written to benchmarks/capture/tmp/run-<time>.json.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -22,187 +28,116 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
 const data = process.env.REEL2REAL_SHARED_DATA ?? path.resolve(root, '..', 'shared', 'data');
 
-interface Result {
-  label: string;
-  clip: string;
-  mode: string;
-  workers: number;
-  frames: number;
-  seconds: number;
-  fps: number;
-  cpuMsPerFrame: number;
-  ffmpegCpuMsPerFrame: number;
-  peakRssMb: number;
-  backend: string;
-  rates: Record<string, number>;
-  rerun?: number;
-  rss?: [number, number, number][];
-}
-
-function clockTicks(): number {
-  const r = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
-  return Number(r.stdout.trim()) || 100;
-}
-
-/** utime+stime of reaped children (ffmpeg), seconds, from /proc/self/stat. */
-function childCpu(): number {
-  const stat = fs.readFileSync('/proc/self/stat', 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[13]) + Number(f[14])) / clockTicks();
-}
-
-async function child(): Promise<void> {
-  const [clip, mode, workers, label, traceRss] = process.argv.slice(3);
-  const { captureVideo } = await import('../../src/capture/capture.ts');
-  let peak = process.memoryUsage().rss;
-  const trace: [number, number, number][] = [];
-  let frames = 0;
-  const t0 = performance.now();
-  const timer = setInterval(() => {
-    const rss = process.memoryUsage().rss;
-    peak = Math.max(peak, rss);
-    if (traceRss === '1') {
-      trace.push([Number(((performance.now() - t0) / 1000).toFixed(1)), frames, Math.round(rss / 1e6)]);
-      // Keep the trace on disk as it grows, so a run stopped early still shows the memory over time.
-      if (trace.length % 25 === 0 && process.env.RSS_TRACE_FILE) fs.writeFileSync(process.env.RSS_TRACE_FILE, JSON.stringify(trace));
-    }
-  }, 200);
-  const cpu0 = process.cpuUsage();
-  const cc0 = childCpu();
-  const lite = mode.endsWith('-lite');
-  const parts = mode.replace(/-lite$/, '');
-  const track = await captureVideo(clip, {
-    body: parts !== 'hands', hands: parts !== 'body', workers: Number(workers),
-    ...(lite ? { bodyModel: 'lite' as const, handModel: 'lite' as const } : {}),
-    onProgress: (p) => { frames = p.frames; },
-  });
-  clearInterval(timer);
-  peak = Math.max(peak, process.memoryUsage().rss);
-  const cpu = process.cpuUsage(cpu0);
-  const s = track.summary;
-  const out: Result = {
-    label, clip: path.basename(clip), mode, workers: s.workers, frames: s.frames, seconds: s.seconds, fps: s.fps,
-    cpuMsPerFrame: (cpu.user + cpu.system) / 1000 / s.frames,
-    ffmpegCpuMsPerFrame: ((childCpu() - cc0) * 1000) / s.frames,
-    peakRssMb: Math.round(peak / 1e6), backend: `${s.backend}${s.simd ? '+simd' : ''}`, rates: s.rates,
-    rerun: Number((track.meta?.capture as Record<string, unknown>)?.segments_rerun_for_identity ?? 0),
-    ...(traceRss === '1' ? { rss: trace } : {}),
-  };
-  process.stdout.write(JSON.stringify(out) + '\n');
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
 function ffmpeg(args: string[]): void {
-  const r = spawnSync('ffmpeg', ['-hide_banner', '-v', 'error', '-y', ...args], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`ffmpeg failed: ${r.stderr}`);
+  const r = spawnSync('ffmpeg', ['-v', 'error', '-y', ...args], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`ffmpeg ${args.join(' ')}: ${r.stderr}`);
 }
 
-let backend = '';
-let ortThreads = '1';
+function probe(file: string): { width: number; height: number; fps: string; frames: number; duration: number } {
+  const r = spawnSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-count_packets', '-show_entries', 'stream=width,height,r_frame_rate,nb_read_packets:format=duration', '-of', 'json', file], { encoding: 'utf8' });
+  const j = JSON.parse(r.stdout);
+  const s = j.streams[0];
+  return { width: s.width, height: s.height, fps: s.r_frame_rate, frames: Number(s.nb_read_packets), duration: Number(j.format.duration) };
+}
 
-function runChild(clip: string, mode: string, workers: number, label: string, trace = false): Result {
-  label = `${backend.padEnd(11)} ${label}${ortThreads !== '1' ? `, ${ortThreads} ORT threads` : ''}`;
-  const env = { ...process.env, ...(backend ? { REEL2REAL_TF_BACKEND: backend } : {}), REEL2REAL_ORT_THREADS: ortThreads };
-  const r = spawnSync(process.execPath, [path.join(here, 'boot.mjs'), '--child', clip, mode, String(workers), label, trace ? '1' : '0'], {
-    cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env,
-  });
-  const line = r.stdout.trim().split('\n').pop() ?? '';
-  if (r.status !== 0 || !line.startsWith('{')) throw new Error(`benchmark child failed (${label}): ${r.stderr.slice(-500)}`);
-  const res = JSON.parse(line) as Result;
-  console.log(`${label.padEnd(60)} ${res.frames} frames  ${res.fps.toFixed(1).padStart(5)} fps  cpu ${res.cpuMsPerFrame.toFixed(0)} ms/frame (+ffmpeg ${res.ffmpegCpuMsPerFrame.toFixed(1)})  peak RSS ${res.peakRssMb} MB  ${res.workers} worker(s)${res.rerun ? `, ${res.rerun} segment re-run` : ''}`);
-  return res;
+/** The clips, made once per temp dir. */
+function clips(dir: string): Record<string, string> {
+  const hand = path.join(data, 'videos', 'dex_retargeting_human_hand_video.mp4');
+  const walk = path.join(data, 'videos', 'sports2d_demo.mp4');
+  for (const f of [hand, walk]) if (!fs.existsSync(f)) throw new Error(`missing ${f} (../shared/data)`);
+  const out = { hand60: path.join(dir, 'hand60.mp4'), walk60: path.join(dir, 'walk60.mp4'), hand21: hand };
+  if (!fs.existsSync(out.hand60)) ffmpeg(['-stream_loop', '2', '-i', hand, '-c', 'copy', out.hand60]);
+  if (!fs.existsSync(out.walk60)) ffmpeg(['-stream_loop', '7', '-i', walk, '-an', '-vf', 'scale=1280:720', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '18', '-r', '30', out.walk60]);
+  return out;
+}
+
+const load = () => fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+
+interface Run {
+  code: string;
+  label: string;
+  clip: string;
+  args: string[];
+  wall: number;
+  cpu: number;
+  peakRssMb: number;
+  loadBefore: string;
+  loadAfter: string;
+  frames: number;
+  fpsWhole: number;
+  fpsCapture: number;
+  fpsSteady: number | null;
+  workers: number;
+  rates: Record<string, number>;
+  timing?: unknown;
+}
+
+function runOnce(code: string, repo: string, label: string, clip: string, args: string[], tmp: string): Run {
+  const out = path.join(tmp, `${label}.npz`);
+  const timeFile = path.join(tmp, 'time.txt');
+  const loadBefore = load();
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %U %S %M', '-o', timeFile, process.execPath, path.join(repo, 'bin', 'reel2real.js'), 'capture', clip, '--out', out, '--json', ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const loadAfter = load();
+  if (r.status !== 0) throw new Error(`${code} ${label}: exit ${r.status}: ${r.stderr}`);
+  const [wall, user, sys, rssKb] = fs.readFileSync(timeFile, 'utf8').trim().split(/\s+/).map(Number);
+  const s = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  fs.rmSync(out, { force: true });
+  return {
+    code, label, clip: path.basename(clip), args, wall, cpu: user + sys, peakRssMb: Math.round(rssKb / 1024), loadBefore, loadAfter,
+    frames: s.frames, fpsWhole: s.frames / wall, fpsCapture: s.fps, fpsSteady: s.steady_fps ?? null, workers: s.workers, rates: s.rates, timing: s.timing,
+  };
 }
 
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const quick = args.includes('--quick');
-  const skipLong = args.includes('--skip-long');
-  const onlyLong = args.includes('--only-long');
-  const longMin = Number(args[args.indexOf('--long-minutes') + 1]) || 10;
-  const sports = path.join(data, 'videos', 'sports2d_demo.mp4');
-  const hand = path.join(data, 'videos', 'dex_retargeting_human_hand_video.mp4');
-  const squats = path.join(data, 'videos', 'tfjs_pose_squats.mp4');
-  for (const f of [sports, hand, squats]) if (!fs.existsSync(f)) throw new Error(`missing ${f} (../shared/data)`);
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'reel2real-bench-'));
-  const secs = quick ? '3' : '13';
-  const clips = {
-    // One person, full body, static camera: the squats clip (portrait 720×1280) resampled to 30 fps, and
-    // upscaled to 1080×1920. Resampling repeats frames, but every frame still runs every model.
-    person720: path.join(tmp, 'person_720p.mp4'),
-    person1080: path.join(tmp, 'person_1080p.mp4'),
-    // Two people (sports2d, 1768×994 scaled to 1280×720).
-    people720: path.join(tmp, 'people_720p.mp4'),
-    hand720: path.join(tmp, 'hand_720p.mp4'),
-    hand1080: path.join(tmp, 'hand_1080p.mp4'),
-  };
-  console.log(`deriving clips in ${tmp} ...`);
-  ffmpeg(['-i', squats, '-t', secs, '-vf', 'fps=30', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', clips.person720]);
-  ffmpeg(['-i', squats, '-t', secs, '-vf', 'fps=30,scale=1080:1920', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', clips.person1080]);
-  ffmpeg(['-i', sports, '-t', quick ? '3' : '7.7', '-an', '-vf', 'scale=1280:720', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', clips.people720]);
-  ffmpeg(['-i', hand, '-t', quick ? '3' : '8', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', clips.hand720]);
-  ffmpeg(['-i', hand, '-t', quick ? '3' : '8', '-vf', 'scale=1920:1080', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', clips.hand1080]);
-  const cores = os.availableParallelism();
-  const bi = args.indexOf('--backends');
-  const backends = bi >= 0 ? args[bi + 1].split(',') : ['onnxruntime', 'wasm'];
-  const results: Result[] = [];
-  // Each configuration once per backend, back to back.
-  const each = (f: () => Result) => {
-    for (const b of backends) {
-      backend = b;
-      results.push(f());
-    }
-  };
-  // Baseline: one thread, body + both hands, 720p, in the same run.
-  if (!onlyLong) each(() => runChild(clips.person720, 'both', 1, 'baseline 720p body+hands 1 thread'));
-  if (!onlyLong && backends.includes('onnxruntime')) {
-    backend = 'onnxruntime';
-    ortThreads = '2';
-    results.push(runChild(clips.person720, 'both', 1, '720p body+hands 1 worker'));
-    ortThreads = '1';
+  const tmp = path.join(here, 'tmp');
+  fs.mkdirSync(tmp, { recursive: true });
+  const clipDir = path.join(os.tmpdir(), 'reel2real-capture-bench');
+  fs.mkdirSync(clipDir, { recursive: true });
+  const c = clips(clipDir);
+  const baseline = arg('baseline');
+  const runs = Number(arg('runs') ?? 1);
+  let configs: { label: string; clip: string; args: string[] }[] = [
+    { label: 'hand60 body+hands', clip: c.hand60, args: [] },
+    { label: 'walk60 body+hands', clip: c.walk60, args: [] },
+    { label: 'hand21 body+hands', clip: c.hand21, args: [] },
+    { label: 'hand60 body+hands, 1 worker', clip: c.hand60, args: ['--workers', '1'] },
+    { label: 'walk60 body+hands, lite models', clip: c.walk60, args: ['--body-model', 'lite', '--hand-model', 'lite'] },
+  ];
+  if (process.argv.includes('--quick')) configs = configs.slice(0, 1);
+  const only = arg('only');
+  if (only) configs = configs.filter((x) => only.split(',').some((o) => x.label.startsWith(o)));
+  for (const [name, f] of Object.entries(c)) {
+    const p = probe(f);
+    console.log(`clip ${name}: ${path.basename(f)} ${p.width}x${p.height} ${p.fps} fps, ${p.frames} frames, ${p.duration.toFixed(1)} s`);
   }
-  for (const [res, person, hands] of onlyLong ? [] : [['720p', clips.person720, clips.hand720], ['1080p', clips.person1080, clips.hand1080]] as const) {
-    each(() => runChild(person, 'both', cores, `${res} body+hands`));
-    each(() => runChild(person, 'body', cores, `${res} body`));
-    each(() => runChild(hands, 'hands', cores, `${res} hands (hand video)`));
-  }
-  if (!onlyLong) {
-    each(() => runChild(clips.person720, 'both-lite', cores, '720p body+hands, lite models'));
-    each(() => runChild(clips.people720, 'both', cores, '720p body+hands, two people'));
-  }
-  backend = backends[0];
-  let long: Result | null = null;
-  if (!skipLong) {
-    const longClip = path.join(tmp, 'long.mp4');
-    // A 5 fps clip (the squats video looped) of the requested length: memory behaviour over a long file.
-    ffmpeg(['-stream_loop', '-1', '-i', squats, '-t', String(longMin * 60), '-c', 'copy', longClip]);
-    long = runChild(longClip, 'both', cores, `${longMin}-min clip body+hands`, true);
-  }
-  const out = { machine: { cpus: os.cpus()[0]?.model, cores, load: os.loadavg(), node: process.version, date: new Date().toISOString() }, results, long };
-  fs.mkdirSync(path.join(here, 'tmp'), { recursive: true });
-  const file = path.join(here, 'tmp', `results-${Date.now()}.json`);
-  fs.writeFileSync(file, JSON.stringify(out, null, 1));
-  // Ratios between backends: each configuration against the last backend listed (wasm by default).
-  if (backends.length > 1) {
-    const ref = backends[backends.length - 1];
-    const key = (r: Result) => r.label.slice(12);
-    for (const r of results) {
-      if (r.backend.startsWith(ref)) continue;
-      const other = results.find((q) => q.backend.startsWith(ref) && key(q) === key(r));
-      if (other) console.log(`${key(r).padEnd(48)} ${r.backend} / ${other.backend}: ${(r.fps / other.fps).toFixed(2)}x fps, ${(other.cpuMsPerFrame / r.cpuMsPerFrame).toFixed(2)}x less CPU per frame`);
+  const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, ${Math.round(os.totalmem() / 2 ** 30)} GB, Node ${process.version}`;
+  console.log(`machine: ${machine}`);
+  const results: Run[] = [];
+  for (let k = 0; k < runs; k++) {
+    for (const cfg of configs) {
+      const mine = runOnce('this', root, cfg.label, cfg.clip, cfg.args, tmp);
+      results.push(mine);
+      console.log(JSON.stringify(mine));
+      if (baseline) {
+        const base = runOnce('baseline', baseline, cfg.label, cfg.clip, cfg.args, tmp);
+        results.push(base);
+        console.log(JSON.stringify(base));
+      }
     }
   }
-  if (long?.rss?.length) {
-    const pts = long.rss.filter((p) => p[0] > 30); // after warm-up
-    const n = pts.length;
-    if (n > 2) {
-      const mx = pts.reduce((a, p) => a + p[1], 0) / n;
-      const my = pts.reduce((a, p) => a + p[2], 0) / n;
-      const slope = pts.reduce((a, p) => a + (p[1] - mx) * (p[2] - my), 0) / pts.reduce((a, p) => a + (p[1] - mx) ** 2, 0);
-      console.log(`long clip: RSS ${Math.min(...pts.map((p) => p[2]))}–${Math.max(...pts.map((p) => p[2]))} MB after warm-up; slope ${(slope * 1000).toFixed(2)} MB per 1000 frames`);
-    }
+  const file = path.join(tmp, `run-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  fs.writeFileSync(file, JSON.stringify({ machine, baseline: baseline ?? null, results }, null, 1));
+  console.log(`\n| configuration | code | frames | whole command: wall s / fps | capture fps | steady fps | CPU s (ms/frame) | peak RSS | load before → after |`);
+  console.log('|---|---|---|---|---|---|---|---|---|');
+  for (const r of results) {
+    console.log(`| ${r.label} | ${r.code} | ${r.frames} | ${r.wall.toFixed(1)} / **${r.fpsWhole.toFixed(1)}** | ${r.fpsCapture.toFixed(1)} | ${r.fpsSteady?.toFixed(1) ?? '–'} | ${r.cpu.toFixed(1)} (${((1000 * r.cpu) / r.frames).toFixed(1)}) | ${r.peakRssMb} MB | ${r.loadBefore} → ${r.loadAfter} |`);
   }
-  console.log(`raw results: ${file}`);
-  fs.rmSync(tmp, { recursive: true, force: true });
+  console.log(`\nraw: ${path.relative(root, file)}`);
 }
 
-if (process.argv[2] === '--child') await child();
-else await main();
+await main();

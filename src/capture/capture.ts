@@ -14,9 +14,9 @@ import { UserError } from '../errors.ts';
 import type { PoseTrack } from '../pose/track.ts';
 import { assemble, DEFAULT_FILTER, type FilterSettings } from './assemble.ts';
 import { R_BODY_IMAGE, R_BODY_NEXT_ROI, R_BODY_SCORE, ROW } from './layout.ts';
-import type { BackendName } from './models.ts';
+import type { BackendName } from './backend.ts';
 import type { Batch, SegmentOptions, SegmentStats } from './segment.ts';
-import { outputSize, probeVideo, type VideoInfo } from './video.ts';
+import { findFfmpeg, outputSize, probeVideo, type VideoInfo } from './video.ts';
 
 export interface CaptureOptions {
   /** Track the body (default true). */
@@ -58,7 +58,15 @@ export interface CaptureSummary {
   workers: number;
   rates: { body: number; left_hand: number; right_hand: number; any: number };
   calls: { body_landmark: number; body_detector: number; hand_landmark: number; palm_detector: number; hand_landmark_batched_pairs: number };
+  /**
+   * Where the segments' time went, seconds summed over segments (they run in parallel): tracking loop in all,
+   * waiting for decoded frames, and each model's calls (calls, seconds).
+   */
+  timing: { segments: number; decode_wait: number; models: Record<string, { calls: number; seconds: number }> };
 }
+
+/** Seconds each segment tracks on into the next one, to carry the person's identity across the cut. */
+const OVERLAP_S = 1;
 
 interface SegmentResult {
   batches: Batch[];
@@ -83,7 +91,7 @@ const WORKER_URL = import.meta.url.endsWith('.ts') ? new URL('./worker-boot.mjs'
 
 function runInWorker(file: string, info: VideoInfo, opts: SegmentOptions, onBatch: (b: Batch) => void): Promise<SegmentStats> {
   return new Promise((resolve, reject) => {
-    const w = new Worker(WORKER_URL, { workerData: { file, info, opts } });
+    const w = new Worker(WORKER_URL, { workerData: { file, info, opts, tools: findFfmpeg() } });
     let done = false;
     w.on('message', (m: any) => {
       if (m.type === 'batch') onBatch({ times: m.times, rows: m.rows, n: m.n });
@@ -116,6 +124,40 @@ function firstRow(r: SegmentResult): Float32Array | null {
 function lastRow(r: SegmentResult): Float32Array | null {
   const b = r.batches[r.batches.length - 1];
   return b && b.n ? b.rows.subarray((b.n - 1) * ROW, b.n * ROW) : null;
+}
+
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
+
+/** Time of the last frame of a segment's result. */
+function lastTime_(r: SegmentResult): number {
+  const b = r.batches[r.batches.length - 1];
+  return b && b.n ? b.times[b.n - 1] : -Infinity;
+}
+
+/** The row at time `t` (within half a microsecond), or null. */
+function rowAt(r: SegmentResult, t: number): Float32Array | null {
+  for (const b of r.batches) for (let i = 0; i < b.n; i++) if (Math.abs(b.times[i] - t) < 5e-7) return b.rows.subarray(i * ROW, (i + 1) * ROW);
+  return null;
+}
+
+/**
+ * Split a segment's rows at time `t`: [rows before t, rows from t on] (with `after`, the second part holds
+ * only rows after t). The parts share no arrays with each other; stats stay with the first.
+ */
+function splitAt(r: SegmentResult, t: number, after = false): [SegmentResult, SegmentResult] {
+  const a: Batch[] = [];
+  const b: Batch[] = [];
+  for (const x of r.batches) {
+    let i = 0;
+    while (i < x.n && (after ? x.times[i] <= t : x.times[i] < t - 1e-6)) i++;
+    if (i === x.n) a.push(x);
+    else if (i === 0) b.push(x);
+    else {
+      a.push({ times: x.times.slice(0, i), rows: x.rows.slice(0, i * ROW), n: i });
+      b.push({ times: x.times.slice(i, x.n), rows: x.rows.slice(i * ROW, x.n * ROW), n: x.n - i });
+    }
+  }
+  return [{ batches: a, stats: r.stats }, { batches: b, stats: r.stats }];
 }
 
 /** Hip centre in normalized image coordinates. */
@@ -170,6 +212,12 @@ export async function captureVideo(file: string, opts: CaptureOptions = {}): Pro
     }
     segs.push(seg);
   }
+  // With the body tracked, each segment but the last keeps tracking for OVERLAP_S into the next one: where
+  // its person and the next segment's own first detection agree at the end of that overlap, the overlap rows
+  // stand for the next segment's first frames (tracked continuously across the cut) and nothing is run again.
+  const boundaries = segs.map((sg) => sg.end);
+  const overlap = body && nw > 1 ? Math.min(OVERLAP_S, (end - start) / nw / 4) : 0;
+  if (overlap > 0) for (let k = 0; k < nw - 1; k++) segs[k].end = (segs[k].end as number) + overlap;
   const run = (seg: SegmentOptions, count: boolean): { res: SegmentResult; done: Promise<void> } => {
     const res: SegmentResult = { batches: [], stats: null as never };
     const onBatch = (b: Batch) => {
@@ -188,21 +236,36 @@ export async function captureVideo(file: string, opts: CaptureOptions = {}): Pro
   if (failed) throw failed.reason;
   const results = started.map((s) => s.res);
   // Each segment started with its own detection: where that picked someone else than the person the previous
-  // segment ended on, run the segment again starting from the previous segment's region.
+  // segment tracked into it (the overlap), run the segment again from the end of the overlap, starting from
+  // the previous segment's region there.
   let rerun = 0;
-  if (body) {
-    for (let k = 1; k < results.length; k++) {
-      const last = lastRow(results[k - 1]);
-      const first = firstRow(results[k]);
-      if (!last || last[R_BODY_SCORE] <= 0) continue;
-      const same = first && first[R_BODY_SCORE] > 0 && Math.hypot(hip(first)[0] - hip(last)[0], hip(first)[1] - hip(last)[1]) < 0.05;
-      if (same) continue;
-      const seed = { cx: last[R_BODY_NEXT_ROI], cy: last[R_BODY_NEXT_ROI + 1], size: last[R_BODY_NEXT_ROI + 2], rotation: last[R_BODY_NEXT_ROI + 3] };
-      const again = run({ ...segs[k], seedBodyRoi: seed }, false);
-      await again.done;
-      results[k] = again.res;
-      rerun++;
+  let overlapsUsed = 0;
+  for (let k = 1; k < results.length; k++) {
+    const cut = boundaries[k - 1] as number;
+    const [own, into] = splitAt(results[k - 1], cut);
+    results[k - 1] = own;
+    if (!body) continue;
+    const last = lastRow(into.batches.length ? into : own);
+    const lastTime = into.batches.length ? lastTime_(into) : -Infinity;
+    // The next segment's row at the overlap's last frame (or its first row when there is no overlap).
+    const [, after] = splitAt(results[k], lastTime, true);
+    const first = into.batches.length ? rowAt(results[k], lastTime) : firstRow(results[k]);
+    // Nobody tracked at the end of the previous segment: the next one's own rows stand.
+    if (!last || !(last[R_BODY_SCORE] > 0)) continue;
+    const same = !!first && first[R_BODY_SCORE] > 0 && Math.hypot(hip(first)[0] - hip(last)[0], hip(first)[1] - hip(last)[1]) < 0.05;
+    if (same) {
+      if (into.batches.length) {
+        results[k] = { batches: [...into.batches, ...after.batches], stats: results[k].stats };
+        overlapsUsed++;
+      }
+      continue;
     }
+    const seed = { cx: last[R_BODY_NEXT_ROI], cy: last[R_BODY_NEXT_ROI + 1], size: last[R_BODY_NEXT_ROI + 2], rotation: last[R_BODY_NEXT_ROI + 3] };
+    const from = into.batches.length ? lastTime + 0.5 / info.fps : segs[k].start;
+    const again = run({ ...segs[k], start: from, seedBodyRoi: seed }, false);
+    await again.done;
+    results[k] = { batches: [...into.batches, ...again.res.batches], stats: again.res.stats };
+    rerun++;
   }
 
   // Concatenate segments in time order; drop frames whose time does not increase (never seen with sane files).
@@ -256,7 +319,15 @@ export async function captureVideo(file: string, opts: CaptureOptions = {}): Pro
       palm_detector: sum((s) => s.palmDetectorCalls),
       hand_landmark_batched_pairs: sum((s) => s.handBatchedPairs),
     },
+    timing: { segments: round3(sum((s) => s.ms.total) / 1000), decode_wait: round3(sum((s) => s.ms.decodeWait) / 1000), models: {} },
   };
+  for (const s of stats) {
+    for (const [name, m] of Object.entries(s.ms.models)) {
+      const acc = (summary.timing.models[name] ??= { calls: 0, seconds: 0 });
+      acc.calls += m.calls;
+      acc.seconds = round3(acc.seconds + m.ms / 1000);
+    }
+  }
   const truncated = stats.some((s) => s.decode.truncated);
   const warnings = stats.map((s) => s.decode.warnings ?? s.decode.error).filter(Boolean);
   const found = a.rates.any > 0;
@@ -286,9 +357,11 @@ export async function captureVideo(file: string, opts: CaptureOptions = {}): Pro
         filter: filter ? { kind: 'one-euro', ...filter } : null,
         detection_rates: a.rates,
         calls: summary.calls,
+        timing: summary.timing,
         seconds: Number(seconds.toFixed(3)),
         fps_achieved: Number(summary.fps.toFixed(2)),
         ...(rerun ? { segments_rerun_for_identity: rerun } : {}),
+        ...(overlapsUsed ? { segment_overlaps_used: overlapsUsed } : {}),
         ...(dropped ? { dropped_non_increasing_timestamps: dropped } : {}),
         ...(noTime ? { frames_without_timestamp: noTime } : {}),
         ...(warnings.length ? { decoder_warnings: warnings } : {}),

@@ -71,6 +71,15 @@ export function cropRoi(rgb: Uint8Array, width: number, height: number, roi: Roi
       const w01 = fx * (1 - fy);
       const w10 = (1 - fx) * fy;
       const w11 = fx * fy;
+      if (x0 >= 0 && y0 >= 0 && x1 < width && y1 < height) {
+        // All four neighbours inside the frame (nearly every sample): no per-channel bounds checks.
+        const p00 = (y0 * width + x0) * 3;
+        const p10 = p00 + width * 3;
+        dst[o++] = lo + (w00 * rgb[p00] + w01 * rgb[p00 + 3] + w10 * rgb[p10] + w11 * rgb[p10 + 3]) * scale;
+        dst[o++] = lo + (w00 * rgb[p00 + 1] + w01 * rgb[p00 + 4] + w10 * rgb[p10 + 1] + w11 * rgb[p10 + 4]) * scale;
+        dst[o++] = lo + (w00 * rgb[p00 + 2] + w01 * rgb[p00 + 5] + w10 * rgb[p10 + 2] + w11 * rgb[p10 + 5]) * scale;
+        continue;
+      }
       const in00 = x0 >= 0 && y0 >= 0;
       const in01 = x1 < width && y0 >= 0;
       const in10 = x0 >= 0 && y1 < height;

@@ -10,7 +10,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../errors.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
-import { initBackend, loadGraphModel, modelFile, tf, type BackendName, type GraphModel } from './models.ts';
+import { initBackend, modelFile, type BackendName } from './backend.ts';
+import type { GraphModel } from './models.ts';
 import { convertTfjsModel, type TfjsModel } from './onnx/convert.ts';
 
 export interface ModelRunner {
@@ -91,6 +92,19 @@ export function onnxModel(name: string, outputs: string[] | undefined, batch: nu
   return { bytes: conv.bytes, inputName: conv.inputName, outputs: outNames };
 }
 
+/**
+ * Time spent in model calls in this thread, per model name: calls and wall milliseconds (the run call
+ * itself, inputs and outputs included). Capture reports it per segment (SegmentStats.models).
+ */
+export const modelTimes = new Map<string, { calls: number; ms: number }>();
+
+function timed(name: string, t0: number): void {
+  let m = modelTimes.get(name);
+  if (!m) modelTimes.set(name, (m = { calls: 0, ms: 0 }));
+  m.calls++;
+  m.ms += performance.now() - t0;
+}
+
 type Ort = typeof import('onnxruntime-node');
 let ortModule: Promise<Ort> | null = null;
 
@@ -118,23 +132,31 @@ class OrtRunner implements ModelRunner {
 
   async run(input: Float32Array, batch = 1): Promise<Float32Array[]> {
     const s = await this.session(batch);
+    const t0 = performance.now();
     const n = batch * this.size * this.size * 3;
     const data = input.length === n ? input : input.subarray(0, n);
     const r = await s.session.run({ [s.inputName]: new this.ort.Tensor('float32', data, [batch, this.size, this.size, 3]) });
+    timed(batch > 1 ? `${this.name}×${batch}` : this.name, t0);
     return s.outputs.map((o) => r[o].data as Float32Array);
   }
 }
 
+type Tf = typeof import('@tensorflow/tfjs-core');
+
 class TfRunner implements ModelRunner {
-  constructor(readonly backend: BackendName, private model: GraphModel, readonly size: number, private outputs: string[] | undefined) {}
+  constructor(readonly backend: BackendName, private tf: Tf, private name: string, private model: GraphModel, readonly size: number, private outputs: string[] | undefined) {}
 
   async run(input: Float32Array, batch = 1): Promise<Float32Array[]> {
     const n = batch * this.size * this.size * 3;
-    return tf.tidy(() => {
+    const t0 = performance.now();
+    const tf = this.tf;
+    const out = tf.tidy(() => {
       const x = tf.tensor4d(input.length === n ? input : input.subarray(0, n), [batch, this.size, this.size, 3]);
       const r = this.outputs ? this.model.execute(x, this.outputs) : this.model.execute(x);
       return (Array.isArray(r) ? r : [r]).map((t) => t.dataSync() as Float32Array);
     });
+    timed(batch > 1 ? `${this.name}×${batch}` : this.name, t0);
+    return out;
   }
 }
 
@@ -150,5 +172,7 @@ export async function loadRunner(name: string, size: number, opts: RunnerOptions
     await r.session(1);
     return r;
   }
-  return new TfRunner(backend, await loadGraphModel(name), size, opts.outputs);
+  // TF.js (and models.ts, which imports it) only now: an onnxruntime capture never loads it.
+  const { loadGraphModel, tf } = await import('./models.ts');
+  return new TfRunner(backend, tf, name, await loadGraphModel(name), size, opts.outputs);
 }

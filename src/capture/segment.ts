@@ -7,8 +7,9 @@
 import { BodyTracker, type BodyOptions } from './body.ts';
 import { HandTracker, type HandOptions } from './hands.ts';
 import { ROW, clearRow } from './layout.ts';
-import { initBackend, wasmSimd, type BackendName } from './models.ts';
+import { initBackend, wasmSimd, type BackendName } from './backend.ts';
 import type { Roi } from './roi.ts';
+import { modelTimes } from './runner.ts';
 import { decodeFrames, type DecodeStats, type VideoInfo } from './video.ts';
 
 export interface SegmentOptions {
@@ -34,6 +35,8 @@ export interface SegmentStats {
   /** Hand landmark calls that ran both hands as one batch (each also counted twice in handLandmarkCalls). */
   handBatchedPairs: number;
   decode: DecodeStats;
+  /** Wall time of this segment, ms: all of it, waiting for decoded frames, and in each model's calls. */
+  ms: { total: number; decodeWait: number; models: Record<string, { calls: number; ms: number }> };
   backend: BackendName;
   simd: boolean | null;
 }
@@ -68,7 +71,10 @@ async function trackers(opts: SegmentOptions): Promise<Trackers> {
 }
 
 export async function runSegment(file: string, info: VideoInfo, opts: SegmentOptions, onBatch: (b: Batch) => void): Promise<SegmentStats> {
+  const tStart = performance.now();
   const t = await trackers(opts);
+  const m0 = new Map([...modelTimes].map(([k, v]) => [k, { ...v }]));
+  let decodeWait = 0;
   const b0 = { ...(t.body?.stats ?? { landmarkCalls: 0, detectorCalls: 0 }) };
   const h0 = { ...(t.hands?.stats ?? { landmarkCalls: 0, palmCalls: 0, batchedPairs: 0 }) };
   if (opts.seedBodyRoi) t.body?.seed(opts.seedBodyRoi);
@@ -84,22 +90,38 @@ export async function runSegment(file: string, info: VideoInfo, opts: SegmentOpt
     rows = new Float32Array(BATCH * ROW);
     n = 0;
   };
-  for await (const frame of decodeFrames(file, info, { start: opts.start, end: opts.end, maxFrames: opts.maxFrames, maxSide: opts.maxSide }, decode)) {
-    const row = rows.subarray(n * ROW, (n + 1) * ROW);
-    clearRow(row);
-    let hints = null;
-    let bodyVisible = false;
-    if (t.body) {
-      bodyVisible = (await t.body.process(frame, row)) > 0;
-      hints = t.body.handHints;
+  const frames_ = decodeFrames(file, info, { start: opts.start, end: opts.end, maxFrames: opts.maxFrames, maxSide: opts.maxSide }, decode);
+  try {
+    for (;;) {
+      const tw = performance.now();
+      const next = await frames_.next();
+      decodeWait += performance.now() - tw;
+      if (next.done) break;
+      const frame = next.value;
+      const row = rows.subarray(n * ROW, (n + 1) * ROW);
+      clearRow(row);
+      let hints = null;
+      let bodyVisible = false;
+      if (t.body) {
+        bodyVisible = (await t.body.process(frame, row)) > 0;
+        hints = t.body.handHints;
+      }
+      await t.hands?.process(frame, row, hints, bodyVisible);
+      times[n++] = frame.time;
+      frames++;
+      if (n === BATCH) flush();
     }
-    await t.hands?.process(frame, row, hints, bodyVisible);
-    times[n++] = frame.time;
-    frames++;
-    if (n === BATCH) flush();
+  } finally {
+    await frames_.return(undefined); // stops ffmpeg when tracking failed mid-way
   }
   flush();
+  const models: Record<string, { calls: number; ms: number }> = {};
+  for (const [k, v] of modelTimes) {
+    const b = m0.get(k) ?? { calls: 0, ms: 0 };
+    if (v.calls > b.calls) models[k] = { calls: v.calls - b.calls, ms: v.ms - b.ms };
+  }
   return {
+    ms: { total: performance.now() - tStart, decodeWait, models },
     frames,
     bodyLandmarkCalls: (t.body?.stats.landmarkCalls ?? 0) - b0.landmarkCalls,
     bodyDetectorCalls: (t.body?.stats.detectorCalls ?? 0) - b0.detectorCalls,

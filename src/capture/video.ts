@@ -62,9 +62,20 @@ export interface DecodeOptions {
   threads?: number;
 }
 
+let given: { ffmpeg: string; ffprobe: string | null } | null = null;
+
+/**
+ * Use tools another thread already located (capture's worker threads get the main thread's), instead of
+ * running `ffmpeg -version` / `ffprobe -version` again in each thread: a process spawn from a thread of a
+ * several-hundred-MB process cost 1-4 s per worker on the loaded test machine.
+ */
+export function setFfmpegTools(found: { ffmpeg: string; ffprobe: string | null }): void {
+  given = found;
+}
+
 /** ffmpeg (required: a UserError saying how to install it) and ffprobe (null when absent), via src/io/ffmpeg.ts. */
 export function findFfmpeg(): { ffmpeg: string; ffprobe: string | null } {
-  return { ffmpeg: requireTool('ffmpeg'), ffprobe: findTool('ffprobe') };
+  return given ?? { ffmpeg: requireTool('ffmpeg'), ffprobe: findTool('ffprobe') };
 }
 
 function ratio(s: unknown): number {

@@ -6,10 +6,11 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { UserError } from '../errors.ts';
 import { runSegment, type SegmentOptions } from './segment.ts';
-import type { VideoInfo } from './video.ts';
+import { setFfmpegTools, type VideoInfo } from './video.ts';
 
-const { file, info, opts } = workerData as { file: string; info: VideoInfo; opts: SegmentOptions };
+const { file, info, opts, tools } = workerData as { file: string; info: VideoInfo; opts: SegmentOptions; tools: { ffmpeg: string; ffprobe: string | null } };
 const port = parentPort!;
+setFfmpegTools(tools);
 
 try {
   const stats = await runSegment(file, info, opts, (b) => {
