@@ -13,6 +13,7 @@ import { UserError } from '../errors.ts';
 import { importPose } from '../pose/import.ts';
 import type { PoseTrack } from '../pose/track.ts';
 import { assessQuality, reportToJson, type QualityReport } from '../quality/assess.ts';
+import { loadTask } from '../quality/config.ts';
 import { loadUrdf, type UrdfRobot } from '../robot/urdf.ts';
 import { Kinematics } from '../robot/kinematics.ts';
 import { retarget } from '../retarget/index.ts';
@@ -89,6 +90,24 @@ function loadRobot(file: string): UrdfRobot {
   const abs = path.resolve(file);
   if (!robotCache.has(abs)) robotCache.set(abs, loadUrdf(abs));
   return robotCache.get(abs)!;
+}
+
+/**
+ * Check a run's own arguments before any input is touched: every input and the consent manifest exist, the
+ * robot (and hand) URDF loads, the task resolves. UserError naming the file and the problem otherwise — so a
+ * mistyped --robot is one clear line, not a consent check followed by "1 failed".
+ */
+export function checkRunArguments(inputs: string[], opts: Pick<RunOptions, 'robot' | 'hand' | 'consent' | 'task'>): void {
+  const mustExist = (file: string, what: string) => {
+    if (!fs.existsSync(file)) throw new UserError(`no such ${what}`, file);
+  };
+  mustExist(opts.robot, 'robot URDF (--robot)');
+  if (opts.hand) mustExist(opts.hand, 'hand URDF (--hand)');
+  if (opts.consent) mustExist(opts.consent, 'consent manifest (--consent)');
+  for (const input of inputs) mustExist(input, 'input file');
+  loadRobot(opts.robot);
+  if (opts.hand) loadRobot(opts.hand);
+  if (opts.task) loadTask(opts.task);
 }
 
 /** Run one recording through every stage. Errors in the input become a result with status 'error'. */

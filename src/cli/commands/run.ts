@@ -1,7 +1,7 @@
 import * as os from 'node:os';
 import type { CommandModule } from 'yargs';
 import { loadPseudonymKey } from '../../privacy/pseudonym.ts';
-import { runClip, type ClipResult } from '../../pipeline/run.ts';
+import { checkRunArguments, runClip, type ClipResult } from '../../pipeline/run.ts';
 import { Progress } from '../progress.ts';
 
 interface Args {
@@ -45,6 +45,7 @@ export const command: CommandModule<object, Args> = {
     .option('json', { type: 'boolean', describe: 'print the results as JSON' })
     .example('$0 run clip.mp4 --robot g1.urdf --store out/store --consent clip.consent.json --task wipe-table', ''),
   handler: async (a) => {
+    checkRunArguments(a.inputs, a);
     const key = loadPseudonymKey({ keyFile: a['key-file'] });
     const progress = new Progress();
     const results: ClipResult[] = [];
