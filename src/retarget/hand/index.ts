@@ -145,6 +145,7 @@ export function retargetHand(track: PoseTrack, robotIn: UrdfRobot | string, opts
   const quality = handQualityReport(kin, hr.fingers.map((f) => f.name), hr.fingers.map((f) => f.dofs), Q, T, track.fps, acc, {
     frames: T, solved, seconds, pinchEnter: ropts.pinchEnter ?? 0.03,
   });
+  quality.lag = fingerLag(kin, hr.fingers, lm, Q, T, track.fps);
   const m: RobotMotion = {
     q: Q,
     rootPos: new Float32Array(T * 3),
@@ -242,7 +243,7 @@ function accumulate(a: Accumulator, s: HandFrameStats, pinchEnter: number): void
 function handQualityReport(
   kin: Kinematics, names: string[], fingerDofs: number[][], Q: Float32Array, T: number, fps: number, a: Accumulator,
   run: { frames: number; solved: number; seconds: number; pinchEnter: number },
-): Record<string, unknown> {
+): Record<string, unknown> & { lag?: unknown } {
   const nq = kin.nq;
   let limitViolations = 0, velocityViolations = 0, maxJump = 0, jerkSum = 0, jerkN = 0;
   for (let t = 0; t < T; t++) {
@@ -300,6 +301,70 @@ function handQualityReport(
     mean_jerk_rad_s3: round(jerkN ? jerkSum / jerkN : 0, 2),
     mean_iterations: round(a.iterations / n, 2),
     frames_per_second: round(run.solved / Math.max(run.seconds, 1e-9), 1),
+  };
+}
+
+const TIP_LANDMARK: Record<string, number> = { thumb: 4, index: 8, middle: 12, ring: 16, pinky: 20 };
+
+/**
+ * How far the robot's fingers lag the person's (frames and seconds): per finger, the shift k (0 to 1 s)
+ * that best lines up the robot's fingertip-to-palm-origin distance at frame t with the person's
+ * fingertip-to-wrist distance at frame t - k (largest correlation of the two series, each centred);
+ * `frames_at_velocity_limit`: frames where some finger joint moved at its URDF velocity limit (the usual
+ * cause of lag: e.g. the Inspire hand's 0.5 rad/s). Null per finger when either series does not move.
+ */
+function fingerLag(
+  kin: Kinematics, fingers: { name: string; tipLinkIndex: number; tipLocal: number[]; dofs: number[] }[], lm: Float32Array,
+  Q: Float32Array, T: number, fps: number,
+): Record<string, unknown> {
+  const nq = kin.nq, q = new Float64Array(nq), w = new Float64Array(3);
+  const rob = fingers.map(() => new Float64Array(T)), hum = fingers.map(() => new Float64Array(T));
+  let atLimit = 0;
+  for (let t = 0; t < T; t++) {
+    for (let d = 0; d < nq; d++) q[d] = Q[t * nq + d];
+    kin.fk(q);
+    fingers.forEach((f, i) => {
+      kin.pointWorld(f.tipLinkIndex, f.tipLocal, w);
+      const P = kin.pose; // root link at the origin: palm origin = root's
+      rob[i][t] = Math.hypot(w[0] - P[9], w[1] - P[10], w[2] - P[11]);
+      const k = TIP_LANDMARK[f.name] ?? 8, o = 63 * t;
+      hum[i][t] = Math.hypot(lm[o + 3 * k] - lm[o], lm[o + 3 * k + 1] - lm[o + 1], lm[o + 3 * k + 2] - lm[o + 2]);
+    });
+    if (t > 0) {
+      let lim = false;
+      for (const f of fingers) for (const d of f.dofs) if (Math.abs(Q[t * nq + d] - Q[(t - 1) * nq + d]) * fps >= kin.velocityLimit[d] * 0.98) lim = true;
+      if (lim) atLimit++;
+    }
+  }
+  const maxK = Math.max(1, Math.min(Math.round(fps), T >> 2));
+  const per: Record<string, number | null> = {};
+  const lags: number[] = [];
+  fingers.forEach((f, i) => {
+    const r = rob[i], h = hum[i];
+    let best = -Infinity, bestK = -1;
+    for (let k = 0; k <= maxK; k++) {
+      let n = 0, mr = 0, mh = 0;
+      for (let t = k; t < T; t++) { if (Number.isNaN(h[t - k])) continue; mr += r[t]; mh += h[t - k]; n++; }
+      if (n < 10) continue;
+      mr /= n; mh /= n;
+      let sxy = 0, sxx = 0, syy = 0;
+      for (let t = k; t < T; t++) {
+        if (Number.isNaN(h[t - k])) continue;
+        const a = r[t] - mr, b = h[t - k] - mh;
+        sxy += a * b; sxx += a * a; syy += b * b;
+      }
+      if (!(sxx > 1e-12 && syy > 1e-12)) continue;
+      const c = Math.abs(sxy) / Math.sqrt(sxx * syy);
+      if (c > best + 1e-9) { best = c; bestK = k; }
+    }
+    per[f.name] = bestK >= 0 ? bestK : null;
+    if (bestK >= 0) lags.push(bestK);
+  });
+  lags.sort((a, b) => a - b);
+  const med = lags.length ? lags[lags.length >> 1] : null;
+  return {
+    median_frames: med, median_s: med === null ? null : Math.round((med / fps) * 1e4) / 1e4,
+    max_frames: lags.length ? lags[lags.length - 1] : null, frames_per_finger: per, frames_at_velocity_limit: atLimit,
   };
 }
 
