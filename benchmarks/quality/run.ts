@@ -2,6 +2,7 @@
  * Data quality vs simulation success on every real clip in ../shared/data, on Unitree H1 and G1.
  *
  *   npx tsx benchmarks/quality/run.ts [--max-seconds 4] [--robots h1,g1] [--mode assisted] [--no-video] [--levels noise=5,15,30 ...]
+ *   npx tsx benchmarks/quality/run.ts --gate-only     # the gate's dose-response alone (every clip and video; seconds)
  *
  * Writes benchmarks/quality/report.{html,json} (our own outputs; nothing from ../shared is copied) and
  * prints the key tables as markdown for RESULTS.md.
@@ -16,7 +17,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadUrdf } from '../../src/robot/urdf.ts';
-import { benchQuality, keyFigures, listCorpus, parseLevels, writeReport, type BenchRun, type ClipEntry } from '../../src/bench/index.ts';
+import { benchGate, benchQuality, gateMarkdown, keyFigures, listCorpus, parseLevels, writeReport, type BenchRun, type ClipEntry } from '../../src/bench/index.ts';
 import { simOutcome, type SimMode } from '../../src/bench/sim.ts';
 import { machineLine } from '../../src/cli/commands/bench.ts';
 import { writeFileAtomic } from '../../src/io/atomic.ts';
@@ -54,6 +55,24 @@ const corpus = [path.join(data, 'motions'), path.join(data, 'keypoints')];
 const clips: ClipEntry[] = listCorpus(corpus).map((c) => (/tfjs_pose_squats/.test(c.file) ? { ...c, sourceFps: 5 } : c));
 const squats = path.join(data, 'videos/tfjs_pose_squats.mp4');
 if (!args.includes('--no-video') && fs.existsSync(squats)) clips.push(...listCorpus([squats], { videos: true }));
+
+// --gate-only: the gate's own dose-response (no retargeting, no simulation), on every clip and video.
+if (args.includes('--gate-only')) {
+  // The hand videos show a hand only (data/SOURCES.md): captured as hands, as `capture --hands` would.
+  const videos = listCorpus([path.join(data, 'videos')], { videos: true })
+    .filter((c) => c.kind === 'video' && !clips.some((k) => k.file === c.file))
+    .map((c) => (/hand|gesture/.test(path.basename(c.file)) ? { ...c, capture: { body: false, hands: true } } : c));
+  const all = [...clips, ...videos];
+  const run = await benchGate(all, {
+    levels, maxSeconds, fps: 30, seed: 1,
+    onRow: (r) => console.error(`  ${r.clip} ${r.degradation === 'none' ? 'clean' : `${r.degradation}=${r.level}`}: ${r.verdict} ${Object.keys(r.reasons).join(',')}`),
+    onSkip: (s) => console.error(`  skip ${s.clip}: ${s.reason}`),
+  });
+  if (saveRun) writeFileAtomic(saveRun, JSON.stringify(run));
+  console.log(`Command: \`npx tsx benchmarks/quality/run.ts ${args.join(' ')}\`; machine: ${machineLine()}; ${new Date().toISOString()}.\n`);
+  console.log(gateMarkdown(run));
+  process.exit(0);
+}
 
 const t0 = performance.now();
 const runs: BenchRun[] = [];

@@ -21,6 +21,8 @@ export interface ClipEntry {
   kind: 'pose' | 'video' | 'builtin';
   /** The source's frame rate where the file states none (e.g. keypoints extracted from a 5 fps video). */
   sourceFps?: number;
+  /** What to capture from a video (default body and hands); a hand video: `{ body: false, hands: true }`. */
+  capture?: { body: boolean; hands: boolean };
 }
 
 /** Expand corpus arguments into clip entries (sorted, duplicates removed). Missing paths are UserErrors. */
@@ -83,7 +85,7 @@ export async function loadClip(e: ClipEntry, opts: LoadOptions = {}): Promise<Po
   if (e.kind === 'builtin') track = builtinMotion(e.file.slice(8) as BuiltinMotionName);
   else if (e.kind === 'video') {
     const { captureVideo } = await import('../capture/index.ts');
-    track = await captureVideo(e.file, { end: maxSeconds, maxFrames: opts.videoMaxFrames });
+    track = await captureVideo(e.file, { end: maxSeconds, maxFrames: opts.videoMaxFrames, ...e.capture });
   } else track = importPose(e.file, e.sourceFps ? { sourceFps: e.sourceFps } : {});
   return cropAndResample(track, maxSeconds, fps);
 }

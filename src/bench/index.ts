@@ -5,3 +5,4 @@ export * from './corpus.ts';
 export * from './run.ts';
 export * from './analyze.ts';
 export * from './report.ts';
+export * from './gate.ts';

@@ -1,0 +1,23 @@
+import { expect, it } from 'vitest';
+import { describeShared, shared } from '../helpers/shared.ts';
+import { benchGate, gateDoseResponse, gateMarkdown, listCorpus } from '../../src/bench/index.ts';
+
+const WALK = 'motions/cmu_small_gods_game/cmu_104_02_neutral_male_walk.bvh';
+
+describeShared('bench: the gate dose-response without simulation', [WALK], () => {
+  it('counts each degradation as caught by its intended check, and lists the clips it misses', async () => {
+    const clips = listCorpus([shared(WALK)]);
+    const run = await benchGate(clips, { maxSeconds: 4, fps: 30, levels: { noise: [], drop: [], fps: [1.25, 2], spikes: [0.05], occlusion: [0.3, 0.8] } });
+    expect(run.rows.map((r) => `${r.degradation}=${r.level}:${r.verdict}`)).toEqual([
+      'none=0:pass', 'spikes=0.05:reject', 'occlusion=0.3:pass', 'occlusion=0.8:flag', 'fps=1.25:pass', 'fps=2:reject',
+    ]);
+    const dose = Object.fromEntries(gateDoseResponse(run).map((d) => [d.degradation, d]));
+    expect(dose.fps.levels).toMatchObject([{ level: 1.25, n: 1, intended: 0, missed: [clips[0].id] }, { level: 2, n: 1, intended: 1, intended_rejected: 1, missed: [] }]);
+    expect(dose.spikes.levels[0]).toMatchObject({ intended: 1, intended_rejected: 1 });
+    expect(dose.occlusion.levels.map((l) => l.intended)).toEqual([0, 1]);
+    expect(dose.noise.levels).toEqual([]);
+    const md = gateMarkdown(run);
+    expect(md).toContain('| fps (speed-up factor (wrong fps label)) | `plausibility.too_fast` | 2 | 1 | 1/1 (100 %) | 1/1 (100 %) |');
+    expect(md).toContain('Clean clips with a reason from the new checks: 0 of 1');
+  });
+});
