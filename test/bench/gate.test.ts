@@ -1,4 +1,8 @@
 import { expect, it } from 'vitest';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { runCli } from '../helpers/cli.ts';
 import { describeShared, shared } from '../helpers/shared.ts';
 import { benchGate, gateDoseResponse, gateMarkdown, listCorpus } from '../../src/bench/index.ts';
 
@@ -19,5 +23,20 @@ describeShared('bench: the gate dose-response without simulation', [WALK], () =>
     const md = gateMarkdown(run);
     expect(md).toContain('| fps (speed-up factor (wrong fps label)) | `plausibility.too_fast` | 2 | 1 | 1/1 (100 %) | 1/1 (100 %) |');
     expect(md).toContain('Clean clips with a reason from the new checks: 0 of 1');
+  });
+
+  it('bench quality --gate-only needs no robot and writes gate.md and gate.json', () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'r2r-gate-'));
+    try {
+      const r = runCli(['bench', 'quality', shared(WALK), '--gate-only', '--out', out, '--max-seconds', '4', '--levels', 'noise=', 'drop=', 'spikes=', 'occlusion=', 'fps=2']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain('| `plausibility.too_fast` | 2 | 1 | 1/1 (100 %) | 1/1 (100 %) |');
+      expect(fs.readFileSync(path.join(out, 'gate.md'), 'utf8')).toBe(r.stdout);
+      const run = JSON.parse(fs.readFileSync(path.join(out, 'gate.json'), 'utf8'));
+      expect(run.rows.map((x: { verdict: string }) => x.verdict)).toEqual(['pass', 'reject']);
+      expect(runCli(['bench', 'quality', shared(WALK), '--out', out]).stderr.trim()).toMatch(/--robot/);
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
   });
 });

@@ -3,7 +3,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../../errors.ts';
 import { loadUrdf } from '../../robot/urdf.ts';
-import { listCorpus, benchQuality, writeReport, parseLevels, keyFigures, type BenchRun } from '../../bench/index.ts';
+import { listCorpus, benchQuality, benchGate, gateMarkdown, writeReport, parseLevels, keyFigures, type BenchRun } from '../../bench/index.ts';
+import { writeFileAtomic } from '../../io/atomic.ts';
 import { simOutcome, type SimMode } from '../../bench/sim.ts';
 
 export function machineLine(): string {
@@ -17,7 +18,8 @@ const quality: CommandModule = {
   builder: (y) =>
     y
       .positional('corpus', { type: 'string', array: true, demandOption: true, describe: 'clip files or directories (BVH, TRC, landmark JSON, .npy, track .npz; videos with --videos), or builtin:pick-and-place' })
-      .option('robot', { type: 'string', array: true, demandOption: true, describe: 'robot URDF (repeat for several robots in one report)' })
+      .option('robot', { type: 'string', array: true, describe: 'robot URDF (repeat for several robots in one report); not needed with --gate-only' })
+      .option('gate-only', { type: 'boolean', default: false, describe: "the gate's own dose-response: verdicts on the clips and their degradations, no retargeting or simulation (writes <out>/gate.json and gate.md)" })
       .option('out', { type: 'string', demandOption: true, describe: 'output directory for report.html and report.json' })
       .option('levels', { type: 'string', array: true, describe: 'degradation strengths, e.g. noise=5,15,30 drop=0.1 fps= (empty = skip that type); types: noise (mm), spikes (fraction), drop (fraction), occlusion (fraction), fps (factor)' })
       .option('degrade', { type: 'boolean', default: true, describe: 'degrade the clips that pass the gate (--no-degrade: only the clips as they are)' })
@@ -39,6 +41,19 @@ const quality: CommandModule = {
     if (!clips.length) throw new UserError('no clips found in the corpus', corpus.join(' '));
     let levels = parseLevels(argv.levels as string[] | undefined);
     if (argv.degrade === false) levels = { noise: [], spikes: [], drop: [], occlusion: [], fps: [] };
+    if (argv['gate-only']) {
+      const run = await benchGate(clips, {
+        levels, maxSeconds, fps, seed: Number(argv.seed),
+        onRow: (r) => process.stderr.write(`  ${r.clip} ${r.degradation === 'none' ? 'clean' : `${r.degradation}=${r.level}`}: gate ${r.verdict} ${Object.keys(r.reasons).join(',')}\n`),
+        onSkip: (s) => process.stderr.write(`  skip ${s.clip}: ${s.reason}\n`),
+      });
+      const md = gateMarkdown(run);
+      writeFileAtomic(path.join(String(argv.out), 'gate.json'), JSON.stringify(run));
+      writeFileAtomic(path.join(String(argv.out), 'gate.md'), md + '\n');
+      process.stdout.write(argv.json ? JSON.stringify(run) + '\n' : md + '\n');
+      return;
+    }
+    if (!(argv.robot as string[] | undefined)?.length) throw new UserError('name a robot with --robot <urdf> (or use --gate-only)');
     const robots = (argv.robot as string[]).map((f) => loadUrdf(String(f)));
     const runs: BenchRun[] = [];
     for (const robot of robots) {
