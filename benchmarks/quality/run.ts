@@ -3,6 +3,7 @@
  *
  *   npx tsx benchmarks/quality/run.ts [--max-seconds 4] [--robots h1,g1] [--mode assisted] [--no-video] [--levels noise=5,15,30 ...]
  *   npx tsx benchmarks/quality/run.ts --gate-only     # the gate's dose-response alone (every clip and video; seconds)
+ *   npx tsx benchmarks/quality/run.ts --outcome physics --robots t1   # success = physics stage feasible/corrected
  *
  * Writes benchmarks/quality/report.{html,json} (our own outputs; nothing from ../shared is copied) and
  * prints the key tables as markdown for RESULTS.md.
@@ -16,8 +17,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadUrdf } from '../../src/robot/urdf.ts';
-import { benchGate, benchQuality, gateMarkdown, keyFigures, listCorpus, parseLevels, writeReport, type BenchRun, type ClipEntry } from '../../src/bench/index.ts';
+import { loadUrdf, type UrdfRobot } from '../../src/robot/urdf.ts';
+import { benchGate, benchQuality, gateMarkdown, keyFigures, listCorpus, parseLevels, writeReport, type BenchRun, type ClipEntry, type OutcomeFn } from '../../src/bench/index.ts';
 import { simOutcome, type SimMode } from '../../src/bench/sim.ts';
 import { machineLine } from '../../src/cli/commands/bench.ts';
 import { writeFileAtomic } from '../../src/io/atomic.ts';
@@ -42,7 +43,32 @@ const ROBOTS: Record<string, string> = {
   g1: path.join(data, 'robots/unitree_g1/g1_29dof_rev_1_0.urdf'),
   // Hand-only clips (the MediaPipe hand keypoints) run on a hand; body clips are skipped there.
   inspire: path.join(data, 'hands/inspire_right/inspire_hand_right.urdf'),
+  t1: path.join(data, 'robots/booster_t1/T1_serial.urdf'),
 };
+// --outcome physics: success = the physics-consistent stage (src/physics, issue 14) makes the motion
+// `feasible` or `corrected` (what `export --only-feasible` keeps); its deviations are the figures.
+// --outcome validate (default): success = checkFeasibility on the kinematic retarget (run (2) in RESULTS.md).
+const outcomeKind = opt('outcome', 'validate');
+async function physicsOutcome(robot: UrdfRobot): Promise<OutcomeFn> {
+  const { physicsCorrect } = await import('../../src/physics/index.ts');
+  return async (motion) => {
+    const { report: r } = await physicsCorrect(motion, robot, {});
+    const d = r.deviation;
+    const kp = d ? Object.values(d.keypoints) : [];
+    const figures: Record<string, number | null> = {
+      'physics.fell_at_s': r.fell_at_frame !== undefined ? r.fell_at_frame / motion.fps : null,
+      'physics.torque_saturation_s': r.torque_saturation.longest_s,
+      'physics.max_change_m': d?.max_change_m ?? null,
+      'physics.keypoint_mean_m': kp.length ? kp.reduce((a, k) => a + k.mean_m, 0) / kp.length : null,
+      'physics.stance_foot_max_m': d?.stance_foot.max_m ?? null,
+      'physics.root_path_mean_m': d?.root_path.mean_m ?? null,
+      'physics.heading_max_deg': d?.heading.max_deg ?? null,
+      'physics.contact_mismatch': d?.timing.contact_mismatch ?? null,
+      'physics.cpu_s': r.sim.cpu_s,
+    };
+    return { success: r.status !== 'infeasible', figures, reasons: [`${r.status}`, ...r.reasons.map((x) => `${x.kind}: ${x.message}`)], checks: r.reasons.map((x) => x.kind) };
+  };
+}
 const robots = opt('robots', 'h1,g1').split(',').map((r) => ROBOTS[r] ?? r);
 // 3 strengths per degradation (the CLI default has 4) to bound the run time on this machine.
 const levels = parseLevels(multi('levels'), {
@@ -77,14 +103,14 @@ if (args.includes('--gate-only')) {
 const t0 = performance.now();
 const runs: BenchRun[] = [];
 const thisCommand = `npx tsx benchmarks/quality/run.ts ${args.join(' ')}`.trim();
-const save = (run: BenchRun) => { if (saveRun) writeFileAtomic(saveRun, JSON.stringify({ ...run, mode, command: thisCommand })); };
+const save = (run: BenchRun) => { if (saveRun) writeFileAtomic(saveRun, JSON.stringify({ ...run, mode: outcomeKind === 'physics' ? 'physics' : mode, command: thisCommand })); };
 const commands: string[] = [];
 if (fromRuns) {
   for (const f of fromRuns.split(',')) { const r = JSON.parse(fs.readFileSync(f, 'utf8')); commands.push(`${r.command} (mode ${r.mode}, clips cropped to ${r.max_seconds} s)`); runs.push(r); }
 } else {
   for (const file of robots) {
     const robot = loadUrdf(file);
-    const outcome = await simOutcome(robot, { mode });
+    const outcome = outcomeKind === 'physics' ? await physicsOutcome(robot) : await simOutcome(robot, { mode });
     console.error(`== ${robot.name}: ${clips.length} clips`);
     const partial: BenchRun = { robot: { name: robot.name, file: robot.file ?? null, urdf_sha256: robot.sha256 }, rows: [], skipped: [], levels, seed: 1, fps: 30, max_seconds: maxSeconds, seconds: 0 };
     const run = await benchQuality(clips, robot, {
