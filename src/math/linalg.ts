@@ -1,6 +1,7 @@
 /**
- * Small dense linear algebra on Float64Array for the project's solvers (retargeting IK, articulated dynamics):
- * Cholesky factorisation and a box-constrained solve of the normal equations, in caller-provided buffers.
+ * Small dense linear algebra on Float64Array for the project's solvers (retargeting IK, articulated dynamics,
+ * contact forces): Cholesky factorisation, a box-constrained solve of the normal equations, and non-negative
+ * least squares, in caller-provided buffers.
  */
 
 /** In-place Cholesky of the n x n SPD matrix A (row-major, lower triangle used). Returns false if not SPD. */
@@ -96,4 +97,96 @@ export function solveBoxed(
     }
   }
   for (let i = 0; i < n; i++) x[i] = Math.min(hi[i], Math.max(lo[i], x[i]));
+}
+
+/**
+ * Non-negative least squares: minimise |A x - b| subject to x >= 0 (Lawson & Hanson's active set), A m x n
+ * row-major. Workspace from nnlsWorkspace(m, n), reused across calls (nothing allocated per call). Returns x
+ * in ws.x and the residual norm.
+ */
+export interface NnlsWorkspace {
+  m: number; n: number;
+  x: Float64Array; z: Float64Array; w: Float64Array; r: Float64Array;
+  passive: Uint8Array; idx: Int32Array; G: Float64Array; g: Float64Array;
+}
+
+export function nnlsWorkspace(m: number, n: number): NnlsWorkspace {
+  return {
+    m, n, x: new Float64Array(n), z: new Float64Array(n), w: new Float64Array(n), r: new Float64Array(m),
+    passive: new Uint8Array(n), idx: new Int32Array(n), G: new Float64Array(n * n), g: new Float64Array(n),
+  };
+}
+
+export function nnls(A: Float64Array, b: Float64Array, m: number, n: number, ws: NnlsWorkspace, maxIter = 3 * n + 10): number {
+  const { x, z, w, r, passive, idx, G, g } = ws;
+  x.fill(0, 0, n); passive.fill(0, 0, n);
+  let scale = 0;
+  for (let i = 0; i < m * n; i++) scale = Math.max(scale, Math.abs(A[i]));
+  const tol = 1e-10 * Math.max(scale, 1e-300) * Math.max(1, Math.sqrt(m));
+  const residual = (): void => {
+    for (let i = 0; i < m; i++) {
+      let s = b[i];
+      const ri = i * n;
+      for (let j = 0; j < n; j++) s -= A[ri + j] * x[j];
+      r[i] = s;
+    }
+  };
+  residual();
+  for (let iter = 0; iter < maxIter; iter++) {
+    // Gradient w = A^T r; add the free column that most reduces the residual.
+    let rn = 0;
+    for (let i = 0; i < m; i++) rn += r[i] * r[i];
+    let best = -1, bw = tol * Math.sqrt(rn);
+    for (let j = 0; j < n; j++) {
+      if (passive[j]) continue;
+      let s = 0;
+      for (let i = 0; i < m; i++) s += A[i * n + j] * r[i];
+      w[j] = s;
+      if (s > bw) { bw = s; best = j; }
+    }
+    if (best < 0) break;
+    passive[best] = 1;
+    for (let inner = 0; inner < maxIter; inner++) {
+      // Least squares on the passive columns (normal equations with a tiny ridge).
+      let k = 0;
+      for (let j = 0; j < n; j++) if (passive[j]) idx[k++] = j;
+      let tr = 0;
+      for (let a = 0; a < k; a++) {
+        const ja = idx[a];
+        for (let c = 0; c <= a; c++) {
+          const jc = idx[c];
+          let s = 0;
+          for (let i = 0; i < m; i++) s += A[i * n + ja] * A[i * n + jc];
+          G[a * k + c] = s;
+        }
+        tr += G[a * k + a];
+        let s = 0;
+        for (let i = 0; i < m; i++) s += A[i * n + ja] * b[i];
+        g[a] = s;
+      }
+      const ridge = 1e-12 * (tr / Math.max(k, 1)) + 1e-300;
+      for (let a = 0; a < k; a++) G[a * k + a] += ridge;
+      if (!cholesky(G, k)) break;
+      choleskySolve(G, k, g);
+      z.fill(0, 0, n);
+      let allPos = true;
+      for (let a = 0; a < k; a++) { z[idx[a]] = g[a]; if (!(g[a] > 0)) allPos = false; }
+      if (allPos) { for (let j = 0; j < n; j++) x[j] = z[j]; break; }
+      // Step from x toward z until a passive component reaches 0; drop those.
+      let alpha = 1;
+      for (let a = 0; a < k; a++) {
+        const j = idx[a];
+        if (z[j] <= 0) { const d = x[j] - z[j]; if (d > 0) alpha = Math.min(alpha, x[j] / d); }
+      }
+      for (let j = 0; j < n; j++) {
+        if (!passive[j]) continue;
+        x[j] += alpha * (z[j] - x[j]);
+        if (x[j] <= 1e-15) { x[j] = 0; passive[j] = 0; }
+      }
+    }
+    residual();
+  }
+  let nr = 0;
+  for (let i = 0; i < m; i++) nr += r[i] * r[i];
+  return Math.sqrt(nr);
 }

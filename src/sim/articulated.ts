@@ -36,8 +36,10 @@ export interface ArticulatedOptions {
   /** Fraction of the penetration removed per step, and the penetration left alone (m). */
   baumgarte?: number;
   slop?: number;
-  /** Projected Gauss-Seidel sweeps. */
+  /** Projected Gauss-Seidel sweeps (at most). */
   iterations?: number;
+  /** Stop sweeping when no impulse changed by more than this in a sweep (N s; default 1e-6 m g dt). */
+  tolerance?: number;
 }
 
 const MAX_PER_BODY = 4;
@@ -107,12 +109,23 @@ export class ArticulatedBody {
   private readonly cBody: Int32Array;
   private readonly cDepth: Float64Array;
   private readonly J: Float64Array; // 3K x n (rows: normal z, tangent x, tangent y per contact)
-  private readonly Y: Float64Array; // n x 3K  (L^-1 J^T)
+  private readonly Y: Float64Array; // 3K x n  ((L^-1 J^T)^T)
   private readonly W: Float64Array; // 3K x 3K
   private readonly vRow: Float64Array;
   private readonly target: Float64Array;
   private readonly lam: Float64Array;
   private readonly pick = new Int32Array(MAX_PER_BODY);
+  /** Contact identity (body * 65536 + sample point) and impulses of the last step, to warm-start the next. */
+  private readonly cKey: Int32Array;
+  private readonly prevKey: Int32Array;
+  private readonly prevLam: Float64Array;
+  private prevK = 0;
+  /** Per body: radius of its sample points about the top link origin (skip bodies that cannot touch). */
+  private readonly ptRadius: Float64Array;
+  private readonly tol: number;
+  /** Projected Gauss-Seidel sweeps done, summed over steps with contacts, and those steps. */
+  sweepsDone = 0;
+  solves = 0;
   private readonly skew = new Float64Array(9);
   private readonly margin: number;
   private readonly beta: number;
@@ -192,6 +205,18 @@ export class ArticulatedBody {
     this.vRow = new Float64Array(R);
     this.target = new Float64Array(R);
     this.lam = new Float64Array(R);
+    this.cKey = new Int32Array(this.maxK);
+    this.prevKey = new Int32Array(this.maxK);
+    this.prevLam = new Float64Array(R);
+    this.ptRadius = new Float64Array(nb);
+    this.pts.forEach((p, b) => {
+      let r = 0;
+      for (let i = 0; i < p.length; i += 3) r = Math.max(r, Math.hypot(p[i], p[i + 1], p[i + 2]));
+      this.ptRadius[b] = r;
+    });
+    // A sweep that changes no impulse by more than this (N s; 1e-6 of the robot's weight over a step) ends the solve.
+    const mass = geom.bodies.reduce((a, b) => a + b.mass, 0);
+    this.tol = opts.tolerance ?? 1e-6 * mass * Math.max(opts.gravity, 1) * opts.dt;
   }
 
   /** Set the state: joint positions (kinematics dof order), root pose, zero velocity. */
@@ -200,6 +225,7 @@ export class ArticulatedBody {
     for (let k = 0; k < 3; k++) this.basePos[k] = base0.pos[k];
     for (let k = 0; k < 4; k++) this.baseQuat[k] = base0.quat[k];
     this.u.fill(0);
+    this.prevK = 0;
     this.prepare();
   }
 
@@ -444,6 +470,7 @@ export class ArticulatedBody {
       const pts = this.pts[b];
       if (!pts.length) continue;
       const p = 12 * this.top[b];
+      if (P[p + 11] - this.ptRadius[b] >= this.margin) continue; // no point of this body can be that low
       // Extremes of the footprint among points below the margin: +-(x+y), +-(x-y).
       let best0 = -Infinity, best1 = -Infinity, best2 = -Infinity, best3 = -Infinity;
       const pk = this.pick;
@@ -472,11 +499,12 @@ export class ArticulatedBody {
         this.contactPoint[3 * K + 1] = P[p + 3] * x + P[p + 4] * y + P[p + 5] * z + P[p + 10];
         this.contactPoint[3 * K + 2] = P[p + 6] * x + P[p + 7] * y + P[p + 8] * z + P[p + 11];
         this.cBody[K] = b;
+        this.cKey[K] = b * 65536 + i;
         K++;
       }
     }
     this.nContacts = K;
-    if (!K) return;
+    if (!K) { this.prevK = 0; return; }
     const R = 3 * K;
     // Jacobian rows (linear velocity of each contact point): normal z, tangents x, y.
     J.fill(0, 0, R * n);
@@ -505,20 +533,23 @@ export class ArticulatedBody {
         }
       }
     }
-    // Y = L^-1 J^T (column r of Y = forward substitution of row r of J); W = Y^T Y.
+    // Y = L^-1 J^T, stored transposed (row r of Y here = forward substitution of row r of J, contiguous);
+    // W = Y^T Y = J M~^-1 J^T.
     for (let r = 0; r < R; r++) {
       const jr = r * n;
       for (let i = 0; i < n; i++) {
         let sum = J[jr + i];
         const li = i * n;
-        for (let k = 0; k < i; k++) sum -= L[li + k] * Y[k * R + r];
-        Y[i * R + r] = sum / L[li + i];
+        for (let k = 0; k < i; k++) sum -= L[li + k] * Y[jr + k];
+        Y[jr + i] = sum / L[li + i];
       }
     }
     for (let a = 0; a < R; a++) {
+      const ya = a * n;
       for (let b = a; b < R; b++) {
+        const yb = b * n;
         let sum = 0;
-        for (let i = 0; i < n; i++) sum += Y[i * R + a] * Y[i * R + b];
+        for (let i = 0; i < n; i++) sum += Y[ya + i] * Y[yb + i];
         W[a * R + b] = sum;
         W[b * R + a] = sum;
       }
@@ -533,12 +564,33 @@ export class ArticulatedBody {
       lam[r] = 0;
       target[r] = 0;
     }
+    // Warm start: a contact at the same sample point of the same body as last step starts from its impulses.
+    const mu0 = this.friction;
+    for (let k = 0; k < K; k++) {
+      const key = this.cKey[k];
+      for (let k2 = 0; k2 < this.prevK; k2++) {
+        if (this.prevKey[k2] !== key) continue;
+        const ln = Math.max(0, this.prevLam[3 * k2]);
+        let t1 = this.prevLam[3 * k2 + 1], t2 = this.prevLam[3 * k2 + 2];
+        const mag = Math.hypot(t1, t2), lim = mu0 * ln;
+        if (mag > lim) { const f = mag > 0 ? lim / mag : 0; t1 *= f; t2 *= f; }
+        lam[3 * k] = ln; lam[3 * k + 1] = t1; lam[3 * k + 2] = t2;
+        break;
+      }
+    }
+    for (let c = 0; c < R; c++) {
+      const l = lam[c];
+      if (l !== 0) for (let r = 0; r < R; r++) vRow[r] += W[r * R + c] * l;
+    }
     for (let k = 0; k < K; k++) {
       const z = this.contactPoint[3 * k + 2];
       target[3 * k] = z >= 0 ? -z / dt : (this.beta * Math.max(0, -z - this.slop)) / dt;
     }
     const mu = this.friction;
-    for (let it = 0; it < this.iters; it++) {
+    let it = 0;
+    while (it < this.iters) {
+      it++;
+      let change = 0;
       for (let k = 0; k < K; k++) {
         const rn = 3 * k;
         // Normal.
@@ -547,7 +599,7 @@ export class ArticulatedBody {
         let nl = old + (target[rn] - vRow[rn]) / W[rn * R + rn];
         if (nl < 0) nl = 0;
         let dl = nl - old;
-        if (dl !== 0) { lam[rn] = nl; for (let r = 0; r < R; r++) vRow[r] += W[r * R + rn] * dl; }
+        if (dl !== 0) { lam[rn] = nl; for (let r = 0; r < R; r++) vRow[r] += W[r * R + rn] * dl; if (Math.abs(dl) > change) change = Math.abs(dl); }
         // Friction (tangents x, y), clamped to the cone mu * lambda_n.
         const r1 = rn + 1, r2 = rn + 2;
         const o1 = lam[r1], o2 = lam[r2];
@@ -558,17 +610,25 @@ export class ArticulatedBody {
         const mag = Math.hypot(t1, t2);
         if (mag > lim) { const f = mag > 0 ? lim / mag : 0; t1 *= f; t2 *= f; }
         dl = t1 - o1;
-        if (dl !== 0) { lam[r1] = t1; for (let r = 0; r < R; r++) vRow[r] += W[r * R + r1] * dl; }
+        if (dl !== 0) { lam[r1] = t1; for (let r = 0; r < R; r++) vRow[r] += W[r * R + r1] * dl; if (Math.abs(dl) > change) change = Math.abs(dl); }
         dl = t2 - o2;
-        if (dl !== 0) { lam[r2] = t2; for (let r = 0; r < R; r++) vRow[r] += W[r * R + r2] * dl; }
+        if (dl !== 0) { lam[r2] = t2; for (let r = 0; r < R; r++) vRow[r] += W[r * R + r2] * dl; if (Math.abs(dl) > change) change = Math.abs(dl); }
       }
+      if (change <= this.tol) break;
     }
+    this.sweepsDone += it;
+    this.solves++;
+    this.prevK = K;
+    for (let k = 0; k < K; k++) this.prevKey[k] = this.cKey[k];
+    for (let r = 0; r < R; r++) this.prevLam[r] = lam[r];
     // du = L^-T (Y lam)
     const z = this.rhs;
-    for (let i = 0; i < n; i++) {
-      let sum = 0;
-      for (let r = 0; r < R; r++) sum += Y[i * R + r] * lam[r];
-      z[i] = sum;
+    z.fill(0);
+    for (let r = 0; r < R; r++) {
+      const l = lam[r];
+      if (l === 0) continue;
+      const yr = r * n;
+      for (let i = 0; i < n; i++) z[i] += Y[yr + i] * l;
     }
     backSubT(L, n, z, this.du);
     for (let i = 0; i < n; i++) u[i] += this.du[i];

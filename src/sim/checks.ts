@@ -13,6 +13,7 @@ import type { DynamicsResult } from './dynamics.ts';
 import type { TrackResult } from './track.ts';
 import type { ValidationConfig } from './config.ts';
 import type { PairContact } from './selfcollision.ts';
+import { skateSummary, type FootContacts } from '../robot/stance.ts';
 
 export const round = (v: number, d = 4): number => (Number.isFinite(v) ? Math.round(v * 10 ** d) / 10 ** d : v);
 
@@ -36,6 +37,8 @@ export interface CheckContext {
   excludedPairs: [number, number][];
   /** Foot contacts implied by the reference (floating base only). */
   contacts: FootTrack | null;
+  /** Stance and skating by the project's one definition (src/robot/stance.ts; floating base only). */
+  skating: FootContacts | null;
   id: DynamicsResult;
   runs: RunEntry[];
 }
@@ -190,24 +193,29 @@ const floatingCheck: Check = {
   },
 };
 
+/** A stance foot sliding: stance and skating as src/robot/stance.ts defines them (thresholds scale with leg length). */
 const footSkating: Check = {
-  kind: 'foot_skating', applies: floating,
+  kind: 'foot_skating', applies: (ctx) => !!ctx.skating,
   run: (ctx) => {
-    const ct = ctx.contacts!, T = ctx.T, nF = ct.feet.length;
-    const speed = num(ctx, 'foot_skating', 'speed');
+    const c = ctx.skating!, T = ctx.T, nF = c.feet.length;
     const mask = new Uint8Array(T);
-    let maxSkate = 0;
-    for (let t = 0; t < T; t++) for (let f = 0; f < nF; f++) {
-      const i = t * nF + f;
-      if (!ct.stance[i]) continue;
-      if (ct.speed[i] > speed) mask[t] = 1;
-      maxSkate = Math.max(maxSkate, ct.speed[i]);
-    }
+    for (let t = 0; t < T; t++) for (let f = 0; f < nF; f++) if (c.skating[t * nF + f]) mask[t] = 1;
+    const sum = skateSummary(c);
+    const fastest = (f: number): number => {
+      let v = 0;
+      for (let k = 0; k < nF; k++) if (c.skating[f * nF + k]) v = Math.max(v, c.speed[f * nF + k]);
+      return v;
+    };
     return [{
       mask,
-      metrics: { foot_skating: { max_stance_speed_mps: round(maxSkate, 3) } },
-      message: () => `foot skating: a stance foot slides at up to ${round(maxSkate, 2)} m/s`,
-      detail: (f) => `stance foot sliding at ${round(Math.max(...Array.from(ct.speed.subarray(f * nF, f * nF + nF))), 2)} m/s`,
+      metrics: {
+        foot_skating: {
+          max_stance_speed_mps: round(sum.skate_max_m_s, 3), mean_stance_speed_mps: round(sum.skate_mean_m_s, 3), skate_frames: sum.skate_frames,
+          skate_speed_mps: round(c.thresholds.skateSpeed, 3), stance_frames: sum.stance_frames,
+        },
+      },
+      message: () => `foot skating: a stance foot slides at up to ${round(sum.skate_max_m_s, 2)} m/s (skating above ${round(c.thresholds.skateSpeed, 2)} m/s)`,
+      detail: (f) => `stance foot sliding at ${round(fastest(f), 2)} m/s`,
     }];
   },
 };
@@ -249,15 +257,21 @@ const zmp: Check = {
     const { id, T } = ctx;
     const margin = num(ctx, 'zmp', 'margin');
     const mask = new Uint8Array(T);
-    let maxOut = -Infinity;
+    // Frames where the ground force is below 0.1 m g have no meaningful ZMP (it runs off to infinity as the
+    // normal force vanishes): they count as violations, and are counted apart from the distance.
+    let maxOut = 0, lowForce = 0;
     for (let t = 0; t < T; t++) {
       const o = id.zmpOutside[t];
-      if (Number.isFinite(o) || o === Infinity) { if (o > maxOut) maxOut = o; if (o > margin) mask[t] = 1; }
+      if (o === Infinity) { lowForce++; mask[t] = 1; continue; }
+      if (!Number.isFinite(o)) continue;
+      if (o > maxOut) maxOut = o;
+      if (o > margin) mask[t] = 1;
     }
+    const low = lowForce ? `; the ground force is below 0.1 m g in ${lowForce} frame(s) with a foot down (free fall or pulling)` : '';
     return [{
       mask,
-      metrics: { zmp: { max_outside_support_m: Number.isFinite(maxOut) ? round(maxOut) : maxOut === Infinity ? 'ground force below 0.1 m g (free fall or pulling)' : null } },
-      message: () => `ZMP outside the support polygon by up to ${Number.isFinite(maxOut) ? round(maxOut * 100, 1) + ' cm' : '(at times the ground force is below 0.1 m g: free fall or pulling while a foot is down)'}`,
+      metrics: { zmp: { max_outside_support_m: round(maxOut), low_normal_force_frames: lowForce } },
+      message: () => `ZMP outside the support polygon by up to ${round(maxOut * 100, 1)} cm${low}`,
       detail: (f) => Number.isFinite(id.zmpOutside[f]) ? `ZMP (${round(id.zmp[2 * f], 3)}, ${round(id.zmp[2 * f + 1], 3)}) is ${round(id.zmpOutside[f] * 100, 1)} cm outside the support polygon` : 'ground force below 0.1 m g while a foot is down (free fall or pulling)',
     }];
   },
@@ -336,34 +350,36 @@ const tracking: Check = {
   },
 };
 
-/** Assisted run: the virtual wrench needed to hold the base on the reference. */
+/**
+ * The residual: the least external wrench on the base that, with ground forces inside the friction cones at
+ * the stance feet's sole points, realises the motion (inverse dynamics, dynamics.ts), / (m g) for the force.
+ * Windowed over `checks.residual.window` for the maximum.
+ */
 const residual: Check = {
-  kind: 'residual', applies: (ctx) => ctx.runs.some((x) => x.mode === 'assisted'),
+  kind: 'residual', applies: floating,
   run: (ctx) => {
-    const out: CheckOutcome[] = [];
     const T = ctx.T, C = ctx.cfg.checks.residual;
-    for (const { mode, r, entry } of ctx.runs) {
-      if (mode !== 'assisted') continue;
-      const rf = Array.from(r.residualForce).map((v) => (Number.isFinite(v) ? v : 0));
-      const rt = Array.from(r.residualTorque).map((v) => (Number.isFinite(v) ? v : 0));
-      const win = Math.max(1, Math.round(Number(C.window) * ctx.fps));
-      const windowed = movingMean(rf, win);
-      const windowedT = movingMean(rt, win);
-      const meanF = mean(rf), maxW = Math.max(0, ...windowed), maxWT = Math.max(0, ...windowedT);
-      entry.residual_force_mean_weight = round(meanF, 4);
-      entry.residual_force_max_weight = round(maxW, 4);
-      entry.residual_torque_mean = round(mean(rt), 4);
-      entry.residual_torque_max = round(maxWT, 4);
-      const mask = new Uint8Array(T);
-      for (let t = 0; t < T; t++) if (windowed[t] > Number(C.max)) mask[t] = 1;
-      if (meanF > Number(C.mean) && !mask.some((x) => x)) mask.fill(1);
-      out.push({
-        mask,
-        message: () => `residual force: holding the base on the reference needs ${round(meanF, 3)} x body weight on average, up to ${round(maxW, 2)} x (limits ${C.mean} mean, ${C.max} max)`,
-        detail: (f) => `base needs ${round(windowed[f], 2)} x body weight`,
-      });
-    }
-    return out;
+    const rf = Array.from(ctx.id.residualForce).map((v) => (Number.isFinite(v) ? v : 0));
+    const rt = Array.from(ctx.id.residualTorque).map((v) => (Number.isFinite(v) ? v : 0));
+    const win = Math.max(1, Math.round(Number(C.window) * ctx.fps));
+    const windowed = movingMean(rf, win);
+    const windowedT = movingMean(rt, win);
+    const meanF = mean(rf), maxW = Math.max(0, ...windowed), maxWT = Math.max(0, ...windowedT);
+    const figures = {
+      residual_force_mean_weight: round(meanF, 4), residual_force_max_weight: round(maxW, 4),
+      residual_torque_mean: round(mean(rt), 4), residual_torque_max: round(maxWT, 4),
+    };
+    // Repeated in the assisted run's figures, where readers of earlier reports find them.
+    for (const { mode, entry } of ctx.runs) if (mode === 'assisted') Object.assign(entry, figures);
+    const mask = new Uint8Array(T);
+    for (let t = 0; t < T; t++) if (windowed[t] > Number(C.max)) mask[t] = 1;
+    if (meanF > Number(C.mean) && !mask.some((x) => x)) mask.fill(1);
+    return [{
+      mask,
+      metrics: { residual: { force_mean_weight: figures.residual_force_mean_weight, force_max_weight: figures.residual_force_max_weight, torque_mean: figures.residual_torque_mean, torque_max: figures.residual_torque_max } },
+      message: () => `residual force: the motion needs an external force on the base of ${round(meanF, 3)} x body weight on average, up to ${round(maxW, 2)} x, with the ground forces inside the friction cones under the feet (limits ${C.mean} mean, ${C.max} max)`,
+      detail: (f) => `needs ${round(windowed[f], 2)} x body weight on the base`,
+    }];
   },
 };
 
@@ -382,6 +398,12 @@ export function runEntry(mode: RunEntry['mode'], r: TrackResult, fixedBase: bool
     joint_error_max_rad: round(Math.max(0, ...je)), joint_drift_mm: round(d * 1000, 4),
     torque_saturation_mean: round(mean(valid(r.torqueSaturation)), 3),
   };
+  if (mode === 'assisted') {
+    // The PD-tracking assist (a field holding the base on the reference): it also pays for the tracker's own
+    // lag, so it is reported as such, not as the residual (metrics.residual).
+    entry.assist_force_mean_weight = round(mean(valid(r.residualForce)), 4);
+    entry.assist_torque_mean = round(mean(valid(r.residualTorque)), 4);
+  }
   if (mode === 'unassisted' && !fixedBase) {
     const h = valid(r.baseHeight), tilt = valid(r.baseTilt);
     entry.fell = r.fellAt >= 0;

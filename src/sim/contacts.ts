@@ -23,6 +23,8 @@ export interface FootTrack extends ContactFrames {
   /** [T] lowest point of the whole robot (m). */
   lowest: Float64Array;
   lowestBody: Int32Array;
+  /** [T * nFeet] each stance foot's own ground-touching points, as a 2D convex hull (x, y pairs, ccw; empty in swing). */
+  footPolygons: Float64Array[];
 }
 
 /** Feet: bodies (other than the root) whose lowest sample point, with all joints at 0 and the root upright, is near the lowest of all. */
@@ -50,6 +52,8 @@ export function trackContacts(ref: Reference, geom: RobotGeometry, feet: number[
   const speed = new Float64Array(T * nF);
   const centroids = new Float64Array(T * nF * 2);
   const polygons: Float64Array[] = [];
+  const footPolygons: Float64Array[] = [];
+  const EMPTY = new Float64Array(0);
   const lowest = new Float64Array(T);
   const lowestBody = new Int32Array(T);
   const P = ref.pose;
@@ -73,17 +77,21 @@ export function trackContacts(ref: Reference, geom: RobotGeometry, feet: number[
       let h = Infinity;
       for (let i = 0; i < p.length; i += 3) h = Math.min(h, P[off + 6] * p[i] + P[off + 7] * p[i + 1] + P[off + 8] * p[i + 2] + P[off + 11]);
       height[t * nF + f] = h;
+      footPolygons.push(EMPTY);
       if (h <= o.contactHeight) {
         stance[t * nF + f] = 1;
         let cx = 0, cy = 0, n = 0;
+        const own: number[] = [];
         for (let i = 0; i < p.length; i += 3) {
           const z = P[off + 6] * p[i] + P[off + 7] * p[i + 1] + P[off + 8] * p[i + 2] + P[off + 11];
           if (z > h + o.contactHeight) continue;
           const x = P[off] * p[i] + P[off + 1] * p[i + 1] + P[off + 2] * p[i + 2] + P[off + 9];
           const y = P[off + 3] * p[i] + P[off + 4] * p[i + 1] + P[off + 5] * p[i + 2] + P[off + 10];
           poly.push(x, y);
+          own.push(x, y);
           cx += x; cy += y; n++;
         }
+        footPolygons[t * nF + f] = convexHull2d(own);
         centroids[(t * nF + f) * 2] = cx / n;
         centroids[(t * nF + f) * 2 + 1] = cy / n;
       }
@@ -98,5 +106,5 @@ export function trackContacts(ref: Reference, geom: RobotGeometry, feet: number[
       speed[t * nF + f] = Math.hypot(P[oc + 9] - P[oa + 9], P[oc + 10] - P[oa + 10]) / ((c - a) * ref.dt);
     }
   }
-  return { feet, stance, polygons, centroids, height, speed, lowest, lowestBody };
+  return { feet, stance, polygons, centroids, height, speed, lowest, lowestBody, footPolygons };
 }

@@ -12,6 +12,7 @@
  */
 import type { Reference } from './reference.ts';
 import type { RobotGeometry } from './geometry.ts';
+import { solveBoxed } from '../math/linalg.ts';
 
 export interface ContactFrames {
   /** Body indices of the feet. */
@@ -22,6 +23,8 @@ export interface ContactFrames {
   polygons: Float64Array[];
   /** [T, nFeet*2] foot contact centroids (x, y). */
   centroids: Float64Array;
+  /** [T * nFeet] each stance foot's ground points as a 2D convex hull (empty in swing); without it, its centroid. */
+  footPolygons?: Float64Array[];
 }
 
 export interface DynamicsResult {
@@ -39,9 +42,23 @@ export interface DynamicsResult {
   flightResidual: Float64Array;
   /** [T] F_n / (m g) during stance. */
   normalForce: Float64Array;
+  /**
+   * [T, 6] the least external wrench on the base that, with ground forces inside the friction cones at the
+   * stance feet's sole points, realises the motion: force, and moment about the whole-body COM (NaN for a
+   * fixed base). With no foot down it is the whole needed wrench.
+   */
+  external: Float64Array;
+  /** [T] |external force| / (m g) and |external moment about the COM| / (m g h), h the COM height at frame 0. */
+  residualForce: Float64Array;
+  residualTorque: Float64Array;
 }
 
-export function inverseDynamics(ref: Reference, geom: RobotGeometry, contacts: ContactFrames | null, gravity = 9.81, smoothSeconds = 0.04): DynamicsResult {
+export interface DynamicsOptions {
+  /** Friction coefficient of the ground (linearised cone with 4 edges, inscribed). */
+  mu?: number;
+}
+
+export function inverseDynamics(ref: Reference, geom: RobotGeometry, contacts: ContactFrames | null, gravity = 9.81, smoothSeconds = 0.04, opts: DynamicsOptions = {}): DynamicsResult {
   const kin = geom.kin;
   const T = ref.T, L = kin.nLinks, nq = kin.nq;
   const bodies = geom.bodies;
@@ -90,7 +107,19 @@ export function inverseDynamics(ref: Reference, geom: RobotGeometry, contacts: C
   const S = new Float64Array(nb * 6); // subtree wrench about the origin
   const E = new Float64Array(nb * 6); // external (ground) wrench on each body, about the origin
   const nF = contacts ? contacts.feet.length : 0;
-  const weights = new Float64Array(nF);
+  const external = new Float64Array(T * 6).fill(NaN);
+  const residualForce = new Float64Array(T).fill(NaN);
+  const residualTorque = new Float64Array(T).fill(NaN);
+  const cs = contacts ? contactSolver(ref, geom, contacts, com, gravity, opts.mu ?? 0.9) : null;
+  const external6 = (t: number, fx: number, fy: number, fz: number, mx: number, my: number, mz: number): void => {
+    // Moment about the origin -> about the whole-body COM.
+    const c = cs!.comAt(t);
+    const nx = mx - (c[1] * fz - c[2] * fy), ny = my - (c[2] * fx - c[0] * fz), nz = mz - (c[0] * fy - c[1] * fx);
+    external[6 * t] = fx; external[6 * t + 1] = fy; external[6 * t + 2] = fz;
+    external[6 * t + 3] = nx; external[6 * t + 4] = ny; external[6 * t + 5] = nz;
+    residualForce[t] = Math.hypot(fx, fy, fz) / (M * gravity);
+    residualTorque[t] = Math.hypot(nx, ny, nz) / (M * gravity * cs!.h);
+  };
   // Second differences need a full window: near the ends the nearest complete window is used.
   const kk = Math.min(k, Math.floor((T - 1) / 2));
   for (let t = 0; t < T; t++) {
@@ -110,11 +139,11 @@ export function inverseDynamics(ref: Reference, geom: RobotGeometry, contacts: C
       const wx = omega[i0], wy = omega[i0 + 1], wz = omega[i0 + 2];
       const alx = (omega[ic] - omega[ia]) / (2 * h) || 0, aly = (omega[ic + 1] - omega[ia + 1]) / (2 * h) || 0, alz = (omega[ic + 2] - omega[ia + 2]) / (2 * h) || 0;
       // World inertia I_w = R I R^T.
-      const R = rot.subarray((t * nb + b) * 9, (t * nb + b) * 9 + 9);
+      const ro = (t * nb + b) * 9;
       const I = bodies[b].inertia;
       for (let r = 0; r < 3; r++) for (let s = 0; s < 3; s++) {
         let v = 0;
-        for (let p = 0; p < 3; p++) for (let q = 0; q < 3; q++) v += R[3 * r + p] * I[3 * p + q] * R[3 * s + q];
+        for (let p = 0; p < 3; p++) for (let q = 0; q < 3; q++) v += rot[ro + 3 * r + p] * I[3 * p + q] * rot[ro + 3 * s + q];
         Iw[3 * r + s] = v;
       }
       const Iwx = Iw[0] * wx + Iw[1] * wy + Iw[2] * wz, Iwy = Iw[3] * wx + Iw[4] * wy + Iw[5] * wz, Iwz = Iw[6] * wx + Iw[7] * wy + Iw[8] * wz;
@@ -150,47 +179,10 @@ export function inverseDynamics(ref: Reference, geom: RobotGeometry, contacts: C
       } else {
         zmpOutside[t] = Infinity;
       }
-      // Share the wrench between stance feet. Each foot k takes a share w_k of the force, applied at its
-      // contact centroid c_k (on the ground); the weights put sum w_k c_k at the ZMP when they can (two
-      // feet: the ZMP's projection on the segment between centroids; otherwise inverse distance), and the
-      // moment left over is shared as pure moments (a centre-of-pressure shift within each foot).
-      let wsum = 0;
-      const C = contacts.centroids;
-      const cb = t * nF * 2;
-      if (nStance === 2 && nF === 2 && Number.isFinite(zx)) {
-        const ex = C[cb + 2] - C[cb], ey = C[cb + 3] - C[cb + 1];
-        const l2 = ex * ex + ey * ey;
-        const u = l2 > 1e-12 ? Math.min(1, Math.max(0, ((zx - C[cb]) * ex + (zy - C[cb + 1]) * ey) / l2)) : 0.5;
-        weights[0] = 1 - u; weights[1] = u; wsum = 1;
-      } else {
-        for (let f = 0; f < nF; f++) {
-          weights[f] = 0;
-          if (!contacts.stance[t * nF + f]) continue;
-          const d = Number.isFinite(zx) ? Math.hypot(C[cb + 2 * f] - zx, C[cb + 2 * f + 1] - zy) : 1;
-          weights[f] = 1 / Math.max(d, 0.01);
-          wsum += weights[f];
-        }
-      }
-      let rmx = S[3], rmy = S[4], rmz = S[5];
-      for (let f = 0; f < nF; f++) {
-        const w = weights[f] / wsum;
-        if (!(w > 0)) continue;
-        const cx = C[cb + 2 * f], cy = C[cb + 2 * f + 1];
-        rmx -= w * (cy * Fz);
-        rmy -= w * (-cx * Fz);
-        rmz -= w * (cx * Fy - cy * Fx);
-      }
-      for (let f = 0; f < nF; f++) {
-        const w = weights[f] / wsum;
-        if (!(w > 0)) continue;
-        const fb = contacts.feet[f];
-        const cx = C[cb + 2 * f], cy = C[cb + 2 * f + 1];
-        const fx = w * Fx, fy = w * Fy, fz = w * Fz;
-        E[6 * fb] += fx; E[6 * fb + 1] += fy; E[6 * fb + 2] += fz;
-        E[6 * fb + 3] += cy * fz + w * rmx;
-        E[6 * fb + 4] += -cx * fz + w * rmy;
-        E[6 * fb + 5] += cx * fy - cy * fx + w * rmz;
-      }
+      // Ground forces: the least external wrench (see solveContacts) with each stance foot's force inside the
+      // friction cone at points of its own sole, the least joint torques among those.
+      const g = cs!.solve(t, S, E);
+      external6(t, S[0] - g[0], S[1] - g[1], S[2] - g[2], S[3] - g[3], S[4] - g[4], S[5] - g[5]);
       // External wrench reaches every ancestor of a foot.
       for (let b = nb - 1; b > 0; b--) {
         const p = bodies[b].parent;
@@ -198,6 +190,7 @@ export function inverseDynamics(ref: Reference, geom: RobotGeometry, contacts: C
       }
     } else if (contacts) {
       flightResidual[t] = Math.hypot(Fx, Fy, Fz) / (M * gravity);
+      external6(t, S[0], S[1], S[2], S[3], S[4], S[5]);
     }
     // Joint torques.
     const P = ref.pose;
@@ -222,7 +215,229 @@ export function inverseDynamics(ref: Reference, geom: RobotGeometry, contacts: C
       tau[t * nq + d] += mx * ax + my * ay + mz * az;
     }
   }
-  return { tau, wrench, zmp, zmpOutside, frictionRatio, flightResidual, normalForce };
+  if (process.env.R2R_DEBUG_SWEEPS) console.error(`contact sweeps ${cs?.sweeps} over ${T} frames`);
+  return { tau, wrench, zmp, zmpOutside, frictionRatio, flightResidual, normalForce, external, residualForce, residualTorque };
+}
+
+const EDGES = 4;
+const MAX_POINTS = 4;
+
+/**
+ * The ground forces of a stance frame. Unknowns: lambda >= 0 along the 4 edges (mu, 0, 1), (0, mu, 1),
+ * (-mu, 0, 1), (0, -mu, 1) of the friction cone (the inscribed pyramid, so every solution is inside the cone)
+ * at up to 4 points of each stance foot's sole polygon (its extremes along +-(x+y), +-(x-y)): every force
+ * inside the pyramids, every centre of pressure inside the sole. Minimised, as a strictly convex QP solved
+ * exactly by an active set on the bounds (linalg.ts solveBoxed):
+ *   |W - G lambda|^2 (the external wrench the ground cannot supply: force / (m g), moment about the COM
+ *   / (m g h))  +  1e-3^2 sum_j (tau_j(lambda) / effort_j)^2 (among the ground forces that realise the motion
+ *   equally well, those that need the least joint torque of every joint above a foot)  +  1e-3^2 |lambda / (m g)|^2.
+ * solve(t, S, E) adds each foot's ground wrench (about the origin) to E and returns the total ground wrench.
+ */
+function contactSolver(ref: Reference, geom: RobotGeometry, contacts: ContactFrames, com: Float64Array, gravity: number, mu: number) {
+  const kin = geom.kin, bodies = geom.bodies, nb = bodies.length, L = kin.nLinks, T = ref.T;
+  const feet = contacts.feet, nF = feet.length;
+  const M = bodies.reduce((a, b) => a + b.mass, 0);
+  const Mg = M * gravity;
+  const comAll = new Float64Array(3 * T);
+  for (let t = 0; t < T; t++) for (let b = 0; b < nb; b++) for (let r = 0; r < 3; r++) comAll[3 * t + r] += (bodies[b].mass * com[(t * nb + b) * 3 + r]) / M;
+  const h = Math.max(comAll[2], 0.05);
+  // Joints with a foot below them: their torques are regularised.
+  const joints: { body: number; dof: number; prismatic: boolean; effort: number; feet: Uint8Array }[] = [];
+  for (let b = 1; b < nb; b++) {
+    const d = kin.linkDof(bodies[b].top);
+    if (d < 0) continue;
+    const fm = new Uint8Array(nF);
+    let any = false;
+    feet.forEach((fb, f) => { for (let x = fb; x >= 0; x = bodies[x].parent) if (x === b) { fm[f] = 1; any = true; } });
+    if (!any) continue;
+    const e = kin.effortLimit[d];
+    joints.push({ body: b, dof: d, prismatic: kin.linkJoint[bodies[b].top]!.type === 'prismatic', effort: Number.isFinite(e) && e > 0 ? e : 100, feet: fm });
+  }
+  const nJ = joints.length;
+  const maxCols = nF * MAX_POINTS * EDGES;
+  const rows = 6 + nJ;
+  const A = new Float64Array(rows * maxCols);
+  const bv = new Float64Array(rows);
+  const H = new Float64Array(maxCols * maxCols);
+  const g = new Float64Array(maxCols);
+  const lam = new Float64Array(maxCols);
+  const prev = new Float64Array(maxCols); // last frame's lambda per (foot, point slot, edge)
+  const colFoot = new Int32Array(maxCols), colSlot = new Int32Array(maxCols);
+  const px = new Float64Array(maxCols), py = new Float64Array(maxCols);
+  const dx = new Float64Array(EDGES), dy = new Float64Array(EDGES), dz = new Float64Array(EDGES);
+  const nrm = Math.hypot(mu, 1);
+  for (let e = 0; e < EDGES; e++) {
+    const a = (2 * Math.PI * e) / EDGES;
+    dx[e] = (mu * Math.cos(a)) / nrm; dy[e] = (mu * Math.sin(a)) / nrm; dz[e] = 1 / nrm;
+  }
+  const pick = new Int32Array(MAX_POINTS);
+  const corner = new Int32Array(4);
+  const total = new Float64Array(6);
+  const cAt = new Float64Array(3);
+  const reg = 1e-3, ridge = 1e-3;
+  const lo = new Float64Array(maxCols), hi = new Float64Array(maxCols).fill(Infinity);
+  const work = new Float64Array(maxCols * maxCols), tmp = new Float64Array(maxCols), pinned = new Int8Array(maxCols);
+  const jax = new Float64Array(3 * nJ), jo = new Float64Array(3 * nJ);
+  let lastN = -1;
+  const lpx = new Float64Array(maxCols), lpy = new Float64Array(maxCols), lFoot = new Int32Array(maxCols), lSlot = new Int32Array(maxCols);
+  const lastS = new Float64Array(6 * nb);
+  let sweeps = 0;
+  return {
+    h,
+    get sweeps() { return sweeps; },
+    comAt(t: number): Float64Array {
+      cAt[0] = comAll[3 * t]; cAt[1] = comAll[3 * t + 1]; cAt[2] = comAll[3 * t + 2];
+      return cAt;
+    },
+    solve(t: number, S: Float64Array, E: Float64Array): Float64Array {
+      const cx = comAll[3 * t], cy = comAll[3 * t + 1], cz = comAll[3 * t + 2];
+      // Columns: points of each stance foot's polygon (up to 4 extremes), 4 cone edges each.
+      let n = 0;
+      for (let f = 0; f < nF; f++) {
+        if (!contacts.stance[t * nF + f]) continue;
+        const poly = contacts.footPolygons?.[t * nF + f];
+        const nv = poly ? poly.length / 2 : 0;
+        let np = 0;
+        if (!poly || nv === 0) {
+          pick[0] = -1; np = 1; // the foot's contact centroid
+        } else if (nv <= MAX_POINTS) {
+          for (let v = 0; v < nv; v++) pick[np++] = v;
+        } else {
+          let b0 = -Infinity, b1 = -Infinity, b2 = -Infinity, b3 = -Infinity;
+          const k = corner;
+          for (let v = 0; v < nv; v++) {
+            const x = poly[2 * v], y = poly[2 * v + 1];
+            if (x + y > b0) { b0 = x + y; k[0] = v; }
+            if (-x - y > b1) { b1 = -x - y; k[1] = v; }
+            if (x - y > b2) { b2 = x - y; k[2] = v; }
+            if (-x + y > b3) { b3 = -x + y; k[3] = v; }
+          }
+          for (let q = 0; q < 4; q++) {
+            let dup = false;
+            for (let q2 = 0; q2 < q; q2++) if (k[q2] === k[q]) dup = true;
+            if (!dup) pick[np++] = k[q];
+          }
+        }
+        for (let q = 0; q < np; q++) {
+          const v = pick[q];
+          const x = v < 0 ? contacts.centroids[(t * nF + f) * 2] : poly![2 * v];
+          const y = v < 0 ? contacts.centroids[(t * nF + f) * 2 + 1] : poly![2 * v + 1];
+          for (let e = 0; e < EDGES; e++) { colFoot[n] = f; colSlot[n] = q * EDGES + e; px[n] = x; py[n] = y; n++; }
+        }
+      }
+      // Nothing changed since the last frame solved (same contacts, same needed wrenches: standing still):
+      // the same forces.
+      let same = lastN === n;
+      for (let c = 0; same && c < n; c++) same = px[c] === lpx[c] && py[c] === lpy[c] && colFoot[c] === lFoot[c] && colSlot[c] === lSlot[c];
+      for (let k = 0; same && k < 6 * nb; k++) same = S[k] === lastS[k];
+      if (!same) {
+        solveFrame(t, n, S, cx, cy, cz);
+        lastN = n;
+        for (let c = 0; c < n; c++) { lpx[c] = px[c]; lpy[c] = py[c]; lFoot[c] = colFoot[c]; lSlot[c] = colSlot[c]; }
+        lastS.set(S.subarray(0, 6 * nb));
+      } else {
+        for (let c = 0; c < n; c++) lam[c] = prev[colFoot[c] * MAX_POINTS * EDGES + colSlot[c]];
+      }
+      // Ground wrench of each foot (about the origin) into E; the total returned.
+      total.fill(0);
+      for (let c = 0; c < n; c++) {
+        const l = lam[c];
+        if (!(l > 0)) continue;
+        const e = colSlot[c] % EDGES;
+        const fx = l * dx[e], fy = l * dy[e], fz = l * dz[e];
+        const x = px[c], y = py[c];
+        const mx = y * fz, my = -x * fz, mz = x * fy - y * fx;
+        const fb = feet[colFoot[c]];
+        E[6 * fb] += fx; E[6 * fb + 1] += fy; E[6 * fb + 2] += fz;
+        E[6 * fb + 3] += mx; E[6 * fb + 4] += my; E[6 * fb + 5] += mz;
+        total[0] += fx; total[1] += fy; total[2] += fz; total[3] += mx; total[4] += my; total[5] += mz;
+      }
+      return total;
+    },
+  };
+
+  function solveFrame(t: number, n: number, S: Float64Array, cx: number, cy: number, cz: number): void {
+      // Rows: the needed wrench (force; moment about the COM), then the joint torques above the feet.
+      const P = ref.pose;
+      for (let j = 0; j < nJ; j++) {
+        const top = bodies[joints[j].body].top, o = (t * L + top) * 12;
+        const ax = kin.linkJoint[top]!.axis;
+        jax[3 * j] = P[o] * ax[0] + P[o + 1] * ax[1] + P[o + 2] * ax[2];
+        jax[3 * j + 1] = P[o + 3] * ax[0] + P[o + 4] * ax[1] + P[o + 5] * ax[2];
+        jax[3 * j + 2] = P[o + 6] * ax[0] + P[o + 7] * ax[1] + P[o + 8] * ax[2];
+        jo[3 * j] = P[o + 9]; jo[3 * j + 1] = P[o + 10]; jo[3 * j + 2] = P[o + 11];
+      }
+      for (let c = 0; c < n; c++) {
+        const e = colSlot[c] % EDGES;
+        const fx = dx[e], fy = dy[e], fz = dz[e];
+        const rx = px[c] - cx, ry = py[c] - cy, rz = -cz;
+        A[0 * n + c] = fx / Mg; A[1 * n + c] = fy / Mg; A[2 * n + c] = fz / Mg;
+        A[3 * n + c] = (ry * fz - rz * fy) / (Mg * h);
+        A[4 * n + c] = (rz * fx - rx * fz) / (Mg * h);
+        A[5 * n + c] = (rx * fy - ry * fx) / (Mg * h);
+        for (let j = 0; j < nJ; j++) {
+          const J = joints[j];
+          let v = 0;
+          if (J.feet[colFoot[c]]) {
+            const aX = jax[3 * j], aY = jax[3 * j + 1], aZ = jax[3 * j + 2];
+            if (J.prismatic) v = aX * fx + aY * fy + aZ * fz;
+            else {
+              const qx = px[c] - jo[3 * j], qy = py[c] - jo[3 * j + 1], qz = -jo[3 * j + 2];
+              v = aX * (qy * fz - qz * fy) + aY * (qz * fx - qx * fz) + aZ * (qx * fy - qy * fx);
+            }
+          }
+          A[(6 + j) * n + c] = (reg * v) / J.effort;
+        }
+      }
+      const Fx = S[0], Fy = S[1], Fz = S[2];
+      bv[0] = Fx / Mg; bv[1] = Fy / Mg; bv[2] = Fz / Mg;
+      bv[3] = (S[3] - (cy * Fz - cz * Fy)) / (Mg * h);
+      bv[4] = (S[4] - (cz * Fx - cx * Fz)) / (Mg * h);
+      bv[5] = (S[5] - (cx * Fy - cy * Fx)) / (Mg * h);
+      for (let j = 0; j < nJ; j++) {
+        // The joint's torque with no ground force: its subtree's needed moment about the joint, along the axis.
+        const J = joints[j], b = J.body;
+        const aX = jax[3 * j], aY = jax[3 * j + 1], aZ = jax[3 * j + 2];
+        let v: number;
+        if (J.prismatic) v = aX * S[6 * b] + aY * S[6 * b + 1] + aZ * S[6 * b + 2];
+        else {
+          const ox = jo[3 * j], oy = jo[3 * j + 1], oz = jo[3 * j + 2];
+          const fx = S[6 * b], fy = S[6 * b + 1], fz = S[6 * b + 2];
+          v = aX * (S[6 * b + 3] - (oy * fz - oz * fy)) + aY * (S[6 * b + 4] - (oz * fx - ox * fz)) + aZ * (S[6 * b + 5] - (ox * fy - oy * fx));
+        }
+        bv[6 + j] = (reg * v) / J.effort;
+      }
+      // H = A^T A + ridge^2 / (m g)^2 I, g = A^T b (lambda in newtons).
+      for (let a = 0; a < n; a++) {
+        for (let c = a; c < n; c++) {
+          let sum = 0;
+          for (let r = 0; r < rows; r++) sum += A[r * n + a] * A[r * n + c];
+          H[a * n + c] = sum; H[c * n + a] = sum;
+        }
+        H[a * n + a] += (ridge * ridge) / (Mg * Mg);
+        let sg = 0;
+        for (let r = 0; r < rows; r++) sg += A[r * n + a] * bv[r];
+        g[a] = sg;
+      }
+      // Exact active-set solve on the bounds lambda >= 0 (src/math/linalg.ts solveBoxed).
+      solveBoxed(H, g, lo, hi, n, lam, work, tmp, pinned, 40);
+      // A few projected Gauss-Seidel sweeps from there (they never increase the objective): the active set
+      // may stop before its last pass.
+      for (let sweep = 0; sweep < 20; sweep++) {
+        let change = 0;
+        for (let a = 0; a < n; a++) {
+          let r = g[a];
+          for (let c = 0; c < n; c++) r -= H[a * n + c] * lam[c];
+          const nl = Math.max(0, lam[a] + r / H[a * n + a]);
+          change = Math.max(change, Math.abs(nl - lam[a]));
+          lam[a] = nl;
+        }
+        if (change < 1e-6 * Mg) break;
+      }
+      sweeps++;
+      prev.fill(0);
+      for (let c = 0; c < n; c++) prev[colFoot[c] * MAX_POINTS * EDGES + colSlot[c]] = lam[c];
+  }
 }
 
 /** Signed distance of (x, y) outside a convex polygon (ccw x,y pairs): <= 0 inside. */

@@ -24,13 +24,14 @@
 import type { RobotMotion } from '../robot/motion.ts';
 import { loadUrdf, type UrdfRobot } from '../robot/urdf.ts';
 import { UserError } from '../errors.ts';
-import { robotGeometry, pdGains, type RobotGeometry } from './geometry.ts';
+import { robotGeometry, pdGains, bodySamplePoints, type RobotGeometry } from './geometry.ts';
 import { buildReference, type Reference } from './reference.ts';
 import { findFeet, trackContacts, type FootTrack } from './contacts.ts';
 import { inverseDynamics, type DynamicsResult } from './dynamics.ts';
 import { SelfCollisionWorld, type PairContact } from './selfcollision.ts';
 import { trackMotion, type TrackResult } from './track.ts';
 import { createPlant } from './plant.ts';
+import { feetOfMotion, footContacts, stanceThresholds, type FootContacts as FootContacts2 } from '../robot/stance.ts';
 import { CHECKS, runEntry, round, type CheckContext, type RunEntry } from './checks.ts';
 import { loadValidationConfig, type ValidationConfig } from './config.ts';
 
@@ -145,18 +146,36 @@ export async function checkFeasibility(motion: RobotMotion, robotOrUrdf: UrdfRob
   const sc = new SelfCollisionWorld(geom);
   const selfContacts: (PairContact | null)[] = new Array(T).fill(null);
   try {
-    const L = kin.nLinks;
-    for (let t = 0; t < T; t++) {
-      sc.place(ref.pose, t * L * 12);
-      const cs = sc.contacts(0.0005);
-      if (cs.length) selfContacts[t] = cs[0];
+    // A frame where no body moved by more than 0.05 mm (any point of its collision shapes) since the last
+    // frame queried has that frame's contacts (depths within 0.1 mm): Rapier is not asked again.
+    const moved = posesMoved(geom, ref.pose, kin.nLinks);
+    let last: PairContact | null = null;
+    for (let t = 0, q = -1; t < T; t++) {
+      if (q < 0 || moved(q, t) > 5e-5) {
+        sc.place(ref.pose, t * kin.nLinks * 12);
+        const cs = sc.contacts(0.0005);
+        last = cs.length ? cs[0] : null;
+        q = t;
+      }
+      selfContacts[t] = last;
     }
   } finally {
     sc.free();
   }
   const contacts: FootTrack | null = fixedBase ? null
     : trackContacts(ref, geom, feet, { contactHeight: cfg.contacts.contact_height, footTolerance: cfg.contacts.foot_tolerance });
-  const id: DynamicsResult = inverseDynamics(ref, geom, contacts, s.gravity, cfg.contacts.smoothing);
+  // Stance and skating by the project's one definition (src/robot/stance.ts): the feet and leg length the
+  // retargeter measured with when the motion carries them, else the validator's feet (their lowest points).
+  let skating: FootContacts2 | null = null;
+  if (!fixedBase) {
+    const own = feetOfMotion(motion.mapping, (name) => kin.linkIndex(name));
+    const def = own ?? { feet: feet.map((b) => ({ name: geom.bodies[b].name, link: geom.bodies[b].top, points: solePoints(geom, b) })), legLength: rootToLowest };
+    const L = kin.nLinks;
+    const times = Float64Array.from({ length: T }, (_, t) => t * ref.dt);
+    skating = footContacts(def.feet, T, times, (t) => ref.pose.subarray(t * L * 12, (t + 1) * L * 12), stanceThresholds(def.legLength));
+    metrics.stance = { feet_from: own ? 'motion (retargeter)' : 'validator', leg_length_m: round(def.legLength, 3) };
+  }
+  const id: DynamicsResult = inverseDynamics(ref, geom, contacts, s.gravity, cfg.contacts.smoothing, { mu: Number(C.friction_cone.mu) });
 
   const q0 = ref.q.subarray(0, nq);
   const gains = pdGains(geom, q0, { saturationAngle: s.gains.saturation_angle, kdRatio: s.gains.kd_ratio, dt: s.dt, explicit: s.joints !== 'articulated' });
@@ -181,7 +200,7 @@ export async function checkFeasibility(motion: RobotMotion, robotOrUrdf: UrdfRob
   for (const { mode: m, entry } of runs) metrics[m === 'fixed_base' ? 'tracking' : m] = entry;
 
   // ---- the checks ------------------------------------------------------------------------------------------
-  const ctx: CheckContext = { ref, geom, kin, cfg, T, fps, fixedBase, selfContacts, excludedPairs: sc.excluded, contacts, id, runs };
+  const ctx: CheckContext = { ref, geom, kin, cfg, T, fps, fixedBase, selfContacts, excludedPairs: sc.excluded, contacts, skating, id, runs };
   for (const check of CHECKS) {
     if (!check.applies(ctx)) continue;
     const lim = C[check.kind as keyof typeof C];
@@ -221,6 +240,47 @@ export async function checkFeasibility(motion: RobotMotion, robotOrUrdf: UrdfRob
       joint_drift_mm: round(drift * 1000, 4),
     },
   };
+}
+
+/**
+ * moved(a, b): the largest displacement of any collision point of any body between frames a and b (m), bounded
+ * by |translation of the top link origin| + |rotation angle| x (the body's largest point distance from it).
+ */
+function posesMoved(geom: RobotGeometry, pose: Float64Array, L: number): (a: number, b: number) => number {
+  const radius = geom.bodies.map((b) => {
+    const p = bodySamplePoints(b);
+    let r = 0;
+    for (let i = 0; i < p.length; i += 3) r = Math.max(r, Math.hypot(p[i], p[i + 1], p[i + 2]));
+    // Sample points of spheres are its poles only: add the radius of every ball as a margin.
+    for (const s of b.shapes) if (s.kind === 'ball' || s.kind === 'capsule' || s.kind === 'cylinder') r += s.radius;
+    return r;
+  });
+  return (a, b) => {
+    let worst = 0;
+    geom.bodies.forEach((body, i) => {
+      const oa = (a * L + body.top) * 12, ob = (b * L + body.top) * 12;
+      const dt = Math.hypot(pose[ob + 9] - pose[oa + 9], pose[ob + 10] - pose[oa + 10], pose[ob + 11] - pose[oa + 11]);
+      // Rotation angle between the two frames: trace of Ra^T Rb = 1 + 2 cos(angle).
+      let tr = 0;
+      for (let r = 0; r < 3; r++) for (let c = 0; c < 3; c++) tr += pose[oa + 3 * r + c] * pose[ob + 3 * r + c];
+      const ang = Math.acos(Math.max(-1, Math.min(1, (tr - 1) / 2)));
+      worst = Math.max(worst, dt + ang * radius[i]);
+    });
+    return worst;
+  };
+}
+
+/** A foot body's sole: its sample points (top-link frame) within 1 cm of its lowest in the zero pose. */
+function solePoints(geom: RobotGeometry, b: number): Float64Array {
+  const kin = geom.kin;
+  kin.fk(new Float64Array(kin.nq));
+  const p = bodySamplePoints(geom.bodies[b]), P = kin.pose, o = 12 * geom.bodies[b].top;
+  const z = (i: number): number => P[o + 6] * p[i] + P[o + 7] * p[i + 1] + P[o + 8] * p[i + 2];
+  let low = Infinity;
+  for (let i = 0; i < p.length; i += 3) low = Math.min(low, z(i));
+  const out: number[] = [];
+  for (let i = 0; i < p.length; i += 3) if (z(i) <= low + 0.01) out.push(p[i], p[i + 1], p[i + 2]);
+  return Float64Array.from(out);
 }
 
 /** [first, last] frames of every run of set mask frames at least minFrames long. */

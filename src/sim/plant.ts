@@ -85,8 +85,10 @@ export interface PlantOptions {
   fixedBase: boolean;
   friction: number;
   gravity: number;
-  /** Articulated: projected Gauss-Seidel sweeps over the ground contacts (default 30). */
+  /** Articulated: projected Gauss-Seidel sweeps over the ground contacts (at most; default 30). */
   contactIterations?: number;
+  /** Articulated: a sweep changing no contact impulse by more than this (N s) ends the solve (default 1e-6 m g dt). */
+  contactTolerance?: number;
   /** Rapier: solver iterations (default 4). */
   solverIterations?: number;
   /** Rapier: simulate self-contact (default true). */
@@ -155,7 +157,7 @@ class ArticulatedPlant implements Plant {
   private readonly contactView: { count: number; points: Float64Array; impulses: Float64Array };
 
   constructor(geom: RobotGeometry, o: PlantOptions) {
-    this.body = new ArticulatedBody(geom, { dt: o.dt, gravity: o.gravity, friction: o.friction, fixedBase: o.fixedBase, iterations: o.contactIterations });
+    this.body = new ArticulatedBody(geom, { dt: o.dt, gravity: o.gravity, friction: o.friction, fixedBase: o.fixedBase, iterations: o.contactIterations, tolerance: o.contactTolerance });
     this.dt = o.dt;
     this.gravity = o.gravity;
     this.nq = this.body.nq;

@@ -1,12 +1,20 @@
 /**
- * Self-collision of a reference motion, kinematically: every body is a kinematic Rapier body placed at the
- * motion's pose each frame; Rapier's broad and narrow phases report contacts, and the penetration depth is
- * the deepest contact of each pair. Bodies joined by a joint never count; pairs that already overlap in the
- * robot's neutral pose (all joints at 0, clamped into their limits) are excluded and reported.
+ * Self-collision of a reference motion, kinematically: every collision shape is a Rapier collider (no rigid
+ * body, no simulation step) placed at the motion's pose each frame; shape pairs of different bodies whose
+ * bounding spheres overlap are asked for their contact (Rapier's shape query: GJK/EPA for convex shapes), and
+ * the penetration depth of a body pair is its deepest shape contact. Bodies joined by a joint never count;
+ * pairs that already overlap in the robot's neutral pose (all joints at 0, clamped into their limits) are
+ * excluded and reported.
+ *
+ * Why queries and not a world step: the first World.step() of a process compiles Rapier's whole pipeline
+ * (broad and narrow phase, solver, islands) from WebAssembly, about 0.5-1.5 s here; the shape query compiles
+ * in tens of milliseconds, and our own sphere test replaces the broad phase.
  */
 import RAPIER from '@dimforge/rapier3d-compat';
 import type { RobotGeometry } from './geometry.ts';
-import { colliderDesc, shapeRotation } from './world.ts';
+import { shapeSamplePoints } from './geometry.ts';
+import { colliderDesc } from './world.ts';
+import { compose } from './math.ts';
 import { matToQuat } from '../robot/kinematics.ts';
 
 const IDENTITY = Float64Array.from([1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0]);
@@ -16,34 +24,56 @@ export interface PairContact { a: number; b: number; depth: number }
 export class SelfCollisionWorld {
   readonly world: RAPIER.World;
   readonly geom: RobotGeometry;
-  readonly bodies: RAPIER.RigidBody[] = [];
   readonly colliders: RAPIER.Collider[] = [];
-  private readonly bodyOfCollider = new Map<number, number>();
+  /** Per collider: its body, its pose in the body's top-link frame (3x4), bounding sphere (centre in that frame, radius). */
+  private readonly body: Int32Array;
+  private readonly local: Float64Array;
+  private readonly center: Float64Array;
+  private readonly radius: Float64Array;
+  /** Collider pairs (i < j) of bodies that may collide: not joined by a joint, not excluded. */
+  private pairs: Int32Array;
+  /** World sphere centres of the current placement. */
+  private readonly cw: Float64Array;
   private readonly skip = new Set<number>();
   /** Body pairs excluded because they overlap in the neutral pose. */
   excluded: [number, number][] = [];
+  private readonly pose = new Float64Array(12);
+  private readonly tr = { x: 0, y: 0, z: 0 };
+  private readonly q4 = new Float64Array(4);
+  private readonly rot = { w: 1, x: 0, y: 0, z: 0 };
 
   constructor(geom: RobotGeometry) {
     this.geom = geom;
     this.world = new RAPIER.World({ x: 0, y: 0, z: 0 });
-    const nb = geom.bodies.length;
-    for (let b = 0; b < nb; b++) {
-      const body = this.world.createRigidBody(RAPIER.RigidBodyDesc.kinematicPositionBased());
-      this.bodies.push(body);
-      for (const s of geom.bodies[b].shapes) {
+    const bodyOf: number[] = [], local: number[] = [], center: number[] = [], radius: number[] = [];
+    geom.bodies.forEach((spec, b) => {
+      for (const s of spec.shapes) {
         const cd = colliderDesc(s, IDENTITY);
         if (!cd) continue;
-        if (s.kind !== 'hull') {
-          cd.setTranslation(s.pose[9], s.pose[10], s.pose[11]);
-          cd.setRotation(shapeRotation(s, s.pose));
-        }
-        cd.setActiveCollisionTypes(RAPIER.ActiveCollisionTypes.ALL);
-        const c = this.world.createCollider(cd, body);
-        this.colliders.push(c);
-        this.bodyOfCollider.set(c.handle, b);
+        this.colliders.push(this.world.createCollider(cd));
+        bodyOf.push(b);
+        // Hull points are in the body frame already (pose identity); primitives carry their pose, and Rapier's
+        // cylinders and capsules lie along Y where the URDF's lie along Z.
+        const P = s.kind === 'hull' ? IDENTITY : s.kind === 'cylinder' || s.kind === 'capsule' ? composed(s.pose, Y_TO_Z) : s.pose;
+        for (let k = 0; k < 12; k++) local.push(P[k]);
+        const p = shapeSamplePoints(s);
+        let lo = [Infinity, Infinity, Infinity], hi = [-Infinity, -Infinity, -Infinity];
+        for (let i = 0; i < p.length; i += 3) for (let k = 0; k < 3; k++) { lo[k] = Math.min(lo[k], p[i + k]); hi[k] = Math.max(hi[k], p[i + k]); }
+        if (!p.length) { lo = [0, 0, 0]; hi = [0, 0, 0]; }
+        const c = [0, 1, 2].map((k) => (lo[k] + hi[k]) / 2);
+        let r = 0;
+        for (let i = 0; i < p.length; i += 3) r = Math.max(r, Math.hypot(p[i] - c[0], p[i + 1] - c[1], p[i + 2] - c[2]));
+        center.push(...c);
+        radius.push(r + 1e-3);
       }
-    }
-    for (let b = 1; b < nb; b++) this.skip.add(this.key(b, geom.bodies[b].parent));
+    });
+    this.body = Int32Array.from(bodyOf);
+    this.local = Float64Array.from(local);
+    this.center = Float64Array.from(center);
+    this.radius = Float64Array.from(radius);
+    this.cw = new Float64Array(center.length);
+    for (let b = 1; b < geom.bodies.length; b++) this.skip.add(this.key(b, geom.bodies[b].parent));
+    this.pairs = this.candidatePairs();
     // Neutral pose overlaps.
     const kin = geom.kin;
     const q = new Float64Array(kin.nq);
@@ -54,44 +84,56 @@ export class SelfCollisionWorld {
       this.excluded.push([c.a, c.b]);
       this.skip.add(this.key(c.a, c.b));
     }
+    this.pairs = this.candidatePairs();
   }
 
   private key(a: number, b: number): number {
     return a < b ? a * 4096 + b : b * 4096 + a;
   }
 
-  /** Place every body from link poses (12 per kinematics link, starting at offset). */
-  private readonly tr = { x: 0, y: 0, z: 0 };
-
-  place(pose: Float64Array, offset: number): void {
-    const tr = this.tr;
-    for (let b = 0; b < this.bodies.length; b++) {
-      const o = offset + 12 * this.geom.bodies[b].top;
-      tr.x = pose[o + 9]; tr.y = pose[o + 10]; tr.z = pose[o + 11];
-      this.bodies[b].setTranslation(tr, false);
-      this.bodies[b].setRotation(rotQuat(pose, o), false);
+  private candidatePairs(): Int32Array {
+    const out: number[] = [];
+    const n = this.colliders.length;
+    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) {
+      const a = this.body[i], b = this.body[j];
+      if (a !== b && !this.skip.has(this.key(a, b))) out.push(i, j);
     }
-    this.world.step();
+    return Int32Array.from(out);
+  }
+
+  /** Place every collider from link poses (12 per kinematics link, starting at offset). */
+  place(linkPose: Float64Array, offset: number): void {
+    const P = this.pose, tr = this.tr, rot = this.rot;
+    for (let i = 0; i < this.colliders.length; i++) {
+      const o = offset + 12 * this.geom.bodies[this.body[i]].top;
+      compose(linkPose, o, this.local, 12 * i, P, 0);
+      const c = this.center;
+      for (let r = 0; r < 3; r++) {
+        this.cw[3 * i + r] = linkPose[o + 3 * r] * c[3 * i] + linkPose[o + 3 * r + 1] * c[3 * i + 1] + linkPose[o + 3 * r + 2] * c[3 * i + 2] + linkPose[o + 9 + r];
+      }
+      tr.x = P[9]; tr.y = P[10]; tr.z = P[11];
+      const q = this.q4;
+      matToQuat(P, 0, q);
+      rot.w = q[0]; rot.x = q[1]; rot.y = q[2]; rot.z = q[3];
+      this.colliders[i].setTranslation(tr);
+      this.colliders[i].setRotation(rot);
+    }
   }
 
   /** Pairs (non-adjacent, not excluded) penetrating deeper than minDepth at the current placement. */
   contacts(minDepth: number): PairContact[] {
     const best = new Map<number, number>();
-    const w = this.world;
-    for (const c of this.colliders) {
-      const a = this.bodyOfCollider.get(c.handle)!;
-      w.contactPairsWith(c, (c2) => {
-        const b = this.bodyOfCollider.get(c2.handle);
-        if (b === undefined || b === a || b < a) return;
-        const k = this.key(a, b);
-        if (this.skip.has(k)) return;
-        w.contactPair(c, c2, (m) => {
-          for (let i = 0; i < m.numContacts(); i++) {
-            const d = -m.contactDist(i);
-            if (d > (best.get(k) ?? 0)) best.set(k, d);
-          }
-        });
-      });
+    const pairs = this.pairs, cw = this.cw, rad = this.radius;
+    for (let k = 0; k < pairs.length; k += 2) {
+      const i = pairs[k], j = pairs[k + 1];
+      const dx = cw[3 * i] - cw[3 * j], dy = cw[3 * i + 1] - cw[3 * j + 1], dz = cw[3 * i + 2] - cw[3 * j + 2];
+      const rr = rad[i] + rad[j];
+      if (dx * dx + dy * dy + dz * dz > rr * rr) continue;
+      const c = this.colliders[i].contactCollider(this.colliders[j], 0);
+      if (!c) continue;
+      const d = -c.distance;
+      const key = this.key(this.body[i], this.body[j]);
+      if (d > (best.get(key) ?? 0)) best.set(key, d);
     }
     const out: PairContact[] = [];
     for (const [k, d] of best) if (d > minDepth) out.push({ a: Math.floor(k / 4096), b: k % 4096, depth: d });
@@ -103,13 +145,10 @@ export class SelfCollisionWorld {
   }
 }
 
-const quatScratch = { w: 1, x: 0, y: 0, z: 0 };
+const Y_TO_Z = Float64Array.from([1, 0, 0, 0, 0, -1, 0, 1, 0, 0, 0, 0]);
 
-const quatTmp = new Float64Array(4);
-
-/** Rotation of a pose into a shared scratch quaternion (Rapier copies it on set). */
-function rotQuat(m: Float64Array, o: number): { w: number; x: number; y: number; z: number } {
-  matToQuat(m, o, quatTmp);
-  quatScratch.w = quatTmp[0]; quatScratch.x = quatTmp[1]; quatScratch.y = quatTmp[2]; quatScratch.z = quatTmp[3];
-  return quatScratch;
+function composed(a: Float64Array, b: Float64Array): Float64Array {
+  const out = new Float64Array(12);
+  compose(a, 0, b, 0, out, 0);
+  return out;
 }

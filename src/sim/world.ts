@@ -11,22 +11,20 @@
  * world-aligned at the initial pose makes both joint kinds start exactly in that pose: the joint axis is
  * then the same vector in both bodies' frames, and Rapier's zero is the motion's first frame.
  *
- * Joints, chosen by measurement (benchmarks/validate/RESULTS.md; 2 s squat, PD tracking, unassisted, one run):
- * - 'multibody' (default): reduced coordinates; the JS bindings give them no motors and no limits, so the
- *   tracker (track.ts) computes joint PD torques itself and applies them as equal and opposite body torques,
- *   capped at the URDF effort. Measured: max anchor separation 0.001-0.052 mm on H1, G1 and T1 at dt 1-5 ms,
- *   all three stayed up at dt <= 2 ms (G1 and T1 fell at 5 ms: explicit PD gains capped too low);
- *   80-530 steps/s on the loaded 2-core VM.
- * - 'impulse': Rapier's PD motors (configureMotor, max force = URDF effort), solved as constraints.
- *   Measured: 2-10x more steps/s (570-2,650), H1 drift 0.04-0.21 mm at dt <= 2 ms (24 mm at 5 ms), but
- *   G1 (0.09/0.21 kg waist links) and T1 (0.07 kg ankle links) separated by 0.4-71 mm and fell at every
- *   dt/iteration setting tried.
- * Among the two Rapier joint kinds: multibody, dt 2 ms, 4 solver iterations; every run reports its drift.
- * The default closed-loop model is now neither: our reduced-coordinate dynamics (articulated.ts), 5-10x
- * faster per step with exact joints (configs/validation.yaml `sim.joints`; docs/validate.md says why).
- * With actuator armature (geometry.ts; 2e-4 kg m^2 per Nm of effort) all three robots also track at 5 ms,
- * but on a real retargeted clip (T1 digging) the multibody anchors then separated by 1.4 mm (0.54 mm at
- * 2.5 ms, 0.011 mm at 2 ms), so the step stays at 2 ms.
+ * This is the Rapier engine of the plant interface (plant.ts, plant-rapier.ts), which the validator's closed
+ * loop uses with `sim.joints: multibody`. The validator's default closed loop does not use Rapier: it runs on
+ * the project's own reduced-coordinate dynamics (articulated.ts), 5-10x faster per step with exact joints
+ * (configs/validation.yaml `sim.joints`; docs/validate.md says why).
+ *
+ * Joint kinds, measured (benchmarks/validate/RESULTS.md; 2 s squat, PD tracking, unassisted):
+ * - 'multibody': reduced coordinates; the JS bindings give them no motors and no limits, so the plant
+ *   computes joint PD torques itself and applies them as equal and opposite body torques, capped at the URDF
+ *   effort. Max anchor separation 0.001-0.052 mm on H1, G1 and T1 at dt 1-5 ms; all three stayed up at
+ *   dt <= 2 ms. With actuator armature (geometry.ts) all three also track at 5 ms, but on a real retargeted clip
+ *   (T1 digging) the anchors then separated by 1.4 mm (0.011 mm at 2 ms), so use 2 ms.
+ * - 'impulse': Rapier's PD motors (configureMotor, max force = URDF effort), solved as constraints; 2-10x more
+ *   steps/s, but G1 (0.09/0.21 kg waist links) and T1 (0.07 kg ankle links) separated by 0.4-71 mm and fell at
+ *   every setting tried. Kept here for measurement only; the validator does not offer it.
  *
  * Contacts: bodies joined by a joint do not collide (contactsEnabled = false); pairs that already overlap
  * in the robot's neutral pose are filtered too (hooks), every other pair collides. Ground: a box whose top

@@ -25,15 +25,21 @@ export function expectCompleteReport(r: ValidationReport, frames: number, floati
 
 /**
  * The verdict of a kinematic CMU clip on a real humanoid: infeasible, with a hard ankle-torque reason (the
- * reference needs more ankle torque than the URDF's effort limit allows — an independent simulator found the
- * same for the CMU walk on H1) and a hard residual (the assisted base needs a large external wrench).
+ * reference needs more ankle torque than the URDF's effort limit allows even with the centre of pressure
+ * anywhere inside the feet — an independent simulator, MuJoCo, found 2.6-3.1x for the CMU walk on H1), the
+ * ratio bounded because the ground forces stay inside the feet (the old per-joint charge gave 7-17x), and the
+ * residual (least external base wrench) reported as a number.
  */
-export function expectAnkleTorqueInfeasible(r: ValidationReport, minRatio: number): void {
+export function expectAnkleTorqueInfeasible(r: ValidationReport, minRatio: number, maxRatio: number, joint = /ankle/i): void {
   expect(r.feasible).toBe(false);
   const torque = r.reasons.find((x) => x.kind === 'torque');
   expect(torque?.hard, 'a hard torque reason').toBe(true);
-  const m = /(\S*ankle\S*) needs ([\d.]+)x its effort/i.exec(torque!.message);
+  const m = /(\S+) needs ([\d.]+)x its effort/i.exec(torque!.message);
   expect(m, torque!.message).not.toBeNull();
+  expect(m![1], torque!.message).toMatch(joint);
   expect(Number(m![2])).toBeGreaterThan(minRatio);
-  expect(r.reasons.find((x) => x.kind === 'residual')?.hard, 'a hard residual reason').toBe(true);
+  expect(Number(m![2])).toBeLessThan(maxRatio);
+  const res = r.metrics.residual as { force_mean_weight: number; force_max_weight: number };
+  expect(res.force_mean_weight).toBeGreaterThanOrEqual(0);
+  expect(res.force_max_weight).toBeGreaterThanOrEqual(res.force_mean_weight);
 }
