@@ -4,7 +4,11 @@
  *
  *     z = np.load("track.npz"); meta = json.loads(z["meta.json"]); pos = z["positions"]
  *
- * Written stored (uncompressed) so arrays can be memory-mapped by readers; read both stored and deflated.
+ * Written stored (uncompressed) so arrays can be memory-mapped by readers; read both stored and deflated,
+ * C- or Fortran-ordered (`np.save(a[:, idx])` writes Fortran order; it is reordered to C order on read).
+ * Reading trusts nothing: every member is inflated only up to its declared size and LIMITS.memberBytes (a
+ * zip bomb is refused, not unpacked), the members together to LIMITS.npzBytes, and an array's declared shape
+ * must match its member's bytes.
  */
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -12,6 +16,7 @@ import * as zlib from 'node:zlib';
 import { inflateRawSync } from 'node:zlib';
 import { UserError, wrapFileError } from '../errors.ts';
 import { writeFileAtomic } from './atomic.ts';
+import { LIMITS } from './limits.ts';
 
 export type DType = 'f4' | 'f8' | 'i1' | 'i2' | 'i4' | 'i8' | 'u1' | 'u2' | 'u4' | 'b1';
 export type NumericArray =
@@ -89,26 +94,61 @@ export function decodeNpy(buf: Uint8Array, what = 'array', crc?: number): NdArra
   let hlen: number;
   let off: number;
   if (major === 1) { hlen = buf[8] | (buf[9] << 8); off = 10; }
-  else { hlen = buf[8] | (buf[9] << 8) | (buf[10] << 16) | (buf[11] << 24); off = 12; }
+  else if (major === 2 || major === 3) {
+    if (buf.length < 12) throw new Error(`${what}: truncated .npy header`);
+    hlen = (buf[8] | (buf[9] << 8) | (buf[10] << 16)) + buf[11] * 2 ** 24; off = 12;
+  } else throw new Error(`${what}: unknown .npy format version ${major}`);
+  if (off + hlen > buf.length || hlen > 1 << 20) throw new Error(`${what}: truncated .npy header`);
   const header = Buffer.from(buf.subarray(off, off + hlen)).toString('latin1');
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
   const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
   const shapeStr = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
   if (!descr || !fortran || shapeStr === undefined) throw new Error(`${what}: unreadable .npy header`);
-  if (fortran === 'True') throw new Error(`${what}: Fortran-ordered arrays are not supported`);
-  const shape = shapeStr.split(',').map((s) => s.trim()).filter((s) => s.length).map(Number);
+  const shape = shapeStr.split(',').map((s) => s.trim()).filter((s) => s.length).map((s) => (/^\d+L?$/.test(s) ? Number(s.replace('L', '')) : NaN));
+  if (shape.some((d) => !Number.isSafeInteger(d)) || shape.length > 32) throw new Error(`${what}: shape (${shapeStr.slice(0, 60)}) is not a list of non-negative integers`);
   const dt = (Object.keys(DESCR) as DType[]).find((k) => DESCR[k] === descr || DESCR[k].slice(1) === descr.slice(1) && descr[0] === '=');
   if (!dt) throw new Error(`${what}: unsupported dtype ${descr}`);
   const n = shape.reduce((a, b) => a * b, 1);
   const C = CTOR[dt];
   const start = off + hlen;
+  if (n * C.BYTES_PER_ELEMENT > LIMITS.arrayBytes) throw new Error(`${what}: shape (${shape.join(', ')}) of ${descr} is ${n * C.BYTES_PER_ELEMENT} bytes, over the ${LIMITS.arrayBytes}-byte limit`);
   if (buf.length - start < n * C.BYTES_PER_ELEMENT) throw new Error(`${what}: truncated data (${shape} of ${descr})`);
+  if (fortran === 'True' && shape.length > 1) {
+    const data = new C(new ArrayBuffer(n * C.BYTES_PER_ELEMENT), 0, n);
+    const src = new C(new Uint8Array(buf.subarray(start, start + n * C.BYTES_PER_ELEMENT)).buffer, 0, n);
+    fortranToC(src, data, shape);
+    return { dtype: dt, shape, data };
+  }
   // Copy so the result is aligned and owns its memory.
   const copy = new Uint8Array(n * C.BYTES_PER_ELEMENT);
   copy.set(buf.subarray(start, start + copy.length));
   const out: NdArray = { dtype: dt, shape, data: new C(copy.buffer, 0, n) };
   if (crc !== undefined && buf.length - start === copy.length) out.crc32 = crc32Suffix(crc, crc32(buf.subarray(0, start)), copy.length);
   return out;
+}
+
+/** Reorder a Fortran-ordered (column-major) array into C order (row-major). */
+function fortranToC(src: NumericArray, dst: NumericArray, shape: number[]): void {
+  const k = shape.length;
+  const n = dst.length;
+  if (n === 0) return;
+  // Fortran strides: the first index varies fastest.
+  const fstride = new Array<number>(k);
+  fstride[0] = 1;
+  for (let m = 1; m < k; m++) fstride[m] = fstride[m - 1] * shape[m - 1];
+  const idx = new Array<number>(k).fill(0);
+  let f = 0;
+  for (let c = 0; c < n; c++) {
+    (dst as Float64Array)[c] = (src as Float64Array)[f];
+    // Next C-order index: the last dimension varies fastest.
+    for (let m = k - 1; m >= 0; m--) {
+      idx[m]++;
+      f += fstride[m];
+      if (idx[m] < shape[m]) break;
+      f -= fstride[m] * shape[m];
+      idx[m] = 0;
+    }
+  }
 }
 
 // ---- zip --------------------------------------------------------------------------------------------
@@ -248,11 +288,13 @@ export function unzip(buf: Uint8Array, crcs?: Map<string, number>): Map<string, 
   const count = b.readUInt16LE(eocd + 10);
   let p = b.readUInt32LE(eocd + 16);
   const out = new Map<string, Uint8Array>();
+  let total = 0;
   for (let k = 0; k < count; k++) {
     if (p + 46 > b.length || b.readUInt32LE(p) !== 0x02014b50) throw new Error('corrupt zip central directory');
     const method = b.readUInt16LE(p + 10);
     const crc = b.readUInt32LE(p + 16);
     const csize = b.readUInt32LE(p + 20);
+    const usize = b.readUInt32LE(p + 24);
     const nlen = b.readUInt16LE(p + 28);
     const xlen = b.readUInt16LE(p + 30);
     const clen = b.readUInt16LE(p + 32);
@@ -263,10 +305,22 @@ export function unzip(buf: Uint8Array, crcs?: Map<string, number>): Map<string, 
     const start = lho + 30 + b.readUInt16LE(lho + 26) + b.readUInt16LE(lho + 28);
     if (start + csize > b.length) throw new Error(`truncated zip entry ${name}`);
     const raw = b.subarray(start, start + csize);
+    // The declared size bounds what is unpacked: never more than it, nor than the ceilings.
+    if (usize > LIMITS.memberBytes) throw new Error(`zip entry ${name} declares ${usize} bytes, over the ${LIMITS.memberBytes}-byte limit`);
+    total += usize;
+    if (total > LIMITS.npzBytes) throw new Error(`zip members declare over ${LIMITS.npzBytes} bytes together`);
     let data: Uint8Array;
     if (method === 0) data = raw;
-    else if (method === 8) data = inflateRawSync(raw);
-    else throw new Error(`zip entry ${name} uses unsupported compression method ${method}`);
+    else if (method === 8) {
+      try {
+        data = inflateRawSync(raw, { maxOutputLength: Math.max(1, usize) });
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        if (e.code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError) throw new Error(`zip entry ${name} unpacks to more than its declared ${usize} bytes (a zip bomb?)`);
+        throw new Error(`zip entry ${name} does not inflate: ${e.message}`);
+      }
+    } else throw new Error(`zip entry ${name} uses unsupported compression method ${method}`);
+    if (data.length !== usize) throw new Error(`zip entry ${name} is ${data.length} bytes, its directory says ${usize}`);
     if (crc32(data) !== crc) throw new Error(`zip entry ${name} fails its CRC check (corrupt file)`);
     out.set(name, data);
     crcs?.set(name, crc);

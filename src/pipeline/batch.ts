@@ -13,7 +13,7 @@
  * - killed and rerun, it finishes what is left and duplicates nothing (store writes are atomic, markers are
  *   written after the episode).
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -25,7 +25,7 @@ import { writeFileAtomic } from '../io/atomic.ts';
 import { sha256File } from '../privacy/gate.ts';
 import { openStore } from '../store/store.ts';
 import { loadUrdf } from '../robot/urdf.ts';
-import { runClip, VERSION, type ClipResult, type RunOptions } from './run.ts';
+import { runClip, runExitCode, VERSION, type ClipResult, type RunOptions } from './run.ts';
 
 export interface BatchItem {
   input: string;
@@ -122,6 +122,7 @@ function markerPath(store: string, job: string): string {
 /** Run this worker's part of the batch in this process. */
 export async function runBatchWorker(source: string, opts: BatchOptions): Promise<BatchSummary> {
   const log = opts.log ?? ((l: string) => console.log(l));
+  if (opts.worker) exitWithParent();
   const all = listItems(source).filter((it) => shardOf(it.key, opts.of) === opts.shard);
   const mine = opts.worker ? all.filter((_, i) => i % opts.worker!.of === opts.worker!.index) : all;
   const store = openStore(opts.store, { create: true });
@@ -160,13 +161,52 @@ export async function runBatch(source: string, opts: BatchOptions, argvForChild:
   if (jobs === 1 || count <= 1) {
     const s = await runBatchWorker(source, opts);
     (opts.log ?? console.log)(`shard ${s.shard}/${s.of}: ${s.items} item(s), ${s.done} run, ${s.skipped} already done`);
-    return { exitCode: 0 };
+    return { exitCode: runExitCode(s.results) };
   }
   const n = Math.min(jobs, count);
+  const procs: ChildProcess[] = [];
   const children = Array.from({ length: n }, (_, k) => new Promise<number>((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...argvForChild, '--jobs', '1', '--worker', `${k}/${n}`, '--shard', String(opts.shard), '--of', String(opts.of)], { stdio: ['ignore', 'inherit', 'inherit'] });
+    // stdin is a pipe the child watches: when this process dies, however it dies (even SIGKILL), the pipe
+    // closes and the worker exits instead of running on unsupervised.
+    const child = spawn(process.execPath, [BIN, ...argvForChild, '--jobs', '1', '--worker', `${k}/${n}`, '--shard', String(opts.shard), '--of', String(opts.of)], { stdio: ['pipe', 'inherit', 'inherit'] });
+    procs.push(child);
+    child.stdin!.on('error', () => {});
     child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
   }));
+  // SIGTERM/SIGINT to the parent (a scheduler cancelling the job) stop the workers too, then the parent.
+  const forward = (sig: NodeJS.Signals) => {
+    for (const c of procs) if (c.exitCode === null) c.kill(sig);
+    void Promise.all(children).then(() => process.exit(128 + (sig === 'SIGINT' ? 2 : 15)));
+  };
+  process.once('SIGTERM', forward);
+  process.once('SIGINT', forward);
   const codes = await Promise.all(children);
-  return { exitCode: codes.some((c) => c !== 0) ? 1 : 0 };
+  process.removeListener('SIGTERM', forward);
+  process.removeListener('SIGINT', forward);
+  return { exitCode: codes.includes(1) || codes.some((c) => c !== 0 && c !== 3) ? 1 : codes.includes(3) ? 3 : 0 };
+}
+
+/**
+ * In a batch worker: exit when the parent is gone. The parent holds the write end of our stdin; it closes
+ * when the parent exits or is killed. (The check runs between stages: a clip's synchronous solve finishes
+ * first, then the worker stops.)
+ */
+function exitWithParent(): void {
+  if (process.stdin.isTTY) return;
+  const bye = () => process.exit(143);
+  process.stdin.on('end', bye).on('close', bye).on('error', bye);
+  process.stdin.resume();
+  // Watching stdin must not keep a finished worker alive.
+  (process.stdin as unknown as { unref?: () => void }).unref?.();
+  // Belt and braces: a parent that died without closing the pipe (e.g. the pipe inherited elsewhere).
+  const parent = process.ppid;
+  const t = setInterval(() => {
+    try {
+      process.kill(parent, 0);
+    } catch {
+      bye();
+    }
+    if (process.ppid !== parent) bye();
+  }, 1000);
+  t.unref();
 }

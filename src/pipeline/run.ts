@@ -270,6 +270,16 @@ export const VERSION: string = (() => {
   }
 })();
 
+/**
+ * The exit status for a run's results (README "Exit status"): 0 every input stored (feasible or not), 1 any
+ * failed (unreadable or invalid input), 3 none failed but any was refused (consent) or rejected (quality).
+ */
+export function runExitCode(results: Pick<ClipResult, 'status'>[]): number {
+  if (results.some((r) => r.status === 'error')) return 1;
+  if (results.some((r) => r.status === 'refused' || r.status === 'rejected')) return 3;
+  return 0;
+}
+
 /** Run several recordings one after another into one store. */
 export async function runPipeline(inputs: string[], opts: RunOptions): Promise<ClipResult[]> {
   const store = openStore(opts.store, { create: true });

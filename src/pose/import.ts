@@ -108,7 +108,16 @@ export function importPose(file: string, opts: ImportOptions = {}): PoseTrack {
     case 'deepmimic': track = importDeepMimic(file, { character: opts.character }, input); break;
     case 'track': track = loadTrack(file); break;
   }
-  if (statesRate && opts.fps !== undefined && Math.abs(opts.fps - track.fps) > 1e-9) track = resampleTrack(track, opts.fps);
+  if (statesRate && opts.fps !== undefined && Math.abs(opts.fps - track.fps) > 1e-9) track = resampleTrack(track, opts.fps, { file });
   validateTrack(track, file);
+  requireData(track, file);
   return track;
+}
+
+/** Refuse a track with no frames, or in which no joint is present in any frame (all NaN / confidence 0). */
+export function requireData(track: PoseTrack, file?: string): void {
+  if (track.timestamps.length === 0) throw new UserError('the track has no frames', file);
+  const c = track.confidence;
+  for (let k = 0; k < c.length; k++) if (c[k] > 0) return;
+  throw new UserError(`the track has no data: no joint is present in any of its ${track.timestamps.length} frames (every position missing or NaN)`, file);
 }

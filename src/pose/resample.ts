@@ -6,11 +6,14 @@
  * a source frame period) the source values are copied unchanged.
  */
 import { UserError } from '../errors.ts';
+import { LIMITS, checkLimit } from '../io/limits.ts';
 import type { PoseTrack } from './track.ts';
 
 export interface ResampleOptions {
   /** Longest run of missing source frames interpolated across (default 2). */
   maxGapFrames?: number;
+  /** File named in errors (default the track's source file). */
+  file?: string;
 }
 
 export function resampleTrack(track: PoseTrack, fps: number, opts: ResampleOptions = {}): PoseTrack {
@@ -24,6 +27,9 @@ export function resampleTrack(track: PoseTrack, fps: number, opts: ResampleOptio
   const eps = 1e-6 * period;
   const t0 = src[0];
   const n = Math.floor((src[T - 1] - t0) * fps + 1e-6) + 1;
+  // The frame count comes from the input (duration × requested rate): bound it before allocating.
+  checkLimit(n, LIMITS.frames, `resampling ${(src[T - 1] - t0).toFixed(3)} s to ${fps} fps makes a frame count that`, opts.file ?? track.source.file);
+  checkLimit(n * J * 3 * 4, LIMITS.arrayBytes, `resampled positions take bytes that`, opts.file ?? track.source.file);
   const timestamps = new Float64Array(n);
   for (let k = 0; k < n; k++) timestamps[k] = t0 + k / fps;
   const positions = new Float32Array(n * J * 3).fill(NaN);

@@ -52,6 +52,9 @@ export function jointIndex(t: PoseTrack, name: string): number {
   return t.jointNames.indexOf(name);
 }
 
+/** Largest distance from the origin a position may have, metres. */
+const MAX_M = 1e5;
+
 /** Check a track's arrays agree with each other; throws UserError naming `file`. */
 export function validateTrack(t: PoseTrack, file?: string): void {
   const T = t.timestamps.length;
@@ -72,11 +75,12 @@ export function validateTrack(t: PoseTrack, file?: string): void {
     const c = C[k];
     if (!(c >= 0 && c <= 1)) throw new UserError(`confidence value ${k} is ${c}, outside [0,1]`, file);
     const x = P[3 * k], y = P[3 * k + 1], z = P[3 * k + 2];
-    // v - v is 0 for a finite v and NaN for NaN or ±Infinity.
-    if (x - x === 0 && y - y === 0 && z - z === 0) continue;
+    // v - v is 0 for a finite v and NaN for NaN or ±Infinity; metres, so nothing is 100 km away.
+    if (x - x === 0 && y - y === 0 && z - z === 0 && x < MAX_M && x > -MAX_M && y < MAX_M && y > -MAX_M && z < MAX_M && z > -MAX_M) continue;
     for (let a = 0; a < 3; a++) {
       const v = P[3 * k + a];
       if (v === Infinity || v === -Infinity) throw new UserError(`position value ${3 * k + a} is infinite`, file);
+      if (Math.abs(v) >= MAX_M) throw new UserError(`joint ${t.jointNames[k % J]} at frame ${Math.floor(k / J)} is ${v.toExponential(2)} m from the origin (over ${MAX_M / 1000} km: wrong units or garbage)`, file);
     }
     if (c > 0) throw new UserError(`joint ${t.jointNames[k % J]} at frame ${Math.floor(k / J)} is NaN but has confidence ${c}`, file);
   }
@@ -145,10 +149,14 @@ export function trackFromNpz({ arrays, meta }: NpzContent, file: string): PoseTr
 }
 
 function toF32(a: NdArray): Float32Array {
-  return a.data instanceof Float32Array ? a.data : Float32Array.from(a.data as ArrayLike<number>);
+  return a.data instanceof Float32Array ? a.data : Float32Array.from(asNumbers(a.data));
 }
 function toF64(a: NdArray): Float64Array {
-  return a.data instanceof Float64Array ? a.data : Float64Array.from(a.data as ArrayLike<number>);
+  return a.data instanceof Float64Array ? a.data : Float64Array.from(asNumbers(a.data));
+}
+/** Any stored array as numbers (int64 arrays hold BigInts). */
+function asNumbers(d: NdArray['data']): ArrayLike<number> {
+  return d instanceof BigInt64Array ? Array.from(d, Number) : (d as ArrayLike<number>);
 }
 
 /** An empty track of T frames and the given joints: all positions NaN, confidences 0. */

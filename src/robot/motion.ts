@@ -44,6 +44,20 @@ export function validateMotion(m: RobotMotion, file?: string): void {
     for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) throw new UserError(`${name} value ${i} is not finite`, file);
   }
   for (let i = 1; i < T; i++) if (!(m.timestamps[i] > m.timestamps[i - 1])) throw new UserError(`timestamps are not increasing at frame ${i}`, file);
+  if (T === 0) throw new UserError('the motion has no frames', file);
+  if (!Number.isFinite(m.timestamps[0]) || !Number.isFinite(m.timestamps[T - 1])) throw new UserError('timestamps are not finite', file);
+  for (let t = 0; t < T; t++) {
+    const w = m.rootQuat[4 * t], x = m.rootQuat[4 * t + 1], y = m.rootQuat[4 * t + 2], z = m.rootQuat[4 * t + 3];
+    const n2 = w * w + x * x + y * y + z * z;
+    // A unit quaternion, give or take float32 rounding and a file written without normalising.
+    if (!(n2 > 0.8 && n2 < 1.2)) throw new UserError(`root_quat at frame ${t} is not a rotation (norm ${Math.sqrt(n2).toPrecision(3)}, expected 1)`, file);
+    for (let a = 0; a < 3; a++) if (Math.abs(m.rootPos[3 * t + a]) >= 1e5) throw new UserError(`root_pos at frame ${t} is ${m.rootPos[3 * t + a].toExponential(2)} m from the origin (wrong units or garbage)`, file);
+  }
+}
+
+/** Any stored array as numbers (int64 arrays hold BigInts). */
+function asNumbers(d: NpzContent['arrays'][string]['data']): ArrayLike<number> {
+  return d instanceof BigInt64Array ? Array.from(d, Number) : (d as ArrayLike<number>);
 }
 
 export function motionMeta(m: RobotMotion): Record<string, unknown> {
@@ -87,10 +101,10 @@ export function motionFromNpz({ arrays, meta }: NpzContent, file: string): Robot
   const { kind: _k, fps, joint_names, root_link, robot, mapping, source, quality, ...rest } = meta as Record<string, any>;
   if (!Array.isArray(joint_names)) throw new UserError('meta.json lacks joint_names', file);
   const m: RobotMotion = {
-    q: Float32Array.from(q.data as ArrayLike<number>),
-    rootPos: Float32Array.from(root_pos.data as ArrayLike<number>),
-    rootQuat: Float32Array.from(root_quat.data as ArrayLike<number>),
-    timestamps: Float64Array.from(timestamps.data as ArrayLike<number>),
+    q: Float32Array.from(asNumbers(q.data)),
+    rootPos: Float32Array.from(asNumbers(root_pos.data)),
+    rootQuat: Float32Array.from(asNumbers(root_quat.data)),
+    timestamps: Float64Array.from(asNumbers(timestamps.data)),
     fps: Number(fps),
     jointNames: joint_names.map(String),
     rootLink: String(root_link ?? ''),

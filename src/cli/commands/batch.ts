@@ -3,6 +3,7 @@ import type { CommandModule } from 'yargs';
 import { UserError } from '../../errors.ts';
 import { loadPseudonymKey } from '../../privacy/pseudonym.ts';
 import { resolveShard, runBatch, runBatchWorker } from '../../pipeline/batch.ts';
+import { runExitCode } from '../../pipeline/run.ts';
 
 interface Args {
   source: string; store: string; robot: string; hand?: string; task?: string; scope: string; 'key-file'?: string;
@@ -39,7 +40,8 @@ export const command: CommandModule<object, Args> = {
     if (a.worker) {
       const m = /^(\d+)\/(\d+)$/.exec(a.worker);
       if (!m) throw new UserError(`--worker must be k/n, got ${a.worker}`);
-      await runBatchWorker(a.source, { ...opts, worker: { index: Number(m[1]), of: Number(m[2]) } });
+      const s = await runBatchWorker(a.source, { ...opts, worker: { index: Number(m[1]), of: Number(m[2]) } });
+      process.exitCode = runExitCode(s.results);
       return;
     }
     // Children get the same arguments (minus the shard flags, which are passed explicitly).

@@ -1,7 +1,7 @@
 import * as os from 'node:os';
 import type { CommandModule } from 'yargs';
 import { loadPseudonymKey } from '../../privacy/pseudonym.ts';
-import { checkRunArguments, runClip, type ClipResult } from '../../pipeline/run.ts';
+import { checkRunArguments, runClip, runExitCode, type ClipResult } from '../../pipeline/run.ts';
 import { Progress } from '../progress.ts';
 
 interface Args {
@@ -15,13 +15,6 @@ export function clipLine(r: ClipResult): string {
   const head = `${r.input}: ${r.status}${r.id ? ` ${r.id.slice(0, 12)}` : ''}`;
   const facts = [r.frames !== undefined ? `${r.frames} frames` : '', r.quality ? `quality ${r.quality}` : '', r.feasible === undefined || r.feasible === null ? '' : r.feasible ? 'feasible' : 'infeasible'].filter(Boolean).join(', ');
   return `${head}${facts ? ` (${facts})` : ''}`;
-}
-
-/** The exit status for a run's results: 0 all stored, 1 any failed, 3 any refused or rejected (and none failed). */
-export function runExitCode(results: ClipResult[]): number {
-  if (results.some((r) => r.status === 'error')) return 1;
-  if (results.some((r) => r.status === 'refused' || r.status === 'rejected')) return 3;
-  return 0;
 }
 
 export const command: CommandModule<object, Args> = {
