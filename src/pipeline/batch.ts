@@ -14,6 +14,7 @@
  *   written after the episode).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -122,7 +123,7 @@ function markerPath(store: string, job: string): string {
 /** Run this worker's part of the batch in this process. */
 export async function runBatchWorker(source: string, opts: BatchOptions): Promise<BatchSummary> {
   const log = opts.log ?? ((l: string) => console.log(l));
-  if (opts.worker) exitWithParent();
+  if (opts.worker) await exitWithParent();
   const all = listItems(source).filter((it) => shardOf(it.key, opts.of) === opts.shard);
   const mine = opts.worker ? all.filter((_, i) => i % opts.worker!.of === opts.worker!.index) : all;
   const store = openStore(opts.store, { create: true });
@@ -166,11 +167,9 @@ export async function runBatch(source: string, opts: BatchOptions, argvForChild:
   const n = Math.min(jobs, count);
   const procs: ChildProcess[] = [];
   const children = Array.from({ length: n }, (_, k) => new Promise<number>((resolve) => {
-    // stdin is a pipe the child watches: when this process dies, however it dies (even SIGKILL), the pipe
-    // closes and the worker exits instead of running on unsupervised.
-    const child = spawn(process.execPath, [BIN, ...argvForChild, '--jobs', '1', '--worker', `${k}/${n}`, '--shard', String(opts.shard), '--of', String(opts.of)], { stdio: ['pipe', 'inherit', 'inherit'] });
+    // The child watches this process and exits when it dies (exitWithParent).
+    const child = spawn(process.execPath, [BIN, ...argvForChild, '--jobs', '1', '--worker', `${k}/${n}`, '--shard', String(opts.shard), '--of', String(opts.of)], { stdio: ['ignore', 'inherit', 'inherit'] });
     procs.push(child);
-    child.stdin!.on('error', () => {});
     child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
   }));
   // SIGTERM/SIGINT to the parent (a scheduler cancelling the job) stop the workers too, then the parent.
@@ -187,26 +186,14 @@ export async function runBatch(source: string, opts: BatchOptions, argvForChild:
 }
 
 /**
- * In a batch worker: exit when the parent is gone. The parent holds the write end of our stdin; it closes
- * when the parent exits or is killed. (The check runs between stages: a clip's synchronous solve finishes
- * first, then the worker stops.)
+ * In a batch worker: exit when the parent is gone, however it went (even SIGKILL, which it cannot pass on).
+ * A watchdog thread checks the parent every 250 ms and, when this process has been re-parented, sends it
+ * SIGTERM: that works while the main thread is busy in a long synchronous solve, where a timer would not run.
  */
-function exitWithParent(): void {
-  if (process.stdin.isTTY) return;
-  const bye = () => process.exit(143);
-  process.stdin.on('end', bye).on('close', bye).on('error', bye);
-  process.stdin.resume();
-  // Watching stdin must not keep a finished worker alive.
-  (process.stdin as unknown as { unref?: () => void }).unref?.();
-  // Belt and braces: a parent that died without closing the pipe (e.g. the pipe inherited elsewhere).
+async function exitWithParent(): Promise<void> {
   const parent = process.ppid;
-  const t = setInterval(() => {
-    try {
-      process.kill(parent, 0);
-    } catch {
-      bye();
-    }
-    if (process.ppid !== parent) bye();
-  }, 1000);
-  t.unref();
+  const watchdog = new Worker(`setInterval(() => { if (process.ppid !== ${parent}) process.kill(process.pid, 'SIGTERM'); }, 250);`, { eval: true });
+  watchdog.unref();
+  // The thread starts only once this one's event loop turns: wait for it before any long synchronous work.
+  await new Promise<void>((resolve) => { watchdog.once('online', () => resolve()); watchdog.once('error', () => resolve()); });
 }
