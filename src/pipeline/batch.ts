@@ -168,7 +168,7 @@ export async function runBatch(source: string, opts: BatchOptions, argvForChild:
   const procs: ChildProcess[] = [];
   const children = Array.from({ length: n }, (_, k) => new Promise<number>((resolve) => {
     // The child watches this process and exits when it dies (exitWithParent).
-    const child = spawn(process.execPath, [BIN, ...argvForChild, '--jobs', '1', '--worker', `${k}/${n}`, '--shard', String(opts.shard), '--of', String(opts.of)], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawn(process.execPath, [BIN, ...argvForChild, '--jobs', '1', '--worker', `${k}/${n}`, '--shard', String(opts.shard), '--of', String(opts.of)], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, REEL2REAL_BATCH_PARENT: String(process.pid) } });
     procs.push(child);
     child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
   }));
@@ -191,9 +191,12 @@ export async function runBatch(source: string, opts: BatchOptions, argvForChild:
  * SIGTERM: that works while the main thread is busy in a long synchronous solve, where a timer would not run.
  */
 async function exitWithParent(): Promise<void> {
-  const parent = process.ppid;
+  // The parent names itself: by the time this runs (module loading takes seconds) it may already be gone.
+  const parent = Number(process.env.REEL2REAL_BATCH_PARENT) || process.ppid;
+  if (process.ppid !== parent) process.exit(143);
   const watchdog = new Worker(`setInterval(() => { if (process.ppid !== ${parent}) process.kill(process.pid, 'SIGTERM'); }, 250);`, { eval: true });
-  watchdog.unref();
-  // The thread starts only once this one's event loop turns: wait for it before any long synchronous work.
+  // The thread starts only once this one's event loop turns: wait for it before any long synchronous work
+  // (referenced until then, so the wait itself keeps the process alive), then let it not hold the process.
   await new Promise<void>((resolve) => { watchdog.once('online', () => resolve()); watchdog.once('error', () => resolve()); });
+  watchdog.unref();
 }

@@ -136,7 +136,7 @@ describe('reel2real batch', () => {
 
     const whole = path.join(dir, 'whole');
     const r1 = runCli([...batchArgs(src, whole), '--jobs', '2'], { env: ENV });
-    expect(r1.code, r1.stderr).toBe(0);
+    expect(r1.code, r1.stderr + r1.stdout).toBe(0);
     const expected = ids(whole);
     expect(expected).toHaveLength(3);
 
