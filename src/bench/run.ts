@@ -8,6 +8,7 @@ import type { RobotMotion } from '../robot/motion.ts';
 import type { UrdfRobot } from '../robot/urdf.ts';
 import { assessQuality, type QualityReport, type Verdict } from '../quality/index.ts';
 import { retargetFile } from '../retarget/run.ts';
+import { physicsCorrect } from '../physics/index.ts';
 import { isHandOnlyTrack, isHandRobot } from '../retarget/hand/index.ts';
 import { UserError } from '../errors.ts';
 import { CLEAN_LEVEL, DEFAULT_LEVELS, DEGRADATIONS, degrade, type DegradationType } from './degrade.ts';
@@ -84,7 +85,9 @@ export interface BenchRow {
   metrics: Record<string, number | null>;
   success: boolean;
   /** Where the clip failed when not in validation: 'retarget' (the motion could not be made). */
-  failed_stage: 'retarget' | 'validate' | null;
+  failed_stage: 'retarget' | 'physics' | 'validate' | null;
+  /** The physics stage's verdict (null when it was off or retargeting failed). */
+  physics?: string | null;
   figures: Record<string, number | null>;
   outcome_reasons: string[];
   /** Validation checks that failed (kinds); 'retarget' when the motion could not be made. */
@@ -101,6 +104,8 @@ export interface BenchOptions extends LoadOptions {
   seed?: number;
   /** Which clips are degraded: those whose clean verdict is in this list (default ['pass']). */
   degradeVerdicts?: Verdict[];
+  /** Physics-consistent stage between retarget and the outcome (default on). */
+  physics?: boolean;
   onRow?: (row: BenchRow, done: number) => void;
   onSkip?: (s: SkippedClip) => void;
   onClip?: (clip: string, index: number, total: number) => void;
@@ -119,7 +124,7 @@ export interface BenchRun {
 
 /** Run one (clip, degradation, level) through gate → retarget → outcome. */
 export async function evaluateTrack(
-  track: PoseTrack, robot: UrdfRobot, outcome: OutcomeFn, meta: { clip: string; degradation: DegradationType | 'none'; level: number },
+  track: PoseTrack, robot: UrdfRobot, outcome: OutcomeFn, meta: { clip: string; degradation: DegradationType | 'none'; level: number }, physics = true,
 ): Promise<BenchRow> {
   const t0 = performance.now();
   const q = assessQuality(track);
@@ -133,12 +138,26 @@ export async function evaluateTrack(
   }
   let out: Outcome;
   let failed: BenchRow['failed_stage'] = null;
+  let physicsStatus: string | null = null;
   if (!motion) {
     out = { success: false, figures: {}, reasons: [`retarget failed: ${err}`], checks: ['retarget'] };
     failed = 'retarget';
   } else {
-    out = await outcome(motion);
-    if (!out.success) failed = 'validate';
+    // The physics-consistent stage (on by default, as in `run`): a motion its controller cannot follow fails here.
+    let physicsFail: string[] | null = null;
+    if (physics) {
+      const p = await physicsCorrect(motion, robot, { file: meta.clip });
+      motion = p.motion;
+      physicsStatus = p.report.status;
+      if (p.report.status === 'infeasible') physicsFail = p.report.reasons.map((r) => `physics ${r.kind}: ${r.message}`);
+    }
+    if (physicsFail) {
+      out = { success: false, figures: {}, reasons: physicsFail, checks: ['physics'] };
+      failed = 'physics';
+    } else {
+      out = await outcome(motion);
+      if (!out.success) failed = 'validate';
+    }
   }
   const rq = motion ? (motion.quality as Record<string, unknown> | undefined) ?? null : null;
   const metrics: Record<string, number | null> = {};
@@ -154,6 +173,7 @@ export async function evaluateTrack(
     metrics,
     success: out.success,
     failed_stage: failed,
+    physics: physicsStatus,
     figures: out.figures,
     outcome_reasons: out.reasons,
     failed_checks: [...new Set(out.checks ?? [])],
@@ -188,7 +208,7 @@ export async function benchQuality(clips: ClipEntry[], robot: UrdfRobot, opts: B
       skip(c.id, handOnly ? `hand-only track; ${robot.name} is a body robot` : `body track; ${robot.name} is a hand`);
       continue;
     }
-    const clean = await evaluateTrack(track, robot, opts.outcome, { clip: c.id, degradation: 'none', level: 0 });
+    const clean = await evaluateTrack(track, robot, opts.outcome, { clip: c.id, degradation: 'none', level: 0 }, opts.physics !== false);
     rows.push(clean);
     opts.onRow?.(clean, rows.length);
     if (!degradeVerdicts.includes(clean.verdict)) continue;
@@ -203,7 +223,7 @@ export async function benchQuality(clips: ClipEntry[], robot: UrdfRobot, opts: B
           skip(`${c.id} ${d}=${lv}`, e.message);
           continue;
         }
-        const row = await evaluateTrack(dt, robot, opts.outcome, { clip: c.id, degradation: d, level: lv });
+        const row = await evaluateTrack(dt, robot, opts.outcome, { clip: c.id, degradation: d, level: lv }, opts.physics !== false);
         rows.push(row);
         opts.onRow?.(row, rows.length);
       }

@@ -13,6 +13,8 @@
  *                                     missing joints are 0 with confidence 0 (only when every episode has a
  *                                     track with the same joints)
  *   observation.human_keypoints_confidence [J]
+ *   observation.reference_state [nb]  the kinematic retarget the physics stage corrected (its reference_q), names =
+ *                                     the motion's joint names (only when every episode has one)
  *   quality.flags              [K]    per-frame quality masks (1 = flagged), names = mask names (only when
  *                                     some episode has masks; an episode without a mask gets 0 for it)
  *   timestamp                  [1]    exactly frame_index / fps (motions whose frames are not evenly spaced
@@ -59,6 +61,8 @@ export interface EpisodeProbe {
   trackJoints: string[] | null;
   maskNames: string[];
   hand: { robot: string; joints: string[]; side: unknown } | null;
+  /** The motion carries its kinematic reference (physics stage) as extras.reference_q. */
+  reference: boolean;
 }
 
 export interface SelectedEpisode {
@@ -82,6 +86,7 @@ export function probeEpisode(ep: Episode): EpisodeProbe {
     trackJoints: ep.track ? ep.track.jointNames : null,
     maskNames: Object.keys(ep.masks ?? {}),
     hand: h ? { robot: h.robot.name, joints: h.jointNames, side: (h.mapping as { side?: unknown } | undefined)?.side } : null,
+    reference: m.extras?.reference_q?.data.length === m.timestamps.length * m.jointNames.length,
   };
 }
 
@@ -142,6 +147,7 @@ export function makeLayout(eps: SelectedEpisode[], robot: string): Layout {
     };
     features['observation.human_keypoints_confidence'] = { dtype: 'float32', shape: [keypointJoints.length], names: [...keypointJoints] };
   }
+  if (eps.every((e) => e.probe.reference)) features['observation.reference_state'] = { dtype: 'float32', shape: [jointNames.length], names: [...jointNames] };
   if (maskNames.length) features['quality.flags'] = { dtype: 'float32', shape: [maskNames.length], names: maskNames };
   features.timestamp = { dtype: 'float32', shape: [1], names: null };
   for (const k of ['frame_index', 'episode_index', 'index', 'task_index']) features[k] = { dtype: 'int64', shape: [1], names: null };
@@ -183,6 +189,7 @@ export function episodeFrames(layout: Layout, ep: Episode, episodeIndex: number,
   cols.action = action;
   cols['observation.root_pos'] = Float32Array.from(m.rootPos);
   cols['observation.root_quat'] = Float32Array.from(m.rootQuat);
+  if (layout.features['observation.reference_state']) cols['observation.reference_state'] = Float32Array.from(m.extras!.reference_q.data as ArrayLike<number>);
 
   if (layout.keypointJoints) {
     const tr = ep.track!;
@@ -381,5 +388,7 @@ export function resampleMotion(m: RobotMotion): RobotMotion {
     norm = Math.sqrt(norm) || 1;
     for (let d = 0; d < 4; d++) rootQuat[k * 4 + d] /= norm;
   }
-  return { ...m, q, rootPos, rootQuat, timestamps, meta: { ...(m.meta ?? {}), resampled_from_frames: T } };
+  // The physics stage's reference arrays are on the old frames: left out (the episode then exports without them).
+  const { reference_q: _rq, reference_root_pos: _rp, reference_root_quat: _rr, ...extras } = m.extras ?? {};
+  return { ...m, q, rootPos, rootQuat, timestamps, extras: Object.keys(extras).length ? extras : undefined, meta: { ...(m.meta ?? {}), resampled_from_frames: T } };
 }

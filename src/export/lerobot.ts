@@ -90,7 +90,8 @@ function reel2realMeta(format: string, input: DatasetInput): unknown {
     robot: input.layout.robot,
     fps: input.layout.fps,
     conventions: {
-      'observation.state': 'robot joint positions in features.names order (radians for revolute joints, metres for prismatic)',
+      'observation.state': 'robot joint positions in features.names order (radians for revolute joints, metres for prismatic); with the physics stage on, the simulated physically consistent motion',
+      'observation.reference_state': 'the kinematic retarget the physics stage corrected (same joints as observation.state\'s body part)',
       action: 'joint position targets: the next frame\'s observation.state (the last frame repeats its own)',
       'observation.root_pos': 'root link position in metres, world frame, Z up',
       'observation.root_quat': 'root link orientation quaternion, order (w, x, y, z)',

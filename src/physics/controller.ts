@@ -21,8 +21,9 @@ import type { RobotGeometry } from '../sim/geometry.ts';
 import type { Kinematics } from '../robot/kinematics.ts';
 import { ArticulatedBody } from '../sim/articulated.ts';
 import { rotationError } from '../sim/math.ts';
-import { cholesky, choleskySolve, solveBoxed } from '../math/linalg.ts';
-import type { PlantState } from './plant.ts';
+import { cholesky, choleskySolve } from '../math/linalg.ts';
+import { BoxQP } from './qp.ts';
+import type { PlantState } from '../sim/plant.ts';
 
 export interface Pd { kp: number; kd: number; weight: number }
 
@@ -36,8 +37,10 @@ export interface ControllerGains {
   comZ: Pd;
   regTau: number;
   regLambda: number;
-  /** Added to the diagonal of the normal equations, relative to it (conditioning). */
-  regRelative: number;
+  /** Regularisation of joint accelerations ((rad/s^2)^-2). */
+  regQdd: number;
+  /** Weight of the rows that hold a torque beyond its effort at the limit. */
+  limitWeight: number;
   /** Friction coefficient of the pyramid edges the controller plans with (inner approximation of the plant's). */
   mu: number;
   /** A reference-stance foot counts as in contact when its lowest sole corner is below this (m). */
@@ -230,19 +233,20 @@ export class WholeBodyController {
   private readonly kin: Kinematics;
   private readonly ctx: ControlContext;
   private readonly nxMax: number;
-  private readonly G: Float64Array; // n x nxMax
-  private readonly a0: Float64Array;
-  private readonly L: Float64Array;
+  private readonly P: Float64Array; // 6 x nxMax: base acceleration per variable
+  private readonly p0: Float64Array;
+  private readonly T: Float64Array; // nq x nxMax: joint torque per variable
+  private readonly t0: Float64Array;
+  private readonly Lb: Float64Array;
   private readonly col: Float64Array;
+  private readonly y: Float64Array;
   private readonly Bc: Float64Array; // contact columns, nLamMax x n
   private readonly H: Float64Array;
   private readonly g: Float64Array;
   private readonly lo: Float64Array;
   private readonly hi: Float64Array;
   private readonly x: Float64Array;
-  private readonly work: Float64Array;
-  private readonly tmp: Float64Array;
-  private readonly pinned: Int8Array;
+  private readonly qp: BoxQP;
   private readonly TJ: Float64Array; // task rows (J or A)
   private readonly TA: Float64Array; // task rows on x
   private readonly Tb: Float64Array;
@@ -265,19 +269,20 @@ export class WholeBodyController {
     const nx = this.nq + nLamMax;
     this.nxMax = nx;
     const n = this.n;
-    this.G = new Float64Array(n * nx);
-    this.a0 = new Float64Array(n);
-    this.L = new Float64Array(n * n);
-    this.col = new Float64Array(n);
+    this.P = new Float64Array(6 * nx);
+    this.p0 = new Float64Array(6);
+    this.T = new Float64Array(this.nq * nx);
+    this.t0 = new Float64Array(this.nq);
+    this.Lb = new Float64Array(36);
+    this.col = new Float64Array(Math.max(6, n));
+    this.y = new Float64Array(nx);
     this.Bc = new Float64Array(Math.max(1, nLamMax) * n);
     this.H = new Float64Array(nx * nx);
     this.g = new Float64Array(nx);
     this.lo = new Float64Array(nx);
     this.hi = new Float64Array(nx);
     this.x = new Float64Array(nx);
-    this.work = new Float64Array(nx * nx);
-    this.tmp = new Float64Array(nx);
-    this.pinned = new Int8Array(nx);
+    this.qp = new BoxQP(nx);
     this.scale = new Float64Array(nx);
     this.effort = new Float64Array(this.nq);
     this.tau = new Float64Array(this.nq);
@@ -312,8 +317,7 @@ export class WholeBodyController {
     const eff = this.kin.effortLimit;
     for (let d = 0; d < this.nq; d++) {
       this.effort[d] = Number.isFinite(eff[d]) && eff[d] > 0 ? eff[d] : 1e3;
-      this.scale[d] = this.effort[d];
-      this.lo[d] = -1; this.hi[d] = 1;
+      this.lo[d] = -Infinity; this.hi[d] = Infinity;
     }
     for (let j = this.nq; j < nx; j++) { this.lo[j] = 0; this.hi[j] = Infinity; }
   }
@@ -336,7 +340,7 @@ export class WholeBodyController {
     const h = model.bias(null);
     const M = model.massMatrix();
     ctx.state = state; ctx.target = target;
-    const P = kin.pose;
+    const pose = kin.pose;
     // Centre of mass and its velocity (first rows of M: total linear momentum).
     if (!this.fixedBase) {
       const m = ctx.mass, u = model.u;
@@ -356,12 +360,12 @@ export class WholeBodyController {
       let low = Infinity;
       for (let k = 0; k < 4; k++) {
         const x = ft.corners[3 * k], y = ft.corners[3 * k + 1], z = ft.corners[3 * k + 2];
-        low = Math.min(low, P[lo + 6] * x + P[lo + 7] * y + P[lo + 8] * z + P[lo + 11]);
+        low = Math.min(low, pose[lo + 6] * x + pose[lo + 7] * y + pose[lo + 8] * z + pose[lo + 11]);
       }
       const contact = target.stance[f] === 1 && low < ctx.gains.contactHeight ? 1 : 0;
       if (contact && !ctx.contact[f]) {
         // Touch-down: hold the foot where it is (on the ground).
-        for (let r = 0; r < 3; r++) ctx.holdPos[3 * f + r] = P[lo + 9 + r];
+        for (let r = 0; r < 3; r++) ctx.holdPos[3 * f + r] = pose[lo + 9 + r];
         ctx.holdPos[3 * f + 2] -= Math.max(0, low);
         kin.linkQuat(ft.link, ctx.holdQuat, 4 * f);
       }
@@ -381,18 +385,38 @@ export class WholeBodyController {
     ctx.nLam = nLam;
     const nx = nq + nLam;
     ctx.nx = nx;
-    // G = M^-1 [S^T, Bc^T], a0 = -M^-1 h.
-    const { L, col, G, a0 } = this;
+    // Variables z = [qdd of the joints (nq); lambda]. The base rows of the equations of motion give the base
+    // acceleration, a_b = Mbb^-1 (Bc_b lambda - h_b - Mba qdd_j) = P z + p0, and the joint rows the torques,
+    // tau = Mab a_b + Maa qdd_j + h_j - Bc_j lambda = T z + t0. Every task is then well scaled in z (a joint
+    // acceleration task is a row of the identity), unlike torques as variables (M^-1 spans orders of magnitude).
+    const { P, p0, T, t0, Lb } = this;
     const ld = this.nxMax;
-    L.set(M);
-    if (!cholesky(L, n)) throw new Error('whole-body controller: mass matrix is not positive definite');
-    for (let j = 0; j < nx; j++) {
-      if (j < nq) { col.fill(0); col[c0 + j] = 1; } else col.set(this.Bc.subarray((j - nq) * n, (j - nq + 1) * n));
-      choleskySolve(L, n, col);
-      for (let i = 0; i < n; i++) G[i * ld + j] = col[i];
+    if (c0) {
+      for (let a = 0; a < 6; a++) for (let b = 0; b < 6; b++) Lb[6 * a + b] = M[a * n + b];
+      if (!cholesky(Lb, 6)) throw new Error('whole-body controller: base inertia is not positive definite');
+      const col = this.col;
+      for (let j = 0; j < nx; j++) {
+        for (let a = 0; a < 6; a++) col[a] = j < nq ? -M[a * n + c0 + j] : this.Bc[(j - nq) * n + a];
+        choleskySolve(Lb, 6, col);
+        for (let a = 0; a < 6; a++) P[a * ld + j] = col[a];
+      }
+      for (let a = 0; a < 6; a++) col[a] = -h[a];
+      choleskySolve(Lb, 6, col);
+      for (let a = 0; a < 6; a++) p0[a] = col[a];
     }
-    for (let i = 0; i < n; i++) a0[i] = -h[i];
-    choleskySolve(L, n, a0);
+    for (let d = 0; d < nq; d++) {
+      const row = (c0 + d) * n, tr = d * ld;
+      let v = h[c0 + d];
+      for (let a = 0; a < c0; a++) v += M[row + a] * p0[a];
+      t0[d] = v;
+      for (let j = 0; j < nx; j++) {
+        let s = 0;
+        for (let a = 0; a < c0; a++) s += M[row + a] * P[a * ld + j];
+        if (j < nq) s += M[row + c0 + j];
+        else s -= this.Bc[(j - nq) * n + c0 + d];
+        T[tr + j] = s;
+      }
+    }
     // Normal equations.
     const { H, g, TJ, TA, Tb, Tw } = this;
     H.fill(0, 0, nx * nx);
@@ -401,55 +425,71 @@ export class WholeBodyController {
       const rows = task.update(ctx, task.direct ? TA : TJ, Tb, Tw);
       if (!rows) continue;
       if (!task.direct) {
-        // A = J G, b -= J a0.
+        // A = J_b P + [J_j, 0], b -= J_b p0.
         for (let r = 0; r < rows; r++) {
           const jr = r * n, ar = r * nx;
           TA.fill(0, ar, ar + nx);
-          let ja = 0;
-          for (let i = 0; i < n; i++) {
-            const v = TJ[jr + i];
+          let jp = 0;
+          for (let a = 0; a < c0; a++) {
+            const v = TJ[jr + a];
             if (v === 0) continue;
-            ja += v * a0[i];
-            const gi = i * ld;
-            for (let j = 0; j < nx; j++) TA[ar + j] += v * G[gi + j];
+            jp += v * p0[a];
+            const pa = a * ld;
+            for (let j = 0; j < nx; j++) TA[ar + j] += v * P[pa + j];
           }
-          Tb[r] -= ja;
+          for (let d = 0; d < nq; d++) TA[ar + d] += TJ[jr + c0 + d];
+          Tb[r] -= jp;
         }
       }
-      for (let r = 0; r < rows; r++) {
-        const ar = r * nx, w = Tw[r], br = Tb[r];
-        for (let j = 0; j < nx; j++) {
-          const a = TA[ar + j];
-          if (a === 0) continue;
-          const wa = w * a;
-          g[j] += wa * br;
-          const hj = j * nx;
-          for (let k = j; k < nx; k++) H[hj + k] += wa * TA[ar + k];
-        }
-      }
+      this.accumulate(TA, Tb, Tw, rows, nx);
     }
-    // Solve in scaled variables y = x / scale (torques in units of their effort, contact weights in units of
-    // the weight shared by the corners): the columns of M^-1 differ by orders of magnitude between the trunk
-    // and light distal links, and the normal equations would not stay positive definite in double precision.
+    // Small torques: rows tau / effort -> 0.
+    const eff = this.effort;
+    for (let d = 0; d < nq; d++) {
+      const ar = 0;
+      for (let j = 0; j < nx; j++) TA[ar + j] = T[d * ld + j] / eff[d];
+      Tb[0] = -t0[d] / eff[d];
+      Tw[0] = ctx.gains.regTau;
+      this.accumulate(TA, Tb, Tw, 1, nx);
+    }
+    // Scaled variables: contact weights in units of the weight shared by the corners.
     const sc = this.scale;
-    // Warm start (active set, and the relative regularisation's anchor) from the last step while the contact set is unchanged.
     const warm = nx === this.lastNx;
     this.lastNx = nx;
     const lamScale = (ctx.mass * ctx.gravity) / Math.max(1, nLam / EDGES);
-    for (let j = nq; j < nx; j++) sc[j] = lamScale;
+    for (let j = 0; j < nx; j++) sc[j] = j < nq ? 1 : lamScale;
     for (let j = 0; j < nx; j++) {
       const sj = sc[j];
       g[j] *= sj;
       for (let k = j; k < nx; k++) H[j * nx + k] *= sj * sc[k];
-      // Regularisation: absolute (prefer small torques and forces) and relative to the diagonal (keeps the
-      // factorisation well conditioned when some direction is far weaker than the trunk's).
-      const rel = H[j * nx + j] * ctx.gains.regRelative;
-      H[j * nx + j] += rel + (j < nq ? ctx.gains.regTau : ctx.gains.regLambda);
-      if (warm) g[j] += rel * this.x[j] / sj; // the relative term pulls toward the last solution, not toward 0
+      H[j * nx + j] += j < nq ? ctx.gains.regQdd : ctx.gains.regLambda;
       for (let k = 0; k < j; k++) H[j * nx + k] = H[k * nx + j];
     }
-    solveBoxed(H, g, this.lo, this.hi, nx, this.x, this.work, this.tmp, this.pinned, 16, warm);
-    for (let j = 0; j < nx; j++) this.x[j] *= sc[j];
+    const y = this.y;
+    // Torque limits: solve, then pull the torques that exceed their effort onto it with heavy rows, and again.
+    for (let pass = 0; pass < 3; pass++) {
+      this.qp.solve(H, g, this.lo, this.hi, nx, y, warm || pass > 0);
+      let over = 0;
+      for (let d = 0; d < nq; d++) {
+        let t = t0[d];
+        for (let j = 0; j < nx; j++) t += T[d * ld + j] * sc[j] * y[j];
+        this.tau[d] = t;
+        if (Math.abs(t) > eff[d] * 1.001 && pass < 2) {
+          over++;
+          const target = t > 0 ? eff[d] : -eff[d];
+          const w = ctx.gains.limitWeight;
+          for (let j = 0; j < nx; j++) {
+            const aj = (T[d * ld + j] * sc[j]) / eff[d];
+            if (aj === 0) continue;
+            g[j] += w * aj * ((target - t0[d]) / eff[d]);
+            for (let k = 0; k < nx; k++) H[j * nx + k] += w * aj * (T[d * ld + k] * sc[k]) / eff[d];
+          }
+        }
+      }
+      if (!over) break;
+    }
+    const x = this.x;
+    for (let j = 0; j < nx; j++) x[j] = sc[j] * y[j];
     if (this.debug) {
       // Achieved vs desired task values (diagnostics only).
       const out: string[] = [];
@@ -458,8 +498,12 @@ export class WholeBodyController {
         let e2 = 0, b2 = 0;
         for (let r = 0; r < rows; r++) {
           let v = 0;
-          if (task.direct) for (let j = 0; j < nx; j++) v += TA[r * nx + j] * this.x[j];
-          else for (let i = 0; i < n; i++) { let qi = a0[i]; for (let j = 0; j < nx; j++) qi += G[i * ld + j] * this.x[j]; v += TJ[r * n + i] * qi; }
+          if (task.direct) for (let j = 0; j < nx; j++) v += TA[r * nx + j] * x[j];
+          else for (let i = 0; i < n; i++) {
+            let qi = 0;
+            if (i < c0) { qi = p0[i]; for (let j = 0; j < nx; j++) qi += P[i * ld + j] * x[j]; } else qi = x[i - c0];
+            v += TJ[r * n + i] * qi;
+          }
           e2 += (v - Tb[r]) ** 2; b2 += Tb[r] ** 2;
         }
         out.push(`${task.name}:${Math.sqrt(e2).toFixed(1)}/${Math.sqrt(b2).toFixed(1)}`);
@@ -468,19 +512,32 @@ export class WholeBodyController {
     }
     let sat = 0;
     for (let d = 0; d < nq; d++) {
-      const t = this.x[d];
-      this.tau[d] = Number.isFinite(t) ? t : 0;
-      if (Math.abs(t) >= 0.999 * this.effort[d]) sat++;
+      let t = this.tau[d];
+      if (!Number.isFinite(t)) t = 0;
+      if (t > eff[d]) t = eff[d]; else if (t < -eff[d]) t = -eff[d];
+      this.tau[d] = t;
+      if (Math.abs(t) >= 0.999 * eff[d]) sat++;
     }
     this.saturated = sat;
     let fz = 0;
-    for (let j = 0; j < nLam; j++) fz += this.x[nq + j] * ctx.lamDir[3 * j + 2];
+    for (let j = 0; j < nLam; j++) fz += x[nq + j] * ctx.lamDir[3 * j + 2];
     this.normalForce = fz;
-    for (let i = 0; i < n; i++) {
-      let v = a0[i];
-      for (let j = 0; j < nx; j++) v += G[i * ld + j] * this.x[j];
-      this.qddPred[i] = v;
-    }
     return this.tau;
+  }
+
+  /** H += A^T W A, g += A^T W b over `rows` rows of A (rows x nx). */
+  private accumulate(A: Float64Array, b: Float64Array, w: Float64Array, rows: number, nx: number): void {
+    const { H, g } = this;
+    for (let r = 0; r < rows; r++) {
+      const ar = r * nx, wr = w[r], br = b[r];
+      for (let j = 0; j < nx; j++) {
+        const a = A[ar + j];
+        if (a === 0) continue;
+        const wa = wr * a;
+        g[j] += wa * br;
+        const hj = j * nx;
+        for (let k = j; k < nx; k++) H[hj + k] += wa * A[ar + k];
+      }
+    }
   }
 }

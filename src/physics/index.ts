@@ -21,7 +21,7 @@ import { nd } from '../io/npz.ts';
 import { discoverBody } from '../retarget/discover.ts';
 import { isHandRobot } from '../retarget/hand/index.ts';
 import { WholeBodyController, makeControlTarget, type FootSpec } from './controller.ts';
-import { ArticulatedPlant, makePlantState, type Plant } from './plant.ts';
+import { createPlant, makePlantState, type Plant } from '../sim/plant.ts';
 import { planCom, type ComPlan } from './com.ts';
 import { controllerGains, loadPhysicsConfig, type PhysicsConfig } from './config.ts';
 
@@ -76,6 +76,8 @@ export interface PhysicsOptions {
   overrides?: Record<string, unknown>;
   /** For `feasible`: validate the reference with checkFeasibility (default true; false never grades `feasible`). */
   validateReference?: boolean;
+  /** Plant the controller drives (default the articulated dynamics; 'rapier' for the second engine). */
+  engine?: 'articulated' | 'rapier';
   file?: string;
 }
 
@@ -200,7 +202,9 @@ function withPhysics(reference: RobotMotion, sim: RobotMotion, report: PhysicsRe
 
 /** The part of the report stored in meta.json (`physics`). */
 export function physicsMeta(r: PhysicsReport): Record<string, unknown> {
-  return { status: r.status, output: r.output, deviation: r.deviation, reasons: r.reasons, engine: r.engine, self_contacts: r.self_contacts, base: r.base, torque_saturation: r.torque_saturation, sim: r.sim, ...(r.reference_feasible !== undefined ? { reference_feasible: r.reference_feasible } : {}), ...(r.fell_at_frame !== undefined ? { fell_at_frame: r.fell_at_frame } : {}) };
+  // Content only: run-dependent figures (CPU and wall time) stay in the report, so the same input gives the same file.
+  const { dt, control_dt, steps } = r.sim;
+  return { status: r.status, output: r.output, deviation: r.deviation, reasons: r.reasons, engine: r.engine, self_contacts: r.self_contacts, base: r.base, torque_saturation: r.torque_saturation, sim: { dt, control_dt, steps }, ...(r.reference_feasible !== undefined ? { reference_feasible: r.reference_feasible } : {}), ...(r.fell_at_frame !== undefined ? { fell_at_frame: r.fell_at_frame } : {}) };
 }
 
 /**
@@ -255,7 +259,7 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
   // Time base: k plant steps per frame.
   const k = Math.max(1, Math.ceil(ref.dt / cfg.sim.max_dt - 1e-9));
   const dt = ref.dt / k;
-  const plant: Plant = new ArticulatedPlant(geom, { dt, fixedBase: !floating, friction: cfg.sim.friction, gravity: cfg.sim.gravity });
+  const plant: Plant = await createPlant(geom, { engine: opts.engine ?? 'articulated', dt, fixedBase: !floating, friction: cfg.sim.friction, gravity: cfg.sim.gravity });
 
   // Per-frame targets.
   const footTr = footSpecs.map((f) => linkTrack(ref, kin, f.link));
@@ -303,7 +307,15 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
   };
   record(0);
   let steps = 0;
-  let diverged = -1;
+  let diverged = -1, stoppedAt = -1;
+  const V = cfg.verdict;
+  const rootTop = 0;
+  const fallen = (f: number): boolean => {
+    // Root below a fraction of its reference height, or tilted beyond the limit from the reference's.
+    const P = plant.linkPoses(), o = 12 * rootTop, r = (f * L + rootTop) * 12;
+    const tilt = Math.acos(Math.max(-1, Math.min(1, P[o + 2] * ref.pose[r + 2] + P[o + 5] * ref.pose[r + 5] + P[o + 8] * ref.pose[r + 8])));
+    return P[o + 11] < V.fall_height_fraction * ref.pose[r + 11] || tilt > (V.fall_tilt_deg * Math.PI) / 180;
+  };
   for (let f = 0; f < T - 1 && diverged < 0; f++) {
     for (let s = 0; s < k; s++) {
       if (steps % cfg.sim.control_every === 0) {
@@ -333,6 +345,7 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
           target.comAcc[c] = plan.acc[3 * f + c] * (1 - u) + plan.acc[3 * f + 3 + c] * u;
         }
         plant.read(state);
+        ctrl.debug = !!process.env.PHYS_DEBUG && f >= Number(process.env.PHYS_DEBUG) && f < Number(process.env.PHYS_DEBUG) + 20;
         ctrl.compute(state, target);
         cmd.tau.set(ctrl.tau);
         if (ctrl.saturated) {
@@ -349,7 +362,22 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
       }
       steps++;
     }
-    if (diverged < 0) record(f + 1);
+    if (diverged < 0) {
+      plant.read(state);
+      // Runaway states (a controller fighting an impossible reference) count as divergence before they become NaN.
+      let runaway = !(Math.abs(state.rootPos[0]) + Math.abs(state.rootPos[1]) + Math.abs(state.rootPos[2]) < 1e3);
+      for (let d = 0; d < nq; d++) if (!(Math.abs(state.qd[d]) < 1e4)) runaway = true;
+      if (runaway) diverged = f;
+      else {
+        record(f + 1);
+        // Fallen: nothing after this can be a demonstration; stop simulating (the output is the reference).
+        if (floating && fallen(f + 1)) { stoppedAt = f + 1; break; }
+      }
+    }
+    if (process.env.PHYS_DEBUG && f >= Number(process.env.PHYS_DEBUG) && f < Number(process.env.PHYS_DEBUG) + 100 && f % 4 === 0) console.log(f, 'z', state.rootPos[2].toFixed(3), 'refz', ref.rootPos[3 * f + 2].toFixed(3), 'simxy', state.rootPos[0].toFixed(3), state.rootPos[1].toFixed(3), 'refxy', ref.rootPos[3 * f].toFixed(3), ref.rootPos[3 * f + 1].toFixed(3), 'st', Array.from(target.stance).join(''), 'ct', [0, 1].map((i) => +ctrl.inContact(i)).join(''), 'fz', ctrl.normalForce.toFixed(0), 'sat', ctrl.saturated, 'com', Array.from(target.com).map((v) => v.toFixed(3)).join(' '));
+  }
+  if (stoppedAt >= 0) {
+    for (let f = stoppedAt + 1; f < T; f++) { outQ.copyWithin(f * nq, stoppedAt * nq, stoppedAt * nq + nq); outPos.copyWithin(3 * f, 3 * stoppedAt, 3 * stoppedAt + 3); outQuat.copyWithin(4 * f, 4 * stoppedAt, 4 * stoppedAt + 4); }
   }
   if (diverged >= 0) {
     // Hold the last good state (never NaN in an output).
@@ -428,7 +456,6 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
   };
 
   // ---- verdict -------------------------------------------------------------------------------------
-  const V = cfg.verdict;
   const reasons: PhysicsReason[] = [];
   let fellAt = -1;
   if (floating) for (let t = 0; t < T && fellAt < 0; t++) {

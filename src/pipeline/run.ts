@@ -26,10 +26,11 @@ import { openStore, type EpisodeStore } from '../store/store.ts';
 import type { Episode } from '../store/episode.ts';
 import { checkFeasibility, type ValidationMode, type ValidationReport } from '../sim/index.ts';
 import { keepVideo } from '../privacy/keep.ts';
+import { physicsCorrect, type PhysicsStatus } from '../physics/index.ts';
 
 export const VIDEO_EXTENSIONS = ['.mp4', '.mov', '.mkv', '.webm', '.avi', '.m4v'];
 
-export type Stage = 'consent' | 'capture' | 'import' | 'quality' | 'retarget' | 'validate' | 'store' | 'keep-video';
+export type Stage = 'consent' | 'capture' | 'import' | 'quality' | 'retarget' | 'physics' | 'validate' | 'store' | 'keep-video';
 
 export interface RunOptions {
   /** Humanoid (or hand) URDF the motion is retargeted onto. */
@@ -54,6 +55,8 @@ export interface RunOptions {
   mode?: ValidationMode;
   /** Keep the robot's centre of mass over its stance feet while retargeting (two-pass, smoothed). */
   balance?: boolean;
+  /** Physics-consistent stage after retargeting (src/physics; default on): false keeps the kinematic retarget. */
+  physics?: boolean;
   /** Store clips the quality gate rejects (marked rejected) instead of dropping them. */
   keepRejected?: boolean;
   /** Capture options for videos. */
@@ -72,6 +75,8 @@ export interface ClipResult {
   reasons: string[];
   quality?: QualityReport['verdict'];
   feasible?: boolean | null;
+  /** The physics stage's verdict (when it ran). */
+  physics?: PhysicsStatus;
   frames?: number;
   seconds: Record<string, number>;
 }
@@ -162,13 +167,30 @@ export async function runClip(input: string, opts: RunOptions, store?: EpisodeSt
     }
 
     // 4. Retarget.
-    const { motion, handMotion } = await stage('retarget', () => retargetAll(track, robots, input, !!opts.balance), (r) => `${r.motion.timestamps.length} frames: body → ${r.motion.robot.name} (${r.motion.jointNames.length} joints)${r.handMotion ? `, right hand → ${r.handMotion.robot.name} (${r.handMotion.jointNames.length} joints)` : ''}`);
+    let { motion, handMotion } = await stage('retarget', () => retargetAll(track, robots, input, !!opts.balance), (r) => `${r.motion.timestamps.length} frames: body → ${r.motion.robot.name} (${r.motion.jointNames.length} joints)${r.handMotion ? `, right hand → ${r.handMotion.robot.name} (${r.handMotion.jointNames.length} joints)` : ''}`);
+
+    // 4b. Physics-consistent motion: the simulated trajectory of a tracking controller (the kinematic retarget
+    // kept beside it as reference_*); a motion it cannot follow keeps the retarget, marked infeasible.
+    const physicsReasons: string[] = [];
+    if (opts.physics !== false) {
+      const p = await stage('physics', () => physicsCorrect(motion, robots.robot, { file: input }), (r) => r.report.status);
+      motion = p.motion;
+      result.physics = p.report.status;
+      physicsReasons.push(...p.report.reasons.map((r) => `physics ${r.kind}: ${r.message}`));
+      if (handMotion && robots.hand) {
+        const ph = await physicsCorrect(handMotion, robots.hand, { file: input });
+        handMotion = ph.motion;
+        if (ph.report.status === 'infeasible') result.physics = 'infeasible';
+        physicsReasons.push(...ph.report.reasons.map((r) => `hand physics ${r.kind}: ${r.message}`));
+      }
+    }
 
     // 5. Validate.
     const validation = await stage('validate', () => checkFeasibility(motion, robots.robot, { mode: opts.mode ?? 'both' }), (v) => (v.feasible ? 'feasible' : 'infeasible'));
     let handValidation: ValidationReport | undefined;
     if (handMotion && robots.hand) handValidation = await checkFeasibility(handMotion, robots.hand, { mode: opts.mode ?? 'both' });
-    const feasible = validation.feasible && (handValidation ? handValidation.feasible : true);
+    // Feasible: the validator passes the stored motion and (when it ran) the physics stage followed it.
+    const feasible = validation.feasible && (handValidation ? handValidation.feasible : true) && result.physics !== 'infeasible';
     result.feasible = feasible;
 
     // 6. Store (+ consent record, kept video, audit). The episode holds content only: throughput figures
@@ -215,7 +237,7 @@ export async function runClip(input: string, opts: RunOptions, store?: EpisodeSt
     }
     result.status = 'stored';
     const why = (r: ValidationReport['reasons'][number]) => `${r.hard ? 'infeasible' : 'warning'}: ${r.kind}: ${r.message}`;
-    result.reasons.push(...qualityReasons, ...validation.reasons.map((r) => `validation ${why(r)}`));
+    result.reasons.push(...qualityReasons, ...physicsReasons, ...validation.reasons.map((r) => `validation ${why(r)}`));
     if (handValidation) result.reasons.push(...handValidation.reasons.map((r) => `hand validation ${why(r)}`));
     return result;
   } catch (err) {

@@ -27,6 +27,7 @@ const quality: CommandModule = {
       .option('fps', { type: 'number', default: 30, describe: 'resample faster clips down to this rate' })
       .option('seed', { type: 'number', default: 1, describe: 'seed of the degradations' })
       .option('mode', { type: 'string', choices: ['assisted', 'unassisted', 'both'], default: 'both', describe: 'simulation validation mode' })
+      .option('physics', { type: 'string', choices: ['on', 'off'], default: 'on', describe: 'physics-consistent stage between retarget and validation (off: validate the kinematic retarget)' })
       .option('videos', { type: 'boolean', default: false, describe: 'include videos found in corpus directories (captured first: slow)' })
       .option('json', { type: 'boolean', default: false, describe: 'print the statistics as JSON on stdout' })
       .example('$0 bench quality ../shared/data/motions --robot h1.urdf --out bench-out', 'every clip and its degradations on H1')
@@ -60,8 +61,8 @@ const quality: CommandModule = {
       const outcome = await simOutcome(robot, { mode: argv.mode as SimMode });
       process.stderr.write(`bench: ${robot.name}: ${clips.length} clip(s)\n`);
       runs.push(await benchQuality(clips, robot, {
-        outcome, levels, maxSeconds, fps, seed: Number(argv.seed),
-        onRow: (r, n) => process.stderr.write(`  [${n}] ${r.clip} ${r.degradation === 'none' ? 'clean' : `${r.degradation}=${r.level}`}: gate ${r.verdict}, ${r.success ? 'success' : `failure${r.failed_stage === 'retarget' ? ' (retarget)' : ''}`} (${r.seconds.toFixed(1)} s)\n`),
+        outcome, levels, maxSeconds, fps, seed: Number(argv.seed), physics: argv.physics !== 'off',
+        onRow: (r, n) => process.stderr.write(`  [${n}] ${r.clip} ${r.degradation === 'none' ? 'clean' : `${r.degradation}=${r.level}`}: gate ${r.verdict}, ${r.physics ? `physics ${r.physics}, ` : ''}${r.success ? 'success' : `failure${r.failed_stage === 'retarget' || r.failed_stage === 'physics' ? ` (${r.failed_stage})` : ''}`} (${r.seconds.toFixed(1)} s)\n`),
         onSkip: (s) => process.stderr.write(`  skip ${s.clip}: ${s.reason}\n`),
       }));
     }

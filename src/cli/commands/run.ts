@@ -7,7 +7,7 @@ import { Progress } from '../progress.ts';
 interface Args {
   inputs: string[]; robot: string; hand?: string; store: string; consent?: string; task?: string; scope: string;
   'key-file'?: string; 'keep-video'?: boolean; 'keep-audio'?: boolean; 'keep-rejected'?: boolean; mode: string; json?: boolean;
-  'max-frames'?: number; balance?: boolean;
+  'max-frames'?: number; balance?: boolean; physics?: string;
 }
 
 /** One line per clip for the summary. */
@@ -33,6 +33,7 @@ export const command: CommandModule<object, Args> = {
     .option('keep-audio', { type: 'boolean', describe: 'with --keep-video: keep the audio track' })
     .option('keep-rejected', { type: 'boolean', describe: 'store clips the quality gate rejects (marked)' })
     .option('balance', { type: 'boolean', describe: 'keep the robot\'s centre of mass over its stance feet while retargeting' })
+    .option('physics', { choices: ['on', 'off'], default: 'on', describe: 'physics-consistent stage after retargeting (off: store the kinematic retarget)' })
     .option('mode', { choices: ['assisted', 'unassisted', 'both'], default: 'both', describe: 'closed-loop validation mode' })
     .option('max-frames', { type: 'number', describe: 'videos: only the first N frames' })
     .option('json', { type: 'boolean', describe: 'print the results as JSON' })
@@ -49,7 +50,7 @@ export const command: CommandModule<object, Args> = {
       const r = await runClip(input, {
         robot: a.robot, hand: a.hand, store: a.store, consent: a.consent, task: a.task, scope: a.scope, key,
         actor: os.userInfo().username, keepVideo: a['keep-video'], keepAudio: a['keep-audio'], keepRejected: a['keep-rejected'],
-        mode: a.mode as 'both', balance: a.balance, capture: { maxFrames: a['max-frames'] },
+        mode: a.mode as 'both', balance: a.balance, physics: a.physics !== 'off', capture: { maxFrames: a['max-frames'] },
         onStage: (_c, stage, state, detail) => {
           if (state === 'start') progress.update(label, 0, 0, `${stage}…`);
           else progress.log(`${label} ${stage}: ${detail ?? 'done'}`);
