@@ -151,13 +151,12 @@ export async function evaluateTrack(
       physicsStatus = p.report.status;
       if (p.report.status === 'infeasible') physicsFail = p.report.reasons.map((r) => `physics ${r.kind}: ${r.message}`);
     }
+    // The validator's figures are taken either way (of the kinematic retarget when the controller fell).
+    out = await outcome(motion);
     if (physicsFail) {
-      out = { success: false, figures: {}, reasons: physicsFail, checks: ['physics'] };
+      out = { ...out, success: false, reasons: [...physicsFail, ...out.reasons], checks: ['physics', ...(out.checks ?? [])] };
       failed = 'physics';
-    } else {
-      out = await outcome(motion);
-      if (!out.success) failed = 'validate';
-    }
+    } else if (!out.success) failed = 'validate';
   }
   const rq = motion ? (motion.quality as Record<string, unknown> | undefined) ?? null : null;
   const metrics: Record<string, number | null> = {};
