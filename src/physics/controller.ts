@@ -325,6 +325,10 @@ export class WholeBodyController {
   /** Total mass of the model (kg). */
   get mass(): number { return this.ctx.mass; }
 
+  /** Centre of mass and its velocity in the last step (world). */
+  get com(): Float64Array { return this.ctx.com; }
+  get comVel(): Float64Array { return this.ctx.comVel; }
+
   /** Whether foot f was treated as in contact in the last step. */
   inContact(f: number): boolean { return this.ctx.contact[f] === 1; }
 
@@ -508,7 +512,15 @@ export class WholeBodyController {
         }
         out.push(`${task.name}:${Math.sqrt(e2).toFixed(1)}/${Math.sqrt(b2).toFixed(1)}`);
       }
-      console.log('  tasks', out.join(' '), 'nLam', nLam);
+      // KKT check of the box QP on the scaled problem.
+      let kkt = 0, nFree = 0;
+      for (let i = 0; i < nx; i++) {
+        let r = g[i];
+        for (let j = 0; j < nx; j++) r -= H[i * nx + j] * y[j];
+        const st = this.qp.state[i];
+        if (!st) { nFree++; kkt = Math.max(kkt, Math.abs(r)); } else kkt = Math.max(kkt, st < 0 ? r : -r);
+      }
+      console.log('  tasks', out.join(' '), 'nLam', nLam, 'kkt', kkt.toExponential(2), 'free', nFree, 'iters', this.qp.iterations);
     }
     let sat = 0;
     for (let d = 0; d < nq; d++) {

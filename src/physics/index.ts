@@ -374,7 +374,7 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
         if (floating && fallen(f + 1)) { stoppedAt = f + 1; break; }
       }
     }
-    if (process.env.PHYS_DEBUG && f >= Number(process.env.PHYS_DEBUG) && f < Number(process.env.PHYS_DEBUG) + 100 && f % 4 === 0) console.log(f, 'z', state.rootPos[2].toFixed(3), 'refz', ref.rootPos[3 * f + 2].toFixed(3), 'simxy', state.rootPos[0].toFixed(3), state.rootPos[1].toFixed(3), 'refxy', ref.rootPos[3 * f].toFixed(3), ref.rootPos[3 * f + 1].toFixed(3), 'st', Array.from(target.stance).join(''), 'ct', [0, 1].map((i) => +ctrl.inContact(i)).join(''), 'fz', ctrl.normalForce.toFixed(0), 'sat', ctrl.saturated, 'com', Array.from(target.com).map((v) => v.toFixed(3)).join(' '));
+    if (process.env.PHYS_DEBUG && f >= Number(process.env.PHYS_DEBUG) && f < Number(process.env.PHYS_DEBUG) + 100 && f % 4 === 0) console.log(f, 'z', state.rootPos[2].toFixed(3), 'refz', ref.rootPos[3 * f + 2].toFixed(3), 'simxy', state.rootPos[0].toFixed(3), state.rootPos[1].toFixed(3), 'refxy', ref.rootPos[3 * f].toFixed(3), ref.rootPos[3 * f + 1].toFixed(3), 'st', Array.from(target.stance).join(''), 'ct', [0, 1].map((i) => +ctrl.inContact(i)).join(''), 'fz', ctrl.normalForce.toFixed(0), 'sat', ctrl.saturated, 'com', Array.from(target.com).map((v) => v.toFixed(3)).join(' '), 'simcom', Array.from(ctrl.com).map((v) => v.toFixed(3)).join(' '));
   }
   if (stoppedAt >= 0) {
     for (let f = stoppedAt + 1; f < T; f++) { outQ.copyWithin(f * nq, stoppedAt * nq, stoppedAt * nq + nq); outPos.copyWithin(3 * f, 3 * stoppedAt, 3 * stoppedAt + 3); outQuat.copyWithin(4 * f, 4 * stoppedAt, 4 * stoppedAt + 4); }

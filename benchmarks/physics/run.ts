@@ -1,0 +1,91 @@
+/**
+ * Physics stage benchmark (issue 14 targets): every clean clip of ../shared/data (CMU BVH, DeepMimic walk,
+ * OpenSim walk, the squats video, the built-in pick-and-place) on H1, G1 and T1, first 10 s at the clip's own
+ * frame rate: kinematic retarget, then the physics stage; verdicts, deviations of corrected clips, and CPU time
+ * of both stages in the same process.
+ *
+ *   npx tsx benchmarks/physics/run.ts [--out benchmarks/physics/results.json] [--no-video]
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { listCorpus, loadClip } from '../../src/bench/corpus.ts';
+import { loadUrdf } from '../../src/robot/urdf.ts';
+import { retargetFile } from '../../src/retarget/run.ts';
+import { physicsCorrect } from '../../src/physics/index.ts';
+import { writeFileAtomic } from '../../src/io/atomic.ts';
+import type { PoseTrack } from '../../src/pose/track.ts';
+
+const DATA = process.env.REEL2REAL_SHARED_DATA ?? path.resolve(import.meta.dirname, '..', '..', '..', 'shared', 'data');
+const args = process.argv.slice(2);
+const outFile = args.includes('--out') ? args[args.indexOf('--out') + 1] : path.join(import.meta.dirname, 'results.json');
+const withVideo = !args.includes('--no-video');
+const ROBOTS: Record<string, string> = {
+  H1: 'robots/unitree_h1/urdf/h1.urdf',
+  G1: 'robots/unitree_g1/g1_29dof_rev_1_0.urdf',
+  T1: 'robots/booster_t1/T1_serial.urdf',
+};
+const corpus = [
+  'motions/cmu_small_gods_game', 'motions/cmu_bvh11', 'motions/cmu_01_01_forward_jumps_turn_around.bvh',
+  'motions/deepmimic/humanoid3d_walk.json', 'motions/opensim_rajagopal2016_walk/markers_walk.trc',
+  ...(withVideo ? ['videos/tfjs_pose_squats.mp4'] : []),
+].map((p) => path.join(DATA, p));
+const clips = [...listCorpus(corpus, { videos: withVideo }), ...listCorpus(['builtin:pick-and-place'])]
+  .filter((c) => !/scaled_metres/.test(c.id)); // the same take as 131_01 in other units
+const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
+
+const tracks = new Map<string, PoseTrack>();
+const rows: Record<string, unknown>[] = [];
+const t0 = performance.now();
+for (const c of clips) {
+  try {
+    tracks.set(c.id, await loadClip(c, { maxSeconds: 10, fps: 1000 }));
+  } catch (e) {
+    console.error(`skip ${c.id}: ${(e as Error).message}`);
+  }
+}
+for (const [name, rel] of Object.entries(ROBOTS)) {
+  const robot = loadUrdf(path.join(DATA, rel));
+  for (const [id, track] of tracks) {
+    const seconds = track.timestamps[track.timestamps.length - 1] - track.timestamps[0];
+    const c0 = cpu();
+    let motion;
+    try {
+      motion = retargetFile(track, robot, { file: id }).motion;
+    } catch (e) {
+      rows.push({ robot: name, clip: id, status: 'retarget-error', reason: (e as Error).message });
+      continue;
+    }
+    const c1 = cpu();
+    const { report } = await physicsCorrect(motion, robot, { file: id });
+    const c2 = cpu();
+    const d = report.deviation;
+    const hands = d ? Object.entries(d.keypoints).filter(([k]) => k.startsWith('hand:')).map(([, v]) => v.mean_m) : [];
+    const row = {
+      robot: name, clip: id, seconds: +seconds.toFixed(2), fps: track.fps, status: report.status, output: report.output,
+      reasons: report.reasons.map((r) => `${r.kind}: ${r.message}`),
+      max_change_m: d?.max_change_m ?? null, stance_foot_max_m: d?.stance_foot.max_m ?? null,
+      hand_mean_m: hands.length ? Math.max(...hands) : null, heading_max_deg: d?.heading.max_deg ?? null,
+      root_path_mean_m: d?.root_path.mean_m ?? null, fell_at_s: report.fell_at_frame !== undefined ? +(report.fell_at_frame / track.fps).toFixed(2) : null,
+      simulated_s: +(report.sim.steps * report.sim.dt).toFixed(2),
+      retarget_cpu_s: +(c1 - c0).toFixed(3), physics_cpu_s: +(c2 - c1).toFixed(3),
+      physics_realtime_x: +(seconds / Math.max(c2 - c1, 1e-9)).toFixed(2),
+      physics_sim_realtime_x: report.sim.realtime_factor,
+    };
+    rows.push(row);
+    console.log(`${name} ${id}: ${row.status} ${row.reasons[0] ?? ''} | retarget ${row.retarget_cpu_s} s CPU, physics ${row.physics_cpu_s} s CPU for ${row.seconds} s (${row.physics_realtime_x}x)`);
+  }
+}
+const summary: Record<string, unknown> = {};
+for (const name of Object.keys(ROBOTS)) {
+  const r = rows.filter((x) => x.robot === name);
+  const ok = r.filter((x) => x.status === 'feasible' || x.status === 'corrected');
+  summary[name] = { clips: r.length, feasible: r.filter((x) => x.status === 'feasible').length, corrected: r.filter((x) => x.status === 'corrected').length, infeasible: r.filter((x) => x.status === 'infeasible').length, success_rate: r.length ? +(ok.length / r.length).toFixed(3) : null };
+}
+const out = {
+  command: `npx tsx benchmarks/physics/run.ts ${args.join(' ')}`.trim(), date: new Date().toISOString(),
+  machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, loadavg: os.loadavg().map((v) => +v.toFixed(2)), node: process.version },
+  wall_s: +((performance.now() - t0) / 1000).toFixed(1), summary, rows,
+};
+writeFileAtomic(outFile, JSON.stringify(out, null, 2) + '\n');
+console.log(JSON.stringify(summary, null, 2));
