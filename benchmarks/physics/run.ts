@@ -34,6 +34,7 @@ const clips = [...listCorpus(corpus, { videos: withVideo }), ...listCorpus(['bui
   .filter((c) => !/scaled_metres/.test(c.id)); // the same take as 131_01 in other units
 const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
 
+const load0 = os.loadavg().map((v) => +v.toFixed(2));
 const tracks = new Map<string, PoseTrack>();
 const rows: Record<string, unknown>[] = [];
 const t0 = performance.now();
@@ -76,6 +77,24 @@ for (const [name, rel] of Object.entries(ROBOTS)) {
     console.log(`${name} ${id}: ${row.status} ${row.reasons[0] ?? ''} | retarget ${row.retarget_cpu_s} s CPU, physics ${row.physics_cpu_s} s CPU for ${row.seconds} s (${row.physics_realtime_x}x)`);
   }
 }
+// Speed: G1, the physics stage simulating the whole clip (fall stop off), beside the kinematic retarget.
+const speed: Record<string, unknown>[] = [];
+{
+  const robot = loadUrdf(path.join(DATA, ROBOTS.G1));
+  for (const id of ['cmu_small_gods_game/cmu_104_02_neutral_male_walk.bvh', 'cmu_small_gods_game/cmu_62_07_hammering_a_nail.bvh', 'builtin:pick-and-place']) {
+    const track = tracks.get(id);
+    if (!track) continue;
+    const seconds = track.timestamps[track.timestamps.length - 1] - track.timestamps[0];
+    const c0 = cpu();
+    const motion = retargetFile(track, robot, { file: id }).motion;
+    const c1 = cpu();
+    const { report } = await physicsCorrect(motion, robot, { file: id, validateReference: false, overrides: { verdict: { fall_height_fraction: 0, fall_tilt_deg: 180 } } });
+    const c2 = cpu();
+    const simulated = report.sim.steps * report.sim.dt;
+    speed.push({ clip: id, seconds: +seconds.toFixed(2), fps: track.fps, simulated_s: +simulated.toFixed(2), retarget_cpu_s: +(c1 - c0).toFixed(3), physics_cpu_s: +(c2 - c1).toFixed(3), physics_realtime_x: +(simulated / (c2 - c1)).toFixed(2), retarget_realtime_x: +(seconds / (c1 - c0)).toFixed(2) });
+    console.log('speed', JSON.stringify(speed[speed.length - 1]));
+  }
+}
 const summary: Record<string, unknown> = {};
 for (const name of Object.keys(ROBOTS)) {
   const r = rows.filter((x) => x.robot === name);
@@ -84,8 +103,8 @@ for (const name of Object.keys(ROBOTS)) {
 }
 const out = {
   command: `npx tsx benchmarks/physics/run.ts ${args.join(' ')}`.trim(), date: new Date().toISOString(),
-  machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, loadavg: os.loadavg().map((v) => +v.toFixed(2)), node: process.version },
-  wall_s: +((performance.now() - t0) / 1000).toFixed(1), summary, rows,
+  machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, loadavg_start: load0, loadavg_end: os.loadavg().map((v) => +v.toFixed(2)), node: process.version },
+  wall_s: +((performance.now() - t0) / 1000).toFixed(1), summary, speed, rows,
 };
 writeFileAtomic(outFile, JSON.stringify(out, null, 2) + '\n');
 console.log(JSON.stringify(summary, null, 2));

@@ -41,6 +41,8 @@ export interface ControllerGains {
   regQdd: number;
   /** Weight of the rows that hold a torque beyond its effort at the limit. */
   limitWeight: number;
+  /** Horizon (s) over which a joint's position must stay inside its URDF range (bounds its acceleration). */
+  limitHorizon: number;
   /** Friction coefficient of the pyramid edges the controller plans with (inner approximation of the plant's). */
   mu: number;
   /** A reference-stance foot counts as in contact when its lowest sole corner is below this (m). */
@@ -224,6 +226,8 @@ export class WholeBodyController {
   /** Last solve: joint torques, total contact normal force (N), torques at their limit. */
   readonly tau: Float64Array;
   normalForce = 0;
+  /** Control period (s): the horizon of the velocity-limit bound. */
+  controlDt = 0.01;
   /** Print achieved vs desired task values after each solve (diagnostics). */
   debug = false;
   private lastNx = -1;
@@ -468,6 +472,22 @@ export class WholeBodyController {
       for (let k = j; k < nx; k++) H[j * nx + k] *= sj * sc[k];
       H[j * nx + j] += j < nq ? ctx.gains.regQdd : ctx.gains.regLambda;
       for (let k = 0; k < j; k++) H[j * nx + k] = H[k * nx + j];
+    }
+    // Joint limits as bounds on the joint accelerations: over the horizon `limitHorizon` the position stays inside
+    // its URDF range (q + qd h + qdd h^2 / 2), and over one control step the velocity inside its URDF limit.
+    {
+      const hp = ctx.gains.limitHorizon, hv = Math.max(this.controlDt, 1e-3);
+      const lower = kin.lower, upper = kin.upper, vel = kin.velocityLimit;
+      for (let d = 0; d < nq; d++) {
+        const qv = state.q[d], qdv = state.qd[d];
+        let lo = -Infinity, hi = Infinity;
+        if (Number.isFinite(upper[d])) hi = (2 * (upper[d] - qv - qdv * hp)) / (hp * hp);
+        if (Number.isFinite(lower[d])) lo = (2 * (lower[d] - qv - qdv * hp)) / (hp * hp);
+        const vl = vel[d];
+        if (Number.isFinite(vl) && vl > 0) { hi = Math.min(hi, (vl - qdv) / hv); lo = Math.max(lo, (-vl - qdv) / hv); }
+        if (lo > hi) { const mid = 0.5 * (lo + hi); lo = mid; hi = mid; }
+        this.lo[d] = lo; this.hi[d] = hi;
+      }
     }
     const y = this.y;
     // Torque limits: solve, then pull the torques that exceed their effort onto it with heavy rows, and again.

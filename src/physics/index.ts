@@ -259,6 +259,7 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
   // Time base: k plant steps per frame.
   const k = Math.max(1, Math.ceil(ref.dt / cfg.sim.max_dt - 1e-9));
   const dt = ref.dt / k;
+  ctrl.controlDt = dt * cfg.sim.control_every;
   const plant: Plant = await createPlant(geom, { engine: opts.engine ?? 'articulated', dt, fixedBase: !floating, friction: cfg.sim.friction, gravity: cfg.sim.gravity });
 
   // Per-frame targets.
@@ -470,6 +471,21 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
   const satJoints = Array.from(satCount).map((c, d) => [c, d] as const).filter(([c]) => c > 0).sort((a, b) => b[0] - a[0]).slice(0, 5).map(([, d]) => kin.dofNames[d]);
   if (longestSat > V.saturation_max) {
     reasons.push({ kind: 'torque', message: `joint torques held at their effort limit for ${longestSat.toFixed(2)} s (limit ${V.saturation_max} s): ${satJoints.join(', ')}`, frames: satRuns.filter(([s, e]) => (e - s + 1) * ref.dt > V.saturation_max), joints: satJoints });
+  }
+  {
+    // The plant has no joint stops: a joint pushed past its URDF range (by ground contact against a weak actuator)
+    // is a reason, with the frames and joints, as the validator would find it.
+    const viol = new Uint8Array(T);
+    const worst = new Map<number, number>();
+    for (let t = 0; t < T; t++) for (let d = 0; d < nq; d++) {
+      const v = outQ[t * nq + d];
+      const ex = Math.max(kin.lower[d] - v, v - kin.upper[d]);
+      if (ex > V.joint_limit_tolerance) { viol[t] = 1; worst.set(d, Math.max(worst.get(d) ?? 0, ex)); }
+    }
+    if (worst.size) {
+      const joints = [...worst.entries()].sort((a, b) => b[1] - a[1]).map(([d]) => kin.dofNames[d]);
+      reasons.push({ kind: 'joint_position', message: `simulated joints pushed beyond their URDF limits: ${joints.slice(0, 3).map((j) => `${j} by ${worst.get(kin.dofIndex(j))!.toFixed(2)} rad`).join(', ')}`, frames: intervals(viol), joints });
+    }
   }
   if (floating) {
     if (stMax > V.stance_foot_max) reasons.push({ kind: 'stance_foot', message: `stance foot placed ${(stMax * 100).toFixed(1)} cm from the reference's (limit ${V.stance_foot_max * 100} cm)`, frames: stWorst ? [stWorst] : [] });

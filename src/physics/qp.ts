@@ -29,13 +29,14 @@ export class BoxQP {
 
   /**
    * x: in, the start (used when `warm`: the last solution, with `state` from the last call); out, the solution.
-   * Cold start: components with a finite lower bound start pinned there, the rest free.
+   * Cold start: x = 0 moved into the box; components that are then at a bound start pinned there.
    */
   solve(H: Float64Array, g: Float64Array, lo: Float64Array, hi: Float64Array, n: number, x: Float64Array, warm: boolean, maxIter = 60): void {
     const { state, work, rhs, v } = this;
     if (!warm) {
       for (let i = 0; i < n; i++) {
-        if (Number.isFinite(lo[i])) { state[i] = -1; x[i] = lo[i]; } else if (Number.isFinite(hi[i])) { state[i] = 1; x[i] = hi[i]; } else { state[i] = 0; x[i] = 0; }
+        x[i] = Math.min(hi[i], Math.max(lo[i], 0));
+        state[i] = x[i] === lo[i] ? -1 : x[i] === hi[i] ? 1 : 0;
       }
     } else {
       for (let i = 0; i < n; i++) {
