@@ -114,3 +114,24 @@ describeShared('physics stage on H1', [H1], () => {
     expect(finite(motion.q) && finite(motion.rootPos)).toBe(true);
   }, 60_000);
 });
+
+const WALK = 'motions/cmu_small_gods_game/cmu_104_02_neutral_male_walk.bvh';
+
+describeShared('physics stage on a real walk (H1)', [H1, WALK], () => {
+  // Target of issue 14, not met yet: the controller keeps H1 up for about 1.5-2 s of this walk, then the body
+  // drifts sideways over the stance foot and it falls (benchmarks/physics/RESULTS.md). Enable when it passes.
+  it.skip('CMU 104_02 walk comes back corrected: stance feet within 5 cm, hands within 8 cm mean, heading within 10 deg, and validate passes the output', async () => {
+    const { importPose } = await import('../../src/pose/import.ts');
+    const { retarget } = await import('../../src/retarget/index.ts');
+    const { checkFeasibility } = await import('../../src/sim/index.ts');
+    const robot = loadUrdf(shared(H1));
+    const m = retarget(importPose(shared(WALK)), robot, {});
+    const { motion, report } = await physicsCorrect(m, robot);
+    expect(report.status).toBe('corrected');
+    const d = report.deviation!;
+    expect(d.stance_foot.max_m).toBeLessThan(0.05);
+    for (const [k, v] of Object.entries(d.keypoints)) if (k.startsWith('hand:')) expect(v.mean_m).toBeLessThan(0.08);
+    expect(d.heading.max_deg).toBeLessThan(10);
+    expect((await checkFeasibility(motion, robot, { mode: 'both' })).feasible).toBe(true);
+  });
+});
