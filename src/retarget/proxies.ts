@@ -3,6 +3,7 @@
  * shapes directly; meshes by a principal-axis fit of their vertices), and the capsule pairs worth checking
  * (not within two moving joints of each other in the tree, not overlapping at the zero pose).
  */
+import { segmentClosest } from '../math/segment.ts';
 import * as path from 'node:path';
 import type { Kinematics } from '../robot/kinematics.ts';
 import { originToTransform } from '../robot/kinematics.ts';
@@ -216,34 +217,19 @@ export function capsuleDistanceInto(P: Float64Array, A: Capsule, B: Capsule, out
   const q2x = P[ob] * B.b[0] + P[ob + 1] * B.b[1] + P[ob + 2] * B.b[2] + P[ob + 9];
   const q2y = P[ob + 3] * B.b[0] + P[ob + 4] * B.b[1] + P[ob + 5] * B.b[2] + P[ob + 10];
   const q2z = P[ob + 6] * B.b[0] + P[ob + 7] * B.b[1] + P[ob + 8] * B.b[2] + P[ob + 11];
-  // Closest points of two segments (Ericson, Real-Time Collision Detection 5.1.9).
+  SEG[0] = p1x; SEG[1] = p1y; SEG[2] = p1z; SEG[3] = q1x; SEG[4] = q1y; SEG[5] = q1z;
+  SEG[6] = p2x; SEG[7] = p2y; SEG[8] = p2z; SEG[9] = q2x; SEG[10] = q2y; SEG[11] = q2z;
+  segmentClosest(SEG, 0, 3, SEG, 6, 9, ST);
+  const s = ST[0], t = ST[1];
   const d1x = q1x - p1x, d1y = q1y - p1y, d1z = q1z - p1z;
   const d2x = q2x - p2x, d2y = q2y - p2y, d2z = q2z - p2z;
-  const rx = p1x - p2x, ry = p1y - p2y, rz = p1z - p2z;
-  const a = d1x * d1x + d1y * d1y + d1z * d1z;
-  const e = d2x * d2x + d2y * d2y + d2z * d2z;
-  const f = d2x * rx + d2y * ry + d2z * rz;
-  let s = 0, t = 0;
-  const EPS = 1e-12;
-  if (a <= EPS && e <= EPS) { s = 0; t = 0; }
-  else if (a <= EPS) { s = 0; t = Math.min(1, Math.max(0, f / e)); }
-  else {
-    const c = d1x * rx + d1y * ry + d1z * rz;
-    if (e <= EPS) { t = 0; s = Math.min(1, Math.max(0, -c / a)); }
-    else {
-      const b = d1x * d2x + d1y * d2y + d1z * d2z;
-      const den = a * e - b * b;
-      s = den > EPS ? Math.min(1, Math.max(0, (b * f - c * e) / den)) : 0;
-      t = (b * s + f) / e;
-      if (t < 0) { t = 0; s = Math.min(1, Math.max(0, -c / a)); }
-      else if (t > 1) { t = 1; s = Math.min(1, Math.max(0, (b - c) / a)); }
-    }
-  }
   out[0] = p1x + d1x * s; out[1] = p1y + d1y * s; out[2] = p1z + d1z * s;
   out[3] = p2x + d2x * t; out[4] = p2y + d2y * t; out[5] = p2z + d2z * t;
   const ex = out[0] - out[3], ey = out[1] - out[4], ez = out[2] - out[5];
   out[6] = Math.sqrt(ex * ex + ey * ey + ez * ez) - A.radius - B.radius;
 }
+
+const SEG = new Float64Array(12), ST = new Float64Array(2);
 
 /** Lowest world z of a capsule for link poses P. */
 export function capsuleBottom(P: Float64Array, C: Capsule): number {
