@@ -1,6 +1,8 @@
+import * as path from 'node:path';
 import type { CommandModule } from 'yargs';
 import { UserError } from '../../errors.ts';
 import { checkFeasibilityFiles, type ValidationReport } from '../../sim/index.ts';
+import { Progress } from '../progress.ts';
 
 export const command: CommandModule = {
   command: 'validate <motion>',
@@ -18,7 +20,16 @@ export const command: CommandModule = {
     const motion = String(argv.motion);
     const mode = String(argv.mode) as 'assisted' | 'unassisted' | 'both';
     if (!['assisted', 'unassisted', 'both'].includes(mode)) throw new UserError(`--mode must be assisted, unassisted or both`);
-    const report = await checkFeasibilityFiles(motion, String(argv.robot), { mode, config: argv.config ? String(argv.config) : null });
+    // Inverse dynamics and the closed-loop runs take tens of seconds on a long clip: on a terminal, say what is
+    // going on (a status line on stderr, cleared when the report prints; logs get the report alone).
+    const progress = new Progress();
+    if (process.stderr.isTTY) progress.update(`validate ${path.basename(motion)}`, 0, 0, `inverse dynamics and closed loop (${mode})…`);
+    let report: ValidationReport;
+    try {
+      report = await checkFeasibilityFiles(motion, String(argv.robot), { mode, config: argv.config ? String(argv.config) : null });
+    } finally {
+      progress.done();
+    }
     process.stdout.write(argv.json ? JSON.stringify(report, null, 2) + '\n' : formatValidation(motion, report));
   },
 };
