@@ -63,8 +63,10 @@ export interface PhysicsReport {
   engine: string;
   self_contacts: boolean;
   base: 'fixed' | 'floating';
-  /** When the kinematic reference was validated (for `feasible`): its verdict. */
+  /** When the kinematic reference was validated (for `feasible`, or after the controller failed): its verdict. */
   reference_feasible?: boolean;
+  /** The controller's reasons when it could not follow a reference the validator passes (kept, status feasible). */
+  notes?: PhysicsReason[];
   fell_at_frame?: number;
   torque_saturation: { longest_s: number; joints: string[] };
   sim: { dt: number; control_dt: number; steps: number; cpu_s: number; wall_s: number; realtime_factor: number };
@@ -74,7 +76,8 @@ export interface PhysicsOptions {
   /** YAML overriding configs/physics.yaml. */
   config?: string | null;
   overrides?: Record<string, unknown>;
-  /** For `feasible`: validate the reference with checkFeasibility (default true; false never grades `feasible`). */
+  /** Validate the reference with checkFeasibility when the correction barely changed it or the controller could not
+   *  follow it (default true; false never grades `feasible`). */
   validateReference?: boolean;
   /** Plant the controller drives (default the articulated dynamics; 'rapier' for the second engine). */
   engine?: 'articulated' | 'rapier';
@@ -204,7 +207,7 @@ function withPhysics(reference: RobotMotion, sim: RobotMotion, report: PhysicsRe
 export function physicsMeta(r: PhysicsReport): Record<string, unknown> {
   // Content only: run-dependent figures (CPU and wall time) stay in the report, so the same input gives the same file.
   const { dt, control_dt, steps } = r.sim;
-  return { status: r.status, output: r.output, deviation: r.deviation, reasons: r.reasons, engine: r.engine, self_contacts: r.self_contacts, base: r.base, torque_saturation: r.torque_saturation, sim: { dt, control_dt, steps }, ...(r.reference_feasible !== undefined ? { reference_feasible: r.reference_feasible } : {}), ...(r.fell_at_frame !== undefined ? { fell_at_frame: r.fell_at_frame } : {}) };
+  return { status: r.status, output: r.output, deviation: r.deviation, reasons: r.reasons, engine: r.engine, self_contacts: r.self_contacts, base: r.base, torque_saturation: r.torque_saturation, sim: { dt, control_dt, steps }, ...(r.reference_feasible !== undefined ? { reference_feasible: r.reference_feasible } : {}), ...(r.notes ? { notes: r.notes } : {}), ...(r.fell_at_frame !== undefined ? { fell_at_frame: r.fell_at_frame } : {}) };
 }
 
 /**
@@ -495,27 +498,36 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
     if (rootSum / T > V.root_path_mean) reasons.push({ kind: 'root_path', message: `root path ${(rootSum / T * 100).toFixed(1)} cm from the reference on average (limit ${V.root_path_mean * 100} cm)`, frames: [[0, T - 1]] });
   }
   let status: PhysicsStatus = reasons.length ? 'infeasible' : 'corrected';
+  let output: 'simulated' | 'reference' = status === 'infeasible' ? 'reference' : 'simulated';
   let referenceFeasible: boolean | undefined;
-  if (status === 'corrected' && maxChange < V.feasible_change && opts.validateReference !== false) {
+  let notes: PhysicsReason[] | undefined;
+  // The kinematic reference is validated when the correction barely changed it (for `feasible`), and when the
+  // controller could not follow it: a reference the validator passes is then kept as it is, `feasible`, with the
+  // controller's reasons as notes (the stage never makes a motion the validator accepts infeasible).
+  const check = opts.validateReference !== false && (status === 'infeasible' || maxChange < V.feasible_change);
+  if (check) {
     const { checkFeasibility } = await import('../sim/index.ts');
     const v = await checkFeasibility(motion, robot, { mode: 'both', file: opts.file });
     referenceFeasible = v.feasible;
-    if (v.feasible) status = 'feasible';
+    if (v.feasible) {
+      if (status === 'infeasible') { notes = reasons.splice(0); output = 'reference'; }
+      status = 'feasible';
+    }
   }
   const cpu = process.cpuUsage(cpu0);
   const cpuS = (cpu.user + cpu.system) / 1e6;
   const wallS = (performance.now() - wall0) / 1000;
   const report: PhysicsReport = {
-    status, output: 'simulated', reasons, deviation, engine: plant.engine, self_contacts: plant.selfContacts, base: floating ? 'floating' : 'fixed',
+    // An `infeasible` motion keeps the kinematic retarget as its output (a fallen or drifting simulation is no
+    // demonstration); the verdict and reasons say why.
+    status, output, reasons, deviation, engine: plant.engine, self_contacts: plant.selfContacts, base: floating ? 'floating' : 'fixed',
     ...(referenceFeasible !== undefined ? { reference_feasible: referenceFeasible } : {}),
+    ...(notes ? { notes } : {}),
     ...(fellAt >= 0 ? { fell_at_frame: fellAt } : {}),
     torque_saturation: { longest_s: r4(longestSat, 3), joints: satJoints },
     sim: { dt: r4(dt, 6), control_dt: r4(dt * cfg.sim.control_every, 6), steps, cpu_s: r4(cpuS, 3), wall_s: r4(wallS, 3), realtime_factor: r4(simSeconds / Math.max(cpuS, 1e-9), 2) },
   };
-  // A motion the controller could not follow keeps the kinematic retarget as its output (a fallen or drifting
-  // simulation is no demonstration); the verdict and reasons say why.
-  report.output = status === 'infeasible' ? 'reference' : 'simulated';
-  return { motion: withPhysics(motion, status === 'infeasible' ? motion : simMotion, report), report };
+  return { motion: withPhysics(motion, output === 'reference' ? motion : simMotion, report), report };
 }
 
 /** The kinematic reference stored beside a physics motion (null when the motion has none). */
