@@ -23,7 +23,8 @@ import { isHandRobot } from '../retarget/hand/index.ts';
 import { WholeBodyController, makeControlTarget, type FootSpec } from './controller.ts';
 import { createPlant, makePlantState, type Plant } from '../sim/plant.ts';
 import { planCom, type ComPlan } from './com.ts';
-import { controllerGains, loadPhysicsConfig, type PhysicsConfig } from './config.ts';
+import { controllerGains, loadPhysicsConfig } from './config.ts';
+import { deepMerge } from '../quality/config.ts';
 
 export { loadPhysicsConfig, PHYSICS_CONFIG_FILE } from './config.ts';
 export type { PhysicsConfig } from './config.ts';
@@ -67,6 +68,8 @@ export interface PhysicsReport {
   reference_feasible?: boolean;
   /** The controller's reasons when it could not follow a reference the validator passes (kept, status feasible). */
   notes?: PhysicsReason[];
+  /** With crossCheck: the same controller on the second engine, and whether the two agree. */
+  engines?: { engine: string; status: PhysicsStatus; reasons: string[]; max_change_m: number | null; stance_foot_max_m: number | null; agree: boolean; disagreement: string[] };
   fell_at_frame?: number;
   torque_saturation: { longest_s: number; joints: string[] };
   sim: { dt: number; control_dt: number; steps: number; cpu_s: number; wall_s: number; realtime_factor: number };
@@ -81,6 +84,9 @@ export interface PhysicsOptions {
   validateReference?: boolean;
   /** Plant the controller drives (default the articulated dynamics; 'rapier' for the second engine). */
   engine?: 'articulated' | 'rapier';
+  /** Run the controller again on Rapier's multibody world (2 ms steps) for a motion it followed, and report
+   *  whether the engines agree (report.engines). Slow (Rapier runs below real time here); off by default. */
+  crossCheck?: boolean;
   file?: string;
 }
 
@@ -207,7 +213,7 @@ function withPhysics(reference: RobotMotion, sim: RobotMotion, report: PhysicsRe
 export function physicsMeta(r: PhysicsReport): Record<string, unknown> {
   // Content only: run-dependent figures (CPU and wall time) stay in the report, so the same input gives the same file.
   const { dt, control_dt, steps } = r.sim;
-  return { status: r.status, output: r.output, deviation: r.deviation, reasons: r.reasons, engine: r.engine, self_contacts: r.self_contacts, base: r.base, torque_saturation: r.torque_saturation, sim: { dt, control_dt, steps }, ...(r.reference_feasible !== undefined ? { reference_feasible: r.reference_feasible } : {}), ...(r.notes ? { notes: r.notes } : {}), ...(r.fell_at_frame !== undefined ? { fell_at_frame: r.fell_at_frame } : {}) };
+  return { status: r.status, output: r.output, deviation: r.deviation, reasons: r.reasons, engine: r.engine, self_contacts: r.self_contacts, base: r.base, torque_saturation: r.torque_saturation, sim: { dt, control_dt, steps }, ...(r.reference_feasible !== undefined ? { reference_feasible: r.reference_feasible } : {}), ...(r.notes ? { notes: r.notes } : {}), ...(r.engines ? { engines: r.engines } : {}), ...(r.fell_at_frame !== undefined ? { fell_at_frame: r.fell_at_frame } : {}) };
 }
 
 /**
@@ -527,6 +533,18 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
     torque_saturation: { longest_s: r4(longestSat, 3), joints: satJoints },
     sim: { dt: r4(dt, 6), control_dt: r4(dt * cfg.sim.control_every, 6), steps, cpu_s: r4(cpuS, 3), wall_s: r4(wallS, 3), realtime_factor: r4(simSeconds / Math.max(cpuS, 1e-9), 2) },
   };
+  if (opts.crossCheck && output === 'simulated' && (opts.engine ?? 'articulated') !== 'rapier') {
+    const r2 = (await physicsCorrect(motion, robot, { ...opts, engine: 'rapier', crossCheck: false, validateReference: false, overrides: deepMerge(opts.overrides ?? {}, { sim: { max_dt: 0.002 } }) })).report;
+    const d2 = r2.deviation;
+    const disagreement: string[] = [];
+    if (r2.status === 'infeasible') disagreement.push(`the controller does not follow on ${r2.engine}: ${r2.reasons.map((r) => r.message).join('; ')}`);
+    if (d2 && deviation.stance_foot.max_m <= V.stance_foot_max && d2.stance_foot.max_m > V.stance_foot_max) disagreement.push(`stance feet ${(d2.stance_foot.max_m * 100).toFixed(1)} cm off on ${r2.engine}`);
+    if (d2 && Math.abs(d2.timing.contact_mismatch - deviation.timing.contact_mismatch) > 0.1) disagreement.push(`contact timing differs: mismatch ${d2.timing.contact_mismatch} on ${r2.engine} vs ${deviation.timing.contact_mismatch}`);
+    report.engines = {
+      engine: r2.engine, status: r2.status, reasons: r2.reasons.map((r) => `${r.kind}: ${r.message}`), max_change_m: d2?.max_change_m ?? null,
+      stance_foot_max_m: d2?.stance_foot.max_m ?? null, agree: !disagreement.length, disagreement,
+    };
+  }
   return { motion: withPhysics(motion, output === 'reference' ? motion : simMotion, report), report };
 }
 

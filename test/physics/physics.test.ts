@@ -83,6 +83,18 @@ describeShared('physics stage on H1', [H1], () => {
     expect((motion.meta!.physics as { status: string }).status).toBe('feasible');
   }, 60_000);
 
+  it('the same controller keeps the robot standing on Rapier too: the engines agree (crossCheck)', async () => {
+    const m = await onGround(standing(robot, 1, 50, (t, q, _root, kin) => {
+      q[kin.dofIndex('right_shoulder_roll_joint')] = -0.3 * (1 - Math.cos(Math.PI * t)) / 2;
+    }), robot);
+    const { report } = await physicsCorrect(m, robot, { crossCheck: true, validateReference: false });
+    expect(report.status).toBe('corrected');
+    expect(report.engines!.engine).toBe('rapier-multibody');
+    expect(report.engines!.status).toBe('corrected');
+    expect(report.engines!.max_change_m!).toBeLessThan(0.01);
+    expect(report.engines!.agree).toBe(true);
+  }, 120_000);
+
   it('a 1 m jump is infeasible, with a reason', async () => {
     // Crouch-free vertical jump: the whole body rises 1 m and comes back within 0.9 s (needs a take-off the motion does not have).
     const m = await onGround(standing(robot, 2, 50, (t, _q, root) => {
