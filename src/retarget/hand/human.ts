@@ -8,6 +8,7 @@
  */
 import { FINGER_LANDMARKS, HUMAN_FINGERS, type HumanFinger } from './discover.ts';
 import { median } from './vec.ts';
+import { OneEuroFilter as OneEuroFilterBase } from '../../math/oneeuro.ts';
 
 export interface HumanHandSize {
   /** Wrist → middle MCP, metres. */
@@ -83,44 +84,9 @@ export function measureHumanHand(frames: ArrayLike<number>, T: number): HumanHan
   };
 }
 
-/**
- * One-euro filter (Casiez et al. 2012) over a fixed-length vector: strong smoothing when the signal is
- * slow, little lag when it moves fast. `minCutoff` (Hz) sets the smoothing at rest, `beta` (per unit/s)
- * how fast the cutoff rises with speed. Allocation-free per call.
- */
-export class OneEuroFilter {
-  private readonly x: Float64Array;
-  private readonly dx: Float64Array;
-  private primed = false;
-  constructor(n: number, public minCutoff = 1.5, public beta = 20, public dCutoff = 1) {
-    this.x = new Float64Array(n);
-    this.dx = new Float64Array(n);
+/** The hand's landmark filter: src/math/oneeuro.ts, each value's own speed. */
+export class OneEuroFilter extends OneEuroFilterBase {
+  constructor(n: number, minCutoff = 1.5, beta = 20, dCutoff = 1) {
+    super(n, { minCutoff, beta, dCutoff }, 1);
   }
-  reset(): void {
-    this.primed = false;
-  }
-  /** Filter v in place; dt in seconds (a non-positive dt restarts the filter at v). */
-  apply(v: Float64Array, dt: number): void {
-    const n = this.x.length;
-    if (!this.primed || !(dt > 0)) {
-      for (let i = 0; i < n; i++) { this.x[i] = v[i]; this.dx[i] = 0; }
-      this.primed = true;
-      return;
-    }
-    const ad = alpha(this.dCutoff, dt);
-    for (let i = 0; i < n; i++) {
-      const d = (v[i] - this.x[i]) / dt;
-      const dh = this.dx[i] + ad * (d - this.dx[i]);
-      this.dx[i] = dh;
-      const a = alpha(this.minCutoff + this.beta * Math.abs(dh), dt);
-      const xh = this.x[i] + a * (v[i] - this.x[i]);
-      this.x[i] = xh;
-      v[i] = xh;
-    }
-  }
-}
-
-function alpha(cutoff: number, dt: number): number {
-  const tau = 1 / (2 * Math.PI * cutoff);
-  return 1 / (1 + tau / dt);
 }
