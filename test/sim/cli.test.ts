@@ -71,6 +71,6 @@ describeShared('reel2real validate (CLI)', [H1], () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^\S*knee\.npz: (NOT )?FEASIBLE\n/);
     expect(r.stdout).not.toMatch(/joint position beyond/);
-    expect(r.stdout).toMatch(/sim: dt 0\.005 s, articulated joints, \d+ steps, \d+ steps\/s/);
+    expect(r.stdout).toMatch(/sim: articulated engine \(no self-contact\), dt 0\.005 s, \d+ steps, \d+ steps\/s/);
   });
 });

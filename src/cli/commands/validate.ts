@@ -44,6 +44,6 @@ export function formatValidation(motion: string, r: ValidationReport): string {
   const s = r.sim;
   if (!s) return lines.join('\n') + '\n';
   // Timing fields are absent from stored reports (the store keeps what reproduces).
-  lines.push(`  sim: dt ${s.dt} s, ${s.joints} joints, ${s.steps} steps${s.steps_per_second === undefined ? '' : `, ${s.steps_per_second} steps/s`}${s.realtime_factor === undefined ? '' : `, ${s.realtime_factor}x real time`}, joint drift ${s.joint_drift_mm} mm`);
+  lines.push(`  sim: ${s.engine ?? s.joints} engine (${s.self_contacts ? 'self-contact simulated' : 'no self-contact'}), dt ${s.dt} s, ${s.steps} steps${s.steps_per_second === undefined ? '' : `, ${s.steps_per_second} steps/s`}${s.realtime_factor === undefined ? '' : `, ${s.realtime_factor}x real time`}, joint drift ${s.joint_drift_mm} mm`);
   return lines.join('\n') + '\n';
 }
