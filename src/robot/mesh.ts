@@ -20,6 +20,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DOMParser, type Element as XElement } from '@xmldom/xmldom';
 import { UserError, wrapFileError } from '../errors.ts';
+import { quatToMat3 } from '../math/rotation.ts';
 
 export interface TriMesh {
   /** x,y,z per vertex. */
@@ -438,11 +439,7 @@ function parseGlb(buf: Buffer, file: string): { positions: Float32Array; indices
     const [tx, ty, tz] = n.translation ?? [0, 0, 0];
     const [x, y, z, w] = n.rotation ?? [0, 0, 0, 1];
     const [sx, sy, sz] = n.scale ?? [1, 1, 1];
-    const R = [
-      1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
-      2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
-      2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
-    ];
+    const R = quatToMat3(w, x, y, z);
     return [R[0] * sx, R[1] * sy, R[2] * sz, tx, R[3] * sx, R[4] * sy, R[5] * sz, ty, R[6] * sx, R[7] * sy, R[8] * sz, tz, 0, 0, 0, 1];
   };
   const walk = (ni: number, parent: Mat4, depth: number): void => {
