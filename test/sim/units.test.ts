@@ -78,18 +78,38 @@ describe('world building', () => {
     expect(sim.totalMass).toBe(2);
   });
 
+  it('a body leaning beyond the toes: the ground force stays inside the feet, the least external wrench makes up the rest', async () => {
+    // The same biped with its 10 kg pelvis mass 0.4 m ahead of the hips: the COM (x = 0.268) is past the feet's
+    // front edge (x = 0.12). The ground can put its centre of pressure at most at the toes, with a force
+    // (a, b) m g (forward, up) inside the friction cone; the external wrench makes up the rest: force
+    // (-a, 1 - b) m g and, about the COM (height h, toes r = (-d h, -h) from it, d = (x_c - x_f) / h), the moment
+    // (a - d b) m g h. The least a^2 + (1 - b)^2 + (a - d b)^2 is at b = 1 / (1 + d^2 / 2), a = d b / 2 (a / b
+    // = 0.15, inside the cone).
+    const robot = parseUrdf(bipedUrdf(0.4), { file: path.join(tmp, 'leaning.urdf') });
+    const geom = await robotGeometry(robot);
+    const ref = buildReference(await standingMotion(robot, 1, 50), geom.kin);
+    const feet = findFeet(geom, 0.02);
+    const id = inverseDynamics(ref, geom, trackContacts(ref, geom, feet, { contactHeight: 0.02, footTolerance: 0.02 }), 9.81, 0.1, { mu: 0.9 });
+    const t = 25, M = 15;
+    const xc = (10 * 0.4 + 2 * 0.5 * 0.02) / M;
+    // COM height: pelvis COM 0.1 above the hips, legs' 0.25 below, feet's 0.53 below; the soles' bottom at 0.54 below.
+    const zc = 0.54 + (10 * 0.1 - 2 * 2 * 0.25 - 2 * 0.5 * 0.53) / M;
+    const d = (xc - 0.12) / zc;
+    expect(id.zmpOutside[t]).toBeGreaterThan(0.1); // the ZMP is past the toes
+    const bb = 1 / (1 + (d * d) / 2), aa = (d * bb) / 2;
+    expect(id.residualForce[t]).toBeCloseTo(Math.hypot(aa, 1 - bb), 2);
+    expect(id.residualTorque[t]).toBeCloseTo((d * bb) / 2, 2);
+    // Each ankle (0.04 m above the ground) carries its foot's share of that ground force at the toes, 0.12 m
+    // ahead, less the foot's own weight 0.02 m ahead — not the whole body's moment (about 19.7 Nm each).
+    const nq = geom.kin.nq, half = (M * 9.81) / 2;
+    for (const ankle of ['l_ankle', 'r_ankle']) {
+      const tau = Math.abs(id.tau[t * nq + geom.kin.dofIndex(ankle)]);
+      expect(tau).toBeCloseTo(bb * half * 0.12 + aa * half * 0.04 - 0.5 * 9.81 * 0.02, 0);
+    }
+  });
+
   it('inverse dynamics of standing still: the ground carries the weight under the COM, feet share it', async () => {
-    const robot = parseUrdf(`<robot name="biped">
-      <link name="base"><inertial><origin xyz="0.05 0 0.1"/><mass value="10"/><inertia ixx="0.1" ixy="0" ixz="0" iyy="0.1" iyz="0" izz="0.1"/></inertial>
-        <collision><geometry><box size="0.2 0.3 0.2"/></geometry></collision></link>
-      ${['l', 'r'].map((s, i) => `
-      <joint name="${s}_hip" type="revolute"><parent link="base"/><child link="${s}_leg"/><origin xyz="0 ${i ? -0.1 : 0.1} 0"/><axis xyz="0 1 0"/><limit lower="-1" upper="1" effort="100" velocity="10"/></joint>
-      <link name="${s}_leg"><inertial><origin xyz="0 0 -0.25"/><mass value="2"/><inertia ixx="0.04" ixy="0" ixz="0" iyy="0.04" iyz="0" izz="0.01"/></inertial>
-        <collision><origin xyz="0 0 -0.25"/><geometry><cylinder radius="0.03" length="0.5"/></geometry></collision></link>
-      <joint name="${s}_ankle" type="revolute"><parent link="${s}_leg"/><child link="${s}_foot"/><origin xyz="0 0 -0.5"/><axis xyz="0 1 0"/><limit lower="-1" upper="1" effort="50" velocity="10"/></joint>
-      <link name="${s}_foot"><inertial><origin xyz="0.02 0 -0.03"/><mass value="0.5"/><inertia ixx="0.001" ixy="0" ixz="0" iyy="0.001" iyz="0" izz="0.001"/></inertial>
-        <collision><origin xyz="0.02 0 -0.03"/><geometry><box size="0.2 0.08 0.02"/></geometry></collision></link>`).join('')}
-    </robot>`, { file: path.join(tmp, 'biped.urdf') });
+    const robot = parseUrdf(bipedUrdf(0.05), { file: path.join(tmp, 'biped.urdf') });
     const geom = await robotGeometry(robot);
     const m = await standingMotion(robot, 1, 50);
     const ref = buildReference(m, geom.kin);
@@ -110,3 +130,18 @@ describe('world building', () => {
     expect(Number.isNaN(id.flightResidual[t])).toBe(true);
   });
 });
+
+/** A 15 kg biped: 10 kg pelvis with its COM `pelvisX` ahead of the hips, 0.5 m legs, 0.2 x 0.08 m box feet. */
+function bipedUrdf(pelvisX: number): string {
+  return `<robot name="biped">
+      <link name="base"><inertial><origin xyz="${pelvisX} 0 0.1"/><mass value="10"/><inertia ixx="0.1" ixy="0" ixz="0" iyy="0.1" iyz="0" izz="0.1"/></inertial>
+        <collision><geometry><box size="0.2 0.3 0.2"/></geometry></collision></link>
+      ${['l', 'r'].map((s, i) => `
+      <joint name="${s}_hip" type="revolute"><parent link="base"/><child link="${s}_leg"/><origin xyz="0 ${i ? -0.1 : 0.1} 0"/><axis xyz="0 1 0"/><limit lower="-1" upper="1" effort="100" velocity="10"/></joint>
+      <link name="${s}_leg"><inertial><origin xyz="0 0 -0.25"/><mass value="2"/><inertia ixx="0.04" ixy="0" ixz="0" iyy="0.04" iyz="0" izz="0.01"/></inertial>
+        <collision><origin xyz="0 0 -0.25"/><geometry><cylinder radius="0.03" length="0.5"/></geometry></collision></link>
+      <joint name="${s}_ankle" type="revolute"><parent link="${s}_leg"/><child link="${s}_foot"/><origin xyz="0 0 -0.5"/><axis xyz="0 1 0"/><limit lower="-1" upper="1" effort="50" velocity="10"/></joint>
+      <link name="${s}_foot"><inertial><origin xyz="0.02 0 -0.03"/><mass value="0.5"/><inertia ixx="0.001" ixy="0" ixz="0" iyy="0.001" iyz="0" izz="0.001"/></inertial>
+        <collision><origin xyz="0.02 0 -0.03"/><geometry><box size="0.2 0.08 0.02"/></geometry></collision></link>`).join('')}
+    </robot>`;
+}
