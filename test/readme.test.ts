@@ -17,11 +17,16 @@ import { PROJECT_ROOT, SHARED_DATA } from './helpers/shared.ts';
 
 interface Block { line: number; code: string }
 
-/** The README's ```sh blocks with the line each starts on. */
+/**
+ * The README's command blocks with the line each starts on: every ```sh block, and any untagged block with a
+ * line that starts with `npx reel2real` (a command written outside an sh block is still a command to run).
+ */
 export function readmeShellBlocks(text: string): Block[] {
   const out: Block[] = [];
-  const re = /^```sh\n([\s\S]*?)^```$/gm;
-  for (let m = re.exec(text); m; m = re.exec(text)) out.push({ line: text.slice(0, m.index).split('\n').length, code: m[1] });
+  const re = /^```(sh|)\n([\s\S]*?)^```$/gm;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    if (m[1] === 'sh' || /^npx reel2real /m.test(m[2])) out.push({ line: text.slice(0, m.index).split('\n').length, code: m[2] });
+  }
   return out;
 }
 
