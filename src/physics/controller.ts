@@ -37,6 +37,8 @@ export interface ControllerGains {
   comZ: Pd;
   regTau: number;
   regLambda: number;
+  /** Posture weight factor of the leg joints (root to feet). */
+  legPostureFactor: number;
   /** Regularisation of joint accelerations ((rad/s^2)^-2). */
   regQdd: number;
   /** Weight of the rows that hold a torque beyond its effort at the limit. */
@@ -111,7 +113,9 @@ export class PostureTask implements Task {
   readonly name = 'posture';
   readonly direct = false;
   readonly maxRows: number;
-  constructor(nq: number) { this.maxRows = nq; }
+  /** Per-dof weight factor (legs: gains.legPostureFactor; the stance feet constrain them already). */
+  readonly factor: Float64Array;
+  constructor(nq: number) { this.maxRows = nq; this.factor = new Float64Array(nq).fill(1); }
   update(c: ControlContext, J: Float64Array, b: Float64Array, w: Float64Array): number {
     const { n, nq, c0, state, target: t } = c;
     const g = c.gains.posture;
@@ -119,7 +123,7 @@ export class PostureTask implements Task {
     for (let d = 0; d < nq; d++) {
       J[d * n + c0 + d] = 1;
       b[d] = g.feedforward * t.qddRef[d] + g.kp * (t.qRef[d] - state.q[d]) + g.kd * (t.qdRef[d] - state.qd[d]);
-      w[d] = g.weight;
+      w[d] = g.weight * this.factor[d];
     }
     return nq;
   }
@@ -291,7 +295,14 @@ export class WholeBodyController {
     this.effort = new Float64Array(this.nq);
     this.tau = new Float64Array(this.nq);
     this.qddPred = new Float64Array(this.n);
-    this.tasks = [new PostureTask(this.nq)];
+    const posture = new PostureTask(this.nq);
+    this.tasks = [posture];
+    // Leg joints: those between the root and a foot.
+    for (let l = 0; l < this.kin.nLinks; l++) {
+      const d = this.kin.linkDof(l);
+      if (d < 0) continue;
+      if (this.feet.some((f) => this.kin.isAncestor(l, f.link))) posture.factor[d] = o.gains.legPostureFactor;
+    }
     if (!o.fixedBase) {
       this.tasks.push(new BaseOrientationTask());
       this.feet.forEach((f, i) => this.tasks.push(new FootTask(i, f.link, `foot:${o.footNames[i]}`)));
