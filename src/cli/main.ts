@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import yargs, { type CommandModule } from 'yargs';
-import { UserError } from '../errors.ts';
+import { UserError, safeText } from '../errors.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** .ts when run from the sources (tsx, vitest), .js when run from the compiled dist/ (bin/build.mjs). */
@@ -62,7 +62,7 @@ export function formatError(err: unknown): string {
   if (err instanceof UserError) return `reel2real: ${err.message}`;
   const e = err as Error;
   const msg = (e && e.message ? e.message : String(err)).split('\n')[0];
-  return `reel2real: internal error: ${msg}`;
+  return `reel2real: internal error: ${safeText(msg, 300)}`;
 }
 
 /**

@@ -10,6 +10,7 @@
  * A synthetic T-pose first frame (MotionBuilder-style CMU files) is detected and dropped by default.
  */
 import { UserError } from '../errors.ts';
+import { LIMITS } from '../io/limits.ts';
 import {
   assembleTrack, baseSource, dominantAxis, frameRotation, newSeries, quantile, readInput, renamed,
   midSeries, transformPoints, type Axis, type InputFile, type JointSeries,
@@ -87,7 +88,9 @@ export function parseBvh(text: string, file: string): BvhData {
   const joints: BvhJoint[] = [];
   let channelCount = 0;
 
-  const parseJoint = (parent: number, kind: string): void => {
+  const parseJoint = (parent: number, kind: string, depth: number): void => {
+    // A hierarchy from the file: bounded before it can exhaust the stack.
+    if (depth > LIMITS.depth) fail(`joint hierarchy is nested deeper than ${LIMITS.depth} levels`);
     const isEnd = kind === 'End';
     let name: string;
     if (isEnd) {
@@ -124,15 +127,15 @@ export function parseBvh(text: string, file: string): BvhData {
       const t = next(`'}' closing ${name}`);
       if (t.s === '}') break;
       if (isEnd) fail(`unexpected '${t.s}' in End Site of ${joints[parent].name}`, t);
-      if (t.s === 'JOINT') parseJoint(idx, 'JOINT');
-      else if (t.s === 'End') parseJoint(idx, 'End');
+      if (t.s === 'JOINT') parseJoint(idx, 'JOINT', depth + 1);
+      else if (t.s === 'End') parseJoint(idx, 'End', depth + 1);
       else fail(`unexpected '${t.s}' in joint ${name}`, t);
     }
   };
 
   for (;;) {
     const t = next('ROOT or MOTION');
-    if (t.s === 'ROOT') parseJoint(-1, 'ROOT');
+    if (t.s === 'ROOT') parseJoint(-1, 'ROOT', 0);
     else if (t.s === 'MOTION') break;
     else fail(`expected ROOT or MOTION, found '${t.s}'`, t);
   }

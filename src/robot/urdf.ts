@@ -344,6 +344,8 @@ function parseLink(el: XElement, name: string, materials: Record<string, Materia
     const massEl = child(inertialEl, 'mass');
     const mass = num(attr(massEl, 'value'), `link "${name}" mass`, ctx, massEl ? undefined : 0);
     if (mass < 0) throw new UserError(`link "${name}" has negative mass ${mass}`, ctx.where);
+    // No robot link weighs a thousand tonnes: 1e308 kg overflows every force computed from it.
+    if (mass > 1e6) throw new UserError(`link "${name}" has a mass of ${mass.toExponential(2)} kg (over 1e6 kg: not a physical robot link)`, ctx.where);
     const i = child(inertialEl, 'inertia');
     const w = `link "${name}" inertia`;
     link.inertial = {
@@ -354,6 +356,9 @@ function parseLink(el: XElement, name: string, materials: Record<string, Materia
         iyy: num(attr(i, 'iyy'), `${w} iyy`, ctx, 0), iyz: num(attr(i, 'iyz'), `${w} iyz`, ctx, 0), izz: num(attr(i, 'izz'), `${w} izz`, ctx, 0),
       },
     };
+    for (const [k, v] of Object.entries(link.inertial.inertia)) {
+      if (Math.abs(v) > 1e6) throw new UserError(`${w} ${k} is ${v.toExponential(2)} kg·m² (over 1e6: not a physical robot link)`, ctx.where);
+    }
   }
   for (const v of children(el, 'visual')) {
     const what = `link "${name}" visual`;

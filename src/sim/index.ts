@@ -302,6 +302,11 @@ export async function checkFeasibilityFiles(motionFile: string, urdfFile: string
   const { loadMotion } = await import('../robot/motion.ts');
   const motion = loadMotion(motionFile);
   const robot = loadUrdf(urdfFile);
+  // A motion records the URDF it was made for: validating it against another model says nothing about either.
+  const made = motion.robot?.urdf_sha256;
+  if (typeof made === 'string' && /^[0-9a-f]{64}$/.test(made) && made !== robot.sha256) {
+    throw new UserError(`the motion was made for robot ${motion.robot.name} with a URDF of sha256 ${made.slice(0, 12)}…, not this URDF (${robot.name}, sha256 ${robot.sha256.slice(0, 12)}…): validate it against the URDF it was retargeted for`, motionFile);
+  }
   return checkFeasibility(motion, robot, { ...opts, file: opts.file ?? motionFile });
 }
 

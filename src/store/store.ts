@@ -18,7 +18,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { UserError, wrapFileError } from '../errors.ts';
+import { UserError, safeText, wrapFileError } from '../errors.ts';
 import { nd, readNpz, writeNpz, type NpzContent } from '../io/npz.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { saveTrack, trackFromNpz } from '../pose/track.ts';
@@ -562,7 +562,11 @@ export class EpisodeStore {
       if (!onDisk.has(id)) problems.push({ id, problem: 'in the index but its directory is missing' });
     }
     for (const id of this.duplicates) problems.push({ id, problem: 'indexed more than once' });
-    for (const b of this.badLines) warnings.push({ path: this.indexPath, problem: `unreadable index line at byte ${b.offset} (torn by a crash?): ${b.text}` });
+    // A crash mid-append tears a line our writer began ({"...); anything else in the index is corruption.
+    for (const b of this.badLines) {
+      if (b.text.startsWith('{"')) warnings.push({ path: this.indexPath, problem: `unreadable index line at byte ${b.offset} (torn by a crash?): ${safeText(b.text, 80)}` });
+      else problems.push({ path: this.indexPath, problem: `index line at byte ${b.offset} is not an index entry (the index is corrupt): ${safeText(b.text, 80)}` });
+    }
     for (const t of this.tempDirs()) {
       if (!t.live) warnings.push({ path: t.path, problem: 'temporary directory left by a process that died (repair removes it)' });
     }
