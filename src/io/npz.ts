@@ -17,6 +17,7 @@ import { inflateRawSync } from 'node:zlib';
 import { UserError, wrapFileError } from '../errors.ts';
 import { writeFileAtomic } from './atomic.ts';
 import { LIMITS } from './limits.ts';
+import { readFileBounded } from './text.ts';
 
 export type DType = 'f4' | 'f8' | 'i1' | 'i2' | 'i4' | 'i8' | 'u1' | 'u2' | 'u4' | 'b1';
 export type NumericArray =
@@ -369,12 +370,7 @@ export function writeNpz(file: string, content: NpzContent): void {
 }
 
 export function readNpz(file: string): NpzContent {
-  let buf: Buffer;
-  try {
-    buf = fs.readFileSync(file);
-  } catch (err) {
-    wrapFileError(err, file);
-  }
+  const buf = readFileBounded(file);
   if (buf.length === 0) throw new UserError('empty file', file);
   return decodeNpz(buf, file);
 }

@@ -8,13 +8,33 @@ import { UserError, wrapFileError } from '../errors.ts';
 /** The project's `configs/` directory. */
 export const CONFIGS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'configs');
 
-/** A file's text; a missing or unreadable file is a UserError naming it. */
-export function readText(file: string): string {
+/**
+ * A file's bytes, refusing what is not a regular file (a directory, a FIFO, /dev/zero through a symlink:
+ * reading those would block or never end) and anything over `maxBytes`. Errors are UserErrors naming it.
+ */
+export function readFileBounded(file: string, maxBytes = 4 * 2 ** 30 - 1): Buffer {
+  let st: fs.Stats;
   try {
-    return fs.readFileSync(file, 'utf8');
+    st = fs.statSync(file);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'ELOOP') throw new UserError('symbolic link loop', file);
+    if (e.code === 'ENOENT' && fs.lstatSync(file, { throwIfNoEntry: false })?.isSymbolicLink()) throw new UserError('symbolic link to a file that does not exist', file);
+    wrapFileError(err, file);
+  }
+  if (st.isDirectory()) throw new UserError('is a directory, expected a file', file);
+  if (!st.isFile()) throw new UserError('is not a regular file (a device, pipe or socket)', file);
+  if (st.size > maxBytes) throw new UserError(`file is ${st.size} bytes, over the ${maxBytes}-byte limit`, file);
+  try {
+    return fs.readFileSync(file);
   } catch (err) {
     wrapFileError(err, file);
   }
+}
+
+/** A file's text; a missing or unreadable file is a UserError naming it. */
+export function readText(file: string): string {
+  return readFileBounded(file).toString('utf8');
 }
 
 /** `configs/<kind>/<name>.yaml` if the project has one. */

@@ -105,6 +105,8 @@ export function parseBvh(text: string, file: string): BvhData {
     const offT = next('OFFSET');
     if (offT.s !== 'OFFSET') fail(`expected OFFSET in ${name}, found '${offT.s}'`, offT);
     const offset: [number, number, number] = [num(`OFFSET of ${name}`), num(`OFFSET of ${name}`), num(`OFFSET of ${name}`)];
+    // File units are mm at the smallest: a bone a kilometre long is garbage.
+    if (offset.some((v) => Math.abs(v) > 1e6)) fail(`OFFSET of ${name} is ${offset.map((v) => v.toPrecision(3)).join(' ')} (over 1e6 file units: garbage)`);
     const channels: string[] = [];
     const idx = joints.length;
     const joint: BvhJoint = { name, parent, offset, channels, channelStart: channelCount, end: isEnd };
@@ -172,6 +174,7 @@ export function parseBvh(text: string, file: string): BvhData {
     const t = toks[p + i];
     const v = Number(t.s);
     if (!Number.isFinite(v)) fail(`frame ${Math.floor(i / channelCount)} channel ${i % channelCount} is not a finite number ('${t.s}')`, t);
+    if (Math.abs(v) > 1e7) fail(`frame ${Math.floor(i / channelCount)} channel ${i % channelCount} is ${v.toExponential(2)} (over 1e7: garbage)`, t);
     motion[i] = v;
   }
   return { joints, frames, frameTime, channelCount, motion };

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError, wrapFileError } from '../errors.ts';
+import { readFileBounded } from '../io/text.ts';
 import { BODY_JOINTS, BODY_PARENTS, HAND_LANDMARKS, HAND_PARENTS, type Side } from './skeleton.ts';
 import type { PoseSource, PoseTrack } from './track.ts';
 
@@ -17,12 +18,7 @@ export interface InputFile {
 }
 
 export function readInput(file: string): InputFile {
-  let bytes: Buffer;
-  try {
-    bytes = fs.readFileSync(file);
-  } catch (err) {
-    wrapFileError(err, file);
-  }
+  const bytes = readFileBounded(file);
   if (bytes.length === 0) throw new UserError('file is empty', file);
   return { file, bytes, sha256: createHash('sha256').update(bytes).digest('hex') };
 }

@@ -20,8 +20,8 @@ interface DmJoint { name: string; type: string; parent: number; attach: [number,
 
 const DOF: Record<string, number> = { none: 7, spherical: 4, revolute: 1, fixed: 0 };
 
-function readCharacter(file: string): { joints: DmJoint[]; bodies: Map<string, [number, number, number]>; headRadius: number } {
-  if (!fs.existsSync(file)) throw new UserError('DeepMimic character file not found (state --character)', file);
+function readCharacter(file: string, motion: string): { joints: DmJoint[]; bodies: Map<string, [number, number, number]>; headRadius: number } {
+  if (!fs.existsSync(file)) throw new UserError(`DeepMimic character file ${path.basename(file)} not found beside the motion (state --character)`, motion);
   const doc = parseJson(readInput(file)) as { Skeleton?: { Joints?: unknown[] }; BodyDefs?: unknown[] };
   const js = doc?.Skeleton?.Joints;
   if (!Array.isArray(js) || !js.length) throw new UserError('not a DeepMimic character (no Skeleton.Joints)', file);
@@ -63,7 +63,7 @@ export function importDeepMimic(file: string, opts: DeepMimicOptions = {}, input
   const frames = doc?.Frames;
   if (!Array.isArray(frames) || !frames.length) throw new UserError('not a DeepMimic motion (no "Frames" list)', file);
   const charFile = opts.character ?? path.join(path.dirname(file), 'humanoid3d_character.json');
-  const ch = readCharacter(charFile);
+  const ch = readCharacter(charFile, file);
   const width = 1 + ch.joints.reduce((a, j) => a + DOF[j.type], 0);
   const T = frames.length;
   const series: JointSeries[] = ch.joints.map((j) => newSeries(j.name, j.parent >= 0 ? ch.joints[j.parent].name : null, T));

@@ -39,6 +39,8 @@ function readPoint(p: unknown, where: string, file: string): [number, number, nu
   for (const v of [x, y, z, c]) {
     if (v === null) return [NaN, NaN, NaN, 0];
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new UserError(`${where} has a value that is not a finite number (${JSON.stringify(v)})`, file);
+    // Pixels or metres: a million of either is garbage, not a landmark.
+    if (Math.abs(v) > 1e6) throw new UserError(`${where} has a value of ${v.toExponential(2)} (over 1e6: not a landmark coordinate)`, file);
   }
   const conf = c as number;
   if (conf < 0 || conf > 1) throw new UserError(`${where} has confidence ${conf}, outside [0,1]`, file);

@@ -134,9 +134,9 @@ export function trackFromNpz({ arrays, meta }: NpzContent, file: string): PoseTr
   if (!Array.isArray(names) || !Array.isArray(parents)) throw new UserError('meta.json lacks joint_names or parents', file);
   const { kind: _k, fps, joint_names: _n, parents: _p, source, ...rest } = meta;
   const t: PoseTrack = {
-    positions: toF32(positions),
-    confidence: toF32(confidence),
-    timestamps: toF64(timestamps),
+    positions: toF32(floats(positions, 'positions', file)),
+    confidence: toF32(floats(confidence, 'confidence', file)),
+    timestamps: toF64(floats(timestamps, 'timestamps', file)),
     jointNames: names.map(String),
     parents: parents.map(Number),
     fps: Number(fps),
@@ -154,6 +154,12 @@ function toF32(a: NdArray): Float32Array {
 function toF64(a: NdArray): Float64Array {
   return a.data instanceof Float64Array ? a.data : Float64Array.from(asNumbers(a.data));
 }
+/** The array when it holds floating-point numbers; a UserError naming the file otherwise (e.g. int64 positions). */
+function floats(a: NdArray, name: string, file: string): NdArray {
+  if (a.dtype !== 'f4' && a.dtype !== 'f8') throw new UserError(`${name} has dtype ${a.dtype === 'i8' ? 'int64' : a.dtype}; a pose track stores float32 or float64`, file);
+  return a;
+}
+
 /** Any stored array as numbers (int64 arrays hold BigInts). */
 function asNumbers(d: NdArray['data']): ArrayLike<number> {
   return d instanceof BigInt64Array ? Array.from(d, Number) : (d as ArrayLike<number>);

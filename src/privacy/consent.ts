@@ -33,6 +33,7 @@ import * as path from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { UserError, quote } from '../errors.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
+import { readFileBounded } from '../io/text.ts';
 import { operatorSubkey } from './pseudonym.ts';
 
 /** Uses a contributor can consent to. */
@@ -132,13 +133,8 @@ export function parseConsent(raw: unknown, file: string): ConsentManifest {
 }
 
 function readManifestFile(file: string): { raw: unknown; yaml: boolean } {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw new UserError(e.code === 'ENOENT' ? 'no consent manifest at this path' : e.code === 'EISDIR' ? 'is a directory, expected a consent manifest' : quote((e.message || String(e))), file);
-  }
+  if (!fs.existsSync(file) && !fs.lstatSync(file, { throwIfNoEntry: false })) throw new UserError('no consent manifest at this path', file);
+  const text = readFileBounded(file, 16 * 2 ** 20).toString('utf8');
   if (!text.trim()) throw new UserError('consent manifest is empty', file);
   const yaml = !/\.json$/i.test(file);
   try {

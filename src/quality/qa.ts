@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { UserError } from '../errors.ts';
 import { loadTrack, type PoseTrack } from '../pose/track.ts';
+import { requireData } from '../pose/import.ts';
 import { assessQuality, type QualityReport } from './assess.ts';
 import { loadThresholds } from './config.ts';
 
@@ -38,6 +39,7 @@ export async function qaFile(input: string, opts: { task?: string; video?: strin
   }
   if (ext !== '.npz') throw new UserError(`expected a pose track (.npz) or a video (${[...VIDEO_EXT].join(', ')})`, input);
   const track = loadTrack(input);
+  requireData(track, input);
   return assessQuality(track, { task: opts.task, video: opts.video, thresholds });
 }
 

@@ -41,7 +41,11 @@ export function validateMotion(m: RobotMotion, file?: string): void {
   if (m.rootQuat.length !== T * 4) throw new UserError(`root_quat has ${m.rootQuat.length} values, expected ${T}x4`, file);
   if (!(m.fps > 0)) throw new UserError(`fps must be positive, got ${m.fps}`, file);
   for (const [name, a] of [['q', m.q], ['root_pos', m.rootPos], ['root_quat', m.rootQuat]] as const) {
-    for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) throw new UserError(`${name} value ${i} is not finite`, file);
+    for (let i = 0; i < a.length; i++) {
+      if (!Number.isFinite(a[i])) throw new UserError(`${name} value ${i} is not finite`, file);
+      // Radians, metres: nothing a robot does is 10 km or 10,000 rad away.
+      if (Math.abs(a[i]) > 1e4) throw new UserError(`${name} value ${i} is ${a[i].toExponential(2)} (over 1e4: wrong units or garbage)`, file);
+    }
   }
   for (let i = 1; i < T; i++) if (!(m.timestamps[i] > m.timestamps[i - 1])) throw new UserError(`timestamps are not increasing at frame ${i}`, file);
   if (T === 0) throw new UserError('the motion has no frames', file);
@@ -100,6 +104,9 @@ export function motionFromNpz({ arrays, meta }: NpzContent, file: string): Robot
   if (!q || !root_pos || !root_quat || !timestamps) throw new UserError('robot motion is missing q, root_pos, root_quat or timestamps', file);
   const { kind: _k, fps, joint_names, root_link, robot, mapping, source, quality, ...rest } = meta as Record<string, any>;
   if (!Array.isArray(joint_names)) throw new UserError('meta.json lacks joint_names', file);
+  for (const [k, a] of [['q', q], ['root_pos', root_pos], ['root_quat', root_quat], ['timestamps', timestamps]] as const) {
+    if (a.dtype !== 'f4' && a.dtype !== 'f8') throw new UserError(`${k} has dtype ${a.dtype === 'i8' ? 'int64' : a.dtype}; a robot motion stores float32 or float64`, file);
+  }
   const m: RobotMotion = {
     q: Float32Array.from(asNumbers(q.data)),
     rootPos: Float32Array.from(asNumbers(root_pos.data)),

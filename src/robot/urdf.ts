@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { DOMParser, type Element as XElement } from '@xmldom/xmldom';
+import { readFileBounded } from '../io/text.ts';
 import { UserError, wrapFileError } from '../errors.ts';
 
 export type Vec3 = [number, number, number];
@@ -103,12 +104,7 @@ export interface LoadUrdfOptions {
 
 /** Parse a URDF file from disk. Throws UserError naming the file on any problem. */
 export function loadUrdf(file: string, opts: LoadUrdfOptions = {}): UrdfRobot {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    wrapFileError(err, file);
-  }
+  const text = readFileBounded(file, 256 * 2 ** 20).toString('utf8');
   return parseUrdf(text, { ...opts, file: path.resolve(file) });
 }
 

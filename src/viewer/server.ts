@@ -52,6 +52,15 @@ export function motionFileSource(file: string, opts: { robot?: string; track?: s
   const urdf = opts.robot ?? (motion.robot.urdf as string | undefined);
   if (!urdf) throw new UserError('the motion does not record its URDF; give --robot <urdf>', file);
   if (!fs.existsSync(urdf)) throw new UserError(`robot URDF ${urdf} not found; give --robot <urdf>`, file);
+  // The motion must be for this robot: same URDF (when the motion records it) and joints it has.
+  const model = loadUrdf(urdf, { checkMeshes: false });
+  const made = motion.robot?.urdf_sha256;
+  if (typeof made === 'string' && /^[0-9a-f]{64}$/.test(made) && made !== model.sha256) {
+    throw new UserError(`the motion was made for robot ${motion.robot.name} (URDF sha256 ${made.slice(0, 12)}…), not ${model.name} (${model.sha256.slice(0, 12)}…)`, file);
+  }
+  const names = new Set(model.joints.map((j) => j.name));
+  const unknown = motion.jointNames.filter((n) => !names.has(n));
+  if (unknown.length) throw new UserError(`motion names joints ${model.name} does not have: ${unknown.slice(0, 5).join(', ')}${unknown.length > 5 ? ', …' : ''}`, file);
   const track = opts.track ? loadTrack(opts.track) : undefined;
   const ep: ViewerEpisode = {
     id: 'motion',
