@@ -345,3 +345,25 @@ describe.skipIf(!haveShared)('bad-input corpus', () => {
     }
   }, 300_000);
 });
+
+describe('store verify on a garbage index (issue 16 item 14)', () => {
+  it('calls an index of garbage corrupt, a torn last line only a warning', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'r2r-corpus-store-'));
+    try {
+      openStore(dir, { create: true });
+      const index = path.join(dir, 'index.jsonl');
+      fs.writeFileSync(index, `${ESC}garbage line\n\x00\x01\x02\nnot json either\n`);
+      const r = openStore(dir).verify();
+      expect(r.ok).toBe(false);
+      expect(r.problems.filter((p) => /is not an index entry \(the index is corrupt\)/.test(p.problem))).toHaveLength(3);
+      for (const p of r.problems) expect(p.problem).not.toMatch(/[\x00-\x1f]/);
+      fs.writeFileSync(index, '{"id":"ab');
+      fs.appendFileSync(index, '\n');
+      const torn = openStore(dir).verify();
+      expect(torn.ok).toBe(true);
+      expect(torn.warnings.some((w) => /torn by a crash/.test(w.problem))).toBe(true);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -56,7 +56,8 @@ describeShared('reel2real validate (CLI)', [H1], () => {
     fs.copyFileSync(good, other);
     const wrongRobot = runCli(['validate', other, '--robot', shared('hands/allegro_right/allegro_hand_right.urdf')]);
     expect(wrongRobot.code).toBe(1);
-    expect(wrongRobot.stderr).toMatch(/other\.npz: motion's root link "pelvis" is not the robot's root link "base_link"/);
+    // (The motion records the URDF it was made for: that mismatch is named first, issue 16 item 14.)
+    expect(wrongRobot.stderr).toMatch(/other\.npz: the motion was made for robot h1_description with a URDF of sha256 \w+…, not this URDF \(allegro_right/);
     const cfg = path.join(tmp, 'typo.yaml');
     fs.writeFileSync(cfg, 'checks:\n  torqe: { factor: 2 }\n');
     const typo = runCli(['validate', good, '--robot', shared(H1), '--config', cfg]);
