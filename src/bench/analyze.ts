@@ -93,6 +93,7 @@ export function figureKeys(rows: BenchRow[]): string[] {
 
 /** Figures shown first in the report when present (the rest stay in the JSON). */
 export const KEY_FIGURES = [
+  'physics.up_fraction', 'physics.fell_at_s', 'physics.torque_saturation_s', 'physics.keypoint_mean_m',
   'assisted.residual_force_mean_weight', 'assisted.residual_force_max_weight', 'torque.max_ratio_to_effort', 'assisted.body_error_mean_m',
   'unassisted.body_error_mean_m', 'unassisted.fell_at_frame', 'zmp.max_outside_support_m', 'joint_velocity.max_ratio_to_limit', 'friction.max_ratio',
 ];

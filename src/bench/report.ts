@@ -20,10 +20,10 @@ export interface RobotResult { run: BenchRun; analysis: BenchAnalysis }
 /** Metrics plotted against each degradation's strength (besides the success rate). */
 export const DOSE_METRICS: Record<DegradationType, string[]> = {
   noise: ['jitter.noise_mm', 'bones.cv', 'masks.jitter_rate', 'retarget.keypoint_error_mean_m'],
-  spikes: ['jitter.noise_mm', 'jitter.worst_joint_mm', 'masks.jitter_rate', 'masks.bone_outlier_rate'],
+  spikes: ['spikes.rate', 'jitter.noise_mm', 'jitter.worst_joint_mm', 'masks.bone_outlier_rate'],
   drop: ['timing.dropped_rate', 'timing.interval_cv', 'presence.longest_gap_s', 'retarget.max_joint_jump_rad'],
-  occlusion: ['masks.missing_rate', 'confidence.min', 'masks.any_rate', 'retarget.keypoint_error_mean_m'],
-  fps: ['timing.fps_mismatch', 'retarget.max_joint_jump_rad', 'retarget.mean_jerk_rad_s3', 'retarget.keypoint_error_mean_m'],
+  occlusion: ['limbs.min_visible', 'masks.missing_rate', 'masks.any_rate', 'retarget.keypoint_error_mean_m'],
+  fps: ['plausibility.ratio', 'retarget.max_joint_jump_rad', 'retarget.mean_jerk_rad_s3', 'retarget.keypoint_error_mean_m'],
 };
 
 export function reportJson(results: RobotResult[], info: ReportInfo = {}): Record<string, unknown> {

@@ -62,6 +62,15 @@ export const METRICS: MetricDef[] = [
   { key: 'timing.dropped_rate', label: 'dropped-frame rate', group: 'quality', worse: 'high', read: (q) => num(at(q.metrics, 'timing', 'dropped_rate')) },
   { key: 'timing.interval_cv', label: 'frame-interval CV', group: 'quality', worse: 'high', read: (q) => num(at(q.metrics, 'timing', 'interval_cv')) },
   { key: 'timing.fps_mismatch', label: 'fps mismatch', group: 'quality', worse: 'high', read: (q) => num(at(q.metrics, 'timing', 'fps_mismatch')) },
+  { key: 'plausibility.ratio', label: 'speed vs human figure (ratio)', group: 'quality', worse: 'high', read: (q) => num(at(q.metrics, 'plausibility', 'ratio')) },
+  { key: 'spikes.rate', label: 'spike rate (joint-frames)', group: 'quality', worse: 'high', read: (q) => num(at(q.metrics, 'spikes', 'rate')) },
+  {
+    key: 'limbs.min_visible', label: 'least-seen limb (fraction of frames)', group: 'quality', worse: 'low',
+    read: (q) => {
+      const v = Object.values((q.metrics.limbs ?? {}) as Record<string, unknown>).map(num).filter((x): x is number => x !== null);
+      return v.length ? Math.min(...v) : null;
+    },
+  },
   { key: 'framing.cutoff_rate', label: 'cut-off rate', group: 'quality', worse: 'high', read: (q) => num(at(q.metrics, 'framing', 'cutoff_rate')) },
   { key: 'framing.subject_size', label: 'subject size', group: 'quality', worse: 'low', read: (q) => num(at(q.metrics, 'framing', 'subject_size')) },
   { key: 'masks.any_rate', label: 'frames with any problem', group: 'quality', worse: 'high', read: (q) => maskRate(q, 'any') },
