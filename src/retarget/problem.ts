@@ -16,7 +16,7 @@ import { DirectionTask } from './tasks/direction.ts';
 import { PostureTask } from './tasks/posture.ts';
 import { DampingTask } from './tasks/damping.ts';
 import { SelfCollisionTask } from './tasks/self-collision.ts';
-import { GroundTask, type LandingCone } from './tasks/ground.ts';
+import { GroundTask } from './tasks/ground.ts';
 import { DEFAULT_WEIGHTS, defaultConfigFile, loadRobotConfig, type RobotConfig, type Weights } from './config.ts';
 import { BalanceTask, ComModel, ComTask, soleRectangle, supportFoot, type SupportFoot } from './balance.ts';
 import { decimateTrack, defaultSmoothing, type FingerSolver, type RetargetOptions } from './options.ts';
@@ -148,12 +148,11 @@ export function buildProblem(track: PoseTrack, robotIn: UrdfRobot | string, opts
   const posture = new PostureTask(home, postureW);
   const damping = new DampingTask(nq, W.damping, W.damping, W.acceleration);
   const tasks: Task[] = [...posTasks.filter((t): t is PositionTask => !!t), pelvisLeft, torsoLeft, torsoUp, footFwd.left, footFwd.right, footUp.left, footUp.right, posture, damping];
-  // Swing soles keep above their landing cone (targets.ts: a foot lands on its lock from above).
-  const cones = {} as Record<Side, LandingCone>;
-  for (const sd of ['left', 'right'] as const) {
-    cones[sd] = { link: L(map.legs[sd].end.link), local: Float64Array.from(map.legs[sd].end.local), anchor: new Float64Array([NaN, NaN]), slope: targets.landing.slope, cap: targets.landing.cap };
-  }
-  const solePoints = (['left', 'right'] as const).flatMap((sd) => map.feet[sd].sole.map((p) => ({ link: L(map.feet[sd].link), local: Float64Array.from(p), cone: cones[sd] })));
+  // Swing soles keep above their landing cone (targets.ts: a foot lands on its lock from above); the
+  // clearance is set per frame (setFrame) from the targets, so within a frame it is a plain one-sided bound.
+  const soleOf = {} as Record<Side, { link: number; local: Float64Array; clearance: number }[]>;
+  for (const sd of ['left', 'right'] as const) soleOf[sd] = map.feet[sd].sole.map((p) => ({ link: L(map.feet[sd].link), local: Float64Array.from(p), clearance: 0 }));
+  const solePoints = [...soleOf.left, ...soleOf.right];
   // Leg capsules stay above the ground too (a knee may touch it, not sink): the capsule end nearer the
   // link's joint (the knee end of a shin; the other end sits by the ankle, close to the ground), clear by
   // the radius.
@@ -237,7 +236,7 @@ export function buildProblem(track: PoseTrack, robotIn: UrdfRobot | string, opts
       footFwd[side].heading = a < 0.5;
       footUp[side].weight = lerp(W.foot_orientation * 0.2, W.stance_foot_orientation);
       copy3(footFwd[side].target, targets.footForward[side], t);
-      cones[side].anchor[0] = targets.footLock[side][2 * t]; cones[side].anchor[1] = targets.footLock[side][2 * t + 1];
+      for (const sp of soleOf[side]) sp.clearance = targets.footClearance[side][t];
     }
     if (comTask && comTarget.x.length) { comTask.target[0] = comTarget.x[t]; comTask.target[1] = comTarget.y[t]; comTask.stale = true; }
     if (balance) {

@@ -83,7 +83,7 @@ export { DirectionTask } from './tasks/direction.ts';
 export { PostureTask } from './tasks/posture.ts';
 export { DampingTask } from './tasks/damping.ts';
 export { SelfCollisionTask } from './tasks/self-collision.ts';
-export { GroundTask, type LandingCone } from './tasks/ground.ts';
+export { GroundTask } from './tasks/ground.ts';
 
 
 export interface SolveOptions {

@@ -52,10 +52,11 @@ export interface Targets {
   torsoUp: Float64Array;
   footForward: Record<Side, Float64Array>;
   stance: Record<Side, Uint8Array>;
-  /** Swing feet: the nearer stance lock's ankle position [T, 2] (x, y; NaN in stance and with no lock). */
-  footLock: Record<Side, Float64Array>;
-  /** Landing cone: a swing sole keeps min(slope * ankle's horizontal distance from footLock, cap) above the ground. */
-  landing: { slope: number; cap: number };
+  /**
+   * Landing cone per swing frame: the height (m) a swing sole keeps above the ground, min(landingSlope x
+   * the ankle target's horizontal distance from the nearer stance lock, landingHeight x leg length); 0 in stance.
+   */
+  footClearance: Record<Side, Float64Array>;
   /** 1 in stance, ramping to 0 over the blend time before and after (weights follow it). */
   stanceWeight: Record<Side, Float64Array>;
   /** Human-side facts for the report. */
@@ -319,7 +320,7 @@ export function buildTargets(track: PoseTrack, map: BodyMap, opts: TargetOptions
   // swing frames near a run blend towards the lock so the foot arrives there without a jump.
   const blend = Math.max(1, Math.round(0.1 * fps));
   const stanceWeight = { left: new Float64Array(T), right: new Float64Array(T) };
-  const footLock = { left: new Float64Array(2 * T).fill(NaN), right: new Float64Array(2 * T).fill(NaN) };
+  const footClearance = { left: new Float64Array(T), right: new Float64Array(T) };
   const landingCap = st.landingHeight * (R.thigh + R.shank);
   for (const side of ['left', 'right'] as const) {
     const k = ki(`${side}_ankle`);
@@ -366,19 +367,15 @@ export function buildTargets(track: PoseTrack, map: BodyMap, opts: TargetOptions
       pos[o] += off[2 * u]; pos[o + 1] += off[2 * u + 1];
       while (li < locks.length && locks[li].e <= u) li++;
       let d = Infinity;
-      for (const lk of [locks[li - 1], locks[li]]) {
-        if (!lk) continue;
-        const dl = Math.hypot(pos[o] - lk.x, pos[o + 1] - lk.y);
-        if (dl < d) { d = dl; footLock[side][2 * u] = lk.x; footLock[side][2 * u + 1] = lk.y; }
-      }
+      for (const lk of [locks[li - 1], locks[li]]) if (lk) d = Math.min(d, Math.hypot(pos[o] - lk.x, pos[o + 1] - lk.y));
       const c = Number.isFinite(d) ? Math.min(st.landingSlope * d, landingCap) : 0;
+      footClearance[side][u] = c;
       pos[o + 2] = Math.max(pos[o + 2], aH[side] + c);
     }
   }
 
   return {
-    T, fps, timestamps: track.timestamps, pos, pelvisLeft, torsoLeft, torsoUp, footForward, stance, stanceWeight, footLock,
-    landing: { slope: st.landingSlope, cap: landingCap },
+    T, fps, timestamps: track.timestamps, pos, pelvisLeft, torsoLeft, torsoUp, footForward, stance, stanceWeight, footClearance,
     humanLengths: H, robotLengths: R, scales, useHead, useToes,
   };
 }

@@ -10,6 +10,7 @@ import { loadUrdf } from '../../src/robot/urdf.ts';
 import { Kinematics } from '../../src/robot/kinematics.ts';
 import { retarget, type RetargetReport } from '../../src/retarget/index.ts';
 import { feetOfMotion, motionFootContacts, skateSummary, stanceThresholds } from '../../src/robot/stance.ts';
+import { checkFeasibility } from '../../src/sim/index.ts';
 
 const WALK = 'motions/cmu_small_gods_game/cmu_104_02_neutral_male_walk.bvh';
 const G1 = 'robots/unitree_g1/g1_29dof_rev_1_0.urdf';
@@ -49,4 +50,29 @@ describeShared('landing foot on the 104_02 walk (G1, 120 fps)', [WALK, G1], () =
     expect(q.joint_limit_violations).toBe(0);
     expect(q.self_collision_frames).toBe(0);
   });
+});
+
+describeShared('landing foot at 30 fps; retarget report and validate agree', [WALK, G1], () => {
+  const robot = loadUrdf(shared(G1));
+  const m = retarget(importPose(shared(WALK)), robot, { fps: 30 });
+  const q = m.quality as unknown as RetargetReport;
+
+  it('the root keeps walking: no run of frozen frames (a landing cone tied to the solved foot position stalled 12 frames, then jumped 20 cm)', () => {
+    for (let t = 5; t <= 150; t += 5) { // the steady walk (the clip slows down near its end)
+      const d = Math.hypot(m.rootPos[3 * t] - m.rootPos[3 * (t - 5)], m.rootPos[3 * t + 1] - m.rootPos[3 * (t - 5) + 1]);
+      expect(d, `root travel over frames ${t - 5}-${t}`).toBeGreaterThan(0.01);
+      expect(d, `root travel over frames ${t - 5}-${t}`).toBeLessThan(0.4);
+    }
+    expect(q.skate_frames).toBeLessThan(8);
+    expect(q.stance_skate_max_cm_s).toBeLessThan(100);
+  });
+
+  it('validate measures the same stance and skating on the same motion', async () => {
+    const r = await checkFeasibility(m, robot, { mode: 'assisted' });
+    const fs = r.metrics.foot_skating as { stance_frames: Record<string, number>; skate_frames: number; max_stance_speed_mps: number; mean_stance_speed_mps: number };
+    expect(fs.stance_frames).toEqual(q.stance_frames);
+    expect(fs.skate_frames).toBe(q.skate_frames);
+    expect(fs.max_stance_speed_mps).toBeCloseTo(q.stance_skate_max_cm_s / 100, 3);
+    expect(fs.mean_stance_speed_mps).toBeCloseTo(q.stance_skate_mean_cm_s / 100, 3);
+  }, 300_000);
 });
