@@ -230,52 +230,56 @@ export function crc32Table(data: Uint8Array): number {
   return (c ^ 0xffffffff) >>> 0;
 }
 
-/** A stored (uncompressed) zip of the given members. */
+/** A stored (uncompressed) zip of the given members. Plain Uint8Array/DataView (no Buffer): the contributor page encodes tracks in the browser with it. */
 export function zipStore(members: { name: string; data: Uint8Array }[]): Uint8Array {
-  const locals: Buffer[] = [];
-  const centrals: Buffer[] = [];
+  const utf8 = new TextEncoder();
+  const names = members.map((m) => utf8.encode(m.name));
+  let localSize = 0;
+  let centralSize = 0;
+  members.forEach((m, k) => {
+    localSize += 30 + names[k].length + m.data.length;
+    centralSize += 46 + names[k].length;
+  });
+  if (localSize >= 0xffffffff) throw new Error('npz member too large (zip64 not supported)');
+  const out = new Uint8Array(localSize + centralSize + 22);
+  const v = new DataView(out.buffer);
   let offset = 0;
-  for (const m of members) {
-    const name = Buffer.from(m.name, 'utf8');
+  let c = localSize;
+  members.forEach((m, k) => {
+    const name = names[k];
     const crc = crc32(m.data);
-    if (m.data.length >= 0xffffffff || offset >= 0xffffffff) throw new Error('npz member too large (zip64 not supported)');
-    const lh = Buffer.alloc(30);
-    lh.writeUInt32LE(0x04034b50, 0);
-    lh.writeUInt16LE(20, 4);
-    lh.writeUInt16LE(0x0800, 6); // UTF-8 names
-    lh.writeUInt16LE(0, 8); // stored
-    lh.writeUInt16LE(0, 10);
-    lh.writeUInt16LE(0x21, 12); // 1980-01-01: deterministic output
-    lh.writeUInt32LE(crc, 14);
-    lh.writeUInt32LE(m.data.length, 18);
-    lh.writeUInt32LE(m.data.length, 22);
-    lh.writeUInt16LE(name.length, 26);
-    lh.writeUInt16LE(0, 28);
-    const ch = Buffer.alloc(46);
-    ch.writeUInt32LE(0x02014b50, 0);
-    ch.writeUInt16LE(20, 4);
-    ch.writeUInt16LE(20, 6);
-    ch.writeUInt16LE(0x0800, 8);
-    ch.writeUInt16LE(0, 10);
-    ch.writeUInt16LE(0, 12);
-    ch.writeUInt16LE(0x21, 14);
-    ch.writeUInt32LE(crc, 16);
-    ch.writeUInt32LE(m.data.length, 20);
-    ch.writeUInt32LE(m.data.length, 24);
-    ch.writeUInt16LE(name.length, 28);
-    ch.writeUInt32LE(offset, 42);
-    locals.push(lh, name, Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength));
-    centrals.push(ch, name);
+    const l = offset;
+    v.setUint32(l, 0x04034b50, true);
+    v.setUint16(l + 4, 20, true);
+    v.setUint16(l + 6, 0x0800, true); // UTF-8 names
+    v.setUint16(l + 8, 0, true); // stored
+    v.setUint16(l + 12, 0x21, true); // 1980-01-01: deterministic output
+    v.setUint32(l + 14, crc, true);
+    v.setUint32(l + 18, m.data.length, true);
+    v.setUint32(l + 22, m.data.length, true);
+    v.setUint16(l + 26, name.length, true);
+    out.set(name, l + 30);
+    out.set(m.data, l + 30 + name.length);
+    v.setUint32(c, 0x02014b50, true);
+    v.setUint16(c + 4, 20, true);
+    v.setUint16(c + 6, 20, true);
+    v.setUint16(c + 8, 0x0800, true);
+    v.setUint16(c + 14, 0x21, true);
+    v.setUint32(c + 16, crc, true);
+    v.setUint32(c + 20, m.data.length, true);
+    v.setUint32(c + 24, m.data.length, true);
+    v.setUint16(c + 28, name.length, true);
+    v.setUint32(c + 42, offset, true);
+    out.set(name, c + 46);
+    c += 46 + name.length;
     offset += 30 + name.length + m.data.length;
-  }
-  const cd = Buffer.concat(centrals);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(members.length, 8);
-  end.writeUInt16LE(members.length, 10);
-  end.writeUInt32LE(cd.length, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, cd, end]);
+  });
+  v.setUint32(c, 0x06054b50, true);
+  v.setUint16(c + 8, members.length, true);
+  v.setUint16(c + 10, members.length, true);
+  v.setUint32(c + 12, centralSize, true);
+  v.setUint32(c + 16, localSize, true);
+  return out;
 }
 
 /** The members of a zip file (stored or deflated), checking each CRC (and putting them in `crcs` if given). */
@@ -333,7 +337,7 @@ export function unzip(buf: Uint8Array, crcs?: Map<string, number>): Map<string, 
 
 export function encodeNpz(content: NpzContent): Uint8Array {
   const members = Object.entries(content.arrays).map(([name, a]) => ({ name: `${name}.npy`, data: encodeNpy(a) }));
-  members.push({ name: 'meta.json', data: Buffer.from(JSON.stringify(content.meta), 'utf8') });
+  members.push({ name: 'meta.json', data: new TextEncoder().encode(JSON.stringify(content.meta)) });
   return zipStore(members);
 }
 

@@ -99,10 +99,15 @@ export function validateTrack(t: PoseTrack, file?: string): void {
 }
 
 export function saveTrack(file: string, t: PoseTrack): void {
+  writeNpz(file, trackToNpz(t));
+}
+
+/** The .npz content of a track (what saveTrack writes; the contributor page encodes it in the browser). */
+export function trackToNpz(t: PoseTrack): NpzContent {
   validateTrack(t);
   const T = frameCount(t);
   const J = jointCount(t);
-  writeNpz(file, {
+  return {
     arrays: {
       positions: nd(t.positions, [T, J, 3]),
       confidence: nd(t.confidence, [T, J]),
@@ -117,7 +122,7 @@ export function saveTrack(file: string, t: PoseTrack): void {
       parents: t.parents,
       source: t.source,
     },
-  });
+  };
 }
 
 export function loadTrack(file: string): PoseTrack {

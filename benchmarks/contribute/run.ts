@@ -1,0 +1,102 @@
+/**
+ * In-browser capture rate of the contributor page: Debian's chromium, headless, the page's file path on real
+ * footage (the clips as they are, at their own frame rate: every frame captured once), body + both hands. Beside
+ * it, in the same run, `reel2real capture` of the same frames in Node (one worker; TF.js wasm, then the default
+ * runtime). Prints one JSON line per configuration and a Markdown table.
+ *
+ *   npx tsx benchmarks/contribute/run.ts [--frames 60]
+ */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { captureVideo } from '../../src/capture/capture.ts';
+import { registerContributor } from '../../src/contribute/auth.ts';
+import { startContribute } from '../../src/contribute/server.ts';
+import { launch, reviewedTrack, tmpDir, y4mClip } from '../../test/contribute/helpers.ts';
+import { shared } from '../../test/helpers/shared.ts';
+
+const frames = Number(process.argv[process.argv.indexOf('--frames') + 1] || 60);
+const dir = tmpDir('contribute-bench');
+const key = Buffer.alloc(32, 1);
+const load = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
+
+/** CPU seconds (user + system) of a process and all its descendants, from /proc. */
+function treeCpu(root: number): number {
+  const tick = 100;
+  const kids = new Map<number, number[]>();
+  const cpu = new Map<number, number>();
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const s = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+      const ppid = Number(f[1]);
+      cpu.set(Number(d), (Number(f[11]) + Number(f[12])) / tick);
+      kids.set(ppid, [...(kids.get(ppid) ?? []), Number(d)]);
+    } catch {
+      // gone
+    }
+  }
+  let sum = 0;
+  const stack = [root];
+  while (stack.length) {
+    const p = stack.pop()!;
+    sum += cpu.get(p) ?? 0;
+    stack.push(...(kids.get(p) ?? []));
+  }
+  return sum;
+}
+
+const clips = [
+  { name: 'squats (720×1280, 5 fps, person + hands)', src: shared('videos/tfjs_pose_squats.mp4'), fps: 5 },
+  { name: 'hand video (1280×720, 30 fps)', src: shared('videos/dex_retargeting_human_hand_video.mp4'), fps: 30 },
+];
+const rows: string[] = [];
+const server = await startContribute({ store: path.join(dir, 'store'), robot: shared('robots/unitree_h1/urdf/h1.urdf'), key, bind: '127.0.0.1:0' });
+const token = registerContributor(path.join(dir, 'store'), 'bench', key).token;
+const browser = await launch(y4mClip(clips[0].src, path.join(dir, 'cam.y4m'), 5, 5));
+const pid = (browser as unknown as { process?: () => { pid: number } }).process?.()?.pid;
+for (const c of clips) {
+  const clip = path.join(dir, `clip-${path.basename(c.src)}`);
+  execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', c.src, '-frames:v', String(frames), '-c', 'copy', clip]);
+  const page = await browser.newPage();
+  await page.goto(`${server.url}#token=${token}`);
+  await page.waitForSelector('body[data-ready="1"]');
+  // Models loaded before timing: a first, untimed 2-frame pass.
+  const warm = path.join(dir, `warm-${path.basename(c.src)}`);
+  execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', c.src, '-frames:v', '2', '-c', 'copy', warm]);
+  await page.setInputFiles('#file', warm);
+  await page.waitForSelector('#review:not([hidden])', { timeout: 600_000 });
+  await page.evaluate(() => document.getElementById('review')!.setAttribute('hidden', ''));
+  const loadStart = `${load()}`;
+  const cpu0 = pid ? treeCpu(pid) : NaN;
+  const t0 = performance.now();
+  await page.setInputFiles('#file', clip);
+  await page.waitForSelector('#review:not([hidden])', { timeout: 1_800_000 });
+  const wall = (performance.now() - t0) / 1000;
+  const cpu = pid ? treeCpu(pid) - cpu0 : NaN;
+  const { track } = await reviewedTrack(page);
+  const capture = track.meta!.capture as { model_seconds: number; fps_achieved: number; threads: boolean; simd: boolean };
+  const T = track.timestamps.length;
+  const browserLine = { config: `browser page, ${c.name}`, frames: T, wall_s: +wall.toFixed(2), fps_wall: +(T / wall).toFixed(2), fps_models: capture.fps_achieved, model_s: capture.model_seconds, cpu_ms_per_frame: +((1000 * cpu) / T).toFixed(0), threads: capture.threads, simd: capture.simd, load_start: loadStart, load_end: load() };
+  console.log(JSON.stringify(browserLine));
+  await page.close();
+  const node: Record<string, unknown>[] = [];
+  for (const backend of ['wasm', undefined] as const) {
+    const u0 = process.cpuUsage();
+    const l0 = load();
+    const n = await captureVideo(clip, { workers: 1, backend });
+    const u = process.cpuUsage(u0);
+    const line = { config: `reel2real capture (1 worker, ${n.summary.backend}), ${c.name}`, frames: n.timestamps.length, wall_s: +n.summary.seconds.toFixed(2), fps: +n.summary.fps.toFixed(2), cpu_ms_per_frame_this_process: +((u.user + u.system) / 1000 / n.timestamps.length).toFixed(0), load_start: l0, load_end: load() };
+    console.log(JSON.stringify(line));
+    node.push(line);
+  }
+  rows.push(`| ${c.name} | ${T} | ${browserLine.fps_models} | ${browserLine.fps_wall} | ${browserLine.cpu_ms_per_frame} | ${node.map((x) => `${x.fps}`).join(' / ')} | ${browserLine.load_start} → ${browserLine.load_end} |`);
+}
+await browser.close();
+await server.close();
+fs.rmSync(dir, { recursive: true, force: true });
+console.log('\n| clip | frames | browser fps (models) | browser fps (whole file path: seek, decode, copy, models) | browser CPU ms/frame (all chromium processes) | Node capture fps wasm / default | load (1, 5, 15 min) |');
+console.log('|---|---|---|---|---|---|---|');
+for (const r of rows) console.log(r);

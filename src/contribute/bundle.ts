@@ -1,0 +1,69 @@
+/**
+ * The contributor page's scripts, bundled with esbuild when the server starts (in memory, nothing written).
+ * The page's capture code is src/capture itself: esbuild resolves the trackers' `./runner.ts` (Node: TF.js on
+ * disk or onnxruntime) to web/runner.ts (browser: the same graph models over HTTP on TF.js wasm), and the few
+ * node: modules that shared helpers import but the page never calls (fs for file writes, zlib for reading
+ * deflated npz) to empty stand-ins.
+ */
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build, type Plugin } from 'esbuild';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const CAPTURE_DIR = path.resolve(here, '..', 'capture');
+
+export interface Bundle {
+  /** The page's script (ES module). */
+  app: Uint8Array;
+  /** The service worker's script. */
+  sw: Uint8Array;
+  /** Content hash of both, for the cache name. */
+  version: string;
+}
+
+/** Names the shared helpers import from node: modules; all undefined in the page. */
+const NODE_NAMES = ['createRequire', 'inflateRawSync', 'createHash', 'randomBytes', 'readFileSync', 'writeFileSync', 'existsSync', 'renameSync', 'openSync', 'closeSync', 'fsyncSync', 'mkdirSync', 'unlinkSync', 'rmSync', 'dirname', 'join', 'resolve', 'basename', 'fileURLToPath'];
+
+const browserCapture: Plugin = {
+  name: 'reel2real-browser-capture',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/runner\.ts$/ }, (args) => {
+      if (path.resolve(args.resolveDir) === CAPTURE_DIR) return { path: path.join(here, 'web', 'runner.ts') };
+      return undefined;
+    });
+    b.onResolve({ filter: /^node:/ }, (args) => ({ path: args.path, namespace: 'node-stub' }));
+    b.onLoad({ filter: /.*/, namespace: 'node-stub' }, () => ({
+      contents: `${NODE_NAMES.map((n) => `export const ${n} = undefined;`).join('\n')}\nexport default {};`,
+      loader: 'js',
+    }));
+  },
+};
+
+let cached: Promise<Bundle> | null = null;
+
+/** Build (once per process) the page's and the service worker's scripts. */
+export function bundle(): Promise<Bundle> {
+  cached ??= (async () => {
+    const r = await build({
+      entryPoints: { app: path.join(here, 'web', 'app.ts'), sw: path.join(here, 'web', 'sw.ts') },
+      bundle: true,
+      write: false,
+      format: 'esm',
+      platform: 'browser',
+      target: 'chrome110',
+      minify: true,
+      outdir: '/out',
+      plugins: [browserCapture],
+      define: { 'process.env.NODE_ENV': '"production"' },
+      logLevel: 'silent',
+      legalComments: 'none',
+    });
+    const file = (name: string) => r.outputFiles.find((f) => path.basename(f.path) === name)!;
+    const app = file('app.js').contents;
+    const sw = file('sw.js').contents;
+    const { createHash } = await import('node:crypto');
+    const version = createHash('sha256').update(app).update(sw).digest('hex').slice(0, 16);
+    return { app, sw, version };
+  })();
+  return cached;
+}

@@ -1,0 +1,510 @@
+/**
+ * The contributor page. Flow: token (from the link the operator gave: #token=…) → task script → consent, one
+ * opt-in per scope, nothing ticked → camera or file → capture on this device (skeleton over the picture, the
+ * task's checks live) → review → send or discard → verdict and reasons; the contributor's own episodes, each
+ * with a withdraw button. The video never leaves the page: what is sent is the pose track (.npz), the consent
+ * choices, the task id and the device-side quality report.
+ */
+import { H_IMAGE, H_SCORE, R_BODY_IMAGE, R_BODY_SCORE, R_BODY_VIS, handBase } from '../../capture/layout.ts';
+import { ApiError, getJson, outbox, parseToken, sendUpload, sha256Hex, signedFetch, type Pending, type Token } from './api.ts';
+import { FrameGrabber, Recording, encodeTrack, loadTrackers, recordingTrack, type Trackers } from './capture.ts';
+import { BODY_EDGES, HAND_EDGES, deviceReport, evaluate, type Check, type DeviceReport, type TaskInfo } from './checks.ts';
+import { mp4FrameTimes } from './mp4.ts';
+import { runtimeInfo } from './runner.ts';
+
+interface ConsentInfo {
+  version: string;
+  text: string;
+  withdrawal: string;
+  required: string;
+  scopes: { id: string; label: string; description: string; offered: boolean }[];
+}
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const state: {
+  token: Token | null;
+  tasks: TaskInfo[];
+  consent: ConsentInfo | null;
+  trackers: Trackers | null;
+  rec: Recording | null;
+  recording: boolean;
+  recStart: number;
+  origin: 'camera' | 'file';
+  stream: MediaStream | null;
+  review: { npz: Uint8Array; report: DeviceReport; contentId: string } | null;
+  busy: boolean;
+  /** Capture rate of the last recording (frames per second of wall time while capturing). */
+  rate: number;
+} = { token: null, tasks: [], consent: null, trackers: null, rec: null, recording: false, recStart: 0, origin: 'camera', stream: null, review: null, busy: false, rate: 0 };
+
+function status(msg: string, kind: 'info' | 'error' = 'info'): void {
+  const el = $('status');
+  el.textContent = msg;
+  el.className = kind;
+}
+
+function task(): TaskInfo {
+  const id = ($('taskSelect') as HTMLSelectElement).value;
+  return state.tasks.find((t) => t.id === id)!;
+}
+
+// ---- token, task, consent --------------------------------------------------------------------------
+
+function readToken(): Token | null {
+  const m = /(?:^|[#&])token=([^&]+)/.exec(location.hash);
+  if (m) {
+    const t = parseToken(decodeURIComponent(m[1]));
+    if (t) localStorage.setItem('reel2real-token', `${t.id}.${t.secret}`);
+    history.replaceState(null, '', location.pathname + location.search);
+  }
+  const saved = localStorage.getItem('reel2real-token');
+  return saved ? parseToken(saved) : null;
+}
+
+function showTask(): void {
+  const t = task();
+  const vis = t.visible.map((v) => v.replace(/_/g, ' ')).join(', ') || 'nothing in particular';
+  $('taskInfo').innerHTML = '';
+  const add = (label: string, text: string) => {
+    const p = document.createElement('p');
+    const b = document.createElement('b');
+    b.textContent = `${label}: `;
+    p.append(b, text);
+    $('taskInfo').append(p);
+  };
+  add('What to do', t.instructions);
+  add('Camera', t.camera === 'fixed' ? 'on a fixed stand' : 'head-mounted');
+  add('Must be visible', vis);
+  add('Duration', `${t.duration_s.min}–${t.duration_s.max} seconds`);
+  renderChecks(evaluate(t, new Float32Array(0), 0, 0, false));
+}
+
+function showConsent(c: ConsentInfo): void {
+  $('consentText').textContent = c.text;
+  $('withdrawal').textContent = c.withdrawal;
+  const list = $('scopes');
+  list.innerHTML = '';
+  for (const s of c.scopes) {
+    const label = document.createElement('label');
+    label.className = 'scope';
+    const box = document.createElement('input');
+    box.type = 'checkbox';
+    box.name = 'scope';
+    box.value = s.id;
+    box.checked = false;
+    box.disabled = !s.offered;
+    box.addEventListener('change', updateSend);
+    const text = document.createElement('span');
+    text.innerHTML = `<b></b> — <span></span>${s.offered ? '' : ' <i>(not offered by this page: it would need the video)</i>'}`;
+    (text.querySelector('b') as HTMLElement).textContent = s.label;
+    (text.querySelector('span') as HTMLElement).textContent = s.description;
+    label.append(box, text);
+    list.append(label);
+  }
+}
+
+function consentChoices(): Record<string, boolean> {
+  const out: Record<string, boolean> = {};
+  for (const box of document.querySelectorAll<HTMLInputElement>('input[name=scope]')) out[box.value] = box.checked;
+  return out;
+}
+
+function updateSend(): void {
+  const c = state.consent;
+  const ok = Boolean(c && consentChoices()[c.required]);
+  const btn = $('send') as HTMLButtonElement;
+  btn.disabled = !state.review || !ok || !state.token;
+  $('sendNote').textContent = !ok && c ? `Nothing is sent unless you tick "${c.scopes.find((s) => s.id === c.required)?.label ?? c.required}".` : '';
+}
+
+// ---- capture ----------------------------------------------------------------------------------------
+
+const grabber = new FrameGrabber();
+
+function drawOverlay(row: Float32Array | null): void {
+  const video = $('video') as HTMLVideoElement;
+  const canvas = $('overlay') as HTMLCanvasElement;
+  if (canvas.width !== video.videoWidth || canvas.height !== video.videoHeight) {
+    canvas.width = video.videoWidth;
+    canvas.height = video.videoHeight;
+  }
+  const ctx = canvas.getContext('2d')!;
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  if (!row) return;
+  const W = canvas.width;
+  const H = canvas.height;
+  ctx.lineWidth = Math.max(2, W / 320);
+  if (row[R_BODY_SCORE] > 0) {
+    ctx.strokeStyle = '#22d3ee';
+    ctx.beginPath();
+    for (const [a, b] of BODY_EDGES) {
+      if (row[R_BODY_VIS + a] < 0.5 || row[R_BODY_VIS + b] < 0.5) continue;
+      ctx.moveTo(row[R_BODY_IMAGE + 3 * a] * W, row[R_BODY_IMAGE + 3 * a + 1] * H);
+      ctx.lineTo(row[R_BODY_IMAGE + 3 * b] * W, row[R_BODY_IMAGE + 3 * b + 1] * H);
+    }
+    ctx.stroke();
+  }
+  for (const side of [0, 1] as const) {
+    const base = handBase(side);
+    if (!(row[base + H_SCORE] > 0)) continue;
+    ctx.strokeStyle = side ? '#f97316' : '#a3e635';
+    ctx.beginPath();
+    for (const [a, b] of HAND_EDGES) {
+      ctx.moveTo(row[base + H_IMAGE + 3 * a] * W, row[base + H_IMAGE + 3 * a + 1] * H);
+      ctx.lineTo(row[base + H_IMAGE + 3 * b] * W, row[base + H_IMAGE + 3 * b + 1] * H);
+    }
+    ctx.stroke();
+  }
+}
+
+function renderChecks(checks: Check[]): void {
+  const ul = $('checks');
+  ul.innerHTML = '';
+  for (const c of checks) {
+    const li = document.createElement('li');
+    li.className = c.state;
+    li.dataset.check = c.id;
+    li.textContent = `${c.state === 'ok' ? '✓' : c.state === 'pending' ? '…' : '✗'} ${c.label}: ${c.detail}`;
+    ul.append(li);
+  }
+}
+
+async function trackers(): Promise<Trackers> {
+  if (!state.trackers) {
+    status('Loading the pose models (once; they stay on this device)…');
+    state.trackers = await loadTrackers();
+    const rt = await runtimeInfo();
+    $('runtime').textContent = `models on ${rt.backend}${rt.simd ? ' + SIMD' : ''}${rt.threads ? ' + threads' : ''}`;
+    status('');
+  }
+  return state.trackers;
+}
+
+async function useCamera(): Promise<void> {
+  discard();
+  const t = await trackers();
+  const video = $('video') as HTMLVideoElement;
+  state.stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 1280 }, height: { ideal: 720 } }, audio: false });
+  video.srcObject = state.stream;
+  video.muted = true;
+  await video.play();
+  state.origin = 'camera';
+  ($('record') as HTMLButtonElement).disabled = false;
+  $('stage').hidden = false;
+  const preview = new Recording(t);
+  const loop = async () => {
+    if (!state.stream) return;
+    if (!state.busy && video.readyState >= 2) {
+      state.busy = true;
+      try {
+        const now = performance.now() / 1000;
+        const target = state.recording && state.rec ? state.rec : preview;
+        if (target === preview) preview.n = 0;
+        const frame = grabber.grab(video, now - state.recStart);
+        const row = await target.add(frame);
+        drawOverlay(row);
+        if (state.recording && state.rec) {
+          const secs = state.rec.n > 1 ? state.rec.times[state.rec.n - 1] - state.rec.times[0] : 0;
+          renderChecks(evaluate(task(), state.rec.rows, state.rec.n, secs, false));
+          state.rate = state.rec.n / Math.max(1e-9, now - state.recStart);
+          $('rate').textContent = `${state.rec.n} frames, ${state.rate.toFixed(1)} frames/s`;
+        }
+      } finally {
+        state.busy = false;
+      }
+    }
+    video.requestVideoFrameCallback(() => void loop().catch(fail));
+  };
+  video.requestVideoFrameCallback(() => void loop().catch(fail));
+}
+
+async function toggleRecord(): Promise<void> {
+  const btn = $('record') as HTMLButtonElement;
+  if (!state.recording) {
+    state.rec = new Recording(await trackers());
+    state.recStart = performance.now() / 1000;
+    state.recording = true;
+    btn.textContent = 'Stop';
+    status('Recording… the video stays on this device.');
+    return;
+  }
+  state.recording = false;
+  btn.textContent = 'Start recording';
+  stopCamera();
+  await finish();
+}
+
+function stopCamera(): void {
+  for (const tr of state.stream?.getTracks() ?? []) tr.stop();
+  state.stream = null;
+}
+
+/** Seek to `time` and wait until the picture there is ready to be drawn ('seeked'). */
+function seekTo(video: HTMLVideoElement, time: number): Promise<void> {
+  return new Promise((resolve) => {
+    video.addEventListener('seeked', () => resolve(), { once: true });
+    video.currentTime = time;
+  });
+}
+
+/**
+ * The interval between a file's frames. The browser does not say a file's frame rate: play it for a moment and
+ * take the smallest step between the media times of the pictures shown (headless playback may skip pictures,
+ * never show one twice).
+ */
+async function frameInterval(video: HTMLVideoElement): Promise<number> {
+  const times: number[] = [];
+  await new Promise<void>((resolve) => {
+    const started = performance.now();
+    const onFrame = (_now: number, meta: VideoFrameCallbackMetadata) => {
+      times.push(meta.mediaTime);
+      if (times.length >= 8 || performance.now() - started > 1500 || video.ended) resolve();
+      else video.requestVideoFrameCallback(onFrame);
+    };
+    video.requestVideoFrameCallback(onFrame);
+    setTimeout(resolve, 2500);
+    void video.play();
+  });
+  video.pause();
+  let dt = Infinity;
+  for (let i = 1; i < times.length; i++) if (times[i] - times[i - 1] > 1e-4) dt = Math.min(dt, times[i] - times[i - 1]);
+  return Number.isFinite(dt) ? dt : 1 / 30;
+}
+
+/** A file: every frame in order, each visited at the middle of its interval (a repeated picture is skipped). */
+async function useFile(file: File): Promise<void> {
+  discard();
+  stopCamera();
+  const t = await trackers();
+  const video = $('video') as HTMLVideoElement;
+  video.srcObject = null;
+  video.src = URL.createObjectURL(file);
+  video.muted = true;
+  await new Promise<void>((resolve, reject) => {
+    video.onloadeddata = () => resolve();
+    video.onerror = () => reject(new Error(`${file.name}: this browser cannot play this file`));
+  });
+  $('stage').hidden = false;
+  ($('record') as HTMLButtonElement).disabled = true;
+  state.origin = 'file';
+  state.rec = new Recording(t);
+  const duration = video.duration;
+  // Frame times from the file's sample tables (MP4/MOV), else a constant interval found by playing it.
+  let times = await mp4FrameTimes(file);
+  if (!times || !times.length) {
+    const dt = await frameInterval(video);
+    times = Float64Array.from({ length: Math.max(1, Math.floor(duration / dt + 0.25)) }, (_, i) => i * dt);
+  }
+  const start = performance.now();
+  // Frame i shows from times[i] to times[i+1]: seek to the middle of that interval.
+  for (let i = 0; i < times.length; i++) {
+    const next = i + 1 < times.length ? times[i + 1] : times[i] + (i > 0 ? times[i] - times[i - 1] : 1 / 30);
+    await seekTo(video, (times[i] + next) / 2);
+    const row = await state.rec.add(grabber.grab(video, times[i]));
+    drawOverlay(row);
+    const secs = state.rec.n > 1 ? state.rec.times[state.rec.n - 1] - state.rec.times[0] : 0;
+    renderChecks(evaluate(task(), state.rec.rows, state.rec.n, secs, false));
+    state.rate = state.rec.n / ((performance.now() - start) / 1000);
+    $('rate').textContent = `${state.rec.n} frames, ${state.rate.toFixed(1)} frames/s`;
+  }
+  URL.revokeObjectURL(video.src);
+  console.log(`file: ${state.rec.n} frames, models ${state.rec.modelSeconds.toFixed(2)} s, wall ${((performance.now() - start) / 1000).toFixed(2)} s`);
+  await finish();
+}
+
+async function finish(): Promise<void> {
+  const rec = state.rec;
+  if (!rec || rec.n === 0) {
+    status('Nothing was recorded.', 'error');
+    return;
+  }
+  const secs = rec.n > 1 ? rec.times[rec.n - 1] - rec.times[0] : 0;
+  const report = deviceReport(task(), rec.rows, rec.n, secs);
+  renderChecks(report.checks);
+  const track = await recordingTrack(rec, { origin: state.origin });
+  const npz = encodeTrack(track);
+  const contentId = await sha256Hex(npz);
+  state.review = { npz, report, contentId };
+  $('review').hidden = false;
+  $('summary').textContent = `${report.frames} frames, ${report.seconds.toFixed(1)} s; ${report.passed ? 'all checks passed' : 'some checks failed (you can still send; the server decides)'}`;
+  const sent = $('sentList');
+  sent.innerHTML = '';
+  for (const line of [
+    `the pose track: ${track.jointNames.length} joint positions per frame, ${(npz.length / 1024).toFixed(0)} KB`,
+    'your consent choices (the boxes above)',
+    `the task id: ${report.task}`,
+    'this device\'s quality report (the checks above)',
+  ]) {
+    const li = document.createElement('li');
+    li.textContent = line;
+    sent.append(li);
+  }
+  $('notSent').textContent = 'The video is not sent: it stays on this device and is dropped when you leave the page.';
+  status('Review, then send or discard.');
+  updateSend();
+}
+
+function discard(): void {
+  state.review = null;
+  state.rec = null;
+  $('review').hidden = true;
+  $('result').textContent = '';
+  drawOverlay(null);
+  updateSend();
+}
+
+// ---- send, outbox, episodes -------------------------------------------------------------------------
+
+/** Queue and send a track's bytes (the Send button with the encoded track; also the page's test hook). */
+async function send(npz: Uint8Array, report: unknown, contentId?: string): Promise<void> {
+  const c = state.consent!;
+  const scopes = consentChoices();
+  if (!scopes[c.required]) {
+    status(`Not sent: you did not consent to ${c.required}.`, 'error');
+    return;
+  }
+  if (!state.token) throw new Error('no contributor token: open the link your operator gave you');
+  const id = contentId ?? (await sha256Hex(npz));
+  const p: Pending = {
+    contentId: id,
+    track: new Blob([npz as BlobPart], { type: 'application/octet-stream' }),
+    meta: { content_id: id, task: task().id, consent: { version: c.version, scopes }, device_quality: report },
+    queuedAt: Date.now(),
+  };
+  await outbox.put(p);
+  ($('send') as HTMLButtonElement).disabled = true;
+  await deliver(p);
+}
+
+/** Try one queued upload. Network trouble keeps it queued; an answer (verdict or refusal) ends it. */
+async function deliver(p: Pending): Promise<boolean> {
+  status('Sending…');
+  try {
+    const r = await sendUpload(state.token!, p);
+    await outbox.remove(p.contentId);
+    showResult(r);
+    void refreshEpisodes();
+    return true;
+  } catch (err) {
+    if (err instanceof ApiError && err.status < 500 && err.status !== 408 && err.status !== 429) {
+      await outbox.remove(p.contentId);
+      $('result').textContent = '';
+      status(`Refused: ${err.message}`, 'error');
+      return true;
+    }
+    status(`Not sent yet (${(err as Error).message}); it is kept on this device and sent again when the server can be reached.`, 'error');
+    updateOutbox();
+    return false;
+  }
+}
+
+function showResult(r: { status: string; id?: string; reasons: string[]; duplicate?: boolean }): void {
+  const el = $('result');
+  el.innerHTML = '';
+  const h = document.createElement('p');
+  h.dataset.status = r.status;
+  h.textContent = `${r.status === 'stored' ? 'Stored' : r.status === 'rejected' ? 'Not accepted' : r.status}${r.id ? ` as episode ${r.id.slice(0, 12)}` : ''}${r.duplicate ? ' (already received earlier)' : ''}`;
+  el.append(h);
+  const ul = document.createElement('ul');
+  for (const reason of r.reasons) {
+    const li = document.createElement('li');
+    li.textContent = reason;
+    ul.append(li);
+  }
+  el.append(ul);
+  status(r.status === 'stored' ? 'Sent. Thank you.' : 'Sent; see why it was not accepted.', r.status === 'stored' ? 'info' : 'error');
+}
+
+let flushing = false;
+async function flushOutbox(): Promise<void> {
+  if (flushing || !state.token) return;
+  flushing = true;
+  try {
+    for (const p of await outbox.all()) if (!(await deliver(p))) break;
+  } finally {
+    flushing = false;
+    updateOutbox();
+  }
+}
+
+function updateOutbox(): void {
+  void outbox.all().then((all) => {
+    $('outboxInfo').textContent = all.length ? `${all.length} upload(s) waiting to be sent.` : '';
+  });
+}
+
+async function refreshEpisodes(): Promise<void> {
+  if (!state.token) return;
+  const list: { id: string; task: string | null; created: string; status: string }[] = (await signedFetch(state.token, 'GET', '/api/episodes')).episodes;
+  const ul = $('episodes');
+  ul.innerHTML = '';
+  if (!list.length) ul.innerHTML = '<li>None yet.</li>';
+  for (const e of list) {
+    const li = document.createElement('li');
+    li.dataset.episode = e.id;
+    li.textContent = `${e.created.slice(0, 16).replace('T', ' ')} ${e.task ?? ''} — ${e.status} ${e.id.slice(0, 12)} `;
+    if (e.status === 'stored') {
+      const b = document.createElement('button');
+      b.textContent = 'Withdraw';
+      b.onclick = () => void withdraw(e.id).catch(fail);
+      li.append(b);
+    }
+    ul.append(li);
+  }
+}
+
+async function withdraw(id: string): Promise<void> {
+  if (!confirm('Withdraw this episode? It and everything derived from it are deleted.')) return;
+  const r = await signedFetch(state.token!, 'DELETE', `/api/episodes/${id}`);
+  status(`Withdrawn: ${r.removed} item(s) deleted.`);
+  await refreshEpisodes();
+}
+
+function fail(err: unknown): void {
+  status((err as Error).message || String(err), 'error');
+}
+
+// ---- start ------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  if ('serviceWorker' in navigator) navigator.serviceWorker.register('sw.js').catch(() => undefined);
+  state.token = readToken();
+  $('tokenMissing').hidden = Boolean(state.token);
+  $('who').textContent = state.token ? `Contributor ${state.token.id.slice(2, 10)}` : '';
+  const [tasks, consent] = await Promise.all([getJson('api/tasks'), getJson('api/consent')]);
+  state.tasks = tasks.tasks;
+  state.consent = consent;
+  const sel = $('taskSelect') as HTMLSelectElement;
+  for (const t of state.tasks) sel.append(new Option(t.title, t.id));
+  const wanted = new URLSearchParams(location.search).get('task');
+  if (wanted && state.tasks.some((t) => t.id === wanted)) sel.value = wanted;
+  sel.onchange = showTask;
+  showTask();
+  showConsent(consent);
+  $('useCamera').onclick = () => void useCamera().catch(fail);
+  ($('file') as HTMLInputElement).onchange = (e) => {
+    const f = (e.target as HTMLInputElement).files?.[0];
+    if (f) void useFile(f).catch(fail);
+  };
+  $('record').onclick = () => void toggleRecord().catch(fail);
+  $('discard').onclick = () => {
+    discard();
+    status('Discarded: nothing was sent.');
+  };
+  $('send').onclick = () => {
+    const r = state.review;
+    if (r) void send(r.npz, r.report, r.contentId).catch(fail);
+  };
+  addEventListener('online', () => void flushOutbox());
+  setInterval(() => void flushOutbox(), 30_000);
+  updateSend();
+  if (state.token) {
+    await refreshEpisodes().catch(fail);
+    await flushOutbox();
+  }
+  // For tests and automation: the same send path the button uses, and the last review.
+  (globalThis as any).reel2real = { send, review: () => state.review, rate: () => state.rate, flushOutbox, ready: true };
+  document.body.dataset.ready = '1';
+}
+
+void main().catch(fail);

