@@ -38,6 +38,7 @@ describeShared('contributor page', [SQUATS, HAND, H1], () => describe.skipIf(!re
     const tasks = path.join(dir, 'tasks');
     fs.mkdirSync(tasks);
     fs.writeFileSync(path.join(tasks, 'squats.yaml'), 'id: squats\ntitle: Squats\ninstructions: |\n  Stand facing the camera, whole body in frame, and do slow squats.\ncamera: fixed\nvisible: [full_body]\nduration_s: { min: 5, max: 60 }\nmotion:\n  hands: none\n');
+    fs.writeFileSync(path.join(tasks, 'raise-hand.yaml'), 'id: raise-hand\ntitle: Raise a hand\ninstructions: |\n  Hold your right hand up in front of the camera and move the fingers.\ncamera: head-mounted\nvisible: [right_hand]\nduration_s: { min: 0.5, max: 60 }\nmotion:\n  hands: right\n');
     process.env.REEL2REAL_TASKS_DIR = tasks;
     clips.squats = losslessClip(shared(SQUATS), path.join(dir, 'squats.mp4'), 40);
     clips.hand = losslessClip(shared(HAND), path.join(dir, 'hand.mp4'), 30);
@@ -117,6 +118,7 @@ describeShared('contributor page', [SQUATS, HAND, H1], () => describe.skipIf(!re
   }, 600_000);
 
   it('declined consent: nothing is sent', async () => {
+    await page.selectOption('#taskSelect', 'raise-hand'); // head-mounted, hands only: the page tracks only the hands
     await captureFile(clips.hand);
     expect(await page.isChecked('input[name=scope][value=robot-training]')).toBe(true); // still ticked from before
     await page.uncheck('input[name=scope][value=robot-training]');
@@ -135,7 +137,7 @@ describeShared('contributor page', [SQUATS, HAND, H1], () => describe.skipIf(!re
 
   it('hands captured in the browser agree with `reel2real capture` of the same frames', async () => {
     const { track } = await reviewedTrack(page);
-    const node = await captureVideo(clips.hand, { workers: 1, backend: 'wasm' });
+    const node = await captureVideo(clips.hand, { workers: 1, backend: 'wasm', body: false });
     expect(track.timestamps.length).toBe(30);
     // No body in this clip: the hands are the models' wrist-centred world points (hand_local_*, unfiltered), in
     // whichever slot the tracker put the raised hand.
@@ -151,6 +153,108 @@ describeShared('contributor page', [SQUATS, HAND, H1], () => describe.skipIf(!re
     }
     console.log(`hand world points: browser vs capture ${(1000 * mean).toFixed(2)} mm mean over ${n} points (${sides.map((x) => `${x.side} ${x.n}`).join(', ')})`);
   }, 600_000);
+
+  it('a forged, tampered or replayed request is refused', async () => {
+    const upload = sent.find((r) => r.method === 'POST' && r.url === '/api/episodes')!;
+    const post = (headers: Record<string, string>, body: Buffer) => fetch(new URL('api/episodes', server.url), { method: 'POST', headers, body: new Uint8Array(body) });
+    const base = Object.fromEntries(Object.entries(upload.headers).filter(([k]) => k === 'content-type' || k.startsWith('x-r2r-')));
+    // Replayed: the very request the page sent, byte for byte.
+    let r = await post(base, upload.body!);
+    expect(r.status).toBe(401);
+    expect((await r.json()).error).toMatch(/replayed/);
+    // Forged: a fresh time and nonce, signed with a made-up secret for the real token id.
+    const { createHash, createHmac } = await import('node:crypto');
+    const forge = (secret: string, extra: Record<string, string> = {}) => {
+      const time = String(Math.floor(Date.now() / 1000));
+      const nonce = createHash('sha256').update(String(Math.random())).digest('hex').slice(0, 32);
+      const body = upload.body!.toString('latin1');
+      const track = body.slice(body.indexOf('PK\u0003\u0004'), body.lastIndexOf('\r\n--'));
+      const meta = body.slice(body.indexOf('{"content_id"'), body.indexOf('}\r\n--') + 1);
+      const digest = `${createHash('sha256').update(Buffer.from(track, 'latin1')).digest('hex')}.${createHash('sha256').update(meta).digest('hex')}`;
+      const sig = createHmac('sha256', secret).update(['POST', '/api/episodes', time, nonce, digest].join('\n')).digest('hex');
+      return { ...base, 'x-r2r-time': time, 'x-r2r-nonce': nonce, 'x-r2r-signature': sig, ...extra };
+    };
+    r = await post(forge('f'.repeat(64)), upload.body!);
+    expect(r.status).toBe(401);
+    expect((await r.json()).error).toMatch(/bad signature/);
+    // The right secret, but the body changed after signing.
+    const secret = token.split('.')[2];
+    const tampered = Buffer.from(upload.body!);
+    tampered[tampered.indexOf(Buffer.from('PK\u0003\u0004')) + 200] ^= 1;
+    r = await post(forge(secret), tampered);
+    expect(r.status).toBe(401);
+    // A token id nobody was given.
+    r = await post(forge(secret, { 'x-r2r-token': `p-${'0'.repeat(64)}.1` }), upload.body!);
+    expect(r.status).toBe(401);
+    expect((await r.json()).error).toMatch(/unknown token/);
+    // Control: the same request correctly signed now is accepted (as a duplicate of the stored upload).
+    r = await post(forge(secret), upload.body!);
+    expect(r.status).toBe(200);
+    expect((await r.json()).duplicate).toBe(true);
+    expect(openStore(path.join(dir, 'store')).list()).toHaveLength(1);
+  });
+
+  it('garbage sent from the page: a clear error on the page, nothing stored', async () => {
+    await page.check('input[name=scope][value=robot-training]');
+    await page.evaluate(async () => {
+      await (globalThis as any).reel2real.send(new TextEncoder().encode('this is not a pose track'.repeat(20)), { note: 'garbage' });
+    });
+    expect(await page.getAttribute('#status', 'class')).toBe('error');
+    expect(await page.textContent('#status')).toMatch(/^Refused: upload: not a zip\/npz file/);
+    expect(openStore(path.join(dir, 'store')).list()).toHaveLength(1);
+    expect(fs.readdirSync(path.join(dir, 'store', 'contribute', 'uploads'))).toHaveLength(1);
+  });
+
+  it('records from the camera with the checks live; an upload that fails is kept and sent once later', async () => {
+    await page.selectOption('#taskSelect', 'squats');
+    await page.click('#useCamera');
+    await page.waitForSelector('#record:not([disabled])');
+    await page.waitForTimeout(1500);
+    await page.click('#record');
+    await page.waitForFunction(() => Number(/^(\d+) frames/.exec(document.getElementById('rate')!.textContent ?? '')?.[1] ?? 0) >= 8, null, { timeout: 300_000, polling: 500 });
+    // Checks show while recording.
+    expect(await page.locator('#checks li').count()).toBe(2);
+    await page.waitForFunction(() => document.querySelector('#checks li[data-check=duration]')?.className === 'ok', null, { timeout: 300_000, polling: 500 });
+    await page.click('#record');
+    await page.waitForSelector('#review:not([hidden])');
+    const { track } = await reviewedTrack(page);
+    expect(track.source.origin).toBe('camera');
+    expect(track.timestamps.length).toBeGreaterThanOrEqual(8);
+    // The network fails for the first try: the upload stays in the outbox.
+    let aborted = 0;
+    await page.route('**/api/episodes', (route) => (route.request().method() === 'POST' && aborted++ === 0 ? route.abort('internetdisconnected') : route.fallback()));
+    const posts = () => sent.filter((r) => r.method === 'POST').length;
+    const before = posts();
+    await page.click('#send');
+    await page.waitForFunction(() => /Not sent yet/.test(document.getElementById('status')!.textContent ?? ''));
+    expect(posts()).toBe(before);
+    expect(await page.textContent('#outboxInfo')).toContain('1 upload(s) waiting');
+    await page.evaluate(() => (globalThis as any).reel2real.flushOutbox());
+    await page.waitForSelector('#result p[data-status]');
+    expect(posts()).toBe(before + 1);
+    const status = await page.getAttribute('#result p[data-status]', 'data-status');
+    expect(['stored', 'rejected']).toContain(status);
+    // Sent again (a second retry of the same content): the first answer, nothing stored twice.
+    const count = openStore(path.join(dir, 'store')).list().length;
+    await page.evaluate(async () => {
+      const r = (globalThis as any).reel2real.review();
+      await (globalThis as any).reel2real.send(r.npz, r.report, r.contentId);
+    });
+    await page.waitForFunction(() => /already received/.test(document.querySelector('#result p')?.textContent ?? ''));
+    expect(openStore(path.join(dir, 'store')).list()).toHaveLength(count);
+  }, 900_000);
+
+  it('the contributor withdraws an episode from the page: purge removes it', async () => {
+    const store = openStore(path.join(dir, 'store'));
+    const id = store.list()[0].id;
+    await page.click(`#episodes li[data-episode="${id}"] button`);
+    await page.waitForFunction(() => /^Withdrawn/.test(document.getElementById('status')!.textContent ?? ''));
+    expect(openStore(path.join(dir, 'store')).has(id)).toBe(false);
+    expect(await page.textContent(`#episodes li[data-episode="${id}"]`)).toContain('withdrawn');
+    const audit = fs.readFileSync(path.join(dir, 'store', 'audit.jsonl'), 'utf8');
+    expect(audit).toMatch(/"action":"withdraw"/);
+    expect(audit).toMatch(/"action":"purge"/);
+  });
 
   it('no request the page made carried video', () => {
     const read = fs.statSync(clips.squats).size + fs.statSync(clips.hand).size;

@@ -49,6 +49,7 @@ export interface Sent {
   contentType: string;
   bytes: number;
   body: Buffer | null;
+  headers: Record<string, string>;
 }
 
 /**
@@ -64,7 +65,7 @@ export async function recordingProxy(target: string): Promise<{ url: string; sen
     req.on('data', (c: Buffer) => parts.push(c));
     req.on('end', () => {
       const body = Buffer.concat(parts);
-      sent.push({ method: req.method ?? '', url: req.url ?? '', type: '', contentType: String(req.headers['content-type'] ?? ''), bytes: body.length, body: body.length ? body : null });
+      sent.push({ method: req.method ?? '', url: req.url ?? '', type: '', contentType: String(req.headers['content-type'] ?? ''), bytes: body.length, body: body.length ? body : null, headers: req.headers as Record<string, string> });
       const up = http.request({ host: t.hostname, port: t.port, method: req.method, path: req.url, headers: { ...req.headers, host: t.host } }, (r) => {
         res.writeHead(r.statusCode ?? 502, r.headers);
         r.pipe(res);

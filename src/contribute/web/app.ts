@@ -8,7 +8,7 @@
 import { H_IMAGE, H_SCORE, R_BODY_IMAGE, R_BODY_SCORE, R_BODY_VIS, handBase } from '../../capture/layout.ts';
 import { ApiError, getJson, outbox, parseToken, sendUpload, sha256Hex, signedFetch, type Pending, type Token } from './api.ts';
 import { FrameGrabber, Recording, encodeTrack, loadTrackers, recordingTrack, type Trackers } from './capture.ts';
-import { BODY_EDGES, HAND_EDGES, deviceReport, evaluate, type Check, type DeviceReport, type TaskInfo } from './checks.ts';
+import { BODY_EDGES, HAND_EDGES, deviceReport, evaluate, partsFor, type Check, type DeviceReport, type TaskInfo } from './checks.ts';
 import { mp4FrameTimes } from './mp4.ts';
 import { runtimeInfo } from './runner.ts';
 
@@ -191,7 +191,7 @@ async function useCamera(): Promise<void> {
   state.origin = 'camera';
   ($('record') as HTMLButtonElement).disabled = false;
   $('stage').hidden = false;
-  const preview = new Recording(t);
+  const preview = new Recording(t, partsFor(task()));
   const loop = async () => {
     if (!state.stream) return;
     if (!state.busy && video.readyState >= 2) {
@@ -221,7 +221,7 @@ async function useCamera(): Promise<void> {
 async function toggleRecord(): Promise<void> {
   const btn = $('record') as HTMLButtonElement;
   if (!state.recording) {
-    state.rec = new Recording(await trackers());
+    state.rec = new Recording(await trackers(), partsFor(task()));
     state.recStart = performance.now() / 1000;
     state.recording = true;
     btn.textContent = 'Stop';
@@ -287,7 +287,7 @@ async function useFile(file: File): Promise<void> {
   $('stage').hidden = false;
   ($('record') as HTMLButtonElement).disabled = true;
   state.origin = 'file';
-  state.rec = new Recording(t);
+  state.rec = new Recording(t, partsFor(task()));
   const duration = video.duration;
   // Frame times from the file's sample tables (MP4/MOV), else a constant interval found by playing it.
   let times = await mp4FrameTimes(file);
@@ -376,8 +376,13 @@ async function send(npz: Uint8Array, report: unknown, contentId?: string): Promi
   await deliver(p);
 }
 
+/** Content ids being sent now: the periodic retry leaves them alone. */
+const inFlight = new Set<string>();
+
 /** Try one queued upload. Network trouble keeps it queued; an answer (verdict or refusal) ends it. */
 async function deliver(p: Pending): Promise<boolean> {
+  if (inFlight.has(p.contentId)) return true;
+  inFlight.add(p.contentId);
   status('Sending…');
   try {
     const r = await sendUpload(state.token!, p);
@@ -395,6 +400,8 @@ async function deliver(p: Pending): Promise<boolean> {
     status(`Not sent yet (${(err as Error).message}); it is kept on this device and sent again when the server can be reached.`, 'error');
     updateOutbox();
     return false;
+  } finally {
+    inFlight.delete(p.contentId);
   }
 }
 

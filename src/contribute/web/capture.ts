@@ -37,7 +37,11 @@ export class Recording {
   modelSeconds = 0;
   readonly started = performance.now();
 
-  constructor(private t: Trackers) {
+  /** What is tracked: both, or only the hands (a head-mounted view of the hands has no body to find). */
+  readonly parts: { body: boolean; hands: boolean };
+
+  constructor(private t: Trackers, parts: { body: boolean; hands: boolean } = { body: true, hands: true }) {
+    this.parts = parts;
     t.body.reset();
     t.hands.reset();
   }
@@ -57,8 +61,13 @@ export class Recording {
     const row = this.rows.subarray(this.n * ROW, (this.n + 1) * ROW);
     clearRow(row);
     const t0 = performance.now();
-    const bodyVisible = (await this.t.body.process(frame, row)) > 0;
-    await this.t.hands.process(frame, row, this.t.body.handHints, bodyVisible);
+    let hints = null;
+    let bodyVisible = false;
+    if (this.parts.body) {
+      bodyVisible = (await this.t.body.process(frame, row)) > 0;
+      hints = this.t.body.handHints;
+    }
+    if (this.parts.hands) await this.t.hands.process(frame, row, hints, bodyVisible);
     this.modelSeconds += (performance.now() - t0) / 1000;
     this.times[this.n++] = frame.time;
     return row;
@@ -78,7 +87,7 @@ export async function recordingTrack(rec: Recording, info: TrackInfo): Promise<P
   const times = rec.times.slice(0, T);
   const focalMm35 = info.focalMm35 ?? 26;
   const focalPx = (Math.max(rec.width, rec.height) * focalMm35) / 36;
-  const a = assemble(rec.rows.subarray(0, T * ROW), times, T, { body: true, hands: true }, DEFAULT_FILTER, { width: rec.width, height: rec.height, focalPx });
+  const a = assemble(rec.rows.subarray(0, T * ROW), times, T, rec.parts, DEFAULT_FILTER, { width: rec.width, height: rec.height, focalPx });
   const span = T > 1 ? times[T - 1] - times[0] : 0;
   const fps = span > 0 ? (T - 1) / span : 30;
   const rt = await runtimeInfo();
@@ -92,19 +101,19 @@ export async function recordingTrack(rec: Recording, info: TrackInfo): Promise<P
     source: { format: 'capture', device: 'browser', origin: info.origin },
     meta: {
       coordinate_frame: 'metres; X toward the camera, Y to the image right, Z up; body hip-centred then grounded per frame (lowest foot point z=0)',
-      hand_frame: 'hands placed at the body wrist of the same side (NaN where the body wrist is missing)',
+      hand_frame: rec.parts.body ? 'hands placed at the body wrist of the same side (NaN where the body wrist is missing)' : 'each hand wrist-centred (wrist at the origin)',
       timestamps: info.origin === 'file' ? 'presentation time of each frame as the browser decoded it (seconds)' : 'camera frame time (seconds from the start of the recording)',
       video: { width: rec.width, height: rec.height, fps, frame_count: T, kept: false },
       capture: {
         device: 'browser', backend: rt.backend, simd: rt.simd, threads: rt.threads, workers: 1,
-        models: { body: 'blazepose-full', body_detector: 'blazepose-detector', hand: 'handlandmark-full', palm_detector: 'handdetect' },
+        models: { ...(rec.parts.body ? { body: 'blazepose-full', body_detector: 'blazepose-detector' } : {}), hand: 'handlandmark-full', palm_detector: 'handdetect' },
         filter: { kind: 'one-euro', ...DEFAULT_FILTER },
         detection_rates: a.rates,
         model_seconds: Number(rec.modelSeconds.toFixed(3)),
         fps_achieved: Number((T / Math.max(1e-9, rec.modelSeconds)).toFixed(2)),
       },
-      root_estimate: { focal_mm_35: focalMm35, focal_px: Number(focalPx.toFixed(1)), note: 'positions stay hip-centred; root_camera gives the estimated trajectory, good up to the lens assumption (a wrong focal length scales depth)' },
-      ...(a.rates.any > 0 ? {} : { empty_reason: `no person or hand found in any of the ${T} frames` }),
+      ...(rec.parts.body ? { root_estimate: { focal_mm_35: focalMm35, focal_px: Number(focalPx.toFixed(1)), note: 'positions stay hip-centred; root_camera gives the estimated trajectory, good up to the lens assumption (a wrong focal length scales depth)' } } : {}),
+      ...(a.rates.any > 0 ? {} : { empty_reason: `no ${rec.parts.body ? 'person or hand' : 'hand'} found in any of the ${T} frames` }),
     },
     extras: a.extras,
   };

@@ -89,6 +89,14 @@ function neededHands(task: TaskInfo): (0 | 1)[] {
   return [...need].sort();
 }
 
+/**
+ * What the page tracks for a task: the body unless the script needs no body part and the camera is head-mounted
+ * (then a close view of the hands, where a body detector finds arms and hides the hands), and always the hands.
+ */
+export function partsFor(task: TaskInfo): { body: boolean; hands: boolean } {
+  return { body: task.camera === 'fixed' || task.visible.some((p) => p in PART_LANDMARKS), hands: true };
+}
+
 /** Fraction of frames a check needs (what the page asks for; the server's gate has its own thresholds). */
 export const MIN_SHARE = 0.8;
 
