@@ -9,7 +9,9 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
+// The page is always bundled from the TypeScript sources (src/), also when the CLI runs from dist/ (which
+// mirrors src/ at the same depth).
+const here = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'contribute');
 const CAPTURE_DIR = path.resolve(here, '..', 'capture');
 
 export interface Bundle {

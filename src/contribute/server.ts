@@ -26,7 +26,7 @@ import { decodeNpz } from '../io/npz.ts';
 import { runClip, type ClipResult } from '../pipeline/run.ts';
 import { trackFromNpz } from '../pose/track.ts';
 import { appendAudit } from '../privacy/audit.ts';
-import { KNOWN_SCOPES, type ConsentManifest } from '../privacy/consent.ts';
+import { KNOWN_SCOPES, signManifest, type ConsentManifest } from '../privacy/consent.ts';
 import { purgeStore, recordConsent } from '../privacy/purge.ts';
 import { listTasks } from '../quality/config.ts';
 import { openStore, type EpisodeStore } from '../store/store.ts';
@@ -206,7 +206,9 @@ export async function startContribute(opts: ContributeOptions): Promise<Contribu
       if (again) return { ...again.result, content_id: contentId, duplicate: true };
       const now = new Date();
       const npz = path.join(incomingDir, `${contentId}.npz`);
-      const manifest: Omit<ConsentManifest, 'file'> = {
+      // The manifest of this recording, from the contributor's ticks, bound to the track's sha256 and signed by
+      // the operator key (the server registers the consent as `consent sign` does): the gate checks it as any.
+      const manifest: ConsentManifest = signManifest({
         consent_id: `contribute-${contentId.slice(0, 24)}`,
         contributor: who.contributor,
         consent_version: CONSENT_VERSION,
@@ -216,7 +218,7 @@ export async function startContribute(opts: ContributeOptions): Promise<Contribu
         withdrawn: null,
         retention_days: null,
         recordings: [contentId],
-      };
+      }, opts.key);
       try {
         writeFileAtomic(npz, track);
         writeFileAtomic(`${npz}.consent.json`, JSON.stringify(manifest, null, 1) + '\n');
@@ -255,8 +257,8 @@ export async function startContribute(opts: ContributeOptions): Promise<Contribu
     const recFile = path.join(storeDir, 'consents', `${u.consent_id}.json`);
     const rec = JSON.parse(fs.readFileSync(recFile, 'utf8'));
     recordConsent(storeDir, { ...rec, withdrawn: new Date(Date.now() - 1000).toISOString() });
-    appendAudit(storeDir, { action: 'withdraw', actor: `contributor:${who.pseudonym}`, episode: id, details: { consent: u.consent_id, via: 'contribute' } });
-    const r = purgeStore(storeDir, { actor: `contributor:${who.pseudonym}` });
+    appendAudit(storeDir, { action: 'withdraw', actor: `contributor:${who.pseudonym}`, episode: id, details: { consent: u.consent_id, via: 'contribute' } }, opts.key);
+    const r = purgeStore(storeDir, { actor: `contributor:${who.pseudonym}`, key: opts.key });
     log(`withdrawn ${id.slice(0, 12)} by ${who.pseudonym.slice(0, 10)}: ${r.removed.length} path(s)`);
     return { removed: r.removed.length };
   }

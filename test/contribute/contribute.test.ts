@@ -102,7 +102,16 @@ describeShared('contributor page', [SQUATS, HAND, H1], () => describe.skipIf(!re
     await page.click('#send');
     await page.waitForSelector('#result p[data-status]', { timeout: 300_000 });
     const status = await page.getAttribute('#result p[data-status]', 'data-status');
-    if (process.env.REEL2REAL_SCREENSHOT) await page.screenshot({ path: process.env.REEL2REAL_SCREENSHOT, fullPage: true });
+    if (process.env.REEL2REAL_SCREENSHOT) {
+      // For the README: the picture itself is hidden (it is a frame of a third-party test video, which the project
+      // never copies); the skeleton the page drew over it stays.
+      await page.evaluate(() => {
+        (document.getElementById('video') as HTMLVideoElement).style.visibility = 'hidden';
+        document.getElementById('stageBox')!.style.background = '#cbd5e1';
+      });
+      await page.screenshot({ path: process.env.REEL2REAL_SCREENSHOT, fullPage: true });
+      await page.evaluate(() => ((document.getElementById('video') as HTMLVideoElement).style.visibility = ''));
+    }
     expect(status, (await page.textContent('#result')) ?? '').toBe('stored');
     const store = openStore(path.join(dir, 'store'));
     expect(store.list()).toHaveLength(1);
@@ -170,7 +179,7 @@ describeShared('contributor page', [SQUATS, HAND, H1], () => describe.skipIf(!re
       const body = upload.body!.toString('latin1');
       const track = body.slice(body.indexOf('PK\u0003\u0004'), body.lastIndexOf('\r\n--'));
       const meta = body.slice(body.indexOf('{"content_id"'), body.indexOf('}\r\n--') + 1);
-      const digest = `${createHash('sha256').update(Buffer.from(track, 'latin1')).digest('hex')}.${createHash('sha256').update(meta).digest('hex')}`;
+      const digest = `${createHash('sha256').update(Buffer.from(track, 'latin1')).digest('hex')}.${createHash('sha256').update(Buffer.from(meta, 'latin1')).digest('hex')}`;
       const sig = createHmac('sha256', secret).update(['POST', '/api/episodes', time, nonce, digest].join('\n')).digest('hex');
       return { ...base, 'x-r2r-time': time, 'x-r2r-nonce': nonce, 'x-r2r-signature': sig, ...extra };
     };
@@ -189,7 +198,7 @@ describeShared('contributor page', [SQUATS, HAND, H1], () => describe.skipIf(!re
     expect((await r.json()).error).toMatch(/unknown token/);
     // Control: the same request correctly signed now is accepted (as a duplicate of the stored upload).
     r = await post(forge(secret), upload.body!);
-    expect(r.status).toBe(200);
+    expect(r.status, await r.clone().text()).toBe(200);
     expect((await r.json()).duplicate).toBe(true);
     expect(openStore(path.join(dir, 'store')).list()).toHaveLength(1);
   });
@@ -250,7 +259,7 @@ describeShared('contributor page', [SQUATS, HAND, H1], () => describe.skipIf(!re
     await page.click(`#episodes li[data-episode="${id}"] button`);
     await page.waitForFunction(() => /^Withdrawn/.test(document.getElementById('status')!.textContent ?? ''));
     expect(openStore(path.join(dir, 'store')).has(id)).toBe(false);
-    expect(await page.textContent(`#episodes li[data-episode="${id}"]`)).toContain('withdrawn');
+    await page.waitForFunction((eid) => /withdrawn/.test(document.querySelector(`#episodes li[data-episode="${eid}"]`)?.textContent ?? ''), id);
     const audit = fs.readFileSync(path.join(dir, 'store', 'audit.jsonl'), 'utf8');
     expect(audit).toMatch(/"action":"withdraw"/);
     expect(audit).toMatch(/"action":"purge"/);
