@@ -1,7 +1,7 @@
 /**
  * Capture benchmark: what a user gets from `reel2real capture` on real footage at its own frame rate.
  *
- *   npx tsx benchmarks/capture/run.ts [--quick] [--runs N] [--baseline /path/to/other/checkout] [--only label,…]
+ *   npx tsx benchmarks/capture/run.ts [--quick] [--runs N] [--baseline /path/to/other/checkout] [--only 'label;label…']
  *
  * Clips (made at run time in a temp dir, never committed; ../shared/data must be present):
  *   hand60  dex_retargeting_human_hand_video.mp4 (real 1280×720, 30 fps, 621 frames) looped 3× with
@@ -110,7 +110,7 @@ async function main(): Promise<void> {
   ];
   if (process.argv.includes('--quick')) configs = configs.slice(0, 1);
   const only = arg('only');
-  if (only) configs = configs.filter((x) => only.split(',').some((o) => x.label.startsWith(o)));
+  if (only) configs = configs.filter((x) => only.split(';').includes(x.label));
   for (const [name, f] of Object.entries(c)) {
     const p = probe(f);
     console.log(`clip ${name}: ${path.basename(f)} ${p.width}x${p.height} ${p.fps} fps, ${p.frames} frames, ${p.duration.toFixed(1)} s`);

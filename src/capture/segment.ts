@@ -35,8 +35,11 @@ export interface SegmentStats {
   /** Hand landmark calls that ran both hands as one batch (each also counted twice in handLandmarkCalls). */
   handBatchedPairs: number;
   decode: DecodeStats;
-  /** Wall time of this segment, ms: all of it, waiting for decoded frames, and in each model's calls. */
-  ms: { total: number; decodeWait: number; models: Record<string, { calls: number; ms: number }> };
+  /**
+   * Wall time of this segment, ms: all of it, the tracking loop from the first decoded frame on (model
+   * start-up excluded), waiting for decoded frames, and in each model's calls.
+   */
+  ms: { total: number; loop: number; decodeWait: number; models: Record<string, { calls: number; ms: number }> };
   backend: BackendName;
   simd: boolean | null;
 }
@@ -75,6 +78,7 @@ export async function runSegment(file: string, info: VideoInfo, opts: SegmentOpt
   const t = await trackers(opts);
   const m0 = new Map([...modelTimes].map(([k, v]) => [k, { ...v }]));
   let decodeWait = 0;
+  let tFirst: number | undefined;
   const b0 = { ...(t.body?.stats ?? { landmarkCalls: 0, detectorCalls: 0 }) };
   const h0 = { ...(t.hands?.stats ?? { landmarkCalls: 0, palmCalls: 0, batchedPairs: 0 }) };
   if (opts.seedBodyRoi) t.body?.seed(opts.seedBodyRoi);
@@ -97,6 +101,7 @@ export async function runSegment(file: string, info: VideoInfo, opts: SegmentOpt
       const next = await frames_.next();
       decodeWait += performance.now() - tw;
       if (next.done) break;
+      tFirst ??= performance.now();
       const frame = next.value;
       const row = rows.subarray(n * ROW, (n + 1) * ROW);
       clearRow(row);
@@ -121,7 +126,7 @@ export async function runSegment(file: string, info: VideoInfo, opts: SegmentOpt
     if (v.calls > b.calls) models[k] = { calls: v.calls - b.calls, ms: v.ms - b.ms };
   }
   return {
-    ms: { total: performance.now() - tStart, decodeWait, models },
+    ms: { total: performance.now() - tStart, loop: tFirst === undefined ? 0 : performance.now() - tFirst, decodeWait, models },
     frames,
     bodyLandmarkCalls: (t.body?.stats.landmarkCalls ?? 0) - b0.landmarkCalls,
     bodyDetectorCalls: (t.body?.stats.detectorCalls ?? 0) - b0.detectorCalls,
