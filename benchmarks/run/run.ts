@@ -9,6 +9,8 @@
  * (real 1768×994 30 fps footage of people walking) scaled to 1280×720 and looped 8× (61.3 s, 1840 frames);
  * hand60 = dex_retargeting_human_hand_video.mp4 (real 1280×720 30 fps) looped 3× (62.1 s, 1863 frames). A
  * throw-away operator key signs a consent manifest for the clip (as an operator would with `consent sign`).
+ * `--keep-rejected` is passed so that every stage runs and an episode is stored even when the quality gate
+ * rejects the clip (the looped clips jump at each loop point; walk60 also has a second person).
  * The machine's load (`uptime`) is recorded before and after each run; results go to benchmarks/run/tmp/.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -68,10 +70,11 @@ function main(): void {
     const timeFile = path.join(dir, 'time.txt');
     const before = load();
     const t0 = performance.now();
-    const r = spawnSync('/usr/bin/time', ['-f', '%e %U %S %M', '-o', timeFile, process.execPath, path.join(root, 'bin', 'reel2real.js'), 'run', clip, '--robot', G1, '--store', store, '--consent', manifest, '--mode', mode, '--json'], { encoding: 'utf8', env, maxBuffer: 1 << 26 });
+    const r = spawnSync('/usr/bin/time', ['-f', '%e %U %S %M', '-o', timeFile, process.execPath, path.join(root, 'bin', 'reel2real.js'), 'run', clip, '--robot', G1, '--store', store, '--consent', manifest, '--mode', mode, '--keep-rejected', '--json'], { encoding: 'utf8', env, maxBuffer: 1 << 26 });
     const wallJs = (performance.now() - t0) / 1000;
     const after = load();
-    const [wall, user, sys, rssKb] = fs.readFileSync(timeFile, 'utf8').trim().split(/\s+/).map(Number);
+    // GNU time puts "Command exited with non-zero status N" first when the exit status is not 0.
+    const [wall, user, sys, rssKb] = fs.readFileSync(timeFile, 'utf8').trim().split('\n').pop()!.split(/\s+/).map(Number);
     let res: any;
     try {
       res = JSON.parse(r.stdout).results[0];

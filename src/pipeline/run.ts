@@ -25,7 +25,6 @@ import { keptVideoPath, recordConsent, storeConsents } from '../privacy/purge.ts
 import { openStore, type EpisodeStore } from '../store/store.ts';
 import type { Episode } from '../store/episode.ts';
 import { checkFeasibility, type ValidationMode, type ValidationReport } from '../sim/index.ts';
-import { keepVideo } from '../privacy/keep.ts';
 import { physicsCorrect, type PhysicsStatus } from '../physics/index.ts';
 
 export const VIDEO_EXTENSIONS = ['.mp4', '.mov', '.mkv', '.webm', '.avi', '.m4v'];
@@ -230,6 +229,8 @@ export async function runClip(input: string, opts: RunOptions, store?: EpisodeSt
       details: { file: gate.recording.file, robot: robots.robot.name, task: opts.task ?? null, quality: quality.verdict, feasible, timing },
     }, opts.key);
     if (opts.keepVideo && isVideo(input) && !fs.existsSync(keptVideoPath(st.dir, id))) {
+      // Imported here: it loads TF.js (face detection), which a run without --keep-video never needs.
+      const { keepVideo } = await import('../privacy/keep.ts');
       await stage('keep-video', () => keepVideo(st.dir, id, input, {
         keepAudio: opts.keepAudio, actor: opts.actor, key: opts.key,
         onProgress: (done, total) => opts.onProgress?.(clip, 'keep-video', done, total),
