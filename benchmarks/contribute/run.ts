@@ -62,7 +62,7 @@ for (const c of clips) {
   execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', c.src, '-frames:v', String(frames), '-c', 'copy', clip]);
   const page = await browser.newPage();
   await page.goto(`${server.url}#token=${token}`);
-  await page.waitForSelector('body[data-ready="1"]');
+  await page.waitForSelector('body[data-ready="1"]', { timeout: 300_000 });
   // Models loaded before timing: a first, untimed 2-frame pass.
   const warm = path.join(dir, `warm-${path.basename(c.src)}`);
   execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', c.src, '-frames:v', '2', '-c', 'copy', warm]);

@@ -23,7 +23,11 @@ export interface Bundle {
   version: string;
 }
 
-/** Names the shared helpers import from node: modules; all undefined in the page. */
+/**
+ * Names the shared helpers import from node: modules. In the page each is a function returning '' (so module
+ * set-up such as `path.resolve(path.dirname(fileURLToPath(import.meta.url)), …)` runs harmlessly); nothing the page
+ * calls uses them (a call that did would fail on the empty result, and the browser test would show it).
+ */
 const NODE_NAMES = ['createRequire', 'inflateRawSync', 'createHash', 'randomBytes', 'readFileSync', 'writeFileSync', 'existsSync', 'renameSync', 'openSync', 'closeSync', 'fsyncSync', 'mkdirSync', 'unlinkSync', 'rmSync', 'dirname', 'join', 'resolve', 'basename', 'fileURLToPath'];
 
 const browserCapture: Plugin = {
@@ -35,7 +39,7 @@ const browserCapture: Plugin = {
     });
     b.onResolve({ filter: /^node:/ }, (args) => ({ path: args.path, namespace: 'node-stub' }));
     b.onLoad({ filter: /.*/, namespace: 'node-stub' }, () => ({
-      contents: `${NODE_NAMES.map((n) => `export const ${n} = undefined;`).join('\n')}\nexport default {};`,
+      contents: `${NODE_NAMES.map((n) => `export const ${n} = () => '';`).join('\n')}\nexport default {};`,
       loader: 'js',
     }));
   },

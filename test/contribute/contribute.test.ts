@@ -51,7 +51,7 @@ describeShared('contributor page', [SQUATS, HAND, H1], () => describe.skipIf(!re
     page = await browser.newPage({ viewport: { width: 1000, height: 1400 } });
     page.on('dialog', (d) => void d.accept());
     await page.goto(`${proxy.url}?task=squats#token=${token}`);
-    await page.waitForSelector('body[data-ready="1"]', { timeout: 60_000 });
+    await page.waitForSelector('body[data-ready="1"]', { timeout: 300_000 });
   }, 600_000);
 
   afterAll(async () => {
