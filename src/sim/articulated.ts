@@ -462,11 +462,14 @@ export class ArticulatedBody {
   }
 
   private contacts(): void {
+    // A fixed-base robot (a hand on an arm) stands on no floor: its links have no ground to touch. (Its
+    // root sits at the world origin, so a ground plane would cut through the fingers and blow the contact
+    // solve up.)
+    if (this.fixedBase) { this.nContacts = 0; return; }
     const { n, nb, kin, J, Y, W, L, lam, vRow, target, u, o, s, parent, c0 } = this;
     const P = kin.pose;
     let K = 0;
-    // A fixed root cannot be moved by a contact: its points give empty Jacobian rows.
-    for (let b = this.fixedBase ? 1 : 0; b < nb; b++) {
+    for (let b = 0; b < nb; b++) {
       const pts = this.pts[b];
       if (!pts.length) continue;
       const p = 12 * this.top[b];

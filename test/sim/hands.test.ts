@@ -48,4 +48,16 @@ describeShared('validate on the Allegro hand (fixed base)', [ALLEGRO], () => {
     expect(sc.frames[0][1]).toBe(50);
     expect(r.reasons.some((x) => x.kind === 'joint_position')).toBe(false);
   });
+
+  it('a hand held fingers-down at the origin touches no floor: tracked like any other (a fixed base has no ground)', async () => {
+    const robot = loadUrdf(shared(ALLEGRO));
+    const m = setJoints(await standingMotion(robot, 1.5, 50), { 'joint_1.0': 1.2, 'joint_2.0': 1.2, 'joint_5.0': 1.2, 'joint_6.0': 1.2 }, 0.2, 0.8);
+    // Upside down (180 degrees about x): the fingers reach below z = 0 all the time.
+    for (let f = 0; f < m.rootQuat.length / 4; f++) m.rootQuat.set([0, 1, 0, 0], 4 * f);
+    const r = await checkFeasibility(m, robot, {});
+    expect(r.reasons, JSON.stringify(r.reasons)).toEqual([]);
+    expect(r.feasible).toBe(true);
+    const tr = r.metrics.tracking as { body_error_max_m: number };
+    expect(tr.body_error_max_m).toBeLessThan(0.01);
+  });
 });
