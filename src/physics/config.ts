@@ -12,6 +12,7 @@ export interface PhysicsConfig {
   controller: {
     mu: number; contact_height: number; reg_tau: number; reg_lambda: number; reg_qdd: number; limit_weight: number; limit_horizon: number;
     posture: PdYaml & { feedforward: number; leg_factor: number }; base: PdYaml; stance_foot: PdYaml; swing_foot: PdYaml; hand: PdYaml; com_xy: PdYaml; com_z: PdYaml;
+    step_adjust: { gain: number; max: number };
   };
   com: { zmp_margin: number; smoothing: number };
   contacts: { contact_height: number; foot_tolerance: number };
@@ -57,5 +58,6 @@ export function controllerGains(c: PhysicsConfig['controller']): ControllerGains
     posture: { ...pd(c.posture), feedforward: c.posture.feedforward }, base: pd(c.base), stanceFoot: pd(c.stance_foot),
     swingFoot: pd(c.swing_foot), hand: pd(c.hand), comXY: pd(c.com_xy), comZ: pd(c.com_z),
     regTau: c.reg_tau, regLambda: c.reg_lambda, regQdd: c.reg_qdd, legPostureFactor: c.posture.leg_factor, limitWeight: c.limit_weight, limitHorizon: c.limit_horizon, mu: c.mu, contactHeight: c.contact_height,
+    stepGain: c.step_adjust.gain, stepMax: c.step_adjust.max,
   };
 }

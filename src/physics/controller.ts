@@ -49,6 +49,10 @@ export interface ControllerGains {
   mu: number;
   /** A reference-stance foot counts as in contact when its lowest sole corner is below this (m). */
   contactHeight: number;
+  /** Capture-point step adjustment: a swing foot's target moves horizontally by gain x the capture-point error
+   *  (measured minus planned, xi = c + v / omega), clamped to max (m); gain 0 = the reference's footholds. */
+  stepGain: number;
+  stepMax: number;
 }
 
 export interface FootSpec {
@@ -96,6 +100,8 @@ export interface ControlContext {
   /** Per foot: in contact this step (controller's decision). */
   contact: Uint8Array;
   holdPos: Float64Array; holdQuat: Float64Array;
+  /** Horizontal offset of the swing feet's targets this step (capture-point step adjustment). */
+  stepOffset: Float64Array;
   scratch6: Float64Array; // 6 x n Jacobian scratch
   err: Float64Array; quat: Float64Array;
 }
@@ -169,7 +175,7 @@ export class FootTask implements Task {
       const jr = r * n;
       for (let i = 0; i < n; i++) v += J[jr + i] * u[i];
       const vRef = stance || r >= 3 ? 0 : t.footVel[3 * f + r];
-      const e = r < 3 ? tp[3 * f + r] - P[o + 9 + r] : c.err[r - 3];
+      const e = r < 3 ? tp[3 * f + r] + (!stance && r < 2 ? c.stepOffset[r] : 0) - P[o + 9 + r] : c.err[r - 3];
       b[r] = g.kp * e + g.kd * (vRef - v);
       w[r] = g.weight;
     }
@@ -326,7 +332,7 @@ export class WholeBodyController {
       kin: this.kin, n, nq: this.nq, c0: this.c0, nx, u: this.model.u, state: null as unknown as PlantState,
       target: null as unknown as ControlTarget, gains: o.gains, mass, gravity: o.gravity,
       com: new Float64Array(3), comVel: new Float64Array(3), nLam: 0, lamDir: new Float64Array(3 * Math.max(1, nLamMax)),
-      contact: new Uint8Array(nF), holdPos: new Float64Array(3 * nF), holdQuat: new Float64Array(4 * nF),
+      contact: new Uint8Array(nF), holdPos: new Float64Array(3 * nF), holdQuat: new Float64Array(4 * nF), stepOffset: new Float64Array(2),
       scratch6: new Float64Array(6 * n), err: new Float64Array(3), quat: new Float64Array(4),
     };
     const eff = this.kin.effortLimit;
@@ -371,6 +377,18 @@ export class WholeBodyController {
       // M[3..5][0..2] = skew(m (c - o)) about the root origin o: c - o from its entries.
       const o = state.rootPos;
       ctx.com[0] = o[0] + M[5 * n + 1] / m; ctx.com[1] = o[1] + M[3 * n + 2] / m; ctx.com[2] = o[2] - M[3 * n + 1] / m;
+      // Capture-point error (linear inverted pendulum, omega = sqrt(g / z)): where the robot would have to step,
+      // relative to where the plan would, to come to rest. The swing foot's landing moves by it (clamped).
+      const gain = ctx.gains.stepGain, lim = ctx.gains.stepMax;
+      const omega = Math.sqrt(ctx.gravity / Math.max(0.3, ctx.com[2]));
+      let ox = 0, oy = 0;
+      if (gain > 0) {
+        ox = gain * (ctx.com[0] - target.com[0] + (ctx.comVel[0] - target.comVel[0]) / omega);
+        oy = gain * (ctx.com[1] - target.com[1] + (ctx.comVel[1] - target.comVel[1]) / omega);
+        const l = Math.hypot(ox, oy);
+        if (l > lim) { ox *= lim / l; oy *= lim / l; }
+      }
+      ctx.stepOffset[0] = ox; ctx.stepOffset[1] = oy;
     }
     // Contacts: which feet, and their force columns B = Jc^T E.
     let nLam = 0;
