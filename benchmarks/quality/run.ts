@@ -84,6 +84,8 @@ const corpus = [path.join(data, 'motions'), path.join(data, 'keypoints')];
 const clips: ClipEntry[] = listCorpus(corpus).map((c) => (/tfjs_pose_squats/.test(c.file) ? { ...c, sourceFps: 5 } : c));
 const squats = path.join(data, 'videos/tfjs_pose_squats.mp4');
 if (!args.includes('--no-video') && fs.existsSync(squats)) clips.push(...listCorpus([squats], { videos: true }));
+// --builtin: also the built-in pick-and-place (one of issue 14's target clips; not from ../shared/data).
+if (args.includes('--builtin')) clips.push(...listCorpus(['builtin:pick-and-place']));
 
 // --gate-only: the gate's own dose-response (no retargeting, no simulation), on every clip and video.
 if (args.includes('--gate-only')) {
