@@ -19,8 +19,9 @@ import type { PoseTrack } from '../pose/track.ts';
 import type { QualityThresholds, Level, BodyPart } from './config.ts';
 import { median, quantile } from '../math/stats.ts';
 
-export type Sev = 'flag' | 'reject';
-export interface Reason { code: string; severity: Sev; message: string; value: number; threshold: number; frames: [number, number][] }
+import type { QualityReason as Reason } from './assess.ts';
+
+type Sev = Reason['severity'];
 
 const G = 9.81;
 
