@@ -86,8 +86,7 @@ print(json.dumps({"meta": meta, "shape": list(p.shape), "dtype": str(p.dtype), "
   });
   if (!py) console.warn('[skip] numpy interop: no python3 with numpy found');
 
-  it('reads numpy-written (deflated) npz files', () => {
-    if (!py) return;
+  it.skipIf(!py)('reads numpy-written (deflated) npz files', () => {
     const dir = tmp();
     const f = path.join(dir, 'np.npz');
     runPython(py, `
