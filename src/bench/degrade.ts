@@ -152,6 +152,30 @@ export function degrade(track: PoseTrack, type: DegradationType, level: number, 
 }
 
 /** Parse `--levels` entries like `noise=5,10,20` into a levels table (types not named keep their defaults). */
+/**
+ * Every degraded variant of a clean track at the given levels (the clean level of each degradation left
+ * out), in DEGRADATIONS order. A variant the track cannot take (a UserError from degrade, e.g. too few frames
+ * left) is reported to onSkip with its label and reason, and left out.
+ */
+export function* degradedVariants(
+  track: PoseTrack, clip: string, levels: Record<DegradationType, number[]>, seed: number, onSkip: (label: string, reason: string) => void,
+): Generator<{ degradation: DegradationType; level: number; track: PoseTrack }> {
+  for (const d of DEGRADATIONS) {
+    for (const lv of levels[d]) {
+      if (lv === CLEAN_LEVEL[d]) continue;
+      let dt: PoseTrack;
+      try {
+        dt = degrade(track, d, lv, seed);
+      } catch (e) {
+        if (!(e instanceof UserError)) throw e;
+        onSkip(`${clip} ${d}=${lv}`, e.message);
+        continue;
+      }
+      yield { degradation: d, level: lv, track: dt };
+    }
+  }
+}
+
 export function parseLevels(specs: string[] | undefined, base: Record<DegradationType, number[]> = DEFAULT_LEVELS): Record<DegradationType, number[]> {
   const out = Object.fromEntries(DEGRADATIONS.map((d) => [d, [...base[d]]])) as Record<DegradationType, number[]>;
   for (const spec of specs ?? []) {

@@ -8,7 +8,7 @@
 import type { PoseTrack } from '../pose/track.ts';
 import { assessQuality, type Verdict } from '../quality/index.ts';
 import { UserError } from '../errors.ts';
-import { CLEAN_LEVEL, DEFAULT_LEVELS, DEGRADATIONS, LEVEL_UNITS, degrade, type DegradationType } from './degrade.ts';
+import { CLEAN_LEVEL, DEFAULT_LEVELS, DEGRADATIONS, LEVEL_UNITS, degradedVariants, type DegradationType } from './degrade.ts';
 import { loadClip, type ClipEntry, type LoadOptions } from './corpus.ts';
 import type { SkippedClip } from './run.ts';
 
@@ -80,20 +80,7 @@ export async function benchGate(
     const clean = gateRow(track, c.id, 'none', 0);
     push(clean);
     if (clean.verdict !== 'pass') continue;
-    for (const d of DEGRADATIONS) {
-      for (const lv of levels[d]) {
-        if (lv === CLEAN_LEVEL[d]) continue;
-        let dt: PoseTrack;
-        try {
-          dt = degrade(track, d, lv, seed);
-        } catch (e) {
-          if (!(e instanceof UserError)) throw e;
-          skip(`${c.id} ${d}=${lv}`, e.message);
-          continue;
-        }
-        push(gateRow(dt, c.id, d, lv));
-      }
-    }
+    for (const v of degradedVariants(track, c.id, levels, seed, skip)) push(gateRow(v.track, c.id, v.degradation, v.level));
   }
   return { rows, skipped, levels, seed, seconds: Math.round(performance.now() - t0) / 1000 };
 }

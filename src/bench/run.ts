@@ -11,7 +11,7 @@ import { retargetFile } from '../retarget/run.ts';
 import { physicsCorrect } from '../physics/index.ts';
 import { isHandOnlyTrack, isHandRobot } from '../retarget/hand/index.ts';
 import { UserError } from '../errors.ts';
-import { CLEAN_LEVEL, DEFAULT_LEVELS, DEGRADATIONS, degrade, type DegradationType } from './degrade.ts';
+import { DEFAULT_LEVELS, DEGRADATIONS, degradedVariants, type DegradationType } from './degrade.ts';
 import { loadClip, type ClipEntry, type LoadOptions } from './corpus.ts';
 
 /** What the validation said about one motion: success, and continuous figures to correlate with. */
@@ -220,21 +220,10 @@ export async function benchQuality(clips: ClipEntry[], robot: UrdfRobot, opts: B
     rows.push(clean);
     opts.onRow?.(clean, rows.length);
     if (!degradeVerdicts.includes(clean.verdict)) continue;
-    for (const d of DEGRADATIONS) {
-      for (const lv of levels[d]) {
-        if (lv === CLEAN_LEVEL[d]) continue;
-        let dt: PoseTrack;
-        try {
-          dt = degrade(track, d, lv, seed);
-        } catch (e) {
-          if (!(e instanceof UserError)) throw e;
-          skip(`${c.id} ${d}=${lv}`, e.message);
-          continue;
-        }
-        const row = await evaluateTrack(dt, robot, opts.outcome, { clip: c.id, degradation: d, level: lv }, opts.physics !== false);
-        rows.push(row);
-        opts.onRow?.(row, rows.length);
-      }
+    for (const v of degradedVariants(track, c.id, levels, seed, skip)) {
+      const row = await evaluateTrack(v.track, robot, opts.outcome, { clip: c.id, degradation: v.degradation, level: v.level }, opts.physics !== false);
+      rows.push(row);
+      opts.onRow?.(row, rows.length);
     }
   }
   return {

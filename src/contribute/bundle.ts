@@ -37,8 +37,10 @@ const browserCapture: Plugin = {
       if (path.resolve(args.resolveDir) === CAPTURE_DIR) return { path: path.join(here, 'web', 'runner.ts') };
       return undefined;
     });
-    b.onResolve({ filter: /^node:/ }, (args) => ({ path: args.path, namespace: 'node-stub' }));
-    b.onLoad({ filter: /.*/, namespace: 'node-stub' }, () => ({
+    // The page has no Node: a `node:` import of a shared module (used there only by its Node-side paths) resolves
+    // to a module whose names are inert functions returning '', so importing the module costs nothing in the page.
+    b.onResolve({ filter: /^node:/ }, (args) => ({ path: args.path, namespace: 'node-absent' }));
+    b.onLoad({ filter: /.*/, namespace: 'node-absent' }, () => ({
       contents: `${NODE_NAMES.map((n) => `export const ${n} = () => '';`).join('\n')}\nexport default {};`,
       loader: 'js',
     }));

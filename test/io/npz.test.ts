@@ -89,7 +89,7 @@ print(json.dumps({"meta": meta, "shape": list(p.shape), "dtype": str(p.dtype), "
   it.skipIf(!py)('reads numpy-written (deflated) npz files', () => {
     const dir = tmp();
     const f = path.join(dir, 'np.npz');
-    runPython(py, `
+    runPython(py!, `
 import sys, numpy as np
 np.savez_compressed(sys.argv[1], x=np.arange(12, dtype=np.float64).reshape(3, 4), y=np.array([1, 2], dtype=np.int64))
 `, [f]);

@@ -7,18 +7,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import type { ModelRunner, RunnerOptions } from '../../capture/runner.ts';
 import type { BackendName } from '../../capture/models.ts';
 
-export interface ModelRunner {
-  readonly backend: BackendName;
-  readonly size: number;
-  run(input: Float32Array, batch?: number): Promise<Float32Array[]>;
-}
-
-export interface RunnerOptions {
-  outputs?: string[];
-  maxBatch?: number;
-}
+// The same contract as the Node runner (types only: nothing of the Node file reaches the page's bundle).
+export type { ModelRunner, RunnerOptions };
 
 /** Where the page finds the models and TF.js's .wasm files (set by the page before the first load). */
 export const paths = { models: 'models/', wasm: 'vendor/tfjs-wasm/' };
