@@ -7,8 +7,11 @@
  * Requests are signed, never carry the secret: HMAC-SHA256(secret, method \n path \n time \n nonce \n digest),
  * where digest names the content (an upload's content id and meta hash). A request is refused when the token is
  * unknown, revoked or forged (signature mismatch), when its time is more than `windowS` from the server's, or when
- * its nonce was seen before (a replay). Nonces are remembered for the window (in memory: a restart within the
- * window forgets them, but the content-id check still refuses a second copy of an upload).
+ * its nonce was seen before (a replay). Used nonces are kept for the window in `<store>/contribute/nonces.json`,
+ * rewritten atomically (src/io/atomic.ts) before a request is accepted, so a restarted server still refuses a
+ * request it accepted before the restart. The file is read again on every request (two servers on one store see
+ * each other's nonces, up to a race between two requests in the same millisecond). An unreadable nonce file
+ * refuses every signed request (fail closed) until the operator removes it.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -51,6 +54,27 @@ export function readRegistry(store: string): Registry {
   }
 }
 
+function nonceFile(store: string): string {
+  return path.join(contributeDir(store), 'nonces.json');
+}
+
+/** Used nonces (`<token id>:<nonce>` → when they may be forgotten, ms since the epoch), from the nonce file. */
+function readNonces(file: string): Record<string, number> {
+  if (!fs.existsSync(file)) return {};
+  try {
+    const r = JSON.parse(fs.readFileSync(file, 'utf8')) as { version?: unknown; nonces?: unknown };
+    if (r.version !== 1 || typeof r.nonces !== 'object' || r.nonces === null || Array.isArray(r.nonces)) throw new Error('not a nonce file');
+    const out: Record<string, number> = {};
+    for (const [k, v] of Object.entries(r.nonces)) {
+      if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`bad entry ${JSON.stringify(k).slice(0, 40)}`);
+      out[k] = v;
+    }
+    return out;
+  } catch (err) {
+    throw new UserError(`unreadable nonce file (${(err as Error).message.split('\n')[0]}); signed requests are refused until it is removed`, file);
+  }
+}
+
 function tokenSecret(key: Uint8Array, pseudonym: string, serial: number): string {
   return createHmac('sha256', key).update(`reel2real-contribute-token\n${pseudonym}\n${serial}`).digest('hex');
 }
@@ -86,9 +110,12 @@ export interface SignedHeaders {
 }
 
 export class Authenticator {
-  private seen = new Map<string, number>();
+  private nonces: string;
 
-  constructor(private store: string, private key: Uint8Array, private windowS = 300) {}
+  constructor(private store: string, private key: Uint8Array, private windowS = 300) {
+    this.nonces = nonceFile(store);
+    readNonces(this.nonces); // an unreadable nonce file stops the server at start, with the file named
+  }
 
   /** The contributor a signed request comes from, or an AuthError saying why it is refused. */
   verify(h: SignedHeaders, method: string, pathname: string, digest: string, now = Date.now()): Contributor {
@@ -103,10 +130,19 @@ export class Authenticator {
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new AuthError('bad signature (forged or wrong token)');
     const t = Number(h.time) * 1000;
     if (!Number.isFinite(t) || Math.abs(t - now) > this.windowS * 1000) throw new AuthError('request time is outside the accepted window (replayed, or the device clock is wrong)');
-    for (const [n, exp] of this.seen) if (exp < now) this.seen.delete(n);
+    if (!/^[0-9a-f]{16,64}$/.test(h.nonce)) throw new AuthError('malformed nonce (16-64 hex digits)');
+    let seen: Record<string, number>;
+    try {
+      seen = readNonces(this.nonces);
+    } catch {
+      throw new AuthError('the server cannot check request nonces (its nonce file is unreadable): ask the operator', 503);
+    }
+    for (const [n, exp] of Object.entries(seen)) if (exp < now) delete seen[n];
     const nk = `${h.token}:${h.nonce}`;
-    if (this.seen.has(nk)) throw new AuthError('replayed request (nonce already used)');
-    this.seen.set(nk, t + this.windowS * 1000);
+    if (nk in seen) throw new AuthError('replayed request (nonce already used)');
+    // Kept until the request's time leaves the window: after that the time check refuses it anyway.
+    seen[nk] = t + this.windowS * 1000;
+    writeFileAtomic(this.nonces, JSON.stringify({ version: 1, nonces: seen }) + '\n');
     return c;
   }
 }
