@@ -20,7 +20,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
-import { UserError } from '../errors.ts';
+import { UserError, wrapFileError } from '../errors.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { decodeNpz } from '../io/npz.ts';
 import { runClip, type ClipResult } from '../pipeline/run.ts';
@@ -117,6 +117,26 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
     req.on('end', () => resolve(Buffer.concat(parts)));
     req.on('error', reject);
   });
+}
+
+/** The https server of `--tls-cert/--tls-key`; an unreadable file or a cert and key that do not go together: one line naming the file. */
+function tlsServer(tls: { cert: string; key: string }, listener: http.RequestListener): https.Server {
+  const read = (f: string) => {
+    try {
+      return fs.readFileSync(f);
+    } catch (err) {
+      return wrapFileError(err, f);
+    }
+  };
+  const cert = read(tls.cert);
+  const key = read(tls.key);
+  if (!/-----BEGIN [A-Z ]*CERTIFICATE-----/.test(cert.toString('latin1'))) throw new UserError('not a PEM certificate', tls.cert);
+  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key.toString('latin1'))) throw new UserError('not a PEM private key', tls.key);
+  try {
+    return https.createServer({ cert, key }, listener);
+  } catch (err) {
+    throw new UserError(`cannot serve https with this certificate and key (${(err as Error).message.split('\n')[0]})`, tls.cert);
+  }
 }
 
 const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
@@ -303,9 +323,7 @@ export async function startContribute(opts: ContributeOptions): Promise<Contribu
       else res.end();
     });
   };
-  const server = opts.tls
-    ? https.createServer({ cert: fs.readFileSync(opts.tls.cert), key: fs.readFileSync(opts.tls.key) }, listener)
-    : http.createServer(listener);
+  const server = opts.tls ? tlsServer(opts.tls, listener) : http.createServer(listener);
   const { host, port } = parseBind(opts.bind ?? '127.0.0.1:8443');
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) => reject(new UserError(`cannot listen on ${host}:${port} (${e.code ?? e.message})`)));

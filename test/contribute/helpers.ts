@@ -31,13 +31,13 @@ export function y4mClip(src: string, out: string, frames: number, fps: number): 
   return out;
 }
 
-export async function launch(y4m: string): Promise<Browser> {
+export async function launch(y4m: string, extraArgs: string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     args: [
       '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
-      `--use-file-for-fake-video-capture=${y4m}`,
+      `--use-file-for-fake-video-capture=${y4m}`, ...extraArgs,
     ],
   });
 }
