@@ -1,14 +1,19 @@
 /**
  * The onnxruntime backend: every capture model converted from its TF.js graph model gives the same outputs as
- * TF.js (wasm) on real crops; the conversion cache; backend choice through the CLI.
+ * TF.js (wasm) on real crops; the conversion cache; backend choice through the CLI. And the ONNX serialisation
+ * (protobufjs with onnx.proto, src/capture/onnx/proto.ts) writes, for every capture model, the very bytes the
+ * project's former hand-written writer wrote (kept as the oracle in onnx-legacy-proto.ts), decodes back to the
+ * converter's graph, and runs to the same outputs on real crops.
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, loadGraphModel, tf } from '../../src/capture/models.ts';
-import { convertTfjsModel } from '../../src/capture/onnx/convert.ts';
+import { convertTfjsGraph, convertTfjsModel, type ConvertedGraph } from '../../src/capture/onnx/convert.ts';
+import { decodeModel, encodeModel, type GraphSpec } from '../../src/capture/onnx/proto.ts';
+import { legacyEncodeModel } from './onnx-legacy-proto.ts';
 import { onnxModel, readTfjsModel } from '../../src/capture/runner.ts';
 import { runCli } from '../helpers/cli.ts';
 import { describeShared, shared } from '../helpers/shared.ts';
@@ -54,6 +59,82 @@ const CASES: [string, string, number, string, number, [number, number], string[]
 // fused op moves them by far more than 1e-3 (checked below with a transposed input).
 const TOLERANCE = 1e-3;
 
+/** Each capture model's graph as the converter builds it (batch 1, capture's outputs), converted once per file. */
+const graphs = new Map<string, ConvertedGraph>();
+function graphOf(name: string, outputs: string[] | undefined, batch = 1): ConvertedGraph {
+  const key = `${name}:${batch}`;
+  if (!graphs.has(key)) {
+    const { json, weights } = readTfjsModel(name);
+    graphs.set(key, convertTfjsGraph(json, weights, { outputs, batch }));
+  }
+  return graphs.get(key)!;
+}
+
+describe('ONNX serialisation with protobufjs and onnx.proto', () => {
+  for (const [name, , , , , , outputs] of CASES) {
+    it(`${name}: the same bytes as the former hand-written writer, batch 1 and 2`, () => {
+      for (const batch of [1, 2]) {
+        const { graph } = graphOf(name, outputs, batch);
+        const bytes = encodeModel(graph);
+        const legacy = legacyEncodeModel(graph);
+        expect(bytes.length).toBeGreaterThan(100_000); // the weights are in it
+        expect(Buffer.from(bytes).equals(Buffer.from(legacy))).toBe(true);
+      }
+    });
+  }
+
+  it('a model decodes back to the graph it was built from', () => {
+    const { graph } = graphOf('blazepose-detector', undefined);
+    const m = decodeModel(encodeModel(graph, 13, 'test')) as any;
+    expect(m.ir_version).toBe(7);
+    expect(m.producer_name).toBe('test');
+    expect(m.opset_import).toEqual([{ domain: '', version: 13 }]);
+    const g = m.graph;
+    expect(g.name).toBe(graph.name);
+    expect(g.node.map((n: any) => [n.op_type, n.name, n.input, n.output])).toEqual(graph.nodes.map((n) => [n.op, n.name, n.inputs, n.outputs]));
+    // Attributes of every kind the converter writes, with their values.
+    const kinds = new Set<number>();
+    graph.nodes.forEach((n, i) => {
+      const attrs = g.node[i].attribute ?? [];
+      expect(attrs.map((a: any) => a.name)).toEqual(Object.keys(n.attrs ?? {}));
+      Object.values(n.attrs ?? {}).forEach((v, k) => {
+        const a = attrs[k];
+        kinds.add(a.type);
+        if (typeof v === 'number') expect(a.i).toBe(v);
+        else if (typeof v === 'string') expect(Buffer.from(a.s).toString()).toBe(v);
+        else if (Array.isArray(v)) expect(a.ints).toEqual(v);
+        else if ('float' in v) expect(a.f).toBe(Math.fround(v.float));
+        else expect(a.floats).toEqual(v.floats.map(Math.fround));
+      });
+    });
+    expect(kinds.size).toBeGreaterThanOrEqual(2);
+    expect(g.initializer.length).toBe(graph.initializers.length);
+    graph.initializers.forEach((t, i) => {
+      const d = g.initializer[i];
+      expect([d.name, d.data_type, d.dims ?? []]).toEqual([t.name, t.type, t.dims]);
+      expect(Buffer.from(d.raw_data).equals(Buffer.from(t.raw))).toBe(true);
+    });
+    const shape = (v: any) => v.type.tensor_type.shape.dim.map((d: any) => d.dim_value ?? d.dim_param);
+    expect(g.input.map((v: any) => [v.name, v.type.tensor_type.elem_type, shape(v)])).toEqual(graph.inputs.map((v) => [v.name, v.type, v.dims]));
+    expect(g.output.map((v: any) => [v.name, shape(v)])).toEqual(graph.outputs.map((v) => [v.name, v.dims]));
+  });
+
+  it('a symbolic dimension, negative ints and a string attribute round-trip as the schema says', () => {
+    const graph: GraphSpec = {
+      name: 'g', initializers: [],
+      nodes: [{ op: 'Pad', name: 'p', inputs: ['x'], outputs: ['y'], attrs: { mode: 'reflect', axes: [-1, 3], axis: -2, alpha: { float: 0.5 }, scales: { floats: [1.5, -2] } } }],
+      inputs: [{ name: 'x', type: 1, dims: [null, 4] }], outputs: [{ name: 'y', type: 1, dims: [null, 4] }],
+    };
+    const bytes = encodeModel(graph);
+    expect(Buffer.from(bytes).equals(Buffer.from(legacyEncodeModel(graph)))).toBe(true);
+    const a = (decodeModel(bytes) as any).graph.node[0].attribute;
+    expect(a.map((x: any) => x.name)).toEqual(['mode', 'axes', 'axis', 'alpha', 'scales']);
+    expect([Buffer.from(a[0].s).toString(), a[1].ints, a[2].i, a[3].f, a[4].floats]).toEqual(['reflect', [-1, 3], -2, 0.5, [1.5, -2]]);
+    expect((decodeModel(bytes) as any).graph.input[0].type.tensor_type.shape.dim).toEqual([{ dim_param: 'N' }, { dim_value: 4 }]);
+    expect(() => encodeModel({ ...graph, nodes: [{ ...graph.nodes[0], attrs: { k: 0.5 } }] })).toThrow(/use \{float\}/);
+  });
+});
+
 describeShared('onnxruntime backend', [HAND, SQUATS], () => {
   let dir = '';
   beforeAll(async () => {
@@ -93,6 +174,23 @@ describeShared('onnxruntime backend', [HAND, SQUATS], () => {
       model.dispose();
     }, 60_000);
   }
+
+  it('every model written by protobufjs runs to exactly the outputs of the former writer\'s bytes on a real crop', async () => {
+    for (const [name, video, at, box, size, [lo, hi], outputs] of CASES) {
+      const input = crop(video, at, box, size, lo, hi);
+      const { graph, inputName, inputShape } = graphOf(name, outputs);
+      const results = [];
+      for (const bytes of [encodeModel(graph), legacyEncodeModel(graph)]) {
+        const s = await session(bytes);
+        const r = await s.run({ [inputName]: new ort.Tensor('float32', input, inputShape) });
+        results.push(graph.outputs.map((o) => Array.from(r[o.name].data as Float32Array)));
+        await s.release();
+      }
+      expect(results[0].length).toBe(graph.outputs.length);
+      expect(results[0].flat().some((v) => v !== 0)).toBe(true);
+      expect(results[0]).toEqual(results[1]);
+    }
+  }, 120_000);
 
   it('converted models are cached by content and rebuilt when the cache entry is damaged', () => {
     const prev = process.env.REEL2REAL_CACHE_DIR;

@@ -8,7 +8,7 @@
  * (Reshape, outputs, reductions that mix channel and space). Every value carries its TF (NHWC) shape and a flag
  * saying whether its ONNX tensor is the NCHW permutation of it.
  */
-import { DataType, encodeModel, type AttrValue, type NodeSpec, type TensorInit, type ValueSpec } from './proto.ts';
+import { DataType, encodeModel, type AttrValue, type GraphSpec, type NodeSpec, type TensorInit, type ValueSpec } from './proto.ts';
 
 export interface TfjsNode {
   name: string;
@@ -37,13 +37,19 @@ export interface ConvertOptions {
   batch?: number;
 }
 
-export interface ConvertedModel {
-  bytes: Uint8Array;
+export interface ConvertedGraph {
+  /** The ONNX graph, before serialisation (proto.ts encodes it). */
+  graph: GraphSpec;
   inputName: string;
   /** NHWC input shape. */
   inputShape: number[];
   /** ONNX output names (= the TF node names), with their NHWC shapes. */
   outputs: { name: string; shape: number[] }[];
+}
+
+export interface ConvertedModel extends Omit<ConvertedGraph, 'graph'> {
+  /** Serialised ModelProto. */
+  bytes: Uint8Array;
 }
 
 type ConstData = Float32Array | Int32Array;
@@ -596,7 +602,7 @@ class Converter {
   }
 
   /** Finish: outputs in TF layout under their TF node names. */
-  build(outputs: string[]): ConvertedModel {
+  build(outputs: string[]): ConvertedGraph {
     const outSpecs: ValueSpec[] = [];
     const outInfo: { name: string; shape: number[] }[] = [];
     for (const ref of outputs) {
@@ -609,8 +615,8 @@ class Converter {
     }
     if (!this.inputName) throw new Error('the outputs do not depend on the input');
     const inputs: ValueSpec[] = [{ name: this.inputName, type: DataType.FLOAT, dims: this.inputShape }];
-    const bytes = encodeModel({ name: 'tfjs', nodes: this.nodes, initializers: this.inits, inputs, outputs: outSpecs });
-    return { bytes, inputName: this.inputName, inputShape: this.inputShape, outputs: outInfo };
+    const graph: GraphSpec = { name: 'tfjs', nodes: this.nodes, initializers: this.inits, inputs, outputs: outSpecs };
+    return { graph, inputName: this.inputName, inputShape: this.inputShape, outputs: outInfo };
   }
 }
 
@@ -625,10 +631,16 @@ function concatConst(parts: Val[], axis: number): ConstData {
   return out;
 }
 
-/** Convert a TF.js graph model to ONNX. `weightData` is the concatenation of its weight shards. */
-export function convertTfjsModel(model: TfjsModel, weightData: Uint8Array, opts: ConvertOptions = {}): ConvertedModel {
+/** Convert a TF.js graph model to an ONNX graph (not yet serialised). `weightData` is the concatenation of its weight shards. */
+export function convertTfjsGraph(model: TfjsModel, weightData: Uint8Array, opts: ConvertOptions = {}): ConvertedGraph {
   const outputs = opts.outputs ?? Object.values(model.signature?.outputs ?? {}).map((o) => o.name.split(':')[0]);
   if (!outputs.length) throw new Error('no outputs given and the model has no signature');
   const c = new Converter(model, decodeWeights(model, weightData), opts.batch ?? 1);
   return c.build(outputs);
+}
+
+/** Convert a TF.js graph model to a serialised ONNX model. `weightData` is the concatenation of its weight shards. */
+export function convertTfjsModel(model: TfjsModel, weightData: Uint8Array, opts: ConvertOptions = {}): ConvertedModel {
+  const { graph, ...rest } = convertTfjsGraph(model, weightData, opts);
+  return { bytes: encodeModel(graph), ...rest };
 }

@@ -1,78 +1,52 @@
 /**
- * A small protobuf writer for the parts of ONNX's ModelProto the TF.js converter emits (onnx.proto, IR version
- * 7 / opset 13). Field numbers are those of the public onnx.proto. Repeated scalars are written unpacked, which
- * every protobuf reader accepts for proto2 files.
+ * ONNX ModelProto serialisation for the TF.js converter (convert.ts), with protobufjs and the ONNX schema:
+ * onnx.proto beside this file is the ONNX project's own schema (onnx/onnx.proto, Apache-2.0, unchanged, from
+ * onnx/onnx at f7546912001b, 2026-08-22), so every field number, wire type and enum value comes from it, none
+ * typed here. The converter builds a plain GraphSpec; encodeModel maps it onto the schema's messages (IR
+ * version 7, default-domain opset 13 unless told) and protobufjs writes them (fields in field-number order,
+ * repeated scalars unpacked as the proto2 schema declares them).
  */
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import type protobuf from 'protobufjs';
 
-/** Growable byte buffer with protobuf wire-format primitives. */
-class Writer {
-  private buf = new Uint8Array(1024);
-  private len = 0;
+const SCHEMA = new URL('./onnx.proto', import.meta.url);
 
-  private reserve(n: number): void {
-    if (this.len + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.len + n) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.buf.subarray(0, this.len));
-    this.buf = next;
-  }
-
-  varint(v: number | bigint): void {
-    // Negative values are written as 10-byte two's complement (int64), as protobuf requires.
-    let x = BigInt.asUintN(64, BigInt(v));
-    this.reserve(10);
-    while (x >= 0x80n) {
-      this.buf[this.len++] = Number(x & 0x7fn) | 0x80;
-      x >>= 7n;
-    }
-    this.buf[this.len++] = Number(x);
-  }
-
-  tag(field: number, wire: number): void {
-    this.varint((field << 3) | wire);
-  }
-
-  bytes(field: number, data: Uint8Array): void {
-    this.tag(field, 2);
-    this.varint(data.length);
-    this.reserve(data.length);
-    this.buf.set(data, this.len);
-    this.len += data.length;
-  }
-
-  string(field: number, s: string): void {
-    this.bytes(field, new TextEncoder().encode(s));
-  }
-
-  int(field: number, v: number | bigint): void {
-    this.tag(field, 0);
-    this.varint(v);
-  }
-
-  float(field: number, v: number): void {
-    this.tag(field, 5);
-    this.reserve(4);
-    new DataView(this.buf.buffer, this.len, 4).setFloat32(0, v, true);
-    this.len += 4;
-  }
-
-  message(field: number, write: (w: Writer) => void): void {
-    const w = new Writer();
-    write(w);
-    this.bytes(field, w.finish());
-  }
-
-  finish(): Uint8Array {
-    return this.buf.subarray(0, this.len);
-  }
+interface Schema {
+  model: protobuf.Type;
+  dataType: Record<string, number>;
+  attrType: Record<string, number>;
+  version: Record<string, number>;
 }
 
-export const enum DataType {
-  FLOAT = 1,
-  INT32 = 6,
-  INT64 = 7,
+let schema: Schema | null = null;
+
+/**
+ * The parsed schema (read once per process; field names as in onnx.proto: ir_version, raw_data, ...).
+ * protobufjs is loaded here, on the first conversion, not when capture's modules are imported (it costs
+ * 0.05-0.15 s to load, and converted models are usually served from the cache).
+ */
+function onnxSchema(): Schema {
+  if (!schema) {
+    const pb = createRequire(import.meta.url)('protobufjs') as typeof protobuf;
+    const { root } = pb.parse(fs.readFileSync(SCHEMA, 'utf8'), { keepCase: true });
+    schema = {
+      model: root.lookupType('onnx.ModelProto'),
+      dataType: root.lookupEnum('onnx.TensorProto.DataType').values,
+      attrType: root.lookupEnum('onnx.AttributeProto.AttributeType').values,
+      version: root.lookupEnum('onnx.Version').values,
+    };
+  }
+  return schema;
 }
+
+/** TensorProto.DataType values the converter emits (from the schema). */
+export const DataType = {
+  get FLOAT(): number { return onnxSchema().dataType.FLOAT; },
+  get INT32(): number { return onnxSchema().dataType.INT32; },
+  get INT64(): number { return onnxSchema().dataType.INT64; },
+};
+export type DataType = number;
 
 export interface TensorInit {
   name: string;
@@ -107,76 +81,54 @@ export interface GraphSpec {
   outputs: ValueSpec[];
 }
 
-// onnx.proto AttributeProto.AttributeType
-const ATTR_FLOAT = 1;
-const ATTR_INT = 2;
-const ATTR_STRING = 3;
-const ATTR_FLOATS = 6;
-const ATTR_INTS = 7;
-
-function writeAttr(w: Writer, name: string, v: AttrValue): void {
-  w.string(1, name);
+/** AttributeProto for one attribute value. */
+function attribute(name: string, v: AttrValue, t: Record<string, number>): Record<string, unknown> {
   if (typeof v === 'number') {
     if (!Number.isInteger(v)) throw new Error(`attribute ${name}: use {float} for non-integers`);
-    w.int(3, v);
-    w.int(20, ATTR_INT);
-  } else if (typeof v === 'string') {
-    w.string(4, v);
-    w.int(20, ATTR_STRING);
-  } else if (Array.isArray(v)) {
-    for (const x of v) w.int(8, x);
-    w.int(20, ATTR_INTS);
-  } else if ('float' in v) {
-    w.float(2, v.float);
-    w.int(20, ATTR_FLOAT);
-  } else {
-    for (const x of v.floats) w.float(7, x);
-    w.int(20, ATTR_FLOATS);
+    return { name, i: v, type: t.INT };
   }
+  if (typeof v === 'string') return { name, s: new TextEncoder().encode(v), type: t.STRING };
+  if (Array.isArray(v)) return { name, ints: v, type: t.INTS };
+  if ('float' in v) return { name, f: v.float, type: t.FLOAT };
+  return { name, floats: v.floats, type: t.FLOATS };
 }
 
-function writeTensor(w: Writer, t: TensorInit): void {
-  for (const d of t.dims) w.int(1, d);
-  w.int(2, t.type);
-  w.string(8, t.name);
-  w.bytes(9, t.raw);
-}
-
-function writeValueInfo(w: Writer, v: ValueSpec): void {
-  w.string(1, v.name);
-  w.message(2, (tp) =>
-    tp.message(1, (tt) => {
-      tt.int(1, v.type);
-      tt.message(2, (sh) => {
-        for (const d of v.dims) sh.message(1, (dim) => (d === null ? dim.string(2, 'N') : dim.int(1, d)));
-      });
-    }),
-  );
-}
-
-function writeNode(w: Writer, n: NodeSpec): void {
-  for (const i of n.inputs) w.string(1, i);
-  for (const o of n.outputs) w.string(2, o);
-  w.string(3, n.name);
-  w.string(4, n.op);
-  for (const [k, v] of Object.entries(n.attrs ?? {})) w.message(5, (a) => writeAttr(a, k, v));
+/** ValueInfoProto of a tensor: element type and shape (a null dimension is the symbolic 'N'). */
+function valueInfo(v: ValueSpec): Record<string, unknown> {
+  return {
+    name: v.name,
+    type: { tensor_type: { elem_type: v.type, shape: { dim: v.dims.map((d) => (d === null ? { dim_param: 'N' } : { dim_value: d })) } } },
+  };
 }
 
 /** Serialise a ModelProto (IR version 7, default-domain opset `opset`). */
 export function encodeModel(graph: GraphSpec, opset = 13, producer = 'reel2real'): Uint8Array {
-  const w = new Writer();
-  w.int(1, 7); // ir_version
-  w.string(2, producer); // producer_name
-  w.message(7, (g) => {
-    for (const n of graph.nodes) g.message(1, (x) => writeNode(x, n));
-    g.string(2, graph.name);
-    for (const t of graph.initializers) g.message(5, (x) => writeTensor(x, t));
-    for (const v of graph.inputs) g.message(11, (x) => writeValueInfo(x, v));
-    for (const v of graph.outputs) g.message(12, (x) => writeValueInfo(x, v));
-  });
-  w.message(8, (o) => {
-    o.string(1, '');
-    o.int(2, opset);
-  });
-  return w.finish();
+  const s = onnxSchema();
+  const model = {
+    ir_version: s.version.IR_VERSION_2020_5_8,
+    producer_name: producer,
+    graph: {
+      node: graph.nodes.map((n) => ({
+        input: n.inputs,
+        output: n.outputs,
+        name: n.name,
+        op_type: n.op,
+        attribute: Object.entries(n.attrs ?? {}).map(([k, v]) => attribute(k, v, s.attrType)),
+      })),
+      name: graph.name,
+      initializer: graph.initializers.map((t) => ({ dims: t.dims, data_type: t.type, name: t.name, raw_data: t.raw })),
+      input: graph.inputs.map(valueInfo),
+      output: graph.outputs.map(valueInfo),
+    },
+    opset_import: [{ domain: '', version: opset }],
+  };
+  const err = s.model.verify(model);
+  if (err) throw new Error(`onnx: invalid ModelProto: ${err}`);
+  return s.model.encode(model).finish();
+}
+
+/** Decode ModelProto bytes into plain objects with the schema's field names (int64 as numbers, bytes as Uint8Array). */
+export function decodeModel(bytes: Uint8Array): Record<string, unknown> {
+  const s = onnxSchema();
+  return s.model.toObject(s.model.decode(bytes), { longs: Number, enums: Number }) as Record<string, unknown>;
 }
