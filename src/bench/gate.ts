@@ -29,6 +29,8 @@ export interface GateRow {
   verdict: Verdict;
   /** code → severity of every reason. */
   reasons: Record<string, 'flag' | 'reject'>;
+  /** The rate check's headroom (metrics.plausibility.headroom): the least wrong-label factor it can flag; null when it has no figure. */
+  rate_headroom: number | null;
 }
 
 export interface GateLevel {
@@ -52,7 +54,8 @@ function gateRow(track: PoseTrack, clip: string, degradation: GateRow['degradati
   const q = assessQuality(track);
   const reasons: GateRow['reasons'] = {};
   for (const r of q.reasons) if (reasons[r.code] !== 'reject') reasons[r.code] = r.severity;
-  return { clip, degradation, level, frames: q.frames, verdict: q.verdict, reasons };
+  const headroom = (q.metrics.plausibility as { headroom?: number | null } | undefined)?.headroom;
+  return { clip, degradation, level, frames: q.frames, verdict: q.verdict, reasons, rate_headroom: typeof headroom === 'number' ? headroom : null };
 }
 
 /** Gate verdicts on every clip and, for the clips whose clean verdict is `pass`, on their degradations. */
@@ -116,16 +119,25 @@ export function gateMarkdown(run: GateRun): string {
   const clean = run.rows.filter((r) => r.degradation === 'none');
   const NEW = /^(plausibility|spikes|parts\.limb_missing)/;
   lines.push(`${clean.length} clips; ${run.rows.length} assessments; ${run.seconds.toFixed(0)} s.`, '');
-  lines.push('| clip | frames | verdict | reasons (new checks in bold) |', '|---|---|---|---|');
+  lines.push('| clip | frames | verdict | reasons (new checks in bold) | rate check flags a label from |', '|---|---|---|---|---|');
+  const hr = (r: GateRow) => (r.rate_headroom === null || r.rate_headroom === undefined ? '– (no figure)' : `${r.rate_headroom.toFixed(2)}×`);
   for (const r of clean) {
     const rs = Object.entries(r.reasons).map(([c, s]) => (NEW.test(c) ? `**${c}** (${s})` : `${c} (${s})`)).join(', ');
-    lines.push(`| ${r.clip} | ${r.frames} | ${r.verdict} | ${rs} |`);
+    lines.push(`| ${r.clip} | ${r.frames} | ${r.verdict} | ${rs} | ${hr(r)} |`);
   }
   const newFlag = clean.filter((r) => Object.keys(r.reasons).some((c) => NEW.test(c)));
   const newOnly = newFlag.filter((r) => Object.keys(r.reasons).every((c) => NEW.test(c)));
   const newReject = clean.filter((r) => Object.entries(r.reasons).some(([c, s]) => NEW.test(c) && s === 'reject'));
   lines.push('', `Clean clips with a reason from the new checks: ${newFlag.length} of ${clean.length}${newFlag.length ? ` (${newFlag.map((r) => r.clip).join(', ')})` : ''}; ` +
     `whose verdict the new checks change (no older reason): ${newOnly.length}; rejected by a new check: ${newReject.length}.`, '');
+  // The rate check can only flag a label whose factor exceeds the clip's headroom (its motion is that much
+  // slower than the human figures): clips with a headroom above a factor cannot be caught at that factor.
+  const passed = clean.filter((r) => r.verdict === 'pass');
+  for (const k of [1.5, 2]) {
+    const blind = passed.filter((r) => r.rate_headroom === null || r.rate_headroom === undefined || r.rate_headroom >= k);
+    lines.push(`Clean clips (of ${passed.length} passed) whose motion is too slow for the rate check to flag a ${k}× label (headroom ≥ ${k}×): ${blind.length}${blind.length ? ` (${blind.map((r) => `${r.clip} ${hr(r)}`).join(', ')})` : ''}.`);
+  }
+  lines.push('');
   lines.push('| degradation | intended check | level | clips | caught by the intended check | rejected by it | caught (any reason) | rejected (any) | missed by the intended check |', '|---|---|---|---|---|---|---|---|---|');
   for (const d of gateDoseResponse(run)) {
     for (const l of d.levels) {

@@ -221,13 +221,20 @@ export function ratePlausibility(track: PoseTrack, seen: Uint8Array, contiguous:
   figs.sort((a, b) => ratio(b) - ratio(a));
   const worst = figs[0];
   const value = ratio(worst);
+  const lv: Level = pl.ratio;
   metrics.ratio = r4(value);
+  // The speed-up the clip's own motion leaves room for: a label this many times too high is the least this
+  // check can flag. A label k× too high multiplies the speed and swing-time ratios by k and the fall
+  // ratio (an acceleration) by k², so each figure reaches the flag level at (flag / ratio)^(1/power). A slow
+  // clip has a large headroom: its label cannot be checked from its motion (docs/quality.md).
+  const power = (f: Fig) => (f.unit === 'g' ? 2 : 1);
+  const headroom = Math.min(...figs.map((f) => (ratio(f) > 0 ? (lv.flag / ratio(f)) ** (1 / power(f)) : Infinity)));
+  metrics.headroom = Number.isFinite(headroom) ? r4(headroom, 2) : null;
   metrics.worst = worst.key;
   metrics.figures = figures;
   metrics.percentile = pl.percentile;
   // Frames where any per-frame figure exceeds its limit × the flag ratio.
   for (const f of figs) for (let t = 0; t < T; t++) if (f.perFrame[t] > f.limit * pl.ratio.flag) mask[t] = 1;
-  const lv: Level = pl.ratio;
   const sev: Sev | null = value > lv.reject ? 'reject' : value > lv.flag ? 'flag' : null;
   if (sev) {
     const thr = sev === 'reject' ? lv.reject : lv.flag;

@@ -23,6 +23,12 @@ describeShared('bench: the gate dose-response without simulation', [WALK], () =>
     const md = gateMarkdown(run);
     expect(md).toContain('| fps (speed-up factor (wrong fps label)) | `plausibility.too_fast` | 2 | 1 | 1/1 (100 %) | 1/1 (100 %) |');
     expect(md).toContain('Clean clips with a reason from the new checks: 0 of 1');
+    // The clean walk's headroom says which labels the rate check can see: above 1.25× (passed), below 2× (rejected).
+    const h = run.rows[0].rate_headroom!;
+    expect(h).toBeGreaterThan(1.25);
+    expect(h).toBeLessThan(2);
+    expect(md).toContain(`| ${clips[0].id} | 120 | pass |  | ${h.toFixed(2)}× |`);
+    expect(md).toContain('too slow for the rate check to flag a 1.5× label (headroom ≥ 1.5×): 0.');
   });
 
   it('bench quality --gate-only needs no robot and writes gate.md and gate.json', () => {
