@@ -6,11 +6,12 @@
 // derives from its own import.meta.url (../../configs, ../../package.json, ../../bin/reel2real.js) points at the
 // same place from either tree. Nothing is bundled: relative imports stay relative with .ts rewritten to .js,
 // packages stay imports of node_modules. Files that are not TypeScript (the viewer's page, worker-boot.mjs) are
-// copied. The build is written in place and dist/.built is written last with the time the build started;
+// copied. dist/cli/commands.json (the command index) and dist/cli/help.txt (`reel2real --help`'s text) are
+// generated from the built modules. The build is written in place and dist/.built is written last with the time the build started;
 // bin/reel2real.js runs dist/ only while no file under src/ is newer than that (see bin/fresh.mjs).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import { build } from 'esbuild';
 
@@ -66,8 +67,10 @@ export async function buildDist({ quiet = false } = {}) {
     ...entries.flatMap((f) => [f.replace(/\.ts$/, '.js'), f.replace(/\.ts$/, '.js.map')]),
     ...files.filter((f) => !f.endsWith('.ts')),
   ]);
-  for (const f of walk(DIST)) if (f !== '.built' && f !== path.join('cli', 'commands.json') && !expected.has(f)) fs.rmSync(path.join(DIST, f));
+  const generated = new Set(['.built', path.join('cli', 'commands.json'), path.join('cli', 'help.txt')]);
+  for (const f of walk(DIST)) if (!generated.has(f) && !expected.has(f)) fs.rmSync(path.join(DIST, f));
   writeCommandIndex();
+  writeHelp();
   fs.writeFileSync(path.join(DIST, '.built'), String(started));
   if (!quiet) process.stderr.write(`reel2real: built dist/ (${entries.length} modules) in ${Date.now() - started} ms\n`);
   return result;
@@ -92,6 +95,19 @@ function writeCommandIndex() {
     process.stdout.write(JSON.stringify(out));`;
   const json = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', maxBuffer: 1 << 24 });
   fs.writeFileSync(path.join(DIST, 'cli', 'commands.json'), JSON.stringify(JSON.parse(json), null, 1) + '\n');
+}
+
+/**
+ * dist/cli/help.txt: the text `reel2real --help` prints, rendered here by the compiled CLI itself (yargs, from
+ * the command index) at the width it uses when stdout is not a terminal (110 columns) and in English. On that
+ * path bin/reel2real.js prints this file without loading the CLI or yargs (see helpFromBuild there).
+ */
+function writeHelp() {
+  const main = path.join(DIST, 'cli', 'main.js');
+  const script = `const { main } = await import(${JSON.stringify(pathToFileURL(main).href)}); process.exitCode = await main(['--help']);`;
+  const env = { ...process.env, LC_ALL: 'en_US' };
+  const text = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'] });
+  fs.writeFileSync(path.join(DIST, 'cli', 'help.txt'), text);
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

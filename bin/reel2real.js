@@ -3,6 +3,7 @@
 // bin/build.mjs, which npm runs on `npm install` through the `prepare` script), so a command starts without
 // transpiling TypeScript. When dist/ is missing or any source is newer than it (an edit, a pull), it runs the
 // TypeScript sources through tsx instead: slower to start, never stale. `npm run build` brings dist/ up to date.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { distIsFresh } from './fresh.mjs';
@@ -14,12 +15,43 @@ process.stdout.on('error', (err) => {
 });
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-let main;
-if (process.env.REEL2REAL_FROM_SOURCE !== '1' && distIsFresh(root)) {
-  ({ main } = await import('../dist/cli/main.js'));
-} else {
-  const { register } = await import('tsx/esm/api');
-  register();
-  ({ main } = await import('../src/cli/main.ts'));
+
+/**
+ * `reel2real --help` (or -h) prints the text bin/build.mjs rendered into dist/cli/help.txt with the same CLI,
+ * without loading the CLI or yargs (which with its help layout is most of a command's start-up): only where
+ * that text is what yargs would print here — stdout not a terminal narrower than 110 columns, English messages
+ * (yargs translates them by LC_ALL / LC_MESSAGES / LANG / LANGUAGE).
+ */
+function helpFromBuild(args) {
+  if (args.length !== 1 || (args[0] !== '--help' && args[0] !== '-h')) return null;
+  if (process.stdout.isTTY && process.stdout.columns < 110) return null;
+  const env = process.env;
+  const locale = env.LC_ALL || env.LC_MESSAGES || env.LANG || env.LANGUAGE || 'en_US';
+  if (!/^(en|C|POSIX)([._:@]|$)/.test(locale)) return null;
+  try {
+    return fs.readFileSync(path.join(root, 'dist', 'cli', 'help.txt'), 'utf8');
+  } catch {
+    return null;
+  }
 }
-process.exitCode = await main(process.argv.slice(2));
+
+const args = process.argv.slice(2);
+const fromDist = process.env.REEL2REAL_FROM_SOURCE !== '1' && distIsFresh(root);
+const help = fromDist ? helpFromBuild(args) : null;
+if (help !== null) {
+  process.stdout.write(help);
+} else {
+  process.exitCode = await runMain();
+}
+
+async function runMain() {
+  let main;
+  if (fromDist) {
+    ({ main } = await import('../dist/cli/main.js'));
+  } else {
+    const { register } = await import('tsx/esm/api');
+    register();
+    ({ main } = await import('../src/cli/main.ts'));
+  }
+  return main(args);
+}

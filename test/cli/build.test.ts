@@ -27,6 +27,35 @@ describe('compiled CLI (dist/)', () => {
     for (const c of ['capture <video>', 'run <inputs..>', 'validate <motion>', 'serve <store>', 'robot <command>']) expect(compiled.stdout).toContain(c);
   });
 
+  it('--help prints the build\'s rendering without loading the CLI, and yargs renders it where that text would differ', () => {
+    // Every module the process resolves, written to stderr by a resolve hook.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'r2r-hook-'));
+    try {
+      const hook = path.join(dir, 'log.mjs');
+      const resolveHook = 'export async function resolve(s, c, n) { const r = await n(s, c); process.stderr.write(`loaded ${r.url}\\n`); return r; }';
+      fs.writeFileSync(hook, `import { register } from 'node:module';\nregister(${JSON.stringify('data:text/javascript,' + encodeURIComponent(resolveHook))});\n`);
+      const env = { NODE_OPTIONS: `--import ${hook}`, LC_ALL: '', LC_MESSAGES: '', LANGUAGE: '' };
+      const text = fs.readFileSync(path.join(PROJECT_ROOT, 'dist', 'cli', 'help.txt'), 'utf8');
+      const loaded = (r: { stderr: string }): string[] => r.stderr.split('\n').filter((l) => l.startsWith('loaded ')).map((l) => l.slice(7));
+      for (const [lang, flag] of [['C.UTF-8', '--help'], ['en_GB.UTF-8', '-h']]) {
+        const r = runCli([flag], { env: { ...env, LANG: lang } });
+        expect(r.code).toBe(0);
+        expect(r.stdout).toBe(text);
+        const mods = loaded(r);
+        expect(mods.some((m) => m.endsWith('/bin/fresh.mjs'))).toBe(true); // the hook saw the modules
+        expect(mods.filter((m) => /yargs|\/dist\/|\/src\//.test(m))).toEqual([]);
+      }
+      // German messages: yargs renders them (and loads).
+      const de = runCli(['--help'], { env: { ...env, LANG: 'de_DE.UTF-8' } });
+      expect(de.code).toBe(0);
+      expect(de.stdout).toContain('Kommandos:');
+      expect(de.stdout).not.toBe(text);
+      expect(loaded(de).some((m) => m.includes('/node_modules/yargs/'))).toBe(true);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a mistyped command and a command\'s own help work from the index', () => {
     const typo = runCli(['captur']);
     expect(typo.code).toBe(1);
