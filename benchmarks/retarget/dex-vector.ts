@@ -6,7 +6,13 @@
  * keypoints/dex_retargeting_human_joint_right.json). reel2real's motion comes from `retargetHand` on the
  * same keypoints (no dex config). Also frames/s of the solve (one warm-up, then `--passes`).
  *
- *   npx tsx benchmarks/retarget/dex-vector.ts [--passes 3]
+ * dex-retargeting itself is run on the same keypoints and configs when its source is given
+ * (`--dex-src DIR`, the directory holding its `dex_retargeting` package, e.g. `src/` of a checkout;
+ * `--dex-python` the interpreter with torch and nlopt, default python3) by benchmarks/retarget/dex_run.py,
+ * whose output is evaluated here by the same functions; `--dex-results DIR` reads that script's
+ * <hand>.json files from an earlier run instead.
+ *
+ *   npx tsx benchmarks/retarget/dex-vector.ts [--passes 3] [--dex-src DIR [--dex-python PY] | --dex-results DIR]
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -16,16 +22,19 @@ import { loadUrdf } from '../../src/robot/urdf.ts';
 import { Kinematics } from '../../src/robot/kinematics.ts';
 import { retargetHand } from '../../src/retarget/hand/index.ts';
 import { parseYaml } from '../../src/io/text.ts';
+import { spawnSync } from 'node:child_process';
+import { discoverHand } from '../../src/retarget/hand/index.ts';
 import { SHARED_DATA } from '../../test/helpers/shared.ts';
 
-const i = process.argv.indexOf('--passes');
-const passes = i >= 0 ? Number(process.argv[i + 1]) : 3;
+const arg = (k: string) => { const i = process.argv.indexOf(k); return i >= 0 ? process.argv[i + 1] : undefined; };
+const passes = Number(arg('--passes') ?? 3);
+const dexSrc = arg('--dex-src'), dexPython = arg('--dex-python') ?? 'python3', dexResults = arg('--dex-results');
 const kpFile = path.join(SHARED_DATA, 'keypoints/dex_retargeting_human_joint_right.json');
 const raw = JSON.parse(fs.readFileSync(kpFile, 'utf8')) as { frames: (number[][] | null)[] };
 const track = importPose(kpFile);
 
 /** Mean vector error (m) of a hand motion on a dex-retargeting vector config. */
-export function dexVectorError(kin: Kinematics, q: Float32Array, T: number, cfg: { origin: string[]; task: string[]; human: [number[], number[]]; scale: number }): number {
+export function dexVectorError(kin: Kinematics, q: ArrayLike<number>, T: number, cfg: { origin: string[]; task: string[]; human: [number[], number[]]; scale: number }): number {
   const nq = kin.nq, qq = new Float64Array(nq);
   const o = cfg.origin.map((n) => kin.linkIndex(n)), k = cfg.task.map((n) => kin.linkIndex(n));
   let sum = 0, n = 0;
@@ -45,33 +54,103 @@ export function dexVectorError(kin: Kinematics, q: Float32Array, T: number, cfg:
   return sum / Math.max(1, n);
 }
 
+
+/**
+ * Thumb-tip to finger-tip distance (m) of the robot (discovered fingertips) in the frames where the
+ * person's thumb and that finger's tips are closer than `enter`, mean over fingers and frames.
+ */
+export function pinchDistance(kin: Kinematics, q: ArrayLike<number>, T: number, enter = 0.03): { frames: number; mean: number } {
+  const model = discoverHand(kin);
+  const nq = kin.nq, qq = new Float64Array(nq), a = new Float64Array(3), b = new Float64Array(3);
+  const tipLm: Record<string, number> = { index: 8, middle: 12, ring: 16, pinky: 20 };
+  let sum = 0, n = 0;
+  for (let t = 0; t < T; t++) {
+    const h = raw.frames[t];
+    if (!h) continue;
+    let fk = false;
+    for (const f of model.fingers.slice(1)) {
+      const j = tipLm[f.name];
+      if (Math.hypot(h[j][0] - h[4][0], h[j][1] - h[4][1], h[j][2] - h[4][2]) >= enter) continue;
+      if (!fk) { for (let d = 0; d < nq; d++) qq[d] = q[t * nq + d]; kin.fk(qq); fk = true; }
+      kin.pointWorld(model.fingers[0].tipLinkIndex, model.fingers[0].tipLocal, a);
+      kin.pointWorld(f.tipLinkIndex, f.tipLocal, b);
+      sum += Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]); n++;
+    }
+  }
+  return { frames: n, mean: n ? sum / n : NaN };
+}
+
+/** Frames × dofs whose step exceeds the URDF velocity limit at the clip's frame rate. */
+function velocityViolations(kin: Kinematics, q: ArrayLike<number>, T: number, fps: number): number {
+  const nq = kin.nq;
+  let v = 0;
+  for (let t = 1; t < T; t++) for (let d = 0; d < nq; d++) if (Math.abs(q[t * nq + d] - q[(t - 1) * nq + d]) * fps > kin.velocityLimit[d] * (1 + 1e-4) + 1e-6) v++;
+  return v;
+}
+
+interface DexOut { joint_names: string[]; qpos: number[][]; frames: number; seconds_cpu: number; check: Record<string, number[]> }
+
+/** dex-retargeting's motion for a hand: run it (or read an earlier run), map its joints to ours, check its FK. */
+function dexMotion(h: string, kin: Kinematics, urdf: string, yml: string): { q: Float64Array; cpuFps: number; fkCheckMm: number } | string {
+  let file: string;
+  if (dexResults) file = path.join(dexResults, `${h}.json`);
+  else if (dexSrc) {
+    file = path.join(os.tmpdir(), `r2r-dex-${process.pid}-${h}.json`);
+    const r = spawnSync(dexPython, [path.join(path.dirname(new URL(import.meta.url).pathname), 'dex_run.py'), '--src', dexSrc, '--urdf', urdf, '--config', yml, '--keypoints', kpFile, '--out', file], { encoding: 'utf8' });
+    if (r.status !== 0) return `skipped: dex_run.py failed (${(r.stderr || r.error?.message || '').trim().split('\n').pop()})`;
+  } else return 'skipped: no --dex-src / --dex-results given';
+  if (!fs.existsSync(file)) return `skipped: ${file} not found`;
+  const d = JSON.parse(fs.readFileSync(file, 'utf8')) as DexOut;
+  const T = d.qpos.length, nq = kin.nq, q = new Float64Array(T * nq);
+  const col = kin.dofNames.map((n) => d.joint_names.indexOf(n));
+  if (col.some((c) => c < 0)) return `skipped: joints ${kin.dofNames.filter((_, i) => col[i] < 0).join(', ')} missing from dex output`;
+  for (let t = 0; t < T; t++) for (let k = 0; k < nq; k++) q[t * nq + k] = d.qpos[t][col[k]];
+  // The stand-in FK of dex_run.py against ours, at its last frame.
+  const qq = q.subarray((T - 1) * nq, T * nq);
+  kin.fk(Float64Array.from(qq));
+  let worst = 0;
+  for (const [nm, p] of Object.entries(d.check)) {
+    const o = 12 * kin.linkIndex(nm);
+    worst = Math.max(worst, Math.hypot(kin.pose[o + 9] - p[0], kin.pose[o + 10] - p[1], kin.pose[o + 11] - p[2]));
+  }
+  return { q, cpuFps: d.frames / d.seconds_cpu, fkCheckMm: worst * 1000 };
+}
+
 const HANDS = ['allegro', 'inspire', 'leap', 'shadow'];
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('dex-vector.ts')) {
   console.log(`machine: ${os.cpus()[0]?.model} x${os.cpus().length}, node ${process.version}, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}, ${new Date().toISOString()}`);
   console.log('');
-  console.log('| hand | frames | vector error, dex config measure (mm) | frames/s (wall, solve, median) | frames/s (CPU, whole retargetHand call, median) | lag median (frames) | penetration frames (capsules) |');
-  console.log('|---|---|---|---|---|---|---|');
+  console.log('| hand | frames | config | vector error, reel2real (mm) | vector error, dex-retargeting (mm) | thumb–finger tip distance in human pinches (frames): reel2real / dex (mm) | velocity-limit violations: reel2real / dex | frames/s (CPU, whole retargetHand call, median) | lag median (frames) | penetration frames (capsules) | dex FK stand-in vs ours (mm) |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const h of HANDS) {
     const dir = path.join(SHARED_DATA, 'hands', `${h}_right`);
     const yml = path.join(dir, 'dex_retargeting_configs', `teleop_vector_${h}_hand_right.yml`);
     const y = parseYaml(fs.readFileSync(yml, 'utf8'), yml) as { retargeting: Record<string, any> };
     const r = y.retargeting;
-    const robot = loadUrdf(path.join(dir, `${h}_hand_right.urdf`));
+    const urdf = path.join(dir, `${h}_hand_right.urdf`);
+    const robot = loadUrdf(urdf);
     const kin = new Kinematics(robot);
     retargetHand(track, robot);
-    const wall: number[] = [], cpu: number[] = [];
+    const cpu: number[] = [];
     let m = retargetHand(track, robot);
     for (let p = 0; p < passes; p++) {
       const c0 = process.cpuUsage();
       m = retargetHand(track, robot);
       const c = process.cpuUsage(c0);
-      wall.push((m.quality as any).frames_per_second);
       cpu.push(m.timestamps.length / ((c.user + c.system) / 1e6));
     }
     const med = (x: number[]) => x.slice().sort((a, b) => a - b)[x.length >> 1];
-    const err = dexVectorError(kin, m.q, m.timestamps.length, { origin: r.target_origin_link_names, task: r.target_task_link_names, human: r.target_link_human_indices, scale: r.scaling_factor });
+    const cfg = { origin: r.target_origin_link_names, task: r.target_task_link_names, human: r.target_link_human_indices, scale: r.scaling_factor };
+    const T = m.timestamps.length;
+    const err = dexVectorError(kin, m.q, T, cfg);
+    const pin = pinchDistance(kin, m.q, T);
     const q = m.quality as any;
-    console.log(`| ${h} | ${m.timestamps.length} | ${(err * 1000).toFixed(1)} | ${Math.round(med(wall))} | ${Math.round(med(cpu))} | ${q.lag?.median_frames} | ${q.penetration_frames} |`);
+    const dx = dexMotion(h, kin, urdf, yml);
+    const dexErr = typeof dx === 'string' ? dx : (dexVectorError(kin, dx.q, T, cfg) * 1000).toFixed(1);
+    const dexPin = typeof dx === 'string' ? '-' : (pinchDistance(kin, dx.q, T).mean * 1000).toFixed(1);
+    const dexVel = typeof dx === 'string' ? '-' : String(velocityViolations(kin, dx.q, T, track.fps));
+    const mapping = m.mapping as any;
+    console.log(`| ${h} | ${T} | ${mapping.config ?? 'none'} | ${(err * 1000).toFixed(1)} | ${dexErr} | ${(pin.mean * 1000).toFixed(1)} / ${dexPin} (${pin.frames}) | ${q.velocity_limit_violations} / ${dexVel} | ${Math.round(med(cpu))} | ${q.lag?.median_frames} | ${q.penetration_frames} | ${typeof dx === 'string' ? '-' : dx.fkCheckMm.toFixed(4)} |`);
   }
   console.log('');
   console.log(`load average at the end: ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);

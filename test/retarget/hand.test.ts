@@ -120,7 +120,10 @@ describeShared('hand retargeting: dex-retargeting keypoints onto real hands', [K
       expect(FQ.joint_limit_violations).toBe(0);
       expect(FQ.penetration_max_depth_m).toBeLessThan(0.002);
       expect(FQ.fingertip_direction_error_mean_deg).toBeLessThan(lagging ? 12 : 8);
-      expect(FQ.fingertip_error_mean_m).toBeLessThan(0.04);
+      // Fingertip error is measured on the hand config's vectors where it has them (configs/hands/: at
+      // dex-retargeting's 1.6x scale the person's vectors are partly out of Allegro's and LEAP's reach; their
+      // per-hand bounds are in hand-vectors.test.ts), else on the scaled wrist → tip vectors.
+      expect(FQ.fingertip_error_mean_m).toBeLessThan((free.mapping as any).config ? 0.06 : 0.04);
 
       // Curl: human curl of each non-thumb finger vs the robot finger's flexion (signed joint sum).
       for (const f of model.fingers.slice(1)) {

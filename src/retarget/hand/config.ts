@@ -13,11 +13,22 @@
  *   penetration_margin: 0.002
  *   velocity_limits: true
  *   filter: { min_cutoff: 1.5, beta: 20 }     # one-euro low-pass of the landmarks (off when absent)
+ *   vectors:                          # origin link → task link vectors that follow scale × human j0 → j1
+ *     scale: 1.6                      #   robot length per human length
+ *     huber: 0.02                     #   Huber threshold (m) of each vector's error (0: least squares)
+ *     origin: [wrist, wrist]          #   one link for all, or one per vector
+ *     task: [link_3.0_tip, link_7.0_tip]
+ *     human: [[0, 8], [0, 12]]        #   MediaPipe landmark pairs [j0, j1]
+ *   human_lateral: middle             # the human palm frame's thumb side: pinky (default) or middle
+ *   palm_axes: { link: base_link, forward: [0, 0, 1], normal: [1, 0, 0] }   # robot palm axes (default: discovered)
  */
 import { UserError } from '../../errors.ts';
 import { parseYamlMapping, projectConfigFile, readText } from '../../io/text.ts';
 import { HUMAN_FINGERS, type HumanFinger } from './discover.ts';
 import type { HandRetargeterOptions, HandWeights } from './retargeter.ts';
+import type { HandVectors } from './objectives.ts';
+import type { HumanLateral } from './human.ts';
+import type { V3 } from './vec.ts';
 
 export interface HandConfig {
   palm_link?: string;
@@ -30,13 +41,16 @@ export interface HandConfig {
   penetration_margin?: number;
   velocity_limits?: boolean;
   filter?: { min_cutoff?: number; beta?: number };
+  vectors?: HandVectors;
+  human_lateral?: HumanLateral;
+  palm_axes?: { link: string; forward: V3; normal: V3 };
   file?: string;
 }
 
-const TOP = ['palm_link', 'side', 'thumb', 'fingers', 'weights', 'pinch', 'capsule_radius', 'penetration_margin', 'velocity_limits', 'filter'];
+const TOP = ['palm_link', 'side', 'thumb', 'fingers', 'weights', 'pinch', 'capsule_radius', 'penetration_margin', 'velocity_limits', 'filter', 'vectors', 'human_lateral', 'palm_axes'];
 const WEIGHT_KEYS: Record<string, keyof HandWeights> = {
   wrist_tip: 'wristTip', finger_shape: 'fingerShape', thumb_shape: 'thumbShape', thumb_free: 'thumbFree',
-  pinch: 'pinch', penetration: 'penetration', smoothness: 'smoothness',
+  pinch: 'pinch', penetration: 'penetration', smoothness: 'smoothness', vectors: 'vectors',
 };
 
 export function parseHandConfig(text: string, file?: string): HandConfig {
@@ -95,6 +109,18 @@ export function parseHandConfig(text: string, file?: string): HandConfig {
     out.filter = { min_cutoff: pos(f.min_cutoff, 'filter.min_cutoff'), beta: pos(f.beta, 'filter.beta') };
     if (out.filter.min_cutoff === 0) throw new UserError('filter.min_cutoff must be positive', file);
   }
+  if (c.vectors !== undefined) out.vectors = parseVectors(c.vectors, file);
+  if (c.human_lateral !== undefined) {
+    if (c.human_lateral !== 'pinky' && c.human_lateral !== 'middle') throw new UserError('human_lateral must be pinky or middle', file);
+    out.human_lateral = c.human_lateral;
+  }
+  if (c.palm_axes !== undefined) {
+    const a = c.palm_axes as Record<string, unknown>;
+    if (typeof a !== 'object' || a === null || Array.isArray(a)) throw new UserError('palm_axes must be a mapping with link, forward and normal', file);
+    for (const k of Object.keys(a)) if (!['link', 'forward', 'normal'].includes(k)) throw new UserError(`unknown palm_axes key "${k}" (known: link, forward, normal)`, file);
+    if (typeof a.link !== 'string' || !a.link) throw new UserError('palm_axes.link must be a link name', file);
+    out.palm_axes = { link: a.link, forward: vec3(a.forward, 'palm_axes.forward', file), normal: vec3(a.normal, 'palm_axes.normal', file) };
+  }
   return out;
 }
 
@@ -122,6 +148,9 @@ export function handOptionsFromConfig(cfg: HandConfig, opts: HandRetargeterOptio
     penetrationMargin: cfg.penetration_margin,
     velocityLimits: cfg.velocity_limits,
     filter: cfg.filter ? { minCutoff: cfg.filter.min_cutoff, beta: cfg.filter.beta } : undefined,
+    vectors: cfg.vectors,
+    humanLateral: cfg.human_lateral,
+    palmAxes: cfg.palm_axes,
     ...dropUndefined(opts),
     weights: { ...weights, ...(opts.weights ?? {}) },
   };
@@ -129,4 +158,31 @@ export function handOptionsFromConfig(cfg: HandConfig, opts: HandRetargeterOptio
 
 function dropUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function vec3(v: unknown, what: string, file?: string): V3 {
+  if (!Array.isArray(v) || v.length !== 3 || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) throw new UserError(`${what} must be a list of 3 numbers`, file);
+  if (!(Math.hypot(v[0], v[1], v[2]) > 0)) throw new UserError(`${what} must not be zero`, file);
+  return [v[0], v[1], v[2]];
+}
+
+function parseVectors(v: unknown, file?: string): HandVectors {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new UserError('vectors must be a mapping with scale, origin, task and human', file);
+  const c = v as Record<string, unknown>;
+  for (const k of Object.keys(c)) if (!['scale', 'huber', 'origin', 'task', 'human'].includes(k)) throw new UserError(`unknown vectors key "${k}" (known: scale, huber, origin, task, human)`, file);
+  if (typeof c.scale !== 'number' || !(c.scale > 0) || !Number.isFinite(c.scale)) throw new UserError('vectors.scale must be a positive number', file);
+  if (c.huber !== undefined && (typeof c.huber !== 'number' || !(c.huber >= 0) || !Number.isFinite(c.huber))) throw new UserError('vectors.huber must be a non-negative number', file);
+  const names = (x: unknown, what: string) => {
+    if (!Array.isArray(x) || !x.length || !x.every((n) => typeof n === 'string' && n.length)) throw new UserError(`${what} must be a list of link names`, file);
+    return x as string[];
+  };
+  const task = names(c.task, 'vectors.task');
+  const origin = typeof c.origin === 'string' && c.origin ? task.map(() => c.origin as string) : names(c.origin, 'vectors.origin');
+  if (origin.length !== task.length) throw new UserError(`vectors.origin has ${origin.length} links and vectors.task ${task.length}`, file);
+  if (!Array.isArray(c.human) || c.human.length !== task.length) throw new UserError(`vectors.human must have one [j0, j1] pair per task link (${task.length})`, file);
+  const human = c.human.map((p, i) => {
+    if (!Array.isArray(p) || p.length !== 2 || !p.every((j) => Number.isInteger(j) && j >= 0 && j <= 20)) throw new UserError(`vectors.human[${i}] must be a pair of landmark indices 0..20`, file);
+    return [p[0], p[1]] as [number, number];
+  });
+  return { scale: c.scale, ...(c.huber !== undefined ? { huber: c.huber as number } : {}), origin, task, human };
 }

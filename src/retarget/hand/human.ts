@@ -3,12 +3,17 @@
  *
  * Palm frame (any input orientation; only relative positions matter):
  * - forward f = wrist → middle-finger MCP
- * - thumb side t = pinky (or ring) MCP → index MCP, made perpendicular to f
+ * - thumb side t = pinky (or ring) MCP → index MCP, made perpendicular to f (lateral 'pinky', the default);
+ *   or middle MCP → index MCP made perpendicular to f (lateral 'middle': t then lies in the plane through
+ *   the wrist, index and middle MCPs, the MANO wrist frame that dex-retargeting's keypoints are given in)
  * - normal n (the side the fingers curl toward) = t × f for a right hand, f × t for a left hand.
  */
 import { FINGER_LANDMARKS, HUMAN_FINGERS, type HumanFinger } from './discover.ts';
 import { median } from './vec.ts';
 import { OneEuroFilter as OneEuroFilterBase } from '../../math/oneeuro.ts';
+
+/** Which landmarks set the human palm frame's thumb-side axis (see humanPalmCoords). */
+export type HumanLateral = 'pinky' | 'middle';
 
 export interface HumanHandSize {
   /** Wrist → middle MCP, metres. */
@@ -28,15 +33,16 @@ export const DEFAULT_HUMAN_HAND: HumanHandSize = {
  * landmarks relative to the wrist in palm coordinates (f, n, t) into out (63 values). Returns false when a
  * landmark the frame needs is missing (NaN) or degenerate. Allocates nothing.
  */
-export function humanPalmCoords(lm: ArrayLike<number>, side: 'left' | 'right', out: Float64Array): boolean {
+export function humanPalmCoords(lm: ArrayLike<number>, side: 'left' | 'right', out: Float64Array, lateral: HumanLateral = 'pinky'): boolean {
   const wx = lm[0], wy = lm[1], wz = lm[2];
   // f: wrist → middle MCP (9)
   let fx = lm[27] - wx, fy = lm[28] - wy, fz = lm[29] - wz;
   let l = Math.hypot(fx, fy, fz);
   if (!(l > 1e-6)) return false;
   fx /= l; fy /= l; fz /= l;
-  // lateral: pinky MCP (17), else ring MCP (13) → index MCP (5)
-  let ox = lm[51], oy = lm[52], oz = lm[53];
+  // lateral: pinky MCP (17), else ring MCP (13) → index MCP (5); or middle MCP (9) → index MCP (5)
+  const lo = lateral === 'middle' ? 27 : 51;
+  let ox = lm[lo], oy = lm[lo + 1], oz = lm[lo + 2];
   if (!(ox === ox && oy === oy && oz === oz)) { ox = lm[39]; oy = lm[40]; oz = lm[41]; }
   let tx = lm[15] - ox, ty = lm[16] - oy, tz = lm[17] - oz;
   const d = tx * fx + ty * fy + tz * fz;

@@ -35,9 +35,9 @@ export type { HumanHandSize } from './human.ts';
 export { parseHandConfig, loadHandConfig, defaultHandConfigFile, handOptionsFromConfig } from './config.ts';
 export type { HandConfig } from './config.ts';
 export {
-  HandState, WristTipObjective, FingerShapeObjective, ThumbPinchObjective, SmoothnessObjective, PenetrationObjective, addBlock,
+  HandState, WristTipObjective, FingerShapeObjective, ThumbPinchObjective, SmoothnessObjective, PenetrationObjective, VectorObjective, addBlock,
 } from './objectives.ts';
-export type { HandObjective, FingerCapsules, PinchOptions } from './objectives.ts';
+export type { HandObjective, FingerCapsules, PinchOptions, HandVectors } from './objectives.ts';
 
 /** [T*63] landmarks of one hand from a track using the canonical names (`<side>_hand_<landmark>`); NaN where missing. */
 export function handLandmarks(track: PoseTrack, side: Side): Float32Array | null {

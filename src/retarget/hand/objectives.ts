@@ -10,6 +10,7 @@
 import type { Kinematics } from '../../robot/kinematics.ts';
 import type { HandModel } from './discover.ts';
 import { segmentClosest } from './vec.ts';
+import { UserError } from '../../errors.ts';
 
 /** Solver state shared by the objectives for one evaluation. */
 export class HandState {
@@ -223,6 +224,110 @@ export class FingerShapeObjective implements HandObjective {
       if (!this.midWeight) continue;
       for (let k = 0; k < 3; k++) r3[k] = s.midPos[3 * i + k] - s.base[3 * i + k] - sc * (h[m + k] - h[b + k]);
       cost += addBlock(r3, moves ? relJac(s.midJac, s.baseJac, o, 3 * nd) : s.midJac, 3, nd, w * this.midWeight, H, g, moves ? 0 : o);
+    }
+    return cost;
+  }
+}
+
+/** Link-to-link vectors of a hand and the human landmark pairs they follow (a dex-retargeting style vector config). */
+export interface HandVectors {
+  /** Per vector: origin and task link names (the vector runs origin → task). */
+  origin: string[];
+  task: string[];
+  /** Per vector: the human landmarks [j0, j1] (MediaPipe indices) whose j0 → j1 vector it follows. */
+  human: [number, number][];
+  /** Robot length per human length: the target is scale × (human j1 − j0). */
+  scale: number;
+  /**
+   * Huber threshold (m) on each vector's error: quadratic below it, linear above (one outlying landmark or
+   * an unreachable target pulls with bounded force). 0 for plain least squares. Default 0.02.
+   */
+  huber?: number;
+}
+
+/**
+ * Vector objective: each robot origin-link → task-link vector (palm coordinates) follows `scale` × the
+ * human's j0 → j1 landmark vector (expressed along the robot palm axes), with a Huber loss on each
+ * vector's error. Cost per vector: e² when e ≤ δ, 2δe − δ² beyond (same slope at δ); Gauss–Newton terms
+ * by iteratively reweighted least squares (weight δ/e beyond δ).
+ */
+export class VectorObjective implements HandObjective {
+  readonly name = 'vectors';
+  /** Error of each vector (m) at the last evaluation, and the angle between robot and target vectors (rad). */
+  readonly error: Float64Array;
+  readonly angle: Float64Array;
+  /** Per vector: index of the finger whose tip is the task point (reuses its Jacobian), else −1. */
+  readonly taskTip: Int32Array;
+  private readonly nv: number;
+  private readonly origin: Int32Array;
+  private readonly task: Int32Array;
+  /** Per vector: 1 when the origin / task link moves with a solved dof. */
+  private readonly originMoves: Uint8Array;
+  private readonly j0: Int32Array;
+  private readonly j1: Int32Array;
+  private readonly po = new Float64Array(3);
+  private readonly pt = new Float64Array(3);
+  private readonly jo: Float64Array;
+  private readonly jt: Float64Array;
+  private readonly jv: Float64Array;
+  readonly huber: number;
+  constructor(s: HandState, public readonly vectors: HandVectors, public weight = 1) {
+    const kin = s.kin, nd = s.nd;
+    const n = vectors.task.length;
+    this.nv = n;
+    const link = (nm: string, what: string) => {
+      if (!kin.hasLink(nm)) throw new UserError(`vectors: ${what} link "${nm}" is not a link of ${kin.robot.name}`, kin.robot.file ?? kin.robot.name);
+      return kin.linkIndex(nm);
+    };
+    this.origin = Int32Array.from(vectors.origin, (nm) => link(nm, 'origin'));
+    this.task = Int32Array.from(vectors.task, (nm) => link(nm, 'task'));
+    const solved = new Set(Array.from(s.dofs));
+    const moves = (l: number) => { for (let k = l; k >= 0; k = kin.linkParent[k]) if (solved.has(kin.linkDof(k))) return true; return false; };
+    this.originMoves = Uint8Array.from(this.origin, (l) => (moves(l) ? 1 : 0));
+    this.taskTip = Int32Array.from(this.task, (l) => s.model.fingers.findIndex((f) => f.tipLinkIndex === l && f.tipLocal.every((v) => v === 0)));
+    this.j0 = Int32Array.from(vectors.human, (p) => p[0]);
+    this.j1 = Int32Array.from(vectors.human, (p) => p[1]);
+    this.error = new Float64Array(n);
+    this.angle = new Float64Array(n);
+    this.jo = new Float64Array(3 * nd);
+    this.jt = new Float64Array(3 * nd);
+    this.jv = new Float64Array(3 * nd);
+    this.huber = vectors.huber ?? 0.02;
+  }
+  accumulate(s: HandState, H: Float64Array | null, g: Float64Array | null): number {
+    const w = this.weight;
+    if (!w) return 0;
+    const h = s.human, nd = s.nd, sc = this.vectors.scale, delta = this.huber;
+    let cost = 0;
+    for (let v = 0; v < this.nv; v++) {
+      const tip = this.taskTip[v];
+      s.pointPalm(this.origin[v], ZERO3, 0, this.po, 0);
+      const T = tip >= 0 ? s.tipPos : this.pt, to = tip >= 0 ? 3 * tip : 0;
+      if (tip < 0) s.pointPalm(this.task[v], ZERO3, 0, this.pt, 0);
+      const a = 3 * this.j0[v], b = 3 * this.j1[v];
+      let dp = 0, nr = 0, nh = 0;
+      for (let k = 0; k < 3; k++) {
+        const rv = T[to + k] - this.po[k], hv = sc * (h[b + k] - h[a + k]);
+        r3[k] = rv - hv; dp += rv * hv; nr += rv * rv; nh += hv * hv;
+      }
+      const e = Math.hypot(r3[0], r3[1], r3[2]);
+      this.error[v] = e;
+      if (!H) this.angle[v] = Math.acos(Math.max(-1, Math.min(1, dp / (Math.sqrt(nr * nh) + 1e-15))));
+      const far = delta > 0 && e > delta;
+      cost += far ? w * (2 * delta * e - delta * delta) : w * e * e;
+      if (!H || !g) continue;
+      // Jacobian of the vector: task point's minus origin point's (solved dofs only).
+      let J: Float64Array, jOff = 0;
+      if (tip >= 0 && !this.originMoves[v]) { J = s.tipJac; jOff = 3 * tip * nd; } else {
+        if (tip >= 0) this.jt.set(s.tipJac.subarray(3 * tip * nd, 3 * (tip + 1) * nd));
+        else s.pointJacPalm(this.task[v], ZERO3, 0, this.jt, 0);
+        if (this.originMoves[v]) {
+          s.pointJacPalm(this.origin[v], ZERO3, 0, this.jo, 0);
+          for (let k = 0; k < 3 * nd; k++) this.jv[k] = this.jt[k] - this.jo[k];
+          J = this.jv;
+        } else J = this.jt;
+      }
+      addBlock(r3, J, 3, nd, far ? (w * delta) / e : w, H, g, jOff);
     }
     return cost;
   }

@@ -5,13 +5,14 @@
  */
 import type { Kinematics } from '../../robot/kinematics.ts';
 import { discoverHand, type DiscoverOptions, type HandModel, type RobotFinger } from './discover.ts';
-import { DEFAULT_HUMAN_HAND, humanPalmCoords, OneEuroFilter, type HumanHandSize } from './human.ts';
+import { DEFAULT_HUMAN_HAND, humanPalmCoords, OneEuroFilter, type HumanHandSize, type HumanLateral } from './human.ts';
 import {
-  capsuleGap, FingerShapeObjective, HandState, PenetrationObjective, SmoothnessObjective, ThumbPinchObjective, WristTipObjective,
-  type FingerCapsules, type HandObjective,
+  capsuleGap, FingerShapeObjective, HandState, PenetrationObjective, SmoothnessObjective, ThumbPinchObjective, VectorObjective, WristTipObjective,
+  type FingerCapsules, type HandObjective, type HandVectors,
 } from './objectives.ts';
 import { fitRadius } from './shapes.ts';
-import { median, norm, segmentClosest, sub, type V3 } from './vec.ts';
+import { cross, median, norm, reject, segmentClosest, sub, unit, type V3 } from './vec.ts';
+import { UserError } from '../../errors.ts';
 import { cholesky, choleskySolve } from '../../math/linalg.ts';
 
 export interface HandWeights {
@@ -27,6 +28,8 @@ export interface HandWeights {
   penetration: number;
   /** ||q − q_prev||² (per rad²). */
   smoothness: number;
+  /** Configured origin → task link vectors (`vectors` option), Huber loss. */
+  vectors: number;
 }
 
 const FIRST_STARTS = [0, 0.25, 0.5];
@@ -39,6 +42,7 @@ export const DEFAULT_HAND_WEIGHTS: HandWeights = {
   pinch: 10,
   penetration: 1000,
   smoothness: 3e-3,
+  vectors: 1,
 };
 
 /** The default objective objects of a retargeter, for composing a custom list. */
@@ -48,6 +52,8 @@ export interface DefaultHandObjectives {
   pinch: ThumbPinchObjective;
   penetration: PenetrationObjective;
   smoothness: SmoothnessObjective;
+  /** Present when the `vectors` option is given. */
+  vectors?: VectorObjective;
 }
 
 export interface HandRetargeterOptions extends DiscoverOptions {
@@ -81,6 +87,19 @@ export interface HandRetargeterOptions extends DiscoverOptions {
   stepTolerance?: number;
   /** Enforce velocity limits from the URDF as a per-frame box when solveFrame gets dt. Default true. */
   velocityLimits?: boolean;
+  /**
+   * Origin → task link vectors that follow scaled human landmark vectors (VectorObjective, weight
+   * `weights.vectors`). Their `scale` is then also the hand scale of the wrist → tip and thumb → tip terms.
+   */
+  vectors?: HandVectors;
+  /** Thumb-side axis of the human palm frame (see humanPalmCoords): 'pinky' (default) or 'middle'. */
+  humanLateral?: HumanLateral;
+  /**
+   * Robot palm axes the human palm frame (forward, normal) maps onto, given in `link`'s frame at the
+   * reference pose; thumb side = forward × normal (right hand) or normal × forward (left). Default: the
+   * axes discovered from the tree.
+   */
+  palmAxes?: { link: string; forward: V3; normal: V3 };
 }
 
 /** What the last solveFrame saw and reached. Arrays are per finger, model order (thumb first). */
@@ -88,9 +107,12 @@ export interface HandFrameStats {
   valid: boolean;
   iterations: number;
   cost: number;
-  /** |robot tip − target tip| with targets from the scaled human wrist → tip vectors (m). */
+  /**
+   * |robot tip − target tip| with targets from the scaled human wrist → tip vectors (m); for a finger whose
+   * tip ends a configured vector (`vectors`), that vector's error.
+   */
   tipError: Float64Array;
-  /** Angle between the robot's and the human's wrist → tip vectors (rad). */
+  /** Angle between the robot's and the human's wrist → tip vectors, or the configured vector's (rad). */
   tipDirError: Float64Array;
   /** Human thumb–finger tip distance (m), robot's, and whether the pinch state is on (index 0 unused). */
   humanPinchDist: Float64Array;
@@ -136,7 +158,7 @@ export function createHandRetargeter(kin: Kinematics, opts: HandRetargeterOption
   const state = new HandState(kin, model, dofs);
   const fingers = model.fingers;
   const nf = fingers.length;
-  const { forward: F, normal: N, thumbSide: TS } = model.frame;
+  const { forward: F, normal: N, thumbSide: TS } = opts.palmAxes ? palmAxesIn(kin, model, state, opts.palmAxes) : model.frame;
 
   const capsules = buildCapsules(kin, model, state, opts.capsuleRadius);
   // Pinch target distance between the tip points: a fraction of the two distal capsule radii. Tips
@@ -159,17 +181,21 @@ export function createHandRetargeter(kin: Kinematics, opts: HandRetargeterOption
     // The thumb's first robot joint rarely sits where the human CMC does: its shape term is weaker.
     fingerShape: new FingerShapeObjective(fingers.map((_, i) => (i === 0 ? w.thumbShape : 1) * w.fingerShape)),
     pinch, penetration, smoothness: smooth,
+    ...(opts.vectors ? { vectors: new VectorObjective(state, opts.vectors, w.vectors) } : {}),
   };
   const objectives: HandObjective[] = opts.objectives
     ? opts.objectives(defaults, model, state)
-    : [defaults.wristTip, defaults.fingerShape, pinch, penetration, smooth];
+    : [...(defaults.vectors ? [defaults.vectors] : []), defaults.wristTip, defaults.fingerShape, pinch, penetration, smooth];
+  // A finger whose tip ends a configured vector is measured on that vector (else on wrist → tip).
+  const vecObj = defaults.vectors && objectives.includes(defaults.vectors) ? defaults.vectors : null;
+  const vecTip = fingers.map((_, i) => (vecObj ? vecObj.taskTip.indexOf(i) : -1));
   // The report needs pinch distances and penetration depth even when those terms are left out.
   const pinchIn = objectives.includes(pinch), penIn = objectives.includes(penetration);
 
   const scaleInfo = { hand: 1, finger: fingers.map(() => 1) };
   const calibrate = (size: HumanHandSize) => {
     const rest = fingers.slice(1);
-    const s = median(rest.map((f) => f.length / size.finger[f.name]));
+    const s = opts.vectors ? opts.vectors.scale : median(rest.map((f) => f.length / size.finger[f.name]));
     state.scale = s;
     fingers.forEach((f, i) => { state.fingerScale[i] = f.length / size.finger[f.name]; });
     // Virtual wrist: behind the mean non-thumb finger base by the scaled human palm length.
@@ -289,7 +315,7 @@ export function createHandRetargeter(kin: Kinematics, opts: HandRetargeterOption
   };
 
   const solveFrame = (landmarks: ArrayLike<number>, q: Float64Array, dt?: number): boolean => {
-    if (!humanPalmCoords(landmarks, model.side, hc)) {
+    if (!humanPalmCoords(landmarks, model.side, hc, opts.humanLateral)) {
       stats.valid = false;
       return false;
     }
@@ -380,6 +406,11 @@ export function createHandRetargeter(kin: Kinematics, opts: HandRetargeterOption
     stats.cost = cost;
     stats.penetration = penetration.deepest;
     const tp = state.tipPos, s = state.scale;
+    if (vecObj) {
+      // The configured vectors measured against the landmarks as given (state is at the solution).
+      state.human.set(hmRaw);
+      vecObj.accumulate(state, null, null);
+    }
     for (let i = 0; i < nf; i++) {
       const t = 3 * state.tipLm[i];
       let ex = 0, dotv = 0, nr = 0, nh = 0;
@@ -389,6 +420,8 @@ export function createHandRetargeter(kin: Kinematics, opts: HandRetargeterOption
       }
       stats.tipError[i] = Math.sqrt(ex);
       stats.tipDirError[i] = Math.acos(Math.max(-1, Math.min(1, dotv / (Math.sqrt(nr * nh) + 1e-15))));
+      const v = vecTip[i];
+      if (v >= 0) { stats.tipError[i] = vecObj!.error[v]; stats.tipDirError[i] = vecObj!.angle[v]; }
       if (i > 0) {
         const t0 = 3 * state.tipLm[0];
         stats.humanPinchDist[i] = Math.hypot(hmRaw[t] - hmRaw[t0], hmRaw[t + 1] - hmRaw[t0 + 1], hmRaw[t + 2] - hmRaw[t0 + 2]);
@@ -513,4 +546,20 @@ function segDist(pa: Float64Array, pb: Float64Array, i: number, j: number): numb
   const seg = Float64Array.of(pa[3 * i], pa[3 * i + 1], pa[3 * i + 2], pb[3 * i], pb[3 * i + 1], pb[3 * i + 2],
     pa[3 * j], pa[3 * j + 1], pa[3 * j + 2], pb[3 * j], pb[3 * j + 1], pb[3 * j + 2]);
   return Math.sqrt(segmentClosest(seg, 0, 3, seg, 6, 9, new Float64Array(2)));
+}
+
+/** Palm axes given in a link's frame at the reference pose, in palm coordinates (see `palmAxes`). */
+function palmAxesIn(kin: Kinematics, model: HandModel, state: HandState, ax: { link: string; forward: V3; normal: V3 }): { forward: V3; normal: V3; thumbSide: V3 } {
+  const where = kin.robot.file ?? kin.robot.name;
+  if (!kin.hasLink(ax.link)) throw new UserError(`palm_axes.link "${ax.link}" is not a link of ${kin.robot.name}`, where);
+  const l = kin.linkIndex(ax.link);
+  kin.fk(model.qRef);
+  const o = new Float64Array(3), p = new Float64Array(3);
+  state.pointPalm(l, [0, 0, 0], 0, o, 0);
+  const inPalm = (v: V3): V3 => { state.pointPalm(l, v, 0, p, 0); return [p[0] - o[0], p[1] - o[1], p[2] - o[2]]; };
+  const forward = unit(inPalm(ax.forward));
+  const normal = unit(reject(inPalm(ax.normal), forward));
+  if (!(norm(forward) > 0.5 && norm(normal) > 0.5)) throw new UserError('palm_axes: forward and normal must be non-zero and not parallel', where);
+  const thumbSide = model.side === 'right' ? cross(forward, normal) : cross(normal, forward);
+  return { forward, normal, thumbSide };
 }
