@@ -3,6 +3,7 @@
  *
  *   npx tsx benchmarks/quality/run.ts [--max-seconds 4] [--robots h1,g1] [--mode assisted] [--no-video] [--levels noise=5,15,30 ...]
  *   npx tsx benchmarks/quality/run.ts --gate-only     # the gate's dose-response alone (every clip and video; seconds)
+ *   npx tsx benchmarks/quality/run.ts --gate-only --rate-study   # why wrong fps labels are missed (rate-study.ts)
  *   npx tsx benchmarks/quality/run.ts --outcome physics --robots t1   # success = physics stage feasible/corrected
  *
  * Writes benchmarks/quality/report.{html,json} (our own outputs; nothing from ../shared is copied) and
@@ -94,6 +95,28 @@ if (args.includes('--gate-only')) {
     .filter((c) => c.kind === 'video' && !clips.some((k) => k.file === c.file))
     .map((c) => (/hand|gesture/.test(path.basename(c.file)) ? { ...c, capture: { body: false, hands: true } } : c));
   const all = [...clips, ...videos];
+  // --rate-study: why wrong fps labels are missed (rate-study.ts): the clean clips' figures against limits
+  // from the corpus itself, in-sample and leave-one-source-out. Prints its table instead of the dose-response.
+  if (args.includes('--rate-study')) {
+    const { rateStudyMarkdown, studyClip } = await import('./rate-study.ts');
+    const study = [];
+    for (const c of all) {
+      let t: PoseTrack;
+      try { t = await loadClip(c, { maxSeconds, fps: 30 }); } catch (e) { console.error(`  skip ${c.id}: ${(e as Error).message}`); continue; }
+      study.push(studyClip(c.id, t));
+    }
+    console.log(`Command: \`npx tsx benchmarks/quality/run.ts ${args.join(' ')}\`; machine: ${machineLine()}; ${new Date().toISOString()}.\n`);
+    console.log(rateStudyMarkdown(study));
+    // The same clip at 30 fps, 60 fps and its own rate (the mocap clips recorded faster than 60 fps).
+    const { rateDependenceMarkdown } = await import('./rate-study.ts');
+    const { importPose } = await import('../../src/pose/index.ts');
+    const { cropAndResample } = await import('../../src/bench/index.ts');
+    const fast = clips.filter((c) => c.kind === 'pose' && /^motions\//.test(c.id)).flatMap((c) => {
+      try { const t = importPose(c.file); return t.fps > 60 ? [{ clip: c.id, track: t }] : []; } catch { return []; }
+    });
+    console.log('\n' + rateDependenceMarkdown(fast, (t, f) => cropAndResample(t, maxSeconds, f)));
+    process.exit(0);
+  }
   const run = await benchGate(all, {
     levels, maxSeconds, fps: 30, seed: 1,
     onRow: (r) => console.error(`  ${r.clip} ${r.degradation === 'none' ? 'clean' : `${r.degradation}=${r.level}`}: ${r.verdict} ${Object.keys(r.reasons).join(',')}`),

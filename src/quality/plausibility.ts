@@ -31,7 +31,7 @@ function r4(v: number, d = 3): number {
 }
 
 /** Positions passed through a running median of 5 frames per coordinate (NaN where any of the 5 is unseen or a gap interrupts). */
-function medianFiltered(track: PoseTrack, seen: Uint8Array, contiguous: Uint8Array): Float64Array {
+export function medianFiltered(track: PoseTrack, seen: Uint8Array, contiguous: Uint8Array): Float64Array {
   const T = track.timestamps.length;
   const J = track.jointNames.length;
   const P = track.positions;
@@ -53,9 +53,9 @@ function medianFiltered(track: PoseTrack, seen: Uint8Array, contiguous: Uint8Arr
   return out;
 }
 
-interface Limb { name: string; from: string; to: string; kind: 'arm' | 'leg' | 'finger' }
+export interface Limb { name: string; from: string; to: string; kind: 'arm' | 'leg' | 'finger' }
 const SIDES = ['left', 'right'] as const;
-const LIMBS: Limb[] = SIDES.flatMap((s) => [
+export const LIMBS: Limb[] = SIDES.flatMap((s) => [
   { name: `${s} upper arm`, from: `${s}_shoulder`, to: `${s}_elbow`, kind: 'arm' as const },
   { name: `${s} forearm`, from: `${s}_elbow`, to: `${s}_wrist`, kind: 'arm' as const },
   { name: `${s} thigh`, from: `${s}_hip`, to: `${s}_knee`, kind: 'leg' as const },
