@@ -5,13 +5,14 @@
  *
  * Everything here is expressed in the frame of each body's top link (the link whose joint is not fixed).
  */
-import RAPIER from '@dimforge/rapier3d-compat';
+import type RAPIER from '@dimforge/rapier3d-compat';
 import type { UrdfRobot, Origin } from '../robot/urdf.ts';
 import { Kinematics, originToTransform } from '../robot/kinematics.ts';
 import { loadMesh, meshVolume, type TriMesh } from '../robot/mesh.ts';
 import { decimatePoints, splitByPrincipalAxis } from './hull.ts';
 import { compose, invert, transformPoint } from './math.ts';
 import { rotateTensor } from '../math/rotation.ts';
+import { loadRapier, rapier } from './rapier.ts';
 
 export type ShapeSpec =
   | { kind: 'cuboid'; half: [number, number, number]; pose: Float64Array; link: number }
@@ -81,20 +82,20 @@ export interface RobotGeometry {
   hullStats: { meshes: number; hulls: number; points: number };
 }
 
-let rapierReady: Promise<void> | null = null;
-export function initRapier(): Promise<void> {
-  if (!rapierReady) rapierReady = RAPIER.init();
-  return rapierReady;
-}
-
 const cache = new Map<string, RobotGeometry>();
 
+/** Does building the geometry hull a mesh (the only step that needs Rapier: hull volumes)? */
+function hasMeshShapes(robot: UrdfRobot, o: GeometryOptions): boolean {
+  return robot.links.some((l) => l.collisions.some((c) => c.geometry.kind === 'mesh')
+    || (!l.collisions.length && o.missingCollision === 'visual' && l.visuals.some((v) => v.geometry.kind === 'mesh')));
+}
+
 export async function robotGeometry(robot: UrdfRobot, opts: Partial<GeometryOptions> = {}): Promise<RobotGeometry> {
-  await initRapier();
   const o = { ...DEFAULT_GEOMETRY, ...opts };
   const key = `${robot.sha256}:${robot.file ?? ''}:${JSON.stringify(o)}`;
   const hit = cache.get(key);
   if (hit) return hit;
+  if (hasMeshShapes(robot, o)) await loadRapier();
   const g = buildGeometry(robot, o);
   cache.set(key, g);
   return g;
@@ -221,9 +222,9 @@ function identity(): Float64Array {
   return Float64Array.from([1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0]);
 }
 
-/** Volume of the convex hull of points (Rapier computes the hull). */
+/** Volume of the convex hull of points (Rapier computes the hull; loadRapier() first). */
 export function hullVolume(points: Float32Array): number {
-  const desc = RAPIER.ColliderDesc.convexHull(points);
+  const desc = rapier('hullVolume').ColliderDesc.convexHull(points);
   if (!desc) return 0;
   const w = scratchWorld();
   const c = w.createCollider(desc);
@@ -234,7 +235,7 @@ export function hullVolume(points: Float32Array): number {
 
 let scratch: RAPIER.World | null = null;
 function scratchWorld(): RAPIER.World {
-  if (!scratch) scratch = new RAPIER.World({ x: 0, y: 0, z: 0 });
+  if (!scratch) scratch = new (rapier('hullVolume').World)({ x: 0, y: 0, z: 0 });
   return scratch;
 }
 

@@ -38,7 +38,8 @@ import { loadValidationConfig, type ValidationConfig } from './config.ts';
 export type { ValidationConfig } from './config.ts';
 export { loadValidationConfig, defaultValidationConfig, DEFAULT_CONFIG_FILE } from './config.ts';
 export { robotGeometry, pdGains } from './geometry.ts';
-export { buildWorld } from './world.ts';
+// buildWorld (Rapier's multibody world, world.ts) is not re-exported: importing it here would load Rapier for
+// every validation; import it from './world.ts'.
 export { buildReference } from './reference.ts';
 export { inverseDynamics } from './dynamics.ts';
 export { trackMotion } from './track.ts';
@@ -143,7 +144,7 @@ export async function checkFeasibility(motion: RobotMotion, robotOrUrdf: UrdfRob
   const s = cfg.sim;
 
   // ---- the shared context: self-contact per frame, foot contacts, inverse dynamics, closed-loop runs -------
-  const sc = new SelfCollisionWorld(geom);
+  const sc = await SelfCollisionWorld.create(geom);
   const selfContacts: (PairContact | null)[] = new Array(T).fill(null);
   try {
     // A frame where no body moved by more than 0.05 mm (any point of its collision shapes) since the last
@@ -153,6 +154,7 @@ export async function checkFeasibility(motion: RobotMotion, robotOrUrdf: UrdfRob
     for (let t = 0, q = -1; t < T; t++) {
       if (q < 0 || moved(q, t) > 5e-5) {
         sc.place(ref.pose, t * kin.nLinks * 12);
+        if (sc.needsQueries()) await sc.loadQueries();
         const cs = sc.contacts(0.0005);
         last = cs.length ? cs[0] : null;
         q = t;

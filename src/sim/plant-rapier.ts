@@ -55,7 +55,7 @@ export class RapierPlant implements Plant {
     await RAPIER.init();
     let excluded = opts.excludedPairs;
     if (!excluded && opts.selfCollision !== false) {
-      const sc = new SelfCollisionWorld(geom);
+      const sc = await SelfCollisionWorld.create(geom);
       excluded = sc.excluded;
       sc.free();
     }

@@ -9,31 +9,41 @@
  * Why queries and not a world step: the first World.step() of a process compiles Rapier's whole pipeline
  * (broad and narrow phase, solver, islands) from WebAssembly, about 0.5-1.5 s here; the shape query compiles
  * in tens of milliseconds, and our own sphere test replaces the broad phase.
+ *
+ * Rapier itself is loaded only when a query is needed (rapier.ts): placing the shapes and the sphere test are
+ * plain arrays, so a motion whose non-adjacent parts never come within their bounding spheres — a standing H1
+ * — is checked without loading it. Colliders are moved only when a pair of theirs is queried.
  */
-import RAPIER from '@dimforge/rapier3d-compat';
-import type { RobotGeometry } from './geometry.ts';
+import type RAPIER from '@dimforge/rapier3d-compat';
+import type { RobotGeometry, ShapeSpec } from './geometry.ts';
 import { shapeSamplePoints } from './geometry.ts';
-import { colliderDesc } from './world.ts';
 import { compose } from './math.ts';
 import { matToQuat } from '../robot/kinematics.ts';
+import { loadRapier } from './rapier.ts';
 
 const IDENTITY = Float64Array.from([1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0]);
 
 export interface PairContact { a: number; b: number; depth: number }
 
 export class SelfCollisionWorld {
-  readonly world: RAPIER.World;
   readonly geom: RobotGeometry;
-  readonly colliders: RAPIER.Collider[] = [];
-  /** Per collider: its body, its pose in the body's top-link frame (3x4), bounding sphere (centre in that frame, radius). */
+  /** Rapier's world and a collider per shape (null where Rapier makes none, e.g. a flat hull), once loaded. */
+  private rapier: { world: RAPIER.World; colliders: (RAPIER.Collider | null)[] } | null = null;
+  /** Per shape: the shape, its body, its pose in the body's top-link frame (3x4), bounding sphere (centre in that frame, radius). */
+  private readonly shapes: ShapeSpec[] = [];
   private readonly body: Int32Array;
   private readonly local: Float64Array;
   private readonly center: Float64Array;
   private readonly radius: Float64Array;
-  /** Collider pairs (i < j) of bodies that may collide: not joined by a joint, not excluded. */
+  /** Shape pairs (i < j) of bodies that may collide: not joined by a joint, not excluded. */
   private pairs: Int32Array;
   /** World sphere centres of the current placement. */
   private readonly cw: Float64Array;
+  /** Link poses of the current placement (as given to place()), and which placement each collider was last moved to. */
+  private linkPose: Float64Array = new Float64Array(0);
+  private offset = 0;
+  private placement = 0;
+  private readonly movedAt: Int32Array;
   private readonly skip = new Set<number>();
   /** Body pairs excluded because they overlap in the neutral pose. */
   excluded: [number, number][] = [];
@@ -42,15 +52,32 @@ export class SelfCollisionWorld {
   private readonly q4 = new Float64Array(4);
   private readonly rot = { w: 1, x: 0, y: 0, z: 0 };
 
-  constructor(geom: RobotGeometry) {
+  /**
+   * The self-collision world of a robot, with the pairs that overlap in its neutral pose (all joints at 0,
+   * clamped into their limits) excluded. Loads Rapier only if that pose needs a query.
+   */
+  static async create(geom: RobotGeometry): Promise<SelfCollisionWorld> {
+    const sc = new SelfCollisionWorld(geom);
+    const kin = geom.kin;
+    const q = new Float64Array(kin.nq);
+    for (let d = 0; d < kin.nq; d++) q[d] = Math.min(Math.max(0, kin.lower[d]), kin.upper[d]);
+    kin.fk(q);
+    sc.place(kin.pose, 0);
+    if (sc.needsQueries()) await sc.loadQueries();
+    for (const c of sc.contacts(0.001)) {
+      sc.excluded.push([c.a, c.b]);
+      sc.skip.add(sc.key(c.a, c.b));
+    }
+    sc.pairs = sc.candidatePairs();
+    return sc;
+  }
+
+  private constructor(geom: RobotGeometry) {
     this.geom = geom;
-    this.world = new RAPIER.World({ x: 0, y: 0, z: 0 });
     const bodyOf: number[] = [], local: number[] = [], center: number[] = [], radius: number[] = [];
     geom.bodies.forEach((spec, b) => {
       for (const s of spec.shapes) {
-        const cd = colliderDesc(s, IDENTITY);
-        if (!cd) continue;
-        this.colliders.push(this.world.createCollider(cd));
+        this.shapes.push(s);
         bodyOf.push(b);
         // Hull points are in the body frame already (pose identity); primitives carry their pose, and Rapier's
         // cylinders and capsules lie along Y where the URDF's lie along Z.
@@ -72,18 +99,8 @@ export class SelfCollisionWorld {
     this.center = Float64Array.from(center);
     this.radius = Float64Array.from(radius);
     this.cw = new Float64Array(center.length);
+    this.movedAt = new Int32Array(this.shapes.length);
     for (let b = 1; b < geom.bodies.length; b++) this.skip.add(this.key(b, geom.bodies[b].parent));
-    this.pairs = this.candidatePairs();
-    // Neutral pose overlaps.
-    const kin = geom.kin;
-    const q = new Float64Array(kin.nq);
-    for (let d = 0; d < kin.nq; d++) q[d] = Math.min(Math.max(0, kin.lower[d]), kin.upper[d]);
-    kin.fk(q);
-    this.place(kin.pose, 0);
-    for (const c of this.contacts(0.001)) {
-      this.excluded.push([c.a, c.b]);
-      this.skip.add(this.key(c.a, c.b));
-    }
     this.pairs = this.candidatePairs();
   }
 
@@ -93,7 +110,7 @@ export class SelfCollisionWorld {
 
   private candidatePairs(): Int32Array {
     const out: number[] = [];
-    const n = this.colliders.length;
+    const n = this.shapes.length;
     for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) {
       const a = this.body[i], b = this.body[j];
       if (a !== b && !this.skip.has(this.key(a, b))) out.push(i, j);
@@ -101,35 +118,76 @@ export class SelfCollisionWorld {
     return Int32Array.from(out);
   }
 
-  /** Place every collider from link poses (12 per kinematics link, starting at offset). */
+  /** Place every shape from link poses (12 per kinematics link, starting at offset; read until the next place()). */
   place(linkPose: Float64Array, offset: number): void {
-    const P = this.pose, tr = this.tr, rot = this.rot;
-    for (let i = 0; i < this.colliders.length; i++) {
+    this.linkPose = linkPose;
+    this.offset = offset;
+    this.placement++;
+    const c = this.center;
+    for (let i = 0; i < this.shapes.length; i++) {
       const o = offset + 12 * this.geom.bodies[this.body[i]].top;
-      compose(linkPose, o, this.local, 12 * i, P, 0);
-      const c = this.center;
       for (let r = 0; r < 3; r++) {
         this.cw[3 * i + r] = linkPose[o + 3 * r] * c[3 * i] + linkPose[o + 3 * r + 1] * c[3 * i + 1] + linkPose[o + 3 * r + 2] * c[3 * i + 2] + linkPose[o + 9 + r];
       }
-      tr.x = P[9]; tr.y = P[10]; tr.z = P[11];
-      const q = this.q4;
-      matToQuat(P, 0, q);
-      rot.w = q[0]; rot.x = q[1]; rot.y = q[2]; rot.z = q[3];
-      this.colliders[i].setTranslation(tr);
-      this.colliders[i].setRotation(rot);
     }
   }
 
-  /** Pairs (non-adjacent, not excluded) penetrating deeper than minDepth at the current placement. */
+  private spheresMeet(k: number): boolean {
+    const i = this.pairs[k], j = this.pairs[k + 1], cw = this.cw;
+    const dx = cw[3 * i] - cw[3 * j], dy = cw[3 * i + 1] - cw[3 * j + 1], dz = cw[3 * i + 2] - cw[3 * j + 2];
+    const rr = this.radius[i] + this.radius[j];
+    return dx * dx + dy * dy + dz * dz <= rr * rr;
+  }
+
+  /** Do two shapes' bounding spheres meet at the current placement (so contacts() must ask Rapier)? */
+  needsQueries(): boolean {
+    for (let k = 0; k < this.pairs.length; k += 2) if (this.spheresMeet(k)) return true;
+    return false;
+  }
+
+  /** Load Rapier and make the colliders (once). */
+  async loadQueries(): Promise<void> {
+    if (this.rapier) return;
+    const R = await loadRapier();
+    const { colliderDesc } = await import('./world.ts');
+    const world = new R.World({ x: 0, y: 0, z: 0 });
+    const colliders = this.shapes.map((s) => {
+      const cd = colliderDesc(s, IDENTITY);
+      return cd ? world.createCollider(cd) : null;
+    });
+    this.rapier = { world, colliders };
+    this.movedAt.fill(0);
+  }
+
+  /** Move shape i's collider to the current placement. */
+  private moveCollider(i: number, c: RAPIER.Collider): void {
+    if (this.movedAt[i] === this.placement) return;
+    this.movedAt[i] = this.placement;
+    const P = this.pose, tr = this.tr, rot = this.rot, q = this.q4;
+    compose(this.linkPose, this.offset + 12 * this.geom.bodies[this.body[i]].top, this.local, 12 * i, P, 0);
+    tr.x = P[9]; tr.y = P[10]; tr.z = P[11];
+    matToQuat(P, 0, q);
+    rot.w = q[0]; rot.x = q[1]; rot.y = q[2]; rot.z = q[3];
+    c.setTranslation(tr);
+    c.setRotation(rot);
+  }
+
+  /**
+   * Pairs (non-adjacent, not excluded) penetrating deeper than minDepth at the current placement. Needs
+   * loadQueries() first when needsQueries() says so.
+   */
   contacts(minDepth: number): PairContact[] {
     const best = new Map<number, number>();
-    const pairs = this.pairs, cw = this.cw, rad = this.radius;
+    const pairs = this.pairs;
     for (let k = 0; k < pairs.length; k += 2) {
+      if (!this.spheresMeet(k)) continue;
+      if (!this.rapier) throw new Error('self-collision: shapes are close enough to need a query: await loadQueries() first');
       const i = pairs[k], j = pairs[k + 1];
-      const dx = cw[3 * i] - cw[3 * j], dy = cw[3 * i + 1] - cw[3 * j + 1], dz = cw[3 * i + 2] - cw[3 * j + 2];
-      const rr = rad[i] + rad[j];
-      if (dx * dx + dy * dy + dz * dz > rr * rr) continue;
-      const c = this.colliders[i].contactCollider(this.colliders[j], 0);
+      const ci = this.rapier.colliders[i], cj = this.rapier.colliders[j];
+      if (!ci || !cj) continue;
+      this.moveCollider(i, ci);
+      this.moveCollider(j, cj);
+      const c = ci.contactCollider(cj, 0);
       if (!c) continue;
       const d = -c.distance;
       const key = this.key(this.body[i], this.body[j]);
@@ -141,7 +199,8 @@ export class SelfCollisionWorld {
   }
 
   free(): void {
-    this.world.free();
+    this.rapier?.world.free();
+    this.rapier = null;
   }
 }
 

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 // @ts-expect-error: a plain ES module without type declarations
 import { distIsFresh } from '../../bin/fresh.mjs';
-import { runCli } from '../helpers/cli.ts';
+import { moduleLog, runCli } from '../helpers/cli.ts';
 import { PROJECT_ROOT } from '../helpers/shared.ts';
 
 describe('compiled CLI (dist/)', () => {
@@ -31,12 +31,10 @@ describe('compiled CLI (dist/)', () => {
     // Every module the process resolves, written to stderr by a resolve hook.
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'r2r-hook-'));
     try {
-      const hook = path.join(dir, 'log.mjs');
-      const resolveHook = 'export async function resolve(s, c, n) { const r = await n(s, c); process.stderr.write(`loaded ${r.url}\\n`); return r; }';
-      fs.writeFileSync(hook, `import { register } from 'node:module';\nregister(${JSON.stringify('data:text/javascript,' + encodeURIComponent(resolveHook))});\n`);
-      const env = { NODE_OPTIONS: `--import ${hook}`, LC_ALL: '', LC_MESSAGES: '', LANGUAGE: '' };
+      const log = moduleLog(dir);
+      const env = { ...log.env, LC_ALL: '', LC_MESSAGES: '', LANGUAGE: '' };
       const text = fs.readFileSync(path.join(PROJECT_ROOT, 'dist', 'cli', 'help.txt'), 'utf8');
-      const loaded = (r: { stderr: string }): string[] => r.stderr.split('\n').filter((l) => l.startsWith('loaded ')).map((l) => l.slice(7));
+      const loaded = (r: { stderr: string }): string[] => log.loaded(r.stderr);
       for (const [lang, flag] of [['C.UTF-8', '--help'], ['en_GB.UTF-8', '-h']]) {
         const r = runCli([flag], { env: { ...env, LANG: lang } });
         expect(r.code).toBe(0);

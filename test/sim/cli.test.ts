@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadUrdf } from '../../src/robot/urdf.ts';
 import { saveMotion } from '../../src/robot/motion.ts';
 import { setJoints, standingMotion } from '../../src/sim/synthetic.ts';
-import { runCli } from '../helpers/cli.ts';
+import { moduleLog, runCli } from '../helpers/cli.ts';
 import { describeShared, shared } from '../helpers/shared.ts';
 
 const H1 = 'robots/unitree_h1/urdf/h1.urdf';
@@ -15,9 +15,10 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 describeShared('reel2real validate (CLI)', [H1], () => {
   let good = '', bad = '';
+  let stand: Awaited<ReturnType<typeof standingMotion>>;
   beforeAll(async () => {
     const robot = loadUrdf(shared(H1));
-    const stand = await standingMotion(robot, 0.5, 50);
+    stand = await standingMotion(robot, 0.5, 50);
     good = path.join(tmp, 'stand.npz');
     saveMotion(good, stand);
     bad = path.join(tmp, 'knee.npz');
@@ -33,6 +34,28 @@ describeShared('reel2real validate (CLI)', [H1], () => {
     expect(Object.keys(rep).sort()).toEqual(['events', 'feasible', 'metrics', 'reasons', 'sim']);
     for (const k of ['dt', 'substeps', 'steps_per_second', 'realtime_factor', 'joint_drift_mm']) expect(typeof rep.sim[k], k).toBe('number');
     expect(rep.sim.steps_per_second).toBeGreaterThan(0);
+  });
+
+  it('Rapier is loaded only when a check needs it: not for a standing H1 (primitive shapes, no parts near each other), yes for an arm through the pelvis', () => {
+    const log = moduleLog(tmp);
+    const rapierLoaded = (stderr: string): boolean => log.loaded(stderr).some((m) => m.includes('/@dimforge/rapier3d-compat/'));
+    const r = runCli(['validate', good, '--robot', shared(H1), '--mode', 'assisted', '--json'], { env: log.env });
+    expect(r.code).toBe(0);
+    expect(log.loaded(r.stderr).some((m) => m.includes('/sim/selfcollision.'))).toBe(true); // the hook saw the modules
+    expect(rapierLoaded(r.stderr)).toBe(false);
+    const rep = JSON.parse(r.stdout);
+    expect(rep.feasible).toBe(true);
+    expect(rep.metrics.self_collision.max_depth_m).toBe(0);
+    const arm = path.join(tmp, 'arm.npz');
+    saveMotion(arm, setJoints(stand, { left_shoulder_roll_joint: -0.34, left_shoulder_yaw_joint: 1.3, left_elbow_joint: 2.0 }, 0, 0));
+    const a = runCli(['validate', arm, '--robot', shared(H1), '--mode', 'assisted', '--json'], { env: log.env });
+    expect(a.code).toBe(0);
+    expect(rapierLoaded(a.stderr)).toBe(true);
+    const ra = JSON.parse(a.stdout);
+    expect(ra.feasible).toBe(false);
+    expect(ra.reasons.map((x: { kind: string }) => x.kind)).toContain('self_collision');
+    expect(ra.metrics.self_collision.pair).toBe('pelvis / left_elbow_link');
+    expect(ra.metrics.self_collision.max_depth_m).toBeGreaterThan(0.02);
   });
 
   it('an infeasible motion also exits 0, with reasons and events naming frames', () => {

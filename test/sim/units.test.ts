@@ -7,6 +7,7 @@ import { symEig3 } from '../../src/sim/math.ts';
 import { convexHull2d, inverseDynamics, polygonOutside } from '../../src/sim/dynamics.ts';
 import { robotGeometry, hullVolume } from '../../src/sim/geometry.ts';
 import { buildWorld } from '../../src/sim/world.ts';
+import { loadRapier } from '../../src/sim/rapier.ts';
 import { buildReference } from '../../src/sim/reference.ts';
 import { findFeet, trackContacts } from '../../src/sim/contacts.ts';
 import { standingMotion } from '../../src/sim/synthetic.ts';
@@ -45,7 +46,7 @@ describe('small numerics', () => {
       pts.push((j / 4) * 0.2, i / 20, z);
     }
     const P = Float32Array.from(pts);
-    await robotGeometry(parseUrdf('<robot name="x"><link name="a"/></robot>')); // initialises Rapier
+    await loadRapier(); // hullVolume asks Rapier for the hull
     const d = decimatePoints(P, 1 / 12);
     expect(d.length).toBeLessThan(P.length);
     const one = hullVolume(d);
@@ -69,6 +70,7 @@ describe('world building', () => {
   it('URDF cylinders lie along Z: a cylinder dropped upright rests on its end at half its length', async () => {
     const robot = parseUrdf(CYL, { file: path.join(tmp, 'cyl.urdf') });
     const geom = await robotGeometry(robot);
+    await loadRapier(); // a robot of primitives builds its geometry without Rapier; its world needs it
     const sim = buildWorld(geom, [], { pos: [0, 0, 0.6], quat: [1, 0, 0, 0] }, { dt: 1 / 240, solverIterations: 4, joints: 'multibody', fixedBase: false, friction: 0.9, selfCollision: true, gravity: 9.81 });
     for (let i = 0; i < 480; i++) sim.world.step();
     const z = sim.bodies[0].translation().z;
