@@ -45,10 +45,11 @@ describe('hand config parsing', () => {
       ['vectors: { scale: 1, origin: w, task: [a], human: [[0, 21]] }\n', /vectors.human\[0\] must be a pair of landmark indices 0..20/],
       ['vectors: { scale: 1, origin: w, task: [a, b], human: [[0, 8]] }\n', /one \[j0, j1\] pair per task link \(2\)/],
       ['human_lateral: ring\n', /human_lateral must be pinky or middle/],
+      ['free_first_pass: yes please\n', /free_first_pass must be true or false/],
       ['palm_axes: { link: b, forward: [0, 0, 1] }\n', /palm_axes.normal must be a list of 3 numbers/],
     ];
-    const v = parseHandConfig('vectors: { scale: 1.6, huber: 0.01, origin: wrist, task: [a, b], human: [[0, 4], [0, 8]] }\nhuman_lateral: middle\npalm_axes: { link: b, forward: [0, 0, 1], normal: [1, 0, 0] }\n', 'h.yaml');
-    expect(v).toMatchObject({ vectors: { scale: 1.6, huber: 0.01, origin: ['wrist', 'wrist'], task: ['a', 'b'], human: [[0, 4], [0, 8]] }, human_lateral: 'middle', palm_axes: { link: 'b', forward: [0, 0, 1], normal: [1, 0, 0] } });
+    const v = parseHandConfig('vectors: { scale: 1.6, huber: 0.01, origin: wrist, task: [a, b], human: [[0, 4], [0, 8]] }\nhuman_lateral: middle\npalm_axes: { link: b, forward: [0, 0, 1], normal: [1, 0, 0] }\nfree_first_pass: true\n', 'h.yaml');
+    expect(v).toMatchObject({ vectors: { scale: 1.6, huber: 0.01, origin: ['wrist', 'wrist'], task: ['a', 'b'], human: [[0, 4], [0, 8]] }, human_lateral: 'middle', palm_axes: { link: 'b', forward: [0, 0, 1], normal: [1, 0, 0] }, free_first_pass: true });
     for (const [text, re] of bad) {
       expect(() => parseHandConfig(text, 'h.yaml')).toThrow(UserError);
       expect(() => parseHandConfig(text, 'h.yaml')).toThrow(re);

@@ -12,6 +12,7 @@
  *   capsule_radius: 0.009             # finger capsule radius (m) instead of the geometry's
  *   penetration_margin: 0.002
  *   velocity_limits: true
+ *   free_first_pass: false            # each frame solved without the penetration term first, then with it
  *   filter: { min_cutoff: 1.5, beta: 20 }     # one-euro low-pass of the landmarks (off when absent)
  *   vectors:                          # origin link → task link vectors that follow scale × human j0 → j1
  *     scale: 1.6                      #   robot length per human length
@@ -40,6 +41,7 @@ export interface HandConfig {
   capsule_radius?: number;
   penetration_margin?: number;
   velocity_limits?: boolean;
+  free_first_pass?: boolean;
   filter?: { min_cutoff?: number; beta?: number };
   vectors?: HandVectors;
   human_lateral?: HumanLateral;
@@ -47,7 +49,7 @@ export interface HandConfig {
   file?: string;
 }
 
-const TOP = ['palm_link', 'side', 'thumb', 'fingers', 'weights', 'pinch', 'capsule_radius', 'penetration_margin', 'velocity_limits', 'filter', 'vectors', 'human_lateral', 'palm_axes'];
+const TOP = ['palm_link', 'side', 'thumb', 'fingers', 'weights', 'pinch', 'capsule_radius', 'penetration_margin', 'velocity_limits', 'free_first_pass', 'filter', 'vectors', 'human_lateral', 'palm_axes'];
 const WEIGHT_KEYS: Record<string, keyof HandWeights> = {
   wrist_tip: 'wristTip', finger_shape: 'fingerShape', thumb_shape: 'thumbShape', thumb_free: 'thumbFree',
   pinch: 'pinch', penetration: 'penetration', smoothness: 'smoothness', vectors: 'vectors',
@@ -102,6 +104,10 @@ export function parseHandConfig(text: string, file?: string): HandConfig {
     if (typeof c.velocity_limits !== 'boolean') throw new UserError('velocity_limits must be true or false', file);
     out.velocity_limits = c.velocity_limits;
   }
+  if (c.free_first_pass !== undefined) {
+    if (typeof c.free_first_pass !== 'boolean') throw new UserError('free_first_pass must be true or false', file);
+    out.free_first_pass = c.free_first_pass;
+  }
   if (c.filter !== undefined) {
     if (typeof c.filter !== 'object' || c.filter === null || Array.isArray(c.filter)) throw new UserError('filter must be a mapping with min_cutoff and/or beta', file);
     const f = c.filter as Record<string, unknown>;
@@ -147,6 +153,7 @@ export function handOptionsFromConfig(cfg: HandConfig, opts: HandRetargeterOptio
     capsuleRadius: cfg.capsule_radius,
     penetrationMargin: cfg.penetration_margin,
     velocityLimits: cfg.velocity_limits,
+    freeFirstPass: cfg.free_first_pass,
     filter: cfg.filter ? { minCutoff: cfg.filter.min_cutoff, beta: cfg.filter.beta } : undefined,
     vectors: cfg.vectors,
     humanLateral: cfg.human_lateral,

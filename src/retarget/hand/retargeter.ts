@@ -88,6 +88,12 @@ export interface HandRetargeterOptions extends DiscoverOptions {
   /** Enforce velocity limits from the URDF as a per-frame box when solveFrame gets dt. Default true. */
   velocityLimits?: boolean;
   /**
+   * Solve every frame first without the penetration term, then with it from that result (as the first
+   * frame always is): fingers may pass each other on the way to the target instead of stopping where
+   * the previous frame's contact held them. About twice the iterations. Default false.
+   */
+  freeFirstPass?: boolean;
+  /**
    * Origin → task link vectors that follow scaled human landmark vectors (VectorObjective, weight
    * `weights.vectors`). Their `scale` is then also the hand scale of the wrist → tip and thumb → tip terms.
    */
@@ -232,6 +238,7 @@ export function createHandRetargeter(kin: Kinematics, opts: HandRetargeterOption
   const maxIt = opts.maxIterations ?? 12;
   const firstIt = opts.firstFrameIterations ?? 60;
   const useVel = opts.velocityLimits ?? true;
+  const freeFirst = opts.freeFirstPass ?? false;
   const filter = opts.filter ? new OneEuroFilter(63, opts.filter.minCutoff, opts.filter.beta) : null;
 
   const evaluate = (Hm: Float64Array | null, gm: Float64Array | null): number => {
@@ -392,7 +399,17 @@ export function createHandRetargeter(kin: Kinematics, opts: HandRetargeterOption
       cost = evaluate(null, null);
       lastIterations = its;
     } else {
-      cost = lm(maxIt, Math.min(Math.max(lambdaCarry, 1e-5), 1e-1));
+      if (freeFirst) {
+        // Track first without the penetration barrier (a warm start pressed against it stays stuck on
+        // it), then resolve the contacts from there; iterations of both passes are counted.
+        const penWeight = penetration.weight;
+        penetration.weight = 0;
+        lm(maxIt, Math.min(Math.max(lambdaCarry, 1e-5), 1e-1));
+        const its = lastIterations;
+        penetration.weight = penWeight;
+        cost = lm(maxIt, Math.min(Math.max(lambdaCarry, 1e-5), 1e-1));
+        lastIterations += its;
+      } else cost = lm(maxIt, Math.min(Math.max(lambdaCarry, 1e-5), 1e-1));
     }
     smooth.weight = smoothWeight;
     const it = lastIterations;
