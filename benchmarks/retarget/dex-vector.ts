@@ -24,6 +24,9 @@ import { retargetHand } from '../../src/retarget/hand/index.ts';
 import { parseYaml } from '../../src/io/text.ts';
 import { spawnSync } from 'node:child_process';
 import { discoverHand } from '../../src/retarget/hand/index.ts';
+import { robotGeometry } from '../../src/sim/geometry.ts';
+import { SelfCollisionWorld } from '../../src/sim/selfcollision.ts';
+import type { UrdfRobot } from '../../src/robot/urdf.ts';
 import { SHARED_DATA } from '../../test/helpers/shared.ts';
 
 const arg = (k: string) => { const i = process.argv.indexOf(k); return i >= 0 ? process.argv[i + 1] : undefined; };
@@ -80,6 +83,36 @@ export function pinchDistance(kin: Kinematics, q: ArrayLike<number>, T: number, 
   return { frames: n, mean: n ? sum / n : NaN };
 }
 
+/**
+ * Frames where two parts of the hand not joined by a joint overlap by 0.5 mm or more on the URDF's own
+ * collision geometry (meshes as convex hulls): the check `validate` makes (src/sim/selfcollision.ts,
+ * pairs overlapping at the zero pose excluded), and the deepest overlap (mm).
+ */
+export async function urdfContactFrames(robot: UrdfRobot, q: ArrayLike<number>, T: number): Promise<{ frames: number; deepestMm: number }> {
+  const geom = await robotGeometry(robot);
+  const kin = geom.kin, nq = kin.nq, L = kin.nLinks;
+  const pose = new Float64Array(T * L * 12), qq = new Float64Array(nq);
+  for (let t = 0; t < T; t++) {
+    for (let d = 0; d < nq; d++) qq[d] = q[t * nq + d];
+    kin.fk(qq);
+    pose.set(kin.pose.subarray(0, L * 12), t * L * 12);
+  }
+  const sc = await SelfCollisionWorld.create(geom);
+  let frames = 0, deepest = 0;
+  try {
+    for (let t = 0; t < T; t++) {
+      sc.place(pose, t * L * 12);
+      if (!sc.needsQueries()) continue;
+      await sc.loadQueries();
+      const cs = sc.contacts(0.0005);
+      if (cs.length) { frames++; deepest = Math.max(deepest, cs[0].depth); }
+    }
+  } finally {
+    sc.free();
+  }
+  return { frames, deepestMm: deepest * 1000 };
+}
+
 /** Frames × dofs whose step exceeds the URDF velocity limit at the clip's frame rate. */
 function velocityViolations(kin: Kinematics, q: ArrayLike<number>, T: number, fps: number): number {
   const nq = kin.nq;
@@ -117,11 +150,13 @@ function dexMotion(h: string, kin: Kinematics, urdf: string, yml: string): { q: 
 }
 
 const HANDS = ['allegro', 'inspire', 'leap', 'shadow'];
-if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('dex-vector.ts')) {
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('dex-vector.ts')) await main();
+
+async function main(): Promise<void> {
   console.log(`machine: ${os.cpus()[0]?.model} x${os.cpus().length}, node ${process.version}, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}, ${new Date().toISOString()}`);
   console.log('');
-  console.log('| hand | frames | config | vector error, reel2real (mm) | vector error, dex-retargeting (mm) | thumb–finger tip distance in human pinches (frames): reel2real / dex (mm) | velocity-limit violations: reel2real / dex | frames/s (CPU, whole retargetHand call, median) | lag median (frames) | penetration frames (capsules) | dex FK stand-in vs ours (mm) |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('| hand | frames | config | vector error, reel2real (mm) | vector error, dex-retargeting (mm) | thumb–finger tip distance in human pinches (frames): reel2real / dex (mm) | velocity-limit violations: reel2real / dex | frames/s (CPU, whole retargetHand call, median) | lag median (frames) | penetration frames (capsules) | frames with contact on the URDF collision geometry (deepest mm): reel2real / dex | dex FK stand-in vs ours (mm) |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const h of HANDS) {
     const dir = path.join(SHARED_DATA, 'hands', `${h}_right`);
     const yml = path.join(dir, 'dex_retargeting_configs', `teleop_vector_${h}_hand_right.yml`);
@@ -150,7 +185,10 @@ if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith
     const dexPin = typeof dx === 'string' ? '-' : (pinchDistance(kin, dx.q, T).mean * 1000).toFixed(1);
     const dexVel = typeof dx === 'string' ? '-' : String(velocityViolations(kin, dx.q, T, track.fps));
     const mapping = m.mapping as any;
-    console.log(`| ${h} | ${T} | ${mapping.config ?? 'none'} | ${(err * 1000).toFixed(1)} | ${dexErr} | ${(pin.mean * 1000).toFixed(1)} / ${dexPin} (${pin.frames}) | ${q.velocity_limit_violations} / ${dexVel} | ${Math.round(med(cpu))} | ${q.lag?.median_frames} | ${q.penetration_frames} | ${typeof dx === 'string' ? '-' : dx.fkCheckMm.toFixed(4)} |`);
+    const uc = await urdfContactFrames(robot, m.q, T);
+    const dc = typeof dx === 'string' ? null : await urdfContactFrames(robot, dx.q, T);
+    const contact = `${uc.frames} (${uc.deepestMm.toFixed(1)}) / ${dc ? `${dc.frames} (${dc.deepestMm.toFixed(1)})` : '-'}`;
+    console.log(`| ${h} | ${T} | ${mapping.config ?? 'none'} | ${(err * 1000).toFixed(1)} | ${dexErr} | ${(pin.mean * 1000).toFixed(1)} / ${dexPin} (${pin.frames}) | ${q.velocity_limit_violations} / ${dexVel} | ${Math.round(med(cpu))} | ${q.lag?.median_frames} | ${q.penetration_frames} | ${contact} | ${typeof dx === 'string' ? '-' : dx.fkCheckMm.toFixed(4)} |`);
   }
   console.log('');
   console.log(`load average at the end: ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
