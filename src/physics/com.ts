@@ -135,16 +135,39 @@ export function planCom(comRef: Float64Array, T: number, dt: number, gravity: nu
   return { com, vel, acc, zmpRef, zmp, maxShift, shiftedFrames: shifted };
 }
 
-function firstDiff(x: Float64Array, T: number, dt: number, out: Float64Array): void {
+export function firstDiff(x: Float64Array, T: number, dt: number, out: Float64Array): void {
   for (let t = 0; t < T; t++) {
     const a = Math.max(0, t - 1), b = Math.min(T - 1, t + 1);
     for (let k = 0; k < 3; k++) out[3 * t + k] = b > a ? (x[3 * b + k] - x[3 * a + k]) / ((b - a) * dt) : 0;
   }
 }
 
-function secondDiff(x: Float64Array, T: number, dt: number, out: Float64Array): void {
+export function secondDiff(x: Float64Array, T: number, dt: number, out: Float64Array): void {
   for (let t = 0; t < T; t++) {
     const i = Math.min(Math.max(t, 1), T - 2);
     for (let k = 0; k < 3; k++) out[3 * t + k] = T >= 3 ? (x[3 * (i + 1) + k] - 2 * x[3 * i + k] + x[3 * (i - 1) + k]) / (dt * dt) : 0;
   }
+}
+
+/**
+ * The horizontal CoM shift dx ([T,2]) whose cart-table ZMP is dp ([T,2]): dx_t - (z_t / g) dx''_t = dp_t with
+ * dx = 0 at both ends (z_t from com, [T,3]). Used to correct a motion's CoM by the part of its ZMP that leaves the
+ * support.
+ */
+export function zmpShift(dp: Float64Array, com: Float64Array, T: number, dt: number, gravity: number): Float64Array {
+  const out = new Float64Array(2 * T);
+  if (T < 3) return out;
+  const cp = new Float64Array(T), d = new Float64Array(T);
+  for (let k = 0; k < 2; k++) {
+    for (let t = 1; t <= T - 2; t++) {
+      const r = Math.max(0.05, com[3 * t + 2]) / gravity / (dt * dt);
+      const lower = -r, diag = 1 + 2 * r, upper = -r;
+      const den = t === 1 ? diag : diag - lower * cp[t - 1];
+      cp[t] = upper / den;
+      d[t] = (dp[2 * t + k] - (t === 1 ? 0 : lower * d[t - 1])) / den;
+    }
+    out[2 * (T - 2) + k] = d[T - 2];
+    for (let t = T - 3; t >= 1; t--) out[2 * t + k] = d[t] - cp[t] * out[2 * (t + 1) + k];
+  }
+  return out;
 }

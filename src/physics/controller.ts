@@ -49,6 +49,10 @@ export interface ControllerGains {
   mu: number;
   /** A reference-stance foot counts as in contact when its lowest sole corner is below this (m). */
   contactHeight: number;
+  /** A contact foot's corner carries force only within this height of its lowest corner (m; 0 = all four). */
+  cornerHeight: number;
+  /** Include the velocity-product term J-dot u in the foot and hand tasks (J qdd = a - J-dot u). */
+  drift: boolean;
   /** Capture-point step adjustment: a swing foot's target moves horizontally by gain x the capture-point error
    *  (measured minus planned, xi = c + v / omega), clamped to max (m); gain 0 = the reference's footholds. */
   stepGain: number;
@@ -104,6 +108,9 @@ export interface ControlContext {
   stepOffset: Float64Array;
   scratch6: Float64Array; // 6 x n Jacobian scratch
   err: Float64Array; quat: Float64Array;
+  /** J-dot u of a link's origin (linear 3, angular 3) at the current state, into `bias` (when gains.drift). */
+  drift(link: number): void;
+  bias: Float64Array;
 }
 
 export interface Task {
@@ -170,13 +177,15 @@ export class FootTask implements Task {
     const tq = stance ? c.holdQuat : t.footQuat;
     kin.linkQuat(this.link, c.quat);
     rotationError(tq.subarray(4 * f, 4 * f + 4), c.quat, c.err);
+    c.drift(this.link);
     for (let r = 0; r < 6; r++) {
       let v = 0;
       const jr = r * n;
       for (let i = 0; i < n; i++) v += J[jr + i] * u[i];
       const vRef = stance || r >= 3 ? 0 : t.footVel[3 * f + r];
       const e = r < 3 ? tp[3 * f + r] + (!stance && r < 2 ? c.stepOffset[r] : 0) - P[o + 9 + r] : c.err[r - 3];
-      b[r] = g.kp * e + g.kd * (vRef - v);
+      // J qdd = desired acceleration - J-dot u.
+      b[r] = g.kp * e + g.kd * (vRef - v) - c.bias[r];
       w[r] = g.weight;
     }
     return 6;
@@ -195,10 +204,11 @@ export class HandTask implements Task {
     kin.jacobian(this.link, null, c.scratch6, this.floating);
     J.set(c.scratch6.subarray(0, 3 * n));
     const o = 12 * this.link;
+    c.drift(this.link);
     for (let r = 0; r < 3; r++) {
       let v = 0;
       for (let i = 0; i < n; i++) v += J[r * n + i] * u[i];
-      b[r] = g.kp * (t.handPos[3 * this.hand + r] - kin.pose[o + 9 + r]) + g.kd * (t.handVel[3 * this.hand + r] - v);
+      b[r] = g.kp * (t.handPos[3 * this.hand + r] - kin.pose[o + 9 + r]) + g.kd * (t.handVel[3 * this.hand + r] - v) - c.bias[r];
       w[r] = g.weight;
     }
     return 3;
@@ -238,6 +248,9 @@ export class WholeBodyController {
   normalForce = 0;
   /** Control period (s): the horizon of the velocity-limit bound. */
   controlDt = 0.01;
+  /** Touch-down holds the target's foot height and orientation (set when the targets are a balanced reference with
+   *  flat stance feet) instead of the pose the foot landed in. */
+  holdTarget = false;
   /** Print achieved vs desired task values after each solve (diagnostics). */
   debug = false;
   private lastNx = -1;
@@ -334,6 +347,13 @@ export class WholeBodyController {
       com: new Float64Array(3), comVel: new Float64Array(3), nLam: 0, lamDir: new Float64Array(3 * Math.max(1, nLamMax)),
       contact: new Uint8Array(nF), holdPos: new Float64Array(3 * nF), holdQuat: new Float64Array(4 * nF), stepOffset: new Float64Array(2),
       scratch6: new Float64Array(6 * n), err: new Float64Array(3), quat: new Float64Array(4),
+      bias: new Float64Array(6),
+      drift: (link: number): void => {
+        const bias = this.ctx.bias;
+        if (!o.gains.drift) { bias.fill(0); return; }
+        const P = this.kin.pose, k = 12 * link;
+        this.model.biasAcceleration(geom.bodyOfLink[link], P[k + 9], P[k + 10], P[k + 11], bias);
+      },
     };
     const eff = this.kin.effortLimit;
     for (let d = 0; d < this.nq; d++) {
@@ -401,14 +421,25 @@ export class WholeBodyController {
       }
       const contact = target.stance[f] === 1 && low < ctx.gains.contactHeight ? 1 : 0;
       if (contact && !ctx.contact[f]) {
-        // Touch-down: hold the foot where it is (on the ground).
-        for (let r = 0; r < 3; r++) ctx.holdPos[3 * f + r] = pose[lo + 9 + r];
-        ctx.holdPos[3 * f + 2] -= Math.max(0, low);
-        kin.linkQuat(ft.link, ctx.holdQuat, 4 * f);
+        // Touch-down: hold the foot where it landed (horizontally), at the target's height and orientation (with the
+        // balanced reference: flat on the ground), so a foot that lands tilted is laid flat rather than held tilted.
+        for (let r = 0; r < 2; r++) ctx.holdPos[3 * f + r] = pose[lo + 9 + r];
+        if (this.holdTarget) {
+          ctx.holdPos[3 * f + 2] = target.footPos[3 * f + 2];
+          for (let r = 0; r < 4; r++) ctx.holdQuat[4 * f + r] = target.footQuat[4 * f + r];
+        } else {
+          ctx.holdPos[3 * f + 2] = pose[lo + 11] - Math.max(0, low);
+          kin.linkQuat(ft.link, ctx.holdQuat, 4 * f);
+        }
       }
       ctx.contact[f] = contact;
       if (!contact) continue;
       for (let k = 0; k < 4; k++) {
+        // Only corners on the ground carry force: a tilted foot bears on its lowest edge, and the plan must know it.
+        if (ctx.gains.cornerHeight > 0) {
+          const x = ft.corners[3 * k], y = ft.corners[3 * k + 1], z = ft.corners[3 * k + 2];
+          if (pose[lo + 6] * x + pose[lo + 7] * y + pose[lo + 8] * z + pose[lo + 11] > low + ctx.gains.cornerHeight) continue;
+        }
         kin.jacobian(ft.link, ft.corners.subarray(3 * k, 3 * k + 3), this.Jc, true);
         for (let e = 0; e < EDGES; e++) {
           const ex = this.edge[3 * e], ey = this.edge[3 * e + 1], ez = this.edge[3 * e + 2];

@@ -22,7 +22,8 @@ import { discoverBody } from '../retarget/discover.ts';
 import { isHandRobot } from '../retarget/hand/index.ts';
 import { WholeBodyController, makeControlTarget, type FootSpec } from './controller.ts';
 import { createPlant, makePlantState, type Plant } from '../sim/plant.ts';
-import { planCom, type ComPlan } from './com.ts';
+import { planCom, firstDiff, secondDiff, type ComPlan } from './com.ts';
+import { rebalance, type Rebalanced } from './rebalance.ts';
 import { controllerGains, loadPhysicsConfig } from './config.ts';
 import { deepMerge } from '../quality/config.ts';
 
@@ -52,7 +53,9 @@ export interface PhysicsDeviation {
   heading: { mean_deg: number; max_deg: number };
   /** Fraction of frames (over feet) where the simulated foot's contact differs from the reference's stance. */
   timing: { contact_mismatch: number };
-  com: { zmp_shift_max_m: number; zmp_shifted_frames: number };
+  /** The CoM plan's ZMP shift; with the balanced reference, the multibody ZMP's largest distance outside the pinned
+   *  support (max, and fraction of supported frames more than 1 cm outside) before and after balancing. */
+  com: { zmp_shift_max_m: number; zmp_shifted_frames: number; zmp_outside_before_m?: number; zmp_outside_after_m?: number; zmp_outside_fraction_before?: number; zmp_outside_fraction_after?: number };
 }
 
 export interface PhysicsReport {
@@ -185,7 +188,7 @@ function intervals(mask: Uint8Array, minLen = 1): [number, number][] {
 }
 
 /** Pass-through result: the reference unchanged, with the reason the controller could not start. */
-function cannotStart(motion: RobotMotion, message: string, base: 'fixed' | 'floating'): { motion: RobotMotion; report: PhysicsReport } {
+function cannotStart(motion: RobotMotion, message: string, base: 'fixed' | 'floating'): PhysicsResult {
   const report: PhysicsReport = {
     status: 'infeasible', output: 'reference', reasons: [{ kind: 'start', message, frames: [[0, 0]] }], deviation: null, engine: 'articulated',
     self_contacts: false, base, torque_saturation: { longest_s: 0, joints: [] },
@@ -221,7 +224,16 @@ export function physicsMeta(r: PhysicsReport): Record<string, unknown> {
  * reference kept) and the report. Bad input the controller cannot start from gives status `infeasible` with a
  * one-line reason and the reference unchanged as the motion.
  */
-export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot | string, opts: PhysicsOptions = {}): Promise<{ motion: RobotMotion; report: PhysicsReport }> {
+export interface PhysicsResult {
+  /** The output motion (simulated, or the kinematic reference when infeasible) with the reference kept beside it. */
+  motion: RobotMotion;
+  report: PhysicsReport;
+  /** The balanced kinematic reference the controller tracked (floating base with rebalance on): stance feet pinned
+   *  flat, CoM moved so the multibody ZMP stays in the support. */
+  balanced?: RobotMotion;
+}
+
+export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot | string, opts: PhysicsOptions = {}): Promise<PhysicsResult> {
   const cpu0 = process.cpuUsage();
   const wall0 = performance.now();
   const robot = typeof robotOrUrdf === 'string' ? loadUrdf(robotOrUrdf) : robotOrUrdf;
@@ -269,39 +281,55 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
   const k = Math.max(1, Math.ceil(ref.dt / cfg.sim.max_dt - 1e-9));
   const dt = ref.dt / k;
   ctrl.controlDt = dt * cfg.sim.control_every;
-  const plant: Plant = await createPlant(geom, { engine: opts.engine ?? 'articulated', dt, fixedBase: !floating, friction: cfg.sim.friction, gravity: cfg.sim.gravity });
+  const plant: Plant = await createPlant(geom, { engine: opts.engine ?? 'articulated', dt, fixedBase: !floating, friction: cfg.sim.friction, gravity: cfg.sim.gravity, jointStops: cfg.sim.joint_stops });
 
-  // Per-frame targets.
-  const footTr = footSpecs.map((f) => linkTrack(ref, kin, f.link));
-  const handTr = hands.map((h) => linkTrack(ref, kin, h.link));
-  const rootTr = linkTrack(ref, kin, 0);
+  // Stance per (ordered) foot.
+  const stance = new Uint8Array(T * nF);
+  if (contacts) for (let t = 0; t < T; t++) for (let i = 0; i < nF; i++) stance[t * nF + i] = contacts.stance[t * nF + footOrder[i]];
+  const comRef = floating ? referenceCom(ref, geom) : new Float64Array(3 * T);
+  let plan: ComPlan | null = contacts
+    ? planCom(comRef, T, ref.dt, cfg.sim.gravity, contacts.polygons, cfg.com.zmp_margin, Math.max(1, Math.round(cfg.com.smoothing / ref.dt)))
+    : null;
+  // The reference the controller tracks: the kinematic retarget, or (floating base) its balanced version, with
+  // the stance feet pinned and the CoM moved until the multibody ZMP stays in the support. Deviations and the
+  // verdict are measured against the kinematic retarget (ref).
+  let balanced: Rebalanced | null = null;
+  let tref: Reference = ref;
+  if (contacts && plan && cfg.rebalance.enabled) {
+    const rb = cfg.rebalance;
+    balanced = rebalance(ref, geom, footSpecs, stance, hands.map((h) => h.link), plan.com, cfg.sim.gravity,
+      { rounds: rb.rounds, ikPeriod: rb.ik_period, ikIters: rb.ik_iters, margin: rb.margin, smoothing: rb.smoothing, weights: rb.weights });
+    tref = balanced.ref;
+    const vel = new Float64Array(3 * T), acc = new Float64Array(3 * T);
+    firstDiff(balanced.com, T, ref.dt, vel);
+    secondDiff(balanced.com, T, ref.dt, acc);
+    plan = { ...plan, com: balanced.com, vel, acc };
+  }
+
+  ctrl.holdTarget = balanced !== null;
+  // Per-frame targets (from the tracked reference).
+  const footTr = footSpecs.map((f) => linkTrack(tref, kin, f.link));
+  const handTr = hands.map((h) => linkTrack(tref, kin, h.link));
   const rootAngVel = new Float64Array(3 * T);
   {
     const e = new Float64Array(3);
     for (let t = 0; t < T; t++) {
       const a = Math.max(0, t - 1), b = Math.min(T - 1, t + 1);
-      rotationError(ref.rootQuat.subarray(4 * b, 4 * b + 4), ref.rootQuat.subarray(4 * a, 4 * a + 4), e);
+      rotationError(tref.rootQuat.subarray(4 * b, 4 * b + 4), tref.rootQuat.subarray(4 * a, 4 * a + 4), e);
       for (let c = 0; c < 3; c++) rootAngVel[3 * t + c] = b > a ? e[c] / ((b - a) * ref.dt) : 0;
     }
   }
-  // Stance per (ordered) foot, and the target foot height lowered onto the ground while in stance.
-  const stance = new Uint8Array(T * nF);
-  if (contacts) for (let t = 0; t < T; t++) for (let i = 0; i < nF; i++) {
-    const f = footOrder[i];
-    stance[t * nF + i] = contacts.stance[t * nF + f];
-    if (stance[t * nF + i]) footTr[i].pos[3 * t + 2] -= contacts.height[t * nF + f];
+  // Without the balanced reference, a stance foot's target is lowered onto the ground (pinned feet already are).
+  if (contacts && !balanced) for (let t = 0; t < T; t++) for (let i = 0; i < nF; i++) {
+    if (stance[t * nF + i]) footTr[i].pos[3 * t + 2] -= contacts.height[t * nF + footOrder[i]];
   }
-  const comRef = floating ? referenceCom(ref, geom) : new Float64Array(3 * T);
-  const plan: ComPlan | null = contacts
-    ? planCom(comRef, T, ref.dt, cfg.sim.gravity, contacts.polygons, cfg.com.zmp_margin, Math.max(1, Math.round(cfg.com.smoothing / ref.dt)))
-    : null;
 
   const target = makeControlTarget(nq, nF, hands.length);
   const state = makePlantState(nq);
   // Initial state: frame 0 with the reference's velocities.
-  state.q.set(ref.q.subarray(0, nq)); state.qd.set(ref.qd.subarray(0, nq));
-  state.rootPos.set(ref.rootPos.subarray(0, 3)); state.rootQuat.set(ref.rootQuat.subarray(0, 4));
-  if (floating && T > 1) for (let c = 0; c < 3; c++) state.rootVel[c] = (ref.rootPos[3 + c] - ref.rootPos[c]) / ref.dt;
+  state.q.set(tref.q.subarray(0, nq)); state.qd.set(tref.qd.subarray(0, nq));
+  state.rootPos.set(tref.rootPos.subarray(0, 3)); state.rootQuat.set(tref.rootQuat.subarray(0, 4));
+  if (floating && T > 1) for (let c = 0; c < 3; c++) state.rootVel[c] = (tref.rootPos[3 + c] - tref.rootPos[c]) / ref.dt;
   if (floating) state.rootAngVel.set(rootAngVel.subarray(0, 3));
   plant.reset(state);
 
@@ -331,9 +359,9 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
       if (steps % cfg.sim.control_every === 0) {
         const u = s / k;
         const time = (f + u) * ref.dt;
-        sampleReference(ref, time, qS, qdS, pS, quS);
+        sampleReference(tref, time, qS, qdS, pS, quS);
         target.qRef.set(qS); target.qdRef.set(qdS);
-        for (let d = 0; d < nq; d++) target.qddRef[d] = ref.qdd[f * nq + d] * (1 - u) + ref.qdd[(f + 1) * nq + d] * u;
+        for (let d = 0; d < nq; d++) target.qddRef[d] = tref.qdd[f * nq + d] * (1 - u) + tref.qdd[(f + 1) * nq + d] * u;
         target.rootQuat.set(quS);
         for (let c = 0; c < 3; c++) target.rootAngVel[c] = rootAngVel[3 * f + c] * (1 - u) + rootAngVel[3 * f + 3 + c] * u;
         const fi = u < 0.5 ? f : f + 1;
@@ -384,7 +412,7 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
         if (floating && fallen(f + 1)) { stoppedAt = f + 1; break; }
       }
     }
-    if (process.env.PHYS_DEBUG && f >= Number(process.env.PHYS_DEBUG) && f < Number(process.env.PHYS_DEBUG) + 100 && f % 4 === 0) console.log(f, 'z', state.rootPos[2].toFixed(3), 'refz', ref.rootPos[3 * f + 2].toFixed(3), 'simxy', state.rootPos[0].toFixed(3), state.rootPos[1].toFixed(3), 'refxy', ref.rootPos[3 * f].toFixed(3), ref.rootPos[3 * f + 1].toFixed(3), 'st', Array.from(target.stance).join(''), 'ct', [0, 1].map((i) => +ctrl.inContact(i)).join(''), 'fz', ctrl.normalForce.toFixed(0), 'sat', ctrl.saturated, 'com', Array.from(target.com).map((v) => v.toFixed(3)).join(' '), 'simcom', Array.from(ctrl.com).map((v) => v.toFixed(3)).join(' '));
+    if (process.env.PHYS_DEBUG && f >= Number(process.env.PHYS_DEBUG) && f < Number(process.env.PHYS_DEBUG) + 100 && f % 4 === 0) console.log(f, 'z', state.rootPos[2].toFixed(3), 'trefz', tref.rootPos[3 * f + 2].toFixed(3), 'simxy', state.rootPos[0].toFixed(3), state.rootPos[1].toFixed(3), 'trefxy', tref.rootPos[3 * f].toFixed(3), tref.rootPos[3 * f + 1].toFixed(3), 'jerr', Array.from(state.q).map((v, d) => [v - tref.q[f * nq + d], d] as const).sort((a, b) => Math.abs(b[0]) - Math.abs(a[0])).slice(0, 4).map(([e, d]) => kin.dofNames[d].replace('_joint', '') + ':' + e.toFixed(2)).join(' '), 'footz', footSpecs.map((fs, i) => { const P = plant.linkPoses(); return (P[12 * fs.link + 11] - footTr[i].pos[3 * f + 2]).toFixed(3); }).join(','), 'st', Array.from(target.stance).join(''), 'ct', [0, 1].map((i) => +ctrl.inContact(i)).join(''), 'fz', ctrl.normalForce.toFixed(0), 'sat', ctrl.saturated, 'com', Array.from(target.com).map((v) => v.toFixed(3)).join(' '), 'simcom', Array.from(ctrl.com).map((v) => v.toFixed(3)).join(' '));
   }
   if (stoppedAt >= 0) {
     for (let f = stoppedAt + 1; f < T; f++) { outQ.copyWithin(f * nq, stoppedAt * nq, stoppedAt * nq + nq); outPos.copyWithin(3 * f, 3 * stoppedAt, 3 * stoppedAt + 3); outQuat.copyWithin(4 * f, 4 * stoppedAt, 4 * stoppedAt + 4); }
@@ -462,7 +490,10 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
     root_path: { mean_m: r4(rootSum / T), max_m: r4(rootMax) },
     heading: { mean_deg: r4((headSum / T) * deg, 2), max_deg: r4(headMax * deg, 2) },
     timing: { contact_mismatch: r4(nF && T > 1 ? mismatch / ((T - 1) * nF) : 0, 3) },
-    com: { zmp_shift_max_m: r4(plan?.maxShift ?? 0), zmp_shifted_frames: plan?.shiftedFrames ?? 0 },
+    com: {
+      zmp_shift_max_m: r4(plan?.maxShift ?? 0), zmp_shifted_frames: plan?.shiftedFrames ?? 0,
+      ...(balanced ? { zmp_outside_before_m: r4(balanced.zmpOutsideBefore), zmp_outside_after_m: r4(balanced.zmpOutsideAfter), zmp_outside_fraction_before: r4(balanced.zmpOutsideFractionBefore, 3), zmp_outside_fraction_after: r4(balanced.zmpOutsideFractionAfter, 3) } : {}),
+    },
   };
 
   // ---- verdict -------------------------------------------------------------------------------------
@@ -545,7 +576,16 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
       stance_foot_max_m: d2?.stance_foot.max_m ?? null, agree: !disagreement.length, disagreement,
     };
   }
-  return { motion: withPhysics(motion, output === 'reference' ? motion : simMotion, report), report };
+  return { motion: withPhysics(motion, output === 'reference' ? motion : simMotion, report), report, ...(balanced ? { balanced: balancedMotion(motion, tref, kin) } : {}) };
+}
+
+/** The balanced reference as a motion in the input's joint order. */
+function balancedMotion(motion: RobotMotion, tref: Reference, kin: Kinematics): RobotMotion {
+  const T = tref.T, n = motion.jointNames.length, nq = kin.nq;
+  const map = motion.jointNames.map((nm) => kin.dofIndex(nm));
+  const q = new Float32Array(T * n);
+  for (let t = 0; t < T; t++) for (let i = 0; i < n; i++) q[t * n + i] = tref.q[t * nq + map[i]];
+  return { ...motion, q, rootPos: Float32Array.from(tref.rootPos), rootQuat: Float32Array.from(tref.rootQuat) };
 }
 
 /** The kinematic reference stored beside a physics motion (null when the motion has none). */

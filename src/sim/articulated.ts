@@ -40,6 +40,14 @@ export interface ArticulatedOptions {
   iterations?: number;
   /** Stop sweeping when no impulse changed by more than this in a sweep (N s; default 1e-6 m g dt). */
   tolerance?: number;
+  /**
+   * Joint stops at the URDF position limits (default off): a joint beyond its range meets a stiff one-sided
+   * spring-damper (natural frequency `stopHz`, critically damped on the joint's own inertia), integrated
+   * implicitly like the PD gains. Real robots have mechanical stops; without them a weak actuator lets the ground
+   * roll a joint far past its range.
+   */
+  jointStops?: boolean;
+  stopHz?: number;
 }
 
 const MAX_PER_BODY = 4;
@@ -57,6 +65,8 @@ export class ArticulatedBody {
   readonly gravity: number;
   readonly friction: number;
   readonly fixedBase: boolean;
+  /** Joint stops: natural frequency (rad/s) of the stop spring, 0 = no stops. */
+  readonly stopW: number;
   /** State: joint positions, generalised velocity, root pose. */
   readonly q: Float64Array;
   readonly u: Float64Array;
@@ -149,6 +159,7 @@ export class ArticulatedBody {
     this.beta = opts.baumgarte ?? 0.2;
     this.slop = opts.slop ?? 0.0005;
     this.iters = opts.iterations ?? 30;
+    this.stopW = opts.jointStops ? 2 * Math.PI * (opts.stopHz ?? 30) : 0;
     this.q = new Float64Array(this.nq);
     this.u = new Float64Array(this.n);
     this.base = { pos: this.basePos, quat: this.baseQuat };
@@ -432,6 +443,23 @@ export class ArticulatedBody {
   }
 
   /**
+   * Velocity-product acceleration (J-dot u) of a point fixed in body b, at world position (px, py, pz): its
+   * acceleration when every generalised acceleration is zero. Valid after bias(): linear (3) then the body's
+   * angular (3) into out. The base's own velocity terms are included; gravity is not.
+   */
+  biasAcceleration(b: number, px: number, py: number, pz: number, out: Float64Array): void {
+    const { o, w, al, ac } = this;
+    const rx = px - o[3 * b], ry = py - o[3 * b + 1], rz = pz - o[3 * b + 2];
+    const wx = w[3 * b], wy = w[3 * b + 1], wz = w[3 * b + 2];
+    const ax = al[3 * b], ay = al[3 * b + 1], az = al[3 * b + 2];
+    const wrx = wy * rz - wz * ry, wry = wz * rx - wx * rz, wrz = wx * ry - wy * rx;
+    out[0] = ac[3 * b] + ay * rz - az * ry + wy * wrz - wz * wry;
+    out[1] = ac[3 * b + 1] + az * rx - ax * rz + wz * wrx - wx * wrz;
+    out[2] = ac[3 * b + 2] + ax * ry - ay * rx + wx * wry - wy * wrx - this.gravity;
+    out[3] = ax; out[4] = ay; out[5] = az;
+  }
+
+  /**
    * One time step. tau: joint generalised forces (nq) already capped; kp, kd: the stiffness and damping
    * of tau's PD part per dof, integrated implicitly (0 for a dof at its cap); fext: external forces per
    * body at its COM (3 per body) or null; baseWrench: force (3, at the root origin) and torque (3) on the
@@ -448,6 +476,19 @@ export class ArticulatedBody {
     if (baseWrench && !this.fixedBase) for (let i = 0; i < 6; i++) rhs[i] += dt * baseWrench[i];
     for (let d = 0; d < this.nq; d++) {
       const i = c0 + d;
+      if (this.stopW > 0) {
+        // Joint stop: beyond (or about to pass) a limit, a one-sided spring-damper towards it on the joint's own
+        // inertia M_ii, implicit: (M_ii + dt D + dt^2 K) du = dt (-K e - D u) - dt^2 K u.
+        const qd = this.q[d], lo = this.kin.lower[d], hi = this.kin.upper[d], qn = qd + dt * u[i];
+        // e: how far past the limit the joint is now (0 when inside but about to pass it this step).
+        const e = qn > hi ? Math.max(0, qd - hi) : qn < lo ? Math.min(0, qd - lo) : 0;
+        if (qn > hi || qn < lo) {
+          const mi = M[i * n + i], w = this.stopW;
+          const K = mi * w * w, D = 2 * mi * w;
+          M[i * n + i] += dt * D + dt * dt * K;
+          rhs[i] += dt * (-K * e - D * u[i]) - dt * dt * K * u[i];
+        }
+      }
       M[i * n + i] += dt * kd[d] + dt * dt * kp[d];
       rhs[i] += dt * tau[d] - dt * dt * kp[d] * u[i];
     }

@@ -89,6 +89,8 @@ export interface PlantOptions {
   contactIterations?: number;
   /** Articulated: a sweep changing no contact impulse by more than this (N s) ends the solve (default 1e-6 m g dt). */
   contactTolerance?: number;
+  /** Articulated: joint stops at the URDF position limits (default off; see ArticulatedOptions.jointStops). */
+  jointStops?: boolean;
   /** Rapier: solver iterations (default 4). */
   solverIterations?: number;
   /** Rapier: simulate self-contact (default true). */
@@ -157,7 +159,7 @@ class ArticulatedPlant implements Plant {
   private readonly contactView: { count: number; points: Float64Array; impulses: Float64Array };
 
   constructor(geom: RobotGeometry, o: PlantOptions) {
-    this.body = new ArticulatedBody(geom, { dt: o.dt, gravity: o.gravity, friction: o.friction, fixedBase: o.fixedBase, iterations: o.contactIterations, tolerance: o.contactTolerance });
+    this.body = new ArticulatedBody(geom, { dt: o.dt, gravity: o.gravity, friction: o.friction, fixedBase: o.fixedBase, iterations: o.contactIterations, tolerance: o.contactTolerance, jointStops: o.jointStops });
     this.dt = o.dt;
     this.gravity = o.gravity;
     this.nq = this.body.nq;

@@ -168,3 +168,78 @@ describe('articulated dynamics (r2r_humanoid)', () => {
   });
 });
 
+
+describe('joint stops (ArticulatedOptions.jointStops)', () => {
+  it('a joint driven hard against its URDF limit stops there with stops on, and runs past it without', async () => {
+    const geom = await robotGeometry(loadUrdf(URDF));
+    const kin = geom.kin;
+    // A joint with a finite range; drive it with its full effort (or 50 N m) towards the upper limit for 1 s.
+    const d = kin.dofNames.findIndex((_, i) => Number.isFinite(kin.upper[i]) && kin.upper[i] - kin.lower[i] < 3);
+    expect(d).toBeGreaterThanOrEqual(0);
+    const effort = Number.isFinite(kin.effortLimit[d]) && kin.effortLimit[d] > 0 ? kin.effortLimit[d] : 50;
+    const run = (stops: boolean): number => {
+      const sim = new ArticulatedBody(geom, { dt: 0.005, gravity: 0, friction: 0.9, fixedBase: true, jointStops: stops });
+      sim.reset(new Float64Array(kin.nq), { pos: [0, 0, 1], quat: [1, 0, 0, 0] });
+      const tau = new Float64Array(kin.nq), zero = new Float64Array(kin.nq);
+      tau[d] = effort;
+      let worst = -Infinity;
+      for (let i = 0; i < 200; i++) { sim.step(tau, zero, zero, null); worst = Math.max(worst, sim.q[d]); }
+      return worst - kin.upper[d];
+    };
+    const over = run(false), stopped = run(true);
+    expect(over).toBeGreaterThan(0.3); // without stops the actuator takes it far past the range
+    expect(stopped).toBeLessThan(0.02); // with stops it stays within 0.02 rad of the limit
+  });
+});
+
+describe('velocity-product acceleration (biasAcceleration)', () => {
+  it('equals the time derivative of J u at fixed u, by finite differences, for points across the tree', async () => {
+    const geom = await robotGeometry(loadUrdf(URDF));
+    const kin = geom.kin;
+    const sim = new ArticulatedBody(geom, { dt: 0.001, gravity: 9.81, friction: 0.9, fixedBase: false });
+    const r = rng(7);
+    const q = new Float64Array(kin.nq).map(() => 0.5 * r());
+    const quat = [0.96, 0.1, -0.2, 0.15];
+    const qn = Math.hypot(...quat);
+    const base = { pos: [0.1, -0.2, 1], quat: quat.map((v) => v / qn) };
+    sim.reset(q, base);
+    for (let i = 0; i < sim.n; i++) sim.u[i] = 1.5 * r();
+    sim.prepare();
+    sim.bias(null);
+    const n = sim.n, J = new Float64Array(6 * n), out = new Float64Array(6);
+    const vel = (qq: ArrayLike<number>, b: { pos: number[]; quat: number[] }, link: number): number[] => {
+      kin.fk(qq, b);
+      kin.jacobian(link, null, J, true);
+      const v = [0, 0, 0, 0, 0, 0];
+      for (let k = 0; k < 6; k++) for (let i = 0; i < n; i++) v[k] += J[k * n + i] * sim.u[i];
+      return v;
+    };
+    const eps = 1e-6;
+    // State advanced by eps along u: joints, root position, root orientation (world angular velocity).
+    const q2 = q.map((v, d) => v + eps * sim.u[6 + d]);
+    const w = [sim.u[3] * eps, sim.u[4] * eps, sim.u[5] * eps];
+    const [qw, qx, qy, qz] = base.quat;
+    const dq = [1, w[0] / 2, w[1] / 2, w[2] / 2];
+    const quat2 = [
+      dq[0] * qw - dq[1] * qx - dq[2] * qy - dq[3] * qz, dq[0] * qx + dq[1] * qw + dq[2] * qz - dq[3] * qy,
+      dq[0] * qy - dq[1] * qz + dq[2] * qw + dq[3] * qx, dq[0] * qz + dq[1] * qy - dq[2] * qx + dq[3] * qw,
+    ];
+    const n2 = Math.hypot(...quat2);
+    const base2 = { pos: base.pos.map((v, k) => v + eps * sim.u[k]), quat: quat2.map((v) => v / n2) };
+    let checked = 0;
+    for (let link = 1; link < kin.nLinks; link += 3) {
+      const v1 = vel(q, base, link);
+      const P = kin.pose;
+      const px = P[12 * link + 9], py = P[12 * link + 10], pz = P[12 * link + 11];
+      sim.prepare(); sim.bias(null); // fk above moved the shared kinematics: recompute the model's quantities
+      sim.biasAcceleration(geom.bodyOfLink[link], px, py, pz, out);
+      const v2 = vel(q2, base2, link);
+      for (let k = 0; k < 6; k++) {
+        const fd = (v2[k] - v1[k]) / eps;
+        expect(Math.abs(out[k] - fd)).toBeLessThan(1e-3 * (1 + Math.abs(fd)));
+      }
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(5);
+  });
+});
