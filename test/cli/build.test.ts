@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 // @ts-expect-error: a plain ES module without type declarations
 import { distIsFresh } from '../../bin/fresh.mjs';
@@ -52,6 +53,18 @@ describe('compiled CLI (dist/)', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('yaml is bundled into dist/vendor/yaml.js: the built modules import that file, which exports what the package does', async () => {
+    const text = fs.readFileSync(path.join(PROJECT_ROOT, 'dist', 'io', 'text.js'), 'utf8');
+    expect(text).toMatch(/from "\.\.\/vendor\/yaml\.js"/);
+    expect(text).not.toMatch(/from "yaml"/);
+    const vendored = await import(pathToFileURL(path.join(PROJECT_ROOT, 'dist', 'vendor', 'yaml.js')).href);
+    const pkg = await import('yaml');
+    expect(Object.keys(vendored).filter((k) => k !== 'default').sort()).toEqual(Object.keys(pkg).filter((k) => k !== 'default').sort());
+    const config = fs.readFileSync(path.join(PROJECT_ROOT, 'configs', 'validation.yaml'), 'utf8');
+    expect(vendored.parse(config)).toEqual(pkg.parse(config));
+    expect(vendored.default.stringify({ a: [1, 2] })).toBe(pkg.stringify({ a: [1, 2] }));
   });
 
   it('a mistyped command and a command\'s own help work from the index', () => {
