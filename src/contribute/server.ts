@@ -163,7 +163,7 @@ export async function startContribute(opts: ContributeOptions): Promise<Contribu
   const uploadFile = (id: string) => path.join(uploadsDir, `${id}.json`);
   const readUpload = (id: string): UploadRecord | null => (fs.existsSync(uploadFile(id)) ? JSON.parse(fs.readFileSync(uploadFile(id), 'utf8')) : null);
 
-  const precache = ['./', 'app.js', ...MODELS.flatMap((m) => [`models/${m}.json`, `models/${m}.bin`]), ...WASM.map((w) => `vendor/tfjs-wasm/${w}`)];
+  const precache = ['./', 'app.js', 'api/tasks', 'api/consent', ...MODELS.flatMap((m) => [`models/${m}.json`, `models/${m}.bin`]), ...WASM.map((w) => `vendor/tfjs-wasm/${w}`)];
 
   const signer = (req: http.IncomingMessage) => ({
     token: req.headers['x-r2r-token'] as string | undefined, time: req.headers['x-r2r-time'] as string | undefined,
