@@ -117,6 +117,12 @@ export class Authenticator {
     readNonces(this.nonces); // an unreadable nonce file stops the server at start, with the file named
   }
 
+  /** Whether a token id (`<pseudonym>.<serial>`) names a registered, unrevoked contributor (no signature checked). */
+  registered(tokenId: string | undefined): boolean {
+    const m = /^(p-[0-9a-f]{64})\.([0-9]+)$/.exec(tokenId ?? '');
+    return Boolean(m && readRegistry(this.store).contributors.some((x) => x.pseudonym === m[1] && x.serial === Number(m[2]) && !x.revoked));
+  }
+
   /** The contributor a signed request comes from, or an AuthError saying why it is refused. */
   verify(h: SignedHeaders, method: string, pathname: string, digest: string, now = Date.now()): Contributor {
     if (!h.token || !h.time || !h.nonce || !h.signature) throw new AuthError('not signed: open the link your operator gave you (it holds your token)');

@@ -1,25 +1,28 @@
 /** The contributor page's HTML and the consent text it shows (versioned: a changed text is a new version). */
 
-export const CONSENT_VERSION = 'contribute-1';
+export const CONSENT_VERSION = 'contribute-2';
 
 export const CONSENT_TEXT = `You are recording yourself doing a household task so that robots can learn the movement. On this device, the
 page turns the recording into a skeleton: the positions of your body and hand joints over time. Only that
 skeleton, the boxes you tick below, the task name and this device's quality checks are sent. The video itself
-stays on this device and is never uploaded. Your name is not sent: the operator knows you by a pseudonym.
-Tick each use you agree to. Nothing is ticked for you, and you can send nothing at all.`;
+stays on this device and is not uploaded, unless you tick "Keep the video". Your name is not sent: the operator
+knows you by a pseudonym. Tick each use you agree to. Nothing is ticked for you, and you can send nothing at all.`;
 
 export const WITHDRAWAL_TEXT = `You can withdraw any episode at any time under "Your episodes" below: the episode and everything derived
 from it (motions, exports that hold it) are deleted, and the withdrawal is written to the operator's audit log.
 Withdrawing does not affect anything else you sent.`;
 
-/** The scopes the page offers, with their wording. `offered: false` needs the video, which this page never sends. */
+/** The scopes the page offers, with their wording (`offered: false` would show a scope greyed out). */
 export const SCOPES = [
   { id: 'robot-training', label: 'Robot training', description: 'the skeleton is retargeted onto robots and used to train them (needed to send anything)', offered: true },
   { id: 'research-publication', label: 'Research publication', description: 'figures or examples derived from the skeleton may appear in research papers', offered: true },
   { id: 'release-to-partners', label: 'Release to partners', description: 'the skeleton and robot motions may be shared with the operator\'s partner labs', offered: true },
   { id: 'public-release', label: 'Public release', description: 'the skeleton and robot motions may be published in an open dataset', offered: true },
-  { id: 'video-retention', label: 'Keep the video', description: 'the operator keeps a sanitised copy of the video', offered: false },
+  { id: 'video-retention', label: 'Keep the video', description: 'the video itself is sent too, and the operator keeps a copy sanitised on arrival (faces blurred, location, device and dates stripped, sound dropped); without this box the video never leaves this device. For a camera recording, tick it before you start recording', offered: true },
 ];
+
+/** The scope that makes the page send the video (and the server keep a sanitised copy). */
+export const VIDEO_SCOPE = 'video-retention';
 
 export const REQUIRED_SCOPE = 'robot-training';
 

@@ -1,7 +1,9 @@
 /**
  * `reel2real contribute <store>`: the contributor page and its ingest API, in front of the same pipeline as
- * `run` (src/pipeline/run.ts runClip). An upload is a pose track captured on the contributor's device (never the
- * video), the contributor's consent choices, the task id and the device's quality report. The server checks the
+ * `run` (src/pipeline/run.ts runClip). An upload is a pose track captured on the contributor's device, the
+ * contributor's consent choices, the task id and the device's quality report — and the video only when the
+ * contributor ticked the video scope; the server then keeps it sanitised as `run --keep-video` does (keepVideo:
+ * metadata stripped, faces blurred, audio dropped, verified) and never stores it as sent. The server checks the
  * signed request (auth.ts), reads the track with the project's readers (decodeNpz + trackFromNpz, which validate
  * every array), turns the opt-ins into a consent manifest for this recording (bound to the track's sha256),
  * and runs the pipeline: consent gate → quality → retarget → validate → store. The verdict and its reasons go
@@ -11,7 +13,7 @@
  *   GET  /                      the page          GET /api/tasks, /api/consent    task scripts, consent text
  *   GET  /app.js, /sw.js        bundled scripts   GET /models/*, /vendor/tfjs-wasm/*  models and TF.js wasm
  *   GET  /api/episodes          own episodes (signed)
- *   POST /api/episodes          upload (signed; multipart: meta + track)
+ *   POST /api/episodes          upload (signed; multipart: meta + track [+ video, with the video scope only])
  *   DELETE /api/episodes/<id>   withdraw (signed)
  */
 import { createHash } from 'node:crypto';
@@ -33,7 +35,8 @@ import { openStore, type EpisodeStore } from '../store/store.ts';
 import type { ValidationMode } from '../sim/index.ts';
 import { AuthError, Authenticator, contributeDir, type Contributor } from './auth.ts';
 import { bundle } from './bundle.ts';
-import { CONSENT_TEXT, CONSENT_VERSION, PAGE, REQUIRED_SCOPE, SCOPES, WITHDRAWAL_TEXT } from './page.ts';
+import { CONSENT_TEXT, CONSENT_VERSION, PAGE, REQUIRED_SCOPE, SCOPES, VIDEO_SCOPE, WITHDRAWAL_TEXT } from './page.ts';
+import { probeVideo } from '../capture/video.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -49,8 +52,13 @@ export interface ContributeOptions {
   /** TLS certificate and key (PEM files): needed for a phone on the network (camera and crypto need https). */
   tls?: { cert: string; key: string };
   mode?: ValidationMode;
-  /** Largest upload accepted, bytes (default 32 MB: a 10-minute 30 fps track is ≈ 20 MB). */
+  /** Largest pose track accepted, bytes (default 32 MB: a 10-minute 30 fps track is ≈ 20 MB). */
   maxUploadBytes?: number;
+  /**
+   * Largest video accepted with the video scope, bytes (default 256 MB, about 4 minutes of 720p phone video).
+   * Only a registered contributor's request may be that large; the body is held in memory while it is read.
+   */
+  maxVideoBytes?: number;
   /** Log lines (requests refused, uploads and verdicts). */
   log?: (line: string) => void;
 }
@@ -73,6 +81,8 @@ interface UploadRecord {
   scopes: string[];
   received: string;
   device_quality: unknown;
+  /** With the video scope: whether the sanitised video was kept (and why not). */
+  video?: { kept: boolean; sha256: string; reason?: string };
   result: Omit<ClipResult, 'input'>;
 }
 
@@ -150,6 +160,7 @@ export async function startContribute(opts: ContributeOptions): Promise<Contribu
   fs.mkdirSync(uploadsDir, { recursive: true });
   const auth = new Authenticator(storeDir, opts.key);
   const limit = opts.maxUploadBytes ?? 32 * 1024 * 1024;
+  const videoLimit = opts.maxVideoBytes ?? 256 * 1024 * 1024;
   const log = opts.log ?? (() => undefined);
   const tasks = listTasks();
   const web = await bundle();
@@ -171,7 +182,13 @@ export async function startContribute(opts: ContributeOptions): Promise<Contribu
   });
 
   async function upload(req: http.IncomingMessage, url: URL): Promise<unknown> {
-    const body = await readBody(req, limit);
+    // A body larger than a track (a video) is read only for a registered contributor's token.
+    const declared = Number(req.headers['content-length'] ?? NaN);
+    if (!(declared <= limit + 64 * 1024) && !auth.registered(signer(req).token)) {
+      req.resume();
+      throw new AuthError('not signed by a registered contributor');
+    }
+    const body = await readBody(req, limit + videoLimit + 64 * 1024);
     const ct = String(req.headers['content-type'] ?? '');
     if (!ct.startsWith('multipart/form-data')) throw new HttpError(400, 'upload must be multipart/form-data with a meta part and a track part');
     let form: FormData;
@@ -181,18 +198,21 @@ export async function startContribute(opts: ContributeOptions): Promise<Contribu
       throw new HttpError(400, 'upload is not readable multipart data');
     }
     const names = [...new Set([...form.keys()])].sort();
-    if (names.join(',') !== 'meta,track' || form.getAll('meta').length !== 1 || form.getAll('track').length !== 1) {
-      throw new HttpError(400, `upload must have exactly the parts meta and track (got ${names.join(', ') || 'none'})`);
+    if (!['meta,track', 'meta,track,video'].includes(names.join(',')) || names.some((n) => form.getAll(n).length !== 1)) {
+      throw new HttpError(400, `upload must have exactly the parts meta and track, and video only with the video scope (got ${names.join(', ') || 'none'})`);
     }
     const metaPart = form.get('meta');
     const trackPart = form.get('track');
+    const videoPart = form.get('video');
     if (!(trackPart instanceof Blob)) throw new HttpError(400, 'the track part must be a file (.npz)');
-    if (/^(video|audio|image)\//.test(trackPart.type)) throw new HttpError(400, `the track part is ${trackPart.type}: this server takes pose tracks, never video`);
+    if (/^(video|audio|image)\//.test(trackPart.type)) throw new HttpError(400, `the track part is ${trackPart.type}: the track part takes pose tracks, never video`);
+    if (trackPart.size > limit) throw new HttpError(413, `the track is ${trackPart.size} bytes; the limit is ${limit}`);
+    if (videoPart !== null && !(videoPart instanceof Blob)) throw new HttpError(400, 'the video part must be a file');
     const metaText = metaPart instanceof Blob ? await metaPart.text() : String(metaPart);
     const track = new Uint8Array(await trackPart.arrayBuffer());
     const contentId = sha256(track);
     const who: Contributor = auth.verify(signer(req), 'POST', url.pathname, `${contentId}.${sha256(metaText)}`);
-    let meta: { content_id?: unknown; task?: unknown; consent?: { version?: unknown; scopes?: Record<string, unknown> }; device_quality?: unknown };
+    let meta: { content_id?: unknown; task?: unknown; consent?: { version?: unknown; scopes?: Record<string, unknown> }; device_quality?: unknown; video?: { sha256?: unknown } };
     try {
       meta = JSON.parse(metaText);
     } catch {
@@ -212,6 +232,17 @@ export async function startContribute(opts: ContributeOptions): Promise<Contribu
     const bad = scopes.filter((s) => !offered.has(s) || !(KNOWN_SCOPES as readonly string[]).includes(s));
     if (bad.length) throw new HttpError(400, `consent scope(s) not offered by this page: ${bad.join(', ')}`);
     if (!scopes.includes(REQUIRED_SCOPE)) throw new HttpError(403, `no consent to ${REQUIRED_SCOPE}: nothing was stored`);
+    // The video: only with its scope, only as signed (its hash is in the signed meta), only a readable video.
+    let video: { bytes: Uint8Array; sha256: string; ext: string } | null = null;
+    if (videoPart) {
+      if (!scopes.includes(VIDEO_SCOPE)) throw new HttpError(403, `a video was sent without consent to ${VIDEO_SCOPE}: nothing was stored`);
+      const ext = { 'video/mp4': '.mp4', 'video/webm': '.webm', 'video/quicktime': '.mov', 'video/x-matroska': '.mkv' }[videoPart.type.split(';')[0]];
+      if (!ext) throw new HttpError(400, `the video part is ${JSON.stringify(videoPart.type)}: mp4, webm, mov or mkv expected`);
+      const bytes = new Uint8Array(await videoPart.arrayBuffer());
+      const vsha = sha256(bytes);
+      if (meta.video?.sha256 !== vsha) throw new HttpError(400, 'the video part is not the video the signed meta names (sha256 differs)');
+      video = { bytes, sha256: vsha, ext };
+    } else if (meta.video) throw new HttpError(400, 'the meta names a video but no video part was sent');
     const task = tasks.find((t) => t.id === meta.task);
     if (!task) throw new HttpError(400, `unknown task ${JSON.stringify(meta.task)}`);
     // The track, read with the project's readers before anything is written.
@@ -221,9 +252,23 @@ export async function startContribute(opts: ContributeOptions): Promise<Contribu
       if (err instanceof UserError) throw new HttpError(400, err.message);
       throw err;
     }
+    const videoFile = video ? path.join(incomingDir, `${contentId}.video${video.ext}`) : null;
+    if (video && videoFile) {
+      writeFileAtomic(videoFile, video.bytes);
+      try {
+        probeVideo(videoFile);
+      } catch (err) {
+        fs.rmSync(videoFile, { force: true });
+        if (err instanceof UserError) throw new HttpError(400, err.message.split(videoFile).join('video'));
+        throw err;
+      }
+    }
     return serial(async () => {
       const again = readUpload(contentId);
-      if (again) return { ...again.result, content_id: contentId, duplicate: true };
+      if (again) {
+        if (videoFile) fs.rmSync(videoFile, { force: true });
+        return { ...again.result, content_id: contentId, duplicate: true };
+      }
       const now = new Date();
       const npz = path.join(incomingDir, `${contentId}.npz`);
       // The manifest of this recording, from the contributor's ticks, bound to the track's sha256 and signed by
@@ -237,7 +282,7 @@ export async function startContribute(opts: ContributeOptions): Promise<Contribu
         expires: null,
         withdrawn: null,
         retention_days: null,
-        recordings: [contentId],
+        recordings: video ? [contentId, video.sha256] : [contentId],
       }, opts.key);
       try {
         writeFileAtomic(npz, track);
@@ -245,13 +290,30 @@ export async function startContribute(opts: ContributeOptions): Promise<Contribu
         const r = await runClip(npz, { robot: opts.robot, hand: opts.hand, store: storeDir, task: task.id, scope: REQUIRED_SCOPE, key: opts.key, actor: `contributor:${who.pseudonym}`, mode: opts.mode }, store);
         const { input: _i, ...result } = r;
         result.reasons = result.reasons.map((s) => s.split(npz).join('upload'));
-        const rec: UploadRecord = { content_id: contentId, pseudonym: who.pseudonym, task: task.id, consent_id: manifest.consent_id, scopes, received: now.toISOString(), device_quality: meta.device_quality ?? null, result };
+        // The video, kept only sanitised (run --keep-video's keepVideo: metadata stripped, faces blurred, audio
+        // dropped, the written file checked again); the video as sent is deleted below whatever happens.
+        let kept: UploadRecord['video'];
+        if (video && videoFile && r.status === 'stored' && r.id) {
+          try {
+            // Imported here, as in runClip: it loads TF.js for face detection, which most uploads never need.
+            const { keepVideo } = await import('../privacy/keep.ts');
+            const k = await keepVideo(storeDir, r.id, videoFile, { actor: `contributor:${who.pseudonym}`, key: opts.key });
+            kept = { kept: true, sha256: video.sha256 };
+            result.reasons.push(`video kept, sanitised: ${k.report.frames} frames re-encoded, faces blurred in ${k.report.faces.frames_with_faces}, ${k.report.removed.tags.length} metadata tag(s) removed, audio ${k.report.audio}`);
+          } catch (err) {
+            if (!(err instanceof UserError)) throw err;
+            kept = { kept: false, sha256: video.sha256, reason: err.message.split(videoFile).join('video').split(storeDir).join('store') };
+            result.reasons.push(`video not kept: ${kept.reason}`);
+          }
+        } else if (video) kept = { kept: false, sha256: video.sha256, reason: `the episode was not stored (${r.status})` };
+        const rec: UploadRecord = { content_id: contentId, pseudonym: who.pseudonym, task: task.id, consent_id: manifest.consent_id, scopes, received: now.toISOString(), device_quality: meta.device_quality ?? null, ...(kept ? { video: kept } : {}), result };
         if (r.status === 'stored' || r.status === 'rejected') writeFileAtomic(uploadFile(contentId), JSON.stringify(rec, null, 1) + '\n');
         log(`upload ${contentId.slice(0, 12)} from ${who.pseudonym.slice(0, 10)}: ${r.status}${r.id ? ` ${r.id.slice(0, 12)}` : ''}`);
         return { ...result, content_id: contentId };
       } finally {
         fs.rmSync(npz, { force: true });
         fs.rmSync(`${npz}.consent.json`, { force: true });
+        if (videoFile) fs.rmSync(videoFile, { force: true });
       }
     });
   }
@@ -306,7 +368,7 @@ export async function startContribute(opts: ContributeOptions): Promise<Contribu
     if (m === 'GET' && p === '/api/tasks') {
       return json(res, 200, { tasks: tasks.map((t) => ({ id: t.id, title: t.title, instructions: t.instructions, camera: t.camera, visible: t.visible, duration_s: t.duration_s, motion: { hands: t.motion.hands } })) });
     }
-    if (m === 'GET' && p === '/api/consent') return json(res, 200, { version: CONSENT_VERSION, text: CONSENT_TEXT, withdrawal: WITHDRAWAL_TEXT, required: REQUIRED_SCOPE, scopes: SCOPES });
+    if (m === 'GET' && p === '/api/consent') return json(res, 200, { version: CONSENT_VERSION, text: CONSENT_TEXT, withdrawal: WITHDRAWAL_TEXT, required: REQUIRED_SCOPE, video: VIDEO_SCOPE, scopes: SCOPES });
     if (p === '/api/episodes' && m === 'POST') return json(res, 200, await upload(req, url));
     if (p === '/api/episodes' && m === 'GET') return json(res, 200, { episodes: mine(auth.verify(signer(req), 'GET', p, '')) });
     mm = /^\/api\/episodes\/([0-9a-f]{64})$/.exec(p);

@@ -3,7 +3,6 @@
  * refused when replayed, also after the server (or its Authenticator) restarts on the same store, because used
  * nonces are persisted in <store>/contribute/nonces.json.
  */
-import { createHmac, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -11,18 +10,11 @@ import { AuthError, Authenticator, registerContributor } from '../../src/contrib
 import { startContribute } from '../../src/contribute/server.ts';
 import { UserError } from '../../src/errors.ts';
 import { PROJECT_ROOT } from '../helpers/shared.ts';
-import { tmpDir } from './helpers.ts';
+import { signRequest as signed, tmpDir } from './helpers.ts';
 
 const key = Buffer.alloc(32, 0x33);
 const dir = tmpDir('contribute-auth');
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-/** The headers the page sends (web/api.ts sign), made here with the token's secret. */
-function signed(token: string, method: string, pathname: string, digest = '', time = Math.floor(Date.now() / 1000), nonce = randomBytes(16).toString('hex')) {
-  const [pseudonym, serial, secret] = token.split('.');
-  const signature = createHmac('sha256', secret).update([method, pathname, String(time), nonce, digest].join('\n')).digest('hex');
-  return { token: `${pseudonym}.${serial}`, time: String(time), nonce, signature };
-}
 
 const refusal = (fn: () => unknown): string => {
   try {

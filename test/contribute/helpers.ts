@@ -4,6 +4,7 @@
  * request the page makes (with its body size and content type).
  */
 import { execFileSync } from 'node:child_process';
+import { createHmac, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
@@ -149,4 +150,17 @@ export function meanArrayError(a: NdArray, b: NdArray): { mean: number; n: numbe
     }
   }
   return { mean: n ? s / n : NaN, n };
+}
+
+/** A request signed as the page signs it (web/api.ts), with the secret of `token` (`<pseudonym>.<serial>.<secret>`). */
+export function signRequest(token: string, method: string, pathname: string, digest = '', time = Math.floor(Date.now() / 1000), nonce = randomBytes(16).toString('hex')) {
+  const [pseudonym, serial, secret] = token.split('.');
+  const signature = createHmac('sha256', secret).update([method, pathname, String(time), nonce, digest].join('\n')).digest('hex');
+  return { token: `${pseudonym}.${serial}`, time: String(time), nonce, signature };
+}
+
+/** The same as HTTP headers. */
+export function signedHeaders(token: string, method: string, pathname: string, digest = ''): Record<string, string> {
+  const h = signRequest(token, method, pathname, digest);
+  return { 'x-r2r-token': h.token, 'x-r2r-time': h.time, 'x-r2r-nonce': h.nonce, 'x-r2r-signature': h.signature };
 }

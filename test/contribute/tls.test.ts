@@ -6,7 +6,7 @@
  * http on the same name is not (no camera at all).
  */
 import { execFileSync } from 'node:child_process';
-import { createHash, createHmac, randomBytes, X509Certificate } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as https from 'node:https';
 import * as net from 'node:net';
@@ -16,7 +16,7 @@ import { registerContributor } from '../../src/contribute/auth.ts';
 import { startContribute, type ContributeServer } from '../../src/contribute/server.ts';
 import { UserError } from '../../src/errors.ts';
 import { PROJECT_ROOT } from '../helpers/shared.ts';
-import { CHROMIUM, launch, tmpDir } from './helpers.ts';
+import { CHROMIUM, launch, signedHeaders, tmpDir } from './helpers.ts';
 
 const OPENSSL = ['/usr/bin/openssl', '/usr/local/bin/openssl'].find((p) => fs.existsSync(p));
 const key = Buffer.alloc(32, 0x44);
@@ -74,11 +74,7 @@ describe.skipIf(!OPENSSL)('contribute over TLS', () => {
     expect(page.body).toContain('<script type="module" src="app.js">');
     expect(page.headers['cross-origin-embedder-policy']).toBe('require-corp');
     // A signed request over the same connection kind (as web/api.ts signs it).
-    const [pseudonym, serial, secret] = token.split('.');
-    const time = String(Math.floor(Date.now() / 1000));
-    const nonce = randomBytes(16).toString('hex');
-    const signature = createHmac('sha256', secret).update(['GET', '/api/episodes', time, nonce, ''].join('\n')).digest('hex');
-    const r = await get(port, '/api/episodes', ca, { 'x-r2r-token': `${pseudonym}.${serial}`, 'x-r2r-time': time, 'x-r2r-nonce': nonce, 'x-r2r-signature': signature });
+    const r = await get(port, '/api/episodes', ca, signedHeaders(token, 'GET', '/api/episodes'));
     expect(r.status).toBe(200);
     expect(JSON.parse(r.body).episodes).toEqual([]);
   });

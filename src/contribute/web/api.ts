@@ -63,21 +63,29 @@ export interface UploadMeta {
   task: string;
   consent: { version: string; scopes: Record<string, boolean> };
   device_quality: unknown;
+  /** Only with the video scope ticked: the video part's sha256, type and size (the signature covers them). */
+  video?: { sha256: string; type: string; bytes: number };
 }
 
 export interface Pending {
   contentId: string;
   track: Blob;
+  /** The video, only when the contributor ticked the scope that sends it. */
+  video?: Blob;
   meta: UploadMeta;
   queuedAt: number;
 }
 
-/** Send one upload: multipart with exactly two parts, the pose track (.npz) and the JSON meta. */
+/**
+ * Send one upload: multipart with the pose track (.npz) and the JSON meta, and a third part, the video, only when
+ * the contributor ticked the scope that sends it (its hash is in the signed meta).
+ */
 export async function sendUpload(token: Token, p: Pending): Promise<any> {
   const metaText = JSON.stringify(p.meta);
   const form = new FormData();
   form.append('meta', new Blob([metaText], { type: 'application/json' }), 'meta.json');
   form.append('track', p.track, `${p.contentId}.npz`);
+  if (p.video) form.append('video', p.video, p.video.type.includes('webm') ? 'video.webm' : 'video.mp4');
   return signedFetch(token, 'POST', '/api/episodes', { body: form }, `${p.contentId}.${await sha256Hex(metaText)}`);
 }
 

@@ -2,8 +2,10 @@
  * The contributor page. Flow: token (from the link the operator gave: #token=…) → task script → consent, one
  * opt-in per scope, nothing ticked → camera or file → capture on this device (skeleton over the picture, the
  * task's checks live) → review → send or discard → verdict and reasons; the contributor's own episodes, each
- * with a withdraw button. The video never leaves the page: what is sent is the pose track (.npz), the consent
- * choices, the task id and the device-side quality report.
+ * with a withdraw button. The video does not leave the page: what is sent is the pose track (.npz), the consent
+ * choices, the task id and the device-side quality report — and the video only when the contributor ticked the
+ * scope that asks for it (the server keeps it sanitised). A camera recording is recorded as video (MediaRecorder)
+ * only when that box is ticked as recording starts; otherwise no video exists beyond the live picture.
  */
 import { H_IMAGE, H_SCORE, R_BODY_IMAGE, R_BODY_SCORE, R_BODY_VIS, handBase } from '../../capture/layout.ts';
 import { ApiError, getJson, outbox, parseToken, sendUpload, sha256Hex, signedFetch, type Pending, type Token } from './api.ts';
@@ -17,6 +19,8 @@ interface ConsentInfo {
   text: string;
   withdrawal: string;
   required: string;
+  /** The scope that sends the video. */
+  video: string;
   scopes: { id: string; label: string; description: string; offered: boolean }[];
 }
 
@@ -31,11 +35,14 @@ const state: {
   recStart: number;
   origin: 'camera' | 'file';
   stream: MediaStream | null;
-  review: { npz: Uint8Array; report: DeviceReport; contentId: string } | null;
+  review: { npz: Uint8Array; report: DeviceReport; contentId: string; lines: string[] } | null;
+  /** The recording's video, on this device: the chosen file, or what MediaRecorder recorded (video scope ticked). */
+  video: Blob | null;
+  recorder: { rec: MediaRecorder; chunks: Blob[] } | null;
   busy: boolean;
   /** Capture rate of the last recording (frames per second of wall time while capturing). */
   rate: number;
-} = { token: null, tasks: [], consent: null, trackers: null, rec: null, recording: false, recStart: 0, origin: 'camera', stream: null, review: null, busy: false, rate: 0 };
+} = { token: null, tasks: [], consent: null, trackers: null, rec: null, recording: false, recStart: 0, origin: 'camera', stream: null, review: null, video: null, recorder: null, busy: false, rate: 0 };
 
 function status(msg: string, kind: 'info' | 'error' = 'info'): void {
   const el = $('status');
@@ -95,7 +102,7 @@ function showConsent(c: ConsentInfo): void {
     box.disabled = !s.offered;
     box.addEventListener('change', updateSend);
     const text = document.createElement('span');
-    text.innerHTML = `<b></b> — <span></span>${s.offered ? '' : ' <i>(not offered by this page: it would need the video)</i>'}`;
+    text.innerHTML = `<b></b> — <span></span>${s.offered ? '' : ' <i>(not offered by this page)</i>'}`;
     (text.querySelector('b') as HTMLElement).textContent = s.label;
     (text.querySelector('span') as HTMLElement).textContent = s.description;
     label.append(box, text);
@@ -115,6 +122,30 @@ function updateSend(): void {
   const btn = $('send') as HTMLButtonElement;
   btn.disabled = !state.review || !ok || !state.token;
   $('sendNote').textContent = !ok && c ? `Nothing is sent unless you tick "${c.scopes.find((s) => s.id === c.required)?.label ?? c.required}".` : '';
+  renderSentList();
+}
+
+/** Whether the video goes with the upload: only with the video scope ticked, and only if there is one. */
+function videoToSend(): Blob | null {
+  return state.consent && consentChoices()[state.consent.video] && state.video ? state.video : null;
+}
+
+/** The review's "what will be sent" list, following the boxes. */
+function renderSentList(): void {
+  const r = state.review;
+  if (!r) return;
+  const video = videoToSend();
+  const sent = $('sentList');
+  sent.innerHTML = '';
+  for (const line of [...r.lines, ...(video ? [`the video (${(video.size / 1048576).toFixed(1)} MB), because you ticked "Keep the video": the operator keeps it sanitised (faces blurred, metadata and sound removed)`] : [])]) {
+    const li = document.createElement('li');
+    li.textContent = line;
+    sent.append(li);
+  }
+  const ticked = Boolean(state.consent && consentChoices()[state.consent.video]);
+  $('notSent').textContent = video ? '' : ticked
+    ? 'The video is not sent: this camera recording was made without "Keep the video" ticked, so no video was recorded.'
+    : 'The video is not sent: it stays on this device and is dropped when you leave the page.';
 }
 
 // ---- capture ----------------------------------------------------------------------------------------
@@ -222,6 +253,14 @@ async function toggleRecord(): Promise<void> {
   const btn = $('record') as HTMLButtonElement;
   if (!state.recording) {
     state.rec = new Recording(await trackers(), partsFor(task()));
+    state.video = null;
+    // The video itself is recorded only when the contributor already agreed to send it.
+    if (state.stream && state.consent && consentChoices()[state.consent.video]) {
+      const rec = new MediaRecorder(state.stream, MediaRecorder.isTypeSupported('video/webm;codecs=vp8') ? { mimeType: 'video/webm;codecs=vp8' } : {});
+      state.recorder = { rec, chunks: [] };
+      rec.ondataavailable = (e) => state.recorder?.chunks.push(e.data);
+      rec.start(1000);
+    }
     state.recStart = performance.now() / 1000;
     state.recording = true;
     btn.textContent = 'Stop';
@@ -230,6 +269,15 @@ async function toggleRecord(): Promise<void> {
   }
   state.recording = false;
   btn.textContent = 'Start recording';
+  const r = state.recorder;
+  if (r) {
+    await new Promise<void>((resolve) => {
+      r.rec.onstop = () => resolve();
+      r.rec.stop();
+    });
+    state.video = new Blob(r.chunks, { type: r.rec.mimeType.split(';')[0] || 'video/webm' });
+    state.recorder = null;
+  }
   stopCamera();
   await finish();
 }
@@ -287,6 +335,7 @@ async function useFile(file: File): Promise<void> {
   $('stage').hidden = false;
   ($('record') as HTMLButtonElement).disabled = true;
   state.origin = 'file';
+  state.video = file;
   state.rec = new Recording(t, partsFor(task()));
   const duration = video.duration;
   // Frame times from the file's sample tables (MP4/MOV), else a constant interval found by playing it.
@@ -324,22 +373,15 @@ async function finish(): Promise<void> {
   const track = await recordingTrack(rec, { origin: state.origin });
   const npz = encodeTrack(track);
   const contentId = await sha256Hex(npz);
-  state.review = { npz, report, contentId };
-  $('review').hidden = false;
-  $('summary').textContent = `${report.frames} frames, ${report.seconds.toFixed(1)} s; ${report.passed ? 'all checks passed' : 'some checks failed (you can still send; the server decides)'}`;
-  const sent = $('sentList');
-  sent.innerHTML = '';
-  for (const line of [
+  state.review = { npz, report, contentId, lines: [
     `the pose track: ${track.jointNames.length} joint positions per frame, ${(npz.length / 1024).toFixed(0)} KB`,
     'your consent choices (the boxes above)',
     `the task id: ${report.task}`,
     'this device\'s quality report (the checks above)',
-  ]) {
-    const li = document.createElement('li');
-    li.textContent = line;
-    sent.append(li);
-  }
-  $('notSent').textContent = 'The video is not sent: it stays on this device and is dropped when you leave the page.';
+  ] };
+  $('review').hidden = false;
+  $('summary').textContent = `${report.frames} frames, ${report.seconds.toFixed(1)} s; ${report.passed ? 'all checks passed' : 'some checks failed (you can still send; the server decides)'}`;
+  renderSentList();
   status('Review, then send or discard.');
   updateSend();
 }
@@ -347,6 +389,7 @@ async function finish(): Promise<void> {
 function discard(): void {
   state.review = null;
   state.rec = null;
+  state.video = null;
   $('review').hidden = true;
   $('result').textContent = '';
   drawOverlay(null);
@@ -365,10 +408,15 @@ async function send(npz: Uint8Array, report: unknown, contentId?: string): Promi
   }
   if (!state.token) throw new Error('no contributor token: open the link your operator gave you');
   const id = contentId ?? (await sha256Hex(npz));
+  const video = videoToSend();
   const p: Pending = {
     contentId: id,
     track: new Blob([npz as BlobPart], { type: 'application/octet-stream' }),
-    meta: { content_id: id, task: task().id, consent: { version: c.version, scopes }, device_quality: report },
+    ...(video ? { video } : {}),
+    meta: {
+      content_id: id, task: task().id, consent: { version: c.version, scopes }, device_quality: report,
+      ...(video ? { video: { sha256: await sha256Hex(new Uint8Array(await video.arrayBuffer())), type: video.type, bytes: video.size } } : {}),
+    },
     queuedAt: Date.now(),
   };
   await outbox.put(p);
