@@ -8,7 +8,7 @@ import type { ControllerGains, Pd } from './controller.ts';
 type PdYaml = { kp: number; kd: number; weight: number };
 
 export interface PhysicsConfig {
-  sim: { max_dt: number; control_every: number; friction: number; gravity: number; joint_stops: boolean };
+  sim: { max_dt: number; control_every: number; friction: number; gravity: number; joint_stops: boolean; joint_stop_hz: number };
   controller: {
     mu: number; contact_height: number; corner_height: number; drift: boolean; reg_tau: number; reg_lambda: number; reg_qdd: number; limit_weight: number; limit_horizon: number;
     posture: PdYaml & { feedforward: number; leg_factor: number }; base: PdYaml; stance_foot: PdYaml; swing_foot: PdYaml; hand: PdYaml; com_xy: PdYaml; com_z: PdYaml;

@@ -281,7 +281,7 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
   const k = Math.max(1, Math.ceil(ref.dt / cfg.sim.max_dt - 1e-9));
   const dt = ref.dt / k;
   ctrl.controlDt = dt * cfg.sim.control_every;
-  const plant: Plant = await createPlant(geom, { engine: opts.engine ?? 'articulated', dt, fixedBase: !floating, friction: cfg.sim.friction, gravity: cfg.sim.gravity, jointStops: cfg.sim.joint_stops });
+  const plant: Plant = await createPlant(geom, { engine: opts.engine ?? 'articulated', dt, fixedBase: !floating, friction: cfg.sim.friction, gravity: cfg.sim.gravity, jointStops: cfg.sim.joint_stops, jointStopHz: cfg.sim.joint_stop_hz });
 
   // Stance per (ordered) foot.
   const stance = new Uint8Array(T * nF);

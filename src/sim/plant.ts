@@ -91,6 +91,8 @@ export interface PlantOptions {
   contactTolerance?: number;
   /** Articulated: joint stops at the URDF position limits (default off; see ArticulatedOptions.jointStops). */
   jointStops?: boolean;
+  /** Articulated: natural frequency of the joint stops (Hz; default 30). */
+  jointStopHz?: number;
   /** Rapier: solver iterations (default 4). */
   solverIterations?: number;
   /** Rapier: simulate self-contact (default true). */
@@ -159,7 +161,7 @@ class ArticulatedPlant implements Plant {
   private readonly contactView: { count: number; points: Float64Array; impulses: Float64Array };
 
   constructor(geom: RobotGeometry, o: PlantOptions) {
-    this.body = new ArticulatedBody(geom, { dt: o.dt, gravity: o.gravity, friction: o.friction, fixedBase: o.fixedBase, iterations: o.contactIterations, tolerance: o.contactTolerance, jointStops: o.jointStops });
+    this.body = new ArticulatedBody(geom, { dt: o.dt, gravity: o.gravity, friction: o.friction, fixedBase: o.fixedBase, iterations: o.contactIterations, tolerance: o.contactTolerance, jointStops: o.jointStops, stopHz: o.jointStopHz });
     this.dt = o.dt;
     this.gravity = o.gravity;
     this.nq = this.body.nq;

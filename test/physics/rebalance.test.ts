@@ -67,3 +67,24 @@ describeShared('balanced reference on G1 (CMU 62_07 hammering, first 4 s)', [G1,
     }
   });
 });
+
+const HAMMER_FULL = CLIP;
+
+describeShared('physics stage on a real clip (G1, CMU 62_07 hammering, whole 9.3 s at 120 fps)', [G1, HAMMER_FULL], () => {
+  it('comes back corrected: stance feet within 5 cm, hands within 8 cm mean, heading within 10 deg; validate passes the output', async () => {
+    const robot = loadUrdf(shared(G1));
+    const track = await loadClip(listCorpus([shared(HAMMER_FULL)])[0], { maxSeconds: 10, fps: 1000 });
+    const motion = retargetFile(track, robot, { file: HAMMER_FULL }).motion;
+    const { motion: out, report } = await physicsCorrect(motion, robot, { validateReference: false });
+    console.log('hammering:', report.status, report.reasons.map((r) => r.message).join(' | '), JSON.stringify(report.deviation?.stance_foot));
+    expect(report.status).toBe('corrected');
+    expect(report.output).toBe('simulated');
+    const d = report.deviation!;
+    expect(d.stance_foot.max_m).toBeLessThanOrEqual(0.05);
+    for (const [k, v] of Object.entries(d.keypoints)) if (k.startsWith('hand:')) expect(v.mean_m).toBeLessThanOrEqual(0.08);
+    expect(d.heading.max_deg).toBeLessThanOrEqual(10);
+    const { checkFeasibility } = await import('../../src/sim/index.ts');
+    const v = await checkFeasibility(out, robot, { mode: 'both' });
+    expect(v.feasible).toBe(true);
+  }, 180_000);
+});
