@@ -198,6 +198,9 @@ describe('npm run demo', () => {
     expect(r.stdout).toMatch(/^ {2}right hand {2}r2r_hand: fingertip error mean [\d.]+ m/m);
     expect(r.stdout).toMatch(/1 episode\(s\) delivered over ZeroMQ, 3 arrays equal to the store's/);
     expect(r.stdout).toMatch(/Where to look/);
+    // The demonstration the demo makes is one the robot can do: the physics stage follows it, validate passes it.
+    expect(r.stdout).toMatch(/^physics\s+(corrected|feasible)\s*$/m);
+    expect(r.stdout).toMatch(/^validate\s+feasible\s*$/m);
     const st = openStore(path.join(out, 'store'));
     expect(st.list()).toHaveLength(1);
     const ep = st.get(st.list()[0].id);
