@@ -5,7 +5,8 @@
  * hands, src/pose/builtin.ts) saved as a recording with a consent manifest beside it — bound to the
  * recording's sha256 and signed with a key made up for this run only (the demo needs no operator key; a real
  * run takes the operator's, see docs/privacy.md) — then: consent gate →
- * import → quality report → retargeting (body, fingers onto the separate hand) → validation in Rapier →
+ * import → quality report → retargeting (body, fingers onto the separate hand) → physics stage → validation
+ * (articulated dynamics; Rapier only for mesh hulls and self-contact) →
  * episode store → LeRobot v3 export → a ZeroMQ stream to an in-process trainer that checks every array it
  * receives against the store. Prints where to look.
  */

@@ -2,7 +2,8 @@
  * The whole pipeline for one recording, as `reel2real run` and `reel2real batch` call it:
  *
  *   consent gate → capture (video) or import (mocap, keypoints, pose track) → quality gate → retarget
- *   (body, fingers, and a separate hand model when given) → validate in Rapier → store (+ audit log)
+ *   (body, fingers, and a separate hand model when given) → physics stage (src/physics) → validate (articulated
+ *   dynamics; Rapier only for mesh hulls and self-contact) → store (+ audit log)
  *
  * Nothing is written for a recording that the consent gate refuses. A clip the quality gate rejects is
  * not retargeted or stored (its reasons are returned); `keepRejected` stores it anyway, marked.

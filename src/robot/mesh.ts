@@ -139,23 +139,33 @@ function parseAsciiStl(text: string, file: string): { positions: Float32Array; i
 
 /** Merge bit-identical vertices (STL stores three per triangle). */
 function weld(positions: Float32Array, indices: Uint32Array): { positions: Float32Array; indices: Uint32Array } {
-  const map = new Map<string, number>();
-  const out: number[] = [];
-  const remap = new Uint32Array(positions.length / 3);
-  for (let i = 0; i < remap.length; i++) {
-    const x = positions[3 * i], y = positions[3 * i + 1], z = positions[3 * i + 2];
-    const key = `${x},${y},${z}`;
-    let j = map.get(key);
-    if (j === undefined) {
-      j = out.length / 3;
-      map.set(key, j);
-      out.push(x, y, z);
+  // Vertices with the same coordinates (as float32; -0 counts as 0) become one. Open-addressing hash table on the
+  // coordinates' bit patterns: no string per vertex (a string-keyed Map made this most of a robot's load time).
+  const n = positions.length / 3;
+  const bits = new Uint32Array(3 * n);
+  const f = new Float32Array(1), u = new Uint32Array(f.buffer);
+  for (let i = 0; i < 3 * n; i++) { f[0] = positions[i] === 0 ? 0 : positions[i]; bits[i] = u[0]; }
+  let cap = 16;
+  while (cap < 2 * n) cap *= 2;
+  const table = new Int32Array(cap).fill(-1); // first vertex index of each distinct position
+  const remap = new Uint32Array(n);
+  const first: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const a = bits[3 * i], b = bits[3 * i + 1], c = bits[3 * i + 2];
+    let h = (Math.imul(a, 0x9e3779b1) ^ Math.imul(b, 0x85ebca77) ^ Math.imul(c, 0xc2b2ae3d)) >>> 0;
+    for (;;) {
+      h &= cap - 1;
+      const j = table[h];
+      if (j < 0) { table[h] = i; remap[i] = first.length; first.push(i); break; }
+      if (bits[3 * j] === a && bits[3 * j + 1] === b && bits[3 * j + 2] === c) { remap[i] = remap[j]; break; }
+      h++;
     }
-    remap[i] = j;
   }
+  const out = new Float32Array(3 * first.length);
+  for (let k = 0; k < first.length; k++) { const i = first[k]; out[3 * k] = positions[3 * i]; out[3 * k + 1] = positions[3 * i + 1]; out[3 * k + 2] = positions[3 * i + 2]; }
   const idx = new Uint32Array(indices.length);
   for (let i = 0; i < indices.length; i++) idx[i] = remap[indices[i]];
-  return { positions: Float32Array.from(out), indices: idx };
+  return { positions: out, indices: idx };
 }
 
 // ---- OBJ ------------------------------------------------------------------------------------------------
