@@ -39,8 +39,9 @@ export const PAGE = `<!doctype html>
   #consentText, #withdrawal { white-space: pre-line; font-size: 14px; }
   label.scope { display: block; margin: 4px 0; }
   #stageBox { position: relative; display: inline-block; max-width: 100%; }
-  #video, #overlay { width: 640px; max-width: 100%; display: block; }
-  #overlay { position: absolute; left: 0; top: 0; }
+  #video, #overlay, #picture { width: 640px; max-width: 100%; display: block; }
+  #overlay, #picture { position: absolute; left: 0; top: 0; }
+  #picture[hidden] { display: none; }
   #checks { list-style: none; padding: 0; } #checks li { margin: 2px 0; }
   #checks .ok { color: #15803d; } #checks .fail { color: #b91c1c; } #checks .pending { color: #92400e; }
   #status.error { color: #b91c1c; font-weight: 600; } #status { min-height: 1.5em; }
@@ -58,7 +59,7 @@ export const PAGE = `<!doctype html>
   <button id="useCamera">Use the camera</button> or <label>choose a video file <input id="file" type="file" accept="video/*"></label>
   <span id="runtime" class="muted"></span>
   <div id="stage" hidden>
-    <div id="stageBox"><video id="video" playsinline muted></video><canvas id="overlay"></canvas></div>
+    <div id="stageBox"><video id="video" playsinline muted></video><canvas id="picture" hidden></canvas><canvas id="overlay"></canvas></div>
     <div><button id="record" disabled>Start recording</button> <span id="rate" class="muted"></span></div>
   </div>
   <ul id="checks"></ul>

@@ -3,6 +3,7 @@
  * capture in the browser agrees with `reel2real capture` of the same frames; a recording is sent and stored;
  * no request the page makes carries video; declined consent sends nothing.
  */
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,7 +31,7 @@ describeShared('contributor page', [SQUATS, HAND, H1], () => describe.skipIf(!re
   let page: Page;
   let sent: Sent[] = [];
   let token = '';
-  const clips = { squats: '', hand: '', y4m: '' };
+  const clips = { squats: '', hand: '', y4m: '', h264: '' };
 
   beforeAll(async () => {
     dir = tmpDir('contribute');
@@ -43,6 +44,8 @@ describeShared('contributor page', [SQUATS, HAND, H1], () => describe.skipIf(!re
     clips.squats = losslessClip(shared(SQUATS), path.join(dir, 'squats.mp4'), 40);
     clips.hand = losslessClip(shared(HAND), path.join(dir, 'hand.mp4'), 30);
     clips.y4m = y4mClip(shared(SQUATS), path.join(dir, 'camera.y4m'), 40, 5);
+    clips.h264 = path.join(dir, 'squats-h264.mp4');
+    execFileSync(FFMPEG!, ['-v', 'error', '-y', '-i', shared(SQUATS), '-frames:v', '20', '-an', '-c', 'copy', clips.h264]);
     server = await startContribute({ store: path.join(dir, 'store'), robot: shared(H1), key, bind: '127.0.0.1:0', mode: 'assisted' });
     token = registerContributor(path.join(dir, 'store'), 'worker-0042', key).token;
     proxy = await recordingProxy(server.url);
@@ -50,6 +53,9 @@ describeShared('contributor page', [SQUATS, HAND, H1], () => describe.skipIf(!re
     browser = await launch(clips.y4m);
     page = await browser.newPage({ viewport: { width: 1000, height: 1400 } });
     page.on('dialog', (d) => void d.accept());
+    page.on('console', (m) => {
+      if (/^file \(/.test(m.text())) console.log(`page: ${m.text()}`);
+    });
     await page.goto(`${proxy.url}?task=squats#token=${token}`);
     await page.waitForSelector('body[data-ready="1"]', { timeout: 300_000 });
   }, 600_000);
@@ -71,6 +77,8 @@ describeShared('contributor page', [SQUATS, HAND, H1], () => describe.skipIf(!re
 
   it('captures a file in the browser as `reel2real capture` does (same frames, same models and runtime), shows the checks', async () => {
     const { track } = await captureFile(clips.squats);
+    // A lossless RGB (VP9 4:4:4) clip goes the seeking way, the one that gives ffmpeg's pixels.
+    expect((track.meta!.capture as { frame_source: string }).frame_source).toBe('seek');
     const node = await captureVideo(clips.squats, { workers: 1, backend: 'wasm' });
     expect(track.timestamps.length).toBe(40);
     expect(node.timestamps.length).toBe(40);
@@ -107,6 +115,7 @@ describeShared('contributor page', [SQUATS, HAND, H1], () => describe.skipIf(!re
       // never copies); the skeleton the page drew over it stays.
       await page.evaluate(() => {
         (document.getElementById('video') as HTMLVideoElement).style.visibility = 'hidden';
+        document.getElementById('picture')!.style.visibility = 'hidden';
         document.getElementById('stageBox')!.style.background = '#cbd5e1';
       });
       await page.screenshot({ path: process.env.REEL2REAL_SCREENSHOT, fullPage: true });
@@ -161,6 +170,29 @@ describeShared('contributor page', [SQUATS, HAND, H1], () => describe.skipIf(!re
       for (let t = 0; t < 30; t++) expect(Number(a[t]) > 0, `${side} hand presence, frame ${t}`).toBe(Number(b[t]) > 0);
     }
     console.log(`hand world points: browser vs capture ${(1000 * mean).toFixed(2)} mm mean over ${n} points (${sides.map((x) => `${x.side} ${x.n}`).join(', ')})`);
+  }, 600_000);
+
+  it('an H.264 file: decoding every frame once (WebCodecs) gives the track that seeking to each frame gives', async () => {
+    await page.selectOption('#taskSelect', 'squats'); // fixed camera: body and hands
+    const a = (await captureFile(clips.h264)).track;
+    await page.evaluate(() => (globalThis as any).reel2real.setDecoder('seek'));
+    try {
+      // The same bytes under another name: choosing the very same file again fires no change event.
+      const again = clips.h264.replace(/\.mp4$/, '-again.mp4');
+      fs.copyFileSync(clips.h264, again);
+      const b = (await captureFile(again)).track;
+      expect((a.meta!.capture as { frame_source: string }).frame_source).toMatch(/^webcodecs avc1\./);
+      expect((b.meta!.capture as { frame_source: string }).frame_source).toBe('seek');
+      expect(a.timestamps.length).toBe(20);
+      expect(Array.from(a.timestamps)).toEqual(Array.from(b.timestamps));
+      const body = meanError(a, b, 'blazepose_');
+      console.log(`H.264, WebCodecs vs seeking: body ${(1000 * body.mean).toFixed(2)} mm mean over ${body.n} points`);
+      expect(body.n).toBeGreaterThan(20 * 33 * 0.9);
+      expect(body.presenceMismatch).toBe(0);
+      expect(body.mean).toBeLessThan(0.001);
+    } finally {
+      await page.evaluate(() => (globalThis as any).reel2real.setDecoder('auto'));
+    }
   }, 600_000);
 
   it('a forged, tampered or replayed request is refused', async () => {
@@ -284,4 +316,5 @@ describeShared('contributor page', [SQUATS, HAND, H1], () => describe.skipIf(!re
     expect(total).toBeLessThan(0.01 * read);
     expect(total).toBeLessThan(0.01 * raw);
   });
+
 }));

@@ -11,7 +11,8 @@ import { H_IMAGE, H_SCORE, R_BODY_IMAGE, R_BODY_SCORE, R_BODY_VIS, handBase } fr
 import { ApiError, getJson, outbox, parseToken, sendUpload, sha256Hex, signedFetch, type Pending, type Token } from './api.ts';
 import { FrameGrabber, Recording, encodeTrack, loadTrackers, recordingTrack, type Trackers } from './capture.ts';
 import { BODY_EDGES, HAND_EDGES, deviceReport, evaluate, partsFor, type Check, type DeviceReport, type TaskInfo } from './checks.ts';
-import { mp4FrameTimes } from './mp4.ts';
+import { decodeFile, decoderConfig } from './decode.ts';
+import { mp4Video } from './mp4.ts';
 import { runtimeInfo } from './runner.ts';
 
 interface ConsentInfo {
@@ -42,7 +43,10 @@ const state: {
   busy: boolean;
   /** Capture rate of the last recording (frames per second of wall time while capturing). */
   rate: number;
-} = { token: null, tasks: [], consent: null, trackers: null, rec: null, recording: false, recStart: 0, origin: 'camera', stream: null, review: null, video: null, recorder: null, busy: false, rate: 0 };
+  /** How files are read: 'auto' (WebCodecs when it can, else seeking) or 'seek' (`?decoder=seek`; the benchmark and tests compare both). */
+  decoder: 'auto' | 'seek';
+  frameSource: string;
+} = { token: null, tasks: [], consent: null, trackers: null, rec: null, recording: false, recStart: 0, origin: 'camera', stream: null, review: null, video: null, recorder: null, busy: false, rate: 0, decoder: new URLSearchParams(location.search).get('decoder') === 'seek' ? 'seek' : 'auto', frameSource: '' };
 
 function status(msg: string, kind: 'info' | 'error' = 'info'): void {
   const el = $('status');
@@ -319,7 +323,22 @@ async function frameInterval(video: HTMLVideoElement): Promise<number> {
   return Number.isFinite(dt) ? dt : 1 / 30;
 }
 
-/** A file: every frame in order, each visited at the middle of its interval (a repeated picture is skipped). */
+/** The picture of the frame being captured, drawn under the skeleton when frames do not come from the <video>. */
+function drawPicture(src: CanvasImageSource | null, w = 0, h = 0): void {
+  const c = $('picture') as HTMLCanvasElement;
+  c.hidden = !src;
+  if (!src) return;
+  if (c.width !== w || c.height !== h) {
+    c.width = w;
+    c.height = h;
+  }
+  c.getContext('2d')!.drawImage(src, 0, 0, w, h);
+}
+
+/**
+ * A file: every frame once, in order. MP4/MOV in H.264 or VP9 that this browser decodes: WebCodecs from the
+ * file's samples (decode.ts). Otherwise the <video> element is seeked to the middle of each frame's interval.
+ */
 async function useFile(file: File): Promise<void> {
   discard();
   stopCamera();
@@ -338,26 +357,49 @@ async function useFile(file: File): Promise<void> {
   state.video = file;
   state.rec = new Recording(t, partsFor(task()));
   const duration = video.duration;
+  const mp4 = await mp4Video(file);
+  const config = state.decoder === 'seek' ? null : await decoderConfig(mp4);
+  state.frameSource = config ? `webcodecs ${config.codec}` : 'seek';
+  const start = performance.now();
+  const step = (row: Float32Array) => {
+    drawOverlay(row);
+    const secs = state.rec!.n > 1 ? state.rec!.times[state.rec!.n - 1] - state.rec!.times[0] : 0;
+    renderChecks(evaluate(task(), state.rec!.rows, state.rec!.n, secs, false));
+    state.rate = state.rec!.n / ((performance.now() - start) / 1000);
+    $('rate').textContent = `${state.rec!.n} frames, ${state.rate.toFixed(1)} frames/s`;
+  };
+  if (mp4 && config) {
+    for await (const { frame, time } of decodeFile(file, mp4, config)) {
+      try {
+        // The picture as stored (coded size less cropping), as ffmpeg gives it to `reel2real capture`.
+        const w = frame.visibleRect?.width ?? frame.displayWidth;
+        const h = frame.visibleRect?.height ?? frame.displayHeight;
+        const row = await state.rec.add(grabber.grabSource(frame, w, h, time));
+        drawPicture(frame, w, h);
+        step(row);
+      } finally {
+        frame.close();
+      }
+    }
+    URL.revokeObjectURL(video.src);
+    console.log(`file (WebCodecs ${config.codec}): ${state.rec.n} frames, models ${state.rec.modelSeconds.toFixed(2)} s, wall ${((performance.now() - start) / 1000).toFixed(2)} s`);
+    await finish();
+    return;
+  }
   // Frame times from the file's sample tables (MP4/MOV), else a constant interval found by playing it.
-  let times = await mp4FrameTimes(file);
+  let times = mp4?.times.length ? mp4.times : null;
   if (!times || !times.length) {
     const dt = await frameInterval(video);
     times = Float64Array.from({ length: Math.max(1, Math.floor(duration / dt + 0.25)) }, (_, i) => i * dt);
   }
-  const start = performance.now();
   // Frame i shows from times[i] to times[i+1]: seek to the middle of that interval.
   for (let i = 0; i < times.length; i++) {
     const next = i + 1 < times.length ? times[i + 1] : times[i] + (i > 0 ? times[i] - times[i - 1] : 1 / 30);
     await seekTo(video, (times[i] + next) / 2);
-    const row = await state.rec.add(grabber.grab(video, times[i]));
-    drawOverlay(row);
-    const secs = state.rec.n > 1 ? state.rec.times[state.rec.n - 1] - state.rec.times[0] : 0;
-    renderChecks(evaluate(task(), state.rec.rows, state.rec.n, secs, false));
-    state.rate = state.rec.n / ((performance.now() - start) / 1000);
-    $('rate').textContent = `${state.rec.n} frames, ${state.rate.toFixed(1)} frames/s`;
+    step(await state.rec.add(grabber.grab(video, times[i])));
   }
   URL.revokeObjectURL(video.src);
-  console.log(`file: ${state.rec.n} frames, models ${state.rec.modelSeconds.toFixed(2)} s, wall ${((performance.now() - start) / 1000).toFixed(2)} s`);
+  console.log(`file (seeking): ${state.rec.n} frames, models ${state.rec.modelSeconds.toFixed(2)} s, wall ${((performance.now() - start) / 1000).toFixed(2)} s`);
   await finish();
 }
 
@@ -370,7 +412,7 @@ async function finish(): Promise<void> {
   const secs = rec.n > 1 ? rec.times[rec.n - 1] - rec.times[0] : 0;
   const report = deviceReport(task(), rec.rows, rec.n, secs);
   renderChecks(report.checks);
-  const track = await recordingTrack(rec, { origin: state.origin });
+  const track = await recordingTrack(rec, { origin: state.origin, frameSource: state.origin === 'camera' ? 'camera' : state.frameSource });
   const npz = encodeTrack(track);
   const contentId = await sha256Hex(npz);
   state.review = { npz, report, contentId, lines: [
@@ -387,6 +429,7 @@ async function finish(): Promise<void> {
 }
 
 function discard(): void {
+  drawPicture(null);
   state.review = null;
   state.rec = null;
   state.video = null;
@@ -558,7 +601,7 @@ async function main(): Promise<void> {
     await flushOutbox();
   }
   // For tests and automation: the same send path the button uses, and the last review.
-  (globalThis as any).reel2real = { send, review: () => state.review, rate: () => state.rate, flushOutbox, ready: true };
+  (globalThis as any).reel2real = { send, review: () => state.review, rate: () => state.rate, flushOutbox, setDecoder: (d: 'auto' | 'seek') => (state.decoder = d), ready: true };
   document.body.dataset.ready = '1';
 }
 

@@ -77,6 +77,8 @@ export class Recording {
 export interface TrackInfo {
   /** 'camera' or 'file' (a file's name is not sent: only that it was a file). */
   origin: 'camera' | 'file';
+  /** How the frames were read: 'camera', 'webcodecs <codec>' (every frame decoded once) or 'seek' (the <video> seeked to each frame). */
+  frameSource?: string;
   focalMm35?: number;
 }
 
@@ -105,7 +107,7 @@ export async function recordingTrack(rec: Recording, info: TrackInfo): Promise<P
       timestamps: info.origin === 'file' ? 'presentation time of each frame as the browser decoded it (seconds)' : 'camera frame time (seconds from the start of the recording)',
       video: { width: rec.width, height: rec.height, fps, frame_count: T, kept: false },
       capture: {
-        device: 'browser', backend: rt.backend, simd: rt.simd, threads: rt.threads, workers: 1,
+        device: 'browser', backend: rt.backend, simd: rt.simd, threads: rt.threads, workers: 1, frame_source: info.frameSource ?? info.origin,
         models: { ...(rec.parts.body ? { body: 'blazepose-full', body_detector: 'blazepose-detector' } : {}), hand: 'handlandmark-full', palm_detector: 'handdetect' },
         filter: { kind: 'one-euro', ...DEFAULT_FILTER },
         detection_rates: a.rates,
@@ -132,8 +134,11 @@ export class FrameGrabber {
   private index = 0;
 
   grab(video: HTMLVideoElement, time: number): Frame {
-    const w = video.videoWidth;
-    const h = video.videoHeight;
+    return this.grabSource(video, video.videoWidth, video.videoHeight, time);
+  }
+
+  /** The same from any picture source (a decoded VideoFrame) of the given display size. */
+  grabSource(video: CanvasImageSource, w: number, h: number, time: number): Frame {
     if (!this.canvas || this.canvas.width !== w || this.canvas.height !== h) {
       this.canvas = typeof OffscreenCanvas !== 'undefined' ? new OffscreenCanvas(w, h) : Object.assign(document.createElement('canvas'), { width: w, height: h });
       this.ctx = this.canvas.getContext('2d', { willReadFrequently: true }) as CanvasRenderingContext2D;
