@@ -286,6 +286,22 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
   // Stance per (ordered) foot.
   const stance = new Uint8Array(T * nF);
   if (contacts) for (let t = 0; t < T; t++) for (let i = 0; i < nF; i++) stance[t * nF + i] = contacts.stance[t * nF + footOrder[i]];
+  // A foot held still just above the ground (on something the robot's world does not have, or a lifted heel) for
+  // at least `hover.min_duration` is put down: it stands on the floor rather than hovering on one leg.
+  if (contacts && cfg.contacts.hover.height > 0) {
+    const h = cfg.contacts.hover, minLen = Math.max(1, Math.round(h.min_duration / ref.dt));
+    for (let i = 0; i < nF; i++) {
+      const f = footOrder[i];
+      for (let a = 0; a < T; ) {
+        const still = (t: number) => !stance[t * nF + i] && contacts.height[t * nF + f] < h.height && contacts.speed[t * nF + f] < h.speed;
+        if (!still(a)) { a++; continue; }
+        let b = a;
+        while (b + 1 < T && still(b + 1)) b++;
+        if (b - a + 1 >= minLen) for (let t = a; t <= b; t++) stance[t * nF + i] = 1;
+        a = b + 1;
+      }
+    }
+  }
   const comRef = floating ? referenceCom(ref, geom) : new Float64Array(3 * T);
   let plan: ComPlan | null = contacts
     ? planCom(comRef, T, ref.dt, cfg.sim.gravity, contacts.polygons, cfg.com.zmp_margin, Math.max(1, Math.round(cfg.com.smoothing / ref.dt)))
@@ -505,7 +521,17 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
     if (simPose[o + 11] < V.fall_height_fraction * ref.pose[o + 11] || tilt > (V.fall_tilt_deg * Math.PI) / 180) fellAt = t;
   }
   if (diverged >= 0) reasons.push({ kind: 'diverged', message: `simulation diverged at frame ${diverged} (${(diverged * ref.dt).toFixed(2)} s)`, frames: [[diverged, T - 1]] });
-  if (fellAt >= 0) reasons.push({ kind: 'fell', message: `the robot fell at frame ${fellAt} (${(fellAt * ref.dt).toFixed(2)} s): root below ${V.fall_height_fraction} of its reference height or tilted over ${V.fall_tilt_deg} deg`, frames: [[fellAt, T - 1]] });
+  if (fellAt >= 0) {
+    // What came before the fall: torques held at their effort limit in the last 0.5 s (the robot lacked the strength),
+    // or none (it lost its balance).
+    const from = Math.max(0, fellAt - Math.round(0.5 / ref.dt));
+    let sat = 0, first = -1;
+    for (let t = from; t < fellAt; t++) if (satFrame[t]) { sat++; if (first < 0) first = t; }
+    const why = sat * ref.dt >= 0.1
+      ? `; joint torques were at their effort limit for ${(sat * ref.dt).toFixed(2)} s of the 0.5 s before (from ${(first * ref.dt).toFixed(2)} s)`
+      : '; no joint was at its effort limit before it (balance lost)';
+    reasons.push({ kind: 'fell', message: `the robot fell at frame ${fellAt} (${(fellAt * ref.dt).toFixed(2)} s): root below ${V.fall_height_fraction} of its reference height or tilted over ${V.fall_tilt_deg} deg${why}`, frames: [[fellAt, T - 1]] });
+  }
   const satRuns = intervals(satFrame);
   const longestSat = satRuns.reduce((a, [s, e]) => Math.max(a, (e - s + 1) * ref.dt), 0);
   const satJoints = Array.from(satCount).map((c, d) => [c, d] as const).filter(([c]) => c > 0).sort((a, b) => b[0] - a[0]).slice(0, 5).map(([, d]) => kin.dofNames[d]);

@@ -107,6 +107,8 @@ describeShared('physics stage on H1', [H1], () => {
     expect(report.deviation!.keypoints.root.max_m).toBeGreaterThan(0.5);
     console.log('jump:', report.reasons.map((r) => r.message).join(' | '));
     expect(report.reasons.some((r) => ['fell', 'root_path', 'stance_foot', 'torque'].includes(r.kind))).toBe(true);
+    // A fall says what preceded it: torques at their limits, or none (balance lost).
+    for (const r of report.reasons) if (r.kind === 'fell') expect(r.message).toMatch(/effort limit for \d\.\d\d s of the 0\.5 s before|balance lost/);
     // A motion the controller cannot follow keeps the kinematic retarget as its output.
     expect(report.output).toBe('reference');
     expect(Array.from(motion.q)).toEqual(Array.from(m.q));
