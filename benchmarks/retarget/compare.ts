@@ -70,7 +70,7 @@ for (const [rn, rf] of ROBOTS) {
       const s = skateSummary(motionFootContacts(kin, m, feet.feet, stanceThresholds(feet.legLength)));
       const q = m.quality as unknown as RetargetReport;
       const off = Math.max(...Object.values(e.offset_by_end));
-      console.log(`| ${rn} | ${cn} | ${q.frames} | ${ver} | ${f(e.mean)} | ${f(e.mean_without_offsets)} | ${f(off)} | ${s.skate_frames} | ${f(100 * s.skate_mean_m_s, 2)} / ${f(100 * s.skate_max_m_s, 0)} | ${q.joint_limit_violations} / ${q.velocity_limit_violations} | ${q.self_collision_frames} | ${f(Math.max(0, -s.min_height_m) * 1000, 1)} | ${Math.round(median(cpu))} |`);
+      console.log(`| ${rn} | ${cn} | ${q.frames} | ${ver} | ${f(e.mean, 4)} | ${f(e.mean_without_offsets, 4)} | ${f(off)} | ${s.skate_frames} | ${f(100 * s.skate_mean_m_s, 2)} / ${f(100 * s.skate_max_m_s, 0)} | ${q.joint_limit_violations} / ${q.velocity_limit_violations} | ${q.self_collision_frames} | ${f(Math.max(0, -s.min_height_m) * 1000, 1)} | ${Math.round(median(cpu))} |`);
     }
   }
 }

@@ -179,7 +179,10 @@ export function buildTargets(track: PoseTrack, map: BodyMap, opts: TargetOptions
   // shoulder target. Fully pelvis-relative, a robot whose trunk is longer than the scaled person's (H1:
   // 1.47x against 1.09x for the arms) gets hand targets below its shoulders when the person's hands are
   // just above theirs (the CMU wave: the robot raised the waving hand in 48% of the frames instead of > 90%).
-  const WRIST_FROM_SHOULDER = 0.5;
+  // The blend grows with how much longer the robot's trunk is, relative to its arms, than the person's: 0 for
+  // matching proportions (fully pelvis-relative, the tracking measure's frame), 0.5 from 1.3x on (H1: 1.35x).
+  const trunkOverArm = (R.trunk / H.trunk) / sArm;
+  const WRIST_FROM_SHOULDER = 0.5 * Math.min(1, Math.max(0, (trunkOverArm - 1) / 0.3));
   const scales: Record<string, number> = {
     legs: sLeg, arms: (R.upperarm + R.forearm) / (H.upperarm + H.forearm), trunk: R.trunk / H.trunk,
     hip_width: R.hip / H.hip, shoulder_width: R.shoulder / H.shoulder, root: sLeg,

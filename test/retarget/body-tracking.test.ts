@@ -2,7 +2,7 @@
  * Body tracking on the measure of issue 15 (GMR's comparison): mean error of the pelvis→wrist/ankle
  * vectors, the person's scaled per limb, in robot leg lengths (src/retarget/tracking.ts). Full CMU clips
  * (104_02 walk, 62_07 hammering) at 120 fps. Before (bone-chain targets): G1 0.112 / 0.124, T1 0.104 /
- * 0.092, H1 0.183 / 0.178 (GMR on G1: 0.066-0.070). The motion stays clean: no limit or velocity
+ * 0.092, H1 0.183 / 0.178 (GMR on G1: 0.066-0.070, cited in issue 15, not re-measured here). The motion stays clean: no limit or velocity
  * violation, no self-collision, feet on the ground.
  */
 import { expect, it } from 'vitest';
@@ -24,8 +24,9 @@ const ROBOTS = {
 };
 /** Upper bounds; each is below what the bone-chain targets gave (in the header). */
 const BOUND: Record<string, Record<string, number>> = {
-  g1: { walk: 0.075, hammering: 0.07 },
-  t1: { walk: 0.065, hammering: 0.05 },
+  // G1: within GMR's 0.066-0.070 on both clips (measured 0.0698 / 0.0613 with the proportion-dependent wrist blend).
+  g1: { walk: 0.0705, hammering: 0.0655 },
+  t1: { walk: 0.06, hammering: 0.045 },
   // H1's trunk is 1.47x the person's scaled trunk against 1.09x for the arms: its shoulders sit ~15 cm
   // above where the scaled person's are, and hanging hands cannot reach down (wrists 0.17-0.20 leg high).
   h1: { walk: 0.15, hammering: 0.12 },
