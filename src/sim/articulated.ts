@@ -643,7 +643,7 @@ export class ArticulatedBody {
         let nl = old + (target[rn] - vRow[rn]) / W[rn * R + rn];
         if (nl < 0) nl = 0;
         let dl = nl - old;
-        if (dl !== 0) { lam[rn] = nl; for (let r = 0; r < R; r++) vRow[r] += W[r * R + rn] * dl; if (Math.abs(dl) > change) change = Math.abs(dl); }
+        if (dl !== 0) { lam[rn] = nl; for (let r = 0; r < R; r++) vRow[r] += W[r * R + rn] * dl; const ad = dl < 0 ? -dl : dl; if (ad > change) change = ad; }
         // Friction (tangents x, y), clamped to the cone mu * lambda_n.
         const r1 = rn + 1, r2 = rn + 2;
         const o1 = lam[r1], o2 = lam[r2];
@@ -654,9 +654,9 @@ export class ArticulatedBody {
         const mag = Math.hypot(t1, t2);
         if (mag > lim) { const f = mag > 0 ? lim / mag : 0; t1 *= f; t2 *= f; }
         dl = t1 - o1;
-        if (dl !== 0) { lam[r1] = t1; for (let r = 0; r < R; r++) vRow[r] += W[r * R + r1] * dl; if (Math.abs(dl) > change) change = Math.abs(dl); }
+        if (dl !== 0) { lam[r1] = t1; for (let r = 0; r < R; r++) vRow[r] += W[r * R + r1] * dl; const ad = dl < 0 ? -dl : dl; if (ad > change) change = ad; }
         dl = t2 - o2;
-        if (dl !== 0) { lam[r2] = t2; for (let r = 0; r < R; r++) vRow[r] += W[r * R + r2] * dl; if (Math.abs(dl) > change) change = Math.abs(dl); }
+        if (dl !== 0) { lam[r2] = t2; for (let r = 0; r < R; r++) vRow[r] += W[r * R + r2] * dl; const ad = dl < 0 ? -dl : dl; if (ad > change) change = ad; }
       }
       if (change <= this.tol) break;
     }
