@@ -108,27 +108,8 @@ export function planCom(comRef: Float64Array, T: number, dt: number, gravity: nu
   }
   const com = new Float64Array(3 * T);
   com.set(c);
-  if (T >= 3) {
-    // Thomas algorithm for each horizontal axis; ends fixed at the smoothed reference.
-    const cp = new Float64Array(T), dp = new Float64Array(T);
-    for (let k = 0; k < 2; k++) {
-      const x0 = c[k], x1 = c[3 * (T - 1) + k];
-      // Unknowns t = 1..T-2: -r x_{t-1} + (1 + 2 r) x_t - r x_{t+1} = p_t, r = a_t / dt^2.
-      for (let t = 1; t <= T - 2; t++) {
-        const r = a[t] / (dt * dt);
-        const lower = -r, diag = 1 + 2 * r, upper = -r;
-        let rhs = zmp[2 * t + k];
-        if (t === 1) rhs -= lower * x0;
-        if (t === T - 2) rhs -= upper * x1;
-        const den = t === 1 ? diag : diag - lower * cp[t - 1];
-        cp[t] = upper / den;
-        dp[t] = (rhs - (t === 1 ? 0 : lower * dp[t - 1])) / den;
-      }
-      com[3 * (T - 2) + k] = dp[T - 2];
-      for (let t = T - 3; t >= 1; t--) com[3 * t + k] = dp[t] - cp[t] * com[3 * (t + 1) + k];
-      com[k] = x0; com[3 * (T - 1) + k] = x1;
-    }
-  }
+  // Ends fixed at the smoothed reference.
+  cartTableInverse(zmp, a, T, dt, c[0], c[1], c[3 * (T - 1)], c[3 * (T - 1) + 1], com, 3);
   const vel = new Float64Array(3 * T), acc = new Float64Array(3 * T);
   firstDiff(com, T, dt, vel);
   secondDiff(com, T, dt, acc);
@@ -156,18 +137,36 @@ export function secondDiff(x: Float64Array, T: number, dt: number, out: Float64A
  */
 export function zmpShift(dp: Float64Array, com: Float64Array, T: number, dt: number, gravity: number): Float64Array {
   const out = new Float64Array(2 * T);
-  if (T < 3) return out;
+  const a = new Float64Array(T);
+  for (let t = 0; t < T; t++) a[t] = Math.max(0.05, com[3 * t + 2]) / gravity;
+  cartTableInverse(dp, a, T, dt, 0, 0, 0, 0, out, 2);
+  return out;
+}
+
+/**
+ * The horizontal path x ([T] per axis) whose cart-table ZMP is p ([T,2]): x_t - a_t (x_{t+1} - 2 x_t + x_{t-1}) / dt^2
+ * = p_t for t = 1..T-2, a_t = z_t / g, with x_0 and x_{T-1} given (start, end). A diagonally dominant tridiagonal
+ * system, solved per axis by the Thomas algorithm into out[t * stride + axis] (frames 0 and T-1 get the ends). T < 3
+ * leaves out as it is.
+ */
+function cartTableInverse(p: Float64Array, a: Float64Array, T: number, dt: number, x0: number, y0: number, x1: number, y1: number, out: Float64Array, stride: number): void {
+  if (T < 3) return;
   const cp = new Float64Array(T), d = new Float64Array(T);
   for (let k = 0; k < 2; k++) {
+    const first = k === 0 ? x0 : y0, last = k === 0 ? x1 : y1;
+    // Unknowns t = 1..T-2: -r x_{t-1} + (1 + 2 r) x_t - r x_{t+1} = p_t, r = a_t / dt^2.
     for (let t = 1; t <= T - 2; t++) {
-      const r = Math.max(0.05, com[3 * t + 2]) / gravity / (dt * dt);
+      const r = a[t] / (dt * dt);
       const lower = -r, diag = 1 + 2 * r, upper = -r;
+      let rhs = p[2 * t + k];
+      if (t === 1) rhs -= lower * first;
+      if (t === T - 2) rhs -= upper * last;
       const den = t === 1 ? diag : diag - lower * cp[t - 1];
       cp[t] = upper / den;
-      d[t] = (dp[2 * t + k] - (t === 1 ? 0 : lower * d[t - 1])) / den;
+      d[t] = (rhs - (t === 1 ? 0 : lower * d[t - 1])) / den;
     }
-    out[2 * (T - 2) + k] = d[T - 2];
-    for (let t = T - 3; t >= 1; t--) out[2 * t + k] = d[t] - cp[t] * out[2 * (t + 1) + k];
+    out[stride * (T - 2) + k] = d[T - 2];
+    for (let t = T - 3; t >= 1; t--) out[stride * t + k] = d[t] - cp[t] * out[stride * (t + 1) + k];
+    out[k] = first; out[stride * (T - 1) + k] = last;
   }
-  return out;
 }
