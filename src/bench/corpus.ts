@@ -90,6 +90,22 @@ export async function loadClip(e: ClipEntry, opts: LoadOptions = {}): Promise<Po
   return cropAndResample(track, maxSeconds, fps);
 }
 
+/**
+ * A corpus clip for a benchmark: its track, or the one-line reason it is skipped (a file it cannot read — a
+ * UserError — or fewer than 10 frames after cropping). Any other error propagates.
+ */
+export async function loadBenchClip(e: ClipEntry, opts: LoadOptions = {}): Promise<{ track: PoseTrack } | { skip: string }> {
+  let track: PoseTrack;
+  try {
+    track = await loadClip(e, opts);
+  } catch (err) {
+    if (!(err instanceof UserError)) throw err;
+    return { skip: err.message };
+  }
+  if (track.timestamps.length < 10) return { skip: `only ${track.timestamps.length} frames after cropping` };
+  return { track };
+}
+
 export function cropAndResample(track: PoseTrack, maxSeconds: number, fps: number): PoseTrack {
   let t = track;
   if (t.fps > fps * 1.001) t = resampleTrack(t, fps);

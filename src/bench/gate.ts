@@ -7,9 +7,8 @@
  */
 import type { PoseTrack } from '../pose/track.ts';
 import { assessQuality, type Verdict } from '../quality/index.ts';
-import { UserError } from '../errors.ts';
 import { CLEAN_LEVEL, DEFAULT_LEVELS, DEGRADATIONS, LEVEL_UNITS, degradedVariants, type DegradationType } from './degrade.ts';
-import { loadClip, type ClipEntry, type LoadOptions } from './corpus.ts';
+import { loadBenchClip, type ClipEntry, type LoadOptions } from './corpus.ts';
 import type { SkippedClip } from './run.ts';
 
 /** The reason codes meant to catch each degradation. */
@@ -71,15 +70,9 @@ export async function benchGate(
   const skip = (clip: string, reason: string) => { const s = { clip, reason }; skipped.push(s); opts.onSkip?.(s); };
   const push = (r: GateRow) => { rows.push(r); opts.onRow?.(r); };
   for (const c of clips) {
-    let track: PoseTrack;
-    try {
-      track = await loadClip(c, opts);
-    } catch (e) {
-      if (!(e instanceof UserError)) throw e;
-      skip(c.id, e.message);
-      continue;
-    }
-    if (track.timestamps.length < 10) { skip(c.id, `only ${track.timestamps.length} frames after cropping`); continue; }
+    const loaded = await loadBenchClip(c, opts);
+    if ('skip' in loaded) { skip(c.id, loaded.skip); continue; }
+    const track = loaded.track;
     const clean = gateRow(track, c.id, 'none', 0);
     push(clean);
     if (clean.verdict !== 'pass') continue;

@@ -12,7 +12,7 @@ import { physicsCorrect } from '../physics/index.ts';
 import { isHandOnlyTrack, isHandRobot } from '../retarget/hand/index.ts';
 import { UserError } from '../errors.ts';
 import { DEFAULT_LEVELS, DEGRADATIONS, degradedVariants, type DegradationType } from './degrade.ts';
-import { loadClip, type ClipEntry, type LoadOptions } from './corpus.ts';
+import { loadBenchClip, type ClipEntry, type LoadOptions } from './corpus.ts';
 
 /** What the validation said about one motion: success, and continuous figures to correlate with. */
 export interface Outcome {
@@ -202,15 +202,9 @@ export async function benchQuality(clips: ClipEntry[], robot: UrdfRobot, opts: B
   for (let ci = 0; ci < clips.length; ci++) {
     const c = clips[ci];
     opts.onClip?.(c.id, ci, clips.length);
-    let track: PoseTrack;
-    try {
-      track = await loadClip(c, opts);
-    } catch (e) {
-      if (!(e instanceof UserError)) throw e;
-      skip(c.id, e.message);
-      continue;
-    }
-    if (track.timestamps.length < 10) { skip(c.id, `only ${track.timestamps.length} frames after cropping`); continue; }
+    const loaded = await loadBenchClip(c, opts);
+    if ('skip' in loaded) { skip(c.id, loaded.skip); continue; }
+    const track = loaded.track;
     const handOnly = isHandOnlyTrack(track);
     if (handOnly !== handRobot) {
       skip(c.id, handOnly ? `hand-only track; ${robot.name} is a body robot` : `body track; ${robot.name} is a hand`);
