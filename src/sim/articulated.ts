@@ -25,6 +25,7 @@ import type { Kinematics, BasePose } from '../robot/kinematics.ts';
 import type { RobotGeometry } from './geometry.ts';
 import { bodySamplePoints } from './geometry.ts';
 import { cholesky, choleskySolve } from '../math/linalg.ts';
+import { hypot2, hypot3, hypot4 } from '../math/hypot.ts';
 
 export interface ArticulatedOptions {
   dt: number;
@@ -222,7 +223,7 @@ export class ArticulatedBody {
     this.ptRadius = new Float64Array(nb);
     this.pts.forEach((p, b) => {
       let r = 0;
-      for (let i = 0; i < p.length; i += 3) r = Math.max(r, Math.hypot(p[i], p[i + 1], p[i + 2]));
+      for (let i = 0; i < p.length; i += 3) r = Math.max(r, hypot3(p[i], p[i + 1], p[i + 2]));
       this.ptRadius[b] = r;
     });
     // A sweep that changes no impulse by more than this (N s; 1e-6 of the robot's weight over a step) ends the solve.
@@ -577,27 +578,11 @@ export class ArticulatedBody {
         }
       }
     }
-    // Y = L^-1 J^T, stored transposed (row r of Y here = forward substitution of row r of J, contiguous);
-    // W = Y^T Y = J M~^-1 J^T.
-    for (let r = 0; r < R; r++) {
-      const jr = r * n;
-      for (let i = 0; i < n; i++) {
-        let sum = J[jr + i];
-        const li = i * n;
-        for (let k = 0; k < i; k++) sum -= L[li + k] * Y[jr + k];
-        Y[jr + i] = sum / L[li + i];
-      }
-    }
-    for (let a = 0; a < R; a++) {
-      const ya = a * n;
-      for (let b = a; b < R; b++) {
-        const yb = b * n;
-        let sum = 0;
-        for (let i = 0; i < n; i++) sum += Y[ya + i] * Y[yb + i];
-        W[a * R + b] = sum;
-        W[b * R + a] = sum;
-      }
-    }
+    // Y = L^-1 J^T, stored transposed (row r of Y = forward substitution of row r of J, contiguous), and
+    // W = Y^T Y = J M~^-1 J^T: most of a step's arithmetic, in small functions of their own so they are
+    // optimised after a few steps rather than with the whole solve.
+    forwardRows3(L, n, J, Y, R);
+    gram3(Y, n, R, W);
     // Row velocities now and targets.
     const dt = this.dt;
     for (let r = 0; r < R; r++) {
@@ -616,15 +601,16 @@ export class ArticulatedBody {
         if (this.prevKey[k2] !== key) continue;
         const ln = Math.max(0, this.prevLam[3 * k2]);
         let t1 = this.prevLam[3 * k2 + 1], t2 = this.prevLam[3 * k2 + 2];
-        const mag = Math.hypot(t1, t2), lim = mu0 * ln;
+        const mag = hypot2(t1, t2), lim = mu0 * ln;
         if (mag > lim) { const f = mag > 0 ? lim / mag : 0; t1 *= f; t2 *= f; }
         lam[3 * k] = ln; lam[3 * k + 1] = t1; lam[3 * k + 2] = t2;
         break;
       }
     }
+    // (W is symmetric: its column c is read as row c, contiguous.)
     for (let c = 0; c < R; c++) {
       const l = lam[c];
-      if (l !== 0) for (let r = 0; r < R; r++) vRow[r] += W[r * R + c] * l;
+      if (l !== 0) for (let r = 0, wc = c * R; r < R; r++) vRow[r] += W[wc + r] * l;
     }
     for (let k = 0; k < K; k++) {
       const z = this.contactPoint[3 * k + 2];
@@ -643,7 +629,7 @@ export class ArticulatedBody {
         let nl = old + (target[rn] - vRow[rn]) / W[rn * R + rn];
         if (nl < 0) nl = 0;
         let dl = nl - old;
-        if (dl !== 0) { lam[rn] = nl; for (let r = 0; r < R; r++) vRow[r] += W[r * R + rn] * dl; const ad = dl < 0 ? -dl : dl; if (ad > change) change = ad; }
+        if (dl !== 0) { lam[rn] = nl; for (let r = 0, wc = rn * R; r < R; r++) vRow[r] += W[wc + r] * dl; const ad = dl < 0 ? -dl : dl; if (ad > change) change = ad; }
         // Friction (tangents x, y), clamped to the cone mu * lambda_n.
         const r1 = rn + 1, r2 = rn + 2;
         const o1 = lam[r1], o2 = lam[r2];
@@ -651,12 +637,12 @@ export class ArticulatedBody {
         let t1 = w1 > 1e-12 ? o1 - vRow[r1] / w1 : 0;
         let t2 = w2 > 1e-12 ? o2 - vRow[r2] / w2 : 0;
         const lim = mu * lam[rn];
-        const mag = Math.hypot(t1, t2);
+        const mag = hypot2(t1, t2);
         if (mag > lim) { const f = mag > 0 ? lim / mag : 0; t1 *= f; t2 *= f; }
         dl = t1 - o1;
-        if (dl !== 0) { lam[r1] = t1; for (let r = 0; r < R; r++) vRow[r] += W[r * R + r1] * dl; const ad = dl < 0 ? -dl : dl; if (ad > change) change = ad; }
+        if (dl !== 0) { lam[r1] = t1; for (let r = 0, wc = r1 * R; r < R; r++) vRow[r] += W[wc + r] * dl; const ad = dl < 0 ? -dl : dl; if (ad > change) change = ad; }
         dl = t2 - o2;
-        if (dl !== 0) { lam[r2] = t2; for (let r = 0; r < R; r++) vRow[r] += W[r * R + r2] * dl; const ad = dl < 0 ? -dl : dl; if (ad > change) change = ad; }
+        if (dl !== 0) { lam[r2] = t2; for (let r = 0, wc = r2 * R; r < R; r++) vRow[r] += W[wc + r] * dl; const ad = dl < 0 ? -dl : dl; if (ad > change) change = ad; }
       }
       if (change <= this.tol) break;
     }
@@ -686,7 +672,7 @@ export class ArticulatedBody {
     this.basePos[0] += dt * u[0]; this.basePos[1] += dt * u[1]; this.basePos[2] += dt * u[2];
     // q <- exp(w dt) * q  (world-frame angular velocity)
     const wx = u[3] * dt, wy = u[4] * dt, wz = u[5] * dt;
-    const th = Math.hypot(wx, wy, wz);
+    const th = hypot3(wx, wy, wz);
     const h = 0.5 * th;
     const sc = th > 1e-12 ? Math.sin(h) / th : 0.5;
     const dw = Math.cos(h), dx = wx * sc, dy = wy * sc, dz = wz * sc;
@@ -696,7 +682,7 @@ export class ArticulatedBody {
     let nx = dw * qx + dx * qw + dy * qz - dz * qy;
     let ny = dw * qy - dx * qz + dy * qw + dz * qx;
     let nz = dw * qz + dx * qy - dy * qx + dz * qw;
-    const nrm = Math.hypot(nw, nx, ny, nz);
+    const nrm = hypot4(nw, nx, ny, nz);
     nw /= nrm; nx /= nrm; ny /= nrm; nz /= nrm;
     Q[0] = nw; Q[1] = nx; Q[2] = ny; Q[3] = nz;
   }
@@ -720,5 +706,56 @@ function backSubT(L: Float64Array, n: number, z: Float64Array, x: Float64Array):
     let sum = z[i];
     for (let k = i + 1; k < n; k++) sum -= L[k * n + i] * x[k];
     x[i] = sum / L[i * n + i];
+  }
+}
+
+/**
+ * Y = L^-1 J^T by forward substitution, one row of Y per row of J (R x n, row-major; R a multiple of 3). The
+ * three rows of a contact run at once (each element of L loaded once for three sums); every sum still adds the
+ * same products in the same order as one row at a time, so the results are the same to the bit.
+ */
+function forwardRows3(L: Float64Array, n: number, J: Float64Array, Y: Float64Array, R: number): void {
+  for (let r = 0; r < R; r += 3) {
+    const j0 = r * n, j1 = j0 + n, j2 = j1 + n;
+    for (let i = 0; i < n; i++) {
+      let s0 = J[j0 + i], s1 = J[j1 + i], s2 = J[j2 + i];
+      const li = i * n;
+      for (let k = 0; k < i; k++) {
+        const l = L[li + k];
+        s0 -= l * Y[j0 + k]; s1 -= l * Y[j1 + k]; s2 -= l * Y[j2 + k];
+      }
+      const d = L[li + i];
+      Y[j0 + i] = s0 / d; Y[j1 + i] = s1 / d; Y[j2 + i] = s2 / d;
+    }
+  }
+}
+
+/**
+ * W = Y Y^T (R x R, symmetric) for Y of R rows of n (R a multiple of 3), by 3 x 3 blocks of rows
+ * (a0..a0+2) x (b0..b0+2), b0 >= a0, each written to both triangles (x * y = y * x exactly); each entry adds
+ * the products in the same order as a plain dot product.
+ */
+function gram3(Y: Float64Array, n: number, R: number, W: Float64Array): void {
+  for (let a0 = 0; a0 < R; a0 += 3) {
+    const ya0 = a0 * n, ya1 = ya0 + n, ya2 = ya1 + n;
+    for (let b0 = a0; b0 < R; b0 += 3) {
+      const yb0 = b0 * n, yb1 = yb0 + n, yb2 = yb1 + n;
+      let s00 = 0, s01 = 0, s02 = 0, s10 = 0, s11 = 0, s12 = 0, s20 = 0, s21 = 0, s22 = 0;
+      for (let i = 0; i < n; i++) {
+        const x0 = Y[ya0 + i], x1 = Y[ya1 + i], x2 = Y[ya2 + i];
+        const z0 = Y[yb0 + i], z1 = Y[yb1 + i], z2 = Y[yb2 + i];
+        s00 += x0 * z0; s01 += x0 * z1; s02 += x0 * z2;
+        s10 += x1 * z0; s11 += x1 * z1; s12 += x1 * z2;
+        s20 += x2 * z0; s21 += x2 * z1; s22 += x2 * z2;
+      }
+      const wa0 = a0 * R + b0, wa1 = wa0 + R, wa2 = wa1 + R;
+      W[wa0] = s00; W[wa0 + 1] = s01; W[wa0 + 2] = s02;
+      W[wa1] = s10; W[wa1 + 1] = s11; W[wa1 + 2] = s12;
+      W[wa2] = s20; W[wa2 + 1] = s21; W[wa2 + 2] = s22;
+      const wb0 = b0 * R + a0, wb1 = wb0 + R, wb2 = wb1 + R;
+      W[wb0] = s00; W[wb0 + 1] = s10; W[wb0 + 2] = s20;
+      W[wb1] = s01; W[wb1 + 1] = s11; W[wb1 + 2] = s21;
+      W[wb2] = s02; W[wb2 + 1] = s12; W[wb2 + 2] = s22;
+    }
   }
 }

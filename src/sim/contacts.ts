@@ -7,6 +7,7 @@ import type { RobotGeometry } from './geometry.ts';
 import { bodySamplePoints } from './geometry.ts';
 import type { Reference } from './reference.ts';
 import { convexHull2d, type ContactFrames } from './dynamics.ts';
+import { hypot2 } from '../math/hypot.ts';
 
 export interface ContactOptions {
   /** A sole point within this height of the ground (z = 0) touches it (m). */
@@ -103,7 +104,7 @@ export function trackContacts(ref: Reference, geom: RobotGeometry, feet: number[
     for (let f = 0; f < nF; f++) {
       const top = geom.bodies[feet[f]].top;
       const oa = (a * L + top) * 12, oc = (c * L + top) * 12;
-      speed[t * nF + f] = Math.hypot(P[oc + 9] - P[oa + 9], P[oc + 10] - P[oa + 10]) / ((c - a) * ref.dt);
+      speed[t * nF + f] = hypot2(P[oc + 9] - P[oa + 9], P[oc + 10] - P[oa + 10]) / ((c - a) * ref.dt);
     }
   }
   return { feet, stance, polygons, centroids, height, speed, lowest, lowestBody, footPolygons };

@@ -13,6 +13,7 @@
 import type { Reference } from './reference.ts';
 import type { RobotGeometry } from './geometry.ts';
 import { solveBoxed } from '../math/linalg.ts';
+import { hypot2, hypot3 } from '../math/hypot.ts';
 
 export interface ContactFrames {
   /** Body indices of the feet. */
@@ -117,8 +118,8 @@ export function inverseDynamics(ref: Reference, geom: RobotGeometry, contacts: C
     const nx = mx - (c[1] * fz - c[2] * fy), ny = my - (c[2] * fx - c[0] * fz), nz = mz - (c[0] * fy - c[1] * fx);
     external[6 * t] = fx; external[6 * t + 1] = fy; external[6 * t + 2] = fz;
     external[6 * t + 3] = nx; external[6 * t + 4] = ny; external[6 * t + 5] = nz;
-    residualForce[t] = Math.hypot(fx, fy, fz) / (M * gravity);
-    residualTorque[t] = Math.hypot(nx, ny, nz) / (M * gravity * cs!.h);
+    residualForce[t] = hypot3(fx, fy, fz) / (M * gravity);
+    residualTorque[t] = hypot3(nx, ny, nz) / (M * gravity * cs!.h);
   };
   // Second differences need a full window: near the ends the nearest complete window is used.
   const kk = Math.min(k, Math.floor((T - 1) / 2));
@@ -168,7 +169,7 @@ export function inverseDynamics(ref: Reference, geom: RobotGeometry, contacts: C
     if (contacts) for (let f = 0; f < nF; f++) nStance += contacts.stance[t * nF + f];
     if (contacts && nStance > 0) {
       normalForce[t] = Fz / (M * gravity);
-      frictionRatio[t] = Fz > 1e-9 ? Math.hypot(Fx, Fy) / Fz : Infinity;
+      frictionRatio[t] = Fz > 1e-9 ? hypot2(Fx, Fy) / Fz : Infinity;
       let zx = NaN, zy = NaN;
       // Below a tenth of the weight the ZMP is ill-defined (it runs off to infinity as F_n -> 0): the body is
       // nearly in free fall while a foot touches, or the ground would have to pull.
@@ -189,7 +190,7 @@ export function inverseDynamics(ref: Reference, geom: RobotGeometry, contacts: C
         for (let r = 0; r < 6; r++) E[6 * p + r] += E[6 * b + r];
       }
     } else if (contacts) {
-      flightResidual[t] = Math.hypot(Fx, Fy, Fz) / (M * gravity);
+      flightResidual[t] = hypot3(Fx, Fy, Fz) / (M * gravity);
       external6(t, S[0], S[1], S[2], S[3], S[4], S[5]);
     }
     // Joint torques.
@@ -265,7 +266,7 @@ function contactSolver(ref: Reference, geom: RobotGeometry, contacts: ContactFra
   const colFoot = new Int32Array(maxCols), colSlot = new Int32Array(maxCols);
   const px = new Float64Array(maxCols), py = new Float64Array(maxCols);
   const dx = new Float64Array(EDGES), dy = new Float64Array(EDGES), dz = new Float64Array(EDGES);
-  const nrm = Math.hypot(mu, 1);
+  const nrm = hypot2(mu, 1);
   for (let e = 0; e < EDGES; e++) {
     const a = (2 * Math.PI * e) / EDGES;
     dx[e] = (mu * Math.cos(a)) / nrm; dy[e] = (mu * Math.sin(a)) / nrm; dz[e] = 1 / nrm;
@@ -444,7 +445,7 @@ function contactSolver(ref: Reference, geom: RobotGeometry, contacts: ContactFra
 export function polygonOutside(poly: Float64Array, x: number, y: number): number {
   const n = poly.length / 2;
   if (n === 0) return Infinity;
-  if (n === 1) return Math.hypot(x - poly[0], y - poly[1]);
+  if (n === 1) return hypot2(x - poly[0], y - poly[1]);
   if (n === 2) return segDist(poly[0], poly[1], poly[2], poly[3], x, y);
   let inside = true;
   let maxEdge = -Infinity;
@@ -453,7 +454,7 @@ export function polygonOutside(poly: Float64Array, x: number, y: number): number
     const ax = poly[2 * i], ay = poly[2 * i + 1];
     const bx = poly[(2 * i + 2) % (2 * n)], by = poly[(2 * i + 3) % (2 * n)];
     const ex = bx - ax, ey = by - ay;
-    const len = Math.hypot(ex, ey) || 1;
+    const len = hypot2(ex, ey) || 1;
     // Outward normal of a ccw polygon: (ey, -ex).
     const s = ((x - ax) * ey - (y - ay) * ex) / len;
     if (s > 0) inside = false;
@@ -467,7 +468,7 @@ function segDist(ax: number, ay: number, bx: number, by: number, x: number, y: n
   const ex = bx - ax, ey = by - ay;
   const l2 = ex * ex + ey * ey;
   const u = l2 > 0 ? Math.min(1, Math.max(0, ((x - ax) * ex + (y - ay) * ey) / l2)) : 0;
-  return Math.hypot(ax + u * ex - x, ay + u * ey - y);
+  return hypot2(ax + u * ex - x, ay + u * ey - y);
 }
 
 /** 2D convex hull, ccw, as x,y pairs: src/math/hull2d.ts. */

@@ -34,6 +34,7 @@ import { createPlant } from './plant.ts';
 import { feetOfMotion, footContacts, stanceThresholds, type FootContacts as FootContacts2 } from '../robot/stance.ts';
 import { CHECKS, runEntry, round, type CheckContext, type RunEntry } from './checks.ts';
 import { loadValidationConfig, type ValidationConfig } from './config.ts';
+import { hypot3 } from '../math/hypot.ts';
 
 export type { ValidationConfig } from './config.ts';
 export { loadValidationConfig, defaultValidationConfig, DEFAULT_CONFIG_FILE } from './config.ts';
@@ -252,7 +253,7 @@ function posesMoved(geom: RobotGeometry, pose: Float64Array, L: number): (a: num
   const radius = geom.bodies.map((b) => {
     const p = bodySamplePoints(b);
     let r = 0;
-    for (let i = 0; i < p.length; i += 3) r = Math.max(r, Math.hypot(p[i], p[i + 1], p[i + 2]));
+    for (let i = 0; i < p.length; i += 3) r = Math.max(r, hypot3(p[i], p[i + 1], p[i + 2]));
     // Sample points of spheres are its poles only: add the radius of every ball as a margin.
     for (const s of b.shapes) if (s.kind === 'ball' || s.kind === 'capsule' || s.kind === 'cylinder') r += s.radius;
     return r;
@@ -261,7 +262,7 @@ function posesMoved(geom: RobotGeometry, pose: Float64Array, L: number): (a: num
     let worst = 0;
     geom.bodies.forEach((body, i) => {
       const oa = (a * L + body.top) * 12, ob = (b * L + body.top) * 12;
-      const dt = Math.hypot(pose[ob + 9] - pose[oa + 9], pose[ob + 10] - pose[oa + 10], pose[ob + 11] - pose[oa + 11]);
+      const dt = hypot3(pose[ob + 9] - pose[oa + 9], pose[ob + 10] - pose[oa + 10], pose[ob + 11] - pose[oa + 11]);
       // Rotation angle between the two frames: trace of Ra^T Rb = 1 + 2 cos(angle).
       let tr = 0;
       for (let r = 0; r < 3; r++) for (let c = 0; c < 3; c++) tr += pose[oa + 3 * r + c] * pose[ob + 3 * r + c];

@@ -6,6 +6,7 @@
 import type { RobotMotion } from '../robot/motion.ts';
 import { Kinematics } from '../robot/kinematics.ts';
 import { UserError } from '../errors.ts';
+import { hypot4 } from '../math/hypot.ts';
 
 export interface Reference {
   T: number;
@@ -56,7 +57,7 @@ export function buildReference(motion: RobotMotion, kin: Kinematics, file?: stri
   const rootQuat = Float64Array.from(motion.rootQuat);
   for (let t = 0; t < T; t++) {
     const o = 4 * t;
-    const nrm = Math.hypot(rootQuat[o], rootQuat[o + 1], rootQuat[o + 2], rootQuat[o + 3]) || 1;
+    const nrm = hypot4(rootQuat[o], rootQuat[o + 1], rootQuat[o + 2], rootQuat[o + 3]) || 1;
     for (let k = 0; k < 4; k++) rootQuat[o + k] /= nrm;
     if (t > 0) {
       const dot = rootQuat[o] * rootQuat[o - 4] + rootQuat[o + 1] * rootQuat[o - 3] + rootQuat[o + 2] * rootQuat[o - 2] + rootQuat[o + 3] * rootQuat[o - 1];

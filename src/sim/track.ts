@@ -11,6 +11,7 @@ import type { RobotGeometry } from './geometry.ts';
 import type { Reference } from './reference.ts';
 import { sampleReference } from './reference.ts';
 import { rotationError } from './math.ts';
+import { hypot3 } from '../math/hypot.ts';
 import { makePlantState, type Plant, type PlantCommand } from './plant.ts';
 
 export interface TrackOptions {
@@ -70,15 +71,20 @@ export function trackMotion(plant: Plant, geom: RobotGeometry, ref: Reference, o
   const ffNow = new Float64Array(nq);
   const fext = new Float64Array(3 * nb);
   const omega = new Float64Array(3);
-  const cmd: PlantCommand = { tau: ffNow, qRef, qdRef, kp: o.kp, kd: o.kd, bodyForces: null };
+  // The assist's body forces (all zero when unassisted: subtracting a zero force changes no bit). The command
+  // always carries an array, so the plant's code optimised in one mode is not thrown away in the other
+  // (a field that was null and becomes an array, or a branch never taken before, deoptimises it).
+  const cmd: PlantCommand = { tau: ffNow, qRef, qdRef, kp: o.kp, kd: o.kd, bodyForces: fext };
   const M = geom.bodies.reduce((a, b) => a + b.mass, 0);
   const g = plant.gravity || 9.81;
   const wb = 2 * Math.PI * o.baseFrequency, wb2 = wb * wb, wbd = 2 * o.baseDamping * wb;
   const rootTop = geom.bodies[0].top;
   const comHeight = Math.max(ref.pose[12 * rootTop + 11], 0.05);
   const nan = () => new Float64Array(T).fill(NaN);
+  // wallSeconds and simSeconds are set at the end; NaN (not 0) makes them doubles from the start, so storing a
+  // fraction later does not change the object's layout under optimised code.
   const res: TrackResult = {
-    mode: o.mode, engine: plant.engine, selfContacts: plant.selfContacts, steps: 0, wallSeconds: 0, simSeconds: 0,
+    mode: o.mode, engine: plant.engine, selfContacts: plant.selfContacts, steps: 0, wallSeconds: NaN, simSeconds: NaN,
     baseHeight: nan(), baseTilt: nan(), bodyError: nan(), bodyErrorMax: nan(), jointDrift: nan(), residualForce: nan(),
     residualTorque: nan(), fellAt: -1, torqueSaturation: nan(), jointError: nan(), jointErrorDof: new Int32Array(T).fill(-1),
   };
@@ -129,10 +135,9 @@ export function trackMotion(plant: Plant, geom: RobotGeometry, ref: Reference, o
         fx += bfx; fy += bfy; fz += bfz;
         tx += ry * bfz - rz * bfy; ty += rz * bfx - rx * bfz; tz += rx * bfy - ry * bfx;
       }
-      cmd.bodyForces = fext;
     }
-    accF += Math.hypot(fx, fy, fz) / (M * g);
-    accT += Math.hypot(tx, ty, tz) / (M * g * comHeight);
+    accF += hypot3(fx, fy, fz) / (M * g);
+    accT += hypot3(tx, ty, tz) / (M * g * comHeight);
     accN++;
     plant.step(cmd);
     res.steps++;
@@ -151,7 +156,7 @@ export function trackMotion(plant: Plant, geom: RobotGeometry, ref: Reference, o
     for (let b = 0; b < nb; b++) {
       const top = geom.bodies[b].top;
       const p = 12 * top, r = (f * L + top) * 12;
-      const e = Math.hypot(P[p + 9] - ref.pose[r + 9], P[p + 10] - ref.pose[r + 10], P[p + 11] - ref.pose[r + 11]);
+      const e = hypot3(P[p + 9] - ref.pose[r + 9], P[p + 10] - ref.pose[r + 10], P[p + 11] - ref.pose[r + 11]);
       sum += e;
       if (e > mx) mx = e;
     }
