@@ -1,18 +1,26 @@
 /**
- * Whole-body inverse kinematics with a floating base, built from small objective objects (mink style) and
- * hard box limits. Each iteration linearises every task at the current state, accumulates the weighted
- * normal equations H dx = g over dx = [base linear (world), base angular (world), dq], and solves them with
- * joint position and velocity limits as a box on dq (solveBoxed), so the result never leaves the box.
- * Everything is preallocated: a frame allocates nothing. The tasks are in tasks/, one per file.
+ * Inverse kinematics built from small objective objects (mink style): Tasks (weighted least-squares terms)
+ * and Limits (hard linear inequalities on the step). Each iteration linearises every task at the current
+ * state, accumulates the weighted normal equations H dx = g over the state's variables — for the body
+ * dx = [base linear (world), base angular (world), dq]; for a hand (a state over a subset of the dofs, no
+ * base) dx = dq of those dofs — and solves them with joint position and velocity limits as a box on dx
+ * (solveBoxed) and the Limits' rows A dx <= b, so the result never leaves the box. Everything is
+ * preallocated: a frame allocates nothing. The body tasks are in tasks/, one per file; the hand's in
+ * hand/objectives.ts and tasks/vector.ts.
  */
 import type { Kinematics } from '../robot/kinematics.ts';
-import { solveBoxed } from '../math/linalg.ts';
+import { cholesky, choleskySolve, solveBoxed } from '../math/linalg.ts';
 
 /** The state the tasks read and the normal equations they add to. */
 export class IkState {
   readonly kin: Kinematics;
   readonly nq: number;
+  /** Number of variables: nb base columns, then one per solved dof (`vars`). */
   readonly nv: number;
+  /** Base columns: 6 (floating base, the body) or 0 (a state over a subset of the dofs, e.g. a hand). */
+  readonly nb: number;
+  /** Kinematics dof of each joint variable (variable nb + k is dof vars[k]); all dofs in order for the body. */
+  readonly vars: Int32Array;
   readonly q: Float64Array;
   readonly basePos = new Float64Array(3);
   /** w, x, y, z */
@@ -26,29 +34,40 @@ export class IkState {
   readonly cols: Int32Array[];
   /** When set, tasks only add up their cost (no Jacobians, no normal equations). */
   costOnly = false;
-  private readonly base = { pos: null as unknown as Float64Array, quat: null as unknown as Float64Array };
+  private readonly basePose = { pos: null as unknown as Float64Array, quat: null as unknown as Float64Array };
 
-  constructor(kin: Kinematics) {
+  /**
+   * The body's state: floating base and every dof. With `dofs`, a state over those dofs only (no base
+   * columns; the other dofs and the base stay as set): the body tasks assume the full layout, a hand's
+   * tasks this one.
+   */
+  constructor(kin: Kinematics, dofs?: ArrayLike<number>) {
     this.kin = kin;
     this.nq = kin.nq;
-    this.nv = kin.nq + 6;
+    this.nb = dofs ? 0 : 6;
+    this.vars = dofs ? Int32Array.from(dofs) : Int32Array.from({ length: kin.nq }, (_, i) => i);
+    this.nv = this.nb + this.vars.length;
     this.q = new Float64Array(kin.nq);
     this.H = new Float64Array(this.nv * this.nv);
     this.g = new Float64Array(this.nv);
     this.J = new Float64Array(6 * this.nv);
     this.J2 = new Float64Array(6 * this.nv);
     this.cols = [];
+    const col = new Int32Array(kin.nq).fill(-1);
+    this.vars.forEach((d, k) => { col[d] = this.nb + k; });
     for (let l = 0; l < kin.nLinks; l++) {
-      const c = new Set<number>([0, 1, 2, 3, 4, 5]);
-      for (let k = l; k >= 0; k = kin.linkParent[k]) if (kin.linkDof(k) >= 0) c.add(6 + kin.linkDof(k));
+      const c = new Set<number>(this.nb ? [0, 1, 2, 3, 4, 5] : []);
+      for (let k = l; k >= 0; k = kin.linkParent[k]) if (kin.linkDof(k) >= 0 && col[kin.linkDof(k)] >= 0) c.add(col[kin.linkDof(k)]);
       this.cols.push(Int32Array.from([...c].sort((a, b) => a - b)));
     }
-    this.base.pos = this.basePos;
-    this.base.quat = this.baseQuat;
+    this.basePose.pos = this.basePos;
+    this.basePose.quat = this.baseQuat;
   }
 
-  fk(): void {
-    this.kin.fk(this.q, this.base);
+  /** Forward kinematics at the state (a subclass may also compute what its tasks share; `linearize`: Jacobians too). */
+  fk(linearize = true): void {
+    void linearize;
+    this.kin.fk(this.q, this.basePose);
   }
 
   /** Add rows r0..r0+nr of Jacobian J (only columns `cols` non-zero) with residuals res and weight w. Returns w*|res|^2. */
@@ -78,6 +97,15 @@ export interface Task {
   accumulate(s: IkState): number;
 }
 
+/**
+ * A hard limit on the step (mink's Limit): rows A dx <= b linearised at the current state, written into
+ * A (row-major, nv columns per row) and b from row 0; returns the number of rows (at most `max`).
+ */
+export interface Limit {
+  name: string;
+  rows(s: IkState, A: Float64Array, b: Float64Array, max: number): number;
+}
+
 export { PositionTask } from './tasks/position.ts';
 export { DirectionTask } from './tasks/direction.ts';
 export { PostureTask } from './tasks/posture.ts';
@@ -94,7 +122,15 @@ export interface SolveOptions {
   tol: number;
   /** Steps with a max-norm below this are accepted without re-evaluating the cost (default 0: always check). */
   trustStep?: number;
+  /**
+   * Stop when an accepted step lowers the cost by less than this fraction, or a rejected one would have
+   * raised it by less (a flat valley). Default 0: only `tol` and `maxIters` stop.
+   */
+  relTol?: number;
 }
+
+/** Most limit rows one solve step takes (the nearest ones are the limit's to choose). */
+const MAX_LIMIT_ROWS = 32;
 
 /** Gauss-Newton on the tasks with joint boxes [lo, hi] (absolute joint values). */
 export class IkSolver {
@@ -120,10 +156,27 @@ export class IkSolver {
   baseSpeed = 6;
   baseAngularSpeed = 20;
 
-  constructor(kin: Kinematics, tasks: Task[]) {
-    this.s = new IkState(kin);
+  readonly limits: Limit[];
+  private readonly A: Float64Array;
+  private readonly b: Float64Array;
+  private readonly lam: Float64Array;
+  private readonly hinvA: Float64Array;
+  private readonly gl: Float64Array;
+  private readonly dxl: Float64Array;
+
+  /** `state`: a state over a subset of the dofs (e.g. a hand's); default the body's (floating base, all dofs). */
+  constructor(kin: Kinematics, tasks: Task[], opts: { state?: IkState; limits?: Limit[] } = {}) {
+    this.s = opts.state ?? new IkState(kin);
     this.tasks = tasks;
+    this.limits = opts.limits ?? [];
     const nv = this.s.nv;
+    const nl = this.limits.length ? MAX_LIMIT_ROWS : 0;
+    this.A = new Float64Array(nl * nv);
+    this.b = new Float64Array(nl);
+    this.lam = new Float64Array(nl);
+    this.hinvA = new Float64Array(nl * nv);
+    this.gl = new Float64Array(nl ? nv : 0);
+    this.dxl = new Float64Array(nl ? nv : 0);
     this.lo = new Float64Array(kin.nq);
     this.hi = new Float64Array(kin.nq);
     this.dlo = new Float64Array(nv);
@@ -166,7 +219,7 @@ export class IkSolver {
   /** Cost of the tasks at the current state (runs fk), and with `linearize` their normal equations. */
   cost(linearize = true): number {
     const s = this.s;
-    s.fk();
+    s.fk(linearize);
     s.costOnly = !linearize;
     if (linearize) { s.H.fill(0); s.g.fill(0); }
     let c = 0;
@@ -184,16 +237,21 @@ export class IkSolver {
     let cost = 0;
     let it = 0;
     let lambda = o.lambda;
+    const relTol = o.relTol ?? 0;
+    let flat = false;
     for (; it < o.maxIters; it++) {
       cost = this.cost(true);
       this.Hs.set(H);
       let maxStep = 0;
       let accepted = false;
+      let nl = 0;
+      if (this.limits.length) for (const l of this.limits) nl += l.rows(s, this.A.subarray(nl * nv), this.b.subarray(nl), MAX_LIMIT_ROWS - nl);
       for (let tries = 0; tries < 5; tries++) {
         H.set(this.Hs);
         for (let i = 0; i < nv; i++) H[i * nv + i] += lambda * (1 + this.Hs[i * nv + i]);
         this.bounds(nq);
         solveBoxed(H, s.g, this.dlo, this.dhi, nv, dx, this.work, this.tmp, this.pinned);
+        if (nl) this.limitStep(nl);
         maxStep = 0;
         for (let i = 0; i < nv; i++) maxStep = Math.max(maxStep, Math.abs(dx[i]));
         this.save();
@@ -201,20 +259,83 @@ export class IkSolver {
         // Small steps are taken without the check (the linearisation holds there); large ones must lower the cost.
         if (maxStep < (o.trustStep ?? 0)) { accepted = true; lambda = Math.max(o.lambda, lambda / 4); break; }
         const c1 = this.cost(false);
-        if (c1 <= cost) { accepted = true; cost = c1; lambda = Math.max(o.lambda, lambda / 4); break; }
+        if (c1 <= cost) {
+          accepted = true;
+          if (cost - c1 < relTol * cost) flat = true;
+          cost = c1; lambda = Math.max(o.lambda, lambda / 4); break;
+        }
         this.restore();
+        if (c1 - cost < relTol * cost) { flat = true; break; }
         lambda *= 10;
       }
-      if (!accepted || maxStep < o.tol) { it++; break; }
+      if (!accepted || maxStep < o.tol || flat) { it++; break; }
     }
     this.lastIters = it;
     this.lastCost = cost;
     return cost;
   }
 
+  /**
+   * Make the boxed step dx (solveBoxed's, in this.dx; H damped, in s.H) respect the limit rows A dx <= b:
+   * dual coordinate ascent on their multipliers (each update re-solves the boxed problem with g - A^T lam;
+   * the curvature a^T H^-1 a of the unconstrained system, which never overshoots), then the step is
+   * scaled back so that every row that holds at dx = 0 (b >= 0) holds exactly (the box contains 0, so the
+   * scaled step stays in it). Rows with b < 0 (already past the limit) ask for as much as the box allows.
+   */
+  private limitStep(nl: number): void {
+    const s = this.s, nv = s.nv, H = s.H, A = this.A, b = this.b, lam = this.lam, HA = this.hinvA, dx = this.dx;
+    // Any violated row? Most steps have none.
+    let worst = 0;
+    for (let r = 0; r < nl; r++) {
+      let ad = 0;
+      for (let i = 0; i < nv; i++) ad += A[r * nv + i] * dx[i];
+      worst = Math.max(worst, ad - b[r]);
+    }
+    if (worst <= 1e-9) return;
+    // H^-1 a per row (unconstrained, damped H).
+    this.work.set(H);
+    if (!cholesky(this.work, nv)) return;
+    for (let r = 0; r < nl; r++) {
+      for (let i = 0; i < nv; i++) HA[r * nv + i] = A[r * nv + i];
+      choleskySolve(this.work, nv, HA.subarray(r * nv, (r + 1) * nv));
+    }
+    lam.fill(0, 0, nl);
+    const gl = this.gl, x = this.dxl;
+    x.set(dx);
+    for (let sweep = 0; sweep < 12; sweep++) {
+      let moved = 0;
+      for (let r = 0; r < nl; r++) {
+        let ad = 0, aha = 0;
+        for (let i = 0; i < nv; i++) { ad += A[r * nv + i] * x[i]; aha += A[r * nv + i] * HA[r * nv + i]; }
+        if (!(aha > 1e-15)) continue;
+        const l1 = Math.max(0, lam[r] + (ad - b[r]) / aha);
+        if (l1 === lam[r]) continue;
+        moved = Math.max(moved, Math.abs(ad - b[r]));
+        lam[r] = l1;
+        for (let i = 0; i < nv; i++) gl[i] = s.g[i];
+        for (let q = 0; q < nl; q++) if (lam[q]) for (let i = 0; i < nv; i++) gl[i] -= lam[q] * A[q * nv + i];
+        solveBoxed(H, gl, this.dlo, this.dhi, nv, x, this.work, this.tmp, this.pinned);
+        // solveBoxed factorised into work: restore nothing (H^-1 a was computed before).
+      }
+      if (moved < 1e-7) break;
+    }
+    // Scale back onto the rows that hold at 0.
+    let alpha = 1;
+    for (let r = 0; r < nl; r++) {
+      if (b[r] < 0) continue;
+      let ad = 0;
+      for (let i = 0; i < nv; i++) ad += A[r * nv + i] * x[i];
+      if (ad > b[r]) alpha = Math.min(alpha, b[r] / ad);
+    }
+    for (let i = 0; i < nv; i++) dx[i] = alpha * x[i];
+  }
+
   private bounds(nq: number): void {
     const s = this.s;
-    if (this.baseDt > 0) {
+    void nq;
+    if (s.nb === 0) {
+      // A state over a subset of the dofs: no base.
+    } else if (this.baseDt > 0) {
       const v = this.baseSpeed * this.baseDt, w = this.baseAngularSpeed * this.baseDt;
       for (let i = 0; i < 3; i++) {
         this.dlo[i] = Math.min(0, this.basePrev[i] - v - s.basePos[i]);
@@ -224,11 +345,13 @@ export class IkSolver {
     } else {
       for (let i = 0; i < 6; i++) { this.dlo[i] = -0.5; this.dhi[i] = 0.5; }
     }
-    for (let i = 0; i < nq; i++) {
+    const nb = s.nb, vars = s.vars;
+    for (let k = 0; k < vars.length; k++) {
       // Keep q inside its box even if it starts outside (first frame).
-      this.dlo[6 + i] = this.lo[i] - s.q[i];
-      this.dhi[6 + i] = this.hi[i] - s.q[i];
-      if (this.dlo[6 + i] > this.dhi[6 + i]) this.dlo[6 + i] = this.dhi[6 + i];
+      const i = vars[k], c = nb + k;
+      this.dlo[c] = this.lo[i] - s.q[i];
+      this.dhi[c] = this.hi[i] - s.q[i];
+      if (this.dlo[c] > this.dhi[c]) this.dlo[c] = this.dhi[c];
     }
   }
 
@@ -242,6 +365,11 @@ export class IkSolver {
 
   private apply(dx: Float64Array): void {
     const s = this.s;
+    if (s.nb === 0) {
+      const vars = s.vars;
+      for (let k = 0; k < vars.length; k++) { const i = vars[k]; s.q[i] = Math.min(this.hi[i], Math.max(this.lo[i], s.q[i] + dx[k])); }
+      return;
+    }
     s.basePos[0] += dx[0]; s.basePos[1] += dx[1]; s.basePos[2] += dx[2];
     // q_new = exp(w) * q (w in world).
     const wx = dx[3], wy = dx[4], wz = dx[5];

@@ -127,10 +127,10 @@ describeShared('hand options on real hands', [KEYPOINTS, ALLEGRO, G1], () => {
     // A user-defined objective: hold the thumb's first joint at 0.8 rad (weight 100 per rad²).
     const hold: HandObjective = {
       name: 'hold-thumb-yaw',
-      accumulate(s: HandState, H: Float64Array | null, g: Float64Array | null) {
+      accumulate(s: HandState) {
         const a = Array.from(s.dofs).indexOf(yaw);
         const e = s.q[yaw] - 0.8;
-        if (H && g) { H[a * s.nd + a] += 100; g[a] += 100 * e; }
+        if (!s.costOnly) { s.H[a * s.nv + a] += 100; s.g[a] -= 100 * e; }
         return 100 * e * e;
       },
     };

@@ -27,7 +27,7 @@ import { UserError } from '../../errors.ts';
 import { parseYamlMapping, projectConfigFile, readText } from '../../io/text.ts';
 import { HUMAN_FINGERS, type HumanFinger } from './discover.ts';
 import type { HandRetargeterOptions, HandWeights } from './retargeter.ts';
-import type { HandVectors } from './objectives.ts';
+import type { HandVectors } from '../tasks/vector.ts';
 import type { HumanLateral } from './human.ts';
 import type { V3 } from './vec.ts';
 

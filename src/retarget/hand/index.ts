@@ -35,9 +35,11 @@ export type { HumanHandSize } from './human.ts';
 export { parseHandConfig, loadHandConfig, defaultHandConfigFile, handOptionsFromConfig } from './config.ts';
 export type { HandConfig } from './config.ts';
 export {
-  HandState, WristTipObjective, FingerShapeObjective, ThumbPinchObjective, SmoothnessObjective, PenetrationObjective, VectorObjective, addBlock,
+  HandState, WristTipObjective, FingerShapeObjective, ThumbPinchObjective, SmoothnessObjective, PenetrationObjective, addBlock,
 } from './objectives.ts';
-export type { HandObjective, FingerCapsules, PinchOptions, HandVectors } from './objectives.ts';
+export type { HandObjective, FingerCapsules, PinchOptions } from './objectives.ts';
+export { VectorTask, VectorTask as VectorObjective } from '../tasks/vector.ts';
+export type { HandVectors } from '../tasks/vector.ts';
 
 /** [T*63] landmarks of one hand from a track using the canonical names (`<side>_hand_<landmark>`); NaN where missing. */
 export function handLandmarks(track: PoseTrack, side: Side): Float32Array | null {
@@ -206,6 +208,7 @@ interface Accumulator {
   humanPinchFrames: Float64Array; robotPinchDistSum: Float64Array; robotPinchDistMax: Float64Array; robotGapSum: Float64Array; pinchErrSum: Float64Array;
   pinchStateFrames: Float64Array;
   penetrationFrames: number; penetrationMax: number;
+  collisionFrames: number; collisionMax: number;
   iterations: number;
 }
 
@@ -214,7 +217,7 @@ function newAccumulator(nf: number): Accumulator {
   return {
     n: 0, tipErrSum: z(), tipErrMax: z(), dirErrSum: z(), dirErrMax: z(),
     humanPinchFrames: z(), robotPinchDistSum: z(), robotPinchDistMax: z(), robotGapSum: z(), pinchErrSum: z(), pinchStateFrames: z(),
-    penetrationFrames: 0, penetrationMax: 0, iterations: 0,
+    penetrationFrames: 0, penetrationMax: 0, collisionFrames: 0, collisionMax: 0, iterations: 0,
   };
 }
 
@@ -237,6 +240,8 @@ function accumulate(a: Accumulator, s: HandFrameStats, pinchEnter: number): void
   }
   if (s.penetration > 1e-4) a.penetrationFrames++;
   a.penetrationMax = Math.max(a.penetrationMax, s.penetration);
+  if (s.collisionDepth >= 5e-4) a.collisionFrames++;
+  a.collisionMax = Math.max(a.collisionMax, s.collisionDepth);
 }
 
 /** The quality report stored in the motion's meta (see docs/retarget-hands.md for each field). */
@@ -297,6 +302,8 @@ function handQualityReport(
     velocity_limit_violations: velocityViolations,
     penetration_frames: a.penetrationFrames,
     penetration_max_depth_m: round(a.penetrationMax),
+    collision_frames: a.collisionFrames,
+    collision_max_depth_m: round(a.collisionMax),
     max_joint_jump_rad: round(maxJump),
     mean_jerk_rad_s3: round(jerkN ? jerkSum / jerkN : 0, 2),
     mean_iterations: round(a.iterations / n, 2),

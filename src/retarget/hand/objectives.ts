@@ -1,8 +1,8 @@
 /**
- * Composable hand retargeting objectives (mink style): each is a small object that, given the solver's
- * state at the current configuration, adds its weighted least-squares cost and, when asked, its
- * Gauss–Newton terms (H += w JᵀJ, g += w Jᵀr) over the hand's solved dofs. All work on flat typed arrays
- * and allocate nothing per call.
+ * Composable hand retargeting objectives: Tasks of the project's one IK solver (src/retarget/solver.ts,
+ * mink style). Each is a small object that, given the solver's state at the current configuration, adds
+ * its weighted least-squares cost and, unless the state asks for the cost only, its Gauss–Newton terms
+ * (IkState.addRows) over the hand's solved dofs. All work on flat typed arrays and allocate nothing per call.
  *
  * Geometry is expressed in the palm link's coordinates, so the same objectives serve a bare hand and a
  * hand at the end of a moving arm (G1 + Dex3).
@@ -10,11 +10,13 @@
 import type { Kinematics } from '../../robot/kinematics.ts';
 import type { HandModel } from './discover.ts';
 import { segmentClosest } from './vec.ts';
-import { UserError } from '../../errors.ts';
+import { IkState } from '../solver.ts';
 
-/** Solver state shared by the objectives for one evaluation. */
-export class HandState {
-  readonly kin: Kinematics;
+/**
+ * Solver state shared by the hand tasks for one evaluation: an IkState over the hand's dofs (no base;
+ * variable a is dof dofs[a]) plus the fingertips and finger points its tasks share, in palm coordinates.
+ */
+export class HandState extends IkState {
   readonly model: HandModel;
   /** Number of solved dofs and their Kinematics indices. */
   readonly nd: number;
@@ -29,9 +31,10 @@ export class HandState {
   readonly midJac: Float64Array;
   readonly midLm: Int32Array;
   withJac = false;
-  /** Full configuration being evaluated, and the previous frame's solution (full, Kinematics order). */
-  q: Float64Array;
-  qPrev: Float64Array;
+  /** The previous frame's solution (full, Kinematics order; `q` is the configuration being evaluated). */
+  readonly qPrev: Float64Array;
+  /** All variable columns 0..nd-1 (for rows whose non-zero columns are not one link's). */
+  readonly allCols: Int32Array;
   /**
    * Human landmarks of the frame relative to the wrist, expressed along the robot palm axes
    * (forward, normal, thumb side) but not scaled [63].
@@ -57,12 +60,15 @@ export class HandState {
   private readonly tipLink: Int32Array;
   private readonly tipLocal: Float64Array;
   private readonly midLink: Int32Array;
+  /** Variable columns that move each fingertip (its finger's dofs and those above it). */
+  readonly tipCols: Int32Array[];
 
   constructor(kin: Kinematics, model: HandModel, dofs: number[]) {
-    this.kin = kin;
+    super(kin, dofs);
     this.model = model;
     this.nd = dofs.length;
-    this.dofs = Int32Array.from(dofs);
+    this.dofs = this.vars;
+    this.allCols = Int32Array.from({ length: this.nd }, (_, a) => a);
     this.nf = model.fingers.length;
     this.tipPos = new Float64Array(3 * this.nf);
     this.tipJac = new Float64Array(3 * this.nf * this.nd);
@@ -70,7 +76,6 @@ export class HandState {
     this.midJac = new Float64Array(3 * this.nf * this.nd);
     this.midLm = Int32Array.from(model.fingers.map((f) => f.midLandmark));
     this.midLink = Int32Array.from(model.fingers.map((f) => f.midLinkIndex));
-    this.q = new Float64Array(kin.nq);
     this.qPrev = new Float64Array(kin.nq);
     this.human = new Float64Array(63);
     this.fingerScale = new Float64Array(this.nf).fill(1);
@@ -85,6 +90,11 @@ export class HandState {
     this.palm = model.palmLinkIndex;
     this.tipLink = Int32Array.from(model.fingers.map((f) => f.tipLinkIndex));
     this.tipLocal = Float64Array.from(model.fingers.flatMap((f) => f.tipLocal));
+    this.tipCols = model.fingers.map((f) => this.cols[f.tipLinkIndex]);
+  }
+
+  override fk(linearize = true): void {
+    this.update(linearize);
   }
 
   /** FK at this.q and the fingertips (with Jacobians when withJac). */
@@ -134,40 +144,32 @@ export class HandState {
 const scratchPt = new Float64Array(3);
 const ZERO3 = new Float64Array(3);
 
+/**
+ * A hand task: a Task of the IK solver over a HandState. `prepare` runs once per frame after the human
+ * landmarks are set, before solving; `accumulate` returns the cost at the state and, unless
+ * `s.costOnly`, adds its normal equations to s.H / s.g (IkState.addRows: H += w JᵀJ, g −= w Jᵀr).
+ */
 export interface HandObjective {
   readonly name: string;
-  /** Once per frame after the human landmarks are set, before solving. */
   prepare?(s: HandState): void;
-  /** Cost at the state; with H (nd x nd) and g (nd), also add w JᵀJ and w Jᵀr. */
-  accumulate(s: HandState, H: Float64Array | null, g: Float64Array | null): number;
+  accumulate(s: HandState): number;
 }
 
-/** Add a k-row residual block r with Jacobian J (k x nd, starting at J[jo]) and weight w. Returns w |r|². */
-export function addBlock(r: Float64Array, J: Float64Array, k: number, nd: number, w: number, H: Float64Array | null, g: Float64Array | null, jo = 0): number {
-  let c = 0;
-  for (let i = 0; i < k; i++) c += r[i] * r[i];
-  if (H && g) {
-    // Columns that are non-zero in any row (a fingertip moves with its own finger's dofs only).
-    if (cols.length < nd) cols = new Int32Array(nd);
-    let m = 0;
-    for (let a = 0; a < nd; a++) {
-      for (let i = 0; i < k; i++) if (J[jo + i * nd + a] !== 0) { cols[m++] = a; break; }
-    }
-    for (let i = 0; i < k; i++) {
-      const ri = r[i] * w, o = jo + i * nd;
-      for (let x = 0; x < m; x++) {
-        const a = cols[x], ja = J[o + a];
-        g[a] += ja * ri;
-        const wja = w * ja, ha = a * nd;
-        for (let y = 0; y < m; y++) { const b = cols[y]; H[ha + b] += wja * J[o + b]; }
-      }
-    }
+/**
+ * Add a k-row residual block r with Jacobian rows r0..r0+k of J (nd columns per row) and weight w, over
+ * the columns `cols` (default all); only the cost when the state asks for it. Returns w |r|².
+ */
+export function addBlock(s: HandState, J: Float64Array, r0: number, k: number, r: ArrayLike<number>, w: number, cols: Int32Array = s.allCols): number {
+  if (s.costOnly) {
+    let c = 0;
+    for (let i = 0; i < k; i++) c += r[i] * r[i];
+    return w * c;
   }
-  return w * c;
+  return s.addRows(J, r0, k, r, w, cols);
 }
-let cols = new Int32Array(0);
 
-const r3 = new Float64Array(3);
+/** Shared scratch of the hand tasks (one evaluation at a time). */
+export const r3 = new Float64Array(3);
 let jBuf = new Float64Array(0);
 let relBuf = new Float64Array(0);
 /** A[o..o+n] − B[o..o+n] into a shared scratch (Jacobian of a point relative to another). */
@@ -189,15 +191,15 @@ export class WristTipObjective implements HandObjective {
   readonly name = 'wrist-tip';
   /** Weight per finger (model order); a single number applies to all. */
   constructor(public weight: number | number[] = 1) {}
-  accumulate(s: HandState, H: Float64Array | null, g: Float64Array | null): number {
+  accumulate(s: HandState): number {
     let cost = 0;
-    const h = s.human, nd = s.nd;
+    const h = s.human;
     for (let i = 0; i < s.nf; i++) {
       const w = typeof this.weight === 'number' ? this.weight : this.weight[i];
       if (!w) continue;
       const t = 3 * s.tipLm[i];
       for (let k = 0; k < 3; k++) r3[k] = s.tipPos[3 * i + k] - (s.wrist[k] + s.scale * h[t + k]);
-      cost += addBlock(r3, s.tipJac, 3, nd, w, H, g, 3 * i * nd);
+      cost += addBlock(s, s.tipJac, 3 * i, 3, r3, w, s.tipCols[i]);
     }
     return cost;
   }
@@ -211,123 +213,19 @@ export class WristTipObjective implements HandObjective {
 export class FingerShapeObjective implements HandObjective {
   readonly name = 'finger-shape';
   constructor(public weight: number | number[] = 1, public midWeight = 0.5) {}
-  accumulate(s: HandState, H: Float64Array | null, g: Float64Array | null): number {
+  accumulate(s: HandState): number {
     let cost = 0;
     const h = s.human, nd = s.nd;
     for (let i = 0; i < s.nf; i++) {
       const w = typeof this.weight === 'number' ? this.weight : this.weight[i];
       if (!w) continue;
       const t = 3 * s.tipLm[i], b = 3 * s.baseLm[i], m = 3 * s.midLm[i], sc = s.fingerScale[i];
-      const moves = s.baseMoves[i] === 1 && H !== null, o = 3 * i * nd;
+      const moves = s.baseMoves[i] === 1 && !s.costOnly, o = 3 * i * nd;
       for (let k = 0; k < 3; k++) r3[k] = s.tipPos[3 * i + k] - s.base[3 * i + k] - sc * (h[t + k] - h[b + k]);
-      cost += addBlock(r3, moves ? relJac(s.tipJac, s.baseJac, o, 3 * nd) : s.tipJac, 3, nd, w, H, g, moves ? 0 : o);
+      cost += moves ? addBlock(s, relJac(s.tipJac, s.baseJac, o, 3 * nd), 0, 3, r3, w) : addBlock(s, s.tipJac, 3 * i, 3, r3, w, s.tipCols[i]);
       if (!this.midWeight) continue;
       for (let k = 0; k < 3; k++) r3[k] = s.midPos[3 * i + k] - s.base[3 * i + k] - sc * (h[m + k] - h[b + k]);
-      cost += addBlock(r3, moves ? relJac(s.midJac, s.baseJac, o, 3 * nd) : s.midJac, 3, nd, w * this.midWeight, H, g, moves ? 0 : o);
-    }
-    return cost;
-  }
-}
-
-/** Link-to-link vectors of a hand and the human landmark pairs they follow (a dex-retargeting style vector config). */
-export interface HandVectors {
-  /** Per vector: origin and task link names (the vector runs origin → task). */
-  origin: string[];
-  task: string[];
-  /** Per vector: the human landmarks [j0, j1] (MediaPipe indices) whose j0 → j1 vector it follows. */
-  human: [number, number][];
-  /** Robot length per human length: the target is scale × (human j1 − j0). */
-  scale: number;
-  /**
-   * Huber threshold (m) on each vector's error: quadratic below it, linear above (one outlying landmark or
-   * an unreachable target pulls with bounded force). 0 for plain least squares. Default 0.02.
-   */
-  huber?: number;
-}
-
-/**
- * Vector objective: each robot origin-link → task-link vector (palm coordinates) follows `scale` × the
- * human's j0 → j1 landmark vector (expressed along the robot palm axes), with a Huber loss on each
- * vector's error. Cost per vector: e² when e ≤ δ, 2δe − δ² beyond (same slope at δ); Gauss–Newton terms
- * by iteratively reweighted least squares (weight δ/e beyond δ).
- */
-export class VectorObjective implements HandObjective {
-  readonly name = 'vectors';
-  /** Error of each vector (m) at the last evaluation, and the angle between robot and target vectors (rad). */
-  readonly error: Float64Array;
-  readonly angle: Float64Array;
-  /** Per vector: index of the finger whose tip is the task point (reuses its Jacobian), else −1. */
-  readonly taskTip: Int32Array;
-  private readonly nv: number;
-  private readonly origin: Int32Array;
-  private readonly task: Int32Array;
-  /** Per vector: 1 when the origin / task link moves with a solved dof. */
-  private readonly originMoves: Uint8Array;
-  private readonly j0: Int32Array;
-  private readonly j1: Int32Array;
-  private readonly po = new Float64Array(3);
-  private readonly pt = new Float64Array(3);
-  private readonly jo: Float64Array;
-  private readonly jt: Float64Array;
-  private readonly jv: Float64Array;
-  readonly huber: number;
-  constructor(s: HandState, public readonly vectors: HandVectors, public weight = 1) {
-    const kin = s.kin, nd = s.nd;
-    const n = vectors.task.length;
-    this.nv = n;
-    const link = (nm: string, what: string) => {
-      if (!kin.hasLink(nm)) throw new UserError(`vectors: ${what} link "${nm}" is not a link of ${kin.robot.name}`, kin.robot.file ?? kin.robot.name);
-      return kin.linkIndex(nm);
-    };
-    this.origin = Int32Array.from(vectors.origin, (nm) => link(nm, 'origin'));
-    this.task = Int32Array.from(vectors.task, (nm) => link(nm, 'task'));
-    const solved = new Set(Array.from(s.dofs));
-    const moves = (l: number) => { for (let k = l; k >= 0; k = kin.linkParent[k]) if (solved.has(kin.linkDof(k))) return true; return false; };
-    this.originMoves = Uint8Array.from(this.origin, (l) => (moves(l) ? 1 : 0));
-    this.taskTip = Int32Array.from(this.task, (l) => s.model.fingers.findIndex((f) => f.tipLinkIndex === l && f.tipLocal.every((v) => v === 0)));
-    this.j0 = Int32Array.from(vectors.human, (p) => p[0]);
-    this.j1 = Int32Array.from(vectors.human, (p) => p[1]);
-    this.error = new Float64Array(n);
-    this.angle = new Float64Array(n);
-    this.jo = new Float64Array(3 * nd);
-    this.jt = new Float64Array(3 * nd);
-    this.jv = new Float64Array(3 * nd);
-    this.huber = vectors.huber ?? 0.02;
-  }
-  accumulate(s: HandState, H: Float64Array | null, g: Float64Array | null): number {
-    const w = this.weight;
-    if (!w) return 0;
-    const h = s.human, nd = s.nd, sc = this.vectors.scale, delta = this.huber;
-    let cost = 0;
-    for (let v = 0; v < this.nv; v++) {
-      const tip = this.taskTip[v];
-      s.pointPalm(this.origin[v], ZERO3, 0, this.po, 0);
-      const T = tip >= 0 ? s.tipPos : this.pt, to = tip >= 0 ? 3 * tip : 0;
-      if (tip < 0) s.pointPalm(this.task[v], ZERO3, 0, this.pt, 0);
-      const a = 3 * this.j0[v], b = 3 * this.j1[v];
-      let dp = 0, nr = 0, nh = 0;
-      for (let k = 0; k < 3; k++) {
-        const rv = T[to + k] - this.po[k], hv = sc * (h[b + k] - h[a + k]);
-        r3[k] = rv - hv; dp += rv * hv; nr += rv * rv; nh += hv * hv;
-      }
-      const e = Math.hypot(r3[0], r3[1], r3[2]);
-      this.error[v] = e;
-      if (!H) this.angle[v] = Math.acos(Math.max(-1, Math.min(1, dp / (Math.sqrt(nr * nh) + 1e-15))));
-      const far = delta > 0 && e > delta;
-      cost += far ? w * (2 * delta * e - delta * delta) : w * e * e;
-      if (!H || !g) continue;
-      // Jacobian of the vector: task point's minus origin point's (solved dofs only).
-      let J: Float64Array, jOff = 0;
-      if (tip >= 0 && !this.originMoves[v]) { J = s.tipJac; jOff = 3 * tip * nd; } else {
-        if (tip >= 0) this.jt.set(s.tipJac.subarray(3 * tip * nd, 3 * (tip + 1) * nd));
-        else s.pointJacPalm(this.task[v], ZERO3, 0, this.jt, 0);
-        if (this.originMoves[v]) {
-          s.pointJacPalm(this.origin[v], ZERO3, 0, this.jo, 0);
-          for (let k = 0; k < 3 * nd; k++) this.jv[k] = this.jt[k] - this.jo[k];
-          J = this.jv;
-        } else J = this.jt;
-      }
-      addBlock(r3, J, 3, nd, far ? (w * delta) / e : w, H, g, jOff);
+      cost += moves ? addBlock(s, relJac(s.midJac, s.baseJac, o, 3 * nd), 0, 3, r3, w * this.midWeight) : addBlock(s, s.midJac, 3 * i, 3, r3, w * this.midWeight, s.tipCols[i]);
     }
     return cost;
   }
@@ -383,15 +281,15 @@ export class ThumbPinchObjective implements HandObjective {
       this.tv[3 * i] = vx * inv; this.tv[3 * i + 1] = vy * inv; this.tv[3 * i + 2] = vz * inv;
     }
   }
-  accumulate(s: HandState, H: Float64Array | null, g: Float64Array | null): number {
+  accumulate(s: HandState): number {
     let cost = 0;
     const nd = s.nd, J = jScratch(3 * nd), T = s.tipJac;
     for (let i = 1; i < s.nf; i++) {
       const w = this.pinching[i] ? this.opts.weight : this.opts.weightFree;
       if (!w) continue;
       for (let k = 0; k < 3; k++) r3[k] = s.tipPos[3 * i + k] - s.tipPos[k] - this.tv[3 * i + k];
-      if (H) for (let k = 0; k < 3 * nd; k++) J[k] = T[3 * i * nd + k] - T[k];
-      cost += addBlock(r3, J, 3, nd, w, H, g);
+      if (!s.costOnly) for (let k = 0; k < 3 * nd; k++) J[k] = T[3 * i * nd + k] - T[k];
+      cost += addBlock(s, J, 0, 3, r3, w);
     }
     return cost;
   }
@@ -401,13 +299,13 @@ export class ThumbPinchObjective implements HandObjective {
 export class SmoothnessObjective implements HandObjective {
   readonly name = 'smoothness';
   constructor(public weight = 1e-4) {}
-  accumulate(s: HandState, H: Float64Array | null, g: Float64Array | null): number {
+  accumulate(s: HandState): number {
     let c = 0;
-    const w = this.weight, nd = s.nd;
+    const w = this.weight, nd = s.nd, H = s.H, g = s.g;
     for (let a = 0; a < nd; a++) {
       const d = s.dofs[a], e = s.q[d] - s.qPrev[d];
       c += e * e;
-      if (H && g) { H[a * nd + a] += w; g[a] += w * e; }
+      if (!s.costOnly) { H[a * nd + a] += w; g[a] -= w * e; }
     }
     return w * c;
   }
@@ -451,7 +349,7 @@ export class PenetrationObjective implements HandObjective {
     this.pa = new Float64Array(3 * S);
     this.pb = new Float64Array(3 * S);
   }
-  accumulate(s: HandState, H: Float64Array | null, g: Float64Array | null): number {
+  accumulate(s: HandState): number {
     const c = this.caps, S = c.link.length, nd = s.nd;
     if (this.jrow.length < nd) { this.jrow = new Float64Array(nd); this.jA = new Float64Array(3 * nd); this.jB = new Float64Array(3 * nd); }
     for (let k = 0; k < S; k++) {
@@ -478,7 +376,7 @@ export class PenetrationObjective implements HandObjective {
       if (reach - dist > deepest) deepest = reach - dist;
       const r = reach + this.margin - dist;
       this.rr[0] = r;
-      if (!H || !g || dist < 1e-9) {
+      if (s.costOnly || dist < 1e-9) {
         cost += this.weight * r * r;
         continue;
       }
@@ -499,7 +397,7 @@ export class PenetrationObjective implements HandObjective {
       for (let a = 0; a < nd; a++) {
         jr[a] = -(nx * (A[a] - B[a]) + ny * (A[nd + a] - B[nd + a]) + nz * (A[2 * nd + a] - B[2 * nd + a]));
       }
-      cost += addBlock(this.rr, jr, 1, nd, this.weight, H, g);
+      cost += addBlock(s, jr, 0, 1, this.rr, this.weight);
     }
     this.deepest = deepest;
     return cost;

@@ -1,19 +1,21 @@
 /**
- * Per-frame hand retargeting: damped Gauss–Newton (Levenberg–Marquardt) over the hand's dofs, with the
- * joint position limits (and, with a time step, the velocity limits) as a hard box handled by projection
- * and an active set, warm started from the previous frame. Allocation-free per frame.
+ * Per-frame hand retargeting: the project's IK solver (src/retarget/solver.ts: Levenberg–Marquardt on
+ * Tasks, with Limits) over the hand's dofs, the joint position limits (and, with a time step, the velocity
+ * limits) as its hard box, warm started from the previous frame. Allocation-free per frame.
  */
 import type { Kinematics } from '../../robot/kinematics.ts';
 import { discoverHand, type DiscoverOptions, type HandModel, type RobotFinger } from './discover.ts';
 import { DEFAULT_HUMAN_HAND, humanPalmCoords, OneEuroFilter, type HumanHandSize, type HumanLateral } from './human.ts';
 import {
-  capsuleGap, FingerShapeObjective, HandState, PenetrationObjective, SmoothnessObjective, ThumbPinchObjective, VectorObjective, WristTipObjective,
-  type FingerCapsules, type HandObjective, type HandVectors,
+  capsuleGap, FingerShapeObjective, HandState, PenetrationObjective, SmoothnessObjective, ThumbPinchObjective, WristTipObjective,
+  type FingerCapsules, type HandObjective,
 } from './objectives.ts';
+import { VectorTask, type HandVectors } from '../tasks/vector.ts';
+import { buildCollisionProxies, HandCollisionLimit } from './collision.ts';
+import { IkSolver, type Limit } from '../solver.ts';
 import { fitRadius } from './shapes.ts';
 import { cross, median, norm, reject, segmentClosest, sub, unit, type V3 } from './vec.ts';
 import { UserError } from '../../errors.ts';
-import { cholesky, choleskySolve } from '../../math/linalg.ts';
 
 export interface HandWeights {
   /** Virtual wrist → fingertip vectors. */
@@ -53,7 +55,7 @@ export interface DefaultHandObjectives {
   penetration: PenetrationObjective;
   smoothness: SmoothnessObjective;
   /** Present when the `vectors` option is given. */
-  vectors?: VectorObjective;
+  vectors?: VectorTask;
 }
 
 export interface HandRetargeterOptions extends DiscoverOptions {
@@ -65,6 +67,13 @@ export interface HandRetargeterOptions extends DiscoverOptions {
   pinchGap?: number;
   /** Extra clearance kept between finger capsules (m). Default 0.002. */
   penetrationMargin?: number;
+  /**
+   * Hard non-penetration of the URDF's own collision geometry (HandCollisionLimit: proxies fitted to each
+   * collision element, a Limit of the solve). `margin`: clearance kept (m, default 0.0005); `activation`:
+   * pairs nearer than this get a constraint row (m, default 0.02). Default off (`false`): then the
+   * proxies' overlap is only measured (stats.collisionDepth).
+   */
+  collision?: { margin?: number; activation?: number } | false;
   /** Capsule radius override (m) for every finger link; default from the collision geometry. */
   capsuleRadius?: number;
   /** Human hand size; default a typical adult hand, or `calibrate()` from a clip. */
@@ -130,6 +139,8 @@ export interface HandFrameStats {
   pinching: Uint8Array;
   /** Deepest capsule penetration between fingers (m), 0 when none. */
   penetration: number;
+  /** Deepest overlap of the collision proxies of the URDF geometry (m), 0 when none (also with the limit off). */
+  collisionDepth: number;
 }
 
 export interface HandRetargeter {
@@ -139,6 +150,8 @@ export interface HandRetargeter {
   readonly dofs: number[];
   readonly objectives: HandObjective[];
   readonly capsules: FingerCapsules;
+  /** The URDF collision-geometry limit (its proxies and pairs), also when switched off (then only measured). */
+  readonly collision: HandCollisionLimit;
   readonly stats: HandFrameStats;
   /** Robot/human hand scale and per-finger scales after calibration. */
   readonly scale: { hand: number; finger: number[] };
@@ -187,7 +200,7 @@ export function createHandRetargeter(kin: Kinematics, opts: HandRetargeterOption
     // The thumb's first robot joint rarely sits where the human CMC does: its shape term is weaker.
     fingerShape: new FingerShapeObjective(fingers.map((_, i) => (i === 0 ? w.thumbShape : 1) * w.fingerShape)),
     pinch, penetration, smoothness: smooth,
-    ...(opts.vectors ? { vectors: new VectorObjective(state, opts.vectors, w.vectors) } : {}),
+    ...(opts.vectors ? { vectors: new VectorTask(state, opts.vectors, w.vectors) } : {}),
   };
   const objectives: HandObjective[] = opts.objectives
     ? opts.objectives(defaults, model, state)
@@ -217,22 +230,13 @@ export function createHandRetargeter(kin: Kinematics, opts: HandRetargeterOption
     valid: false, iterations: 0, cost: 0,
     tipError: new Float64Array(nf), tipDirError: new Float64Array(nf),
     humanPinchDist: new Float64Array(nf), robotPinchDist: new Float64Array(nf), robotPinchGap: new Float64Array(nf), pinchTargetDist: new Float64Array(nf), pinching: new Uint8Array(nf),
-    penetration: 0,
+    penetration: 0, collisionDepth: 0,
   };
 
   // Scratch.
   const hc = new Float64Array(63);
   const hmRaw = new Float64Array(63);
-  const H = new Float64Array(nd * nd), g = new Float64Array(nd);
-  const H2 = new Float64Array(nd * nd), g2 = new Float64Array(nd);
-  const A = new Float64Array(nd * nd), step = new Float64Array(nd);
-  const lo = new Float64Array(nd), hi = new Float64Array(nd);
-  const qBest = new Float64Array(kin.nq);
-  const fixed = new Uint8Array(nd);
-  const pinned = new Float64Array(nd);
   let first = true;
-  let lambdaCarry = 1e-3;
-  let lastIterations = 0;
   const qStart = new Float64Array(kin.nq);
   const stepTol = opts.stepTolerance ?? 2e-3;
   const maxIt = opts.maxIterations ?? 12;
@@ -241,85 +245,24 @@ export function createHandRetargeter(kin: Kinematics, opts: HandRetargeterOption
   const freeFirst = opts.freeFirstPass ?? false;
   const filter = opts.filter ? new OneEuroFilter(63, opts.filter.minCutoff, opts.filter.beta) : null;
 
-  const evaluate = (Hm: Float64Array | null, gm: Float64Array | null): number => {
-    state.update(Hm !== null);
-    if (Hm && gm) { Hm.fill(0); gm.fill(0); }
-    let c = 0;
-    for (const o of objectives) c += o.accumulate(state, Hm, gm);
-    return c;
+  // Collision geometry: every link for a bare hand, else the palm and the links below it.
+  const bare = kin.nq - dofs.length <= 2;
+  const handLinks = bare ? undefined : new Set(Array.from({ length: kin.nLinks }, (_, l) => l).filter((l) => kin.isAncestor(model.palmLinkIndex, l)));
+  const neutral = Float64Array.from({ length: kin.nq }, (_, d) => Math.min(Math.max(0, kin.lower[d]), kin.upper[d]));
+  const colOpts = opts.collision || {};
+  const collision = new HandCollisionLimit(kin, buildCollisionProxies(kin, kin.robot, dofs, [neutral, model.qRef], handLinks, colOpts.margin ?? 0.0005), colOpts.margin ?? 0.0005, colOpts.activation ?? 0.02);
+  const limits: Limit[] = opts.collision ? [collision] : [];
+  const solver = new IkSolver(kin, objectives, { state, limits });
+  const solveOpts = { maxIters: maxIt, lambda: 1e-3, tol: stepTol, relTol: 1e-3 };
+  /** Levenberg–Marquardt (the IK solver) from state.q within the solver's box; returns the cost. */
+  const lm = (cap: number): number => {
+    solveOpts.maxIters = cap;
+    return solver.solve(solveOpts);
   };
-
-  /** Levenberg–Marquardt from state.q within the box lo..hi; leaves state evaluated at the result. */
-  const lm = (cap: number, lambda0: number): number => {
-    let cost = evaluate(H, g);
-    let lambda = lambda0;
-    let it = 0;
-    let atQ = true;
-    for (; it < cap; it++) {
-      // Box-constrained damped step by an active set: dofs on a bound whose gradient pushes outward
-      // stay put; dofs whose step would cross a bound are pinned at it and the rest re-solved.
-      for (let a = 0; a < nd; a++) {
-        const v = state.q[dofs[a]];
-        fixed[a] = (v <= lo[a] + 1e-12 && g[a] > 0) || (v >= hi[a] - 1e-12 && g[a] < 0) ? 1 : 0;
-        pinned[a] = fixed[a] ? (v <= lo[a] + 1e-12 ? lo[a] : hi[a]) - v : 0;
-      }
-      let solved = false;
-      for (let pass = 0; pass < 4; pass++) {
-        for (let a = 0; a < nd; a++) {
-          let rhs = -g[a];
-          for (let b = 0; b < nd; b++) {
-            A[a * nd + b] = fixed[a] || fixed[b] ? 0 : H[a * nd + b];
-            if (!fixed[a] && fixed[b]) rhs -= H[a * nd + b] * pinned[b];
-          }
-          A[a * nd + a] = fixed[a] ? 1 : H[a * nd + a] * (1 + lambda) + 1e-9;
-          step[a] = fixed[a] ? pinned[a] : rhs;
-        }
-        solved = cholesky(A, nd);
-        if (solved) choleskySolve(A, nd, step);
-        if (!solved) break;
-        let more = false;
-        for (let a = 0; a < nd; a++) {
-          if (fixed[a]) continue;
-          const v = state.q[dofs[a]] + step[a];
-          if (v < lo[a] - 1e-12 || v > hi[a] + 1e-12) {
-            fixed[a] = 1;
-            pinned[a] = (v < lo[a] ? lo[a] : hi[a]) - state.q[dofs[a]];
-            more = true;
-          }
-        }
-        if (!more) break;
-      }
-      if (!solved) { lambda *= 10; continue; }
-      qBest.set(state.q);
-      let maxStep = 0;
-      for (let a = 0; a < nd; a++) {
-        const d = dofs[a];
-        const v = Math.min(Math.max(qBest[d] + step[a], lo[a]), hi[a]);
-        maxStep = Math.max(maxStep, Math.abs(v - qBest[d]));
-        state.q[d] = v;
-      }
-      if (maxStep < 1e-6) { state.q.set(qBest); break; }
-      const c2 = evaluate(H2, g2);
-      if (c2 < cost) {
-        const rel = (cost - c2) / (cost + 1e-15);
-        cost = c2;
-        H.set(H2); g.set(g2);
-        atQ = true;
-        lambda = Math.max(lambda * 0.3, 1e-7);
-        if (rel < 1e-3 || maxStep < stepTol) break;
-      } else {
-        state.q.set(qBest);
-        atQ = false;
-        lambda *= 10;
-        // A flat valley (cost within 0.1% either way): nothing left worth the iterations.
-        if (lambda > 1e8 || maxStep < stepTol || c2 - cost < 1e-3 * cost) break;
-      }
-    }
-    if (!atQ) cost = evaluate(null, null);
-    lambdaCarry = lambda;
-    lastIterations = it;
-    return cost;
-  };
+  /** Cost at state.q, and the tasks' figures (fingertips, vector errors) evaluated there. */
+  const evaluate = (): number => solver.cost(false);
+  /** One task's cost at the current evaluation (for the report, when it is left out of the solve). */
+  const measure = (o: HandObjective): number => { state.costOnly = true; const c = o.accumulate(state); state.costOnly = false; return c; };
 
   const solveFrame = (landmarks: ArrayLike<number>, q: Float64Array, dt?: number): boolean => {
     if (!humanPalmCoords(landmarks, model.side, hc, opts.humanLateral)) {
@@ -355,13 +298,13 @@ export function createHandRetargeter(kin: Kinematics, opts: HandRetargeterOption
         l = Math.max(l, p - v);
         h = Math.min(h, p + v);
       }
-      lo[a] = l; hi[a] = h;
+      solver.lo[d] = l; solver.hi[d] = h;
     }
     state.q.set(q);
     state.qPrev.set(q);
     for (let a = 0; a < nd; a++) {
       const d = dofs[a];
-      state.q[d] = Math.min(Math.max(state.q[d], lo[a]), hi[a]);
+      state.q[d] = Math.min(Math.max(state.q[d], solver.lo[d]), solver.hi[d]);
     }
     // No previous frame to stay close to on a first frame.
     const smoothWeight = smooth.weight;
@@ -370,63 +313,65 @@ export function createHandRetargeter(kin: Kinematics, opts: HandRetargeterOption
     for (const o of objectives) o.prepare?.(state);
     if (!pinchIn) pinch.prepare(state);
 
-    let cost: number;
+    let its = 0;
     if (first) {
       // Several starts (the reference pose, and a quarter / half of the way to the far end of each joint
       // range): a bad first frame would otherwise be carried by the warm start.
-      let best = Infinity, its = 0;
+      let best = Infinity;
       for (let k = 0; k < FIRST_STARTS.length; k++) {
         for (let a = 0; a < nd; a++) {
           const d = dofs[a];
           // Start k: the reference pose moved a fraction of the way to the far end of each joint range.
-          const l = Math.max(lo[a], -Math.PI), h = Math.min(hi[a], Math.PI), r = model.qRef[d];
+          const lo = solver.lo[d], hi = solver.hi[d];
+          const l = Math.max(lo, -Math.PI), h = Math.min(hi, Math.PI), r = model.qRef[d];
           const far = h - r >= r - l ? h : l;
           const v = r + FIRST_STARTS[k] * (far - r);
-          state.q[d] = Math.min(Math.max(v, lo[a]), hi[a]);
+          state.q[d] = Math.min(Math.max(v, lo), hi);
         }
         // Reach the basin without the penetration barrier (it blocks fingers from passing each other on
         // the way from the start), then resolve contacts from there.
         const penWeight = penetration.weight;
         penetration.weight = 0;
-        lm(firstIt, 1e-3);
-        its += lastIterations;
+        lm(firstIt);
+        its += solver.lastIters;
         penetration.weight = penWeight;
-        const c = lm(firstIt, 1e-3);
-        its += lastIterations;
+        const c = lm(firstIt);
+        its += solver.lastIters;
         if (c < best) { best = c; qStart.set(state.q); }
       }
       state.q.set(qStart);
-      cost = evaluate(null, null);
-      lastIterations = its;
     } else {
       if (freeFirst) {
         // Track first without the penetration barrier (a warm start pressed against it stays stuck on
         // it), then resolve the contacts from there; iterations of both passes are counted.
         const penWeight = penetration.weight;
         penetration.weight = 0;
-        lm(maxIt, Math.min(Math.max(lambdaCarry, 1e-5), 1e-1));
-        const its = lastIterations;
+        lm(maxIt);
+        its += solver.lastIters;
         penetration.weight = penWeight;
-        cost = lm(maxIt, Math.min(Math.max(lambdaCarry, 1e-5), 1e-1));
-        lastIterations += its;
-      } else cost = lm(maxIt, Math.min(Math.max(lambdaCarry, 1e-5), 1e-1));
+      }
+      lm(maxIt);
+      its += solver.lastIters;
     }
+    // The state at the solution (a rejected last step leaves the evaluation elsewhere).
+    const cost = evaluate();
     smooth.weight = smoothWeight;
-    const it = lastIterations;
+    const it = its;
     for (let a = 0; a < nd; a++) q[dofs[a]] = state.q[dofs[a]];
     first = false;
 
     // Stats at the solution.
-    if (!penIn) penetration.accumulate(state, null, null);
+    if (!penIn) measure(penetration);
     stats.valid = true;
     stats.iterations = it;
     stats.cost = cost;
     stats.penetration = penetration.deepest;
+    stats.collisionDepth = collision.evaluate();
     const tp = state.tipPos, s = state.scale;
     if (vecObj) {
       // The configured vectors measured against the landmarks as given (state is at the solution).
       state.human.set(hmRaw);
-      vecObj.accumulate(state, null, null);
+      measure(vecObj);
     }
     for (let i = 0; i < nf; i++) {
       const t = 3 * state.tipLm[i];
@@ -457,6 +402,7 @@ export function createHandRetargeter(kin: Kinematics, opts: HandRetargeterOption
     dofs,
     objectives,
     capsules,
+    collision,
     stats,
     scale: scaleInfo,
     solveFrame,
