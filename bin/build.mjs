@@ -15,6 +15,7 @@ import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { isDeepStrictEqual } from 'node:util';
 import { build } from 'esbuild';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -40,21 +41,86 @@ function walk(dir, rel = '') {
  */
 const VENDOR = ['yaml'];
 
+/**
+ * yargs (an ES module package, ~40 modules with cliui, string-width, y18n, yargs-parser) bundled the same way:
+ * every command but `--help` imports it, ≈ 0.11 s as a package against ≈ 0.055 s as one file (quiet machine).
+ * Two things it derives from its own file's location are kept pointing into the installed package, found at
+ * run time next to the bundle (see yargsShim): its messages in other languages (yargs/locales) and the project
+ * whose package.json `--version` reads (the folder above its node_modules). And string-width (through cliui,
+ * wrap-ansi) builds an Intl.Segmenter when imported (≈ 17 ms of ICU start-up) although nothing measures text
+ * width unless help is printed: the bundle builds it on first use. If the package's files no longer read as
+ * expected, yargs stays an import of node_modules (slower, same behaviour).
+ */
+const VENDOR_ESM = ['yargs'];
+let vendoredEsm = [];
+
+/** esbuild plugin: the two run-time edits of VENDOR_ESM described above; records which applied. */
+function yargsShim(applied) {
+  return {
+    name: 'yargs-shim',
+    setup(b) {
+      b.onLoad({ filter: /[\\/]yargs[\\/]lib[\\/]platform-shims[\\/]esm\.mjs$/ }, (args) => {
+        const text = fs.readFileSync(args.path, 'utf8');
+        const n = text.split('fileURLToPath(import.meta.url)').length - 1;
+        if (n !== 1) return undefined;
+        applied.shim = true;
+        return { contents: text.replace('fileURLToPath(import.meta.url)', 'fileURLToPath(__yargsShimUrl)'), loader: 'js' };
+      });
+      b.onLoad({ filter: /[\\/]string-width[\\/]index\.js$/ }, (args) => {
+        const text = fs.readFileSync(args.path, 'utf8');
+        const eager = 'const segmenter = new Intl.Segmenter();';
+        if (!text.includes(eager)) return undefined;
+        const lazy = 'let segmenter_; const segmenter = { segment: (s) => (segmenter_ ??= new Intl.Segmenter()).segment(s) };';
+        return { contents: text.replace(eager, lazy), loader: 'js' };
+      });
+    },
+  };
+}
+
 async function buildVendor(quiet) {
   const require = createRequire(import.meta.url);
   for (const name of VENDOR) {
-    const names = Object.keys(require(name)).filter((k) => k !== 'default' && /^[A-Za-z_$][\w$]*$/.test(k));
+    // <name>.cjs: the package as one CommonJS file (src/io/text.ts require()s it when it first parses YAML);
+    // <name>.js: an ES module re-exporting it by name, for the modules that import the package.
     await build({
-      stdin: { contents: `const m = require(${JSON.stringify(name)});\nexport default m;\nexport const { ${names.join(', ')} } = m;\n`, resolveDir: ROOT, loader: 'js' },
+      entryPoints: [require.resolve(name)],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      outfile: path.join(DIST, 'vendor', `${name}.cjs`),
+      logLevel: quiet ? 'error' : 'warning',
+    });
+    const names = Object.keys(require(name)).filter((k) => k !== 'default' && /^[A-Za-z_$][\w$]*$/.test(k));
+    fs.writeFileSync(path.join(DIST, 'vendor', `${name}.js`),
+      `import m from './${name}.cjs';\nexport default m;\nexport const { ${names.join(', ')} } = m;\n`);
+  }
+  vendoredEsm = [];
+  for (const name of VENDOR_ESM) {
+    const applied = { shim: false };
+    const outfile = path.join(DIST, 'vendor', `${name}.js`);
+    await build({
+      stdin: { contents: `export { default } from ${JSON.stringify(name)};\n`, resolveDir: ROOT, loader: 'js' },
       bundle: true,
       platform: 'node',
       format: 'esm',
       target: 'node20',
-      // The package's own require() of Node builtins, in an ES module.
-      banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
-      outfile: path.join(DIST, 'vendor', `${name}.js`),
+      plugins: [yargsShim(applied)],
+      // The shim's file in the installed package, resolved from the bundle's own place at run time.
+      banner: { js: [
+        "import { createRequire as __createRequire } from 'node:module';",
+        "import { pathToFileURL as __pathToFileURL } from 'node:url';",
+        'const require = __createRequire(import.meta.url);',
+        `const __yargsShimUrl = __pathToFileURL(require.resolve(${JSON.stringify(`${name}/package.json`)}).replace(/package\\.json$/, 'lib/platform-shims/esm.mjs')).href;`,
+      ].join('\n') },
+      outfile,
       logLevel: quiet ? 'error' : 'warning',
     });
+    if (applied.shim) vendoredEsm.push(name);
+    else {
+      fs.rmSync(outfile, { force: true });
+      if (!quiet) process.stderr.write(`reel2real: build: ${name} not bundled (its platform shim changed); imported from node_modules\n`);
+    }
   }
 }
 
@@ -72,7 +138,7 @@ export async function buildDist({ quiet = false } = {}) {
       b.onResolve({ filter: /.*/ }, (args) => {
         if (args.kind === 'entry-point') return undefined;
         if (args.path.startsWith('.')) return { path: args.path.replace(/\.ts$/, '.js'), external: true };
-        if (VENDOR.includes(args.path)) {
+        if (VENDOR.includes(args.path) || vendoredEsm.includes(args.path)) {
           const out = path.join(DIST, path.relative(SRC, path.dirname(args.importer)));
           return { path: path.relative(out, path.join(DIST, 'vendor', `${args.path}.js`)).split(path.sep).join('/').replace(/^(?!\.)/, './'), external: true };
         }
@@ -100,17 +166,43 @@ export async function buildDist({ quiet = false } = {}) {
   }
   // Outputs of sources that no longer exist would still be importable from dist/: remove them.
   const expected = new Set([
-    ...VENDOR.map((v) => path.join('vendor', `${v}.js`)),
+    ...[...VENDOR, ...vendoredEsm].map((v) => path.join('vendor', `${v}.js`)),
+    ...VENDOR.map((v) => path.join('vendor', `${v}.cjs`)),
     ...entries.flatMap((f) => [f.replace(/\.ts$/, '.js'), f.replace(/\.ts$/, '.js.map')]),
     ...files.filter((f) => !f.endsWith('.ts')),
   ]);
-  const generated = new Set(['.built', path.join('cli', 'commands.json'), path.join('cli', 'help.txt')]);
+  const generated = new Set(['.built', 'yaml-cache.json', path.join('cli', 'commands.json'), path.join('cli', 'help.txt')]);
   for (const f of walk(DIST)) if (!generated.has(f) && !expected.has(f)) fs.rmSync(path.join(DIST, f));
+  writeYamlCache();
   writeCommandIndex();
   writeHelp();
   fs.writeFileSync(path.join(DIST, '.built'), String(started));
   if (!quiet) process.stderr.write(`reel2real: built dist/ (${entries.length} modules) in ${Date.now() - started} ms\n`);
   return result;
+}
+
+/**
+ * dist/yaml-cache.json: the project's own YAML files (configs/**.yaml) parsed now, as [text, value as JSON]
+ * pairs, for the files whose value JSON holds exactly (no .inf, dates or the like). src/io/text.ts returns the
+ * value for a text found here instead of loading and running the YAML parser (≈ 25 ms of a `validate`, which
+ * reads configs/validation.yaml); any other text, an edited config included, is parsed as before.
+ */
+function writeYamlCache() {
+  const require = createRequire(import.meta.url);
+  const YAML = require('yaml');
+  const pairs = [];
+  for (const f of walk(path.join(ROOT, 'configs')).filter((f) => /\.ya?ml$/.test(f)).sort()) {
+    const text = fs.readFileSync(path.join(ROOT, 'configs', f), 'utf8');
+    let value;
+    try {
+      value = YAML.parse(text);
+    } catch {
+      continue; // parsed (and reported) when a command reads it
+    }
+    const json = JSON.stringify(value);
+    if (json !== undefined && isDeepStrictEqual(JSON.parse(json), value)) pairs.push([text, json]);
+  }
+  fs.writeFileSync(path.join(DIST, 'yaml-cache.json'), JSON.stringify(pairs));
 }
 
 /**

@@ -2,7 +2,8 @@
 // Entry point of the `reel2real` CLI. It runs the compiled JavaScript in dist/ (built from src/ by
 // bin/build.mjs, which npm runs on `npm install` through the `prepare` script), so a command starts without
 // transpiling TypeScript. When dist/ is missing or any source is newer than it (an edit, a pull), it runs the
-// TypeScript sources through tsx instead: slower to start, never stale. `npm run build` brings dist/ up to date.
+// TypeScript sources through tsx instead (slower to start, never stale) and says so in one line on stderr
+// (REEL2REAL_FROM_SOURCE=1 asks for the sources without the notice). `npm run build` brings dist/ up to date.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,7 +37,13 @@ function helpFromBuild(args) {
 }
 
 const args = process.argv.slice(2);
-const fromDist = process.env.REEL2REAL_FROM_SOURCE !== '1' && distIsFresh(root);
+const fromSource = process.env.REEL2REAL_FROM_SOURCE === '1';
+const fromDist = !fromSource && distIsFresh(root);
+// Not asked for: say why this start is slow and how to make the next ones fast (stderr, one line).
+if (!fromDist && !fromSource) {
+  const why = fs.existsSync(path.join(root, 'dist', '.built')) ? 'dist/ is older than src/' : 'dist/ is not built';
+  process.stderr.write(`reel2real: ${why}: running the TypeScript sources (slower start); \`npm run build\` compiles them\n`);
+}
 const help = fromDist ? helpFromBuild(args) : null;
 if (help !== null) {
   process.stdout.write(help);

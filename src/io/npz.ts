@@ -165,23 +165,29 @@ const CRC_TABLE = (() => {
 })();
 
 /**
- * The fastest CRC-32 (IEEE, as zlib's) this machine has: @node-rs/crc32 (a prebuilt native module using the
- * CPU's carry-less multiply, about 2.5x Node 20's zlib.crc32 here), else Node's zlib.crc32 (Node ≥ 20.15),
- * else the table below. All give the same value.
+ * The fastest CRC-32 (IEEE, as zlib's) this machine has for large inputs: @node-rs/crc32 (a prebuilt native
+ * module using the CPU's carry-less multiply, about 2.5x Node 20's zlib.crc32 here), else Node's zlib.crc32
+ * (Node >= 20.15), else the table below. All give the same value. Loaded on the first input of 1 MB or more:
+ * loading the native module costs 8-16 ms, more than zlib takes for anything smaller (a motion file, a config).
  */
-const nativeCrc32: ((d: Uint8Array) => number) | undefined = (() => {
+const zlibCrc32 = (zlib as unknown as { crc32?: (d: Uint8Array) => number }).crc32;
+let nativeCrc32: ((d: Uint8Array) => number) | undefined | null = null;
+function fastCrc32(): ((d: Uint8Array) => number) | undefined {
+  if (nativeCrc32 !== null) return nativeCrc32;
+  nativeCrc32 = zlibCrc32;
   try {
     const rs = createRequire(import.meta.url)('@node-rs/crc32') as { crc32: (d: Uint8Array, initial?: number) => number };
-    if (rs.crc32(Buffer.from('123456789')) >>> 0 === 0xcbf43926) return (d: Uint8Array) => rs.crc32(d);
+    if (rs.crc32(Buffer.from('123456789')) >>> 0 === 0xcbf43926) nativeCrc32 = (d: Uint8Array) => rs.crc32(d);
   } catch {
     /* no prebuilt binary for this platform: fall back */
   }
-  return (zlib as unknown as { crc32?: (d: Uint8Array) => number }).crc32;
-})();
+  return nativeCrc32;
+}
 
 /** CRC-32 (zip/zlib/IEEE) of bytes. */
 export function crc32(data: Uint8Array): number {
-  return nativeCrc32 ? nativeCrc32(data) >>> 0 : crc32Table(data);
+  const f = data.length < 1 << 20 && zlibCrc32 ? zlibCrc32 : fastCrc32();
+  return f ? f(data) >>> 0 : crc32Table(data);
 }
 
 /** `crc` (the CRC-32 of some bytes A) advanced over n zero bytes' worth of shift: crc(A) · x^(8n) mod P. */

@@ -1,8 +1,8 @@
 /** Small file helpers shared by the config loaders: the project's one YAML (and JSON, a subset) reader. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import YAML from 'yaml';
 import { UserError, wrapFileError } from '../errors.ts';
 
 /** The project's `configs/` directory. */
@@ -43,10 +43,43 @@ export function projectConfigFile(kind: string, name: string): string | null {
   return fs.existsSync(f) ? f : null;
 }
 
+/**
+ * The yaml package, loaded on first use (a command that parses no YAML does not pay for it): from the compiled
+ * tree, the one-file bundle bin/build.mjs writes (dist/vendor/yaml.cjs); from the sources, the package.
+ */
+const here = fileURLToPath(import.meta.url);
+const fromDist = here.endsWith('.js');
+let yamlLib: typeof import('yaml') | null = null;
+function yaml(): typeof import('yaml') {
+  return (yamlLib ??= createRequire(import.meta.url)(fromDist ? '../vendor/yaml.cjs' : 'yaml') as typeof import('yaml'));
+}
+
+/**
+ * The project's own YAML files (configs/), parsed at build time: dist/yaml-cache.json maps each file's text to
+ * its value as JSON, for the files whose value JSON holds exactly (bin/build.mjs). Text that is not in it
+ * (an edited or a user's file, or when run from the sources) is parsed as YAML.
+ */
+let parsedAtBuild: Map<string, string> | null | undefined;
+function buildTimeValue(text: string): string | undefined {
+  if (parsedAtBuild === undefined) {
+    parsedAtBuild = null;
+    if (fromDist) {
+      try {
+        parsedAtBuild = new Map(JSON.parse(fs.readFileSync(path.join(path.dirname(here), '..', 'yaml-cache.json'), 'utf8')) as [string, string][]);
+      } catch {
+        parsedAtBuild = null;
+      }
+    }
+  }
+  return parsedAtBuild?.get(text);
+}
+
 /** YAML (or JSON) text → value; malformed text is a UserError naming the file and the parser's first line. */
 export function parseYaml(text: string, file: string | undefined): unknown {
+  const known = buildTimeValue(text);
+  if (known !== undefined) return JSON.parse(known);
   try {
-    return YAML.parse(text);
+    return yaml().parse(text);
   } catch (err) {
     throw new UserError(`malformed YAML: ${String((err as Error).message).split('\n')[0]}`, file);
   }

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 // @ts-expect-error: a plain ES module without type declarations
 import { distIsFresh } from '../../bin/fresh.mjs';
@@ -44,20 +45,21 @@ describe('compiled CLI (dist/)', () => {
         expect(mods.some((m) => m.endsWith('/bin/fresh.mjs'))).toBe(true); // the hook saw the modules
         expect(mods.filter((m) => /yargs|\/dist\/|\/src\//.test(m))).toEqual([]);
       }
-      // German messages: yargs renders them (and loads).
+      // German messages: yargs renders them (and loads: bundled into dist/vendor/yargs.js by the build, it
+      // still finds its translations in the installed package).
       const de = runCli(['--help'], { env: { ...env, LANG: 'de_DE.UTF-8' } });
       expect(de.code).toBe(0);
       expect(de.stdout).toContain('Kommandos:');
       expect(de.stdout).not.toBe(text);
-      expect(loaded(de).some((m) => m.includes('/node_modules/yargs/'))).toBe(true);
+      expect(loaded(de).some((m) => m.endsWith('/dist/vendor/yargs.js') || m.includes('/node_modules/yargs/'))).toBe(true);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 
-  it('yaml is bundled into dist/vendor/yaml.js: the built modules import that file, which exports what the package does', async () => {
+  it('yaml is bundled into dist/vendor/yaml.cjs (loaded on first parse) and yaml.js; configs/ are parsed at build time', async () => {
     const text = fs.readFileSync(path.join(PROJECT_ROOT, 'dist', 'io', 'text.js'), 'utf8');
-    expect(text).toMatch(/from "\.\.\/vendor\/yaml\.js"/);
+    expect(text).toMatch(/"\.\.\/vendor\/yaml\.cjs"/);
     expect(text).not.toMatch(/from "yaml"/);
     const vendored = await import(pathToFileURL(path.join(PROJECT_ROOT, 'dist', 'vendor', 'yaml.js')).href);
     const pkg = await import('yaml');
@@ -65,6 +67,30 @@ describe('compiled CLI (dist/)', () => {
     const config = fs.readFileSync(path.join(PROJECT_ROOT, 'configs', 'validation.yaml'), 'utf8');
     expect(vendored.parse(config)).toEqual(pkg.parse(config));
     expect(vendored.default.stringify({ a: [1, 2] })).toBe(pkg.stringify({ a: [1, 2] }));
+    // Every config's text with the value the parser gives it.
+    const cache = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'dist', 'yaml-cache.json'), 'utf8')) as [string, string][];
+    const texts = new Set(cache.map(([t]) => t));
+    expect(texts.has(config)).toBe(true);
+    for (const [t, json] of cache) expect(JSON.parse(json)).toEqual(pkg.parse(t));
+    // The compiled reader gives the cached value for a config's text and parses any other text.
+    const io = await import(pathToFileURL(path.join(PROJECT_ROOT, 'dist', 'io', 'text.js')).href);
+    expect(io.parseYaml(config, 'validation.yaml')).toEqual(pkg.parse(config));
+    const edited = config.replace(/dt: [0-9.]+/, 'dt: 0.0042');
+    expect(edited).not.toBe(config);
+    expect((io.parseYaml(edited, 'x.yaml') as { sim: { dt: number } }).sim.dt).toBe(0.0042);
+    expect(() => io.parseYaml('a: [1, 2', 'bad.yaml')).toThrow(/bad\.yaml.*malformed YAML|malformed YAML/);
+  });
+
+  it('yargs is bundled into dist/vendor/yargs.js and still reads the project\'s version and its own translations', () => {
+    const main = fs.readFileSync(path.join(PROJECT_ROOT, 'dist', 'cli', 'main.js'), 'utf8');
+    expect(main).toMatch(/from "\.\.\/vendor\/yargs\.js"/);
+    const pkg = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8'));
+    const v = runCli(['--version'], { cwd: os.tmpdir() }); // not the project's folder: yargs must find it itself
+    expect(v.code).toBe(0);
+    expect(v.stdout.trim()).toBe(pkg.version);
+    const fr = runCli(['robot', '--help'], { env: { LC_ALL: 'fr_FR.UTF-8' } });
+    expect(fr.code).toBe(0);
+    expect(fr.stdout).toContain('Options :');
   });
 
   it('a mistyped command and a command\'s own help work from the index', () => {
@@ -74,6 +100,37 @@ describe('compiled CLI (dist/)', () => {
     const sub = runCli(['robot', '--help']);
     expect(sub.code).toBe(0);
     expect(sub.stdout).toMatch(/reel2real robot inspect <urdf>/);
+  });
+
+  it('a stale dist/ is not run: the sources are, with a one-line notice on stderr saying why and what to run', () => {
+    // A copy of the entry point in a project of one source file, whose dist/ was built before the source changed.
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'r2r-stale-'));
+    try {
+      fs.mkdirSync(path.join(root, 'bin'));
+      fs.writeFileSync(path.join(root, 'package.json'), '{ "type": "module" }\n');
+      for (const f of ['reel2real.js', 'fresh.mjs']) fs.copyFileSync(path.join(PROJECT_ROOT, 'bin', f), path.join(root, 'bin', f));
+      fs.symlinkSync(path.join(PROJECT_ROOT, 'node_modules'), path.join(root, 'node_modules'));
+      fs.mkdirSync(path.join(root, 'src', 'cli'), { recursive: true });
+      fs.mkdirSync(path.join(root, 'dist', 'cli'), { recursive: true });
+      fs.writeFileSync(path.join(root, 'dist', 'cli', 'main.js'), "export async function main() { process.stdout.write('dist\\n'); return 0; }\n");
+      fs.writeFileSync(path.join(root, 'dist', '.built'), String(Date.now() - 60_000));
+      fs.writeFileSync(path.join(root, 'src', 'cli', 'main.ts'), "export async function main(): Promise<number> { process.stdout.write('sources\\n'); return 0; }\n");
+      const run = (env: Record<string, string> = {}) => spawnSync(process.execPath, [path.join(root, 'bin', 'reel2real.js'), 'x'], { encoding: 'utf8', env: { ...process.env, REEL2REAL_FROM_SOURCE: '', ...env } });
+      const stale = run();
+      expect(stale.status).toBe(0);
+      expect(stale.stdout).toBe('sources\n');
+      expect(stale.stderr).toBe('reel2real: dist/ is older than src/: running the TypeScript sources (slower start); `npm run build` compiles them\n');
+      const asked = run({ REEL2REAL_FROM_SOURCE: '1' });
+      expect(asked.stdout).toBe('sources\n');
+      expect(asked.stderr).toBe('');
+      // Built after the edit: dist/ runs, nothing is said.
+      fs.writeFileSync(path.join(root, 'dist', '.built'), String(Date.now() + 1000));
+      const fresh = run();
+      expect(fresh.stdout).toBe('dist\n');
+      expect(fresh.stderr).toBe('');
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it('is stale as soon as a source file is edited, added or removed', () => {

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { crc32, crc32Suffix, decodeNpz, encodeNpz, nd, readNpz, writeNpz } from '../../src/io/npz.ts';
+import { crc32, crc32Suffix, crc32Table, decodeNpz, encodeNpz, nd, readNpz, writeNpz } from '../../src/io/npz.ts';
 import { randomBytes } from 'node:crypto';
 import { UserError } from '../../src/errors.ts';
 import { pythonWith, runPython } from '../helpers/python.ts';
@@ -27,6 +27,14 @@ describe('npz', () => {
     for (const [k, a] of Object.entries(back.arrays)) {
       expect(a.crc32, k).toBe(crc32(new Uint8Array(a.data.buffer, a.data.byteOffset, a.data.byteLength)));
     }
+  });
+
+  it('the CRC-32 of small (zlib) and large (native module) inputs is the table\'s and zlib\'s value', () => {
+    for (const n of [0, 1, 9, 4096, (1 << 20) - 1, 1 << 20, 3 << 20]) {
+      const d = randomBytes(n);
+      expect(crc32(d), String(n)).toBe(crc32Table(d));
+    }
+    expect(crc32(Buffer.from('123456789'))).toBe(0xcbf43926);
   });
 
   it('round-trips arrays of every dtype and the meta.json member', () => {
