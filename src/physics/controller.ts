@@ -23,6 +23,8 @@ import { ArticulatedBody } from '../sim/articulated.ts';
 import { rotationError } from '../sim/math.ts';
 import { cholesky, choleskySolve } from '../math/linalg.ts';
 import { BoxQP } from './qp.ts';
+import { clampIntoPolygon } from './com.ts';
+import { convexHull2dInto } from '../math/hull2d.ts';
 import type { PlantState } from '../sim/plant.ts';
 
 export interface Pd { kp: number; kd: number; weight: number }
@@ -57,6 +59,15 @@ export interface ControllerGains {
    *  (measured minus planned, xi = c + v / omega), clamped to max (m); gain 0 = the reference's footholds. */
   stepGain: number;
   stepMax: number;
+  /** The contact forces are planned at the sole corners moved this far (m) toward the sole's centre: the centre of
+   *  pressure keeps a margin from the foot's edge, where a real (and the simulated) foot starts to roll. */
+  copMargin: number;
+  /** The CoM task's horizontal acceleration is limited to what a ZMP inside the current support can give (linear
+   *  inverted pendulum): an unreachable demand is otherwise met by spinning the upper body. */
+  zmpClamp: boolean;
+  /** Centroidal angular momentum (tipping axes x, y) damped towards zero: desired rate -kd k, written on the
+   *  contact forces (the rate is the moment of the contact forces about the CoM). weight 0 = off. */
+  angularMomentum: { kd: number; weight: number };
 }
 
 export interface FootSpec {
@@ -98,9 +109,18 @@ export interface ControlContext {
   gains: ControllerGains;
   mass: number; gravity: number;
   com: Float64Array; comVel: Float64Array;
-  /** Active contact columns: count, force direction (3 per column). */
+  /** Active contact columns: count, force direction (3 per column), world point of application (3 per column). */
   nLam: number;
   lamDir: Float64Array;
+  lamPos: Float64Array;
+  /** Support polygon of the contact feet this step (ccw x, y pairs; views by vertex count), vertex count. */
+  supportViews: Float64Array[];
+  nSupport: number;
+  /** Centroidal angular momentum (world, about the CoM). */
+  angMom: Float64Array;
+  clamped: Float64Array;
+  /** Mean height of the support points (the ground). */
+  supportZ: number;
   /** Per foot: in contact this step (controller's decision). */
   contact: Uint8Array;
   holdPos: Float64Array; holdQuat: Float64Array;
@@ -230,11 +250,56 @@ export class ComTask implements Task {
       b[r] = t.comAcc[r] + g.kp * (t.com[r] - c.com[r]) + g.kd * (t.comVel[r] - c.comVel[r]) + (r === 2 ? c.gravity : 0);
       w[r] = g.weight;
     }
+    if (c.gains.zmpClamp && c.nSupport >= 1) {
+      // Linear inverted pendulum: the horizontal acceleration a puts the ZMP at c - a z / (g + az). Keep that ZMP in
+      // the support polygon: the acceleration asked for is one the feet can give without spinning the body.
+      const s = (c.com[2] - c.supportZ) / Math.max(1, b[2]);
+      const px = c.com[0] - b[0] * s, py = c.com[1] - b[1] * s;
+      clampIntoPolygon(c.supportViews[c.nSupport], px, py, 0, c.clamped);
+      b[0] = (c.com[0] - c.clamped[0]) / s; b[1] = (c.com[1] - c.clamped[1]) / s;
+    }
     return 3;
   }
 }
 
+/** Centroidal angular momentum about the tipping axes damped towards zero: its rate is the moment of the contact
+ *  forces about the CoM, sum (p_j - c) x d_j lambda_j (gravity acts at the CoM), so the rows are written on x. */
+export class AngularMomentumTask implements Task {
+  readonly name = 'angular-momentum';
+  readonly direct = true;
+  readonly maxRows = 2;
+  update(c: ControlContext, A: Float64Array, b: Float64Array, w: Float64Array): number {
+    const g = c.gains.angularMomentum;
+    if (!c.nLam || !(g.weight > 0)) return 0;
+    const { nx, nq } = c;
+    A.fill(0, 0, 2 * nx);
+    for (let j = 0; j < c.nLam; j++) {
+      const rx = c.lamPos[3 * j] - c.com[0], ry = c.lamPos[3 * j + 1] - c.com[1], rz = c.lamPos[3 * j + 2] - c.com[2];
+      const dx = c.lamDir[3 * j], dy = c.lamDir[3 * j + 1], dz = c.lamDir[3 * j + 2];
+      A[nq + j] = ry * dz - rz * dy;
+      A[nx + nq + j] = rz * dx - rx * dz;
+    }
+    for (let r = 0; r < 2; r++) { b[r] = -g.kd * c.angMom[r]; w[r] = g.weight; }
+    return 2;
+  }
+}
+
 const EDGES = 4;
+
+/** Sole corners (4 x 3, a rectangle in the link frame) moved `margin` toward their centre along each side. */
+function shrinkCorners(c: Float64Array, margin: number): Float64Array {
+  const out = Float64Array.from(c);
+  if (!(margin > 0)) return out;
+  let cx = 0, cy = 0;
+  for (let k = 0; k < 4; k++) { cx += c[3 * k]; cy += c[3 * k + 1]; }
+  cx /= 4; cy /= 4;
+  for (let k = 0; k < 4; k++) {
+    const dx = c[3 * k] - cx, dy = c[3 * k + 1] - cy;
+    out[3 * k] = cx + Math.sign(dx) * Math.max(0, Math.abs(dx) - margin);
+    out[3 * k + 1] = cy + Math.sign(dy) * Math.max(0, Math.abs(dy) - margin);
+  }
+  return out;
+}
 
 export class WholeBodyController {
   readonly nq: number;
@@ -282,6 +347,9 @@ export class WholeBodyController {
   private readonly edge: Float64Array;
   private readonly scale: Float64Array;
   private readonly effort: Float64Array;
+  private readonly support: Float64Array;
+  private readonly supportPts: Float64Array;
+  private readonly hullOrder: Int32Array;
 
   constructor(geom: RobotGeometry, o: { fixedBase: boolean; gravity: number; feet: FootSpec[]; hands: { link: number; name: string }[]; footNames: string[]; gains: ControllerGains }) {
     this.kin = geom.kin;
@@ -290,7 +358,7 @@ export class WholeBodyController {
     this.nq = this.model.nq;
     this.n = this.model.n;
     this.c0 = this.model.c0;
-    this.feet = o.fixedBase ? [] : o.feet;
+    this.feet = o.fixedBase ? [] : o.feet.map((f) => ({ link: f.link, corners: shrinkCorners(f.corners, o.gains.copMargin) }));
     const nF = this.feet.length;
     const nLamMax = nF * 4 * EDGES;
     const nx = this.nq + nLamMax;
@@ -326,6 +394,7 @@ export class WholeBodyController {
       this.tasks.push(new BaseOrientationTask());
       this.feet.forEach((f, i) => this.tasks.push(new FootTask(i, f.link, `foot:${o.footNames[i]}`)));
       this.tasks.push(new ComTask());
+      this.tasks.push(new AngularMomentumTask());
     }
     o.hands.forEach((h, i) => this.tasks.push(new HandTask(i, h.link, `hand:${h.name}`, !o.fixedBase)));
     const maxRows = Math.max(...this.tasks.map((t) => t.maxRows), 6);
@@ -341,10 +410,15 @@ export class WholeBodyController {
       this.edge[3 * e] = mu * Math.cos(a); this.edge[3 * e + 1] = mu * Math.sin(a); this.edge[3 * e + 2] = 1;
     }
     const mass = geom.bodies.reduce((a, b) => a + b.mass, 0);
+    this.support = new Float64Array(2 * (4 * nF + 2));
+    this.supportPts = new Float64Array(2 * 4 * Math.max(1, nF));
+    this.hullOrder = new Int32Array(4 * Math.max(1, nF));
     this.ctx = {
       kin: this.kin, n, nq: this.nq, c0: this.c0, nx, u: this.model.u, state: null as unknown as PlantState,
       target: null as unknown as ControlTarget, gains: o.gains, mass, gravity: o.gravity,
       com: new Float64Array(3), comVel: new Float64Array(3), nLam: 0, lamDir: new Float64Array(3 * Math.max(1, nLamMax)),
+      lamPos: new Float64Array(3 * Math.max(1, nLamMax)), supportViews: Array.from({ length: 4 * nF + 2 }, (_, k) => this.support.subarray(0, 2 * k)), nSupport: 0,
+      angMom: new Float64Array(3), clamped: new Float64Array(2), supportZ: 0,
       contact: new Uint8Array(nF), holdPos: new Float64Array(3 * nF), holdQuat: new Float64Array(4 * nF), stepOffset: new Float64Array(2),
       scratch6: new Float64Array(6 * n), err: new Float64Array(3), quat: new Float64Array(4),
       bias: new Float64Array(6),
@@ -397,6 +471,14 @@ export class WholeBodyController {
       // M[3..5][0..2] = skew(m (c - o)) about the root origin o: c - o from its entries.
       const o = state.rootPos;
       ctx.com[0] = o[0] + M[5 * n + 1] / m; ctx.com[1] = o[1] + M[3 * n + 2] / m; ctx.com[2] = o[2] - M[3 * n + 1] / m;
+      // Angular momentum about the root origin (rows 3..5 of M u), moved to the CoM: k = L_o - (c - o) x p.
+      {
+        const L0 = ctx.angMom;
+        for (let r = 0; r < 3; r++) { let v = 0; for (let i = 0; i < n; i++) v += M[(3 + r) * n + i] * u[i]; L0[r] = v; }
+        const dx = ctx.com[0] - o[0], dy = ctx.com[1] - o[1], dz = ctx.com[2] - o[2];
+        const px = m * ctx.comVel[0], py = m * ctx.comVel[1], pz = m * ctx.comVel[2];
+        L0[0] -= dy * pz - dz * py; L0[1] -= dz * px - dx * pz; L0[2] -= dx * py - dy * px;
+      }
       // Capture-point error (linear inverted pendulum, omega = sqrt(g / z)): where the robot would have to step,
       // relative to where the plan would, to come to rest. The swing foot's landing moves by it (clamped).
       const gain = ctx.gains.stepGain, lim = ctx.gains.stepMax;
@@ -411,7 +493,7 @@ export class WholeBodyController {
       ctx.stepOffset[0] = ox; ctx.stepOffset[1] = oy;
     }
     // Contacts: which feet, and their force columns B = Jc^T E.
-    let nLam = 0;
+    let nLam = 0, nPts = 0, zSum = 0;
     for (let f = 0; f < this.feet.length; f++) {
       const ft = this.feet[f], lo = 12 * ft.link;
       let low = Infinity;
@@ -441,6 +523,14 @@ export class WholeBodyController {
           if (pose[lo + 6] * x + pose[lo + 7] * y + pose[lo + 8] * z + pose[lo + 11] > low + ctx.gains.cornerHeight) continue;
         }
         kin.jacobian(ft.link, ft.corners.subarray(3 * k, 3 * k + 3), this.Jc, true);
+        {
+          const x = ft.corners[3 * k], y = ft.corners[3 * k + 1], z = ft.corners[3 * k + 2];
+          const wx = pose[lo] * x + pose[lo + 1] * y + pose[lo + 2] * z + pose[lo + 9];
+          const wy = pose[lo + 3] * x + pose[lo + 4] * y + pose[lo + 5] * z + pose[lo + 10];
+          const wz = pose[lo + 6] * x + pose[lo + 7] * y + pose[lo + 8] * z + pose[lo + 11];
+          for (let e = 0; e < EDGES; e++) { const j = nLam + e; ctx.lamPos[3 * j] = wx; ctx.lamPos[3 * j + 1] = wy; ctx.lamPos[3 * j + 2] = wz; }
+          this.supportPts[2 * nPts] = wx; this.supportPts[2 * nPts + 1] = wy; nPts++; zSum += wz;
+        }
         for (let e = 0; e < EDGES; e++) {
           const ex = this.edge[3 * e], ey = this.edge[3 * e + 1], ez = this.edge[3 * e + 2];
           const bo = nLam * n;
@@ -451,6 +541,8 @@ export class WholeBodyController {
       }
     }
     ctx.nLam = nLam;
+    ctx.nSupport = nPts ? convexHull2dInto(this.supportPts, nPts, this.support, this.hullOrder) : 0;
+    ctx.supportZ = nPts ? zSum / nPts : 0;
     const nx = nq + nLam;
     ctx.nx = nx;
     // Variables z = [qdd of the joints (nq); lambda]. The base rows of the equations of motion give the base

@@ -15,6 +15,7 @@ import { robotGeometry, type RobotGeometry } from '../sim/geometry.ts';
 import { buildReference, sampleReference, type Reference } from '../sim/reference.ts';
 import { findFeet, trackContacts, type FootTrack } from '../sim/contacts.ts';
 import { bodySamplePoints } from '../sim/geometry.ts';
+import { convexHull2d } from '../math/hull2d.ts';
 import { loadValidationConfig } from '../sim/config.ts';
 import { rotationError } from '../sim/math.ts';
 import { nd } from '../io/npz.ts';
@@ -23,7 +24,7 @@ import { isHandRobot } from '../retarget/hand/index.ts';
 import { WholeBodyController, makeControlTarget, type FootSpec } from './controller.ts';
 import { createPlant, makePlantState, type Plant } from '../sim/plant.ts';
 import { planCom, firstDiff, secondDiff, type ComPlan } from './com.ts';
-import { rebalance, type Rebalanced } from './rebalance.ts';
+import { rebalance, smoothReference, type Rebalanced } from './rebalance.ts';
 import { controllerGains, loadPhysicsConfig } from './config.ts';
 import { deepMerge } from '../quality/config.ts';
 
@@ -149,6 +150,24 @@ function referenceCom(ref: Reference, geom: RobotGeometry): Float64Array {
       cz += b.mass * (P[o + 6] * x + P[o + 7] * y + P[o + 8] * z + P[o + 11]);
     }
     out[3 * t] = cx / M; out[3 * t + 1] = cy / M; out[3 * t + 2] = cz / M;
+  }
+  return out;
+}
+
+/** Per frame the convex hull (x, y, ccw) of the stance feet's sole corners in the reference's pose; empty in flight. */
+function stancePolygons(ref: Reference, kin: Kinematics, feet: FootSpec[], stance: Uint8Array): Float64Array[] {
+  const L = kin.nLinks, nF = feet.length, out: Float64Array[] = [];
+  for (let t = 0; t < ref.T; t++) {
+    const pts: number[] = [];
+    for (let f = 0; f < nF; f++) {
+      if (!stance[t * nF + f]) continue;
+      const o = (t * L + feet[f].link) * 12, P = ref.pose, c = feet[f].corners;
+      for (let k = 0; k < 4; k++) {
+        const x = c[3 * k], y = c[3 * k + 1], z = c[3 * k + 2];
+        pts.push(P[o] * x + P[o + 1] * y + P[o + 2] * z + P[o + 9], P[o + 3] * x + P[o + 4] * y + P[o + 5] * z + P[o + 10]);
+      }
+    }
+    out.push(pts.length ? convexHull2d(pts) : new Float64Array(0));
   }
   return out;
 }
@@ -303,8 +322,11 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
     }
   }
   const comRef = floating ? referenceCom(ref, geom) : new Float64Array(3 * T);
+  // Support per frame from the stance as decided above (hovering feet put down included): the sole corners of the
+  // stance feet in the reference's pose.
+  const support = contacts ? stancePolygons(ref, kin, footSpecs, stance) : [];
   let plan: ComPlan | null = contacts
-    ? planCom(comRef, T, ref.dt, cfg.sim.gravity, contacts.polygons, cfg.com.zmp_margin, Math.max(1, Math.round(cfg.com.smoothing / ref.dt)))
+    ? planCom(comRef, T, ref.dt, cfg.sim.gravity, support, cfg.com.zmp_margin, Math.max(1, Math.round(cfg.com.smoothing / ref.dt)))
     : null;
   // The reference the controller tracks: the kinematic retarget, or (floating base) its balanced version, with
   // the stance feet pinned and the CoM moved until the multibody ZMP stays in the support. Deviations and the
@@ -313,7 +335,7 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
   let tref: Reference = ref;
   if (contacts && plan && cfg.rebalance.enabled) {
     const rb = cfg.rebalance;
-    balanced = rebalance(ref, geom, footSpecs, stance, hands.map((h) => h.link), plan.com, cfg.sim.gravity,
+    balanced = rebalance(smoothReference(ref, kin, rb.presmooth), geom, footSpecs, stance, hands.map((h) => h.link), plan.com, cfg.sim.gravity,
       { rounds: rb.rounds, ikPeriod: rb.ik_period, ikIters: rb.ik_iters, margin: rb.margin, smoothing: rb.smoothing, weights: rb.weights });
     tref = balanced.ref;
     const vel = new Float64Array(3 * T), acc = new Float64Array(3 * T);

@@ -28,6 +28,7 @@ import { IkSolver, PositionTask, PostureTask, DirectionTask, type Task } from '.
 import { ComModel, ComTask } from '../retarget/balance.ts';
 import { convexHull2dInto } from '../math/hull2d.ts';
 import { clampIntoPolygon, zmpShift } from './com.ts';
+import { gaussianSmooth } from '../retarget/targets.ts';
 
 export interface RebalanceSettings {
   /** Rounds of multibody-ZMP correction after the first solve (0 = the cart-table plan only). */
@@ -349,6 +350,31 @@ function spline(p0: number, p1: number, p2: number, p3: number, u: number): numb
 function setPose(kin: RobotGeometry['kin'], ref: Reference, t: number): RobotGeometry['kin'] {
   kin.pose.set(ref.pose.subarray(t * kin.nLinks * 12, (t + 1) * kin.nLinks * 12));
   return kin;
+}
+
+/**
+ * The reference low-passed (zero-phase Gaussian, `sigma` seconds) in its joints and root pose: a jump the kinematic
+ * retarget makes in a frame or two (tens of m/s^2 that no robot can follow) is spread over the filter's width before
+ * the reference is balanced. The balancing IK puts the feet and the CoM back where they belong.
+ */
+export function smoothReference(ref: Reference, kin: RobotGeometry['kin'], sigma: number): Reference {
+  const sf = sigma / ref.dt;
+  if (!(sf > 0.3)) return ref;
+  const nq = kin.nq, T = ref.T;
+  const q = gaussianSmooth(ref.q, T, nq, sf), rootPos = gaussianSmooth(ref.rootPos, T, 3, sf);
+  // Quaternions: one hemisphere before averaging, normalised after.
+  const rq = new Float64Array(ref.rootQuat);
+  for (let t = 1; t < T; t++) {
+    let d = 0;
+    for (let c = 0; c < 4; c++) d += rq[4 * t + c] * rq[4 * t - 4 + c];
+    if (d < 0) for (let c = 0; c < 4; c++) rq[4 * t + c] = -rq[4 * t + c];
+  }
+  const rootQuat = gaussianSmooth(rq, T, 4, sf);
+  for (let t = 0; t < T; t++) {
+    const n = Math.hypot(rootQuat[4 * t], rootQuat[4 * t + 1], rootQuat[4 * t + 2], rootQuat[4 * t + 3]);
+    for (let c = 0; c < 4; c++) rootQuat[4 * t + c] /= n;
+  }
+  return buildReference(asMotion(q, rootPos, rootQuat, T, ref.dt, kin), kin);
 }
 
 function asMotion(q: Float64Array, rootPos: Float64Array, rootQuat: Float64Array, T: number, dt: number, kin: RobotGeometry['kin']): RobotMotion {
