@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
-import { DOMParser, type Element as XElement } from '@xmldom/xmldom';
+import { parseXml, type XmlElement as XElement } from '../io/xml.ts';
 import { readFileBounded } from '../io/text.ts';
 import { UserError, wrapFileError } from '../errors.ts';
 
@@ -112,20 +112,13 @@ export function parseUrdf(text: string, opts: LoadUrdfOptions & { file?: string 
   const file = opts.file;
   const where = file ?? 'urdf';
   if (!text.trim()) throw new UserError('empty file', where);
-  const errors: string[] = [];
-  let doc: Document;
+  let robotEl: XElement;
   try {
-    doc = new DOMParser({
-      onError: (level: string, msg: string) => {
-        if (level !== 'warning') errors.push(msg);
-      },
-    }).parseFromString(text, 'text/xml') as unknown as Document;
+    robotEl = parseXml(text);
   } catch (err) {
     throw new UserError(`malformed XML: ${firstLine((err as Error).message)}`, where);
   }
-  if (errors.length) throw new UserError(`malformed XML: ${firstLine(errors[0])}`, where);
-  const robotEl = doc.documentElement as unknown as XElement | null;
-  if (!robotEl || robotEl.nodeName !== 'robot') throw new UserError(`not a URDF: root element is <${robotEl?.nodeName ?? 'none'}>, expected <robot>`, where);
+  if (robotEl.name !== 'robot') throw new UserError(`not a URDF: root element is <${robotEl.name}>, expected <robot>`, where);
 
   const baseDir = file ? path.dirname(file) : process.cwd();
   const ctx: Ctx = { where, baseDir, packagePaths: opts.packagePaths ?? [], checkMeshes: opts.checkMeshes ?? true };
@@ -213,11 +206,7 @@ function firstLine(s: string): string {
 }
 
 function children(el: XElement, tag: string): XElement[] {
-  const out: XElement[] = [];
-  for (let n = el.firstChild; n; n = n.nextSibling) {
-    if (n.nodeType === 1 && (n as XElement).nodeName === tag) out.push(n as XElement);
-  }
-  return out;
+  return el.children.filter((c) => c.name === tag);
 }
 
 function child(el: XElement, tag: string): XElement | undefined {
@@ -225,8 +214,7 @@ function child(el: XElement, tag: string): XElement | undefined {
 }
 
 function attr(el: XElement | undefined, name: string): string | undefined {
-  if (!el || !el.hasAttribute(name)) return undefined;
-  return el.getAttribute(name) ?? undefined;
+  return el ? el.attrs[name] : undefined;
 }
 
 function num(s: string | undefined, what: string, ctx: Ctx, dflt?: number): number {
@@ -271,7 +259,7 @@ function parseGeometry(el: XElement | undefined, what: string, ctx: Ctx): Geomet
   if (!el) throw new UserError(`${what} has no <geometry>`, ctx.where);
   const g = [...children(el, 'box'), ...children(el, 'cylinder'), ...children(el, 'sphere'), ...children(el, 'mesh'), ...children(el, 'capsule')][0];
   if (!g) throw new UserError(`${what} <geometry> has no box, cylinder, sphere or mesh`, ctx.where);
-  switch (g.nodeName) {
+  switch (g.name) {
     case 'box': {
       const size = nums(attr(g, 'size'), 3, `${what} box size`, ctx) as Vec3;
       if (size.some((v) => v < 0)) throw new UserError(`${what} box size is negative`, ctx.where);
@@ -279,7 +267,7 @@ function parseGeometry(el: XElement | undefined, what: string, ctx: Ctx): Geomet
     }
     case 'cylinder':
     case 'capsule':
-      return { kind: g.nodeName, radius: num(attr(g, 'radius'), `${what} ${g.nodeName} radius`, ctx), length: num(attr(g, 'length'), `${what} ${g.nodeName} length`, ctx) };
+      return { kind: g.name, radius: num(attr(g, 'radius'), `${what} ${g.name} radius`, ctx), length: num(attr(g, 'length'), `${what} ${g.name} length`, ctx) };
     case 'sphere':
       return { kind: 'sphere', radius: num(attr(g, 'radius'), `${what} sphere radius`, ctx) };
     default: {
