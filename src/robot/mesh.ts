@@ -18,9 +18,16 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DOMParser, type Element as XElement } from '@xmldom/xmldom';
+import { createRequire } from 'node:module';
+import type { Element as XElement } from '@xmldom/xmldom';
 import { UserError, wrapFileError } from '../errors.ts';
 import { quatToMat3 } from '../math/rotation.ts';
+
+/** @xmldom/xmldom's DOMParser, loaded with the first Collada file (its import is 35-70 ms; most robots have none). */
+let DomParserClass: typeof import('@xmldom/xmldom').DOMParser | null = null;
+function domParser(): typeof import('@xmldom/xmldom').DOMParser {
+  return (DomParserClass ??= (createRequire(import.meta.url)('@xmldom/xmldom') as typeof import('@xmldom/xmldom')).DOMParser);
+}
 
 export interface TriMesh {
   /** x,y,z per vertex. */
@@ -243,7 +250,7 @@ function parseDae(text: string, file: string): { positions: Float32Array; indice
   const errors: string[] = [];
   let doc: Document;
   try {
-    doc = new DOMParser({ onError: (level: string, msg: string) => { if (level !== 'warning') errors.push(msg); } })
+    doc = new (domParser())({ onError: (level: string, msg: string) => { if (level !== 'warning') errors.push(msg); } })
       .parseFromString(text, 'text/xml') as unknown as Document;
   } catch (err) {
     throw new UserError(`malformed Collada file: ${String((err as Error).message).split('\n')[0]}`, file);
