@@ -1,5 +1,5 @@
 /**
- * The contributor page's scripts, bundled with esbuild when the server starts (in memory, nothing written).
+ * The contributor page's scripts (the page, its capture workers, the service worker), bundled with esbuild when the server starts (in memory, nothing written).
  * The page's capture code is src/capture itself: esbuild resolves the trackers' `./runner.ts` (Node: TF.js on
  * disk or onnxruntime) to web/runner.ts (browser: the same graph models over HTTP on TF.js wasm), and the few
  * node: modules that shared helpers import but the page never calls (fs for file writes, zlib for reading
@@ -19,6 +19,8 @@ export interface Bundle {
   app: Uint8Array;
   /** The service worker's script. */
   sw: Uint8Array;
+  /** The capture workers' script (web/worker.ts: body in one worker, hands in another). */
+  worker: Uint8Array;
   /** Content hash of both, for the cache name. */
   version: string;
 }
@@ -53,7 +55,7 @@ let cached: Promise<Bundle> | null = null;
 export function bundle(): Promise<Bundle> {
   cached ??= (async () => {
     const r = await build({
-      entryPoints: { app: path.join(here, 'web', 'app.ts'), sw: path.join(here, 'web', 'sw.ts') },
+      entryPoints: { app: path.join(here, 'web', 'app.ts'), sw: path.join(here, 'web', 'sw.ts'), worker: path.join(here, 'web', 'worker.ts') },
       bundle: true,
       write: false,
       format: 'esm',
@@ -69,9 +71,10 @@ export function bundle(): Promise<Bundle> {
     const file = (name: string) => r.outputFiles.find((f) => path.basename(f.path) === name)!;
     const app = file('app.js').contents;
     const sw = file('sw.js').contents;
+    const worker = file('worker.js').contents;
     const { createHash } = await import('node:crypto');
-    const version = createHash('sha256').update(app).update(sw).digest('hex').slice(0, 16);
-    return { app, sw, version };
+    const version = createHash('sha256').update(app).update(sw).update(worker).digest('hex').slice(0, 16);
+    return { app, sw, worker, version };
   })();
   return cached;
 }

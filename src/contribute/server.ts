@@ -11,7 +11,7 @@
  * answer. A contributor can list their episodes and withdraw one (consent record marked withdrawn, then purge).
  *
  *   GET  /                      the page          GET /api/tasks, /api/consent    task scripts, consent text
- *   GET  /app.js, /sw.js        bundled scripts   GET /models/*, /vendor/tfjs-wasm/*  models and TF.js wasm
+ *   GET  /app.js, /worker.js, /sw.js  bundled scripts   GET /models/*, /vendor/tfjs-wasm/*  models and TF.js wasm
  *   GET  /api/episodes          own episodes (signed)
  *   POST /api/episodes          upload (signed; multipart: meta + track [+ video, with the video scope only])
  *   DELETE /api/episodes/<id>   withdraw (signed)
@@ -174,7 +174,7 @@ export async function startContribute(opts: ContributeOptions): Promise<Contribu
   const uploadFile = (id: string) => path.join(uploadsDir, `${id}.json`);
   const readUpload = (id: string): UploadRecord | null => (fs.existsSync(uploadFile(id)) ? JSON.parse(fs.readFileSync(uploadFile(id), 'utf8')) : null);
 
-  const precache = ['./', 'app.js', 'api/tasks', 'api/consent', ...MODELS.flatMap((m) => [`models/${m}.json`, `models/${m}.bin`]), ...WASM.map((w) => `vendor/tfjs-wasm/${w}`)];
+  const precache = ['./', 'app.js', 'worker.js', 'api/tasks', 'api/consent', ...MODELS.flatMap((m) => [`models/${m}.json`, `models/${m}.bin`]), ...WASM.map((w) => `vendor/tfjs-wasm/${w}`)];
 
   const signer = (req: http.IncomingMessage) => ({
     token: req.headers['x-r2r-token'] as string | undefined, time: req.headers['x-r2r-time'] as string | undefined,
@@ -359,6 +359,7 @@ export async function startContribute(opts: ContributeOptions): Promise<Contribu
     const m = req.method ?? 'GET';
     if (m === 'GET' && p === '/') return send(res, 200, 'text/html; charset=utf-8', PAGE, { 'cache-control': 'no-cache' });
     if (m === 'GET' && p === '/app.js') return send(res, 200, 'text/javascript', web.app, { 'cache-control': 'no-cache' });
+    if (m === 'GET' && p === '/worker.js') return send(res, 200, 'text/javascript', web.worker, { 'cache-control': 'no-cache' });
     if (m === 'GET' && p === '/sw.js') return send(res, 200, 'text/javascript', `self.R2R_VERSION=${JSON.stringify(web.version)};\n${Buffer.from(web.sw).toString('utf8')}`, { 'cache-control': 'no-cache' });
     if (m === 'GET' && p === '/precache.json') return json(res, 200, precache);
     let mm = /^\/models\/([a-z0-9-]+)\.(json|bin)$/.exec(p);

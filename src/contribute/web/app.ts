@@ -7,13 +7,13 @@
  * scope that asks for it (the server keeps it sanitised). A camera recording is recorded as video (MediaRecorder)
  * only when that box is ticked as recording starts; otherwise no video exists beyond the live picture.
  */
-import { H_IMAGE, H_SCORE, R_BODY_IMAGE, R_BODY_SCORE, R_BODY_VIS, handBase } from '../../capture/layout.ts';
+import { H_IMAGE, H_SCORE, R_BODY_IMAGE, R_BODY_SCORE, R_BODY_VIS, ROW, handBase } from '../../capture/layout.ts';
 import { ApiError, getJson, outbox, parseToken, sendUpload, sha256Hex, signedFetch, type Pending, type Token } from './api.ts';
-import { FrameGrabber, Recording, encodeTrack, loadTrackers, recordingTrack, type Trackers } from './capture.ts';
+import { Recording, encodeTrack, recordingTrack } from './capture.ts';
 import { BODY_EDGES, HAND_EDGES, deviceReport, evaluate, partsFor, type Check, type DeviceReport, type TaskInfo } from './checks.ts';
 import { decodeFile, decoderConfig } from './decode.ts';
+import { createEngine, type Engine, type Tracked } from './engine.ts';
 import { mp4Video } from './mp4.ts';
-import { runtimeInfo } from './runner.ts';
 
 interface ConsentInfo {
   version: string;
@@ -30,8 +30,10 @@ const state: {
   token: Token | null;
   tasks: TaskInfo[];
   consent: ConsentInfo | null;
-  trackers: Trackers | null;
+  engine: Engine | null;
   rec: Recording | null;
+  /** Rows of the recording still being tracked (the engine keeps a few frames in flight). */
+  inFlight: Promise<void>[];
   recording: boolean;
   recStart: number;
   origin: 'camera' | 'file';
@@ -40,13 +42,12 @@ const state: {
   /** The recording's video, on this device: the chosen file, or what MediaRecorder recorded (video scope ticked). */
   video: Blob | null;
   recorder: { rec: MediaRecorder; chunks: Blob[] } | null;
-  busy: boolean;
   /** Capture rate of the last recording (frames per second of wall time while capturing). */
   rate: number;
   /** How files are read: 'auto' (WebCodecs when it can, else seeking) or 'seek' (`?decoder=seek`; the benchmark and tests compare both). */
   decoder: 'auto' | 'seek';
   frameSource: string;
-} = { token: null, tasks: [], consent: null, trackers: null, rec: null, recording: false, recStart: 0, origin: 'camera', stream: null, review: null, video: null, recorder: null, busy: false, rate: 0, decoder: new URLSearchParams(location.search).get('decoder') === 'seek' ? 'seek' : 'auto', frameSource: '' };
+} = { token: null, tasks: [], consent: null, engine: null, rec: null, inFlight: [], recording: false, recStart: 0, origin: 'camera', stream: null, review: null, video: null, recorder: null, rate: 0, decoder: new URLSearchParams(location.search).get('decoder') === 'seek' ? 'seek' : 'auto', frameSource: '' };
 
 function status(msg: string, kind: 'info' | 'error' = 'info'): void {
   const el = $('status');
@@ -154,8 +155,6 @@ function renderSentList(): void {
 
 // ---- capture ----------------------------------------------------------------------------------------
 
-const grabber = new FrameGrabber();
-
 function drawOverlay(row: Float32Array | null): void {
   const video = $('video') as HTMLVideoElement;
   const canvas = $('overlay') as HTMLCanvasElement;
@@ -204,20 +203,44 @@ function renderChecks(checks: Check[]): void {
   }
 }
 
-async function trackers(): Promise<Trackers> {
-  if (!state.trackers) {
+let engineLoad: Promise<Engine> | null = null;
+
+/** The capture engine (engine.ts), started once: body and hands in two workers where the browser allows. */
+async function engine(): Promise<Engine> {
+  if (!state.engine) {
     status('Loading the pose models (once; they stay on this device)…');
-    state.trackers = await loadTrackers();
-    const rt = await runtimeInfo();
-    $('runtime').textContent = `models on ${rt.backend}${rt.simd ? ' + SIMD' : ''}${rt.threads ? ' + threads' : ''}`;
+    engineLoad ??= createEngine($('picture') as HTMLCanvasElement);
+    state.engine = await engineLoad;
+    const rt = state.engine.runtime;
+    $('runtime').textContent = `models on ${rt.backend}${rt.simd ? ' + SIMD' : ''}${state.engine.workers ? `, body and hands in ${state.engine.workers} workers` : rt.threads ? ' + threads' : ''}`;
     status('');
   }
-  return state.trackers;
+  return state.engine;
+}
+
+/** Start a recording's rows (tracking restarts with detection). */
+function newRecording(e: Engine): Recording {
+  const parts = partsFor(task());
+  e.reset(parts);
+  state.inFlight = [];
+  return new Recording(parts);
+}
+
+/** Hand a frame to the engine; its row goes to `rec` (in frame order) and then to `then`. */
+function submit(e: Engine, src: Parameters<Engine['track']>[0], time: number, rec: Recording | null, then: (t: Tracked) => void): void {
+  const p = e.track(src, time).then((t) => {
+    rec?.push(t);
+    then(t);
+  });
+  if (rec) {
+    state.inFlight.push(p); // awaited (and its failure reported) when the recording ends
+    p.catch(() => undefined);
+  } else p.catch(fail);
 }
 
 async function useCamera(): Promise<void> {
   discard();
-  const t = await trackers();
+  const e = await engine();
   const video = $('video') as HTMLVideoElement;
   state.stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 1280 }, height: { ideal: 720 } }, audio: false });
   video.srcObject = state.stream;
@@ -226,37 +249,32 @@ async function useCamera(): Promise<void> {
   state.origin = 'camera';
   ($('record') as HTMLButtonElement).disabled = false;
   $('stage').hidden = false;
-  const preview = new Recording(t, partsFor(task()));
-  const loop = async () => {
+  e.reset(partsFor(task())); // the preview: tracked and shown, not kept
+  // The newest camera picture whenever the engine can take another frame (a few are in flight at once).
+  const loop = () => {
     if (!state.stream) return;
-    if (!state.busy && video.readyState >= 2) {
-      state.busy = true;
-      try {
-        const now = performance.now() / 1000;
-        const target = state.recording && state.rec ? state.rec : preview;
-        if (target === preview) preview.n = 0;
-        const frame = grabber.grab(video, now - state.recStart);
-        const row = await target.add(frame);
-        drawOverlay(row);
-        if (state.recording && state.rec) {
-          const secs = state.rec.n > 1 ? state.rec.times[state.rec.n - 1] - state.rec.times[0] : 0;
-          renderChecks(evaluate(task(), state.rec.rows, state.rec.n, secs, false));
-          state.rate = state.rec.n / Math.max(1e-9, now - state.recStart);
-          $('rate').textContent = `${state.rec.n} frames, ${state.rate.toFixed(1)} frames/s`;
+    if (e.canTake() && video.readyState >= 2) {
+      const now = performance.now() / 1000;
+      const rec = state.recording ? state.rec : null;
+      submit(e, { video }, now - state.recStart, rec, (t) => {
+        drawOverlay(t.row);
+        if (rec && state.recording && rec === state.rec) {
+          const secs = rec.n > 1 ? rec.times[rec.n - 1] - rec.times[0] : 0;
+          renderChecks(evaluate(task(), rec.rows, rec.n, secs, false));
+          state.rate = rec.n / Math.max(1e-9, performance.now() / 1000 - state.recStart);
+          $('rate').textContent = `${rec.n} frames, ${state.rate.toFixed(1)} frames/s`;
         }
-      } finally {
-        state.busy = false;
-      }
+      });
     }
-    video.requestVideoFrameCallback(() => void loop().catch(fail));
+    video.requestVideoFrameCallback(loop);
   };
-  video.requestVideoFrameCallback(() => void loop().catch(fail));
+  video.requestVideoFrameCallback(loop);
 }
 
 async function toggleRecord(): Promise<void> {
   const btn = $('record') as HTMLButtonElement;
   if (!state.recording) {
-    state.rec = new Recording(await trackers(), partsFor(task()));
+    state.rec = newRecording(await engine());
     state.video = null;
     // The video itself is recorded only when the contributor already agreed to send it.
     if (state.stream && state.consent && consentChoices()[state.consent.video]) {
@@ -283,6 +301,7 @@ async function toggleRecord(): Promise<void> {
     state.recorder = null;
   }
   stopCamera();
+  await Promise.all(state.inFlight); // the frames taken before Stop
   await finish();
 }
 
@@ -291,10 +310,32 @@ function stopCamera(): void {
   state.stream = null;
 }
 
-/** Seek to `time` and wait until the picture there is ready to be drawn ('seeked'). */
+/**
+ * Seek to `time` and wait until the picture there is ready to be drawn: 'seeked', and the element has presented
+ * the new picture (its video frame callback; 'seeked' alone sometimes came before the last frame's picture, which
+ * then gave the previous one). The callback is not waited for longer than 250 ms after 'seeked'.
+ */
 function seekTo(video: HTMLVideoElement, time: number): Promise<void> {
   return new Promise((resolve) => {
-    video.addEventListener('seeked', () => resolve(), { once: true });
+    let seeked = false;
+    let shown = false;
+    const done = () => {
+      if (seeked && shown) resolve();
+    };
+    if (typeof video.requestVideoFrameCallback === 'function') {
+      video.requestVideoFrameCallback(() => {
+        shown = true;
+        done();
+      });
+    } else shown = true;
+    video.addEventListener('seeked', () => {
+      seeked = true;
+      setTimeout(() => {
+        shown = true;
+        done();
+      }, 250);
+      done();
+    }, { once: true });
     video.currentTime = time;
   });
 }
@@ -323,16 +364,12 @@ async function frameInterval(video: HTMLVideoElement): Promise<number> {
   return Number.isFinite(dt) ? dt : 1 / 30;
 }
 
-/** The picture of the frame being captured, drawn under the skeleton when frames do not come from the <video>. */
-function drawPicture(src: CanvasImageSource | null, w = 0, h = 0): void {
-  const c = $('picture') as HTMLCanvasElement;
-  c.hidden = !src;
-  if (!src) return;
-  if (c.width !== w || c.height !== h) {
-    c.width = w;
-    c.height = h;
-  }
-  c.getContext('2d')!.drawImage(src, 0, 0, w, h);
+/**
+ * Show the picture canvas under the skeleton: the engine draws each decoded frame there when frames do not come
+ * from the <video> (WebCodecs). With workers the skeleton shown may be a frame or two behind the picture.
+ */
+function showPicture(on: boolean): void {
+  ($('picture') as HTMLCanvasElement).hidden = !on;
 }
 
 /**
@@ -342,7 +379,7 @@ function drawPicture(src: CanvasImageSource | null, w = 0, h = 0): void {
 async function useFile(file: File): Promise<void> {
   discard();
   stopCamera();
-  const t = await trackers();
+  const e = await engine();
   const video = $('video') as HTMLVideoElement;
   video.srcObject = null;
   video.src = URL.createObjectURL(file);
@@ -355,34 +392,43 @@ async function useFile(file: File): Promise<void> {
   ($('record') as HTMLButtonElement).disabled = true;
   state.origin = 'file';
   state.video = file;
-  state.rec = new Recording(t, partsFor(task()));
+  const rec = (state.rec = newRecording(e));
   const duration = video.duration;
   const mp4 = await mp4Video(file);
   const config = state.decoder === 'seek' ? null : await decoderConfig(mp4);
   state.frameSource = config ? `webcodecs ${config.codec}` : 'seek';
   const start = performance.now();
-  const step = (row: Float32Array) => {
-    drawOverlay(row);
-    const secs = state.rec!.n > 1 ? state.rec!.times[state.rec!.n - 1] - state.rec!.times[0] : 0;
-    renderChecks(evaluate(task(), state.rec!.rows, state.rec!.n, secs, false));
-    state.rate = state.rec!.n / ((performance.now() - start) / 1000);
-    $('rate').textContent = `${state.rec!.n} frames, ${state.rate.toFixed(1)} frames/s`;
+  let lastDrawn = 0;
+  const step = (t: Tracked) => {
+    // The skeleton and the checks at most every 50 ms (the picture itself is drawn with every frame).
+    const now = performance.now();
+    state.rate = rec.n / ((now - start) / 1000);
+    if (now - lastDrawn < 50) return;
+    lastDrawn = now;
+    drawOverlay(t.row);
+    const secs = rec.n > 1 ? rec.times[rec.n - 1] - rec.times[0] : 0;
+    renderChecks(evaluate(task(), rec.rows, rec.n, secs, false));
+    $('rate').textContent = `${rec.n} frames, ${state.rate.toFixed(1)} frames/s`;
   };
+  const log = (how: string) => console.log(`file (${how}): ${rec.n} frames, body ${(rec.bodyMs / 1000).toFixed(2)} s + hands ${(rec.handMs / 1000).toFixed(2)} s in the trackers (${e.workers} workers), wall ${((performance.now() - start) / 1000).toFixed(2)} s`);
   if (mp4 && config) {
+    showPicture(true);
     for await (const { frame, time } of decodeFile(file, mp4, config)) {
+      let handed = false;
       try {
+        await e.ready();
         // The picture as stored (coded size less cropping), as ffmpeg gives it to `reel2real capture`.
         const w = frame.visibleRect?.width ?? frame.displayWidth;
         const h = frame.visibleRect?.height ?? frame.displayHeight;
-        const row = await state.rec.add(grabber.grabSource(frame, w, h, time));
-        drawPicture(frame, w, h);
-        step(row);
+        handed = true;
+        submit(e, { frame, width: w, height: h }, time, rec, step);
       } finally {
-        frame.close();
+        if (!handed) frame.close();
       }
     }
+    await Promise.all(state.inFlight);
     URL.revokeObjectURL(video.src);
-    console.log(`file (WebCodecs ${config.codec}): ${state.rec.n} frames, models ${state.rec.modelSeconds.toFixed(2)} s, wall ${((performance.now() - start) / 1000).toFixed(2)} s`);
+    log(`WebCodecs ${config.codec}`);
     await finish();
     return;
   }
@@ -395,11 +441,13 @@ async function useFile(file: File): Promise<void> {
   // Frame i shows from times[i] to times[i+1]: seek to the middle of that interval.
   for (let i = 0; i < times.length; i++) {
     const next = i + 1 < times.length ? times[i + 1] : times[i] + (i > 0 ? times[i] - times[i - 1] : 1 / 30);
+    await e.ready();
     await seekTo(video, (times[i] + next) / 2);
-    step(await state.rec.add(grabber.grab(video, times[i])));
+    submit(e, { video }, times[i], rec, step);
   }
+  await Promise.all(state.inFlight);
   URL.revokeObjectURL(video.src);
-  console.log(`file (seeking): ${state.rec.n} frames, models ${state.rec.modelSeconds.toFixed(2)} s, wall ${((performance.now() - start) / 1000).toFixed(2)} s`);
+  log('seeking');
   await finish();
 }
 
@@ -412,7 +460,8 @@ async function finish(): Promise<void> {
   const secs = rec.n > 1 ? rec.times[rec.n - 1] - rec.times[0] : 0;
   const report = deviceReport(task(), rec.rows, rec.n, secs);
   renderChecks(report.checks);
-  const track = await recordingTrack(rec, { origin: state.origin, frameSource: state.origin === 'camera' ? 'camera' : state.frameSource });
+  drawOverlay(rec.rows.slice((rec.n - 1) * ROW, rec.n * ROW));
+  const track = await recordingTrack(rec, { origin: state.origin, frameSource: state.origin === 'camera' ? 'camera' : state.frameSource }, state.engine!);
   const npz = encodeTrack(track);
   const contentId = await sha256Hex(npz);
   state.review = { npz, report, contentId, lines: [
@@ -429,7 +478,7 @@ async function finish(): Promise<void> {
 }
 
 function discard(): void {
-  drawPicture(null);
+  showPicture(false);
   state.review = null;
   state.rec = null;
   state.video = null;
@@ -581,7 +630,10 @@ async function main(): Promise<void> {
   showConsent(consent);
   $('useCamera').onclick = () => void useCamera().catch(fail);
   ($('file') as HTMLInputElement).onchange = (e) => {
-    const f = (e.target as HTMLInputElement).files?.[0];
+    const input = e.target as HTMLInputElement;
+    const f = input.files?.[0];
+    // Cleared, so that choosing the same file again is a change too (and captures it again).
+    input.value = '';
     if (f) void useFile(f).catch(fail);
   };
   $('record').onclick = () => void toggleRecord().catch(fail);

@@ -1,17 +1,18 @@
 /**
  * Capture on the contributor's device: the trackers of src/capture (body.ts, hands.ts, roi.ts, layout.ts) run
- * frame by frame exactly as src/capture/segment.ts runs them, and the rows are assembled into a PoseTrack by
- * src/capture/assemble.ts with the same filter, then encoded with src/pose/track.ts + src/io/npz.ts. Only the
- * frame source differs: an RGB copy of a <video> picture (camera or file) drawn into a canvas.
+ * frame by frame as src/capture/segment.ts runs them (engine.ts: in two workers, or on the page's thread), and
+ * the rows are assembled into a PoseTrack by src/capture/assemble.ts with the same filter, then encoded with
+ * src/pose/track.ts + src/io/npz.ts. Only the frame source differs: an RGB copy of a <video> picture (camera or
+ * file) or of a decoded VideoFrame, drawn into a canvas.
  */
 import { BodyTracker } from '../../capture/body.ts';
 import { HandTracker } from '../../capture/hands.ts';
-import { ROW, clearRow } from '../../capture/layout.ts';
+import { ROW } from '../../capture/layout.ts';
 import { assemble, DEFAULT_FILTER } from '../../capture/assemble.ts';
 import type { Frame } from '../../capture/video.ts';
 import { encodeNpz } from '../../io/npz.ts';
 import { trackToNpz, type PoseTrack } from '../../pose/track.ts';
-import { runtimeInfo } from './runner.ts';
+import type { Runtime, Tracked } from './engine.ts';
 
 export interface Trackers {
   body: BodyTracker;
@@ -26,28 +27,29 @@ export function loadTrackers(): Promise<Trackers> {
   return loaded;
 }
 
-/** One recording's rows, grown as frames come in. */
+/** One recording's rows, grown as tracked frames come in (from an Engine, engine.ts). */
 export class Recording {
   rows = new Float32Array(256 * ROW);
   times = new Float64Array(256);
   n = 0;
   width = 0;
   height = 0;
-  /** Seconds spent in the models (for the device-side report and the capture rate). */
-  modelSeconds = 0;
+  /** Milliseconds spent in the body and hand trackers (summed over frames; they run side by side in workers). */
+  bodyMs = 0;
+  handMs = 0;
   readonly started = performance.now();
+  /** When the last row came in (performance.now()). */
+  lastAt = this.started;
 
   /** What is tracked: both, or only the hands (a head-mounted view of the hands has no body to find). */
   readonly parts: { body: boolean; hands: boolean };
 
-  constructor(private t: Trackers, parts: { body: boolean; hands: boolean } = { body: true, hands: true }) {
+  constructor(parts: { body: boolean; hands: boolean } = { body: true, hands: true }) {
     this.parts = parts;
-    t.body.reset();
-    t.hands.reset();
   }
 
-  /** Track one frame; returns its row (valid until the next call). */
-  async add(frame: Frame): Promise<Float32Array> {
+  /** Append a tracked frame's row (frames come in order). */
+  push(t: Tracked): void {
     if (this.n === this.times.length) {
       const rows = new Float32Array(this.rows.length * 2);
       rows.set(this.rows);
@@ -56,21 +58,13 @@ export class Recording {
       times.set(this.times);
       this.times = times;
     }
-    this.width = frame.width;
-    this.height = frame.height;
-    const row = this.rows.subarray(this.n * ROW, (this.n + 1) * ROW);
-    clearRow(row);
-    const t0 = performance.now();
-    let hints = null;
-    let bodyVisible = false;
-    if (this.parts.body) {
-      bodyVisible = (await this.t.body.process(frame, row)) > 0;
-      hints = this.t.body.handHints;
-    }
-    if (this.parts.hands) await this.t.hands.process(frame, row, hints, bodyVisible);
-    this.modelSeconds += (performance.now() - t0) / 1000;
-    this.times[this.n++] = frame.time;
-    return row;
+    this.width = t.width;
+    this.height = t.height;
+    this.rows.set(t.row, this.n * ROW);
+    this.bodyMs += t.bodyMs;
+    this.handMs += t.handMs;
+    this.times[this.n++] = t.time;
+    this.lastAt = performance.now();
   }
 }
 
@@ -83,7 +77,7 @@ export interface TrackInfo {
 }
 
 /** The PoseTrack of a recording, built as captureVideo builds one (same assembly, filter, frames and names). */
-export async function recordingTrack(rec: Recording, info: TrackInfo): Promise<PoseTrack> {
+export async function recordingTrack(rec: Recording, info: TrackInfo, engine: { runtime: Runtime; workers: number }): Promise<PoseTrack> {
   const T = rec.n;
   if (!T) throw new Error('nothing was recorded');
   const times = rec.times.slice(0, T);
@@ -92,7 +86,8 @@ export async function recordingTrack(rec: Recording, info: TrackInfo): Promise<P
   const a = assemble(rec.rows.subarray(0, T * ROW), times, T, rec.parts, DEFAULT_FILTER, { width: rec.width, height: rec.height, focalPx });
   const span = T > 1 ? times[T - 1] - times[0] : 0;
   const fps = span > 0 ? (T - 1) / span : 30;
-  const rt = await runtimeInfo();
+  const rt = engine.runtime;
+  const captureSeconds = (rec.lastAt - rec.started) / 1000;
   return {
     positions: a.positions,
     confidence: a.confidence,
@@ -107,12 +102,17 @@ export async function recordingTrack(rec: Recording, info: TrackInfo): Promise<P
       timestamps: info.origin === 'file' ? 'presentation time of each frame as the browser decoded it (seconds)' : 'camera frame time (seconds from the start of the recording)',
       video: { width: rec.width, height: rec.height, fps, frame_count: T, kept: false },
       capture: {
-        device: 'browser', backend: rt.backend, simd: rt.simd, threads: rt.threads, workers: 1, frame_source: info.frameSource ?? info.origin,
+        device: 'browser', backend: rt.backend, simd: rt.simd, threads: rt.threads, workers: engine.workers, frame_source: info.frameSource ?? info.origin,
         models: { ...(rec.parts.body ? { body: 'blazepose-full', body_detector: 'blazepose-detector' } : {}), hand: 'handlandmark-full', palm_detector: 'handdetect' },
         filter: { kind: 'one-euro', ...DEFAULT_FILTER },
         detection_rates: a.rates,
-        model_seconds: Number(rec.modelSeconds.toFixed(3)),
-        fps_achieved: Number((T / Math.max(1e-9, rec.modelSeconds)).toFixed(2)),
+        // Time in the trackers (body + hands; with workers they overlap, so this can exceed the capture's wall time).
+        model_seconds: Number(((rec.bodyMs + rec.handMs) / 1000).toFixed(3)),
+        body_seconds: Number((rec.bodyMs / 1000).toFixed(3)),
+        hand_seconds: Number((rec.handMs / 1000).toFixed(3)),
+        // Wall time from the recording's start to its last tracked frame, and frames tracked per second of it.
+        capture_seconds: Number(captureSeconds.toFixed(3)),
+        fps_achieved: Number((T / Math.max(1e-9, captureSeconds)).toFixed(2)),
       },
       ...(rec.parts.body ? { root_estimate: { focal_mm_35: focalMm35, focal_px: Number(focalPx.toFixed(1)), note: 'positions stay hip-centred; root_camera gives the estimated trajectory, good up to the lens assumption (a wrong focal length scales depth)' } } : {}),
       ...(a.rates.any > 0 ? {} : { empty_reason: `no ${rec.parts.body ? 'person or hand' : 'hand'} found in any of the ${T} frames` }),
@@ -137,8 +137,13 @@ export class FrameGrabber {
     return this.grabSource(video, video.videoWidth, video.videoHeight, time);
   }
 
+  /** A picture's RGB24 pixels into `dest` (w × h × 3 bytes). */
+  grabInto(video: CanvasImageSource, w: number, h: number, dest: Uint8Array): void {
+    this.grabSource(video, w, h, 0, dest);
+  }
+
   /** The same from any picture source (a decoded VideoFrame) of the given display size. */
-  grabSource(video: CanvasImageSource, w: number, h: number, time: number): Frame {
+  grabSource(video: CanvasImageSource, w: number, h: number, time: number, dest?: Uint8Array): Frame {
     if (!this.canvas || this.canvas.width !== w || this.canvas.height !== h) {
       this.canvas = typeof OffscreenCanvas !== 'undefined' ? new OffscreenCanvas(w, h) : Object.assign(document.createElement('canvas'), { width: w, height: h });
       this.ctx = this.canvas.getContext('2d', { willReadFrequently: true }) as CanvasRenderingContext2D;
@@ -147,7 +152,7 @@ export class FrameGrabber {
     const ctx = this.ctx!;
     ctx.drawImage(video, 0, 0, w, h);
     const rgba = ctx.getImageData(0, 0, w, h).data;
-    const rgb = this.rgb;
+    const rgb = dest ?? this.rgb;
     for (let i = 0, j = 0; i < rgba.length; i += 4, j += 3) {
       rgb[j] = rgba[i];
       rgb[j + 1] = rgba[i + 1];

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import type { ModelRunner, RunnerOptions } from '../../capture/runner.ts';
 import type { BackendName } from '../../capture/models.ts';
 
@@ -16,12 +16,19 @@ export type { ModelRunner, RunnerOptions };
 /** Where the page finds the models and TF.js's .wasm files (set by the page before the first load). */
 export const paths = { models: 'models/', wasm: 'vendor/tfjs-wasm/' };
 
+/**
+ * Threads of the wasm backend's pool (0: TF.js's default, one per core when the page is cross-origin isolated).
+ * The capture workers set 1: each runs its own models on one core, side by side.
+ */
+export const wasmThreads = { count: 0 };
+
 let ready: Promise<BackendName> | null = null;
 
 /** Start TF.js on wasm (threaded when the page is cross-origin isolated, SIMD when the browser has it). */
 export function initBackend(): Promise<BackendName> {
   ready ??= (async () => {
     setWasmPaths(new URL(paths.wasm, location.href).href);
+    if (wasmThreads.count > 0) setThreadsCount(wasmThreads.count);
     if (await tf.setBackend('wasm')) {
       await tf.ready();
       return 'wasm' as const;

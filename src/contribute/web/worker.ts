@@ -1,0 +1,129 @@
+/**
+ * A capture worker of the contributor page (pipeline.ts starts two): one runs the body tracker, the other the
+ * hand tracker, each with its own TF.js wasm backend on one thread, so the two run side by side on two cores.
+ * Frame t's hands need frame t's body (the hand regions from the body's wrists, and whether the body was seen),
+ * so the hands of frame t run while the body of frame t+1 runs: every tracker sees every frame in order, with
+ * exactly the inputs it has when the page runs them one after the other (src/capture/segment.ts's order).
+ *
+ * The pixels: one RGB24 copy per frame in a buffer that is transferred, not copied: page → body worker → hands
+ * worker → page, which reuses it. The page fills it (a <video> picture), or the body worker does (a decoded
+ * VideoFrame handed over to it: drawn into the page's picture canvas, which the page gave this worker, and read
+ * back from there — one drawing serves both).
+ *
+ * Messages. Body worker, from the page: init {role, port, canvas?}, reset, frame. Everything the hands worker gets
+ * after its init comes from the body worker through `port`, in frame order; the hands worker answers the page.
+ */
+/// <reference lib="webworker" />
+import { BodyTracker } from '../../capture/body.ts';
+import { HandTracker } from '../../capture/hands.ts';
+import { ROW, clearRow } from '../../capture/layout.ts';
+import type { Roi } from '../../capture/roi.ts';
+import type { Frame } from '../../capture/video.ts';
+import { runtimeInfo, wasmThreads } from './runner.ts';
+
+declare const self: DedicatedWorkerGlobalScope;
+
+export type Parts = { body: boolean; hands: boolean };
+
+/** Page → body worker → hands worker. */
+export type ToWorker =
+  | { type: 'init'; role: 'body' | 'hands'; port: MessagePort; canvas?: OffscreenCanvas }
+  | { type: 'reset'; parts: Parts }
+  /** Frame `seq`: its RGB24 pixels in `buf`, or to be read into `buf` from `frame` (a decoded VideoFrame). */
+  | { type: 'frame'; seq: number; time: number; width: number; height: number; buf: ArrayBuffer; frame?: VideoFrame };
+
+/** Body worker → hands worker: the frame with its body row. */
+type ToHands = Extract<ToWorker, { type: 'reset' }> | { type: 'frame'; seq: number; time: number; width: number; height: number; buf: ArrayBuffer; row: Float32Array; hints: [Roi | null, Roi | null] | null; bodyVisible: boolean; bodyMs: number };
+
+/** Workers → page. */
+export type FromWorker =
+  | { type: 'ready'; role: 'body' | 'hands'; runtime: { backend: string; simd: boolean; threads: boolean; isolated: boolean } }
+  | { type: 'row'; seq: number; buf: ArrayBuffer; row: Float32Array; bodyMs: number; handMs: number }
+  | { type: 'error'; seq: number; message: string };
+
+let role: 'body' | 'hands' | null = null;
+let port: MessagePort;
+let canvas: OffscreenCanvas | null = null;
+let ctx: OffscreenCanvasRenderingContext2D | null = null;
+let parts: Parts = { body: true, hands: true };
+let body: BodyTracker | null = null;
+let hands: HandTracker | null = null;
+
+/** The decoded picture → RGB24 in `dest`, drawn into the page's picture canvas (so the page shows it too). */
+function readFrame(frame: VideoFrame, width: number, height: number, dest: Uint8Array): void {
+  const c = (canvas ??= new OffscreenCanvas(width, height));
+  if (!ctx || c.width !== width || c.height !== height) {
+    c.width = width;
+    c.height = height;
+    ctx = c.getContext('2d', { willReadFrequently: true }) as OffscreenCanvasRenderingContext2D;
+  }
+  ctx.drawImage(frame, 0, 0, width, height);
+  const rgba = ctx.getImageData(0, 0, width, height).data;
+  for (let i = 0, j = 0; i < rgba.length; i += 4, j += 3) {
+    dest[j] = rgba[i];
+    dest[j + 1] = rgba[i + 1];
+    dest[j + 2] = rgba[i + 2];
+  }
+}
+
+async function handle(m: ToWorker | ToHands): Promise<void> {
+  if (m.type === 'init') {
+    role = m.role;
+    port = m.port;
+    canvas = m.canvas ?? null;
+    wasmThreads.count = 1;
+    if (role === 'body') body = await BodyTracker.create({ model: 'full' });
+    else {
+      hands = await HandTracker.create({ model: 'full' });
+      port.onmessage = (e) => void queue(e.data as ToHands);
+    }
+    self.postMessage({ type: 'ready', role, runtime: await runtimeInfo() } satisfies FromWorker);
+    return;
+  }
+  if (m.type === 'reset') {
+    parts = m.parts;
+    body?.reset();
+    hands?.reset();
+    if (role === 'body') port.postMessage(m);
+    return;
+  }
+  const frame: Frame = { index: m.seq, time: m.time, width: m.width, height: m.height, data: new Uint8Array(m.buf) };
+  try {
+    if (role === 'body') {
+      const f = (m as Extract<ToWorker, { type: 'frame' }>).frame;
+      if (f) {
+        try {
+          readFrame(f, m.width, m.height, frame.data);
+        } finally {
+          f.close();
+        }
+      }
+      const row = new Float32Array(ROW);
+      clearRow(row);
+      const t0 = performance.now();
+      let bodyVisible = false;
+      let hints: [Roi | null, Roi | null] | null = null;
+      if (parts.body) {
+        bodyVisible = (await body!.process(frame, row)) > 0;
+        hints = [body!.handHints[0], body!.handHints[1]];
+      }
+      const msg: ToHands = { type: 'frame', seq: m.seq, time: m.time, width: m.width, height: m.height, buf: m.buf, row, hints, bodyVisible, bodyMs: performance.now() - t0 };
+      port.postMessage(msg, [row.buffer, m.buf]);
+      return;
+    }
+    const h = m as Extract<ToHands, { type: 'frame' }>;
+    const t0 = performance.now();
+    if (parts.hands) await hands!.process(frame, h.row, h.hints, h.bodyVisible);
+    self.postMessage({ type: 'row', seq: h.seq, buf: h.buf, row: h.row, bodyMs: h.bodyMs, handMs: performance.now() - t0 } satisfies FromWorker, [h.row.buffer, h.buf]);
+  } catch (err) {
+    self.postMessage({ type: 'error', seq: m.seq, message: (err as Error).message || String(err) } satisfies FromWorker);
+  }
+}
+
+// One message at a time, in arrival order (model loading awaits the network; frames must wait for it).
+let chain: Promise<void> = Promise.resolve();
+function queue(m: ToWorker | ToHands): void {
+  chain = chain.then(() => handle(m)).catch((err) => self.postMessage({ type: 'error', seq: -1, message: (err as Error).message || String(err) } satisfies FromWorker));
+}
+
+self.onmessage = (e) => queue(e.data as ToWorker);
