@@ -64,7 +64,7 @@ describeShared('contributor page offline', [SQUATS, H1], () => describe.skipIf(!
       for (const name of await caches.keys()) for (const r of await (await caches.open(name)).keys()) out.push(new URL(r.url).pathname);
       return out.sort();
     })()`);
-    for (const p of ['/', '/app.js', '/api/tasks', '/api/consent', '/models/blazepose-full.bin', '/models/handlandmark-full.bin', '/vendor/tfjs-wasm/tfjs-backend-wasm-threaded-simd.wasm']) expect(cached).toContain(p);
+    for (const p of ['/', '/app.js', '/worker.js', '/api/tasks', '/api/consent', '/models/blazepose-full.bin', '/models/handlandmark-full.bin', '/vendor/tfjs-wasm/tfjs-backend-wasm-threaded-simd.wasm']) expect(cached).toContain(p);
     // Nothing signed or personal is cached.
     expect(cached.filter((p) => p.startsWith('/api/'))).toEqual(['/api/consent', '/api/tasks']);
   }, 120_000);
@@ -85,6 +85,8 @@ describeShared('contributor page offline', [SQUATS, H1], () => describe.skipIf(!
     await page.check('input[name=scope][value=robot-training]');
     await page.click('#send');
     await page.waitForFunction(() => /Not sent yet/.test(document.getElementById('status')!.textContent ?? ''), null, { timeout: 60_000 });
+    // The outbox line follows from an IndexedDB read after the status line: wait for it.
+    await page.waitForFunction(() => /1 upload\(s\) waiting/.test(document.getElementById('outboxInfo')!.textContent ?? ''), null, { timeout: 30_000 }).catch(() => undefined);
     expect(await page.textContent('#outboxInfo')).toContain('1 upload(s) waiting');
   }, 600_000);
 
