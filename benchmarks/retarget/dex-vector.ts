@@ -24,6 +24,7 @@ import { retargetHand } from '../../src/retarget/hand/index.ts';
 import { parseYaml } from '../../src/io/text.ts';
 import { spawnSync } from 'node:child_process';
 import { discoverHand } from '../../src/retarget/hand/index.ts';
+import { buildCollisionProxies, CollisionEvaluator, HandCollisionLimit } from '../../src/retarget/hand/collision.ts';
 import { robotGeometry } from '../../src/sim/geometry.ts';
 import { SelfCollisionWorld } from '../../src/sim/selfcollision.ts';
 import type { UrdfRobot } from '../../src/robot/urdf.ts';
@@ -78,6 +79,40 @@ export function pinchDistance(kin: Kinematics, q: ArrayLike<number>, T: number, 
       kin.pointWorld(model.fingers[0].tipLinkIndex, model.fingers[0].tipLocal, a);
       kin.pointWorld(f.tipLinkIndex, f.tipLocal, b);
       sum += Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]); n++;
+    }
+  }
+  return { frames: n, mean: n ? sum / n : NaN };
+}
+
+/**
+ * Surface gap (m) between the thumb's and a finger's distal parts (the last moving link of each and the
+ * fixed links past it, on collision proxies fitted to the URDF's collision elements: src/retarget/hand/
+ * collision.ts; negative = overlap) in the frames where the person's thumb and that finger's tips are
+ * closer than `enter`, mean over fingers and frames.
+ */
+export function pinchSurfaceGap(kin: Kinematics, robot: UrdfRobot, q: ArrayLike<number>, T: number, enter = 0.03): { frames: number; mean: number } {
+  const model = discoverHand(kin);
+  const px = buildCollisionProxies(kin, robot, [], []);
+  const ev = new CollisionEvaluator(kin, px);
+  const distal = (f: (typeof model.fingers)[number]) => {
+    const last = f.linkIndices[f.linkIndices.length - 1];
+    return Array.from(px.link.keys()).filter((p) => { const l = px.link[p]; return kin.isAncestor(last, l) && (l === last || kin.linkDof(l) < 0); });
+  };
+  const thumb = distal(model.fingers[0]);
+  const tipLm: Record<string, number> = { index: 8, middle: 12, ring: 16, pinky: 20 };
+  const nq = kin.nq, qq = new Float64Array(nq);
+  let sum = 0, n = 0;
+  for (let t = 0; t < T; t++) {
+    const h = raw.frames[t];
+    if (!h) continue;
+    let placed = false;
+    for (const f of model.fingers.slice(1)) {
+      const j = tipLm[f.name];
+      if (Math.hypot(h[j][0] - h[4][0], h[j][1] - h[4][1], h[j][2] - h[4][2]) >= enter) continue;
+      if (!placed) { for (let d = 0; d < nq; d++) qq[d] = q[t * nq + d]; kin.fk(qq); ev.place(kin.pose); placed = true; }
+      let gap = Infinity;
+      for (const a of thumb) for (const b of distal(f)) gap = Math.min(gap, ev.distance(a, b));
+      sum += gap; n++;
     }
   }
   return { frames: n, mean: n ? sum / n : NaN };
@@ -155,8 +190,9 @@ if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith
 async function main(): Promise<void> {
   console.log(`machine: ${os.cpus()[0]?.model} x${os.cpus().length}, node ${process.version}, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}, ${new Date().toISOString()}`);
   console.log('');
-  console.log('| hand | frames | config | vector error, reel2real (mm) | vector error, dex-retargeting (mm) | thumb–finger tip distance in human pinches (frames): reel2real / dex (mm) | velocity-limit violations: reel2real / dex | frames/s (CPU, whole retargetHand call, median) | lag median (frames) | penetration frames (capsules) | frames with contact on the URDF collision geometry (deepest mm): reel2real / dex | dex FK stand-in vs ours (mm) |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('| hand | version | vector error (mm) | thumb–finger tip distance in human pinches (mm, frames) | thumb–finger surface gap in human pinches (mm, proxies) | velocity-limit violations | frames with contact on the URDF collision geometry, validate\'s check (deepest mm) | frames with proxy overlap ≥ 0.5 mm (deepest mm) | frames/s (CPU, whole retargetHand call, median) | lag median (frames) | dex FK stand-in vs ours (mm) |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  const med = (x: number[]) => x.slice().sort((a, b) => a - b)[x.length >> 1];
   for (const h of HANDS) {
     const dir = path.join(SHARED_DATA, 'hands', `${h}_right`);
     const yml = path.join(dir, 'dex_retargeting_configs', `teleop_vector_${h}_hand_right.yml`);
@@ -165,31 +201,48 @@ async function main(): Promise<void> {
     const urdf = path.join(dir, `${h}_hand_right.urdf`);
     const robot = loadUrdf(urdf);
     const kin = new Kinematics(robot);
-    retargetHand(track, robot);
-    const cpu: number[] = [];
-    let m = retargetHand(track, robot);
-    for (let p = 0; p < passes; p++) {
-      const c0 = process.cpuUsage();
-      m = retargetHand(track, robot);
-      const c = process.cpuUsage(c0);
-      cpu.push(m.timestamps.length / ((c.user + c.system) / 1e6));
-    }
-    const med = (x: number[]) => x.slice().sort((a, b) => a - b)[x.length >> 1];
     const cfg = { origin: r.target_origin_link_names, task: r.target_task_link_names, human: r.target_link_human_indices, scale: r.scaling_factor };
-    const T = m.timestamps.length;
-    const err = dexVectorError(kin, m.q, T, cfg);
-    const pin = pinchDistance(kin, m.q, T);
-    const q = m.quality as any;
+    const variants: [string, { collision?: false }][] = [['reel2real', {}], ['reel2real, no collision limit (before)', { collision: false }]];
+    // Warm-up, then passes interleaved between the two variants.
+    const cpu: number[][] = variants.map(() => []);
+    const motions = variants.map(([, o]) => retargetHand(track, robot, o));
+    for (let p = 0; p < passes; p++) variants.forEach(([, o], i) => {
+      const c0 = process.cpuUsage();
+      motions[i] = retargetHand(track, robot, o);
+      const c = process.cpuUsage(c0);
+      cpu[i].push(motions[i].timestamps.length / ((c.user + c.system) / 1e6));
+    });
+    const T = motions[0].timestamps.length;
+    for (let i = 0; i < variants.length; i++) {
+      const m = motions[i], q = m.quality as any;
+      const pin = pinchDistance(kin, m.q, T), gap = pinchSurfaceGap(kin, robot, m.q, T);
+      const uc = await urdfContactFrames(robot, m.q, T);
+      console.log(`| ${h} | ${variants[i][0]} | ${(dexVectorError(kin, m.q, T, cfg) * 1000).toFixed(1)} | ${(pin.mean * 1000).toFixed(1)} (${pin.frames}) | ${(gap.mean * 1000).toFixed(1)} | ${q.velocity_limit_violations} | ${uc.frames} (${uc.deepestMm.toFixed(1)}) | ${q.collision_frames} (${(q.collision_max_depth_m * 1000).toFixed(1)}) | ${Math.round(med(cpu[i]))} | ${q.lag?.median_frames} | - |`);
+    }
     const dx = dexMotion(h, kin, urdf, yml);
-    const dexErr = typeof dx === 'string' ? dx : (dexVectorError(kin, dx.q, T, cfg) * 1000).toFixed(1);
-    const dexPin = typeof dx === 'string' ? '-' : (pinchDistance(kin, dx.q, T).mean * 1000).toFixed(1);
-    const dexVel = typeof dx === 'string' ? '-' : String(velocityViolations(kin, dx.q, T, track.fps));
-    const mapping = m.mapping as any;
-    const uc = await urdfContactFrames(robot, m.q, T);
-    const dc = typeof dx === 'string' ? null : await urdfContactFrames(robot, dx.q, T);
-    const contact = `${uc.frames} (${uc.deepestMm.toFixed(1)}) / ${dc ? `${dc.frames} (${dc.deepestMm.toFixed(1)})` : '-'}`;
-    console.log(`| ${h} | ${T} | ${mapping.config ?? 'none'} | ${(err * 1000).toFixed(1)} | ${dexErr} | ${(pin.mean * 1000).toFixed(1)} / ${dexPin} (${pin.frames}) | ${q.velocity_limit_violations} / ${dexVel} | ${Math.round(med(cpu))} | ${q.lag?.median_frames} | ${q.penetration_frames} | ${contact} | ${typeof dx === 'string' ? '-' : dx.fkCheckMm.toFixed(4)} |`);
+    if (typeof dx === 'string') { console.log(`| ${h} | dex-retargeting | ${dx} | | | | | | | | |`); continue; }
+    const pin = pinchDistance(kin, dx.q, T), gap = pinchSurfaceGap(kin, robot, dx.q, T);
+    const dc = await urdfContactFrames(robot, dx.q, T);
+    const pc = proxyOverlapFrames(kin, robot, dx.q, T);
+    console.log(`| ${h} | dex-retargeting | ${(dexVectorError(kin, dx.q, T, cfg) * 1000).toFixed(1)} | ${(pin.mean * 1000).toFixed(1)} (${pin.frames}) | ${(gap.mean * 1000).toFixed(1)} | ${velocityViolations(kin, dx.q, T, track.fps)} | ${dc.frames} (${dc.deepestMm.toFixed(1)}) | ${pc.frames} (${pc.deepestMm.toFixed(1)}) | (stand-in FK) | - | ${dx.fkCheckMm.toFixed(4)} |`);
   }
   console.log('');
   console.log(`load average at the end: ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+}
+
+/** Frames whose collision proxies (the same pairs reel2real's limit keeps apart) overlap by ≥ 0.5 mm, and the deepest. */
+function proxyOverlapFrames(kin: Kinematics, robot: UrdfRobot, q: ArrayLike<number>, T: number): { frames: number; deepestMm: number } {
+  const model = discoverHand(kin);
+  const neutral = Float64Array.from({ length: kin.nq }, (_, d) => Math.min(Math.max(0, kin.lower[d]), kin.upper[d]));
+  const lim = new HandCollisionLimit(kin, buildCollisionProxies(kin, robot, model.dofs, [neutral, model.qRef], undefined, 0.001), 0.001);
+  const nq = kin.nq, qq = new Float64Array(nq);
+  let frames = 0, deepest = 0;
+  for (let t = 0; t < T; t++) {
+    for (let d = 0; d < nq; d++) qq[d] = q[t * nq + d];
+    kin.fk(qq);
+    const d = lim.evaluate();
+    if (d >= 5e-4) frames++;
+    deepest = Math.max(deepest, d);
+  }
+  return { frames, deepestMm: deepest * 1000 };
 }

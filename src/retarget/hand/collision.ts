@@ -6,15 +6,16 @@
  * as itself, a cylinder as its enclosing box, a capsule as itself, a mesh as the smaller of its enclosing
  * oriented box (principal axes of its vertices) and its enclosing capsule. A proxy is a "rounded box": a
  * core box (half extents h, some possibly 0) swept by a radius r, so its signed distance is the box's
- * minus r. The distance between two proxies is taken at sample points of each core's edges (every 3 mm;
+ * minus r. The distance between two proxies is taken at sample points of each core's edges (every 4 mm;
  * the closest pair of two boxes is always vertex–face or edge–edge) against the other's signed distance,
  * which also gives a depth when they overlap.
  *
  * Pairs: parts of different rigid bodies (links merged across fixed joints, as `validate` does), not
- * joined by a joint, at least one moved by a solved dof, and apart in the neutral pose (all joints at 0)
- * and the hand's reference pose. For every pair closer than `activation`, one row per proxy pair
- * linearises its distance d at the nearest witness points: d + nᵀ(J_a − J_b) dx ≥ margin, i.e.
- * −nᵀ(J_a − J_b) dx ≤ d − margin. Set-up allocates; rows() allocates nothing.
+ * joined by a joint, at least one moved by a solved dof, and apart by the margin in the neutral pose (all
+ * joints at 0) and the hand's reference pose (else left out: structural contact, or a proxy too coarse
+ * there). For every pair closer than `activation`, one row linearises its distance d at the nearest
+ * witness points:
+ * d + nᵀ(J_a − J_b) dx ≥ floor, i.e. −nᵀ(J_a − J_b) dx ≤ d − floor. Set-up allocates; rows() allocates nothing.
  */
 import type { Kinematics } from '../../robot/kinematics.ts';
 import type { Geometry, Origin, UrdfRobot } from '../../robot/urdf.ts';
@@ -37,11 +38,13 @@ export interface CollisionProxies {
   sampleStart: Int32Array;
   /** Proxy pairs checked [P*2]. */
   pairs: Int32Array;
-  /** Body pairs excluded because their proxies overlap in the neutral or reference pose (link names). */
+  /** Per pair: the least distance kept (m; the margin). */
+  floor: Float64Array;
+  /** Body pairs left out because their proxies are nearer than the margin in the neutral or reference pose (link names). */
   excluded: [string, string][];
 }
 
-const SAMPLE_STEP = 0.003;
+const SAMPLE_STEP = 0.004;
 
 /** Rotation (row-major 3x3) and translation of a URDF origin. */
 function originRT(o: Origin): { R: number[]; t: number[] } {
@@ -194,7 +197,7 @@ export function buildCollisionProxies(kin: Kinematics, robot: UrdfRobot, dofs: A
     half: Float64Array.from(list.flatMap((e) => e.p.h)), radius: Float64Array.from(list, (e) => e.p.r),
     bound: Float64Array.from(list, (e) => Math.hypot(...e.p.h) + e.p.r),
     samples: Float64Array.from(list.flatMap((e) => e.s)), sampleStart: Int32Array.from(starts),
-    pairs: new Int32Array(0), excluded: [],
+    pairs: new Int32Array(0), floor: new Float64Array(0), excluded: [],
   };
   const cand: number[] = [];
   for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) {
@@ -205,23 +208,33 @@ export function buildCollisionProxies(kin: Kinematics, robot: UrdfRobot, dofs: A
     if (!moves(a) && !moves(b)) continue;
     cand.push(i, j);
   }
-  // Leave out pairs that overlap (within the margin) in any of the given poses.
+  // Grouped by link pair (the limit tests each group's bounding spheres first).
+  const order = Array.from({ length: cand.length / 2 }, (_, k) => k);
+  const key = (k: number) => list[cand[2 * k]].link * kin.nLinks + list[cand[2 * k + 1]].link;
+  order.sort((x, y) => key(x) - key(y) || x - y);
+  const sorted = order.flatMap((k) => [cand[2 * k], cand[2 * k + 1]]);
+  cand.length = 0;
+  cand.push(...sorted);
+  // Pairs nearer than the margin in a given pose are left out (structural contact, or a proxy too coarse there).
   const ev = new CollisionEvaluator(kin, P);
-  const bad = new Set<number>();
-  const excludedBodies = new Set<string>();
+  const rest = new Float64Array(cand.length / 2).fill(Infinity);
   for (const q of poses) {
     kin.fk(q);
     ev.place(kin.pose);
-    for (let k = 0; k < cand.length; k += 2) {
-      if (ev.distance(cand[k], cand[k + 1]) < margin) {
-        bad.add(k);
-        excludedBodies.add(`${kin.linkNames[list[cand[k]].body]}\u0000${kin.linkNames[list[cand[k + 1]].body]}`);
-      }
-    }
+    for (let k = 0; k < cand.length; k += 2) rest[k / 2] = Math.min(rest[k / 2], ev.distance(cand[k], cand[k + 1]));
   }
-  const pairs: number[] = [];
-  for (let k = 0; k < cand.length; k += 2) if (!bad.has(k)) pairs.push(cand[k], cand[k + 1]);
+  const pairs: number[] = [], floor: number[] = [];
+  const excludedBodies = new Set<string>();
+  for (let k = 0; k < cand.length; k += 2) {
+    if (rest[k / 2] < margin) {
+      excludedBodies.add(`${kin.linkNames[list[cand[k]].body]}\u0000${kin.linkNames[list[cand[k + 1]].body]}`);
+      continue;
+    }
+    pairs.push(cand[k], cand[k + 1]);
+    floor.push(Math.min(margin, rest[k / 2]));
+  }
   P.pairs = Int32Array.from(pairs);
+  P.floor = Float64Array.from(floor);
   P.excluded = [...excludedBodies].map((s) => s.split('\u0000') as [string, string]);
   return P;
 }
@@ -238,6 +251,7 @@ export class CollisionEvaluator {
   wa = -1;
   wb = -1;
   private readonly g = new Float64Array(3);
+  private readonly M = new Float64Array(12);
   private P: Float64Array = new Float64Array(0);
 
   constructor(readonly kin: Kinematics, readonly px: CollisionProxies) {
@@ -259,10 +273,26 @@ export class CollisionEvaluator {
     }
   }
 
-  /** Lower bound of the distance of two placed proxies from their bounding spheres. */
-  roughDistance(a: number, b: number): number {
-    const c = this.wc;
-    return Math.hypot(c[3 * a] - c[3 * b], c[3 * a + 1] - c[3 * b + 1], c[3 * a + 2] - c[3 * b + 2]) - this.px.bound[a] - this.px.bound[b];
+  /**
+   * True when two placed proxies are certainly more than `gap` apart: by their bounding spheres, or
+   * along one of their six face axes (separating axes of the two boxes, radii included).
+   */
+  apart(a: number, b: number, gap: number): boolean {
+    const c = this.wc, R = this.wR, h = this.px.half, rad = this.px.radius;
+    const dx = c[3 * b] - c[3 * a], dy = c[3 * b + 1] - c[3 * a + 1], dz = c[3 * b + 2] - c[3 * a + 2];
+    const lim = this.px.bound[a] + this.px.bound[b] + gap;
+    if (dx * dx + dy * dy + dz * dz > lim * lim) return true;
+    for (let side = 0; side < 2; side++) {
+      const p = side ? b : a, o = side ? a : b, rp = 9 * p, ro = 9 * o;
+      for (let ax = 0; ax < 3; ax++) {
+        // Face axis ax of p (column ax of its axes).
+        const ux = R[rp + ax], uy = R[rp + 3 + ax], uz = R[rp + 6 + ax];
+        let ext = h[3 * p + ax] + rad[p] + rad[o];
+        for (let k = 0; k < 3; k++) ext += Math.abs(ux * R[ro + k] + uy * R[ro + 3 + k] + uz * R[ro + 6 + k]) * h[3 * o + k];
+        if (Math.abs(ux * dx + uy * dy + uz * dz) - ext > gap) return true;
+      }
+    }
+    return false;
   }
 
   /** Signed surface distance of proxies a and b (negative: overlap depth), witness in wp/wn/wq/wa/wb. */
@@ -278,21 +308,30 @@ export class CollisionEvaluator {
     const px = this.px, P = this.P, o = 12 * px.link[a];
     const cb = 3 * b, rb = 9 * b, R = this.wR, C = this.wc, h = px.half;
     const hx = h[cb], hy = h[cb + 1], hz = h[cb + 2];
+    // a's link frame → b's core frame, once per pair: M = R_bᵀ R_link, t = R_bᵀ (o_link − c_b).
+    const M = this.M;
+    for (let i = 0; i < 3; i++) {
+      for (let j = 0; j < 3; j++) M[3 * i + j] = R[rb + i] * P[o + j] + R[rb + 3 + i] * P[o + 3 + j] + R[rb + 6 + i] * P[o + 6 + j];
+      M[9 + i] = R[rb + i] * (P[o + 9] - C[cb]) + R[rb + 3 + i] * (P[o + 10] - C[cb + 1]) + R[rb + 6 + i] * (P[o + 11] - C[cb + 2]);
+    }
+    const m0 = M[0], m1 = M[1], m2 = M[2], m3 = M[3], m4 = M[4], m5 = M[5], m6 = M[6], m7 = M[7], m8 = M[8], t0 = M[9], t1 = M[10], t2 = M[11];
     let best = Infinity;
     let bx = 0, by = 0, bz = 0;
-    for (let s = px.sampleStart[a]; s < px.sampleStart[a + 1]; s++) {
-      const lx = px.samples[3 * s], ly = px.samples[3 * s + 1], lz = px.samples[3 * s + 2];
-      const wx = P[o] * lx + P[o + 1] * ly + P[o + 2] * lz + P[o + 9] - C[cb];
-      const wy = P[o + 3] * lx + P[o + 4] * ly + P[o + 5] * lz + P[o + 10] - C[cb + 1];
-      const wz = P[o + 6] * lx + P[o + 7] * ly + P[o + 8] * lz + P[o + 11] - C[cb + 2];
-      // In b's core frame.
-      const x = R[rb] * wx + R[rb + 3] * wy + R[rb + 6] * wz;
-      const y = R[rb + 1] * wx + R[rb + 4] * wy + R[rb + 7] * wz;
-      const z = R[rb + 2] * wx + R[rb + 5] * wy + R[rb + 8] * wz;
-      const qx = Math.abs(x) - hx, qy = Math.abs(y) - hy, qz = Math.abs(z) - hz;
-      const ox = qx > 0 ? qx : 0, oy = qy > 0 ? qy : 0, oz = qz > 0 ? qz : 0;
-      const inner = Math.min(Math.max(qx, qy, qz), 0);
-      const d = Math.sqrt(ox * ox + oy * oy + oz * oz) + inner;
+    const S = px.samples;
+    for (let s = px.sampleStart[a], e = px.sampleStart[a + 1]; s < e; s++) {
+      const lx = S[3 * s], ly = S[3 * s + 1], lz = S[3 * s + 2];
+      const x = m0 * lx + m1 * ly + m2 * lz + t0;
+      const y = m3 * lx + m4 * ly + m5 * lz + t1;
+      const z = m6 * lx + m7 * ly + m8 * lz + t2;
+      const qx = (x < 0 ? -x : x) - hx, qy = (y < 0 ? -y : y) - hy, qz = (z < 0 ? -z : z) - hz;
+      let d: number;
+      if (qx <= 0 && qy <= 0 && qz <= 0) d = qx > qy ? (qx > qz ? qx : qz) : (qy > qz ? qy : qz);
+      else {
+        const ox = qx > 0 ? qx : 0, oy = qy > 0 ? qy : 0, oz = qz > 0 ? qz : 0;
+        const d2 = ox * ox + oy * oy + oz * oz;
+        if (d2 >= best * best && best > 0) continue;
+        d = Math.sqrt(d2);
+      }
       if (d < best) { best = d; bx = x; by = y; bz = z; }
     }
     if (best >= than) return best;
@@ -323,74 +362,150 @@ export class CollisionEvaluator {
  */
 export class HandCollisionLimit implements Limit {
   readonly name = 'hand-collision';
+  /** A step may take a pair that starts clear to within a quarter of the margin of the limit (linearisation tolerance). */
+  get slack(): number { return 0.75 * this.margin; }
   readonly ev: CollisionEvaluator;
   /** Deepest overlap (m, ≥ 0) at the last evaluate(), and the links of that pair. */
   deepest = 0;
-  deepestLinks: [number, number] = [-1, -1];
+  readonly deepestLinks = new Int32Array([-1, -1]);
   private readonly Ja: Float64Array;
   private readonly Jb: Float64Array;
   private readonly la = new Float64Array(3);
   private readonly lb = new Float64Array(3);
-  /** Nearest pairs of this evaluation: distance, pair index. */
+  /** Nearest pairs of this evaluation: distance, and witness (p 3, n 3, q 3, proxy a, proxy b) per row. */
   private readonly nd: Float64Array;
-  private readonly ni: Int32Array;
+  private readonly wit: Float64Array;
+  private readonly wp = new Float64Array(3);
+  private readonly wq = new Float64Array(3);
+
+  /** Link-pair groups of consecutive pairs: start (pair index), end, link a, link b. */
+  private readonly groups: Int32Array;
+  /** Per link: bounding sphere of its proxies (centre in the link frame, radius); world centre at the last placement. */
+  private readonly lc: Float64Array;
+  private readonly lr: Float64Array;
+  private readonly lw: Float64Array;
+  /** Pair indices (k, into pairs / 2) that passed the broad phase of the last near() call. */
+  private readonly near: Int32Array;
 
   constructor(readonly kin: Kinematics, readonly px: CollisionProxies, public margin = 0.0005, public activation = 0.02, maxRows = 32) {
     this.ev = new CollisionEvaluator(kin, px);
+    const L = kin.nLinks, np = px.link.length;
+    this.lc = new Float64Array(3 * L);
+    this.lr = new Float64Array(L);
+    this.lw = new Float64Array(3 * L);
+    const cnt = new Float64Array(L);
+    for (let p = 0; p < np; p++) { const l = px.link[p]; cnt[l]++; for (let k = 0; k < 3; k++) this.lc[3 * l + k] += px.center[3 * p + k]; }
+    for (let l = 0; l < L; l++) if (cnt[l]) for (let k = 0; k < 3; k++) this.lc[3 * l + k] /= cnt[l];
+    for (let p = 0; p < np; p++) {
+      const l = px.link[p];
+      const d = Math.hypot(px.center[3 * p] - this.lc[3 * l], px.center[3 * p + 1] - this.lc[3 * l + 1], px.center[3 * p + 2] - this.lc[3 * l + 2]);
+      this.lr[l] = Math.max(this.lr[l], d + px.bound[p]);
+    }
+    const g: number[] = [];
+    const pairs = px.pairs;
+    for (let k = 0; k < pairs.length; k += 2) {
+      const la = px.link[pairs[k]], lb = px.link[pairs[k + 1]];
+      if (g.length && g[g.length - 2] === la && g[g.length - 1] === lb) { g[g.length - 3] = (k >> 1) + 1; continue; }
+      g.push(k >> 1, (k >> 1) + 1, la, lb);
+    }
+    this.groups = Int32Array.from(g);
+    this.near = new Int32Array(pairs.length >> 1);
     this.Ja = new Float64Array(6 * kin.nq);
     this.Jb = new Float64Array(6 * kin.nq);
     this.nd = new Float64Array(maxRows);
-    this.ni = new Int32Array(maxRows);
+    this.wit = new Float64Array(11 * maxRows);
   }
 
-  /** Deepest overlap of the proxies at the current kin.pose (m, 0 when clear). */
+  /** Place the proxies at kin.pose and list the pairs that may be nearer than `gap` (link spheres, then face axes). */
+  private nearPairs(gap: number): number {
+    const ev = this.ev, P = this.kin.pose, pairs = this.px.pairs, G = this.groups, lc = this.lc, lw = this.lw, lr = this.lr;
+    ev.place(P);
+    for (let l = 0; l < this.lr.length; l++) {
+      if (!lr[l]) continue;
+      const o = 12 * l, x = lc[3 * l], y = lc[3 * l + 1], z = lc[3 * l + 2];
+      lw[3 * l] = P[o] * x + P[o + 1] * y + P[o + 2] * z + P[o + 9];
+      lw[3 * l + 1] = P[o + 3] * x + P[o + 4] * y + P[o + 5] * z + P[o + 10];
+      lw[3 * l + 2] = P[o + 6] * x + P[o + 7] * y + P[o + 8] * z + P[o + 11];
+    }
+    let n = 0;
+    for (let gi = 0; gi < G.length; gi += 4) {
+      const la = G[gi + 2], lb = G[gi + 3];
+      const dx = lw[3 * la] - lw[3 * lb], dy = lw[3 * la + 1] - lw[3 * lb + 1], dz = lw[3 * la + 2] - lw[3 * lb + 2];
+      const lim = lr[la] + lr[lb] + gap;
+      if (dx * dx + dy * dy + dz * dz > lim * lim) continue;
+      for (let k = G[gi]; k < G[gi + 1]; k++) if (!ev.apart(pairs[2 * k], pairs[2 * k + 1], gap)) this.near[n++] = k;
+    }
+    return n;
+  }
+
+  /** How far the pairs are inside the margin at the current kin.pose (m; 0 when every pair keeps it). */
+  violation(_s: IkState): number {
+    const ev = this.ev, pairs = this.px.pairs, fl = this.px.floor;
+    const n = this.nearPairs(this.margin);
+    let worst = 0;
+    for (let i = 0; i < n; i++) {
+      const k = this.near[i];
+      worst = Math.max(worst, fl[k] - ev.distance(pairs[2 * k], pairs[2 * k + 1]));
+    }
+    return worst;
+  }
+
+  /** Deepest overlap of the proxies at the current kin.pose beyond their overlap at rest (m, 0 when clear). */
   evaluate(): number {
     const ev = this.ev, pairs = this.px.pairs;
-    ev.place(this.kin.pose);
+    const nn = this.nearPairs(0);
     let worst = 0;
-    for (let k = 0; k < pairs.length; k += 2) {
-      const a = pairs[k], b = pairs[k + 1];
-      if (ev.roughDistance(a, b) >= 0) continue;
+    for (let i = 0; i < nn; i++) {
+      const k = 2 * this.near[i], a = pairs[k], b = pairs[k + 1];
       const d = ev.distance(a, b);
-      if (-d > worst) { worst = -d; this.deepestLinks = [this.px.link[a], this.px.link[b]]; }
+      if (-d > worst) { worst = -d; this.deepestLinks[0] = this.px.link[a]; this.deepestLinks[1] = this.px.link[b]; }
     }
     this.deepest = worst;
     return worst;
   }
 
-  rows(s: IkState, A: Float64Array, b: Float64Array, max: number): number {
+  rows(s: IkState, A: Float64Array, b: Float64Array, r0: number, max: number): number {
     const ev = this.ev, pairs = this.px.pairs, act = this.activation;
-    ev.place(this.kin.pose);
+    // Rows (nearest first) of the pairs within `activation` of their floor.
+    const nn = this.nearPairs(act);
     const cap = Math.min(max, this.nd.length);
     let n = 0;
     // The nearest `cap` pairs within activation (insertion into a short sorted list).
-    for (let k = 0; k < pairs.length; k += 2) {
-      const a = pairs[k], bb = pairs[k + 1];
-      if (ev.roughDistance(a, bb) >= act) continue;
-      const d = ev.distance(a, bb);
+    for (let ii = 0; ii < nn; ii++) {
+      const k = 2 * this.near[ii], a = pairs[k], bb = pairs[k + 1];
+      // Distance beyond the pair's floor.
+      const d = ev.distance(a, bb) - this.px.floor[k >> 1];
       if (d >= act || (n === cap && d >= this.nd[n - 1])) continue;
       let i = n < cap ? n++ : n - 1;
-      while (i > 0 && this.nd[i - 1] > d) { this.nd[i] = this.nd[i - 1]; this.ni[i] = this.ni[i - 1]; i--; }
-      this.nd[i] = d; this.ni[i] = k;
+      const W = this.wit;
+      while (i > 0 && this.nd[i - 1] > d) { this.nd[i] = this.nd[i - 1]; W.copyWithin(11 * i, 11 * (i - 1), 11 * i); i--; }
+      this.nd[i] = d;
+      const o = 11 * i;
+      W[o] = ev.wp[0]; W[o + 1] = ev.wp[1]; W[o + 2] = ev.wp[2];
+      W[o + 3] = ev.wn[0]; W[o + 4] = ev.wn[1]; W[o + 5] = ev.wn[2];
+      W[o + 6] = ev.wq[0]; W[o + 7] = ev.wq[1]; W[o + 8] = ev.wq[2];
+      W[o + 9] = ev.wa; W[o + 10] = ev.wb;
     }
-    const nv = s.nv, nb = s.nb, vars = s.vars, nq = this.kin.nq, P = this.kin.pose;
+    const nv = s.nv, nb = s.nb, vars = s.vars, nq = this.kin.nq, P = this.kin.pose, W = this.wit;
     for (let r = 0; r < n; r++) {
-      const k = this.ni[r];
-      const d = ev.distance(pairs[k], pairs[k + 1]);
-      const la = this.px.link[ev.wa], lb = this.px.link[ev.wb];
+      const d = this.nd[r], o = 11 * r;
+      const la = this.px.link[W[o + 9]], lb = this.px.link[W[o + 10]];
       // Witness points in their links' frames: p on the sampled proxy's core, q on the other's.
-      toLocal(P, la, ev.wp, this.la);
-      toLocal(P, lb, ev.wq, this.lb);
+      this.wp[0] = W[o]; this.wp[1] = W[o + 1]; this.wp[2] = W[o + 2];
+      this.wq[0] = W[o + 6]; this.wq[1] = W[o + 7]; this.wq[2] = W[o + 8];
+      toLocal(P, la, this.wp, this.la);
+      toLocal(P, lb, this.wq, this.lb);
       this.kin.jacobian(la, this.la, this.Ja);
       this.kin.jacobian(lb, this.lb, this.Jb);
-      const n0 = ev.wn[0], n1 = ev.wn[1], n2 = ev.wn[2], Ja = this.Ja, Jb = this.Jb;
-      for (let c = 0; c < nb; c++) A[r * nv + c] = 0;
+      const n0 = W[o + 3], n1 = W[o + 4], n2 = W[o + 5], Ja = this.Ja, Jb = this.Jb;
+      const row = (r0 + r) * nv;
+      for (let c = 0; c < nb; c++) A[row + c] = 0;
       for (let v = 0; v < vars.length; v++) {
         const dof = vars[v];
         const dd = n0 * (Ja[dof] - Jb[dof]) + n1 * (Ja[nq + dof] - Jb[nq + dof]) + n2 * (Ja[2 * nq + dof] - Jb[2 * nq + dof]);
-        A[r * nv + nb + v] = -dd;
+        A[row + nb + v] = -dd;
       }
-      b[r] = d - this.margin;
+      b[r0 + r] = d;
     }
     return n;
   }

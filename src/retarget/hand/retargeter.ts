@@ -69,9 +69,10 @@ export interface HandRetargeterOptions extends DiscoverOptions {
   penetrationMargin?: number;
   /**
    * Hard non-penetration of the URDF's own collision geometry (HandCollisionLimit: proxies fitted to each
-   * collision element, a Limit of the solve). `margin`: clearance kept (m, default 0.0005); `activation`:
-   * pairs nearer than this get a constraint row (m, default 0.02). Default off (`false`): then the
-   * proxies' overlap is only measured (stats.collisionDepth).
+   * collision element, a Limit of the solve). `margin`: clearance kept (m, default 0.001); `activation`:
+   * pairs nearer than this get a constraint row (m, default 0.01). Default on for a bare hand, off for a
+   * hand inside a larger robot (`dofs` a subset, e.g. G1 + Dex3); when off, the proxies' overlap is only
+   * measured (stats.collisionDepth).
    */
   collision?: { margin?: number; activation?: number } | false;
   /** Capsule radius override (m) for every finger link; default from the collision geometry. */
@@ -249,9 +250,10 @@ export function createHandRetargeter(kin: Kinematics, opts: HandRetargeterOption
   const bare = kin.nq - dofs.length <= 2;
   const handLinks = bare ? undefined : new Set(Array.from({ length: kin.nLinks }, (_, l) => l).filter((l) => kin.isAncestor(model.palmLinkIndex, l)));
   const neutral = Float64Array.from({ length: kin.nq }, (_, d) => Math.min(Math.max(0, kin.lower[d]), kin.upper[d]));
-  const colOpts = opts.collision || {};
-  const collision = new HandCollisionLimit(kin, buildCollisionProxies(kin, kin.robot, dofs, [neutral, model.qRef], handLinks, colOpts.margin ?? 0.0005), colOpts.margin ?? 0.0005, colOpts.activation ?? 0.02);
-  const limits: Limit[] = opts.collision ? [collision] : [];
+  const colOpts = opts.collision === false ? {} : (opts.collision ?? {});
+  const collisionMargin = colOpts.margin ?? 0.001;
+  const collision = new HandCollisionLimit(kin, buildCollisionProxies(kin, kin.robot, dofs, [neutral, model.qRef], handLinks, collisionMargin), collisionMargin, colOpts.activation ?? 0.01);
+  const limits: Limit[] = opts.collision === false || (opts.collision === undefined && !bare) ? [] : [collision];
   const solver = new IkSolver(kin, objectives, { state, limits });
   const solveOpts = { maxIters: maxIt, lambda: 1e-3, tol: stepTol, relTol: 1e-3 };
   /** Levenberg–Marquardt (the IK solver) from state.q within the solver's box; returns the cost. */
@@ -352,6 +354,16 @@ export function createHandRetargeter(kin: Kinematics, opts: HandRetargeterOption
       }
       lm(maxIt);
       its += solver.lastIters;
+    }
+    // A pair that came from beyond the limit's activation distance within one step can end up overlapping:
+    // solve again from there (steps out of an overlap are taken even when the tasks' cost rises).
+    if (limits.length) {
+      for (let k = 0; k < 2; k++) {
+        evaluate();
+        if (collision.evaluate() < 0.25 * collisionMargin) break;
+        lm(maxIt);
+        its += solver.lastIters;
+      }
     }
     // The state at the solution (a rejected last step leaves the evaluation elsewhere).
     const cost = evaluate();
