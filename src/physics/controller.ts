@@ -62,6 +62,9 @@ export interface ControllerGains {
   /** The contact forces are planned at the sole corners moved this far (m) toward the sole's centre: the centre of
    *  pressure keeps a margin from the foot's edge, where a real (and the simulated) foot starts to roll. */
   copMargin: number;
+  /** Time constant (s) of the anchor: the reference's horizontal positions (CoM, swing feet, hands) follow where the
+   *  stance feet actually stand (mean offset of the held feet from the reference's), low-passed; 0 = off. */
+  anchorTau: number;
   /** The CoM task's horizontal acceleration is limited to what a ZMP inside the current support can give (linear
    *  inverted pendulum): an unreachable demand is otherwise met by spinning the upper body. */
   zmpClamp: boolean;
@@ -126,6 +129,8 @@ export interface ControlContext {
   holdPos: Float64Array; holdQuat: Float64Array;
   /** Horizontal offset of the swing feet's targets this step (capture-point step adjustment). */
   stepOffset: Float64Array;
+  /** Horizontal offset of the reference to where the stance feet stand (gains.anchorTau). */
+  anchor: Float64Array;
   scratch6: Float64Array; // 6 x n Jacobian scratch
   err: Float64Array; quat: Float64Array;
   /** J-dot u of a link's origin (linear 3, angular 3) at the current state, into `bias` (when gains.drift). */
@@ -203,7 +208,7 @@ export class FootTask implements Task {
       const jr = r * n;
       for (let i = 0; i < n; i++) v += J[jr + i] * u[i];
       const vRef = stance || r >= 3 ? 0 : t.footVel[3 * f + r];
-      const e = r < 3 ? tp[3 * f + r] + (!stance && r < 2 ? c.stepOffset[r] : 0) - P[o + 9 + r] : c.err[r - 3];
+      const e = r < 3 ? tp[3 * f + r] + (!stance && r < 2 ? c.stepOffset[r] + c.anchor[r] : 0) - P[o + 9 + r] : c.err[r - 3];
       // J qdd = desired acceleration - J-dot u.
       b[r] = g.kp * e + g.kd * (vRef - v) - c.bias[r];
       w[r] = g.weight;
@@ -228,7 +233,7 @@ export class HandTask implements Task {
     for (let r = 0; r < 3; r++) {
       let v = 0;
       for (let i = 0; i < n; i++) v += J[r * n + i] * u[i];
-      b[r] = g.kp * (t.handPos[3 * this.hand + r] - kin.pose[o + 9 + r]) + g.kd * (t.handVel[3 * this.hand + r] - v) - c.bias[r];
+      b[r] = g.kp * (t.handPos[3 * this.hand + r] + (r < 2 ? c.anchor[r] : 0) - kin.pose[o + 9 + r]) + g.kd * (t.handVel[3 * this.hand + r] - v) - c.bias[r];
       w[r] = g.weight;
     }
     return 3;
@@ -247,7 +252,7 @@ export class ComTask implements Task {
     for (let r = 0; r < 3; r++) {
       const g = r < 2 ? c.gains.comXY : c.gains.comZ;
       for (let j = 0; j < c.nLam; j++) A[r * nx + nq + j] = c.lamDir[3 * j + r] / c.mass;
-      b[r] = t.comAcc[r] + g.kp * (t.com[r] - c.com[r]) + g.kd * (t.comVel[r] - c.comVel[r]) + (r === 2 ? c.gravity : 0);
+      b[r] = t.comAcc[r] + g.kp * (t.com[r] + (r < 2 ? c.anchor[r] : 0) - c.com[r]) + g.kd * (t.comVel[r] - c.comVel[r]) + (r === 2 ? c.gravity : 0);
       w[r] = g.weight;
     }
     if (c.gains.zmpClamp && c.nSupport >= 1) {
@@ -419,7 +424,7 @@ export class WholeBodyController {
       com: new Float64Array(3), comVel: new Float64Array(3), nLam: 0, lamDir: new Float64Array(3 * Math.max(1, nLamMax)),
       lamPos: new Float64Array(3 * Math.max(1, nLamMax)), supportViews: Array.from({ length: 4 * nF + 2 }, (_, k) => this.support.subarray(0, 2 * k)), nSupport: 0,
       angMom: new Float64Array(3), clamped: new Float64Array(2), supportZ: 0,
-      contact: new Uint8Array(nF), holdPos: new Float64Array(3 * nF), holdQuat: new Float64Array(4 * nF), stepOffset: new Float64Array(2),
+      contact: new Uint8Array(nF), holdPos: new Float64Array(3 * nF), holdQuat: new Float64Array(4 * nF), stepOffset: new Float64Array(2), anchor: new Float64Array(2),
       scratch6: new Float64Array(6 * n), err: new Float64Array(3), quat: new Float64Array(4),
       bias: new Float64Array(6),
       drift: (link: number): void => {
@@ -485,8 +490,8 @@ export class WholeBodyController {
       const omega = Math.sqrt(ctx.gravity / Math.max(0.3, ctx.com[2]));
       let ox = 0, oy = 0;
       if (gain > 0) {
-        ox = gain * (ctx.com[0] - target.com[0] + (ctx.comVel[0] - target.comVel[0]) / omega);
-        oy = gain * (ctx.com[1] - target.com[1] + (ctx.comVel[1] - target.comVel[1]) / omega);
+        ox = gain * (ctx.com[0] - target.com[0] - ctx.anchor[0] + (ctx.comVel[0] - target.comVel[0]) / omega);
+        oy = gain * (ctx.com[1] - target.com[1] - ctx.anchor[1] + (ctx.comVel[1] - target.comVel[1]) / omega);
         const l = Math.hypot(ox, oy);
         if (l > lim) { ox *= lim / l; oy *= lim / l; }
       }
@@ -541,6 +546,18 @@ export class WholeBodyController {
       }
     }
     ctx.nLam = nLam;
+    // Anchor: the mean horizontal offset of the held feet from the reference's feet, low-passed.
+    if (ctx.gains.anchorTau > 0) {
+      let ax = 0, ay = 0, na = 0;
+      for (let f = 0; f < this.feet.length; f++) {
+        if (!ctx.contact[f]) continue;
+        ax += ctx.holdPos[3 * f] - target.footPos[3 * f]; ay += ctx.holdPos[3 * f + 1] - target.footPos[3 * f + 1]; na++;
+      }
+      if (na) {
+        const k = Math.min(1, this.controlDt / ctx.gains.anchorTau);
+        ctx.anchor[0] += (ax / na - ctx.anchor[0]) * k; ctx.anchor[1] += (ay / na - ctx.anchor[1]) * k;
+      }
+    }
     ctx.nSupport = nPts ? convexHull2dInto(this.supportPts, nPts, this.support, this.hullOrder) : 0;
     ctx.supportZ = nPts ? zSum / nPts : 0;
     const nx = nq + nLam;
