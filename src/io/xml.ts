@@ -171,7 +171,8 @@ export function parseXml(text: string): XmlElement {
         i += raw.length;
       }
       if (raw.includes('<')) fail(`attribute ${an} of <${el.name}>: '<' in its value`, from + raw.indexOf('<'));
-      el.attrs[an] = decode(raw, from).replace(/[\t\n\r]/g, ' ');
+      // Line ends and tabs in the value read as spaces (XML's attribute-value normalisation); &#10; stays a newline.
+      el.attrs[an] = decode(raw.replace(/\r\n?|[\t\n]/g, ' '), from);
     }
     const selfClosing = text[i] === '/';
     i += selfClosing ? 2 : 1;

@@ -30,6 +30,7 @@ describe('parseXml', () => {
     expect(t.attrs).toEqual({ a: '1 & 2', b: '<AB>' });
     expect(t.children.map((c) => c.name)).toEqual(['c', 'd']);
     expect(t.children[0].attrs.x).toBe('a b');
+    expect(parseXml('<r a="x\r\ny&#10;z"/>').attrs.a).toBe('x y\nz');
     expect(t.children[1].children[0].name).toBe('e');
     expect([t.line, t.children[0].line, t.children[1].line, t.children[1].children[0].line]).toEqual([4, 6, 7, 7]);
   });
