@@ -20,11 +20,12 @@ const KEYPOINTS = 'keypoints/dex_retargeting_human_joint_right.json';
 /**
  * Bounds (m): dex-retargeting's own figure on this clip, measured here (benchmarks/retarget/RESULTS.md),
  * where reel2real reaches it (Allegro 44.4 mm, LEAP 47.9 mm); on Inspire and Shadow, whose URDF velocity
- * limits reel2real keeps and dex-retargeting exceeds (972 and 413 joint-frames), a bound just above today's.
+ * limits reel2real keeps and dex-retargeting exceeds (972 and 413 joint-frames), a bound just above today's
+ * (Inspire: 33.2 mm with its offline velocity plan, 35.6 with the per-frame velocity box).
  */
 const HANDS: Record<string, { urdf: string; yml: string; bound: number }> = {
   allegro: { urdf: 'hands/allegro_right/allegro_hand_right.urdf', yml: 'hands/allegro_right/dex_retargeting_configs/teleop_vector_allegro_hand_right.yml', bound: 0.0444 },
-  inspire: { urdf: 'hands/inspire_right/inspire_hand_right.urdf', yml: 'hands/inspire_right/dex_retargeting_configs/teleop_vector_inspire_hand_right.yml', bound: 0.037 },
+  inspire: { urdf: 'hands/inspire_right/inspire_hand_right.urdf', yml: 'hands/inspire_right/dex_retargeting_configs/teleop_vector_inspire_hand_right.yml', bound: 0.034 },
   leap: { urdf: 'hands/leap_right/leap_hand_right.urdf', yml: 'hands/leap_right/dex_retargeting_configs/teleop_vector_leap_hand_right.yml', bound: 0.0479 },
   shadow: { urdf: 'hands/shadow_right/shadow_hand_right.urdf', yml: 'hands/shadow_right/dex_retargeting_configs/teleop_vector_shadow_hand_right.yml', bound: 0.021 },
 };

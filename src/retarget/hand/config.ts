@@ -41,6 +41,7 @@ export interface HandConfig {
   capsule_radius?: number;
   penetration_margin?: number;
   velocity_limits?: boolean;
+  velocity_plan?: boolean;
   free_first_pass?: boolean;
   filter?: { min_cutoff?: number; beta?: number };
   vectors?: HandVectors;
@@ -49,7 +50,7 @@ export interface HandConfig {
   file?: string;
 }
 
-const TOP = ['palm_link', 'side', 'thumb', 'fingers', 'weights', 'pinch', 'capsule_radius', 'penetration_margin', 'velocity_limits', 'free_first_pass', 'filter', 'vectors', 'human_lateral', 'palm_axes'];
+const TOP = ['palm_link', 'side', 'thumb', 'fingers', 'weights', 'pinch', 'capsule_radius', 'penetration_margin', 'velocity_limits', 'velocity_plan', 'free_first_pass', 'filter', 'vectors', 'human_lateral', 'palm_axes'];
 const WEIGHT_KEYS: Record<string, keyof HandWeights> = {
   wrist_tip: 'wristTip', finger_shape: 'fingerShape', thumb_shape: 'thumbShape', thumb_free: 'thumbFree',
   pinch: 'pinch', penetration: 'penetration', smoothness: 'smoothness', vectors: 'vectors',
@@ -104,6 +105,10 @@ export function parseHandConfig(text: string, file?: string): HandConfig {
     if (typeof c.velocity_limits !== 'boolean') throw new UserError('velocity_limits must be true or false', file);
     out.velocity_limits = c.velocity_limits;
   }
+  if (c.velocity_plan !== undefined) {
+    if (typeof c.velocity_plan !== 'boolean') throw new UserError('velocity_plan must be true or false', file);
+    out.velocity_plan = c.velocity_plan;
+  }
   if (c.free_first_pass !== undefined) {
     if (typeof c.free_first_pass !== 'boolean') throw new UserError('free_first_pass must be true or false', file);
     out.free_first_pass = c.free_first_pass;
@@ -153,6 +158,7 @@ export function handOptionsFromConfig(cfg: HandConfig, opts: HandRetargeterOptio
     capsuleRadius: cfg.capsule_radius,
     penetrationMargin: cfg.penetration_margin,
     velocityLimits: cfg.velocity_limits,
+    velocityPlan: cfg.velocity_plan,
     freeFirstPass: cfg.free_first_pass,
     filter: cfg.filter ? { minCutoff: cfg.filter.min_cutoff, beta: cfg.filter.beta } : undefined,
     vectors: cfg.vectors,

@@ -25,6 +25,7 @@ import { discoverHand } from './discover.ts';
 import { measureHumanHand } from './human.ts';
 import { defaultHandConfigFile, handOptionsFromConfig, loadHandConfig, type HandConfig } from './config.ts';
 import { createHandRetargeter, type HandFrameStats, type HandRetargeter, type HandRetargeterOptions } from './retargeter.ts';
+import { planVelocities } from './plan.ts';
 
 export { discoverHand, FINGER_LANDMARKS, HUMAN_FINGERS } from './discover.ts';
 export type { HandModel, RobotFinger, HumanFinger, HandFrame, DiscoverOptions } from './discover.ts';
@@ -116,7 +117,9 @@ export function retargetHand(track: PoseTrack, robotIn: UrdfRobot | string, opts
   const cfg = typeof cfgIn === 'string' ? loadHandConfig(cfgIn) : cfgIn;
   const { config: _c, humanSide: _h, ...rest } = opts;
   const ropts = cfg ? handOptionsFromConfig(cfg, rest) : rest;
-  const hr = createHandRetargeter(kin, ropts);
+  // A velocity plan solves without the per-frame velocity box, then plans the clip within the limits.
+  const plan = !!ropts.velocityPlan && (ropts.velocityLimits ?? true);
+  const hr = createHandRetargeter(kin, plan ? { ...ropts, velocityLimits: false } : ropts);
   const side: Side = opts.humanSide ?? pickSide(track, hr.model.side);
   const lm = handLandmarks(track, side);
   if (!lm) throw new UserError(`the track has no ${side} hand landmarks (${side}_hand_wrist ... ${side}_hand_pinky_tip)`, track.source.file ?? 'track');
@@ -141,6 +144,17 @@ export function retargetHand(track: PoseTrack, robotIn: UrdfRobot | string, opts
     const ok = hr.solveFrame(lm.subarray(63 * t, 63 * t + 63), q, dt);
     if (ok) { solved++; accumulate(acc, hr.stats, ropts.pinchEnter ?? 0.03); }
     for (let d = 0; d < nq; d++) Q[t * nq + d] = q[d];
+  }
+  if (plan) {
+    planVelocities(Q, T, nq, hr.dofs, track.timestamps, kin.velocityLimit, kin.lower, kin.upper);
+    // The report's figures of the planned motion.
+    const iterations = acc.iterations;
+    Object.assign(acc, newAccumulator(nf), { iterations });
+    solved = 0;
+    for (let t = 0; t < T; t++) {
+      for (let d = 0; d < nq; d++) q[d] = Q[t * nq + d];
+      if (hr.measureFrame(lm.subarray(63 * t, 63 * t + 63), q)) { solved++; accumulate(acc, hr.stats, ropts.pinchEnter ?? 0.03); }
+    }
   }
   const seconds = (performance.now() - t0) / 1000;
 

@@ -98,6 +98,12 @@ export interface HandRetargeterOptions extends DiscoverOptions {
   /** Enforce velocity limits from the URDF as a per-frame box when solveFrame gets dt. Default true. */
   velocityLimits?: boolean;
   /**
+   * For retargetHand (a whole clip): solve every frame without the velocity box, then replace each joint's
+   * trajectory by its nearest one within the URDF velocity limits (plan.ts); the per-frame retargeter
+   * ignores it. Default false.
+   */
+  velocityPlan?: boolean;
+  /**
    * Solve every frame first without the penetration term, then with it from that result (as the first
    * frame always is): fingers may pass each other on the way to the target instead of stopping where
    * the previous frame's contact held them. About twice the iterations. Default false.
@@ -164,6 +170,8 @@ export interface HandRetargeter {
    * (s) enables the velocity-limit box. Returns false (q untouched) when needed landmarks are missing.
    */
   solveFrame(landmarks: ArrayLike<number>, q: Float64Array, dt?: number): boolean;
+  /** The frame's figures (stats) at a given configuration `q` without solving (e.g. after a velocity plan). */
+  measureFrame(landmarks: ArrayLike<number>, q: Float64Array): boolean;
   /** Set the human hand size (e.g. measured from a clip with measureHumanHand). */
   calibrate(size: HumanHandSize): void;
   /** Forget the previous frame (pinch states, smoothing): the next frame is solved as a first frame. */
@@ -266,7 +274,8 @@ export function createHandRetargeter(kin: Kinematics, opts: HandRetargeterOption
   /** One task's cost at the current evaluation (for the report, when it is left out of the solve). */
   const measure = (o: HandObjective): number => { state.costOnly = true; const c = o.accumulate(state); state.costOnly = false; return c; };
 
-  const solveFrame = (landmarks: ArrayLike<number>, q: Float64Array, dt?: number): boolean => {
+  /** The frame's landmarks along the robot palm axes: as given (hmRaw) and filtered (state.human). False when missing. */
+  const setHuman = (landmarks: ArrayLike<number>, dt: number | undefined, filtered: boolean): boolean => {
     if (!humanPalmCoords(landmarks, model.side, hc, opts.humanLateral)) {
       stats.valid = false;
       return false;
@@ -279,7 +288,7 @@ export function createHandRetargeter(kin: Kinematics, opts: HandRetargeterOption
       hr[3 * j + 1] = F[1] * a + N[1] * b + TS[1] * c;
       hr[3 * j + 2] = F[2] * a + N[2] * b + TS[2] * c;
     }
-    if (filter) {
+    if (filter && filtered) {
       if (first) filter.reset();
       filter.apply(hc, dt ?? 0);
     }
@@ -290,6 +299,11 @@ export function createHandRetargeter(kin: Kinematics, opts: HandRetargeterOption
       hm[3 * j + 1] = F[1] * a + N[1] * b + TS[1] * c;
       hm[3 * j + 2] = F[2] * a + N[2] * b + TS[2] * c;
     }
+    return true;
+  };
+
+  const solveFrame = (landmarks: ArrayLike<number>, q: Float64Array, dt?: number): boolean => {
+    if (!setHuman(landmarks, dt, true)) return false;
     // Box: position limits, and velocity limits around the previous frame.
     for (let a = 0; a < nd; a++) {
       const d = dofs[a];
@@ -372,7 +386,12 @@ export function createHandRetargeter(kin: Kinematics, opts: HandRetargeterOption
     for (let a = 0; a < nd; a++) q[dofs[a]] = state.q[dofs[a]];
     first = false;
 
-    // Stats at the solution.
+    frameStats(cost, it);
+    return true;
+  };
+
+  /** The report's figures of the frame at state.q (evaluated; human landmarks set). */
+  const frameStats = (cost: number, it: number): void => {
     if (!penIn) measure(penetration);
     stats.valid = true;
     stats.iterations = it;
@@ -405,6 +424,15 @@ export function createHandRetargeter(kin: Kinematics, opts: HandRetargeterOption
         stats.pinchTargetDist[i] = pinch.targetDist[i];
       }
     }
+  };
+
+  const measureFrame = (landmarks: ArrayLike<number>, q: Float64Array): boolean => {
+    if (!setHuman(landmarks, undefined, false)) return false;
+    state.q.set(q);
+    state.qPrev.set(q);
+    pinch.prepare(state);
+    for (const o of objectives) if (o !== pinch) o.prepare?.(state);
+    frameStats(evaluate(), 0);
     return true;
   };
 
@@ -418,6 +446,7 @@ export function createHandRetargeter(kin: Kinematics, opts: HandRetargeterOption
     stats,
     scale: scaleInfo,
     solveFrame,
+    measureFrame,
     calibrate,
     reset: () => { first = true; pinch.reset(); },
   };
