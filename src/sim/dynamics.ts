@@ -1,3 +1,43 @@
+/** Per frame and body (of geom.bodies): world centre of mass (3) and rotation of the top link (9). */
+function bodyFrames(ref: Reference, geom: RobotGeometry): { com: Float64Array; rot: Float64Array } {
+  const T = ref.T, L = geom.kin.nLinks, bodies = geom.bodies, nb = bodies.length;
+  const com = new Float64Array(T * nb * 3);
+  const rot = new Float64Array(T * nb * 9);
+  for (let t = 0; t < T; t++) {
+    for (let b = 0; b < nb; b++) {
+      const o = (t * L + bodies[b].top) * 12;
+      const P = ref.pose;
+      const c = bodies[b].com;
+      for (let r = 0; r < 3; r++) com[(t * nb + b) * 3 + r] = P[o + 3 * r] * c[0] + P[o + 3 * r + 1] * c[1] + P[o + 3 * r + 2] * c[2] + P[o + 9 + r];
+      for (let r = 0; r < 9; r++) rot[(t * nb + b) * 9 + r] = P[o + r];
+    }
+  }
+  return { com, rot };
+}
+
+/** Angular velocity per frame and body: w = vee(dR/dt R^T), dR/dt by central differences over +-k frames. */
+function angularVelocities(rot: Float64Array, T: number, nb: number, k: number, dt: number): Float64Array {
+  const omega = new Float64Array(T * nb * 3);
+  const W = new Float64Array(9);
+  for (let t = 0; t < T; t++) {
+    const a = Math.max(0, t - k), c = Math.min(T - 1, t + k);
+    const h = (c - a) * dt;
+    for (let b = 0; b < nb; b++) {
+      const Ra = (a * nb + b) * 9, Rc = (c * nb + b) * 9, R = (t * nb + b) * 9;
+      // W = (Rc - Ra)/h * R^T
+      for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) {
+        let s = 0;
+        for (let m = 0; m < 3; m++) s += (rot[Rc + 3 * i + m] - rot[Ra + 3 * i + m]) * rot[R + 3 * j + m];
+        W[3 * i + j] = s / h;
+      }
+      omega[(t * nb + b) * 3] = 0.5 * (W[7] - W[5]);
+      omega[(t * nb + b) * 3 + 1] = 0.5 * (W[2] - W[6]);
+      omega[(t * nb + b) * 3 + 2] = 0.5 * (W[3] - W[1]);
+    }
+  }
+  return omega;
+}
+
 /**
  * Inverse dynamics of a reference motion on the kinematic tree, with the contacts the motion implies.
  *
@@ -66,37 +106,11 @@ export function inverseDynamics(ref: Reference, geom: RobotGeometry, contacts: C
   const nb = bodies.length;
   const k = Math.max(1, Math.round(smoothSeconds / 2 / ref.dt));
   // COM positions and rotations per frame.
-  const com = new Float64Array(T * nb * 3);
-  const rot = new Float64Array(T * nb * 9);
-  for (let t = 0; t < T; t++) {
-    for (let b = 0; b < nb; b++) {
-      const o = (t * L + bodies[b].top) * 12;
-      const P = ref.pose;
-      const c = bodies[b].com;
-      for (let r = 0; r < 3; r++) com[(t * nb + b) * 3 + r] = P[o + 3 * r] * c[0] + P[o + 3 * r + 1] * c[1] + P[o + 3 * r + 2] * c[2] + P[o + 9 + r];
-      for (let r = 0; r < 9; r++) rot[(t * nb + b) * 9 + r] = P[o + r];
-    }
-  }
-  // Angular velocity per frame and body: w = vee(dR/dt R^T).
-  const omega = new Float64Array(T * nb * 3);
-  const W = new Float64Array(9);
+  // Each pass over the frames is a function of its own: V8 compiles a long-running loop while it runs (on-stack
+  // replacement), and a later loop in the same function, which has not run yet, would throw that code away.
+  const { com, rot } = bodyFrames(ref, geom);
+  const omega = angularVelocities(rot, T, nb, k, ref.dt);
   const Iw = new Float64Array(9);
-  for (let t = 0; t < T; t++) {
-    const a = Math.max(0, t - k), c = Math.min(T - 1, t + k);
-    const h = (c - a) * ref.dt;
-    for (let b = 0; b < nb; b++) {
-      const Ra = (a * nb + b) * 9, Rc = (c * nb + b) * 9, R = (t * nb + b) * 9;
-      // W = (Rc - Ra)/h * R^T
-      for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) {
-        let s = 0;
-        for (let m = 0; m < 3; m++) s += (rot[Rc + 3 * i + m] - rot[Ra + 3 * i + m]) * rot[R + 3 * j + m];
-        W[3 * i + j] = s / h;
-      }
-      omega[(t * nb + b) * 3] = 0.5 * (W[7] - W[5]);
-      omega[(t * nb + b) * 3 + 1] = 0.5 * (W[2] - W[6]);
-      omega[(t * nb + b) * 3 + 2] = 0.5 * (W[3] - W[1]);
-    }
-  }
   const tau = new Float64Array(T * nq);
   const wrench = new Float64Array(T * 6);
   const zmp = new Float64Array(T * 2).fill(NaN);
