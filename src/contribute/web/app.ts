@@ -256,7 +256,9 @@ async function useCamera(): Promise<void> {
     if (e.canTake() && video.readyState >= 2) {
       const now = performance.now() / 1000;
       const rec = state.recording ? state.rec : null;
-      submit(e, { video }, now - state.recStart, rec, (t) => {
+      // The camera's picture as a VideoFrame, handed to the engine (its pixels are read in the body worker).
+      const src = typeof VideoFrame === 'function' ? { frame: new VideoFrame(video, { timestamp: Math.round(now * 1e6) }), width: video.videoWidth, height: video.videoHeight } : { video };
+      submit(e, src, now - state.recStart, rec, (t) => {
         drawOverlay(t.row);
         if (rec && state.recording && rec === state.rec) {
           const secs = rec.n > 1 ? rec.times[rec.n - 1] - rec.times[0] : 0;
@@ -410,7 +412,7 @@ async function useFile(file: File): Promise<void> {
     renderChecks(evaluate(task(), rec.rows, rec.n, secs, false));
     $('rate').textContent = `${rec.n} frames, ${state.rate.toFixed(1)} frames/s`;
   };
-  const log = (how: string) => console.log(`file (${how}): ${rec.n} frames, body ${(rec.bodyMs / 1000).toFixed(2)} s + hands ${(rec.handMs / 1000).toFixed(2)} s in the trackers (${e.workers} workers), wall ${((performance.now() - start) / 1000).toFixed(2)} s`);
+  const log = (how: string) => console.log(`file (${how}): ${rec.n} frames, body ${(rec.bodyMs / 1000).toFixed(2)} s + hands ${(rec.handMs / 1000).toFixed(2)} s in the trackers, reading frames ${(rec.readMs / 1000).toFixed(2)} s (${e.workers} workers), wall ${((performance.now() - start) / 1000).toFixed(2)} s`);
   if (mp4 && config) {
     showPicture(true);
     for await (const { frame, time } of decodeFile(file, mp4, config)) {

@@ -37,6 +37,8 @@ export class Recording {
   /** Milliseconds spent in the body and hand trackers (summed over frames; they run side by side in workers). */
   bodyMs = 0;
   handMs = 0;
+  /** Milliseconds reading decoded frames' pixels (not counting copies the page made from a <video>). */
+  readMs = 0;
   readonly started = performance.now();
   /** When the last row came in (performance.now()). */
   lastAt = this.started;
@@ -63,6 +65,7 @@ export class Recording {
     this.rows.set(t.row, this.n * ROW);
     this.bodyMs += t.bodyMs;
     this.handMs += t.handMs;
+    this.readMs += t.readMs;
     this.times[this.n++] = t.time;
     this.lastAt = performance.now();
   }

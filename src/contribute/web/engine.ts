@@ -24,6 +24,8 @@ export interface Tracked {
   /** Milliseconds in the body and the hand trackers for this frame. */
   bodyMs: number;
   handMs: number;
+  /** Milliseconds reading a handed-over VideoFrame's pixels (0 when the page copied them). */
+  readMs: number;
 }
 
 export interface Runtime {
@@ -83,7 +85,8 @@ export class WorkerEngine implements Engine {
     const ch = new MessageChannel();
     const ready = Promise.all([e.expectReady(body), e.expectReady(hands)]);
     const canvas = picture.transferControlToOffscreen();
-    body.postMessage({ type: 'init', role: 'body', port: ch.port1, canvas } satisfies ToWorker, [ch.port1, canvas]);
+    const read = new URLSearchParams(location.search).get('read') === 'draw' ? 'draw' : 'copy';
+    body.postMessage({ type: 'init', role: 'body', port: ch.port1, canvas, read } satisfies ToWorker, [ch.port1, canvas]);
     hands.postMessage({ type: 'init', role: 'hands', port: ch.port2 } satisfies ToWorker, [ch.port2]);
     const [rt] = await ready;
     e.runtime = rt;
@@ -123,7 +126,7 @@ export class WorkerEngine implements Engine {
     if (!w) return;
     this.waiting.delete(d.seq);
     if (d.buf.byteLength === this.bufBytes) this.free.push(d.buf);
-    w.resolve({ row: d.row, time: w.time, width: w.width, height: w.height, bodyMs: d.bodyMs, handMs: d.handMs });
+    w.resolve({ row: d.row, time: w.time, width: w.width, height: w.height, bodyMs: d.bodyMs, handMs: d.handMs, readMs: d.readMs });
     this.wake();
   }
 
@@ -200,6 +203,7 @@ export class LocalEngine implements Engine {
 
   track(src: Source, time: number): Promise<Tracked> {
     let frame;
+    const r0 = performance.now();
     if ('video' in src) frame = this.grabber.grab(src.video, time);
     else {
       try {
@@ -211,6 +215,7 @@ export class LocalEngine implements Engine {
         src.frame.close();
       }
     }
+    const readMs = 'video' in src ? 0 : performance.now() - r0;
     this.pending++;
     const run = (async () => {
       try {
@@ -225,7 +230,7 @@ export class LocalEngine implements Engine {
         }
         const t1 = performance.now();
         if (this.parts.hands) await this.t.hands.process(frame, row, hints, bodyVisible);
-        return { row, time, width: frame.width, height: frame.height, bodyMs: t1 - t0, handMs: performance.now() - t1 };
+        return { row, time, width: frame.width, height: frame.height, bodyMs: t1 - t0, handMs: performance.now() - t1, readMs };
       } finally {
         this.pending--;
       }

@@ -25,44 +25,66 @@ declare const self: DedicatedWorkerGlobalScope;
 
 export type Parts = { body: boolean; hands: boolean };
 
+/**
+ * How the body worker reads a decoded VideoFrame's pixels: 'copy' (VideoFrame.copyTo converting to RGBA; the
+ * picture canvas is then drawn only for display, at most every 100 ms) or 'draw' (drawn into the picture canvas
+ * and read back with getImageData, every frame).
+ */
+export type ReadMode = 'copy' | 'draw';
+
 /** Page → body worker → hands worker. */
 export type ToWorker =
-  | { type: 'init'; role: 'body' | 'hands'; port: MessagePort; canvas?: OffscreenCanvas }
+  | { type: 'init'; role: 'body' | 'hands'; port: MessagePort; canvas?: OffscreenCanvas; read?: ReadMode }
   | { type: 'reset'; parts: Parts }
   /** Frame `seq`: its RGB24 pixels in `buf`, or to be read into `buf` from `frame` (a decoded VideoFrame). */
   | { type: 'frame'; seq: number; time: number; width: number; height: number; buf: ArrayBuffer; frame?: VideoFrame };
 
 /** Body worker → hands worker: the frame with its body row. */
-type ToHands = Extract<ToWorker, { type: 'reset' }> | { type: 'frame'; seq: number; time: number; width: number; height: number; buf: ArrayBuffer; row: Float32Array; hints: [Roi | null, Roi | null] | null; bodyVisible: boolean; bodyMs: number };
+type ToHands = Extract<ToWorker, { type: 'reset' }> | { type: 'frame'; seq: number; time: number; width: number; height: number; buf: ArrayBuffer; row: Float32Array; hints: [Roi | null, Roi | null] | null; bodyVisible: boolean; bodyMs: number; readMs: number };
 
 /** Workers → page. */
 export type FromWorker =
   | { type: 'ready'; role: 'body' | 'hands'; runtime: { backend: string; simd: boolean; threads: boolean; isolated: boolean } }
-  | { type: 'row'; seq: number; buf: ArrayBuffer; row: Float32Array; bodyMs: number; handMs: number }
+  | { type: 'row'; seq: number; buf: ArrayBuffer; row: Float32Array; bodyMs: number; handMs: number; readMs: number }
   | { type: 'error'; seq: number; message: string };
 
 let role: 'body' | 'hands' | null = null;
 let port: MessagePort;
 let canvas: OffscreenCanvas | null = null;
 let ctx: OffscreenCanvasRenderingContext2D | null = null;
+let read: ReadMode = 'draw';
+let rgba = new Uint8Array(0);
+let shownAt = -Infinity;
 let parts: Parts = { body: true, hands: true };
 let body: BodyTracker | null = null;
 let hands: HandTracker | null = null;
 
-/** The decoded picture → RGB24 in `dest`, drawn into the page's picture canvas (so the page shows it too). */
-function readFrame(frame: VideoFrame, width: number, height: number, dest: Uint8Array): void {
+/** The decoded picture → RGB24 in `dest`; drawn into the page's picture canvas (so the page shows it too). */
+async function readFrame(frame: VideoFrame, width: number, height: number, dest: Uint8Array): Promise<void> {
   const c = (canvas ??= new OffscreenCanvas(width, height));
   if (!ctx || c.width !== width || c.height !== height) {
     c.width = width;
     c.height = height;
-    ctx = c.getContext('2d', { willReadFrequently: true }) as OffscreenCanvasRenderingContext2D;
+    ctx = c.getContext('2d', { willReadFrequently: read === 'draw' }) as OffscreenCanvasRenderingContext2D;
   }
-  ctx.drawImage(frame, 0, 0, width, height);
-  const rgba = ctx.getImageData(0, 0, width, height).data;
-  for (let i = 0, j = 0; i < rgba.length; i += 4, j += 3) {
-    dest[j] = rgba[i];
-    dest[j + 1] = rgba[i + 1];
-    dest[j + 2] = rgba[i + 2];
+  let src: Uint8Array | Uint8ClampedArray;
+  if (read === 'copy') {
+    if (rgba.length !== width * height * 4) rgba = new Uint8Array(width * height * 4);
+    await frame.copyTo(rgba, { format: 'RGBA', colorSpace: 'srgb' } as VideoFrameCopyToOptions);
+    src = rgba;
+    const now = performance.now();
+    if (now - shownAt >= 100) {
+      shownAt = now;
+      ctx.drawImage(frame, 0, 0, width, height);
+    }
+  } else {
+    ctx.drawImage(frame, 0, 0, width, height);
+    src = ctx.getImageData(0, 0, width, height).data;
+  }
+  for (let i = 0, j = 0; i < src.length; i += 4, j += 3) {
+    dest[j] = src[i];
+    dest[j + 1] = src[i + 1];
+    dest[j + 2] = src[i + 2];
   }
 }
 
@@ -71,6 +93,7 @@ async function handle(m: ToWorker | ToHands): Promise<void> {
     role = m.role;
     port = m.port;
     canvas = m.canvas ?? null;
+    read = m.read ?? 'draw';
     wasmThreads.count = 1;
     if (role === 'body') body = await BodyTracker.create({ model: 'full' });
     else {
@@ -91,9 +114,10 @@ async function handle(m: ToWorker | ToHands): Promise<void> {
   try {
     if (role === 'body') {
       const f = (m as Extract<ToWorker, { type: 'frame' }>).frame;
+      const r0 = performance.now();
       if (f) {
         try {
-          readFrame(f, m.width, m.height, frame.data);
+          await readFrame(f, m.width, m.height, frame.data);
         } finally {
           f.close();
         }
@@ -101,20 +125,21 @@ async function handle(m: ToWorker | ToHands): Promise<void> {
       const row = new Float32Array(ROW);
       clearRow(row);
       const t0 = performance.now();
+      const readMs = t0 - r0;
       let bodyVisible = false;
       let hints: [Roi | null, Roi | null] | null = null;
       if (parts.body) {
         bodyVisible = (await body!.process(frame, row)) > 0;
         hints = [body!.handHints[0], body!.handHints[1]];
       }
-      const msg: ToHands = { type: 'frame', seq: m.seq, time: m.time, width: m.width, height: m.height, buf: m.buf, row, hints, bodyVisible, bodyMs: performance.now() - t0 };
+      const msg: ToHands = { type: 'frame', seq: m.seq, time: m.time, width: m.width, height: m.height, buf: m.buf, row, hints, bodyVisible, bodyMs: performance.now() - t0, readMs };
       port.postMessage(msg, [row.buffer, m.buf]);
       return;
     }
     const h = m as Extract<ToHands, { type: 'frame' }>;
     const t0 = performance.now();
     if (parts.hands) await hands!.process(frame, h.row, h.hints, h.bodyVisible);
-    self.postMessage({ type: 'row', seq: h.seq, buf: h.buf, row: h.row, bodyMs: h.bodyMs, handMs: performance.now() - t0 } satisfies FromWorker, [h.row.buffer, h.buf]);
+    self.postMessage({ type: 'row', seq: h.seq, buf: h.buf, row: h.row, bodyMs: h.bodyMs, handMs: performance.now() - t0, readMs: h.readMs } satisfies FromWorker, [h.row.buffer, h.buf]);
   } catch (err) {
     self.postMessage({ type: 'error', seq: m.seq, message: (err as Error).message || String(err) } satisfies FromWorker);
   }
