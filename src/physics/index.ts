@@ -386,6 +386,19 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
   let diverged = -1, stoppedAt = -1;
   const V = cfg.verdict;
   const rootTop = 0;
+  // PHYS_DEBUG=<frame>: per-frame diagnostics from that frame on (the controller prints its task errors too).
+  const debugFrom = process.env.PHYS_DEBUG ? Number(process.env.PHYS_DEBUG) : -1;
+  const debugLine = (f: number): void => {
+    const P = plant.linkPoses(), fix = (v: number) => v.toFixed(3);
+    const worst = Array.from(state.q, (v, d) => [v - tref.q[f * nq + d], d] as const).sort((a, b) => Math.abs(b[0]) - Math.abs(a[0])).slice(0, 4);
+    console.log(f, 'z', fix(state.rootPos[2]), 'trefz', fix(tref.rootPos[3 * f + 2]),
+      'simxy', fix(state.rootPos[0]), fix(state.rootPos[1]), 'trefxy', fix(tref.rootPos[3 * f]), fix(tref.rootPos[3 * f + 1]),
+      'jerr', worst.map(([e, d]) => `${kin.dofNames[d].replace('_joint', '')}:${e.toFixed(2)}`).join(' '),
+      'footz', footSpecs.map((fs, i) => fix(P[12 * fs.link + 11] - footTr[i].pos[3 * f + 2])).join(','),
+      'st', Array.from(target.stance).join(''), 'ct', footSpecs.map((_, i) => +ctrl.inContact(i)).join(''),
+      'fz', ctrl.normalForce.toFixed(0), 'sat', ctrl.saturated,
+      'com', Array.from(target.com, fix).join(' '), 'simcom', Array.from(ctrl.com, fix).join(' '));
+  };
   const fallen = (f: number): boolean => {
     // Root below a fraction of its reference height, or tilted beyond the limit from the reference's.
     const P = plant.linkPoses(), o = 12 * rootTop, r = (f * L + rootTop) * 12;
@@ -421,7 +434,7 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
           target.comAcc[c] = plan.acc[3 * f + c] * (1 - u) + plan.acc[3 * f + 3 + c] * u;
         }
         plant.read(state);
-        ctrl.debug = !!process.env.PHYS_DEBUG && f >= Number(process.env.PHYS_DEBUG) && f < Number(process.env.PHYS_DEBUG) + 20;
+        ctrl.debug = debugFrom >= 0 && f >= debugFrom && f < debugFrom + 20;
         ctrl.compute(state, target);
         cmd.tau.set(ctrl.tau);
         if (ctrl.saturated) {
@@ -450,7 +463,7 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
         if (floating && fallen(f + 1)) { stoppedAt = f + 1; break; }
       }
     }
-    if (process.env.PHYS_DEBUG && f >= Number(process.env.PHYS_DEBUG) && f < Number(process.env.PHYS_DEBUG) + 100 && f % 4 === 0) console.log(f, 'z', state.rootPos[2].toFixed(3), 'trefz', tref.rootPos[3 * f + 2].toFixed(3), 'simxy', state.rootPos[0].toFixed(3), state.rootPos[1].toFixed(3), 'trefxy', tref.rootPos[3 * f].toFixed(3), tref.rootPos[3 * f + 1].toFixed(3), 'jerr', Array.from(state.q).map((v, d) => [v - tref.q[f * nq + d], d] as const).sort((a, b) => Math.abs(b[0]) - Math.abs(a[0])).slice(0, 4).map(([e, d]) => kin.dofNames[d].replace('_joint', '') + ':' + e.toFixed(2)).join(' '), 'footz', footSpecs.map((fs, i) => { const P = plant.linkPoses(); return (P[12 * fs.link + 11] - footTr[i].pos[3 * f + 2]).toFixed(3); }).join(','), 'st', Array.from(target.stance).join(''), 'ct', [0, 1].map((i) => +ctrl.inContact(i)).join(''), 'fz', ctrl.normalForce.toFixed(0), 'sat', ctrl.saturated, 'com', Array.from(target.com).map((v) => v.toFixed(3)).join(' '), 'simcom', Array.from(ctrl.com).map((v) => v.toFixed(3)).join(' '));
+    if (debugFrom >= 0 && f >= debugFrom && f < debugFrom + 100 && f % 4 === 0) debugLine(f);
   }
   if (stoppedAt >= 0) {
     for (let f = stoppedAt + 1; f < T; f++) { outQ.copyWithin(f * nq, stoppedAt * nq, stoppedAt * nq + nq); outPos.copyWithin(3 * f, 3 * stoppedAt, 3 * stoppedAt + 3); outQuat.copyWithin(4 * f, 4 * stoppedAt, 4 * stoppedAt + 4); }
