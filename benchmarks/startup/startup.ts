@@ -6,9 +6,9 @@
  *
  *   npx tsx benchmarks/startup/startup.ts [--runs 7] [--baseline DIR ...] [--validate motion.npz --robot urdf]
  *
- * Commands timed: `--help`, `robot --help` (one command module loaded, yargs renders its help) and, with
- * --validate, `validate <motion> --robot <urdf> --json` (give it a clip of 2 frames: that is the command's fixed
- * cost). A baseline DIR is another checkout with its own dist/ built (`node bin/build.mjs`) and node_modules.
+ * Commands timed: `--help`, `robot --help` (one command module loaded, yargs renders its help), with --robot
+ * `robot inspect <urdf>` (a command that reads a URDF and prints), and with --validate as well
+ * `validate <motion> --robot <urdf> --json` (give it a clip of 2 frames: that is the command's fixed cost). A baseline DIR is another checkout with its own dist/ built (`node bin/build.mjs`) and node_modules.
  * Prints a markdown table (median [min–max]) and the load average before and after.
  */
 import { spawnSync } from 'node:child_process';
@@ -27,6 +27,7 @@ const commands: { label: string; argv: (root: string) => string[] }[] = [
   { label: '`reel2real --help`', argv: (root) => [path.join(root, 'bin', 'reel2real.js'), '--help'] },
   { label: '`reel2real robot --help`', argv: (root) => [path.join(root, 'bin', 'reel2real.js'), 'robot', '--help'] },
 ];
+if (robot) commands.push({ label: `\`reel2real robot inspect ${path.basename(robot)}\``, argv: (root) => [path.join(root, 'bin', 'reel2real.js'), 'robot', 'inspect', robot] });
 if (motion && robot) commands.push({ label: `\`reel2real validate ${path.basename(motion)} --robot ${path.basename(robot)} --json\``, argv: (root) => [path.join(root, 'bin', 'reel2real.js'), 'validate', motion, '--robot', robot, '--json'] });
 
 const times = new Map<string, { wall: number[]; cpu: number[] }>();
