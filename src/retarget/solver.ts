@@ -256,9 +256,9 @@ export class IkSolver {
         this.slack.fill(this.limits[k].slack ?? 0, nl, nl + n);
         nl += n;
       }
-      // Past a limit: a step that moves back is taken even if the tasks' cost rises.
+      // Past a limit (a row with b < 0): a step that lowers the violation is taken even if the tasks' cost rises.
       let v0 = 0;
-      for (let k = 0; k < this.limits.length; k++) v0 = Math.max(v0, this.limits[k].violation(s));
+      for (let r = 0; r < nl; r++) if (this.b[r] < 0) { v0 = 0; for (let k = 0; k < this.limits.length; k++) v0 = Math.max(v0, this.limits[k].violation(s)); break; }
       for (let tries = 0; tries < 5; tries++) {
         H.set(this.Hs);
         for (let i = 0; i < nv; i++) H[i * nv + i] += lambda * (1 + this.Hs[i * nv + i]);

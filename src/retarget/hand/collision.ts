@@ -129,6 +129,9 @@ function fitPoints(pts: ArrayLike<number>): Proxy | null {
   return best;
 }
 
+/** Proxies fitted to meshes, by file, scale and placement (set-up cost: loading and fitting a mesh). */
+const meshProxies = new Map<string, Proxy | null>();
+
 function proxyOf(g: Geometry, origin: Origin): Proxy | null {
   const { R, t } = originRT(origin);
   switch (g.kind) {
@@ -137,11 +140,15 @@ function proxyOf(g: Geometry, origin: Origin): Proxy | null {
     case 'cylinder': return { R, c: t, h: [g.radius, g.radius, g.length / 2], r: 0 };
     case 'capsule': return { R, c: t, h: [0, 0, g.length / 2], r: g.radius };
     case 'mesh': {
+      const key = `${g.file}|${g.scale.join(',')}|${origin.xyz.join(',')}|${origin.rpy.join(',')}`;
+      if (meshProxies.has(key)) return meshProxies.get(key)!;
       let p: Float32Array | Float64Array;
       try { p = loadMesh(g.file, g.scale).positions; } catch { return null; }
       const w = new Float64Array(p.length);
       for (let i = 0; i < p.length; i += 3) for (let k = 0; k < 3; k++) w[i + k] = R[3 * k] * p[i] + R[3 * k + 1] * p[i + 1] + R[3 * k + 2] * p[i + 2] + t[k];
-      return fitPoints(w);
+      const fit = fitPoints(w);
+      meshProxies.set(key, fit);
+      return fit;
     }
   }
 }
