@@ -3,8 +3,11 @@
  * ../shared/data/hands/<hand>/dex_retargeting_configs/, the mean over frames and target vectors of
  * |robot (task link − origin link) − scaling_factor × human (landmark j1 − landmark j0)|, in mm, with
  * the robot at the URDF root frame and the human keypoints as stored (MANO wrist frame,
- * keypoints/dex_retargeting_human_joint_right.json). reel2real's motion comes from `retargetHand` on the
- * same keypoints (no dex config). Also frames/s of the solve (one warm-up, then `--passes`).
+ * keypoints/dex_retargeting_human_joint_right.json). reel2real's motions come from `retargetHand` on the
+ * same keypoints (its own hand configs), with its collision limit and without (`collision: false`). Also:
+ * thumb–finger tip distance and distal surface gap in human pinches, velocity-limit violations, frames with
+ * contact on the URDF collision geometry by `validate`'s check, frames with collision-proxy overlap, and
+ * frames/s of the whole retargetHand call (one warm-up, then `--passes`, interleaved between the two).
  *
  * dex-retargeting itself is run on the same keypoints and configs when its source is given
  * (`--dex-src DIR`, the directory holding its `dex_retargeting` package, e.g. `src/` of a checkout;
