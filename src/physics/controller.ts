@@ -620,9 +620,9 @@ export class WholeBodyController {
       }
       this.accumulate(TA, Tb, Tw, rows, nx);
     }
-    // Small torques: rows tau / effort -> 0.
+    // Small torques: rows tau / effort -> 0 (reg_tau 0: none).
     const eff = this.effort;
-    for (let d = 0; d < nq; d++) {
+    for (let d = 0; d < nq && ctx.gains.regTau > 0; d++) {
       const ar = 0;
       for (let j = 0; j < nx; j++) TA[ar + j] = T[d * ld + j] / eff[d];
       Tb[0] = -t0[d] / eff[d];

@@ -1,7 +1,7 @@
 /**
  * The Rapier plant (plant.ts): a multibody world (world.ts). Loaded only when the Rapier engine is asked for.
  *
- * The JS bindings give multibody joints no motors and no limits, so every step the total joint torque
+ * The JS bindings give multibody joints no motors and no limits (opts.jointStops adds stops as torques, below), so every step the total joint torque
  * (feed-forward + PD on the measured joint state, capped at the URDF effort) is applied as an equal and
  * opposite torque pair (a force pair for prismatic joints) on the child and parent bodies: PD is explicit
  * here (keep dt <= 2 ms with stiff gains). A base wrench is a force at the root origin and a torque, applied
@@ -47,6 +47,10 @@ export class RapierPlant implements Plant {
   private readonly torque: Float64Array;
   private readonly force: Float64Array;
   private readonly comLocal: Float64Array; // body COM in the body frame
+  /** Joint stops (opts.jointStops): natural frequency (rad/s; 0 = none) and each dof's own inertia M_ii at reset. */
+  private readonly stopW: number;
+  private readonly stopInertia: Float64Array;
+  private readonly stopTau: Float64Array;
   private readonly linkQuat0 = new Float64Array(4); // body -> root link rotation
   private readonly vec = { x: 0, y: 0, z: 0 };
   private readonly contactView = { count: 0, points: new Float64Array(0), impulses: new Float64Array(0) };
@@ -80,6 +84,9 @@ export class RapierPlant implements Plant {
     this.appliedTau = new Float64Array(nq);
     this.torque = new Float64Array(3 * nb); this.force = new Float64Array(3 * nb);
     this.comLocal = new Float64Array(3 * nb);
+    this.stopW = opts.jointStops ? 2 * Math.PI * (opts.jointStopHz ?? 30) : 0;
+    this.stopInertia = new Float64Array(nq);
+    this.stopTau = new Float64Array(nq);
   }
 
   reset(s: PlantState): void {
@@ -104,6 +111,10 @@ export class RapierPlant implements Plant {
     if (!o.fixedBase) for (let k = 0; k < 3; k++) { h.u[k] = s.rootVel[k]; h.u[3 + k] = s.rootAngVel[k]; }
     for (let d = 0; d < this.nq; d++) h.u[h.c0 + d] = s.qd[d];
     h.prepare();
+    if (this.stopW > 0) {
+      const M = h.massMatrix(), n = h.n;
+      for (let d = 0; d < this.nq; d++) this.stopInertia[d] = M[(h.c0 + d) * n + h.c0 + d];
+    }
     const v = this.vec;
     for (let b = 0; b < nb; b++) {
       if (b === 0 && o.fixedBase) continue;
@@ -176,10 +187,26 @@ export class RapierPlant implements Plant {
     this.saturated = commandTorque(cmd, this.q, this.qd, kin.effortLimit, this.appliedTau, this.kpI, this.kdI);
     const { torque, force, bq } = this;
     torque.fill(0); force.fill(0);
+    // Joint stops at the URDF limits (the bindings give multibody joints no limits): beyond a limit, or about to pass
+    // it this step, a one-sided spring-damper on the joint's own inertia, as the articulated plant's (explicit here).
+    const stop = this.stopTau;
+    if (this.stopW > 0) {
+      const w = this.stopW, lo = kin.lower, hi = kin.upper, dt = this.dt;
+      for (let d = 0; d < this.nq; d++) {
+        const q = this.q[d], qd = this.qd[d], qn = q + dt * qd;
+        let t = 0;
+        if (qn > hi[d] || qn < lo[d]) {
+          const e = qn > hi[d] ? Math.max(0, q - hi[d]) : Math.min(0, q - lo[d]);
+          const m = this.stopInertia[d];
+          t = -m * w * w * e - 2 * m * w * qd;
+        }
+        stop[d] = t;
+      }
+    }
     const fixedRoot = this.fixedBase;
     for (const j of sim.joints) {
       // A mimic joint carries its leader's torque scaled by the multiplier (the same generalised force).
-      const t = j.mult * this.appliedTau[j.dof];
+      const t = j.mult * (this.appliedTau[j.dof] + (this.stopW > 0 ? stop[j.dof] : 0));
       rotate(bq, j.parent, j.axis[0], j.axis[1], j.axis[2]);
       const arr = j.prismatic ? force : torque;
       arr[3 * j.child] += t * rx; arr[3 * j.child + 1] += t * ry; arr[3 * j.child + 2] += t * rz;

@@ -89,9 +89,10 @@ export interface PlantOptions {
   contactIterations?: number;
   /** Articulated: a sweep changing no contact impulse by more than this (N s) ends the solve (default 1e-6 m g dt). */
   contactTolerance?: number;
-  /** Articulated: joint stops at the URDF position limits (default off; see ArticulatedOptions.jointStops). */
+  /** Joint stops at the URDF position limits (default off; see ArticulatedOptions.jointStops; the Rapier plant adds
+   *  the same one-sided spring-damper explicitly, on each joint's inertia at reset). */
   jointStops?: boolean;
-  /** Articulated: natural frequency of the joint stops (Hz; default 30). */
+  /** Natural frequency of the joint stops (Hz; default 30). */
   jointStopHz?: number;
   /** Rapier: solver iterations (default 4). */
   solverIterations?: number;

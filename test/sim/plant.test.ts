@@ -157,3 +157,27 @@ describe('plant (r2r_humanoid)', () => {
     });
   }
 });
+
+describe('joint stops on both engines (PlantOptions.jointStops)', () => {
+  // Rapier's multibody bindings have no joint limits; the Rapier plant adds the same one-sided stop as the articulated
+  // one, so a controller cannot drive a joint through its range on one engine and not on the other.
+  it.each(['articulated', 'rapier'] as const)('%s: a joint driven at full effort against its limit stops there with stops on, and runs past without', async (engine) => {
+    const kin = geom.kin;
+    const d = kin.dofNames.findIndex((_, i) => Number.isFinite(kin.upper[i]) && kin.upper[i] - kin.lower[i] < 3 && kin.upper[i] > 0.1);
+    expect(d).toBeGreaterThanOrEqual(0);
+    const effort = Number.isFinite(kin.effortLimit[d]) && kin.effortLimit[d] > 0 ? kin.effortLimit[d] : 50;
+    const run = async (stops: boolean): Promise<number> => {
+      const plant = await createPlant(geom, { engine, dt: 0.002, fixedBase: true, friction: 0.9, gravity: 0, jointStops: stops, jointStopHz: 60 });
+      plant.reset(standing(plant.nq, 1));
+      const s = makePlantState(plant.nq);
+      const cmd = { tau: new Float64Array(plant.nq) };
+      cmd.tau[d] = effort;
+      let worst = -Infinity;
+      for (let i = 0; i < 500; i++) { plant.step(cmd); plant.read(s); worst = Math.max(worst, s.q[d]); }
+      plant.dispose();
+      return worst - kin.upper[d];
+    };
+    expect(await run(false)).toBeGreaterThan(0.3);
+    expect(await run(true)).toBeLessThan(0.03);
+  });
+});
