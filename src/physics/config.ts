@@ -14,7 +14,7 @@ export interface PhysicsConfig {
     posture: PdYaml & { feedforward: number; leg_factor: number }; base: PdYaml; stance_foot: PdYaml; swing_foot: PdYaml; hand: PdYaml; com_xy: PdYaml; com_z: PdYaml;
     step_adjust: { gain: number; max: number };
   };
-  com: { zmp_margin: number; smoothing: number };
+  com: { zmp_margin: number; smoothing: number; ankle_reach: boolean };
   rebalance: { enabled: boolean; presmooth: number; rounds: number; ik_period: number; ik_iters: number; margin: number; smoothing: number; weights: { foot: number; com: number; hand: number; root: number; posture: number; smooth: number } };
   contacts: { contact_height: number; foot_tolerance: number; hover: { height: number; speed: number; min_duration: number } };
   verdict: {

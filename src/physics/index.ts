@@ -154,14 +154,47 @@ function referenceCom(ref: Reference, geom: RobotGeometry): Float64Array {
   return out;
 }
 
-/** Per frame the convex hull (x, y, ccw) of the stance feet's sole corners in the reference's pose; empty in flight. */
-function stancePolygons(ref: Reference, kin: Kinematics, feet: FootSpec[], stance: Uint8Array): Float64Array[] {
+/**
+ * A foot's sole corners clipped to where its ankle's effort can hold the centre of pressure: with the foot carrying
+ * `share` of the weight m g, the CoP is at most effort / (share m g) from the ankle pitch axis (forward, backward) and
+ * from the ankle roll axis (sideways; no roll joint: no clip). Axes found from the foot link up at the zero pose.
+ */
+export function ankleReachCorners(kin: Kinematics, foot: FootSpec, weight: number, share: number): Float64Array {
+  kin.fk(new Float64Array(kin.nq));
+  const P = kin.pose, fo = 12 * foot.link;
+  let pitch: { x: number; eff: number } | null = null, roll: { y: number; eff: number } | null = null;
+  for (let l = foot.link, depth = 0; l > 0 && depth < 4; l = kin.linkParent[l], depth++) {
+    const d = kin.linkDof(l), j = kin.linkJoint[l];
+    if (d < 0 || !j) continue;
+    const o = 12 * l, a = j.axis;
+    const ax = P[o] * a[0] + P[o + 1] * a[1] + P[o + 2] * a[2], ay = P[o + 3] * a[0] + P[o + 4] * a[1] + P[o + 5] * a[2];
+    // Joint position in the foot frame: R_f^T (p - o_f).
+    const dx = P[o + 9] - P[fo + 9], dy = P[o + 10] - P[fo + 10], dz = P[o + 11] - P[fo + 11];
+    const fx = P[fo] * dx + P[fo + 3] * dy + P[fo + 6] * dz, fy = P[fo + 1] * dx + P[fo + 4] * dy + P[fo + 7] * dz;
+    const eff = kin.effortLimit[d];
+    if (!(eff > 0) || !Number.isFinite(eff)) continue;
+    if (!pitch && Math.abs(ay) > 0.7) pitch = { x: fx, eff };
+    else if (!roll && Math.abs(ax) > 0.7) roll = { y: fy, eff };
+  }
+  const out = Float64Array.from(foot.corners);
+  for (let k = 0; k < 4; k++) {
+    if (pitch) { const r = pitch.eff / (share * weight); out[3 * k] = Math.min(pitch.x + r, Math.max(pitch.x - r, out[3 * k])); }
+    if (roll) { const r = roll.eff / (share * weight); out[3 * k + 1] = Math.min(roll.y + r, Math.max(roll.y - r, out[3 * k + 1])); }
+  }
+  return out;
+}
+
+/** Per frame the convex hull (x, y, ccw) of the stance feet's sole corners in the reference's pose; empty in flight.
+ *  `two`: the corners to use when two feet are in stance (default the same). */
+function stancePolygons(ref: Reference, kin: Kinematics, feet: FootSpec[], stance: Uint8Array, two: FootSpec[] = feet): Float64Array[] {
   const L = kin.nLinks, nF = feet.length, out: Float64Array[] = [];
   for (let t = 0; t < ref.T; t++) {
     const pts: number[] = [];
+    let k = 0;
+    for (let f = 0; f < nF; f++) k += stance[t * nF + f];
     for (let f = 0; f < nF; f++) {
       if (!stance[t * nF + f]) continue;
-      const o = (t * L + feet[f].link) * 12, P = ref.pose, c = feet[f].corners;
+      const o = (t * L + feet[f].link) * 12, P = ref.pose, c = (k >= 2 ? two : feet)[f].corners;
       for (let k = 0; k < 4; k++) {
         const x = c[3 * k], y = c[3 * k + 1], z = c[3 * k + 2];
         pts.push(P[o] * x + P[o + 1] * y + P[o + 2] * z + P[o + 9], P[o + 3] * x + P[o + 4] * y + P[o + 5] * z + P[o + 10]);
@@ -324,7 +357,12 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
   const comRef = floating ? referenceCom(ref, geom) : new Float64Array(3 * T);
   // Support per frame from the stance as decided above (hovering feet put down included): the sole corners of the
   // stance feet in the reference's pose.
-  const support = contacts ? stancePolygons(ref, kin, footSpecs, stance) : [];
+  // With com.ankle_reach the planned ZMP also stays where the ankles' effort can hold the centre of pressure.
+  const weight = geom.bodies.reduce((a, b) => a + b.mass, 0) * cfg.sim.gravity;
+  const reach = cfg.com.ankle_reach && floating
+    ? ([1, 0.5] as const).map((share) => footSpecs.map((f) => ({ link: f.link, corners: ankleReachCorners(kin, f, weight, share) }))) as [FootSpec[], FootSpec[]]
+    : null;
+  const support = contacts ? stancePolygons(ref, kin, reach ? reach[0] : footSpecs, stance, reach ? reach[1] : footSpecs) : [];
   let plan: ComPlan | null = contacts
     ? planCom(comRef, T, ref.dt, cfg.sim.gravity, support, cfg.com.zmp_margin, Math.max(1, Math.round(cfg.com.smoothing / ref.dt)))
     : null;
@@ -336,7 +374,7 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
   if (contacts && plan && cfg.rebalance.enabled) {
     const rb = cfg.rebalance;
     balanced = rebalance(smoothReference(ref, kin, rb.presmooth), geom, footSpecs, stance, hands.map((h) => h.link), plan.com, cfg.sim.gravity,
-      { rounds: rb.rounds, ikPeriod: rb.ik_period, ikIters: rb.ik_iters, margin: rb.margin, smoothing: rb.smoothing, weights: rb.weights });
+      { rounds: rb.rounds, ikPeriod: rb.ik_period, ikIters: rb.ik_iters, margin: rb.margin, smoothing: rb.smoothing, weights: rb.weights, ...(reach ? { supportFeet: reach } : {}) });
     tref = balanced.ref;
     const vel = new Float64Array(3 * T), acc = new Float64Array(3 * T);
     firstDiff(balanced.com, T, ref.dt, vel);

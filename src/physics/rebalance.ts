@@ -43,6 +43,9 @@ export interface RebalanceSettings {
   smoothing: number;
   /** smooth: the joint correction (balanced minus retarget) held close to the previous solved frame's. */
   weights: { foot: number; com: number; hand: number; root: number; posture: number; smooth: number };
+  /** The support the ZMP is held in, when smaller than the soles: the feet's corners for one foot in stance and for
+   *  two (e.g. clipped to where the ankles' effort can hold the centre of pressure). Default: the soles. */
+  supportFeet?: [RebalanceFoot[], RebalanceFoot[]];
 }
 
 export interface RebalanceFoot { link: number; corners: Float64Array }
@@ -160,13 +163,19 @@ export function rebalance(
   const kin = geom.kin, nq = kin.nq, T = ref.T, L = kin.nLinks, nF = feet.length;
   // Each foot's corners at the zero pose, rotated into the world (relative to the link origin).
   kin.fk(new Float64Array(nq));
-  const flat = feet.map((f) => {
+  const flatOf = (fs: RebalanceFoot[]) => fs.map((f) => {
     const o = 12 * f.link, P = kin.pose, c = f.corners, r = new Float64Array(12);
     for (let k = 0; k < 4; k++) for (let a = 0; a < 3; a++) r[3 * k + a] = P[o + 3 * a] * c[3 * k] + P[o + 3 * a + 1] * c[3 * k + 1] + P[o + 3 * a + 2] * c[3 * k + 2];
     return r;
   });
+  const flat = flatOf(feet);
   const footTargets = pinFeet(ref, L, feet, flat, stance);
-  const polygons = supportPolygons(T, nF, footTargets, stance);
+  let polygons = supportPolygons(T, nF, footTargets, stance);
+  if (s.supportFeet) {
+    // The same pins, the smaller corners: one foot's reach in single support, the two-foot reach otherwise.
+    const [one, two] = s.supportFeet.map((sf) => supportPolygons(T, nF, pinFeet(ref, L, sf, flatOf(sf), stance), stance));
+    polygons = polygons.map((_, t) => { let k = 0; for (let i = 0; i < nF; i++) k += stance[t * nF + i]; return k >= 2 ? two[t] : one[t]; });
+  }
 
   // IK tasks.
   const w = s.weights;

@@ -149,3 +149,26 @@ describeShared('physics stage on a real walk (H1)', [H1, WALK], () => {
     expect((await checkFeasibility(motion, robot, { mode: 'both' })).feasible).toBe(true);
   });
 });
+
+describeShared('ankle reach (com.ankle_reach) on a real robot', ['robots/booster_t1/T1_serial.urdf'], () => {
+  it('clips a sole to effort / (share m g) about the ankle pitch axis, and leaves a sole already inside alone', async () => {
+    const { ankleReachCorners } = await import('../../src/physics/index.ts');
+    const robot = loadUrdf(shared('robots/booster_t1/T1_serial.urdf'));
+    const kin = new Kinematics(robot);
+    const pitchDof = kin.dofNames.indexOf('Left_Ankle_Pitch');
+    expect(pitchDof).toBeGreaterThanOrEqual(0);
+    const foot = kin.linkIndex('left_foot_link'); // below Left_Ankle_Pitch and Left_Ankle_Roll
+    expect(foot).toBeGreaterThan(0);
+    const wide = new Float64Array([-0.5, -0.5, 0, 0.5, -0.5, 0, 0.5, 0.5, 0, -0.5, 0.5, 0]);
+    const weight = 31.6 * 9.81, eff = kin.effortLimit[pitchDof];
+    const span = (c: Float64Array) => Math.max(c[0], c[3], c[6], c[9]) - Math.min(c[0], c[3], c[6], c[9]);
+    const one = ankleReachCorners(kin, { link: foot, corners: wide }, weight, 1);
+    const two = ankleReachCorners(kin, { link: foot, corners: wide }, weight, 0.5);
+    expect(span(one)).toBeCloseTo((2 * eff) / weight, 6); // 20 N m on 31.6 kg: +-6.5 cm
+    expect(span(two)).toBeCloseTo((4 * eff) / weight, 6);
+    const small = new Float64Array([-0.01, -0.01, 0, 0.01, -0.01, 0, 0.01, 0.01, 0, -0.01, 0.01, 0]);
+    const kept = ankleReachCorners(kin, { link: foot, corners: small }, weight, 1);
+    // A sole within the reach of the axes is not changed (the ankle axes pass within 1 cm of the foot link origin here).
+    expect(span(kept)).toBeLessThanOrEqual(0.02 + 1e-12);
+  });
+});
