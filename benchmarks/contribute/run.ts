@@ -11,7 +11,7 @@
  * With `--baseline DIR` (a checkout of another version of the project, with node_modules) its page runs beside
  * this one, alternating, in the same browser and minutes: an A/B. Prints one JSON line per run and a Markdown table.
  *
- *   npx tsx benchmarks/contribute/run.ts [--frames 60] [--rounds 2] [--baseline DIR]
+ *   npx tsx benchmarks/contribute/run.ts [--frames 60] [--rounds 2] [--baseline DIR] [--query hand-model=lite]
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -25,6 +25,8 @@ const arg = (name: string, dflt: string) => (process.argv.includes(name) ? proce
 const frames = Number(arg('--frames', '60'));
 const rounds = Number(arg('--rounds', '2'));
 const baseline = arg('--baseline', '');
+/** Extra query for this checkout's page (e.g. `hand-model=lite`). */
+const query = arg('--query', '');
 const dir = tmpDir('contribute-bench');
 const key = Buffer.alloc(32, 1);
 const load = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
@@ -70,7 +72,7 @@ const clips = [
 ];
 
 /** A contribute server of the project checkout at `root` (its own page bundle), with one contributor. */
-async function serve(root: string, label: string) {
+async function serve(root: string, label: string, extra = '') {
   const { startContribute } = await import(path.join(root, 'src/contribute/server.ts'));
   const { registerContributor } = await import(path.join(root, 'src/contribute/auth.ts'));
   const store = path.join(dir, `store-${label}`);
@@ -82,10 +84,10 @@ async function serve(root: string, label: string) {
   } catch {
     commit = '(not a git checkout)';
   }
-  return { label, root, commit, server, url: `${server.url}?task=wash-dishes`, token };
+  return { label, root, commit, server, url: `${server.url}?task=wash-dishes${extra ? `&${extra}` : ''}`, token };
 }
 
-const pages = [await serve(here, 'this')];
+const pages = [await serve(here, query ? `this, ${query}` : 'this', query)];
 if (baseline) pages.unshift(await serve(path.resolve(baseline), 'baseline'));
 for (const p of pages) console.log(`page "${p.label}": ${p.root} at ${p.commit}`);
 
@@ -136,7 +138,7 @@ for (let round = 1; round <= rounds; round++) {
       const T = track.timestamps.length;
       if (first.timestamps.length !== T) throw new Error(`${c.name}: ${first.timestamps.length} then ${T} frames`);
       out({
-        page: p.label, clip: c.name, round, frames: T, frame_source: cap.frame_source, workers: cap.workers ?? 0,
+        page: p.label, clip: c.name, round, frames: T, frame_source: cap.frame_source, workers: cap.workers ?? 0, hand_model: cap.models.hand,
         whole_from_page_start_s: +whole.toFixed(2), fps_whole_from_page_start: +(T / whole).toFixed(2),
         steady_s: +steady.toFixed(2), fps_steady: +(T / steady).toFixed(2), browser_cpu_ms_per_frame_steady: Math.round((1000 * cpuSteady) / T), detection_rates: cap.detection_rates,
         load_start: l0, load_mid: l1, load_end: load(),

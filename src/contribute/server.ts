@@ -70,6 +70,8 @@ export interface ContributeServer {
 
 /** The four graph models the page runs, and TF.js's wasm binaries. */
 const MODELS = ['blazepose-detector', 'blazepose-full', 'handdetect', 'handlandmark-full'];
+/** Served but not cached ahead: the lite hand landmark model, which the page uses only when asked (`?hand-model=lite`). */
+const OPTIONAL_MODELS = ['handlandmark-lite'];
 const WASM = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'];
 
 /** What the server keeps about each upload (by content id): for idempotent retries and the contributor's list. */
@@ -363,7 +365,7 @@ export async function startContribute(opts: ContributeOptions): Promise<Contribu
     if (m === 'GET' && p === '/sw.js') return send(res, 200, 'text/javascript', `self.R2R_VERSION=${JSON.stringify(web.version)};\n${Buffer.from(web.sw).toString('utf8')}`, { 'cache-control': 'no-cache' });
     if (m === 'GET' && p === '/precache.json') return json(res, 200, precache);
     let mm = /^\/models\/([a-z0-9-]+)\.(json|bin)$/.exec(p);
-    if (m === 'GET' && mm && MODELS.includes(mm[1])) return file(res, path.join(modelsDir(), `${mm[1]}.${mm[2]}`), mm[2] === 'json' ? 'application/json' : 'application/octet-stream');
+    if (m === 'GET' && mm && (MODELS.includes(mm[1]) || OPTIONAL_MODELS.includes(mm[1]))) return file(res, path.join(modelsDir(), `${mm[1]}.${mm[2]}`), mm[2] === 'json' ? 'application/json' : 'application/octet-stream');
     mm = /^\/vendor\/tfjs-wasm\/([a-z-]+\.wasm)$/.exec(p);
     if (m === 'GET' && mm && WASM.includes(mm[1])) return file(res, path.join(wasmDir(), mm[1]), 'application/wasm');
     if (m === 'GET' && p === '/api/tasks') {

@@ -80,7 +80,7 @@ export interface TrackInfo {
 }
 
 /** The PoseTrack of a recording, built as captureVideo builds one (same assembly, filter, frames and names). */
-export async function recordingTrack(rec: Recording, info: TrackInfo, engine: { runtime: Runtime; workers: number }): Promise<PoseTrack> {
+export async function recordingTrack(rec: Recording, info: TrackInfo, engine: { runtime: Runtime; workers: number; handModel: 'full' | 'lite' }): Promise<PoseTrack> {
   const T = rec.n;
   if (!T) throw new Error('nothing was recorded');
   const times = rec.times.slice(0, T);
@@ -106,7 +106,7 @@ export async function recordingTrack(rec: Recording, info: TrackInfo, engine: { 
       video: { width: rec.width, height: rec.height, fps, frame_count: T, kept: false },
       capture: {
         device: 'browser', backend: rt.backend, simd: rt.simd, threads: rt.threads, workers: engine.workers, frame_source: info.frameSource ?? info.origin,
-        models: { ...(rec.parts.body ? { body: 'blazepose-full', body_detector: 'blazepose-detector' } : {}), hand: 'handlandmark-full', palm_detector: 'handdetect' },
+        models: { ...(rec.parts.body ? { body: 'blazepose-full', body_detector: 'blazepose-detector' } : {}), hand: `handlandmark-${engine.handModel}`, palm_detector: 'handdetect' },
         filter: { kind: 'one-euro', ...DEFAULT_FILTER },
         detection_rates: a.rates,
         // Time in the trackers (body + hands; with workers they overlap, so this can exceed the capture's wall time).

@@ -38,6 +38,8 @@ export interface Runtime {
 export interface Engine {
   /** Workers running the models (0: the page's own thread). */
   readonly workers: number;
+  /** The hand landmark model: 'full' (the default, as `reel2real capture`), or 'lite' (`?hand-model=lite`). */
+  readonly handModel: 'full' | 'lite';
   readonly runtime: Runtime;
   /** Start over (a new recording): tracking restarts with detection, for these parts. Ordered with the frames. */
   reset(parts: Parts): void;
@@ -65,6 +67,7 @@ interface Waiting {
 
 export class WorkerEngine implements Engine {
   readonly workers = 2;
+  handModel: 'full' | 'lite' = 'full';
   runtime!: Runtime;
   private seq = 0;
   private readonly waiting = new Map<number, Waiting>();
@@ -82,12 +85,13 @@ export class WorkerEngine implements Engine {
     const body = new Worker(url, { type: 'module', name: 'capture-body' });
     const hands = new Worker(url, { type: 'module', name: 'capture-hands' });
     const e = new WorkerEngine(body, hands, new FrameGrabber());
+    e.handModel = new URLSearchParams(location.search).get('hand-model') === 'lite' ? 'lite' : 'full';
     const ch = new MessageChannel();
     const ready = Promise.all([e.expectReady(body), e.expectReady(hands)]);
     const canvas = picture.transferControlToOffscreen();
     const read = new URLSearchParams(location.search).get('read') === 'draw' ? 'draw' : 'copy';
     body.postMessage({ type: 'init', role: 'body', port: ch.port1, canvas, read } satisfies ToWorker, [ch.port1, canvas]);
-    hands.postMessage({ type: 'init', role: 'hands', port: ch.port2 } satisfies ToWorker, [ch.port2]);
+    hands.postMessage({ type: 'init', role: 'hands', port: ch.port2, handModel: e.handModel } satisfies ToWorker, [ch.port2]);
     const [rt] = await ready;
     e.runtime = rt;
     hands.onmessage = (m) => e.onResult(m.data as FromWorker);
@@ -173,6 +177,7 @@ export class WorkerEngine implements Engine {
 /** The trackers on the page's own thread (browsers that cannot hand a canvas to a worker). */
 export class LocalEngine implements Engine {
   readonly workers = 0;
+  readonly handModel = 'full' as const;
   runtime!: Runtime;
   private busy: Promise<unknown> = Promise.resolve();
   private pending = 0;
