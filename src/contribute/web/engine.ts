@@ -89,9 +89,12 @@ export class WorkerEngine implements Engine {
     const ch = new MessageChannel();
     const ready = Promise.all([e.expectReady(body), e.expectReady(hands)]);
     const canvas = picture.transferControlToOffscreen();
-    const read = new URLSearchParams(location.search).get('read') === 'draw' ? 'draw' : 'copy';
-    body.postMessage({ type: 'init', role: 'body', port: ch.port1, canvas, read } satisfies ToWorker, [ch.port1, canvas]);
-    hands.postMessage({ type: 'init', role: 'hands', port: ch.port2, handModel: e.handModel } satisfies ToWorker, [ch.port2]);
+    const q = new URLSearchParams(location.search);
+    const read = q.get('read') === 'draw' ? 'draw' : 'copy';
+    // Threads of each worker's wasm backend (default 1: the two workers already fill two cores).
+    const threads = Math.max(1, Math.min(4, Number(q.get('threads')) || 1));
+    body.postMessage({ type: 'init', role: 'body', port: ch.port1, canvas, read, threads } satisfies ToWorker, [ch.port1, canvas]);
+    hands.postMessage({ type: 'init', role: 'hands', port: ch.port2, handModel: e.handModel, threads } satisfies ToWorker, [ch.port2]);
     const [rt] = await ready;
     e.runtime = rt;
     hands.onmessage = (m) => e.onResult(m.data as FromWorker);

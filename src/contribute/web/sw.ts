@@ -1,5 +1,5 @@
 /**
- * Service worker of the contributor page: offline-first. On install it caches the page, its script, the four
+ * Service worker of the contributor page: offline-first. On install it caches the page, its scripts, the four
  * pose models and TF.js's .wasm files (the list comes from the server: /precache.json); afterwards those are
  * answered from the cache, so a phone that loaded the page once can record and capture without a network. Of the
  * API only the two public, unsigned documents the page needs to start are cached — the task scripts and the consent

@@ -34,7 +34,7 @@ export type ReadMode = 'copy' | 'draw';
 
 /** Page → body worker → hands worker. */
 export type ToWorker =
-  | { type: 'init'; role: 'body' | 'hands'; port: MessagePort; canvas?: OffscreenCanvas; read?: ReadMode; handModel?: 'full' | 'lite' }
+  | { type: 'init'; role: 'body' | 'hands'; port: MessagePort; canvas?: OffscreenCanvas; read?: ReadMode; handModel?: 'full' | 'lite'; threads?: number }
   | { type: 'reset'; parts: Parts }
   /** Frame `seq`: its RGB24 pixels in `buf`, or to be read into `buf` from `frame` (a decoded VideoFrame). */
   | { type: 'frame'; seq: number; time: number; width: number; height: number; buf: ArrayBuffer; frame?: VideoFrame };
@@ -94,7 +94,7 @@ async function handle(m: ToWorker | ToHands): Promise<void> {
     port = m.port;
     canvas = m.canvas ?? null;
     read = m.read ?? 'draw';
-    wasmThreads.count = 1;
+    wasmThreads.count = m.threads ?? 1;
     if (role === 'body') body = await BodyTracker.create({ model: 'full' });
     else {
       hands = await HandTracker.create({ model: m.handModel ?? 'full' });
