@@ -367,8 +367,9 @@ async function frameInterval(video: HTMLVideoElement): Promise<number> {
 }
 
 /**
- * Show the picture canvas under the skeleton: the engine draws each decoded frame there when frames do not come
- * from the <video> (WebCodecs). With workers the skeleton shown may be a frame or two behind the picture.
+ * Show the picture canvas under the skeleton: the engine draws the decoded frames there when frames do not come
+ * from the <video> (WebCodecs; with workers at most every 100 ms). While capturing, the skeleton and the picture
+ * shown may be a few frames apart (frames are in flight in the workers); the track itself is not affected.
  */
 function showPicture(on: boolean): void {
   ($('picture') as HTMLCanvasElement).hidden = !on;
