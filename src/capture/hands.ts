@@ -146,8 +146,10 @@ export class HandTracker {
       clearHand(row, drop);
     }
     this.sincePalm++;
-    // With a tracked body the wrists say where hands can be: the palm detector is for footage without one.
-    if (bodyVisible) return;
+    // With a tracked body the wrists say where hands can be, and the palm detector is for footage without one — unless
+    // an empty slot's wrist region has held no hand (or the body gives none): a body model can report a person whose
+    // wrists are nowhere near the hands in the picture (a close-up of a hand), and then only the detector finds them.
+    if (bodyVisible && ![0, 1].some((k) => !this.slots[k].roi && (!hints?.[k] || this.hintInterval[k] > 1))) return;
     if ((!a.roi || !b.roi) && this.sincePalm >= this.palmInterval) await this.detectPalms(frame, row);
   }
 
