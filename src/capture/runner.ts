@@ -6,13 +6,13 @@
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../errors.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { initBackend, modelFile, type BackendName } from './backend.ts';
 import type { GraphModel } from './models.ts';
 import { convertTfjsModel, type TfjsModel } from './onnx/convert.ts';
+import { cacheDir } from '../io/cache.ts';
 
 export interface ModelRunner {
   readonly backend: BackendName;
@@ -37,8 +37,7 @@ const CONVERTER_VERSION = 2;
 
 /** Where converted models are cached: REEL2REAL_CACHE_DIR or ~/.cache/reel2real, subfolder onnx. */
 export function onnxCacheDir(): string {
-  const base = process.env.REEL2REAL_CACHE_DIR || path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'reel2real');
-  return path.join(base, 'onnx');
+  return cacheDir('onnx');
 }
 
 /** Threads per onnxruntime session: REEL2REAL_ORT_THREADS, default 1 (capture runs one worker per core). */

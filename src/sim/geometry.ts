@@ -13,6 +13,10 @@ import { decimatePoints, splitByPrincipalAxis } from './hull.ts';
 import { compose, invert, transformPoint } from './math.ts';
 import { rotateTensor } from '../math/rotation.ts';
 import { loadRapier, rapier } from './rapier.ts';
+import { hullCacheEnabled, hullCacheFile, readHulls, writeHulls } from './hullcache.ts';
+
+/** Thrown by a cache-only build at the first mesh whose hulls are not cached. */
+const HULL_MISS = new Error('hull cache miss');
 
 export type ShapeSpec =
   | { kind: 'cuboid'; half: [number, number, number]; pose: Float64Array; link: number }
@@ -95,13 +99,23 @@ export async function robotGeometry(robot: UrdfRobot, opts: Partial<GeometryOpti
   const key = `${robot.sha256}:${robot.file ?? ''}:${JSON.stringify(o)}`;
   const hit = cache.get(key);
   if (hit) return hit;
-  if (hasMeshShapes(robot, o)) await loadRapier();
-  const g = buildGeometry(robot, o);
+  let g: RobotGeometry;
+  if (!hasMeshShapes(robot, o)) g = buildGeometry(robot, o, false);
+  else {
+    // Every mesh's hulls cached on disk: no mesh is read and Rapier (hull volumes) is not loaded.
+    try {
+      g = buildGeometry(robot, o, true);
+    } catch (e) {
+      if (e !== HULL_MISS) throw e;
+      await loadRapier();
+      g = buildGeometry(robot, o, false);
+    }
+  }
   cache.set(key, g);
   return g;
 }
 
-function buildGeometry(robot: UrdfRobot, o: GeometryOptions): RobotGeometry {
+function buildGeometry(robot: UrdfRobot, o: GeometryOptions, cachedHullsOnly: boolean): RobotGeometry {
   const kin = new Kinematics(robot);
   const n = kin.nLinks;
   const notes: string[] = [];
@@ -199,10 +213,16 @@ function buildGeometry(robot: UrdfRobot, o: GeometryOptions): RobotGeometry {
           case 'cylinder': b.shapes.push({ kind: 'cylinder', halfHeight: g.length / 2, radius: g.radius, pose, link: li }); break;
           case 'capsule': b.shapes.push({ kind: 'capsule', halfHeight: g.length / 2, radius: g.radius, pose, link: li }); break;
           case 'mesh': {
-            const key = `${g.file}|${g.scale.join(',')}`;
-            let mesh = meshCache.get(key);
-            if (!mesh) { mesh = loadMesh(g.file, g.scale); meshCache.set(key, mesh); }
-            const hulls = meshHulls(mesh, pose, o);
+            const cached = hullCacheEnabled() ? hullCacheFile(g.file, g.scale, pose, [o.decimateCell, o.hullVolumeRatio, o.maxHullsPerMesh]) : null;
+            let hulls = cached ? readHulls(cached) : null;
+            if (!hulls) {
+              if (cachedHullsOnly) throw HULL_MISS;
+              const key = `${g.file}|${g.scale.join(',')}`;
+              let mesh = meshCache.get(key);
+              if (!mesh) { mesh = loadMesh(g.file, g.scale); meshCache.set(key, mesh); }
+              hulls = meshHulls(mesh, pose, o);
+              if (cached) writeHulls(cached, hulls);
+            }
             stats.meshes++;
             for (const h of hulls) {
               stats.hulls++;
