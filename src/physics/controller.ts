@@ -324,7 +324,6 @@ export class WholeBodyController {
   /** Print achieved vs desired task values after each solve (diagnostics). */
   debug = false;
   private lastNx = -1;
-  readonly qddPred: Float64Array;
   saturated = 0;
   private readonly model: ArticulatedBody;
   private readonly kin: Kinematics;
@@ -386,7 +385,6 @@ export class WholeBodyController {
     this.scale = new Float64Array(nx);
     this.effort = new Float64Array(this.nq);
     this.tau = new Float64Array(this.nq);
-    this.qddPred = new Float64Array(this.n);
     const posture = new PostureTask(this.nq);
     this.tasks = [posture];
     // Leg joints: those between the root and a foot.
