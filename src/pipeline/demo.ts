@@ -88,7 +88,7 @@ export async function runDemo(opts: { out?: string; log?: (line: string) => void
   const hq = ep.handMotion?.quality as Record<string, unknown> | undefined;
   if (hq) log(`  right hand  ${ep.handMotion!.robot.name}: fingertip error mean ${fmt(hq.fingertip_error_mean_m, 3)} m, max ${fmt(hq.fingertip_error_max_m, 3)} m; limit violations ${hq.joint_limit_violations}`);
   const v = ep.validation as { feasible: boolean; reasons: { kind: string; hard: boolean; message: string; frames: [number, number][] }[]; sim?: { joint_drift_mm?: number } };
-  log(`  validation  joint drift ${fmt(v.sim?.joint_drift_mm, 3)} mm${v.reasons.length ? '' : ', no warnings'}`);
+  log(`  validation  ${v.feasible ? 'feasible' : 'infeasible'}; joint drift ${fmt(v.sim?.joint_drift_mm, 3)} mm${v.reasons.some((r) => !r.hard) ? '; the warnings below do not change the verdict' : v.reasons.length ? '' : ', no warnings'}`);
   for (const r of v.reasons) log(`                ${r.hard ? 'infeasible' : 'warning'}: ${r.message} (frames ${r.frames.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(', ')})`);
 
   // 3. Files for Python users.
