@@ -170,11 +170,12 @@ export function rebalance(
   });
   const flat = flatOf(feet);
   const footTargets = pinFeet(ref, L, feet, flat, stance);
-  let polygons = supportPolygons(T, nF, footTargets, stance);
-  if (s.supportFeet) {
+  let polygons: Float64Array[];
+  if (!s.supportFeet) polygons = supportPolygons(T, nF, footTargets, stance);
+  else {
     // The same pins, the smaller corners: one foot's reach in single support, the two-foot reach otherwise.
     const [one, two] = s.supportFeet.map((sf) => supportPolygons(T, nF, pinFeet(ref, L, sf, flatOf(sf), stance), stance));
-    polygons = polygons.map((_, t) => { let k = 0; for (let i = 0; i < nF; i++) k += stance[t * nF + i]; return k >= 2 ? two[t] : one[t]; });
+    polygons = one.map((p, t) => { let k = 0; for (let i = 0; i < nF; i++) k += stance[t * nF + i]; return k >= 2 ? two[t] : p; });
   }
 
   // IK tasks.
