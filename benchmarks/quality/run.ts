@@ -5,6 +5,7 @@
  *   npx tsx benchmarks/quality/run.ts --gate-only     # the gate's dose-response alone (every clip and video; seconds)
  *   npx tsx benchmarks/quality/run.ts --gate-only --rate-study   # why wrong fps labels are missed (rate-study.ts)
  *   npx tsx benchmarks/quality/run.ts --outcome physics --robots t1   # success = physics stage feasible/corrected
+ *   npx tsx benchmarks/quality/run.ts --from-runs <saved.json> --recalibrate   # the gate's levels, leave-one-clip-out (calibrate.ts)
  *
  * Writes benchmarks/quality/report.{html,json} (our own outputs; nothing from ../shared is copied) and
  * prints the key tables as markdown for RESULTS.md.
@@ -161,6 +162,18 @@ if (fromRuns) {
         row.reason_codes = [...new Set(q.reasons.map((x) => x.code))];
       }
     }
+  }
+  // --recalibrate: leave-one-clip-out recalibration of the gate's levels against these runs' outcomes
+  // (src/bench/calibrate.ts). Prints its table and exits before the report files are rewritten.
+  if (args.includes('--recalibrate')) {
+    const { calibrateLevels, calibrationMarkdown } = await import('../../src/bench/calibrate.ts');
+    const { loadThresholds } = await import('../../src/quality/index.ts');
+    console.log(`Command: \`${thisCommand}\`; machine: ${machineLine()}; ${new Date().toISOString()}.\n`);
+    for (const run of runs) {
+      console.log(`### ${run.robot.name}\n`);
+      console.log(calibrationMarkdown(calibrateLevels(run.rows, loadThresholds())) + '\n');
+    }
+    process.exit(0);
   }
 } else {
   for (const file of robots) {
