@@ -10,9 +10,13 @@
  * (broad and narrow phase, solver, islands) from WebAssembly, about 0.5-1.5 s here; the shape query compiles
  * in tens of milliseconds, and our own sphere test replaces the broad phase.
  *
- * Rapier itself is loaded only when a query is needed (rapier.ts): placing the shapes and the sphere test are
- * plain arrays, so a motion whose non-adjacent parts never come within their bounding spheres — a standing H1
- * — is checked without loading it. Colliders are moved only when a pair of theirs is queried.
+ * Rapier itself is loaded only when a query is needed (rapier.ts): placing the shapes, the sphere test and a
+ * proof of separation are the project's own (separation.ts: GJK in double precision, a pair is cleared only when
+ * a separating slab wider than 1 mm is found), so a motion whose non-adjacent parts stay more than 1 mm apart
+ * — a standing H1 or G1 — is checked without loading it. Rapier is asked about every pair that cannot be
+ * cleared, exactly as before: a cleared pair is one Rapier would report no penetration for (its own rounding is
+ * far below the margin), so the contacts are the same with and without the proof (test/sim/selfcollision.test.ts).
+ * Colliders are moved only when a pair of theirs is queried.
  */
 import type RAPIER from '@dimforge/rapier3d-compat';
 import type { RobotGeometry, ShapeSpec } from './geometry.ts';
@@ -20,6 +24,10 @@ import { shapeSamplePoints } from './geometry.ts';
 import { compose } from './math.ts';
 import { matToQuat } from '../robot/kinematics.ts';
 import { loadRapier } from './rapier.ts';
+import { Separation, SHAPE_BALL, SHAPE_CAPSULE, SHAPE_CUBOID, SHAPE_CYLINDER, SHAPE_HULL, type SupportShape } from './separation.ts';
+
+/** A pair of shapes is cleared without Rapier when a separating slab wider than this is found (m). */
+export const SEPARATION_MARGIN = 1e-3;
 
 const IDENTITY = Float64Array.from([1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0]);
 
@@ -51,13 +59,24 @@ export class SelfCollisionWorld {
   private readonly tr = { x: 0, y: 0, z: 0 };
   private readonly q4 = new Float64Array(4);
   private readonly rot = { w: 1, x: 0, y: 0, z: 0 };
+  /** The separation proof: shapes as support functions, their world poses (12 each) and the placement each was posed at. */
+  private readonly prove: boolean;
+  private readonly support: SupportShape[] = [];
+  private readonly shapePose: Float64Array;
+  private readonly posedAt: Int32Array;
+  /** Per shape pair (i * n + j): last separating direction (3 numbers), and the placement it was cleared at. */
+  private readonly pairDir: Float64Array;
+  private readonly clearedAt: Int32Array;
+  private readonly sep = new Separation();
+  /** Pair queries: cleared by the proof, and asked of Rapier (for tests and benchmarks). */
+  readonly stats = { cleared: 0, queried: 0 };
 
   /**
    * The self-collision world of a robot, with the pairs that overlap in its neutral pose (all joints at 0,
    * clamped into their limits) excluded. Loads Rapier only if that pose needs a query.
    */
-  static async create(geom: RobotGeometry): Promise<SelfCollisionWorld> {
-    const sc = new SelfCollisionWorld(geom);
+  static async create(geom: RobotGeometry, opts: { proveSeparation?: boolean } = {}): Promise<SelfCollisionWorld> {
+    const sc = new SelfCollisionWorld(geom, opts.proveSeparation ?? true);
     const kin = geom.kin;
     const q = new Float64Array(kin.nq);
     for (let d = 0; d < kin.nq; d++) q[d] = Math.min(Math.max(0, kin.lower[d]), kin.upper[d]);
@@ -72,8 +91,9 @@ export class SelfCollisionWorld {
     return sc;
   }
 
-  private constructor(geom: RobotGeometry) {
+  private constructor(geom: RobotGeometry, prove: boolean) {
     this.geom = geom;
+    this.prove = prove;
     const bodyOf: number[] = [], local: number[] = [], center: number[] = [], radius: number[] = [];
     geom.bodies.forEach((spec, b) => {
       for (const s of spec.shapes) {
@@ -92,6 +112,7 @@ export class SelfCollisionWorld {
         for (let i = 0; i < p.length; i += 3) r = Math.max(r, Math.hypot(p[i] - c[0], p[i + 1] - c[1], p[i + 2] - c[2]));
         center.push(...c);
         radius.push(r + 1e-3);
+        this.support.push(supportShape(s));
       }
     });
     this.body = Int32Array.from(bodyOf);
@@ -100,6 +121,11 @@ export class SelfCollisionWorld {
     this.radius = Float64Array.from(radius);
     this.cw = new Float64Array(center.length);
     this.movedAt = new Int32Array(this.shapes.length);
+    const n = this.shapes.length;
+    this.shapePose = new Float64Array(12 * n);
+    this.posedAt = new Int32Array(n).fill(-1);
+    this.pairDir = new Float64Array(3 * n * n);
+    this.clearedAt = new Int32Array(n * n).fill(-1);
     for (let b = 1; b < geom.bodies.length; b++) this.skip.add(this.key(b, geom.bodies[b].parent));
     this.pairs = this.candidatePairs();
   }
@@ -139,9 +165,28 @@ export class SelfCollisionWorld {
     return dx * dx + dy * dy + dz * dz <= rr * rr;
   }
 
-  /** Do two shapes' bounding spheres meet at the current placement (so contacts() must ask Rapier)? */
+  /** Shape i's world pose at the current placement (computed once per placement). */
+  private posed(i: number): void {
+    if (this.posedAt[i] === this.placement) return;
+    this.posedAt[i] = this.placement;
+    compose(this.linkPose, this.offset + 12 * this.geom.bodies[this.body[i]].top, this.local, 12 * i, this.shapePose, 12 * i);
+  }
+
+  /** Is pair k (index into pairs) cleared by the separation proof at the current placement? */
+  private cleared(k: number): boolean {
+    if (!this.prove) return false;
+    const i = this.pairs[k], j = this.pairs[k + 1], key = i * this.shapes.length + j;
+    if (this.clearedAt[key] === this.placement) return true;
+    this.posed(i);
+    this.posed(j);
+    if (!this.sep.separated(this.support[i], this.shapePose, 12 * i, this.support[j], this.shapePose, 12 * j, SEPARATION_MARGIN, this.pairDir, 3 * key)) return false;
+    this.clearedAt[key] = this.placement;
+    return true;
+  }
+
+  /** Must contacts() ask Rapier at the current placement: do two shapes' bounding spheres meet, and the proof not clear them? */
   needsQueries(): boolean {
-    for (let k = 0; k < this.pairs.length; k += 2) if (this.spheresMeet(k)) return true;
+    for (let k = 0; k < this.pairs.length; k += 2) if (this.spheresMeet(k) && !this.cleared(k)) return true;
     return false;
   }
 
@@ -181,6 +226,8 @@ export class SelfCollisionWorld {
     const pairs = this.pairs;
     for (let k = 0; k < pairs.length; k += 2) {
       if (!this.spheresMeet(k)) continue;
+      if (this.cleared(k)) { this.stats.cleared++; continue; }
+      this.stats.queried++;
       if (!this.rapier) throw new Error('self-collision: shapes are close enough to need a query: await loadQueries() first');
       const i = pairs[k], j = pairs[k + 1];
       const ci = this.rapier.colliders[i], cj = this.rapier.colliders[j];
@@ -201,6 +248,18 @@ export class SelfCollisionWorld {
   free(): void {
     this.rapier?.world.free();
     this.rapier = null;
+  }
+}
+
+/** A shape as the separation proof sees it, in the frame of its collider (cylinders and capsules along Y, as Rapier's). */
+function supportShape(s: ShapeSpec): SupportShape {
+  const none = new Float32Array(0);
+  switch (s.kind) {
+    case 'cuboid': return { kind: SHAPE_CUBOID, p0: s.half[0], p1: s.half[1], p2: s.half[2], points: none };
+    case 'ball': return { kind: SHAPE_BALL, p0: s.radius, p1: 0, p2: 0, points: none };
+    case 'cylinder': return { kind: SHAPE_CYLINDER, p0: s.halfHeight, p1: s.radius, p2: 0, points: none };
+    case 'capsule': return { kind: SHAPE_CAPSULE, p0: s.halfHeight, p1: s.radius, p2: 0, points: none };
+    case 'hull': return { kind: SHAPE_HULL, p0: 0, p1: 0, p2: 0, points: s.points };
   }
 }
 
