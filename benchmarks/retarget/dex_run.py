@@ -260,7 +260,8 @@ def main():
             continue
         j = np.array(f, dtype=np.float64)
         ref = j[human[1], :] - j[human[0], :]
-        qpos = retargeting.retarget(ref)
+        # Joints left out of the config's target_joint_names are held at 0 (its fixed_qpos).
+        qpos = retargeting.retarget(ref, fixed_qpos=np.zeros(len(opt.idx_pin2fixed)))
         last = [float(v) for v in qpos]
         out.append(last)
     c1, w1 = time.process_time(), time.perf_counter()

@@ -7,11 +7,12 @@
  *   thumb: thumb_proximal_base        # a link or joint of the thumb chain, if the thumb score picks wrong
  *   fingers: { index: link_0.0 }      # a link or joint of the chain that follows each named human finger
  *   weights: { pinch: 10, smoothness: 0.003 }   # see DEFAULT_HAND_WEIGHTS (wrist_tip, finger_shape,
- *                                     #   thumb_shape, thumb_free, pinch, penetration, smoothness)
+ *                                     #   thumb_shape, thumb_free, pinch, penetration, smoothness, vectors, follow)
  *   pinch: { enter: 0.03, exit: 0.05 }          # human thumb–finger distances (m), hysteresis
  *   capsule_radius: 0.009             # finger capsule radius (m) instead of the geometry's
  *   penetration_margin: 0.002
  *   velocity_limits: true
+ *   velocity_plan: false              # plan the clip within the velocity limits, then follow the plan (retargetHand)
  *   free_first_pass: false            # each frame solved without the penetration term first, then with it
  *   filter: { min_cutoff: 1.5, beta: 20 }     # one-euro low-pass of the landmarks (off when absent)
  *   vectors:                          # origin link → task link vectors that follow scale × human j0 → j1
@@ -53,7 +54,7 @@ export interface HandConfig {
 const TOP = ['palm_link', 'side', 'thumb', 'fingers', 'weights', 'pinch', 'capsule_radius', 'penetration_margin', 'velocity_limits', 'velocity_plan', 'free_first_pass', 'filter', 'vectors', 'human_lateral', 'palm_axes'];
 const WEIGHT_KEYS: Record<string, keyof HandWeights> = {
   wrist_tip: 'wristTip', finger_shape: 'fingerShape', thumb_shape: 'thumbShape', thumb_free: 'thumbFree',
-  pinch: 'pinch', penetration: 'penetration', smoothness: 'smoothness', vectors: 'vectors',
+  pinch: 'pinch', penetration: 'penetration', smoothness: 'smoothness', vectors: 'vectors', follow: 'follow',
 };
 
 export function parseHandConfig(text: string, file?: string): HandConfig {

@@ -30,13 +30,13 @@ import { planVelocities } from './plan.ts';
 export { discoverHand, FINGER_LANDMARKS, HUMAN_FINGERS } from './discover.ts';
 export type { HandModel, RobotFinger, HumanFinger, HandFrame, DiscoverOptions } from './discover.ts';
 export { createHandRetargeter, DEFAULT_HAND_WEIGHTS } from './retargeter.ts';
-export type { HandRetargeter, HandRetargeterOptions, HandWeights, HandFrameStats, DefaultHandObjectives } from './retargeter.ts';
+export type { HandRetargeter, HandRetargeterOptions, HandWeights, HandFrameStats, DefaultHandObjectives, SolveFrameOptions } from './retargeter.ts';
 export { measureHumanHand, humanPalmCoords, DEFAULT_HUMAN_HAND } from './human.ts';
 export type { HumanHandSize } from './human.ts';
 export { parseHandConfig, loadHandConfig, defaultHandConfigFile, handOptionsFromConfig } from './config.ts';
 export type { HandConfig } from './config.ts';
 export {
-  HandState, WristTipObjective, FingerShapeObjective, ThumbPinchObjective, SmoothnessObjective, PenetrationObjective, addBlock,
+  HandState, WristTipObjective, FingerShapeObjective, ThumbPinchObjective, SmoothnessObjective, PenetrationObjective, FollowObjective, addBlock,
 } from './objectives.ts';
 export type { HandObjective, FingerCapsules, PinchOptions } from './objectives.ts';
 export { VectorTask, VectorTask as VectorObjective } from '../tasks/vector.ts';
@@ -117,9 +117,10 @@ export function retargetHand(track: PoseTrack, robotIn: UrdfRobot | string, opts
   const cfg = typeof cfgIn === 'string' ? loadHandConfig(cfgIn) : cfgIn;
   const { config: _c, humanSide: _h, ...rest } = opts;
   const ropts = cfg ? handOptionsFromConfig(cfg, rest) : rest;
-  // A velocity plan solves without the per-frame velocity box, then plans the clip within the limits.
+  // A velocity plan solves without the per-frame velocity box, plans the clip within the limits, then solves
+  // every frame again following the plan with the box and the collision limit hard.
   const plan = !!ropts.velocityPlan && (ropts.velocityLimits ?? true);
-  const hr = createHandRetargeter(kin, plan ? { ...ropts, velocityLimits: false } : ropts);
+  const hr = createHandRetargeter(kin, ropts);
   const side: Side = opts.humanSide ?? pickSide(track, hr.model.side);
   const lm = handLandmarks(track, side);
   if (!lm) throw new UserError(`the track has no ${side} hand landmarks (${side}_hand_wrist ... ${side}_hand_pinky_tip)`, track.source.file ?? 'track');
@@ -141,19 +142,25 @@ export function retargetHand(track: PoseTrack, robotIn: UrdfRobot | string, opts
     // The frame step, also after frames without the hand (held), so the output itself stays within the
     // velocity limits when the hand reappears elsewhere.
     const dt = t > 0 ? track.timestamps[t] - track.timestamps[t - 1] : 0;
-    const ok = hr.solveFrame(lm.subarray(63 * t, 63 * t + 63), q, dt);
+    const ok = hr.solveFrame(lm.subarray(63 * t, 63 * t + 63), q, dt, plan ? { velocityBox: false } : undefined);
     if (ok) { solved++; accumulate(acc, hr.stats, ropts.pinchEnter ?? 0.03); }
     for (let d = 0; d < nq; d++) Q[t * nq + d] = q[d];
   }
   if (plan) {
     planVelocities(Q, T, nq, hr.dofs, track.timestamps, kin.velocityLimit, kin.lower, kin.upper);
-    // The report's figures of the planned motion.
+    // Second pass: each frame solved again, pulled towards the plan, within the velocity box around the
+    // previous output frame and the collision limit; the report's figures are this pass's (iterations: both).
     const iterations = acc.iterations;
     Object.assign(acc, newAccumulator(nf), { iterations });
     solved = 0;
+    hr.reset();
+    q.set(hr.model.qRef);
+    const ref = new Float64Array(nq);
     for (let t = 0; t < T; t++) {
-      for (let d = 0; d < nq; d++) q[d] = Q[t * nq + d];
-      if (hr.measureFrame(lm.subarray(63 * t, 63 * t + 63), q)) { solved++; accumulate(acc, hr.stats, ropts.pinchEnter ?? 0.03); }
+      for (let d = 0; d < nq; d++) ref[d] = Q[t * nq + d];
+      const dt = t > 0 ? track.timestamps[t] - track.timestamps[t - 1] : 0;
+      if (hr.solveFrame(lm.subarray(63 * t, 63 * t + 63), q, dt, { follow: ref })) { solved++; accumulate(acc, hr.stats, ropts.pinchEnter ?? 0.03); }
+      for (let d = 0; d < nq; d++) Q[t * nq + d] = q[d];
     }
   }
   const seconds = (performance.now() - t0) / 1000;

@@ -311,6 +311,29 @@ export class SmoothnessObjective implements HandObjective {
   }
 }
 
+/**
+ * Follow a planned configuration: w ||q - ref||² over the solved dofs (weight 0 = off). The second pass of
+ * a velocity plan (retargetHand) pulls each frame's solve towards the planned trajectory with it, while the
+ * per-frame velocity box and the collision limit stay hard.
+ */
+export class FollowObjective implements HandObjective {
+  readonly name = 'follow';
+  readonly ref: Float64Array;
+  constructor(nq: number, public weight = 0) { this.ref = new Float64Array(nq); }
+  accumulate(s: HandState): number {
+    const w = this.weight;
+    if (!(w > 0)) return 0;
+    let c = 0;
+    const nd = s.nd, H = s.H, g = s.g;
+    for (let a = 0; a < nd; a++) {
+      const d = s.dofs[a], e = s.q[d] - this.ref[d];
+      c += e * e;
+      if (!s.costOnly) { H[a * nd + a] += w; g[a] -= w * e; }
+    }
+    return w * c;
+  }
+}
+
 /** Capsule proxies of the finger links, in link coordinates. */
 export interface FingerCapsules {
   link: Int32Array;

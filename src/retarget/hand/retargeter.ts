@@ -7,7 +7,7 @@ import type { Kinematics } from '../../robot/kinematics.ts';
 import { discoverHand, type DiscoverOptions, type HandModel, type RobotFinger } from './discover.ts';
 import { DEFAULT_HUMAN_HAND, humanPalmCoords, OneEuroFilter, type HumanHandSize, type HumanLateral } from './human.ts';
 import {
-  capsuleGap, FingerShapeObjective, HandState, PenetrationObjective, SmoothnessObjective, ThumbPinchObjective, WristTipObjective,
+  capsuleGap, FingerShapeObjective, FollowObjective, HandState, PenetrationObjective, SmoothnessObjective, ThumbPinchObjective, WristTipObjective,
   type FingerCapsules, type HandObjective,
 } from './objectives.ts';
 import { VectorTask, type HandVectors } from '../tasks/vector.ts';
@@ -32,6 +32,8 @@ export interface HandWeights {
   smoothness: number;
   /** Configured origin → task link vectors (`vectors` option), Huber loss. */
   vectors: number;
+  /** ||q − planned q||² (per rad²) in a velocity plan's second pass (see SolveFrameOptions.follow). */
+  follow: number;
 }
 
 const FIRST_STARTS = [0, 0.25, 0.5];
@@ -45,6 +47,7 @@ export const DEFAULT_HAND_WEIGHTS: HandWeights = {
   penetration: 1000,
   smoothness: 3e-3,
   vectors: 1,
+  follow: 10,
 };
 
 /** The default objective objects of a retargeter, for composing a custom list. */
@@ -98,9 +101,10 @@ export interface HandRetargeterOptions extends DiscoverOptions {
   /** Enforce velocity limits from the URDF as a per-frame box when solveFrame gets dt. Default true. */
   velocityLimits?: boolean;
   /**
-   * For retargetHand (a whole clip): solve every frame without the velocity box, then replace each joint's
-   * trajectory by its nearest one within the URDF velocity limits (plan.ts); the per-frame retargeter
-   * ignores it. Default false.
+   * For retargetHand (a whole clip): solve every frame without the velocity box, replace each joint's
+   * trajectory by its nearest one within the URDF velocity limits (plan.ts), then solve every frame again
+   * pulled towards that plan (`weights.follow`) with the velocity box and the collision limit hard; the
+   * per-frame retargeter ignores it. Default false.
    */
   velocityPlan?: boolean;
   /**
@@ -150,6 +154,17 @@ export interface HandFrameStats {
   collisionDepth: number;
 }
 
+/** Per-frame switches of solveFrame (a whole-clip velocity plan uses them). */
+export interface SolveFrameOptions {
+  /** Apply the velocity-limit box (when the retargeter has velocity limits on and dt is given). Default true. */
+  velocityBox?: boolean;
+  /**
+   * A planned configuration (full, Kinematics order) the solve is pulled towards (FollowObjective, weight
+   * `weights.follow`), on top of the objectives; the box and the collision limit stay hard.
+   */
+  follow?: ArrayLike<number>;
+}
+
 export interface HandRetargeter {
   readonly model: HandModel;
   readonly fingers: RobotFinger[];
@@ -169,7 +184,7 @@ export interface HandRetargeter {
    * others are left alone (they place the palm, which does not matter: targets are palm-relative). `dt`
    * (s) enables the velocity-limit box. Returns false (q untouched) when needed landmarks are missing.
    */
-  solveFrame(landmarks: ArrayLike<number>, q: Float64Array, dt?: number): boolean;
+  solveFrame(landmarks: ArrayLike<number>, q: Float64Array, dt?: number, opts?: SolveFrameOptions): boolean;
   /** The frame's figures (stats) at a given configuration `q` without solving (e.g. after a velocity plan). */
   measureFrame(landmarks: ArrayLike<number>, q: Float64Array): boolean;
   /** Set the human hand size (e.g. measured from a clip with measureHumanHand). */
@@ -262,7 +277,8 @@ export function createHandRetargeter(kin: Kinematics, opts: HandRetargeterOption
   const collisionMargin = colOpts.margin ?? 0.001;
   const collision = new HandCollisionLimit(kin, buildCollisionProxies(kin, kin.robot, dofs, [neutral, model.qRef], handLinks, collisionMargin), collisionMargin, colOpts.activation ?? 0.01);
   const limits: Limit[] = opts.collision === false || (opts.collision === undefined && !bare) ? [] : [collision];
-  const solver = new IkSolver(kin, objectives, { state, limits });
+  const follow = new FollowObjective(kin.nq, 0);
+  const solver = new IkSolver(kin, [...objectives, follow], { state, limits });
   const solveOpts = { maxIters: maxIt, lambda: 1e-3, tol: stepTol, relTol: 1e-3 };
   /** Levenberg–Marquardt (the IK solver) from state.q within the solver's box; returns the cost. */
   const lm = (cap: number): number => {
@@ -302,13 +318,15 @@ export function createHandRetargeter(kin: Kinematics, opts: HandRetargeterOption
     return true;
   };
 
-  const solveFrame = (landmarks: ArrayLike<number>, q: Float64Array, dt?: number): boolean => {
+  const solveFrame = (landmarks: ArrayLike<number>, q: Float64Array, dt?: number, fo?: SolveFrameOptions): boolean => {
     if (!setHuman(landmarks, dt, true)) return false;
+    const velBox = useVel && (fo?.velocityBox ?? true);
+    if (fo?.follow) { follow.ref.set(fo.follow); follow.weight = w.follow; } else follow.weight = 0;
     // Box: position limits, and velocity limits around the previous frame.
     for (let a = 0; a < nd; a++) {
       const d = dofs[a];
       let l = kin.lower[d], h = kin.upper[d];
-      if (!first && useVel && dt && dt > 0 && Number.isFinite(kin.velocityLimit[d])) {
+      if (!first && velBox && dt && dt > 0 && Number.isFinite(kin.velocityLimit[d])) {
         const v = kin.velocityLimit[d] * dt;
         const p = Math.min(Math.max(q[d], l), h);
         l = Math.max(l, p - v);
@@ -382,6 +400,7 @@ export function createHandRetargeter(kin: Kinematics, opts: HandRetargeterOption
     // The state at the solution (a rejected last step leaves the evaluation elsewhere).
     const cost = evaluate();
     smooth.weight = smoothWeight;
+    follow.weight = 0;
     const it = its;
     for (let a = 0; a < nd; a++) q[dofs[a]] = state.q[dofs[a]];
     first = false;
