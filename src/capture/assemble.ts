@@ -4,8 +4,11 @@
  * World frame (same as `pose import` of BlazePose world landmarks): X toward the camera, Y to the image's
  * right (the left of a person facing the camera), Z up; metres. The model frames (x right, y down, z away from
  * the camera) map as (x, y, z) → (−z, x, −y). Body: hip-centred per frame, then grounded per frame (lowest foot
- * point at z = 0). Hands: wrist-centred hand shape placed at the body's wrist of the same side when the body
- * is tracked in that frame; without a body (hands-only capture) each hand stays wrist-centred.
+ * point at z = 0). Hands: the wrist-centred hand shape, placed (see `HAND_PLACEMENT`) at the body's wrist of the same
+ * side when the body gives that wrist where the hand is; otherwise from the hand's own camera-relative position
+ * (its image vs world landmarks through the same pinhole as `root_camera`), in the body's frame of that frame or,
+ * in a frame without a body, of the nearest frame with one; wrist-centred when the clip has no body frame at all
+ * (and always in hands-only capture). A tracked hand is never dropped for lack of a body.
  *
  * Points outside the picture and lost tracks are NaN with confidence 0; nothing is interpolated.
  */
@@ -42,6 +45,31 @@ const BP_PARENT: Record<string, string> = {
 };
 const FOOT = ['left_heel', 'right_heel', 'left_foot_index', 'right_foot_index', 'left_ankle', 'right_ankle'].map((n) => BLAZEPOSE_LANDMARKS.indexOf(n as never));
 
+/** How a hand's points were placed in a frame (`extras.placement_<side>_hand`). */
+export const HAND_PLACEMENT = {
+  /** Not tracked in this frame. */
+  none: 0,
+  /** At the body's wrist of the same side (the body gives that wrist, in the picture where the hand's wrist is). */
+  body_wrist: 1,
+  /** The body is tracked but gives no wrist where the hand is: the hand's own camera-relative position (pinhole fit of its
+   * image vs world landmarks) minus the hip's (`root_camera`), in this frame's body frame. */
+  camera: 2,
+  /** No body in this frame: the hand's own camera-relative position against the hip of the nearest frame with one. */
+  camera_nearest_body: 3,
+  /** Wrist-centred (wrist at the origin): no body frame to place it in (hands-only capture, or no body in the clip). */
+  wrist_centred: 4,
+} as const;
+
+/** meta.hand_frame of a capture's track: where the hand points are. */
+export function handFrameNote(body: boolean): string {
+  if (!body) return 'each hand wrist-centred (wrist at the origin)';
+  return 'hands placed at the body wrist of the same side when the body gives it where the hand is, else from the hand\'s own camera-relative position (pinhole fit, same lens as root_camera) against the hip of this frame or, without a body in the frame, of the nearest frame with one; wrist-centred if the clip has no body; a tracked hand is never dropped: placement_<side>_hand [T] says which (0 none, 1 body wrist, 2 camera fit in this frame\'s body frame, 3 camera fit against the nearest body frame, 4 wrist-centred); body joints of a frame without a body are NaN with confidence 0';
+}
+
+/** A body wrist further than this many palm lengths (hand wrist → middle finger base, in the picture) from the hand's
+ * own wrist is not taken as that hand's wrist. */
+const WRIST_AGREE_PALMS = 1;
+
 export interface Assembled {
   positions: Float32Array;
   confidence: Float32Array;
@@ -61,36 +89,115 @@ const inImage = (x: number, y: number) => x >= 0 && x <= 1 && y >= 0 && y <= 1;
  */
 export function rootTranslation(rows: Float32Array, T: number, width: number, height: number, f: number): Float32Array {
   const out = new Float32Array(T * 3).fill(NaN);
-  const cx = width / 2;
-  const cy = height / 2;
   for (let t = 0; t < T; t++) {
     const r = t * ROW;
     if (!(rows[r + R_BODY_SCORE] > 0)) continue;
-    // Normal equations A^T A x = A^T b for x = (tx, ty, tz).
-    const M = [0, 0, 0, 0, 0, 0, 0, 0, 0];
-    const v = [0, 0, 0];
-    let n = 0;
-    for (let k = 0; k < BODY_N; k++) {
-      if (!(rows[r + R_BODY_VIS + k] > 0.5)) continue;
-      const u = rows[r + R_BODY_IMAGE + 3 * k] * width - cx;
-      const w = rows[r + R_BODY_IMAGE + 3 * k + 1] * height - cy;
-      const X = rows[r + R_BODY_WORLD + 3 * k];
-      const Y = rows[r + R_BODY_WORLD + 3 * k + 1];
-      const Z = rows[r + R_BODY_WORLD + 3 * k + 2];
-      // f (X + tx) - u (Z + tz) = 0  →  [f, 0, -u] · t = u Z - f X ;  same for y with w.
-      for (const [a, b] of [[[f, 0, -u], u * Z - f * X], [[0, f, -w], w * Z - f * Y]] as [number[], number][]) {
-        for (let i = 0; i < 3; i++) {
-          for (let j = 0; j < 3; j++) M[3 * i + j] += a[i] * a[j];
-          v[i] += a[i] * b;
-        }
-      }
-      n++;
-    }
-    if (n < 6) continue;
-    const x = solve3(M, v);
-    if (x && x[2] > 0) out.set(x, 3 * t);
+    const x = fitTranslation(rows, r + R_BODY_IMAGE, r + R_BODY_WORLD, BODY_N, (k) => rows[r + R_BODY_VIS + k] > 0.5, width, height, f);
+    if (x) out.set(x, 3 * t);
   }
   return out;
+}
+
+/**
+ * The translation t minimising the reprojection error of (world_k + t) onto image_k (normalized) through a pinhole
+ * of focal length `f` pixels centred in the picture, over the n points `use` accepts (at least 6); null when
+ * degenerate or behind the camera. Camera frame: x right, y down, z forward.
+ */
+function fitTranslation(rows: Float32Array, imageAt: number, worldAt: number, n: number, use: (k: number) => boolean, width: number, height: number, f: number): number[] | null {
+  const cx = width / 2;
+  const cy = height / 2;
+  // Normal equations A^T A x = A^T b for x = (tx, ty, tz).
+  const M = [0, 0, 0, 0, 0, 0, 0, 0, 0];
+  const v = [0, 0, 0];
+  let used = 0;
+  for (let k = 0; k < n; k++) {
+    if (!use(k)) continue;
+    const u = rows[imageAt + 3 * k] * width - cx;
+    const w = rows[imageAt + 3 * k + 1] * height - cy;
+    const X = rows[worldAt + 3 * k];
+    const Y = rows[worldAt + 3 * k + 1];
+    const Z = rows[worldAt + 3 * k + 2];
+    if (Number.isNaN(u + w + X + Y + Z)) continue;
+    // f (X + tx) - u (Z + tz) = 0  →  [f, 0, -u] · t = u Z - f X ;  same for y with w.
+    for (const [a, b] of [[[f, 0, -u], u * Z - f * X], [[0, f, -w], w * Z - f * Y]] as [number[], number][]) {
+      for (let i = 0; i < 3; i++) {
+        for (let j = 0; j < 3; j++) M[3 * i + j] += a[i] * a[j];
+        v[i] += a[i] * b;
+      }
+    }
+    used++;
+  }
+  if (used < 6) return null;
+  const x = solve3(M, v);
+  return x && x[2] > 0 ? x : null;
+}
+
+/**
+ * Per frame, where one hand's wrist goes in the track (`at`, [T,3]) and how it was placed (`how`, HAND_PLACEMENT), for
+ * a body+hands capture: `positions`/`confidence` already hold the body joints; `root` the hip's camera-relative
+ * position per frame (track axes, NaN where unknown) and `groundShift` the height added to ground each frame.
+ */
+function handOrigins(rows: Float32Array, T: number, side: 0 | 1, positions: Float32Array, confidence: Float32Array, J: number, wristJ: number, root: Float32Array, groundShift: Float32Array, times: Float64Array, filter: FilterSettings | null, camera?: { width: number; height: number; focalPx: number }): { at: Float32Array; how: Uint8Array } {
+  const b = handBase(side);
+  const bodyWrist = BLAZEPOSE_LANDMARKS.indexOf(side === 0 ? 'left_wrist' : 'right_wrist');
+  const at = new Float32Array(T * 3).fill(NaN);
+  const how = new Uint8Array(T);
+  // The hand wrist's camera-relative position, track axes.
+  const cam = new Float32Array(T * 3).fill(NaN);
+  if (camera) {
+    for (let t = 0; t < T; t++) {
+      const r = t * ROW + b;
+      if (!(rows[r + H_SCORE] > 0)) continue;
+      const x = fitTranslation(rows, r + H_IMAGE, r + H_WORLD, HAND_N, (k) => inImage(rows[r + H_IMAGE + 3 * k], rows[r + H_IMAGE + 3 * k + 1]), camera.width, camera.height, camera.focalPx);
+      if (!x) continue;
+      const cx = x[0] + rows[r + H_WORLD], cy = x[1] + rows[r + H_WORLD + 1], cz = x[2] + rows[r + H_WORLD + 2];
+      cam[3 * t] = -cz;
+      cam[3 * t + 1] = cx;
+      cam[3 * t + 2] = -cy;
+    }
+    if (filter) oneEuroInPlace(cam, T, 1, times, filter.body);
+  }
+  // Nearest frame with a hip position, for frames without one.
+  const prev = new Int32Array(T).fill(-1);
+  const next = new Int32Array(T).fill(-1);
+  for (let t = 0, k = -1; t < T; t++) { if (!Number.isNaN(root[3 * t])) k = t; prev[t] = k; }
+  for (let t = T - 1, k = -1; t >= 0; t--) { if (!Number.isNaN(root[3 * t])) k = t; next[t] = k; }
+  for (let t = 0; t < T; t++) {
+    const r = t * ROW;
+    if (!(rows[r + b + H_SCORE] > 0)) continue;
+    if (confidence[t * J + wristJ] > 0) {
+      let agree = true;
+      if (camera) {
+        const px = (a: number, c: number) => rows[a + c] * (c === 0 ? camera.width : camera.height);
+        const hw = r + b + H_IMAGE;
+        const palm = Math.hypot(px(hw, 0) - px(hw + 27, 0), px(hw, 1) - px(hw + 27, 1));
+        const bw = r + R_BODY_IMAGE + 3 * bodyWrist;
+        agree = Math.hypot(px(hw, 0) - px(bw, 0), px(hw, 1) - px(bw, 1)) <= WRIST_AGREE_PALMS * palm;
+      }
+      if (agree) {
+        how[t] = HAND_PLACEMENT.body_wrist;
+        for (let c = 0; c < 3; c++) at[3 * t + c] = positions[3 * (t * J + wristJ) + c];
+        continue;
+      }
+    }
+    let k = -1;
+    if (!Number.isNaN(cam[3 * t])) {
+      if (!Number.isNaN(root[3 * t])) k = t;
+      else if (prev[t] < 0) k = next[t];
+      else if (next[t] < 0) k = prev[t];
+      else k = t - prev[t] <= next[t] - t ? prev[t] : next[t];
+    }
+    if (k < 0) {
+      how[t] = HAND_PLACEMENT.wrist_centred;
+      at.fill(0, 3 * t, 3 * t + 3);
+      continue;
+    }
+    how[t] = k === t ? HAND_PLACEMENT.camera : HAND_PLACEMENT.camera_nearest_body;
+    at[3 * t] = cam[3 * t] - root[3 * k];
+    at[3 * t + 1] = cam[3 * t + 1] - root[3 * k + 1];
+    at[3 * t + 2] = cam[3 * t + 2] - root[3 * k + 2] + groundShift[k];
+  }
+  return { at, how };
 }
 
 function solve3(M: number[], b: number[]): number[] | null {
@@ -130,6 +237,10 @@ export function assemble(rows: Float32Array, times: Float64Array, T: number, par
   // ---- body --------------------------------------------------------------------------------------------
   const bodyW = new Float32Array(T * BODY_N * 3).fill(NaN);
   const bodyC = new Float32Array(T * BODY_N);
+  // Per frame: the hip centre's camera-relative position (track axes; NaN without a body or a camera) and the
+  // height added to ground the body (0 where it was not grounded): what places a hand in the body's frame.
+  const root = new Float32Array(T * 3).fill(NaN);
+  const groundShift = new Float32Array(T);
   if (parts.body) {
     const img = new Float32Array(T * BODY_N * 3);
     const vis = new Float32Array(T * BODY_N);
@@ -167,13 +278,13 @@ export function assemble(rows: Float32Array, times: Float64Array, T: number, par
         if (z < lo) lo = z;
       }
       if (!Number.isFinite(lo)) continue;
+      groundShift[t] = -lo;
       for (let k = 0; k < BODY_N; k++) bodyW[3 * (t * BODY_N + k) + 2] -= lo;
     }
     extras.presence_body = nd(pres, [T]);
     if (camera) {
       // Camera frame → track axes (X toward the camera, Y image right, Z up), like the landmarks.
       const cam = rootTranslation(rows, T, camera.width, camera.height, camera.focalPx);
-      const root = new Float32Array(T * 3);
       for (let t = 0; t < T; t++) {
         root[3 * t] = -cam[3 * t + 2];
         root[3 * t + 1] = cam[3 * t];
@@ -277,16 +388,17 @@ export function assemble(rows: Float32Array, times: Float64Array, T: number, par
       extras[`image_${label}_hand`] = nd(img, [T, HAND_N, 3]);
       extras[`hand_local_${label}`] = nd(raw, [T, HAND_N, 3]);
       const j0 = names.indexOf(`${label}_hand_wrist`);
-      const wristJ = parts.body ? names.indexOf(`${label}_wrist`) : -1;
+      const origin = parts.body ? handOrigins(rows, T, side, positions, confidence, J, names.indexOf(`${label}_wrist`), root, groundShift, times, filter, camera) : null;
+      const placement = new Uint8Array(T);
       for (let t = 0; t < T; t++) {
         if (!(score[t] > 0)) continue;
         let ox = 0, oy = 0, oz = 0;
-        if (parts.body) {
-          const c = confidence[t * J + wristJ];
-          if (!(c > 0)) continue; // no body wrist this frame: the hand cannot be placed in the body frame
-          ox = positions[3 * (t * J + wristJ)];
-          oy = positions[3 * (t * J + wristJ) + 1];
-          oz = positions[3 * (t * J + wristJ) + 2];
+        placement[t] = HAND_PLACEMENT.wrist_centred;
+        if (origin) {
+          placement[t] = origin.how[t];
+          ox = origin.at[3 * t];
+          oy = origin.at[3 * t + 1];
+          oz = origin.at[3 * t + 2];
         }
         for (let k = 0; k < HAND_N; k++) {
           const o = 3 * (t * HAND_N + k);
@@ -298,6 +410,7 @@ export function assemble(rows: Float32Array, times: Float64Array, T: number, par
           confidence[t * J + j] = Math.min(1, Math.max(1e-6, score[t]));
         }
       }
+      extras[`placement_${label}_hand`] = nd(placement, [T]);
     }
   }
   for (let t = 0; t < T; t++) {

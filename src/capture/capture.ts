@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { UserError } from '../errors.ts';
 import type { PoseTrack } from '../pose/track.ts';
-import { assemble, DEFAULT_FILTER, type FilterSettings } from './assemble.ts';
+import { assemble, DEFAULT_FILTER, handFrameNote, type FilterSettings } from './assemble.ts';
 import { R_BODY_IMAGE, R_BODY_NEXT_ROI, R_BODY_SCORE, ROW } from './layout.ts';
 import type { BackendName } from './backend.ts';
 import type { Batch, SegmentOptions, SegmentStats } from './segment.ts';
@@ -351,7 +351,7 @@ export async function captureVideo(file: string, opts: CaptureOptions = {}): Pro
     source: { format: 'capture', file: info.file, sha256: sha256File(file) },
     meta: {
       coordinate_frame: 'metres; X toward the camera, Y to the image right, Z up; body hip-centred then grounded per frame (lowest foot point z=0)',
-      hand_frame: body ? 'hands placed at the body wrist of the same side (NaN where the body wrist is missing)' : 'each hand wrist-centred (wrist at the origin)',
+      hand_frame: handFrameNote(body),
       timestamps: 'presentation time of each decoded frame (seconds, as ffprobe pts_time)',
       video: {
         file: info.file, codec: info.codec, container: info.container, width: info.width, height: info.height,
@@ -376,7 +376,7 @@ export async function captureVideo(file: string, opts: CaptureOptions = {}): Pro
         ...(noTime ? { frames_without_timestamp: noTime } : {}),
         ...(warnings.length ? { decoder_warnings: warnings } : {}),
       },
-      extras: 'presence_* [T] model presence (0 = not tracked); image_* [T,N,3] normalized image landmarks (x,y in [0,1] of the upright picture); visibility_body [T,33]; detector_body [T] 1 where the person detector ran (tracking was lost); handedness_*_hand [T] P(right); source_*_hand [T] 0 none, 1 tracked, 2 from body wrist, 3 palm detector; hand_local_* [T,21,3] unfiltered wrist-centred hand points in the track frame; root_camera [T,3] estimated hip-centre position relative to the camera in the track axes (metres; pinhole fit of image vs world landmarks with an assumed lens, see root_estimate)',
+      extras: 'presence_* [T] model presence (0 = not tracked); image_* [T,N,3] normalized image landmarks (x,y in [0,1] of the upright picture); visibility_body [T,33]; detector_body [T] 1 where the person detector ran (tracking was lost); handedness_*_hand [T] P(right); source_*_hand [T] 0 none, 1 tracked, 2 from body wrist, 3 palm detector; hand_local_* [T,21,3] unfiltered wrist-centred hand points in the track frame; placement_*_hand [T] how the hand was placed (see hand_frame); root_camera [T,3] estimated hip-centre position relative to the camera in the track axes (metres; pinhole fit of image vs world landmarks with an assumed lens, see root_estimate)',
       ...(body ? { root_estimate: { focal_mm_35: opts.focalMm35 ?? 26, focal_px: Number(focalPx.toFixed(1)), note: 'positions stay hip-centred; root_camera gives the estimated trajectory, good up to the lens assumption (a wrong focal length scales depth)' } } : {}),
       ...(found ? {} : { empty_reason: `no ${what} found in any of the ${T} frames` }),
     },

@@ -8,7 +8,7 @@
 import { BodyTracker } from '../../capture/body.ts';
 import { HandTracker } from '../../capture/hands.ts';
 import { ROW } from '../../capture/layout.ts';
-import { assemble, DEFAULT_FILTER } from '../../capture/assemble.ts';
+import { assemble, DEFAULT_FILTER, handFrameNote } from '../../capture/assemble.ts';
 import type { Frame } from '../../capture/video.ts';
 import { encodeNpz } from '../../io/npz.ts';
 import { trackToNpz, type PoseTrack } from '../../pose/track.ts';
@@ -101,7 +101,7 @@ export async function recordingTrack(rec: Recording, info: TrackInfo, engine: { 
     source: { format: 'capture', device: 'browser', origin: info.origin },
     meta: {
       coordinate_frame: 'metres; X toward the camera, Y to the image right, Z up; body hip-centred then grounded per frame (lowest foot point z=0)',
-      hand_frame: rec.parts.body ? 'hands placed at the body wrist of the same side (NaN where the body wrist is missing)' : 'each hand wrist-centred (wrist at the origin)',
+      hand_frame: handFrameNote(rec.parts.body),
       timestamps: info.origin === 'file' ? 'presentation time of each frame as the browser decoded it (seconds)' : 'camera frame time (seconds from the start of the recording)',
       video: { width: rec.width, height: rec.height, fps, frame_count: T, kept: false },
       capture: {
