@@ -4,6 +4,7 @@
  *   npx tsx benchmarks/quality/run.ts [--max-seconds 4] [--robots h1,g1] [--mode assisted] [--no-video] [--levels noise=5,15,30 ...]
  *   npx tsx benchmarks/quality/run.ts --gate-only     # the gate's dose-response alone (every clip and video; seconds)
  *   npx tsx benchmarks/quality/run.ts --gate-only --rate-study   # why wrong fps labels are missed (rate-study.ts)
+ *   npx tsx benchmarks/quality/run.ts --gate-only --gravity-study   # gravity as the clock: Froude, fall, balance (gravity-study.ts)
  *   npx tsx benchmarks/quality/run.ts --outcome physics --robots t1   # success = physics stage feasible/corrected
  *   npx tsx benchmarks/quality/run.ts --from-runs <saved.json> --recalibrate   # the gate's levels, leave-one-clip-out (calibrate.ts)
  *
@@ -116,6 +117,20 @@ if (args.includes('--gate-only')) {
       try { const t = importPose(c.file); return t.fps > 60 ? [{ clip: c.id, track: t }] : []; } catch { return []; }
     });
     console.log('\n' + rateDependenceMarkdown(fast, (t, f) => cropAndResample(t, maxSeconds, f)));
+    process.exit(0);
+  }
+  // --gravity-study: gravity-based figures (walking Froude number, pelvis fall, whole-body balance) of the
+  // clean clips, the one clock a track carries (gravity-study.ts). Prints its table instead of the dose-response.
+  if (args.includes('--gravity-study')) {
+    const { gravityStudy, gravityStudyMarkdown } = await import('./gravity-study.ts');
+    const study = [];
+    for (const c of all) {
+      let t: PoseTrack;
+      try { t = await loadClip(c, { maxSeconds, fps: 30 }); } catch (e) { console.error(`  skip ${c.id}: ${(e as Error).message}`); continue; }
+      study.push(gravityStudy(c.id, t));
+    }
+    console.log(`Command: \`npx tsx benchmarks/quality/run.ts ${args.join(' ')}\`; machine: ${machineLine()}; ${new Date().toISOString()}.\n`);
+    console.log(gravityStudyMarkdown(study));
     process.exit(0);
   }
   const run = await benchGate(all, {
