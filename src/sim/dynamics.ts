@@ -138,44 +138,8 @@ export function inverseDynamics(ref: Reference, geom: RobotGeometry, contacts: C
   // Second differences need a full window: near the ends the nearest complete window is used.
   const kk = Math.min(k, Math.floor((T - 1) / 2));
   for (let t = 0; t < T; t++) {
-    const tc = kk > 0 ? Math.min(Math.max(t, kk), T - 1 - kk) : t;
-    const a = Math.max(0, tc - kk), c = Math.min(T - 1, tc + kk);
-    const h = kk > 0 ? kk * ref.dt : ref.dt;
-    S.fill(0);
     E.fill(0);
-    for (let b = 0; b < nb; b++) {
-      const m = bodies[b].mass;
-      const i0 = (t * nb + b) * 3, ia = (a * nb + b) * 3, ic = (c * nb + b) * 3, im = (tc * nb + b) * 3;
-      // Second difference over the window (one-sided windows at the ends shrink h accordingly).
-      const ax = kk > 0 ? (com[ic] - 2 * com[im] + com[ia]) / (h * h) : 0;
-      const ay = kk > 0 ? (com[ic + 1] - 2 * com[im + 1] + com[ia + 1]) / (h * h) : 0;
-      const az = kk > 0 ? (com[ic + 2] - 2 * com[im + 2] + com[ia + 2]) / (h * h) : 0;
-      const fx = m * ax, fy = m * ay, fz = m * (az + gravity);
-      const wx = omega[i0], wy = omega[i0 + 1], wz = omega[i0 + 2];
-      const alx = (omega[ic] - omega[ia]) / (2 * h) || 0, aly = (omega[ic + 1] - omega[ia + 1]) / (2 * h) || 0, alz = (omega[ic + 2] - omega[ia + 2]) / (2 * h) || 0;
-      // World inertia I_w = R I R^T.
-      const ro = (t * nb + b) * 9;
-      const I = bodies[b].inertia;
-      for (let r = 0; r < 3; r++) for (let s = 0; s < 3; s++) {
-        let v = 0;
-        for (let p = 0; p < 3; p++) for (let q = 0; q < 3; q++) v += rot[ro + 3 * r + p] * I[3 * p + q] * rot[ro + 3 * s + q];
-        Iw[3 * r + s] = v;
-      }
-      const Iwx = Iw[0] * wx + Iw[1] * wy + Iw[2] * wz, Iwy = Iw[3] * wx + Iw[4] * wy + Iw[5] * wz, Iwz = Iw[6] * wx + Iw[7] * wy + Iw[8] * wz;
-      const nx = Iw[0] * alx + Iw[1] * aly + Iw[2] * alz + (wy * Iwz - wz * Iwy);
-      const ny = Iw[3] * alx + Iw[4] * aly + Iw[5] * alz + (wz * Iwx - wx * Iwz);
-      const nz = Iw[6] * alx + Iw[7] * aly + Iw[8] * alz + (wx * Iwy - wy * Iwx);
-      const cx = com[i0], cy = com[i0 + 1], cz = com[i0 + 2];
-      S[6 * b] = fx; S[6 * b + 1] = fy; S[6 * b + 2] = fz;
-      S[6 * b + 3] = nx + cy * fz - cz * fy;
-      S[6 * b + 4] = ny + cz * fx - cx * fz;
-      S[6 * b + 5] = nz + cx * fy - cy * fx;
-    }
-    // Subtree sums: bodies are in parent-before-child order.
-    for (let b = nb - 1; b > 0; b--) {
-      const p = bodies[b].parent;
-      for (let r = 0; r < 6; r++) S[6 * p + r] += S[6 * b + r];
-    }
+    newtonEuler(t, T, kk, ref.dt, bodies, com, omega, rot, gravity, Iw, S);
     for (let r = 0; r < 6; r++) wrench[6 * t + r] = S[r];
     const Fx = S[0], Fy = S[1], Fz = S[2], Mx = S[3], My = S[4];
     // Contacts.
@@ -207,31 +171,81 @@ export function inverseDynamics(ref: Reference, geom: RobotGeometry, contacts: C
       flightResidual[t] = hypot3(Fx, Fy, Fz) / (M * gravity);
       external6(t, S[0], S[1], S[2], S[3], S[4], S[5]);
     }
-    // Joint torques.
-    const P = ref.pose;
-    for (let b = 1; b < nb; b++) {
-      const top = bodies[b].top;
-      const d = kin.linkDof(top);
-      if (d < 0) continue;
-      const j = kin.linkJoint[top]!;
-      const o = (t * L + top) * 12;
-      const ax = P[o] * j.axis[0] + P[o + 1] * j.axis[1] + P[o + 2] * j.axis[2];
-      const ay = P[o + 3] * j.axis[0] + P[o + 4] * j.axis[1] + P[o + 5] * j.axis[2];
-      const az = P[o + 6] * j.axis[0] + P[o + 7] * j.axis[1] + P[o + 8] * j.axis[2];
-      const fx = S[6 * b] - E[6 * b], fy = S[6 * b + 1] - E[6 * b + 1], fz = S[6 * b + 2] - E[6 * b + 2];
-      if (j.type === 'prismatic') {
-        tau[t * nq + d] += fx * ax + fy * ay + fz * az;
-        continue;
-      }
-      const px = P[o + 9], py = P[o + 10], pz = P[o + 11];
-      const mx = S[6 * b + 3] - E[6 * b + 3] - (py * fz - pz * fy);
-      const my = S[6 * b + 4] - E[6 * b + 4] - (pz * fx - px * fz);
-      const mz = S[6 * b + 5] - E[6 * b + 5] - (px * fy - py * fx);
-      tau[t * nq + d] += mx * ax + my * ay + mz * az;
-    }
+    jointTorques(t, ref.pose, L, nq, kin, bodies, S, E, tau);
   }
   if (process.env.R2R_DEBUG_SWEEPS) console.error(`contact sweeps ${cs?.sweeps} over ${T} frames`);
   return { tau, wrench, zmp, zmpOutside, frictionRatio, flightResidual, normalForce, external, residualForce, residualTorque };
+}
+
+/**
+ * Frame t of inverseDynamics: each body's Newton–Euler wrench (about the world origin) into S, then summed over
+ * subtrees. A function of its own so that V8 optimises it after a few frames instead of compiling the whole
+ * per-frame loop on the stack (which took ≈ 130 ms of a background compile, the frames meanwhile interpreted).
+ */
+function newtonEuler(t: number, T: number, kk: number, dt: number, bodies: RobotGeometry['bodies'], com: Float64Array, omega: Float64Array, rot: Float64Array, gravity: number, Iw: Float64Array, S: Float64Array): void {
+  const nb = bodies.length;
+  const tc = kk > 0 ? Math.min(Math.max(t, kk), T - 1 - kk) : t;
+  const a = Math.max(0, tc - kk), c = Math.min(T - 1, tc + kk);
+  const h = kk > 0 ? kk * dt : dt;
+  S.fill(0);
+  for (let b = 0; b < nb; b++) {
+    const m = bodies[b].mass;
+    const i0 = (t * nb + b) * 3, ia = (a * nb + b) * 3, ic = (c * nb + b) * 3, im = (tc * nb + b) * 3;
+    // Second difference over the window (one-sided windows at the ends shrink h accordingly).
+    const ax = kk > 0 ? (com[ic] - 2 * com[im] + com[ia]) / (h * h) : 0;
+    const ay = kk > 0 ? (com[ic + 1] - 2 * com[im + 1] + com[ia + 1]) / (h * h) : 0;
+    const az = kk > 0 ? (com[ic + 2] - 2 * com[im + 2] + com[ia + 2]) / (h * h) : 0;
+    const fx = m * ax, fy = m * ay, fz = m * (az + gravity);
+    const wx = omega[i0], wy = omega[i0 + 1], wz = omega[i0 + 2];
+    const alx = (omega[ic] - omega[ia]) / (2 * h) || 0, aly = (omega[ic + 1] - omega[ia + 1]) / (2 * h) || 0, alz = (omega[ic + 2] - omega[ia + 2]) / (2 * h) || 0;
+    // World inertia I_w = R I R^T.
+    const ro = (t * nb + b) * 9;
+    const I = bodies[b].inertia;
+    for (let r = 0; r < 3; r++) for (let s = 0; s < 3; s++) {
+      let v = 0;
+      for (let p = 0; p < 3; p++) for (let q = 0; q < 3; q++) v += rot[ro + 3 * r + p] * I[3 * p + q] * rot[ro + 3 * s + q];
+      Iw[3 * r + s] = v;
+    }
+    const Iwx = Iw[0] * wx + Iw[1] * wy + Iw[2] * wz, Iwy = Iw[3] * wx + Iw[4] * wy + Iw[5] * wz, Iwz = Iw[6] * wx + Iw[7] * wy + Iw[8] * wz;
+    const nx = Iw[0] * alx + Iw[1] * aly + Iw[2] * alz + (wy * Iwz - wz * Iwy);
+    const ny = Iw[3] * alx + Iw[4] * aly + Iw[5] * alz + (wz * Iwx - wx * Iwz);
+    const nz = Iw[6] * alx + Iw[7] * aly + Iw[8] * alz + (wx * Iwy - wy * Iwx);
+    const cx = com[i0], cy = com[i0 + 1], cz = com[i0 + 2];
+    S[6 * b] = fx; S[6 * b + 1] = fy; S[6 * b + 2] = fz;
+    S[6 * b + 3] = nx + cy * fz - cz * fy;
+    S[6 * b + 4] = ny + cz * fx - cx * fz;
+    S[6 * b + 5] = nz + cx * fy - cy * fx;
+  }
+  // Subtree sums: bodies are in parent-before-child order.
+  for (let b = nb - 1; b > 0; b--) {
+    const p = bodies[b].parent;
+    for (let r = 0; r < 6; r++) S[6 * p + r] += S[6 * b + r];
+  }
+}
+
+/** Frame t of inverseDynamics: each joint's torque from its subtree's wrench S less the ground's E, into tau. */
+function jointTorques(t: number, P: Float64Array, L: number, nq: number, kin: RobotGeometry['kin'], bodies: RobotGeometry['bodies'], S: Float64Array, E: Float64Array, tau: Float64Array): void {
+  const nb = bodies.length;
+  for (let b = 1; b < nb; b++) {
+    const top = bodies[b].top;
+    const d = kin.linkDof(top);
+    if (d < 0) continue;
+    const j = kin.linkJoint[top]!;
+    const o = (t * L + top) * 12;
+    const ax = P[o] * j.axis[0] + P[o + 1] * j.axis[1] + P[o + 2] * j.axis[2];
+    const ay = P[o + 3] * j.axis[0] + P[o + 4] * j.axis[1] + P[o + 5] * j.axis[2];
+    const az = P[o + 6] * j.axis[0] + P[o + 7] * j.axis[1] + P[o + 8] * j.axis[2];
+    const fx = S[6 * b] - E[6 * b], fy = S[6 * b + 1] - E[6 * b + 1], fz = S[6 * b + 2] - E[6 * b + 2];
+    if (j.type === 'prismatic') {
+      tau[t * nq + d] += fx * ax + fy * ay + fz * az;
+      continue;
+    }
+    const px = P[o + 9], py = P[o + 10], pz = P[o + 11];
+    const mx = S[6 * b + 3] - E[6 * b + 3] - (py * fz - pz * fy);
+    const my = S[6 * b + 4] - E[6 * b + 4] - (pz * fx - px * fz);
+    const mz = S[6 * b + 5] - E[6 * b + 5] - (px * fy - py * fx);
+    tau[t * nq + d] += mx * ax + my * ay + mz * az;
+  }
 }
 
 const EDGES = 4;
