@@ -14,7 +14,7 @@ import { initBackend, loadGraphModel, tf } from '../../src/capture/models.ts';
 import { convertTfjsGraph, convertTfjsModel, type ConvertedGraph } from '../../src/capture/onnx/convert.ts';
 import { decodeModel, encodeModel, type GraphSpec } from '../../src/capture/onnx/proto.ts';
 import { legacyEncodeModel } from './onnx-legacy-proto.ts';
-import { onnxModel, readTfjsModel } from '../../src/capture/runner.ts';
+import { createSession, onnxModel, optimizedModelFile, readTfjsModel } from '../../src/capture/runner.ts';
 import { runCli } from '../helpers/cli.ts';
 import { describeShared, shared } from '../helpers/shared.ts';
 import { tmpDir } from './clips.ts';
@@ -192,7 +192,7 @@ describeShared('onnxruntime backend', [HAND, SQUATS], () => {
     }
   }, 120_000);
 
-  it('converted models are cached by content and rebuilt when the cache entry is damaged', () => {
+  it('converted models are cached (keyed by model.json and each weight file\'s size and mtime) and rebuilt when the cache entry is damaged', () => {
     const prev = process.env.REEL2REAL_CACHE_DIR;
     process.env.REEL2REAL_CACHE_DIR = dir;
     try {
@@ -221,6 +221,31 @@ describeShared('onnxruntime backend', [HAND, SQUATS], () => {
       else process.env.REEL2REAL_CACHE_DIR = prev;
     }
   }, 60_000);
+
+  it('onnxruntime\'s optimised graph, cached for this machine, gives the same outputs to the bit as optimising the model again', async () => {
+    for (const [name, video, at, box, size, [lo, hi], outs] of [CASES[0], CASES[4]]) {
+      const conv = convertTfjsModel(readTfjsModel(name).json, readTfjsModel(name).weights, { outputs: outs });
+      const file = path.join(dir, `${name}-opt-test.onnx`);
+      const optFile = optimizedModelFile(file, ort.env.versions.common);
+      fs.rmSync(optFile, { force: true });
+      const fresh = await createSession(ort, conv.bytes, optFile); // optimises and writes the graph
+      expect(fs.existsSync(optFile)).toBe(true);
+      const cached = await createSession(ort, conv.bytes, optFile); // loads it
+      const input = crop(video, at, box, size, lo, hi);
+      const feed = () => ({ [conv.inputName]: new ort.Tensor('float32', input, [1, size, size, 3]) });
+      const [ra, rb, rc] = [await fresh.run(feed()), await cached.run(feed()), await (await session(conv.bytes)).run(feed())];
+      for (const o of conv.outputs) {
+        const a = ra[o.name].data as Float32Array;
+        expect(Buffer.from((rb[o.name].data as Float32Array).buffer).equals(Buffer.from(a.buffer)), `${name} ${o.name}`).toBe(true);
+        expect(Buffer.from((rc[o.name].data as Float32Array).buffer).equals(Buffer.from(a.buffer)), `${name} ${o.name}`).toBe(true);
+      }
+      // A damaged cached graph is optimised again and rewritten.
+      fs.writeFileSync(optFile, 'not a model');
+      const again = await createSession(ort, conv.bytes, optFile);
+      expect(Buffer.from(((await again.run(feed()))[conv.outputs[0].name].data as Float32Array).buffer).equals(Buffer.from((ra[conv.outputs[0].name].data as Float32Array).buffer))).toBe(true);
+      expect(fs.statSync(optFile).size).toBeGreaterThan(1000);
+    }
+  }, 120_000);
 
   it('a batch of two crops gives each crop\'s own outputs', async () => {
     const a = crop(HAND, 3, '600:600:340:60', 224, 0, 1);
