@@ -15,7 +15,10 @@
  * whose output is evaluated here by the same functions; `--dex-results DIR` reads that script's
  * <hand>.json files from an earlier run instead.
  *
- *   npx tsx benchmarks/retarget/dex-vector.ts [--passes 3] [--dex-src DIR [--dex-python PY] | --dex-results DIR]
+ * `--dex-variant LABEL=DIR` evaluates more dex_run.py outputs the same way (e.g. a config with
+ * `target_joint_names` that leaves Shadow's wrist joints out).
+ *
+ *   npx tsx benchmarks/retarget/dex-vector.ts [--passes 3] [--dex-src DIR [--dex-python PY] | --dex-results DIR] [--dex-variant LABEL=DIR]
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -36,6 +39,8 @@ import { SHARED_DATA } from '../../test/helpers/shared.ts';
 const arg = (k: string) => { const i = process.argv.indexOf(k); return i >= 0 ? process.argv[i + 1] : undefined; };
 const passes = Number(arg('--passes') ?? 3);
 const dexSrc = arg('--dex-src'), dexPython = arg('--dex-python') ?? 'python3', dexResults = arg('--dex-results');
+/** `--dex-variant LABEL=DIR` (repeatable): more dex_run.py outputs (<hand>.json, e.g. a config variant) to evaluate. */
+const dexVariants = process.argv.flatMap((a, i) => (a === '--dex-variant' && process.argv[i + 1]?.includes('=') ? [process.argv[i + 1].split('=') as [string, string]] : []));
 const kpFile = path.join(SHARED_DATA, 'keypoints/dex_retargeting_human_joint_right.json');
 const raw = JSON.parse(fs.readFileSync(kpFile, 'utf8')) as { frames: (number[][] | null)[] };
 const track = importPose(kpFile);
@@ -124,19 +129,40 @@ export function pinchSurfaceGap(kin: Kinematics, robot: UrdfRobot, q: ArrayLike<
 /**
  * Frames where two parts of the hand not joined by a joint overlap by 0.5 mm or more on the URDF's own
  * collision geometry (meshes as convex hulls): the check `validate` makes (src/sim/selfcollision.ts,
- * pairs overlapping at the zero pose excluded), and the deepest overlap (mm).
+ * pairs overlapping at the zero pose excluded), and the deepest overlap (mm). `framesNoMultiAxis` /
+ * `deepestNoMultiAxisMm`: the same without the pairs joined by a multi-axis joint — two joints in a row
+ * whose origins coincide at the zero pose (the link between them has zero length: Shadow's thumb base,
+ * THJ5 then THJ4 at one point, joins the palm to the thumb's proximal phalanx), which collision checkers
+ * treat as adjacent links; validate (src/sim) does not leave them out.
  */
-export async function urdfContactFrames(robot: UrdfRobot, q: ArrayLike<number>, T: number): Promise<{ frames: number; deepestMm: number }> {
+export async function urdfContactFrames(robot: UrdfRobot, q: ArrayLike<number>, T: number): Promise<{ frames: number; deepestMm: number; framesNoMultiAxis: number; deepestNoMultiAxisMm: number; multiAxisPairs: string[] }> {
   const geom = await robotGeometry(robot);
   const kin = geom.kin, nq = kin.nq, L = kin.nLinks;
+  // Body pairs joined by a multi-axis joint: body b's joint and its parent body's joint at one point.
+  kin.fk(Float64Array.from({ length: nq }, (_, d) => Math.min(Math.max(0, kin.lower[d]), kin.upper[d])));
+  const at = (b: number) => { const o = 12 * geom.bodies[b].top; return [kin.pose[o + 9], kin.pose[o + 10], kin.pose[o + 11]]; };
+  const multi = new Set<string>();
+  const multiNames: string[] = [];
+  geom.bodies.forEach((spec, b) => {
+    const p = spec.parent;
+    if (p < 0 || geom.bodies[p].parent < 0) return;
+    const u = at(b), v = at(p);
+    if (Math.hypot(u[0] - v[0], u[1] - v[1], u[2] - v[2]) < 1e-6) {
+      const pp = geom.bodies[p].parent;
+      multi.add(`${Math.min(b, pp)},${Math.max(b, pp)}`);
+      multiNames.push(`${geom.bodies[pp].name}–${spec.name}`);
+    }
+  });
   const pose = new Float64Array(T * L * 12), qq = new Float64Array(nq);
   for (let t = 0; t < T; t++) {
     for (let d = 0; d < nq; d++) qq[d] = q[t * nq + d];
     kin.fk(qq);
     pose.set(kin.pose.subarray(0, L * 12), t * L * 12);
   }
-  const sc = await SelfCollisionWorld.create(geom);
-  let frames = 0, deepest = 0;
+  // Rapier on every pair whose bounding spheres meet, as validate did before its separation proof (d930a80):
+  // on these hands the proof clears pairs Rapier finds 1-1.5 mm deep (Shadow palm box vs thumb proximal hull).
+  const sc = await SelfCollisionWorld.create(geom, { proveSeparation: false });
+  let frames = 0, deepest = 0, framesNm = 0, deepestNm = 0;
   try {
     for (let t = 0; t < T; t++) {
       sc.place(pose, t * L * 12);
@@ -144,11 +170,13 @@ export async function urdfContactFrames(robot: UrdfRobot, q: ArrayLike<number>, 
       await sc.loadQueries();
       const cs = sc.contacts(0.0005);
       if (cs.length) { frames++; deepest = Math.max(deepest, cs[0].depth); }
+      const nm = cs.filter((c) => !multi.has(`${Math.min(c.a, c.b)},${Math.max(c.a, c.b)}`));
+      if (nm.length) { framesNm++; for (const c of nm) deepestNm = Math.max(deepestNm, c.depth); }
     }
   } finally {
     sc.free();
   }
-  return { frames, deepestMm: deepest * 1000 };
+  return { frames, deepestMm: deepest * 1000, framesNoMultiAxis: framesNm, deepestNoMultiAxisMm: deepestNm * 1000, multiAxisPairs: multiNames };
 }
 
 /** Frames × dofs whose step exceeds the URDF velocity limit at the clip's frame rate. */
@@ -162,9 +190,9 @@ function velocityViolations(kin: Kinematics, q: ArrayLike<number>, T: number, fp
 interface DexOut { joint_names: string[]; qpos: number[][]; frames: number; seconds_cpu: number; check: Record<string, number[]> }
 
 /** dex-retargeting's motion for a hand: run it (or read an earlier run), map its joints to ours, check its FK. */
-function dexMotion(h: string, kin: Kinematics, urdf: string, yml: string): { q: Float64Array; cpuFps: number; fkCheckMm: number } | string {
+function dexMotion(h: string, kin: Kinematics, urdf: string, yml: string, dir = dexResults): { q: Float64Array; cpuFps: number; fkCheckMm: number } | string {
   let file: string;
-  if (dexResults) file = path.join(dexResults, `${h}.json`);
+  if (dir) file = path.join(dir, `${h}.json`);
   else if (dexSrc) {
     file = path.join(os.tmpdir(), `r2r-dex-${process.pid}-${h}.json`);
     const r = spawnSync(dexPython, [path.join(path.dirname(new URL(import.meta.url).pathname), 'dex_run.py'), '--src', dexSrc, '--urdf', urdf, '--config', yml, '--keypoints', kpFile, '--out', file], { encoding: 'utf8' });
@@ -193,8 +221,9 @@ if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith
 async function main(): Promise<void> {
   console.log(`machine: ${os.cpus()[0]?.model} x${os.cpus().length}, node ${process.version}, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}, ${new Date().toISOString()}`);
   console.log('');
-  console.log('| hand | version | vector error (mm) | thumb–finger tip distance in human pinches (mm, frames) | thumb–finger surface gap in human pinches (mm, proxies) | velocity-limit violations | frames with contact on the URDF collision geometry, validate\'s check (deepest mm) | frames with proxy overlap ≥ 0.5 mm (deepest mm) | frames/s (CPU, whole retargetHand call, median) | lag median (frames) | dex FK stand-in vs ours (mm) |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('| hand | version | vector error (mm) | thumb–finger tip distance in human pinches (mm, frames) | thumb–finger surface gap in human pinches (mm, proxies) | velocity-limit violations | frames with contact on the URDF collision geometry, validate\'s check (deepest mm) | the same without pairs joined by a multi-axis joint (deepest mm) | frames with proxy overlap ≥ 0.5 mm (deepest mm) | frames/s (CPU, whole retargetHand call, median) | lag median (frames) | dex FK stand-in vs ours (mm) |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  const multiAxis: string[] = [];
   const med = (x: number[]) => x.slice().sort((a, b) => a - b)[x.length >> 1];
   for (const h of HANDS) {
     const dir = path.join(SHARED_DATA, 'hands', `${h}_right`);
@@ -205,7 +234,7 @@ async function main(): Promise<void> {
     const robot = loadUrdf(urdf);
     const kin = new Kinematics(robot);
     const cfg = { origin: r.target_origin_link_names, task: r.target_task_link_names, human: r.target_link_human_indices, scale: r.scaling_factor };
-    const variants: [string, { collision?: false }][] = [['reel2real', {}], ['reel2real, no collision limit (before)', { collision: false }]];
+    const variants: [string, { collision?: false }][] = [['reel2real', {}], ['reel2real, collision: false', { collision: false }]];
     // Warm-up, then passes interleaved between the two variants.
     const cpu: number[][] = variants.map(() => []);
     const motions = variants.map(([, o]) => retargetHand(track, robot, o));
@@ -220,16 +249,27 @@ async function main(): Promise<void> {
       const m = motions[i], q = m.quality as any;
       const pin = pinchDistance(kin, m.q, T), gap = pinchSurfaceGap(kin, robot, m.q, T);
       const uc = await urdfContactFrames(robot, m.q, T);
-      console.log(`| ${h} | ${variants[i][0]} | ${(dexVectorError(kin, m.q, T, cfg) * 1000).toFixed(1)} | ${(pin.mean * 1000).toFixed(1)} (${pin.frames}) | ${(gap.mean * 1000).toFixed(1)} | ${q.velocity_limit_violations} | ${uc.frames} (${uc.deepestMm.toFixed(1)}) | ${q.collision_frames} (${(q.collision_max_depth_m * 1000).toFixed(1)}) | ${Math.round(med(cpu[i]))} | ${q.lag?.median_frames} | - |`);
+      if (i === 0) multiAxis.push(`${h}: ${uc.multiAxisPairs.join(', ') || 'none'}`);
+      console.log(`| ${h} | ${variants[i][0]} | ${(dexVectorError(kin, m.q, T, cfg) * 1000).toFixed(1)} | ${(pin.mean * 1000).toFixed(1)} (${pin.frames}) | ${(gap.mean * 1000).toFixed(1)} | ${q.velocity_limit_violations} | ${uc.frames} (${uc.deepestMm.toFixed(1)}) | ${uc.framesNoMultiAxis} (${uc.deepestNoMultiAxisMm.toFixed(1)}) | ${q.collision_frames} (${(q.collision_max_depth_m * 1000).toFixed(1)}) | ${Math.round(med(cpu[i]))} | ${q.lag?.median_frames} | - |`);
     }
     const dx = dexMotion(h, kin, urdf, yml);
-    if (typeof dx === 'string') { console.log(`| ${h} | dex-retargeting | ${dx} | | | | | | | | |`); continue; }
+    if (typeof dx === 'string') { console.log(`| ${h} | dex-retargeting | ${dx} | | | | | | | | | |`); continue; }
     const pin = pinchDistance(kin, dx.q, T), gap = pinchSurfaceGap(kin, robot, dx.q, T);
     const dc = await urdfContactFrames(robot, dx.q, T);
     const pc = proxyOverlapFrames(kin, robot, dx.q, T);
-    console.log(`| ${h} | dex-retargeting | ${(dexVectorError(kin, dx.q, T, cfg) * 1000).toFixed(1)} | ${(pin.mean * 1000).toFixed(1)} (${pin.frames}) | ${(gap.mean * 1000).toFixed(1)} | ${velocityViolations(kin, dx.q, T, track.fps)} | ${dc.frames} (${dc.deepestMm.toFixed(1)}) | ${pc.frames} (${pc.deepestMm.toFixed(1)}) | (stand-in FK) | - | ${dx.fkCheckMm.toFixed(4)} |`);
+    for (const [label, dir] of dexVariants) {
+      if (!fs.existsSync(path.join(dir, `${h}.json`))) continue;
+      const dv = dexMotion(h, kin, urdf, yml, dir);
+      if (typeof dv === 'string') continue;
+      const pv = pinchDistance(kin, dv.q, T), gv = pinchSurfaceGap(kin, robot, dv.q, T);
+      const cv = await urdfContactFrames(robot, dv.q, T);
+      const ov = proxyOverlapFrames(kin, robot, dv.q, T);
+      console.log(`| ${h} | dex-retargeting, ${label} | ${(dexVectorError(kin, dv.q, T, cfg) * 1000).toFixed(1)} | ${(pv.mean * 1000).toFixed(1)} (${pv.frames}) | ${(gv.mean * 1000).toFixed(1)} | ${velocityViolations(kin, dv.q, T, track.fps)} | ${cv.frames} (${cv.deepestMm.toFixed(1)}) | ${cv.framesNoMultiAxis} (${cv.deepestNoMultiAxisMm.toFixed(1)}) | ${ov.frames} (${ov.deepestMm.toFixed(1)}) | (stand-in FK) | - | ${dv.fkCheckMm.toFixed(4)} |`);
+    }
+    console.log(`| ${h} | dex-retargeting | ${(dexVectorError(kin, dx.q, T, cfg) * 1000).toFixed(1)} | ${(pin.mean * 1000).toFixed(1)} (${pin.frames}) | ${(gap.mean * 1000).toFixed(1)} | ${velocityViolations(kin, dx.q, T, track.fps)} | ${dc.frames} (${dc.deepestMm.toFixed(1)}) | ${dc.framesNoMultiAxis} (${dc.deepestNoMultiAxisMm.toFixed(1)}) | ${pc.frames} (${pc.deepestMm.toFixed(1)}) | (stand-in FK) | - | ${dx.fkCheckMm.toFixed(4)} |`);
   }
   console.log('');
+  console.log(`pairs joined by a multi-axis joint (left out of the second contact column): ${multiAxis.join('; ')}`);
   console.log(`load average at the end: ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
 }
 
