@@ -10,7 +10,7 @@ import { ROW, clearRow } from './layout.ts';
 import { initBackend, wasmSimd, type BackendName } from './backend.ts';
 import type { Roi } from './roi.ts';
 import { modelTimes } from './runner.ts';
-import { decodeFrames, type DecodeStats, type VideoInfo } from './video.ts';
+import { decodeFrames, type DecodeStats, type Frame, type VideoInfo } from './video.ts';
 
 export interface SegmentOptions {
   body: boolean;
@@ -75,14 +75,27 @@ async function trackers(opts: SegmentOptions): Promise<Trackers> {
 
 export async function runSegment(file: string, info: VideoInfo, opts: SegmentOptions, onBatch: (b: Batch) => void): Promise<SegmentStats> {
   const tStart = performance.now();
-  const t = await trackers(opts);
+  const decode: DecodeStats = {};
+  // ffmpeg starts now and decodes the first frame while the models start (its process start and the sessions
+  // were ≈ 0.3–0.5 s each, one after the other, of a short capture's fixed cost). It blocks on its pipe after
+  // that frame until the loop reads it.
+  const frames_ = decodeFrames(file, info, { start: opts.start, end: opts.end, maxFrames: opts.maxFrames, maxSide: opts.maxSide }, decode);
+  let first: Promise<IteratorResult<Frame>> | null = frames_.next();
+  first.catch(() => {}); // a decode error is thrown where the loop awaits it, not as an unhandled rejection
+  let t: Trackers;
+  try {
+    t = await trackers(opts);
+  } catch (e) {
+    await first.catch(() => {});
+    await frames_.return(undefined);
+    throw e;
+  }
   const m0 = new Map([...modelTimes].map(([k, v]) => [k, { ...v }]));
   let decodeWait = 0;
   let tFirst: number | undefined;
   const b0 = { ...(t.body?.stats ?? { landmarkCalls: 0, detectorCalls: 0 }) };
   const h0 = { ...(t.hands?.stats ?? { landmarkCalls: 0, palmCalls: 0, batchedPairs: 0 }) };
   if (opts.seedBodyRoi) t.body?.seed(opts.seedBodyRoi);
-  const decode: DecodeStats = {};
   let times = new Float64Array(BATCH);
   let rows = new Float32Array(BATCH * ROW);
   let n = 0;
@@ -94,11 +107,11 @@ export async function runSegment(file: string, info: VideoInfo, opts: SegmentOpt
     rows = new Float32Array(BATCH * ROW);
     n = 0;
   };
-  const frames_ = decodeFrames(file, info, { start: opts.start, end: opts.end, maxFrames: opts.maxFrames, maxSide: opts.maxSide }, decode);
   try {
     for (;;) {
       const tw = performance.now();
-      const next = await frames_.next();
+      const next = await (first ?? frames_.next());
+      first = null;
       decodeWait += performance.now() - tw;
       if (next.done) break;
       tFirst ??= performance.now();

@@ -5,22 +5,46 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { UserError } from '../errors.ts';
 
 const found = new Map<string, string | null>();
 
-/** Path of a working ffmpeg or ffprobe, or null (looked up once per process). */
+/** Path of ffmpeg or ffprobe, or null (looked up once per process). */
 export function findTool(name: 'ffmpeg' | 'ffprobe'): string | null {
   if (found.has(name)) return found.get(name)!;
-  const env = name === 'ffmpeg' ? process.env.REEL2REAL_FFMPEG : process.env.REEL2REAL_FFPROBE;
-  let out: string | null = null;
-  for (const exe of [env, name, `/usr/bin/${name}`]) {
-    if (!exe) continue;
-    const r = spawnSync(exe, ['-version'], { stdio: 'ignore', timeout: 10_000 });
-    if (r.status === 0) { out = exe; break; }
-  }
+  const out = locateTool(name, process.env, process.platform);
   found.set(name, out);
   return out;
+}
+
+/**
+ * The first of $REEL2REAL_FFMPEG / $REEL2REAL_FFPROBE, `name` on PATH, /usr/bin/<name> that is an executable
+ * file. Found without running it: each `-version` run cost a process start (≈ 0.2–0.3 s here: ffmpeg maps
+ * ≈ 200 shared libraries), twice per capture before its own probe. On Windows (PATHEXT) it is run as before.
+ */
+export function locateTool(name: 'ffmpeg' | 'ffprobe', env: NodeJS.ProcessEnv, platform: string): string | null {
+  const given = name === 'ffmpeg' ? env.REEL2REAL_FFMPEG : env.REEL2REAL_FFPROBE;
+  for (const exe of [given, name, `/usr/bin/${name}`]) {
+    if (!exe) continue;
+    if (platform === 'win32') {
+      if (spawnSync(exe, ['-version'], { stdio: 'ignore', timeout: 10_000 }).status === 0) return exe;
+      continue;
+    }
+    const candidates = exe.includes('/') ? [exe] : (env.PATH ?? '').split(path.delimiter).filter(Boolean).map((d) => path.join(d, exe));
+    if (candidates.some(isExecutableFile)) return exe;
+  }
+  return null;
+}
+
+function isExecutableFile(file: string): boolean {
+  try {
+    if (!fs.statSync(file).isFile()) return false;
+    fs.accessSync(file, fs.constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Path of ffmpeg or ffprobe; throws a UserError saying how to install it when absent. */
