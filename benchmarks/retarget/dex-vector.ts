@@ -159,9 +159,10 @@ export async function urdfContactFrames(robot: UrdfRobot, q: ArrayLike<number>, 
     kin.fk(qq);
     pose.set(kin.pose.subarray(0, L * 12), t * L * 12);
   }
-  // Rapier on every pair whose bounding spheres meet, as validate did before its separation proof (d930a80):
-  // on these hands the proof clears pairs Rapier finds 1-1.5 mm deep (Shadow palm box vs thumb proximal hull).
-  const sc = await SelfCollisionWorld.create(geom, { proveSeparation: false });
+  // validate's check as it is (with its separation proof, d930a80). Without the proof (Rapier on every near pair,
+  // as before) the counts on these hands are higher: Rapier reports contact between Shadow's palm boxes and the
+  // thumb's proximal / little-finger knuckle hulls where the shapes are 0.5-2.3 mm apart (RESULTS.md, 22:15).
+  const sc = await SelfCollisionWorld.create(geom);
   let frames = 0, deepest = 0, framesNm = 0, deepestNm = 0;
   try {
     for (let t = 0; t < T; t++) {

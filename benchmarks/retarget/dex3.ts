@@ -30,7 +30,7 @@ const G1 = path.join(SHARED_DATA, 'robots/unitree_g1/g1_29dof_with_hand_rev_1_0.
 const robot = loadUrdf(G1);
 const kin = new Kinematics(robot);
 const geom = await robotGeometry(robot);
-const sc = await SelfCollisionWorld.create(geom, { proveSeparation: false }) // Rapier on every near pair (see dex-vector.ts);
+const sc = await SelfCollisionWorld.create(geom);
 
 /** Links at or below a link. */
 const below = (link: string) => new Set(Array.from({ length: kin.nLinks }, (_, l) => l).filter((l) => kin.isAncestor(kin.linkIndex(link), l)));

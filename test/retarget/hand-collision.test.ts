@@ -23,12 +23,12 @@ import { SelfCollisionWorld } from '../../src/sim/selfcollision.ts';
 
 const KEYPOINTS = 'keypoints/dex_retargeting_human_joint_right.json';
 /**
- * Upper bounds with the limit, per hand: frames with contact on the URDF geometry (validate's check) and
- * with proxy overlap ≥ 0.5 mm. Without the limit the same solve has 40 / 0 / 182 / 221 and 62 / 56 / 214 /
- * 188 (benchmarks/retarget/RESULTS.md). Shadow's remaining validate contacts are mostly its palm against the
- * thumb's proximal link (≤ 1.3 mm), joined by the two-axis thumb base (THJ5 and THJ4 at one point): their
- * proxies touch in the reference pose, so the limit leaves that pair out. Shadow with the per-frame velocity
- * box only (before its velocity plan) had 191 and 19.
+ * Upper bounds with the limit, per hand: frames with contact on the URDF geometry (validate's check, with its
+ * separation proof) and with proxy overlap ≥ 0.5 mm. Without the limit the same solve has 39 / 0 / 156 / 60
+ * and 62 / 56 / 214 / 188 (benchmarks/retarget/RESULTS.md, 22:16). Shadow's remaining validate contacts (8) are
+ * its palm against the thumb's proximal link, joined by the two-axis thumb base (THJ5 and THJ4 at one point):
+ * their proxies touch in the reference pose, so the limit leaves that pair out. Shadow with the per-frame
+ * velocity box only (before its velocity plan) had 33 and 19.
  * `gap`: bound on the mean thumb–finger distal surface gap in human pinches (m; measured 14.9 / 54.7 / 6.4 /
  * 4–5 mm with the limit, 15.0 / 48.6 / −1.9 (overlapping) / 4–5 without; Inspire's 0.5 rad/s joints lag).
  */
@@ -36,16 +36,14 @@ const HANDS: Record<string, { urdf: string; validate: number; proxies: number; g
   allegro: { urdf: 'hands/allegro_right/allegro_hand_right.urdf', validate: 5, proxies: 10, gap: 0.016 },
   inspire: { urdf: 'hands/inspire_right/inspire_hand_right.urdf', validate: 0, proxies: 5, gap: 0.06 },
   leap: { urdf: 'hands/leap_right/leap_hand_right.urdf', validate: 40, proxies: 20, gap: 0.008 },
-  shadow: { urdf: 'hands/shadow_right/shadow_hand_right.urdf', validate: 180, proxies: 12, gap: 0.006 },
+  shadow: { urdf: 'hands/shadow_right/shadow_hand_right.urdf', validate: 20, proxies: 12, gap: 0.006 },
 };
 
 /** Frames with contact ≥ 0.5 mm on the URDF collision geometry, as `validate` checks it. */
 async function validateContactFrames(robot: UrdfRobot, q: Float32Array, T: number): Promise<number> {
   const geom = await robotGeometry(robot);
   const kin = geom.kin, nq = kin.nq, L = kin.nLinks;
-  // Rapier on every pair whose bounding spheres meet (validate's separation proof, d930a80, clears Shadow's palm box
-  // against the thumb's proximal hull where Rapier finds them 1-1.5 mm deep).
-  const sc = await SelfCollisionWorld.create(geom, { proveSeparation: false });
+  const sc = await SelfCollisionWorld.create(geom);
   const qq = new Float64Array(nq), pose = new Float64Array(12 * L);
   let frames = 0;
   try {
