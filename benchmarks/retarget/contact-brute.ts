@@ -4,7 +4,8 @@
  * (src/sim/geometry.ts's, as validate builds them): the deepest point of body B's shapes inside one of body A's
  * boxes, B sampled on a 25³ grid (boxes) or on every segment between two of its hull points, 17 points each
  * (hulls: their edges and much of their inside). Negative = the nearest sample is that far outside (a lower bound
- * on the gap along the box's axes). Body A's shapes must be boxes.
+ * on the gap along the box's axes). Body A's shapes must be boxes. Also Rapier's contact query on each near shape
+ * pair in both argument orders (it is not symmetric for a box and a convex hull).
  *
  *   npx tsx benchmarks/retarget/contact-brute.ts --hand shadow --motion reel2real|<dex_run.py output .json> --frame 478 --a palm --b lfknuckle
  */
@@ -15,6 +16,10 @@ import { loadUrdf } from '../../src/robot/urdf.ts';
 import { retargetHand } from '../../src/retarget/hand/index.ts';
 import { robotGeometry, type ShapeSpec } from '../../src/sim/geometry.ts';
 import { SelfCollisionWorld } from '../../src/sim/selfcollision.ts';
+import { colliderDesc } from '../../src/sim/world.ts';
+import { loadRapier } from '../../src/sim/rapier.ts';
+import { compose } from '../../src/sim/math.ts';
+import { matToQuat } from '../../src/robot/kinematics.ts';
 import { SHARED_DATA } from '../../test/helpers/shared.ts';
 
 const arg = (k: string, d?: string) => { const i = process.argv.indexOf(k); return i >= 0 ? process.argv[i + 1] : d; };
@@ -40,6 +45,30 @@ for (const prove of [false, true]) {
   const c = sc.contacts(0).find((x) => (x.a === A && x.b === B) || (x.a === B && x.b === A));
   console.log(`validate${prove ? ' (with its separation proof)' : ', Rapier alone'}: ${c ? `contact ${(c.depth * 1000).toFixed(2)} mm deep` : 'no contact'}`);
   sc.free();
+}
+// Rapier's contact query on each shape pair, in both argument orders (validate asks it as shape i, shape j with i < j).
+{
+  const RAPIER = await loadRapier();
+  const world = new RAPIER.World({ x: 0, y: 0, z: 0 });
+  const I = Float64Array.from([1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0]), T = new Float64Array(12), q4 = new Float64Array(4);
+  const make = (body: number, s: ShapeSpec) => {
+    const c = world.createCollider(colliderDesc(s, I)!);
+    // Hulls are in the body frame; primitives carry their pose (cylinders and capsules are not used here).
+    if (s.kind === 'hull') T.set(P.subarray(12 * geom.bodies[body].top, 12 * geom.bodies[body].top + 12));
+    else compose(P, 12 * geom.bodies[body].top, s.pose, 0, T, 0);
+    matToQuat(T, 0, q4);
+    c.setTranslation({ x: T[9], y: T[10], z: T[11] });
+    c.setRotation({ w: q4[0], x: q4[1], y: q4[2], z: q4[3] });
+    return c;
+  };
+  const ca = (geom.bodies[A].shapes as ShapeSpec[]).map((s) => make(A, s)), cb = (geom.bodies[B].shapes as ShapeSpec[]).map((s) => make(B, s));
+  ca.forEach((x, i) => cb.forEach((y, j) => {
+    const ab = x.contactCollider(y, 0), ba = y.contactCollider(x, 0), far = x.contactCollider(y, 0.01);
+    if (!ab && !ba && (!far || far.distance > 0.003)) return;
+    const mm = (c: { distance: number } | null) => (c ? `${(c.distance * 1000).toFixed(2)} mm` : 'none');
+    console.log(`Rapier contactCollider, ${an} shape ${i} (${geom.bodies[A].shapes[i].kind}) with ${bn} shape ${j} (${geom.bodies[B].shapes[j].kind}): distance ${mm(ab)}; other order ${mm(ba)}; with prediction 1 cm ${mm(far)}`);
+  }));
+  world.free();
 }
 // Brute force: B's samples in A's body frame, tested against A's boxes.
 const ta = 12 * geom.bodies[A].top, tb = 12 * geom.bodies[B].top;
