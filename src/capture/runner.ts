@@ -73,6 +73,16 @@ export function readTfjsModel(name: string): { json: TfjsModel; jsonBytes: Buffe
 
 /** The ONNX bytes of a model, from the cache or converted now (and cached when the cache is writable). */
 export function onnxModel(name: string, outputs: string[] | undefined, batch: number): { bytes: Uint8Array; inputName: string; outputs: string[]; file: string } {
+  const e = onnxModelEntry(name, outputs, batch);
+  return { bytes: e.bytes ?? fs.readFileSync(e.file), inputName: e.inputName, outputs: e.outputs, file: e.file };
+}
+
+/**
+ * A model's ONNX cache entry: its file, input and output names, converted (and written) now if it is not
+ * cached; `bytes` only when it was converted now — a cache hit does not read the file (a session from the
+ * cached optimised graph never needs it; reading the four capture models was ≈ 0.15 s).
+ */
+export function onnxModelEntry(name: string, outputs: string[] | undefined, batch: number): { bytes: Uint8Array | null; inputName: string; outputs: string[]; file: string } {
   const file = modelFile(name);
   const dir = path.dirname(file);
   let jsonBytes: Buffer, shards: unknown[];
@@ -88,7 +98,7 @@ export function onnxModel(name: string, outputs: string[] | undefined, batch: nu
   const metaFile = cached.replace(/\.onnx$/, '.json');
   try {
     const meta = JSON.parse(fs.readFileSync(metaFile, 'utf8'));
-    return { bytes: fs.readFileSync(cached), inputName: meta.inputName, outputs: meta.outputs, file: cached };
+    if (fs.statSync(cached).isFile()) return { bytes: null, inputName: meta.inputName, outputs: meta.outputs, file: cached };
   } catch {
     // not cached (or unreadable): convert
   }
@@ -140,8 +150,8 @@ class OrtRunner implements ModelRunner {
   async session(batch: number) {
     let s = this.sessions.get(batch);
     if (!s) {
-      const m = onnxModel(this.name, this.outputs, batch);
-      const session = await createSession(this.ort, m.bytes, optimizedModelFile(m.file, this.ort.env.versions?.common ?? '?'));
+      const m = onnxModelEntry(this.name, this.outputs, batch);
+      const session = await createSession(this.ort, () => m.bytes ?? fs.readFileSync(m.file), optimizedModelFile(m.file, this.ort.env.versions?.common ?? '?'));
       s = { session, inputName: m.inputName, outputs: m.outputs };
       this.sessions.set(batch, s);
     }
@@ -160,11 +170,12 @@ class OrtRunner implements ModelRunner {
 }
 
 /**
- * A session for an ONNX model: from onnxruntime's optimised graph cached at `optimized` (loaded with no
- * optimisation pass), else optimised now (`all`) and that graph written there for the next time. A cache that
+ * A session for an ONNX model (its bytes, or a function reading them: called only when needed): from
+ * onnxruntime's optimised graph cached at `optimized` (loaded with no optimisation pass), else optimised now
+ * (`all`) and that graph written there for the next time. A cache that
  * cannot be read or written only costs the optimisation.
  */
-export async function createSession(ort: Ort, bytes: Uint8Array, optimized: string): Promise<import('onnxruntime-node').InferenceSession> {
+export async function createSession(ort: Ort, model: Uint8Array | (() => Uint8Array), optimized: string): Promise<import('onnxruntime-node').InferenceSession> {
   // No CPU memory arena: ≈ 60 MB less peak RSS with two workers (555 vs 619 MB, 720p body + hands) for
   // about the same CPU per frame.
   const base = { executionProviders: ['cpu'], intraOpNumThreads: ortThreads(), interOpNumThreads: 1, executionMode: 'sequential', enableCpuMemArena: false } as const;
@@ -175,6 +186,7 @@ export async function createSession(ort: Ort, bytes: Uint8Array, optimized: stri
       // damaged or foreign: optimise again below (and rewrite it)
     }
   }
+  const bytes = typeof model === 'function' ? model() : model;
   const tmp = `${optimized}.${process.pid}.${threadId}.tmp`;
   try {
     // (onnxruntime warns that an `all`-level graph is hardware specific: it is kept for this machine only.)

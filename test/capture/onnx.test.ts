@@ -14,7 +14,7 @@ import { initBackend, loadGraphModel, tf } from '../../src/capture/models.ts';
 import { convertTfjsGraph, convertTfjsModel, type ConvertedGraph } from '../../src/capture/onnx/convert.ts';
 import { decodeModel, encodeModel, type GraphSpec } from '../../src/capture/onnx/proto.ts';
 import { legacyEncodeModel } from './onnx-legacy-proto.ts';
-import { createSession, onnxModel, optimizedModelFile, readTfjsModel } from '../../src/capture/runner.ts';
+import { createSession, onnxModel, onnxModelEntry, optimizedModelFile, readTfjsModel } from '../../src/capture/runner.ts';
 import { runCli } from '../helpers/cli.ts';
 import { describeShared, shared } from '../helpers/shared.ts';
 import { tmpDir } from './clips.ts';
@@ -202,6 +202,11 @@ describeShared('onnxruntime backend', [HAND, SQUATS], () => {
       expect(files.length).toBe(2);
       expect(files[1]).toMatch(/^handlandmark-lite-[0-9a-f]{24}\.onnx$/);
       expect(fs.readFileSync(path.join(dir, 'onnx', files[1])).equals(Buffer.from(a.bytes))).toBe(true);
+      // A cache hit does not read the model file (a session from the optimised graph does not need it).
+      const hit = onnxModelEntry('handlandmark-lite', outs, 1);
+      expect(hit.bytes).toBe(null);
+      expect(hit.file).toBe(path.join(dir, 'onnx', files[1]));
+      expect(hit.outputs).toEqual(outs);
       // A different batch is a different model and a different entry.
       onnxModel('handlandmark-lite', outs, 2);
       expect(fs.readdirSync(path.join(dir, 'onnx')).length).toBe(4);
@@ -231,6 +236,8 @@ describeShared('onnxruntime backend', [HAND, SQUATS], () => {
       const fresh = await createSession(ort, conv.bytes, optFile); // optimises and writes the graph
       expect(fs.existsSync(optFile)).toBe(true);
       const cached = await createSession(ort, conv.bytes, optFile); // loads it
+      // From the cached graph the model's own bytes are never asked for.
+      await expect(createSession(ort, () => { throw new Error('model read'); }, optFile)).resolves.toBeDefined();
       const input = crop(video, at, box, size, lo, hi);
       const feed = () => ({ [conv.inputName]: new ort.Tensor('float32', input, [1, size, size, 3]) });
       const [ra, rb, rc] = [await fresh.run(feed()), await cached.run(feed()), await (await session(conv.bytes)).run(feed())];
