@@ -24,9 +24,12 @@ import { isHandRobot } from '../retarget/hand/index.ts';
 import { WholeBodyController, makeControlTarget, type FootSpec } from './controller.ts';
 import { createPlant, makePlantState, type Plant } from '../sim/plant.ts';
 import { planCom, firstDiff, secondDiff, type ComPlan } from './com.ts';
+import { lengthenSwings, shapeSwings } from './swing.ts';
+import { jointSaturation } from './saturation.ts';
 import { rebalance, smoothReference, type Rebalanced } from './rebalance.ts';
 import { controllerGains, loadPhysicsConfig } from './config.ts';
 import { deepMerge } from '../quality/config.ts';
+import { intervals } from '../math/runs.ts';
 
 export { loadPhysicsConfig, PHYSICS_CONFIG_FILE } from './config.ts';
 export type { PhysicsConfig } from './config.ts';
@@ -227,17 +230,6 @@ function yaw(q: ArrayLike<number>, o: number): number {
   return Math.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z));
 }
 
-function intervals(mask: Uint8Array, minLen = 1): [number, number][] {
-  const out: [number, number][] = [];
-  for (let t = 0; t < mask.length; ) {
-    if (!mask[t]) { t++; continue; }
-    let e = t;
-    while (e + 1 < mask.length && mask[e + 1]) e++;
-    if (e - t + 1 >= minLen) out.push([t, e]);
-    t = e + 1;
-  }
-  return out;
-}
 
 /** Pass-through result: the reference unchanged, with the reason the controller could not start. */
 function cannotStart(motion: RobotMotion, message: string, base: 'fixed' | 'floating'): PhysicsResult {
@@ -283,6 +275,9 @@ export interface PhysicsResult {
   /** The balanced kinematic reference the controller tracked (floating base with rebalance on): stance feet pinned
    *  flat, CoM moved so the multibody ZMP stays in the support. */
   balanced?: RobotMotion;
+  /** The stance the stage planned with (floating base): [T, feet] 1 in stance, after hovering feet were put down and
+   *  short swings lengthened (contacts.hover, contacts.min_swing); `feet` are the foot links' names. */
+  stance?: { feet: string[]; mask: Uint8Array };
 }
 
 export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot | string, opts: PhysicsOptions = {}): Promise<PhysicsResult> {
@@ -354,6 +349,8 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
       }
     }
   }
+  // Steps the robot can take: a swing shorter than contacts.min_swing is lengthened into the stances around it.
+  const addedSwing = contacts && floating ? lengthenSwings(stance, T, nF, Math.round(cfg.contacts.min_swing / ref.dt)) : new Uint8Array(T * nF);
   const comRef = floating ? referenceCom(ref, geom) : new Float64Array(3 * T);
   // Support per frame from the stance as decided above (hovering feet put down included): the sole corners of the
   // stance feet in the reference's pose.
@@ -399,6 +396,8 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
   if (contacts && !balanced) for (let t = 0; t < T; t++) for (let i = 0; i < nF; i++) {
     if (stance[t * nF + i]) footTr[i].pos[3 * t + 2] -= contacts.height[t * nF + footOrder[i]];
   }
+  // Swing paths the robot can follow: lifted before they travel, set down after, clear of the floor.
+  if (contacts && floating) footTr.forEach((tr, i) => shapeSwings(tr, stance, addedSwing, T, nF, i, ref.dt, cfg.contacts.swing_clearance, cfg.contacts.swing_hold));
 
   const target = makeControlTarget(nq, nF, hands.length);
   const state = makePlantState(nq);
@@ -412,7 +411,8 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
   const outQ = new Float64Array(T * nq), outPos = new Float64Array(3 * T), outQuat = new Float64Array(4 * T);
   const simContact = new Uint8Array(T * nF);
   const satFrame = new Uint8Array(T);
-  const satCount = new Float64Array(nq);
+  // Per joint and frame: the joint's torque reached its effort limit in some control step of the frame.
+  const satJoint = new Uint8Array(T * nq);
   const cmd = { tau: new Float64Array(nq) };
   const qS = new Float64Array(nq), qdS = new Float64Array(nq), pS = new Float64Array(3), quS = new Float64Array(4);
   const record = (f: number): void => {
@@ -477,7 +477,7 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
         cmd.tau.set(ctrl.tau);
         if (ctrl.saturated) {
           satFrame[f] = 1;
-          for (let d = 0; d < nq; d++) if (Math.abs(ctrl.tau[d]) >= 0.999 * kin.effortLimit[d]) satCount[d]++;
+          for (let d = 0; d < nq; d++) if (Math.abs(ctrl.tau[d]) >= 0.999 * kin.effortLimit[d]) satJoint[f * nq + d] = 1;
         }
         for (let i = 0; i < nF; i++) if (ctrl.inContact(i)) simContact[f * nF + i] = 1;
       }
@@ -605,11 +605,11 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
       : '; no joint was at its effort limit before it (balance lost)';
     reasons.push({ kind: 'fell', message: `the robot fell at frame ${fellAt} (${(fellAt * ref.dt).toFixed(2)} s): root below ${V.fall_height_fraction} of its reference height or tilted over ${V.fall_tilt_deg} deg${why}`, frames: [[fellAt, T - 1]] });
   }
-  const satRuns = intervals(satFrame);
-  const longestSat = satRuns.reduce((a, [s, e]) => Math.max(a, (e - s + 1) * ref.dt), 0);
-  const satJoints = Array.from(satCount).map((c, d) => [c, d] as const).filter(([c]) => c > 0).sort((a, b) => b[0] - a[0]).slice(0, 5).map(([, d]) => kin.dofNames[d]);
+  const { longest: longestSat, joints: satLong } = jointSaturation(satJoint, T, nq, ref.dt, V.saturation_max);
+  const satJoints = satLong.map((s) => kin.dofNames[s.joint]);
   if (longestSat > V.saturation_max) {
-    reasons.push({ kind: 'torque', message: `joint torques held at their effort limit for ${longestSat.toFixed(2)} s (limit ${V.saturation_max} s): ${satJoints.join(', ')}`, frames: satRuns.filter(([s, e]) => (e - s + 1) * ref.dt > V.saturation_max), joints: satJoints });
+    const frames = satLong.flatMap((s) => s.runs).sort((a, b) => a[0] - b[0]);
+    reasons.push({ kind: 'torque', message: `a joint's torque held at its effort limit for ${longestSat.toFixed(2)} s (limit ${V.saturation_max} s): ${satLong.slice(0, 5).map((s) => `${kin.dofNames[s.joint]} ${s.seconds.toFixed(2)} s`).join(', ')}`, frames, joints: satJoints });
   }
   {
     // The plant has no joint stops: a joint pushed past its URDF range (by ground contact against a weak actuator)
@@ -675,7 +675,7 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
       stance_foot_max_m: d2?.stance_foot.max_m ?? null, agree: !disagreement.length, disagreement,
     };
   }
-  return { motion: withPhysics(motion, output === 'reference' ? motion : simMotion, report), report, ...(balanced ? { balanced: balancedMotion(motion, tref, kin) } : {}) };
+  return { motion: withPhysics(motion, output === 'reference' ? motion : simMotion, report), report, ...(balanced ? { balanced: balancedMotion(motion, tref, kin) } : {}), ...(contacts && floating ? { stance: { feet: footSpecs.map((f) => kin.linkNames[f.link]), mask: stance } } : {}) };
 }
 
 /** The balanced reference as a motion in the input's joint order. */

@@ -35,6 +35,7 @@ import { feetOfMotion, footContacts, stanceThresholds, type FootContacts as Foot
 import { CHECKS, runEntry, round, type CheckContext, type RunEntry } from './checks.ts';
 import { loadValidationConfig, type ValidationConfig } from './config.ts';
 import { hypot3 } from '../math/hypot.ts';
+import { intervals } from '../math/runs.ts';
 
 export type { ValidationConfig } from './config.ts';
 export { loadValidationConfig, defaultValidationConfig, DEFAULT_CONFIG_FILE } from './config.ts';
@@ -286,19 +287,6 @@ function solePoints(geom: RobotGeometry, b: number): Float64Array {
   return Float64Array.from(out);
 }
 
-/** [first, last] frames of every run of set mask frames at least minFrames long. */
-function intervals(mask: Uint8Array, minFrames: number): [number, number][] {
-  const out: [number, number][] = [];
-  const T = mask.length;
-  for (let t = 0; t < T; ) {
-    if (!mask[t]) { t++; continue; }
-    let e = t;
-    while (e + 1 < T && mask[e + 1]) e++;
-    if (e - t + 1 >= minFrames) out.push([t, e]);
-    t = e + 1;
-  }
-  return out;
-}
 
 /** Validate a motion file against a URDF file (the CLI's entry point). */
 export async function checkFeasibilityFiles(motionFile: string, urdfFile: string, opts: CheckOptions = {}): Promise<ValidationReport> {
