@@ -19,6 +19,8 @@
  * are the same to the bit with and without the proof. On the hands it does not always: Rapier's contact query
  * reports contact up to ≈ 4 mm deep between boxes, or a box and a hull, that are provably more than 1 mm apart
  * (and for a box and a hull its answer depends on the argument order); those artefacts are gone from the report.
+ * A pair the 1 mm proof cannot clear is proved once more with a 1 µm slab (APART_MARGIN) before Rapier is asked,
+ * so Rapier answers only for shapes that touch or overlap.
  * Colliders are moved only when a pair of theirs is queried.
  */
 import type RAPIER from '@dimforge/rapier3d-compat';
@@ -31,6 +33,11 @@ import { Separation, SHAPE_BALL, SHAPE_CAPSULE, SHAPE_CUBOID, SHAPE_CYLINDER, SH
 
 /** A pair of shapes is cleared without Rapier when a separating slab wider than this is found (m). */
 export const SEPARATION_MARGIN = 1e-3;
+/** A pair closer than SEPARATION_MARGIN is still not in contact when any separating slab (wider than this, m) is
+ *  found: Rapier 0.21's contact query reports millimetres of penetration between a thin box and a hull that are
+ *  apart (Shadow's palm box and little-finger knuckle hull: -2.36 mm one argument order, +0.56 mm the other, 1.7 mm
+ *  apart by brute force; benchmarks/retarget/contact-brute.ts). Rapier is asked only when no slab exists. */
+export const APART_MARGIN = 1e-6;
 
 const IDENTITY = Float64Array.from([1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0]);
 
@@ -72,7 +79,7 @@ export class SelfCollisionWorld {
   private readonly clearedAt: Int32Array;
   private readonly sep = new Separation();
   /** Pair queries: cleared by the proof, and asked of Rapier (for tests and benchmarks). */
-  readonly stats = { cleared: 0, queried: 0 };
+  readonly stats = { cleared: 0, apart: 0, queried: 0 };
 
   /**
    * The self-collision world of a robot, with the pairs that overlap in its neutral pose (all joints at 0,
@@ -187,9 +194,18 @@ export class SelfCollisionWorld {
     return true;
   }
 
-  /** Must contacts() ask Rapier at the current placement: do two shapes' bounding spheres meet, and the proof not clear them? */
+  /** Is pair k apart at all (a separating slab wider than APART_MARGIN) at the current placement? */
+  private apart(k: number): boolean {
+    if (!this.prove) return false;
+    const i = this.pairs[k], j = this.pairs[k + 1], key = i * this.shapes.length + j;
+    this.posed(i);
+    this.posed(j);
+    return this.sep.separated(this.support[i], this.shapePose, 12 * i, this.support[j], this.shapePose, 12 * j, APART_MARGIN, this.pairDir, 3 * key);
+  }
+
+  /** Must contacts() ask Rapier at the current placement: do two shapes' bounding spheres meet, and the proof not show them apart? */
   needsQueries(): boolean {
-    for (let k = 0; k < this.pairs.length; k += 2) if (this.spheresMeet(k) && !this.cleared(k)) return true;
+    for (let k = 0; k < this.pairs.length; k += 2) if (this.spheresMeet(k) && !this.cleared(k) && !this.apart(k)) return true;
     return false;
   }
 
@@ -230,6 +246,7 @@ export class SelfCollisionWorld {
     for (let k = 0; k < pairs.length; k += 2) {
       if (!this.spheresMeet(k)) continue;
       if (this.cleared(k)) { this.stats.cleared++; continue; }
+      if (this.apart(k)) { this.stats.apart++; continue; }
       this.stats.queried++;
       if (!this.rapier) throw new Error('self-collision: shapes are close enough to need a query: await loadQueries() first');
       const i = pairs[k], j = pairs[k + 1];

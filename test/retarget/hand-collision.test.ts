@@ -120,6 +120,7 @@ describeShared('hand collision limit: fingers kept apart on the URDF collision g
       const va = await validateContactFrames(robot, on.q, T);
       expect(va, `${name} validate contact frames`).toBeLessThanOrEqual(h.validate);
       const vb = await validateContactFrames(robot, off.q, T);
+      console.log(`${name}: validate contact frames ${va} with the limit, ${vb} without`);
       expect(va).toBeLessThanOrEqual(vb);
       // Pinches still close: the thumb's and finger's distal parts come near (touch) where the person pinches.
       expect(a.pinchFrames).toBeGreaterThan(10);
