@@ -41,17 +41,40 @@ export interface HandStats {
   /** Landmark calls that ran both tracked hands in one batch of two (counted twice in landmarkCalls). */
   batchedPairs: number;
   palmCalls: number;
+  /** Palm detections whose model output was given to `process` (computed elsewhere), counted in palmCalls. */
+  palmGiven: number;
+}
+
+/**
+ * The palm detector's raw output for a frame (the whole picture letterboxed to 256×256): what `HandTracker` computes
+ * when it looks for hands, so another thread can compute it for a frame ahead of time (`HandTracker.palmDue`) and
+ * hand it to `process` with identical results.
+ */
+export class PalmModel {
+  private readonly input = new Float32Array(PALM_SIZE * PALM_SIZE * 3);
+  constructor(readonly runner: ModelRunner) {}
+
+  static async create(): Promise<PalmModel> {
+    return new PalmModel(await loadRunner('handdetect', PALM_SIZE));
+  }
+
+  async run(frame: Frame): Promise<Float32Array> {
+    cropRoi(frame.data, frame.width, frame.height, letterboxRoi(frame.width, frame.height), PALM_SIZE, -1, 1, this.input);
+    const [raw] = await this.runner.run(this.input);
+    return raw;
+  }
 }
 
 export class HandTracker {
-  readonly stats: HandStats = { landmarkCalls: 0, palmCalls: 0, batchedPairs: 0 };
+  readonly stats: HandStats = { landmarkCalls: 0, palmCalls: 0, batchedPairs: 0, palmGiven: 0 };
   private slots: [Slot, Slot] = [{ roi: null, handedness: 0.5 }, { roi: null, handedness: 0.5 }];
   private sincePalm = Infinity;
   /** Frames between palm detections while a slot is empty: grows while nothing is found. */
   private palmInterval = 0;
   private readonly hintWait = [0, 0];
   private readonly hintInterval = [1, 1];
-  private readonly palmIn = new Float32Array(PALM_SIZE * PALM_SIZE * 3);
+  /** Whether the last frame ended with the palm detector allowed to run (a slot empty, not held back by the body). */
+  private palmArmed = false;
   /** Room for two crops: both tracked hands go through the landmark model in one call where the runtime gains from it. */
   private readonly lmIn = new Float32Array(2 * LM_SIZE * LM_SIZE * 3);
   /** Outputs of a batched call for slot 0 / 1 of this frame, consumed by the slot loop. */
@@ -66,14 +89,14 @@ export class HandTracker {
   private lmPresence = 0;
   private lmHandedness = 0.5;
 
-  private constructor(private palm: ModelRunner, private landmark: ModelRunner, opts: HandOptions) {
+  private constructor(private palm: PalmModel, private landmark: ModelRunner, opts: HandOptions) {
     this.opts = { model: opts.model ?? 'full', minPresence: opts.minPresence ?? 0.5, detectEvery: opts.detectEvery ?? 5, minDetection: opts.minDetection ?? 0.5, maxDetectEvery: opts.maxDetectEvery ?? 30, batchHands: opts.batchHands ?? landmark.backend === 'onnxruntime' };
     this.palmInterval = this.opts.detectEvery;
   }
 
   static async create(opts: HandOptions = {}): Promise<HandTracker> {
     const [palm, lm] = await Promise.all([
-      loadRunner('handdetect', PALM_SIZE),
+      PalmModel.create(),
       loadRunner(`handlandmark-${opts.model ?? 'full'}`, LM_SIZE, { outputs: ['Identity', 'Identity_1', 'Identity_2', 'Identity_3'] }),
     ]);
     return new HandTracker(palm, lm, opts);
@@ -83,6 +106,7 @@ export class HandTracker {
     this.slots = [{ roi: null, handedness: 0.5 }, { roi: null, handedness: 0.5 }];
     this.sincePalm = Infinity;
     this.palmInterval = this.opts.detectEvery;
+    this.palmArmed = false;
     this.hintWait[0] = this.hintWait[1] = 0;
     this.hintInterval[0] = this.hintInterval[1] = 1;
   }
@@ -90,9 +114,10 @@ export class HandTracker {
   /**
    * Track hands in `frame`, writing both hand blocks of `row`. `hints` are hand ROIs from the body (index 0 =
    * the person's left hand, 1 = right), or null entries when the body gives none; `bodyVisible` says the body
-   * was tracked in this frame (then the palm detector is not run).
+   * was tracked in this frame (then the palm detector is not run). `palmRaw`: the palm detector's output for this
+   * frame if another thread computed it already (`PalmModel.run`), used if the detector runs on this frame.
    */
-  async process(frame: Frame, row: Float32Array, hints: [Roi | null, Roi | null] | null, bodyVisible = false): Promise<void> {
+  async process(frame: Frame, row: Float32Array, hints: [Roi | null, Roi | null] | null, bodyVisible = false, palmRaw: Float32Array | null = null): Promise<void> {
     const W = frame.width;
     const H = frame.height;
     // Both hands tracked: one batched landmark call (onnxruntime: ≈ 1.15× faster than two calls). The slot
@@ -149,18 +174,32 @@ export class HandTracker {
     // With a tracked body the wrists say where hands can be, and the palm detector is for footage without one — unless
     // an empty slot's wrist region has held no hand (or the body gives none): a body model can report a person whose
     // wrists are nowhere near the hands in the picture (a close-up of a hand), and then only the detector finds them.
+    this.palmArmed = false;
     if (bodyVisible && ![0, 1].some((k) => !this.slots[k].roi && (!hints?.[k] || this.hintInterval[k] > 1))) return;
-    if ((!a.roi || !b.roi) && this.sincePalm >= this.palmInterval) await this.detectPalms(frame, row);
+    if (!a.roi || !b.roi) {
+      this.palmArmed = true;
+      if (this.sincePalm >= this.palmInterval) await this.detectPalms(frame, row, palmRaw);
+    }
   }
 
-  private async detectPalms(frame: Frame, row: Float32Array): Promise<void> {
+  /**
+   * In how many frames the palm detector runs next if the hands stay as they are after the last frame (1 = the next
+   * frame), or Infinity when it would not run: a hint for computing its input ahead (`PalmModel`), never needed
+   * for correct results.
+   */
+  palmDue(): number {
+    if (!this.palmArmed || (this.slots[0].roi && this.slots[1].roi)) return Infinity;
+    return Math.max(1, this.palmInterval - this.sincePalm);
+  }
+
+  private async detectPalms(frame: Frame, row: Float32Array, palmRaw: Float32Array | null): Promise<void> {
     this.sincePalm = 0;
     const W = frame.width;
     const H = frame.height;
     const box = letterboxRoi(W, H);
-    cropRoi(frame.data, W, H, box, PALM_SIZE, -1, 1, this.palmIn);
     this.stats.palmCalls++;
-    const [raw] = await this.palm.run(this.palmIn);
+    if (palmRaw) this.stats.palmGiven++;
+    const raw = palmRaw ?? (await this.palm.run(frame));
     const dets = decodeDetections(raw, this.anchors, PALM_SIZE, { score: 0, box: 1, kp: 5, nkp: 7, stride: 19 }, this.opts.minDetection, 0.3, 4);
     let added = 0;
     for (const d of dets) {

@@ -169,7 +169,11 @@ describeShared('contributor page', [SQUATS, HAND, H1], () => describe.skipIf(!re
       const b = node.extras![`presence_${side}_hand`].data;
       for (let t = 0; t < 30; t++) expect(Number(a[t]) > 0, `${side} hand presence, frame ${t}`).toBe(Number(b[t]) > 0);
     }
-    console.log(`hand world points: browser vs capture ${(1000 * mean).toFixed(2)} mm mean over ${n} points (${sides.map((x) => `${x.side} ${x.n}`).join(', ')})`);
+    // The palm detector ran ahead in the body worker for some of these frames (its output handed to the hand tracker):
+    // the agreement above covers those frames.
+    const ahead = (track.meta!.capture as { palm_detector_ahead_frames: number }).palm_detector_ahead_frames;
+    expect(ahead).toBeGreaterThan(0);
+    console.log(`hand world points: browser vs capture ${(1000 * mean).toFixed(2)} mm mean over ${n} points (${sides.map((x) => `${x.side} ${x.n}`).join(', ')}); palm detector run ahead in the body worker on ${ahead} frames`);
   }, 600_000);
 
   it('an H.264 file: decoding every frame once (WebCodecs) gives the track that seeking to each frame gives', async () => {

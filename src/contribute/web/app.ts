@@ -250,23 +250,56 @@ async function useCamera(): Promise<void> {
   ($('record') as HTMLButtonElement).disabled = false;
   $('stage').hidden = false;
   e.reset(partsFor(task())); // the preview: tracked and shown, not kept
+  let lastDrawn = 0;
+  const take = (src: Parameters<Engine['track']>[0], now: number) => {
+    const rec = state.recording ? state.rec : null;
+    submit(e, src, now - state.recStart, rec, (t) => {
+      // The skeleton and the checks at most every 50 ms, as for a file.
+      const at = performance.now();
+      if (rec && state.recording && rec === state.rec) state.rate = rec.n / Math.max(1e-9, at / 1000 - state.recStart);
+      if (at - lastDrawn < 50) return;
+      lastDrawn = at;
+      drawOverlay(t.row);
+      if (rec && state.recording && rec === state.rec) {
+        const secs = rec.n > 1 ? rec.times[rec.n - 1] - rec.times[0] : 0;
+        renderChecks(evaluate(task(), rec.rows, rec.n, secs, false));
+        $('rate').textContent = `${rec.n} frames, ${state.rate.toFixed(1)} frames/s`;
+      }
+    });
+  };
+  const stream = state.stream;
+  const Processor = (globalThis as { MediaStreamTrackProcessor?: new (o: { track: MediaStreamTrack }) => { readable: ReadableStream<VideoFrame> } }).MediaStreamTrackProcessor;
+  if (Processor && e.workers > 0 && new URLSearchParams(location.search).get('camera') !== 'video') {
+    // The camera's frames straight from its track (no <video> playing and composited beside the models): the newest
+    // one whenever the engine can take another, the others closed unread; the picture is the body worker's drawing.
+    video.pause();
+    showPicture(true);
+    const reader = new Processor({ track: stream.getVideoTracks()[0] }).readable.getReader();
+    void (async () => {
+      for (;;) {
+        const { value: frame, done } = await reader.read();
+        if (done || !frame) break;
+        if (state.stream !== stream) {
+          frame.close();
+          void reader.cancel();
+          break;
+        }
+        if (!e.canTake()) {
+          frame.close();
+          continue;
+        }
+        take({ frame, width: frame.displayWidth, height: frame.displayHeight }, performance.now() / 1000);
+      }
+    })().catch(fail);
+    return;
+  }
   // The newest camera picture whenever the engine can take another frame (a few are in flight at once).
   const loop = () => {
     if (!state.stream) return;
     if (e.canTake() && video.readyState >= 2) {
       const now = performance.now() / 1000;
-      const rec = state.recording ? state.rec : null;
       // The camera's picture as a VideoFrame, handed to the engine (its pixels are read in the body worker).
-      const src = typeof VideoFrame === 'function' ? { frame: new VideoFrame(video, { timestamp: Math.round(now * 1e6) }), width: video.videoWidth, height: video.videoHeight } : { video };
-      submit(e, src, now - state.recStart, rec, (t) => {
-        drawOverlay(t.row);
-        if (rec && state.recording && rec === state.rec) {
-          const secs = rec.n > 1 ? rec.times[rec.n - 1] - rec.times[0] : 0;
-          renderChecks(evaluate(task(), rec.rows, rec.n, secs, false));
-          state.rate = rec.n / Math.max(1e-9, performance.now() / 1000 - state.recStart);
-          $('rate').textContent = `${rec.n} frames, ${state.rate.toFixed(1)} frames/s`;
-        }
-      });
+      take(typeof VideoFrame === 'function' ? { frame: new VideoFrame(video, { timestamp: Math.round(now * 1e6) }), width: video.videoWidth, height: video.videoHeight } : { video }, now);
     }
     video.requestVideoFrameCallback(loop);
   };

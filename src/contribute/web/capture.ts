@@ -39,6 +39,8 @@ export class Recording {
   handMs = 0;
   /** Milliseconds reading decoded frames' pixels (not counting copies the page made from a <video>). */
   readMs = 0;
+  /** Frames whose palm detection ran ahead in the body worker (worker.ts) and was used as it came. */
+  palmAhead = 0;
   readonly started = performance.now();
   /** When the last row came in (performance.now()). */
   lastAt = this.started;
@@ -66,6 +68,7 @@ export class Recording {
     this.bodyMs += t.bodyMs;
     this.handMs += t.handMs;
     this.readMs += t.readMs;
+    if (t.palmAhead) this.palmAhead++;
     this.times[this.n++] = t.time;
     this.lastAt = performance.now();
   }
@@ -105,7 +108,7 @@ export async function recordingTrack(rec: Recording, info: TrackInfo, engine: { 
       timestamps: info.origin === 'file' ? 'presentation time of each frame as the browser decoded it (seconds)' : 'camera frame time (seconds from the start of the recording)',
       video: { width: rec.width, height: rec.height, fps, frame_count: T, kept: false },
       capture: {
-        device: 'browser', backend: rt.backend, simd: rt.simd, threads: rt.threads, workers: engine.workers, frame_source: info.frameSource ?? info.origin,
+        device: 'browser', backend: rt.backend, simd: rt.simd, threads: rt.threads, ...(rt.threadCounts ? { wasm_threads: rt.threadCounts } : {}), workers: engine.workers, frame_source: info.frameSource ?? info.origin,
         models: { ...(rec.parts.body ? { body: 'blazepose-full', body_detector: 'blazepose-detector' } : {}), hand: `handlandmark-${engine.handModel}`, palm_detector: 'handdetect' },
         filter: { kind: 'one-euro', ...DEFAULT_FILTER },
         detection_rates: a.rates,
@@ -113,6 +116,8 @@ export async function recordingTrack(rec: Recording, info: TrackInfo, engine: { 
         model_seconds: Number(((rec.bodyMs + rec.handMs) / 1000).toFixed(3)),
         body_seconds: Number((rec.bodyMs / 1000).toFixed(3)),
         hand_seconds: Number((rec.handMs / 1000).toFixed(3)),
+        // Frames whose palm detection the body worker ran ahead for the hand tracker (the same model on the same pixels).
+        palm_detector_ahead_frames: rec.palmAhead,
         // Wall time from the recording's start to its last tracked frame, and frames tracked per second of it.
         capture_seconds: Number(captureSeconds.toFixed(3)),
         fps_achieved: Number((T / Math.max(1e-9, captureSeconds)).toFixed(2)),

@@ -26,6 +26,8 @@ export interface Tracked {
   handMs: number;
   /** Milliseconds reading a handed-over VideoFrame's pixels (0 when the page copied them). */
   readMs: number;
+  /** The palm detector's output for this frame was computed ahead in the body worker and used. */
+  palmAhead?: boolean;
 }
 
 export interface Runtime {
@@ -33,6 +35,8 @@ export interface Runtime {
   simd: boolean;
   threads: boolean;
   isolated: boolean;
+  /** Threads the wasm backend runs, per model runtime (the page's thread, or the body and the hands worker). */
+  threadCounts?: number[];
 }
 
 export interface Engine {
@@ -92,17 +96,23 @@ export class WorkerEngine implements Engine {
     const q = new URLSearchParams(location.search);
     const read = q.get('read') === 'draw' ? 'draw' : 'copy';
     // Threads of each worker's wasm backend (default 1: the two workers already fill two cores).
-    const threads = Math.max(1, Math.min(4, Number(q.get('threads')) || 1));
-    body.postMessage({ type: 'init', role: 'body', port: ch.port1, canvas, read, threads } satisfies ToWorker, [ch.port1, canvas]);
-    hands.postMessage({ type: 'init', role: 'hands', port: ch.port2, handModel: e.handModel, threads } satisfies ToWorker, [ch.port2]);
-    const [rt] = await ready;
-    e.runtime = rt;
+    const nThreads = (v: string | null) => Math.max(1, Math.min(4, Number(v) || 1));
+    const threads = nThreads(q.get('threads'));
+    const bodyThreads = q.has('body-threads') ? nThreads(q.get('body-threads')) : threads;
+    const handThreads = q.has('hand-threads') ? nThreads(q.get('hand-threads')) : threads;
+    const batchHands = q.has('batch-hands') ? q.get('batch-hands') !== '0' : undefined;
+    // The palm detector runs in the body worker for the frames the hand tracker will want it on (?palm=hands: in the hands worker, as before).
+    const palmAhead = q.get('palm') !== 'hands';
+    body.postMessage({ type: 'init', role: 'body', port: ch.port1, canvas, read, threads: bodyThreads, palmAhead } satisfies ToWorker, [ch.port1, canvas]);
+    hands.postMessage({ type: 'init', role: 'hands', port: ch.port2, handModel: e.handModel, threads: handThreads, batchHands } satisfies ToWorker, [ch.port2]);
+    const [rt, rtHands] = await ready;
+    e.runtime = { backend: rt.backend, simd: rt.simd, threads: rt.threads, isolated: rt.isolated, threadCounts: [rt.threadCount, rtHands.threadCount] };
     hands.onmessage = (m) => e.onResult(m.data as FromWorker);
     body.onmessage = (m) => e.onResult(m.data as FromWorker);
     return e;
   }
 
-  private expectReady(w: Worker): Promise<Runtime> {
+  private expectReady(w: Worker): Promise<Extract<FromWorker, { type: 'ready' }>['runtime']> {
     return new Promise((resolve, reject) => {
       w.onmessage = (m) => {
         const d = m.data as FromWorker;
@@ -133,7 +143,7 @@ export class WorkerEngine implements Engine {
     if (!w) return;
     this.waiting.delete(d.seq);
     if (d.buf.byteLength === this.bufBytes) this.free.push(d.buf);
-    w.resolve({ row: d.row, time: w.time, width: w.width, height: w.height, bodyMs: d.bodyMs, handMs: d.handMs, readMs: d.readMs });
+    w.resolve({ row: d.row, time: w.time, width: w.width, height: w.height, bodyMs: d.bodyMs, handMs: d.handMs, readMs: d.readMs, palmAhead: d.palmAhead });
     this.wake();
   }
 
@@ -191,7 +201,8 @@ export class LocalEngine implements Engine {
 
   static async create(picture: HTMLCanvasElement): Promise<LocalEngine> {
     const e = new LocalEngine(await loadTrackers(), picture);
-    e.runtime = await runtimeInfo();
+    const rt = await runtimeInfo();
+    e.runtime = { backend: rt.backend, simd: rt.simd, threads: rt.threads, isolated: rt.isolated, threadCounts: [rt.threadCount] };
     return e;
   }
 

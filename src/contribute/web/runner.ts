@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
-import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import type { ModelRunner, RunnerOptions } from '../../capture/runner.ts';
 import type { BackendName } from '../../capture/models.ts';
 
@@ -39,13 +39,15 @@ export function initBackend(): Promise<BackendName> {
 }
 
 /** Facts about the runtime for the device-side report. */
-export async function runtimeInfo(): Promise<{ backend: string; simd: boolean; threads: boolean; isolated: boolean }> {
+export async function runtimeInfo(): Promise<{ backend: string; simd: boolean; threads: boolean; isolated: boolean; threadCount: number }> {
   await initBackend();
   return {
     backend: tf.getBackend(),
     simd: Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')),
     threads: Boolean(await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')),
     isolated: Boolean((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated),
+    // Threads the wasm backend really runs (1 with the single-threaded build, e.g. without cross-origin isolation).
+    threadCount: getThreadsCount(),
   };
 }
 

@@ -15,7 +15,7 @@
  */
 /// <reference lib="webworker" />
 import { BodyTracker } from '../../capture/body.ts';
-import { HandTracker } from '../../capture/hands.ts';
+import { HandTracker, PalmModel } from '../../capture/hands.ts';
 import { ROW, clearRow } from '../../capture/layout.ts';
 import type { Roi } from '../../capture/roi.ts';
 import type { Frame } from '../../capture/video.ts';
@@ -34,18 +34,21 @@ export type ReadMode = 'copy' | 'draw';
 
 /** Page → body worker → hands worker. */
 export type ToWorker =
-  | { type: 'init'; role: 'body' | 'hands'; port: MessagePort; canvas?: OffscreenCanvas; read?: ReadMode; handModel?: 'full' | 'lite'; threads?: number }
+  | { type: 'init'; role: 'body' | 'hands'; port: MessagePort; canvas?: OffscreenCanvas; read?: ReadMode; handModel?: 'full' | 'lite'; threads?: number; batchHands?: boolean; palmAhead?: boolean }
   | { type: 'reset'; parts: Parts }
   /** Frame `seq`: its RGB24 pixels in `buf`, or to be read into `buf` from `frame` (a decoded VideoFrame). */
   | { type: 'frame'; seq: number; time: number; width: number; height: number; buf: ArrayBuffer; frame?: VideoFrame };
 
-/** Body worker → hands worker: the frame with its body row. */
-type ToHands = Extract<ToWorker, { type: 'reset' }> | { type: 'frame'; seq: number; time: number; width: number; height: number; buf: ArrayBuffer; row: Float32Array; hints: [Roi | null, Roi | null] | null; bodyVisible: boolean; bodyMs: number; readMs: number };
+/** Body worker → hands worker: the frame with its body row (and the palm detector's output when it was asked for). */
+type ToHands = Extract<ToWorker, { type: 'reset' }> | { type: 'frame'; seq: number; time: number; width: number; height: number; buf: ArrayBuffer; row: Float32Array; hints: [Roi | null, Roi | null] | null; bodyVisible: boolean; bodyMs: number; readMs: number; palm: Float32Array | null; palmMs: number };
+
+/** Hands worker → body worker: run the palm detector on frame `seq` (the hand tracker will want it then). */
+type PalmDue = { type: 'palm-due'; seq: number };
 
 /** Workers → page. */
 export type FromWorker =
-  | { type: 'ready'; role: 'body' | 'hands'; runtime: { backend: string; simd: boolean; threads: boolean; isolated: boolean } }
-  | { type: 'row'; seq: number; buf: ArrayBuffer; row: Float32Array; bodyMs: number; handMs: number; readMs: number }
+  | { type: 'ready'; role: 'body' | 'hands'; runtime: { backend: string; simd: boolean; threads: boolean; isolated: boolean; threadCount: number } }
+  | { type: 'row'; seq: number; buf: ArrayBuffer; row: Float32Array; bodyMs: number; handMs: number; readMs: number; palmAhead: boolean }
   | { type: 'error'; seq: number; message: string };
 
 let role: 'body' | 'hands' | null = null;
@@ -58,6 +61,15 @@ let shownAt = -Infinity;
 let parts: Parts = { body: true, hands: true };
 let body: BodyTracker | null = null;
 let hands: HandTracker | null = null;
+/**
+ * The palm detector, in the body worker: the body tracker takes less time per frame than the hand tracker, so the
+ * body worker computes the palm detector's output for the frame the hand tracker says it will need it on (the
+ * detector's input is the whole picture, whatever the trackers' state), and the hands worker uses it as it is —
+ * the same model on the same pixels, so the same result as running it there. A frame announced too late (the body
+ * worker is already past it) is simply detected by the hands worker itself.
+ */
+let palm: PalmModel | null = null;
+let palmAt = -1;
 
 /** The decoded picture → RGB24 in `dest`; drawn into the page's picture canvas (so the page shows it too). */
 async function readFrame(frame: VideoFrame, width: number, height: number, dest: Uint8Array): Promise<void> {
@@ -95,9 +107,14 @@ async function handle(m: ToWorker | ToHands): Promise<void> {
     canvas = m.canvas ?? null;
     read = m.read ?? 'draw';
     wasmThreads.count = m.threads ?? 1;
-    if (role === 'body') body = await BodyTracker.create({ model: 'full' });
-    else {
-      hands = await HandTracker.create({ model: m.handModel ?? 'full' });
+    if (role === 'body') {
+      [body, palm] = await Promise.all([BodyTracker.create({ model: 'full' }), m.palmAhead === false ? null : PalmModel.create()]);
+      port.onmessage = (e) => {
+        const d = e.data as PalmDue;
+        if (d.type === 'palm-due') palmAt = d.seq;
+      };
+    } else {
+      hands = await HandTracker.create({ model: m.handModel ?? 'full', ...(m.batchHands !== undefined ? { batchHands: m.batchHands } : {}) });
       port.onmessage = (e) => void queue(e.data as ToHands);
     }
     self.postMessage({ type: 'ready', role, runtime: await runtimeInfo() } satisfies FromWorker);
@@ -107,6 +124,7 @@ async function handle(m: ToWorker | ToHands): Promise<void> {
     parts = m.parts;
     body?.reset();
     hands?.reset();
+    palmAt = -1;
     if (role === 'body') port.postMessage(m);
     return;
   }
@@ -132,14 +150,24 @@ async function handle(m: ToWorker | ToHands): Promise<void> {
         bodyVisible = (await body!.process(frame, row)) > 0;
         hints = [body!.handHints[0], body!.handHints[1]];
       }
-      const msg: ToHands = { type: 'frame', seq: m.seq, time: m.time, width: m.width, height: m.height, buf: m.buf, row, hints, bodyVisible, bodyMs: performance.now() - t0, readMs };
-      port.postMessage(msg, [row.buffer, m.buf]);
+      const t1 = performance.now();
+      let palmRaw: Float32Array | null = null;
+      if (palm && parts.hands && m.seq === palmAt) palmRaw = (await palm.run(frame)).slice();
+      const msg: ToHands = { type: 'frame', seq: m.seq, time: m.time, width: m.width, height: m.height, buf: m.buf, row, hints, bodyVisible, bodyMs: t1 - t0, readMs, palm: palmRaw, palmMs: performance.now() - t1 };
+      port.postMessage(msg, palmRaw ? [row.buffer, m.buf, palmRaw.buffer] : [row.buffer, m.buf]);
       return;
     }
     const h = m as Extract<ToHands, { type: 'frame' }>;
     const t0 = performance.now();
-    if (parts.hands) await hands!.process(frame, h.row, h.hints, h.bodyVisible);
-    self.postMessage({ type: 'row', seq: h.seq, buf: h.buf, row: h.row, bodyMs: h.bodyMs, handMs: performance.now() - t0, readMs: h.readMs } satisfies FromWorker, [h.row.buffer, h.buf]);
+    let palmAhead = false;
+    if (parts.hands) {
+      const given = hands!.stats.palmGiven;
+      await hands!.process(frame, h.row, h.hints, h.bodyVisible, h.palm);
+      palmAhead = hands!.stats.palmGiven > given;
+      const due = hands!.palmDue();
+      if (Number.isFinite(due)) port.postMessage({ type: 'palm-due', seq: h.seq + due } satisfies PalmDue);
+    }
+    self.postMessage({ type: 'row', seq: h.seq, buf: h.buf, row: h.row, bodyMs: h.bodyMs + h.palmMs, handMs: performance.now() - t0, readMs: h.readMs, palmAhead } satisfies FromWorker, [h.row.buffer, h.buf]);
   } catch (err) {
     self.postMessage({ type: 'error', seq: m.seq, message: (err as Error).message || String(err) } satisfies FromWorker);
   }
