@@ -3,8 +3,11 @@
  * shapes directly; meshes by a principal-axis fit of their vertices), and the capsule pairs worth checking
  * (not within two moving joints of each other in the tree, not overlapping at the zero pose).
  */
-import { segmentClosest } from '../math/segment.ts';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { segmentClosest } from '../math/segment.ts';
+import { writeFileAtomic } from '../io/atomic.ts';
+import { fileCacheEntry } from '../io/cache.ts';
 import type { Kinematics } from '../robot/kinematics.ts';
 import { originToTransform } from '../robot/kinematics.ts';
 import { loadMesh } from '../robot/mesh.ts';
@@ -28,29 +31,82 @@ export interface ProxySet {
 
 type V3 = [number, number, number];
 
-const meshCache = new Map<string, Float32Array>();
+/** Vertices a mesh's capsule is fitted to: at most about this many (every k-th vertex). */
+const FIT_VERTICES = 3000;
+/** Fraction of the vertices within the fitted radius of the axis. */
+const FIT_QUANTILE = 0.85;
+/** Power iterations for the principal axis. */
+const FIT_ITERATIONS = 60;
+/** Bump when the mesh reading or the fit changes, so old cache entries are not read. */
+const FIT_VERSION = 1;
 
-function meshVertices(file: string, scale: V3): Float32Array | null {
-  const key = `${file}|${scale.join(',')}`;
-  if (!meshCache.has(key)) {
-    try {
-      const m = loadMesh(file, scale);
-      // Subsample to at most ~3000 vertices: enough for a capsule fit.
-      const nv = m.positions.length / 3;
-      const step = Math.max(1, Math.floor(nv / 3000));
-      const out = new Float32Array(3 * Math.ceil(nv / step));
-      let k = 0;
-      for (let i = 0; i < nv; i += step) { out[k++] = m.positions[3 * i]; out[k++] = m.positions[3 * i + 1]; out[k++] = m.positions[3 * i + 2]; }
-      meshCache.set(key, out.subarray(0, k));
-    } catch {
-      meshCache.set(key, new Float32Array(0));
-    }
-  }
-  const v = meshCache.get(key)!;
-  return v.length ? v : null;
+type Fit = { a: V3; b: V3; radius: number };
+
+/** Fits in this process, by cache entry (or mesh file and scale when the disk cache is off). */
+const fitMemo = new Map<string, Fit | null>();
+
+/** Forget the fits made in this process (the disk cache stays): for tests of the disk cache. */
+export function forgetMeshCapsules(): void {
+  fitMemo.clear();
 }
 
-/** Capsule fitted to points: principal axis, radius = 85th percentile of the distance to the axis. */
+/**
+ * The capsule fitted to a mesh file's vertices (mesh frame, scale applied), or null when the file cannot be read.
+ * Fits are cached on disk ($REEL2REAL_CACHE_DIR/capsules, as the validator's hulls: src/io/cache.ts, keyed by the
+ * mesh file's path, size and modification time, the scale and the fit's settings): reading and welding the meshes
+ * was most of a mesh robot's retarget start-up. A missing or damaged entry is recomputed and rewritten
+ * atomically; REEL2REAL_NO_CAPSULE_CACHE=1 turns the disk cache off.
+ */
+function meshCapsule(file: string, scale: V3): Fit | null {
+  const entry = process.env.REEL2REAL_NO_CAPSULE_CACHE === '1' ? null
+    : fileCacheEntry('capsules', file, [FIT_VERSION, scale, FIT_VERTICES, FIT_QUANTILE, FIT_ITERATIONS]);
+  const key = entry ?? `${file}|${scale.join(',')}`;
+  if (fitMemo.has(key)) return fitMemo.get(key)!;
+  let fit = entry ? readFit(entry) : null;
+  if (!fit) {
+    const v = meshVertices(file, scale);
+    fit = v ? fitCapsule(v) : null;
+    if (fit && entry) writeFit(entry, fit);
+  }
+  fitMemo.set(key, fit);
+  return fit;
+}
+
+function meshVertices(file: string, scale: V3): Float32Array | null {
+  try {
+    const m = loadMesh(file, scale);
+    // Subsample to at most ~FIT_VERTICES vertices: enough for a capsule fit.
+    const nv = m.positions.length / 3;
+    const step = Math.max(1, Math.floor(nv / FIT_VERTICES));
+    const out = new Float32Array(3 * Math.ceil(nv / step));
+    let k = 0;
+    for (let i = 0; i < nv; i += step) { out[k++] = m.positions[3 * i]; out[k++] = m.positions[3 * i + 1]; out[k++] = m.positions[3 * i + 2]; }
+    return k ? out.subarray(0, k) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Entry layout: "R2RC", then a, b, radius as 7 float64 (little-endian): the fit to the bit. */
+const ENTRY_BYTES = 4 + 7 * 8;
+
+export function readFit(file: string): Fit | null {
+  let buf: Buffer;
+  try { buf = fs.readFileSync(file); } catch { return null; }
+  if (buf.length !== ENTRY_BYTES || buf.toString('latin1', 0, 4) !== 'R2RC') return null;
+  const v = Array.from({ length: 7 }, (_, i) => buf.readDoubleLE(4 + 8 * i));
+  if (!v.every(Number.isFinite) || !(v[6] > 0)) return null;
+  return { a: [v[0], v[1], v[2]], b: [v[3], v[4], v[5]], radius: v[6] };
+}
+
+export function writeFit(file: string, f: Fit): void {
+  const buf = Buffer.alloc(ENTRY_BYTES);
+  buf.write('R2RC', 0, 'latin1');
+  [...f.a, ...f.b, f.radius].forEach((x, i) => buf.writeDoubleLE(x, 4 + 8 * i));
+  try { writeFileAtomic(file, buf); } catch { /* a cache that cannot be written is only slower */ }
+}
+
+/** Capsule fitted to points: principal axis, radius = the FIT_QUANTILE (85th percentile) of the distance to the axis. */
 export function fitCapsule(pts: ArrayLike<number>): { a: V3; b: V3; radius: number } {
   const n = pts.length / 3;
   const c: V3 = [0, 0, 0];
@@ -61,7 +117,7 @@ export function fitCapsule(pts: ArrayLike<number>): { a: V3; b: V3; radius: numb
     for (let r = 0; r < 3; r++) for (let s = 0; s < 3; s++) C[3 * r + s] += d[r] * d[s];
   }
   let u: V3 = [1, 0.3, 0.1];
-  for (let it = 0; it < 60; it++) {
+  for (let it = 0; it < FIT_ITERATIONS; it++) {
     const v: V3 = [C[0] * u[0] + C[1] * u[1] + C[2] * u[2], C[3] * u[0] + C[4] * u[1] + C[5] * u[2], C[6] * u[0] + C[7] * u[1] + C[8] * u[2]];
     const m = Math.hypot(...v) || 1;
     u = [v[0] / m, v[1] / m, v[2] / m];
@@ -75,7 +131,7 @@ export function fitCapsule(pts: ArrayLike<number>): { a: V3; b: V3; radius: numb
     perp.push(Math.hypot(d[0] - s * u[0], d[1] - s * u[1], d[2] - s * u[2]));
   }
   perp.sort((x, y) => x - y);
-  const radius = perp[Math.min(perp.length - 1, Math.floor(0.85 * perp.length))] || 0.01;
+  const radius = perp[Math.min(perp.length - 1, Math.floor(FIT_QUANTILE * perp.length))] || 0.01;
   let s0 = smin + radius, s1 = smax - radius;
   if (s0 > s1) s0 = s1 = (smin + smax) / 2;
   return { a: [c[0] + s0 * u[0], c[1] + s0 * u[1], c[2] + s0 * u[2]], b: [c[0] + s1 * u[0], c[1] + s1 * u[1], c[2] + s1 * u[2]], radius };
@@ -123,9 +179,8 @@ export function buildProxies(kin: Kinematics, opts: { minRadius?: number } = {})
         a = [0, 0, 0]; b = [0, 0, 0];
         a[k] = -h; b[k] = h;
       } else {
-        const v = meshVertices(g.file, g.scale);
-        if (!v) continue;
-        const f = fitCapsule(v);
+        const f = meshCapsule(g.file, g.scale);
+        if (!f) continue;
         a = f.a; b = f.b; r = f.radius;
       }
       if (r < (opts.minRadius ?? 0.012)) continue;

@@ -6,9 +6,7 @@
  * malformed entry is a miss; entries are written atomically. REEL2REAL_NO_HULL_CACHE=1 turns it off.
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { createHash } from 'node:crypto';
-import { cacheDir } from '../io/cache.ts';
+import { fileCacheEntry } from '../io/cache.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 
 /** Bump when the hull computation changes, so old entries are not read. */
@@ -20,12 +18,7 @@ export function hullCacheEnabled(): boolean {
 
 /** The entry's file, or null when the mesh file cannot be stat'ed (then nothing is cached). */
 export function hullCacheFile(meshFile: string, scale: ArrayLike<number>, pose: ArrayLike<number>, settings: unknown): string | null {
-  let st: fs.Stats;
-  try { st = fs.statSync(meshFile); } catch { return null; }
-  const key = createHash('sha256')
-    .update(JSON.stringify([VERSION, path.resolve(meshFile), st.size, st.mtimeMs, Array.from(scale), Array.from(pose), settings]))
-    .digest('hex');
-  return path.join(cacheDir('hulls'), `${key.slice(0, 40)}.bin`);
+  return fileCacheEntry('hulls', meshFile, [VERSION, Array.from(scale), Array.from(pose), settings]);
 }
 
 /** Hulls (point sets, x y z float32) from an entry, or null. Layout: "R2RH", u32 count, per hull u32 floats + data. */
