@@ -1,8 +1,9 @@
 /**
  * `captureVideo`: video file → PoseTrack (body and/or hands), on the CPU.
  *
- * Parallelism: the video is cut into one time segment per worker (by default one per core); each worker
- * thread decodes its own segment with its own ffmpeg and runs the trackers on it, so the cores never wait
+ * Parallelism: the video is cut into one time segment per worker (by default one per core); the first segment
+ * runs in this thread (its models are created while ffprobe probes the file), each other one in a worker
+ * thread; each decodes its own segment with its own ffmpeg and runs the trackers on it, so the cores never wait
  * for each other. Tracking restarts with a detection at each segment's first frame. Rows come back in
  * order and are assembled (filtering, frames, confidence) once all are in.
  */
@@ -16,7 +17,7 @@ import { assemble, DEFAULT_FILTER, handFrameNote, type FilterSettings } from './
 import { R_BODY_IMAGE, R_BODY_NEXT_ROI, R_BODY_SCORE, ROW } from './layout.ts';
 import type { BackendName } from './backend.ts';
 import type { Batch, SegmentOptions, SegmentStats } from './segment.ts';
-import { findFfmpeg, outputSize, probeVideo, type VideoInfo } from './video.ts';
+import { findFfmpeg, outputSize, probeVideoAsync, type VideoInfo } from './video.ts';
 
 export interface CaptureOptions {
   /** Track the body (default true). */
@@ -193,14 +194,26 @@ export async function captureVideo(file: string, opts: CaptureOptions = {}): Pro
   const body = opts.body ?? true;
   const hands = opts.hands ?? true;
   if (!body && !hands) throw new UserError('nothing to capture: enable body, hands or both');
-  const info = probeVideo(file);
+  const base: SegmentOptions = {
+    body, hands, bodyModel: opts.bodyModel, handModel: opts.handModel, maxSide: opts.maxSide ?? 1280, backend: opts.backend,
+  };
+  // ffprobe runs (≈ 0.3 s, most of it the process start) while this thread creates its model sessions: the
+  // first segment always runs in this thread (the others, if any, in workers), so the sessions are used.
+  const probing = probeVideoAsync(file);
+  const segmentModule = import('./segment.ts');
+  const warm = segmentModule.then((m) => m.warmTrackers(base));
+  warm.catch(() => {}); // a model error is thrown by the segment that needs them, not as an unhandled rejection
+  let info: VideoInfo;
+  try {
+    info = await probing;
+  } catch (e) {
+    await warm.catch(() => {});
+    throw e;
+  }
   const t0 = performance.now();
   const nw = workerCount(opts, info);
   const start = opts.start ?? info.startTime;
   const end = opts.end ?? (Number.isFinite(info.duration) ? info.startTime + info.duration : Infinity);
-  const base: SegmentOptions = {
-    body, hands, bodyModel: opts.bodyModel, handModel: opts.handModel, maxSide: opts.maxSide ?? 1280, backend: opts.backend,
-  };
   const expected = Math.max(1, opts.maxFrames ?? Math.round(info.frameCount * (Number.isFinite(end - start) && info.duration > 0 ? Math.min(1, (end - start) / info.duration) : 1)));
   let framesDone = 0;
   const progress = () => opts.onProgress?.({ frames: framesDone, total: Math.max(expected, framesDone), elapsed: (performance.now() - t0) / 1000 });
@@ -223,7 +236,7 @@ export async function captureVideo(file: string, opts: CaptureOptions = {}): Pro
   const boundaries = segs.map((sg) => sg.end);
   const overlap = body && nw > 1 ? Math.min(OVERLAP_S, (end - start) / nw / 4) : 0;
   if (overlap > 0) for (let k = 0; k < nw - 1; k++) segs[k].end = (segs[k].end as number) + overlap;
-  const run = (seg: SegmentOptions, count: boolean): { res: SegmentResult; done: Promise<void> } => {
+  const run = (seg: SegmentOptions, count: boolean, here: boolean): { res: SegmentResult; done: Promise<void> } => {
     const res: SegmentResult = { batches: [], stats: null as never };
     const onBatch = (b: Batch) => {
       res.batches.push(b);
@@ -231,11 +244,11 @@ export async function captureVideo(file: string, opts: CaptureOptions = {}): Pro
       framesDone += b.n;
       progress();
     };
-    // In-process for one segment; otherwise this thread never loads TF.js (each worker has its own).
-    const job = nw === 1 ? import('./segment.ts').then((m) => m.runSegment(file, info, seg, onBatch)) : runInWorker(file, info, seg, onBatch);
+    // The first segment in this thread (its trackers were started above), the others each in a worker with its own.
+    const job = here ? segmentModule.then((m) => m.runSegment(file, info, seg, onBatch)) : runInWorker(file, info, seg, onBatch);
     return { res, done: job.then((s) => void (res.stats = s)) };
   };
-  const started = segs.map((seg) => run(seg, true));
+  const started = segs.map((seg, k) => run(seg, true, k === 0));
   const settled = await Promise.allSettled(started.map((s) => s.done));
   const failed = settled.find((s) => s.status === 'rejected') as PromiseRejectedResult | undefined;
   if (failed) throw failed.reason;
@@ -269,7 +282,7 @@ export async function captureVideo(file: string, opts: CaptureOptions = {}): Pro
     }
     const seed = { cx: last[R_BODY_NEXT_ROI], cy: last[R_BODY_NEXT_ROI + 1], size: last[R_BODY_NEXT_ROI + 2], rotation: last[R_BODY_NEXT_ROI + 3] };
     const from = into.batches.length ? lastTime + 0.5 / info.fps : segs[k].start;
-    const again = run({ ...segs[k], start: from, seedBodyRoi: seed }, false);
+    const again = run({ ...segs[k], start: from, seedBodyRoi: seed }, false, false);
     await again.done;
     rerunLoopMs += again.res.stats.ms.loop;
     results[k] = { batches: [...into.batches, ...again.res.batches], stats: again.res.stats };

@@ -73,6 +73,14 @@ async function trackers(opts: SegmentOptions): Promise<Trackers> {
   return t;
 }
 
+/**
+ * Create (or reuse) this thread's trackers for these options ahead of runSegment, which then finds them ready
+ * (reset, as for any later segment of this thread): capture starts the models while ffprobe runs.
+ */
+export async function warmTrackers(opts: SegmentOptions): Promise<void> {
+  await trackers(opts);
+}
+
 export async function runSegment(file: string, info: VideoInfo, opts: SegmentOptions, onBatch: (b: Batch) => void): Promise<SegmentStats> {
   const tStart = performance.now();
   const decode: DecodeStats = {};

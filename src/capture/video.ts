@@ -8,7 +8,7 @@
  * gives the same per-frame times as `ffprobe -show_frames`. Rotation metadata is applied by ffmpeg (autorotate),
  * so frames arrive upright; the rotation is reported in the probe.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import { findTool, requireTool } from '../io/ffmpeg.ts';
 import { UserError } from '../errors.ts';
@@ -105,11 +105,34 @@ export function probeVideo(file: string): VideoInfo {
   checkInputFile(file);
   const { ffprobe } = findFfmpeg();
   if (!ffprobe) return probeWithFfmpeg(file);
-  const r = spawnSync(ffprobe, ['-v', 'error', '-print_format', 'json', '-show_streams', '-show_format', '-select_streams', 'v:0', file], {
-    encoding: 'utf8',
-    timeout: 60_000,
-    maxBuffer: 16 * 1024 * 1024,
+  const r = spawnSync(ffprobe, ffprobeArgs(file), { encoding: 'utf8', timeout: 60_000, maxBuffer: 16 * 1024 * 1024 });
+  return fromFfprobe(file, r.status, r.stdout, r.stderr);
+}
+
+/**
+ * probeVideo without blocking this thread while ffprobe runs (its process start, ≈ 0.3 s, can then overlap other
+ * start-up work such as creating model sessions). Same result and errors; a missing or unreadable file is
+ * reported synchronously (thrown before the promise), as by probeVideo.
+ */
+export function probeVideoAsync(file: string): Promise<VideoInfo> {
+  checkInputFile(file);
+  const { ffprobe } = findFfmpeg();
+  if (!ffprobe) return Promise.resolve().then(() => probeWithFfmpeg(file));
+  return new Promise((resolve, reject) => {
+    execFile(ffprobe, ffprobeArgs(file), { encoding: 'utf8', timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const status = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
+      try { resolve(fromFfprobe(file, status, stdout, stderr)); } catch (e) { reject(e); }
+    });
   });
+}
+
+function ffprobeArgs(file: string): string[] {
+  return ['-v', 'error', '-print_format', 'json', '-show_streams', '-show_format', '-select_streams', 'v:0', file];
+}
+
+/** VideoInfo from ffprobe's exit status and output; a UserError naming the file when it is not a usable video. */
+function fromFfprobe(file: string, status: number | null, stdout: string, stderr: string): VideoInfo {
+  const r = { status, stdout, stderr };
   if (r.status !== 0) {
     const why = (r.stderr || '').trim().split('\n').pop()?.replace(/^.*?:\s*/, '') || 'ffprobe failed';
     throw new UserError(`not a readable video (${why})`, file);

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { UserError } from '../../src/errors.ts';
-import { decodeFrames, probeVideo, type DecodeStats } from '../../src/capture/video.ts';
+import { decodeFrames, probeVideo, probeVideoAsync, type DecodeStats } from '../../src/capture/video.ts';
 import { describeShared, shared } from '../helpers/shared.ts';
 import { ffmpeg, ffprobeTimes, rotatedClip, tmpDir, vfrClip } from './clips.ts';
 
@@ -118,6 +118,22 @@ describeShared('video decoding', [HAND, SQUATS], () => {
       expect((err as Error).message).toMatch(msg);
       expect((err as Error).message.startsWith(f)).toBe(true);
       expect((err as Error).message).not.toMatch(/\n/);
+    }
+  });
+
+  it('probeVideoAsync (ffprobe without blocking, used by capture) gives probeVideo\'s result and errors', async () => {
+    const rot = rotatedClip(shared(HAND), dir);
+    for (const f of [shared(HAND), shared(SQUATS), vfrClip(shared(HAND), dir), rot]) expect(await probeVideoAsync(f)).toEqual(probeVideo(f));
+    expect((await probeVideoAsync(rot)).rotation).not.toBe(0);
+    const text = path.join(dir, 'notes2.mp4');
+    fs.writeFileSync(text, 'this is not a video\n');
+    for (const f of [text, path.join(dir, 'nope.mp4'), dir]) {
+      let sync: unknown, async_: unknown;
+      try { probeVideo(f); } catch (e) { sync = e; }
+      try { await probeVideoAsync(f); } catch (e) { async_ = e; }
+      expect(sync).toBeInstanceOf(UserError);
+      expect(async_).toBeInstanceOf(UserError);
+      expect((async_ as Error).message).toBe((sync as Error).message);
     }
   });
 
