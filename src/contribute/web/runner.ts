@@ -17,8 +17,9 @@ export type { ModelRunner, RunnerOptions };
 export const paths = { models: 'models/', wasm: 'vendor/tfjs-wasm/' };
 
 /**
- * Threads of the wasm backend's pool (0: TF.js's default, one per core when the page is cross-origin isolated).
- * The capture workers set 1: each runs its own models on one core, side by side.
+ * Threads of the wasm backend's pool (0: TF.js's default, half the cores the browser reports when the page is
+ * cross-origin isolated: 1 on a 2-core device). The capture workers set 1: each runs its own models on one core,
+ * side by side; more (`?threads=N`) only for measuring.
  */
 export const wasmThreads = { count: 0 };
 
@@ -29,6 +30,11 @@ export function initBackend(): Promise<BackendName> {
   ready ??= (async () => {
     setWasmPaths(new URL(paths.wasm, location.href).href);
     if (wasmThreads.count > 0) setThreadsCount(wasmThreads.count);
+    // TF.js's wasm backend caps its thread pool at navigator.hardwareConcurrency / 2 (it takes every core to be two
+    // hyper-threads), whatever setThreadsCount asks: 1 thread on a 2-core device. To measure more threads, the
+    // count the wasm module reads is raised in this thread only (never by default).
+    const cores = globalThis.navigator?.hardwareConcurrency ?? 1;
+    if (wasmThreads.count > 1 && Math.floor(cores / 2) < wasmThreads.count) Object.defineProperty(globalThis.navigator, 'hardwareConcurrency', { value: 2 * wasmThreads.count, configurable: true });
     if (await tf.setBackend('wasm')) {
       await tf.ready();
       return 'wasm' as const;
