@@ -17,9 +17,26 @@ export class SelfCollisionTask implements Task {
   /** Pairs near enough to matter this frame (broad phase, see beginFrame). */
   private readonly near: Int32Array;
   private nNear = -1;
+  /** Per capsule: its segment's half-length plus its radius (link frame, so constant). */
+  private readonly reach: Float64Array;
+  /** Per capsule at the current poses: its segment's midpoint (world), 3 values each. */
+  private readonly mid: Float64Array;
   constructor(readonly proxies: ProxySet, public weight: number, public margin = 0.01, public activation = 0.03, nv = 0) {
     this.merged = new Int32Array(Math.max(nv, 6));
     this.near = new Int32Array(proxies.pairs.length);
+    this.reach = Float64Array.from(proxies.capsules, (c) => Math.hypot(c.b[0] - c.a[0], c.b[1] - c.a[1], c.b[2] - c.a[2]) / 2 + c.radius);
+    this.mid = new Float64Array(3 * proxies.capsules.length);
+  }
+  /** World midpoints of every capsule's segment at link poses P (into this.mid). */
+  private midpoints(P: Float64Array): void {
+    const caps = this.proxies.capsules, mid = this.mid;
+    for (let i = 0; i < caps.length; i++) {
+      const c = caps[i], o = 12 * c.link;
+      const x = (c.a[0] + c.b[0]) / 2, y = (c.a[1] + c.b[1]) / 2, z = (c.a[2] + c.b[2]) / 2;
+      mid[3 * i] = P[o] * x + P[o + 1] * y + P[o + 2] * z + P[o + 9];
+      mid[3 * i + 1] = P[o + 3] * x + P[o + 4] * y + P[o + 5] * z + P[o + 10];
+      mid[3 * i + 2] = P[o + 6] * x + P[o + 7] * y + P[o + 8] * z + P[o + 11];
+    }
   }
   /**
    * Broad phase once per frame: keep the pairs within activation + slack at the frame's start pose. Joint
@@ -43,8 +60,17 @@ export class SelfCollisionTask implements Task {
     const pairs = this.nNear >= 0 ? this.near : this.proxies.pairs;
     const np = this.nNear >= 0 ? this.nNear : pairs.length;
     let cost = 0;
+    // A pair whose bounding spheres (segment midpoint, half-length + radius) are activation apart is too far
+    // for its capsules to be nearer than activation: it is skipped before the exact distance, as that distance
+    // would skip it (1e-9 m covers rounding), so the result is the same to the bit.
+    this.midpoints(P);
+    const mid = this.mid, reach = this.reach, far = this.activation + 1e-9;
     for (let k = 0; k < np; k += 2) {
-      const A = caps[pairs[k]], B = caps[pairs[k + 1]];
+      const i = pairs[k], j = pairs[k + 1];
+      const ex = mid[3 * i] - mid[3 * j], ey = mid[3 * i + 1] - mid[3 * j + 1], ez = mid[3 * i + 2] - mid[3 * j + 2];
+      const r = reach[i] + reach[j] + far;
+      if (ex * ex + ey * ey + ez * ez >= r * r) continue;
+      const A = caps[i], B = caps[j];
       capsuleDistanceInto(P, A, B, this.pts);
       const d = this.pts[6];
       if (d >= this.activation) continue;
