@@ -43,6 +43,8 @@ export interface ControllerGains {
   legPostureFactor: number;
   /** Regularisation of joint accelerations ((rad/s^2)^-2). */
   regQdd: number;
+  /** Fraction of each joint's URDF effort the controller may use (headroom for what it does not model). */
+  effortUse: number;
   /** Weight of the rows that hold a torque beyond its effort at the limit. */
   limitWeight: number;
   /** Horizon (s) over which a joint's position must stay inside its URDF range (bounds its acceleration). */
@@ -434,7 +436,7 @@ export class WholeBodyController {
     };
     const eff = this.kin.effortLimit;
     for (let d = 0; d < this.nq; d++) {
-      this.effort[d] = Number.isFinite(eff[d]) && eff[d] > 0 ? eff[d] : 1e3;
+      this.effort[d] = (Number.isFinite(eff[d]) && eff[d] > 0 ? eff[d] : 1e3) * o.gains.effortUse;
       this.lo[d] = -Infinity; this.hi[d] = Infinity;
     }
     for (let j = this.nq; j < nx; j++) { this.lo[j] = 0; this.hi[j] = Infinity; }
@@ -446,6 +448,9 @@ export class WholeBodyController {
   /** Centre of mass and its velocity in the last step (world). */
   get com(): Float64Array { return this.ctx.com; }
   get comVel(): Float64Array { return this.ctx.comVel; }
+
+  /** Whether joint d's torque in the last solve is at the limit the controller may use. */
+  atLimit(d: number): boolean { return Math.abs(this.tau[d]) >= 0.999 * this.effort[d]; }
 
   /** Whether foot f was treated as in contact in the last step. */
   inContact(f: number): boolean { return this.ctx.contact[f] === 1; }

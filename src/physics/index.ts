@@ -89,6 +89,9 @@ export interface PhysicsOptions {
   /** Validate the reference with checkFeasibility when the correction barely changed it or the controller could not
    *  follow it (default true; false never grades `feasible`). */
   validateReference?: boolean;
+  /** Validate a motion the controller followed (checkFeasibility) and grade it `infeasible`, with
+   *  validate's hard reasons, when the validator rejects it (default true). */
+  validateOutput?: boolean;
   /** Plant the controller drives (default the articulated dynamics; 'rapier' for the second engine). */
   engine?: 'articulated' | 'rapier';
   /** Run the controller again on Rapier's multibody world (2 ms steps) for a motion it followed, and report
@@ -357,7 +360,7 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
   // With com.ankle_reach the planned ZMP also stays where the ankles' effort can hold the centre of pressure.
   const weight = geom.bodies.reduce((a, b) => a + b.mass, 0) * cfg.sim.gravity;
   const reach = cfg.com.ankle_reach && floating
-    ? ([1, 0.5] as const).map((share) => footSpecs.map((f) => ({ link: f.link, corners: ankleReachCorners(kin, f, weight, share) }))) as [FootSpec[], FootSpec[]]
+    ? ([1, 0.5] as const).map((share) => footSpecs.map((f) => ({ link: f.link, corners: ankleReachCorners(kin, f, weight / cfg.controller.effort_use, share) }))) as [FootSpec[], FootSpec[]]
     : null;
   const support = contacts ? stancePolygons(ref, kin, reach ? reach[0] : footSpecs, stance, reach ? reach[1] : footSpecs) : [];
   let plan: ComPlan | null = contacts
@@ -477,7 +480,7 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
         cmd.tau.set(ctrl.tau);
         if (ctrl.saturated) {
           satFrame[f] = 1;
-          for (let d = 0; d < nq; d++) if (Math.abs(ctrl.tau[d]) >= 0.999 * kin.effortLimit[d]) satJoint[f * nq + d] = 1;
+          for (let d = 0; d < nq; d++) if (ctrl.atLimit(d)) satJoint[f * nq + d] = 1;
         }
         for (let i = 0; i < nF; i++) if (ctrl.inContact(i)) simContact[f * nF + i] = 1;
       }
@@ -650,6 +653,20 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
       status = 'feasible';
     }
   }
+  // A motion the controller followed is `corrected` only if the validator (the project's measure of feasibility)
+  // accepts it: the controller's own plan can use a joint's whole effort where the validator's inverse dynamics of
+  // the output, sampled at the clip's frame rate, needs a few per cent more.
+  if (status === 'corrected' && opts.validateOutput !== false) {
+    const { checkFeasibility } = await import('../sim/index.ts');
+    // Mode 'assisted': validate's hard checks come from the motion itself (limits, collisions, inverse dynamics,
+    // ZMP, friction, residual wrench), never from its closed-loop runs, so one run gives the verdict 'both' gives.
+    const v = await checkFeasibility(simMotion, robot, { mode: 'assisted', file: opts.file });
+    if (!v.feasible) {
+      for (const r of v.reasons) if (r.hard) reasons.push({ kind: 'validate', message: `validate rejects the corrected motion: ${r.message}`, frames: r.frames });
+      status = 'infeasible';
+      output = 'reference';
+    }
+  }
   const cpu = process.cpuUsage(cpu0);
   const cpuS = (cpu.user + cpu.system) / 1e6;
   const wallS = (performance.now() - wall0) / 1000;
@@ -664,7 +681,7 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
     sim: { dt: r4(dt, 6), control_dt: r4(dt * cfg.sim.control_every, 6), steps, cpu_s: r4(cpuS, 3), wall_s: r4(wallS, 3), realtime_factor: r4(simSeconds / Math.max(cpuS, 1e-9), 2) },
   };
   if (opts.crossCheck && output === 'simulated' && (opts.engine ?? 'articulated') !== 'rapier') {
-    const r2 = (await physicsCorrect(motion, robot, { ...opts, engine: 'rapier', crossCheck: false, validateReference: false, overrides: deepMerge(opts.overrides ?? {}, { sim: { max_dt: 0.002 } }) })).report;
+    const r2 = (await physicsCorrect(motion, robot, { ...opts, engine: 'rapier', crossCheck: false, validateReference: false, validateOutput: false, overrides: deepMerge(opts.overrides ?? {}, { sim: { max_dt: 0.002 } }) })).report;
     const d2 = r2.deviation;
     const disagreement: string[] = [];
     if (r2.status === 'infeasible') disagreement.push(`the controller does not follow on ${r2.engine}: ${r2.reasons.map((r) => r.message).join('; ')}`);

@@ -172,3 +172,29 @@ describeShared('ankle reach (com.ankle_reach) on a real robot', ['robots/booster
     expect(span(kept)).toBeLessThanOrEqual(0.02 + 1e-12);
   });
 });
+
+describeShared('the stage never calls corrected what validate rejects (T1, built-in pick-and-place)', ['robots/booster_t1/T1_serial.urdf'], () => {
+  // The controller follows this clip on T1 within every deviation limit, using its 20 N m ankle pitch up to the
+  // effort; validate's inverse dynamics of the 30 fps output needs 1.06x that effort at two frames (23:00 UTC).
+  // The stage's verdict is then validate's: infeasible, with validate's reasons, and the output is the reference.
+  it('followed within the limits, but validate rejects the simulated motion, so the stage grades it infeasible', async () => {
+    const { builtinMotion } = await import('../../src/pose/builtin.ts');
+    const { retarget } = await import('../../src/retarget/index.ts');
+    const { checkFeasibility } = await import('../../src/sim/index.ts');
+    const robot = loadUrdf(shared('robots/booster_t1/T1_serial.urdf'));
+    const m = retarget(builtinMotion('pick-and-place'), robot, {});
+    const own = await physicsCorrect(m, robot, { validateReference: false, validateOutput: false });
+    expect(own.report.status).toBe('corrected');
+    expect(own.report.torque_saturation.longest_s).toBeLessThanOrEqual(0.25);
+    const v = await checkFeasibility(own.motion, robot, { mode: 'both' });
+    const hard = v.reasons.filter((r) => r.hard);
+    console.log('validate of the corrected motion:', v.feasible, hard.map((r) => r.message).join(' | '));
+    expect(v.feasible).toBe(false);
+    const graded = await physicsCorrect(m, robot, { validateReference: false });
+    expect(graded.report.status).toBe('infeasible');
+    expect(graded.report.output).toBe('reference');
+    const why = graded.report.reasons.filter((r) => r.kind === 'validate').map((r) => r.message);
+    expect(why.length).toBe(hard.length);
+    for (const r of hard) expect(why.some((w) => w.endsWith(r.message))).toBe(true);
+  }, 120_000);
+});
