@@ -52,6 +52,7 @@ export interface CaptureProgress {
 
 export interface CaptureSummary {
   frames: number;
+  /** Wall seconds from the call to the last tracked frame: probing the file, starting the models, tracking. */
   seconds: number;
   fps: number;
   /**
@@ -199,6 +200,8 @@ export async function captureVideo(file: string, opts: CaptureOptions = {}): Pro
   };
   // ffprobe runs (≈ 0.3 s, most of it the process start) while this thread creates its model sessions: the
   // first segment always runs in this thread (the others, if any, in workers), so the sessions are used.
+  // `seconds` counts from here (probe, models and tracking), since the probe and the models now overlap.
+  const t0 = performance.now();
   const probing = probeVideoAsync(file);
   const segmentModule = import('./segment.ts');
   const warm = segmentModule.then((m) => m.warmTrackers(base));
@@ -210,7 +213,6 @@ export async function captureVideo(file: string, opts: CaptureOptions = {}): Pro
     await warm.catch(() => {});
     throw e;
   }
-  const t0 = performance.now();
   const nw = workerCount(opts, info);
   const start = opts.start ?? info.startTime;
   const end = opts.end ?? (Number.isFinite(info.duration) ? info.startTime + info.duration : Infinity);
