@@ -269,9 +269,10 @@ async function useCamera(): Promise<void> {
   };
   const stream = state.stream;
   const Processor = (globalThis as { MediaStreamTrackProcessor?: new (o: { track: MediaStreamTrack }) => { readable: ReadableStream<VideoFrame> } }).MediaStreamTrackProcessor;
-  if (Processor && e.workers > 0 && new URLSearchParams(location.search).get('camera') !== 'video') {
-    // The camera's frames straight from its track (no <video> playing and composited beside the models): the newest
-    // one whenever the engine can take another, the others closed unread; the picture is the body worker's drawing.
+  if (Processor && e.workers > 0 && new URLSearchParams(location.search).get('camera') === 'track') {
+    // `?camera=track` (measured, not the default: it tracked fewer frames per recording than the <video> way, see
+    // benchmarks/contribute/RESULTS.md): the camera's frames straight from its track, no <video> playing beside the
+    // models; the newest one whenever the engine can take another, the others closed unread.
     video.pause();
     showPicture(true);
     const reader = new Processor({ track: stream.getVideoTracks()[0] }).readable.getReader();
