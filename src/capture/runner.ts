@@ -150,6 +150,9 @@ class OrtRunner implements ModelRunner {
   async session(batch: number) {
     let s = this.sessions.get(batch);
     if (!s) {
+      // Creating a session holds this thread ≈ 0.1 s: first let pending I/O callbacks run (capture's ffprobe
+      // finishing while the models start, so its ffmpeg can start before the last session is made).
+      for (let k = 0; k < 4; k++) await new Promise((r) => setImmediate(r)); // a child's output, exit and close are separate turns
       const m = onnxModelEntry(this.name, this.outputs, batch);
       const session = await createSession(this.ort, () => m.bytes ?? fs.readFileSync(m.file), optimizedModelFile(m.file, this.ort.env.versions?.common ?? '?'));
       s = { session, inputName: m.inputName, outputs: m.outputs };

@@ -53,15 +53,23 @@ export interface Batch {
 const BATCH = 8;
 
 interface Trackers { body: BodyTracker | null; hands: HandTracker | null; backend: BackendName; simd: boolean | null }
-let cached: { key: string; t: Trackers } | null = null;
+/** This thread's trackers, or their creation in progress (warmTrackers then runSegment share it). */
+let cached: { key: string; t: Promise<Trackers> } | null = null;
 
 async function trackers(opts: SegmentOptions): Promise<Trackers> {
   const key = JSON.stringify([opts.body, opts.hands, opts.bodyModel, opts.handModel]);
-  if (cached?.key === key) {
-    cached.t.body?.reset();
-    cached.t.hands?.reset();
-    return cached.t;
+  if (cached?.key !== key) {
+    const created = createTrackers(opts);
+    cached = { key, t: created };
+    created.catch(() => { if (cached?.t === created) cached = null; }); // a failed creation is tried again next time
   }
+  const t = await cached.t;
+  t.body?.reset();
+  t.hands?.reset();
+  return t;
+}
+
+async function createTrackers(opts: SegmentOptions): Promise<Trackers> {
   const backend = await initBackend(opts.backend);
   const t: Trackers = {
     body: opts.body ? await BodyTracker.create({ model: opts.bodyModel }) : null,
@@ -69,7 +77,6 @@ async function trackers(opts: SegmentOptions): Promise<Trackers> {
     backend,
     simd: await wasmSimd(),
   };
-  cached = { key, t };
   return t;
 }
 
