@@ -13,6 +13,8 @@
  * ZMP is already inside the support, the solution is the reference's (smoothed) CoM.
  */
 
+import { differentiate } from '../sim/reference.ts';
+
 /** Moving average (centred, window w frames) of a [T, 3] signal, in place into out. */
 function smooth3(x: Float64Array, T: number, w: number, out: Float64Array): void {
   const h = Math.max(0, Math.floor(w / 2));
@@ -111,16 +113,9 @@ export function planCom(comRef: Float64Array, T: number, dt: number, gravity: nu
   // Ends fixed at the smoothed reference.
   cartTableInverse(zmp, a, T, dt, c[0], c[1], c[3 * (T - 1)], c[3 * (T - 1) + 1], com, 3);
   const vel = new Float64Array(3 * T), acc = new Float64Array(3 * T);
-  firstDiff(com, T, dt, vel);
+  differentiate(com, T, 3, dt, vel);
   secondDiff(com, T, dt, acc);
   return { com, vel, acc, zmpRef, zmp, maxShift, shiftedFrames: shifted };
-}
-
-export function firstDiff(x: Float64Array, T: number, dt: number, out: Float64Array): void {
-  for (let t = 0; t < T; t++) {
-    const a = Math.max(0, t - 1), b = Math.min(T - 1, t + 1);
-    for (let k = 0; k < 3; k++) out[3 * t + k] = b > a ? (x[3 * b + k] - x[3 * a + k]) / ((b - a) * dt) : 0;
-  }
 }
 
 export function secondDiff(x: Float64Array, T: number, dt: number, out: Float64Array): void {

@@ -12,7 +12,7 @@ import type { RobotMotion } from '../robot/motion.ts';
 import { loadUrdf, type UrdfRobot } from '../robot/urdf.ts';
 import { matToQuat, type Kinematics } from '../robot/kinematics.ts';
 import { robotGeometry, type RobotGeometry } from '../sim/geometry.ts';
-import { buildReference, sampleReference, type Reference } from '../sim/reference.ts';
+import { buildReference, differentiate, sampleReference, type Reference } from '../sim/reference.ts';
 import { findFeet, trackContacts, type FootTrack } from '../sim/contacts.ts';
 import { bodySamplePoints } from '../sim/geometry.ts';
 import { convexHull2d } from '../math/hull2d.ts';
@@ -23,7 +23,7 @@ import { discoverBody } from '../retarget/discover.ts';
 import { isHandRobot } from '../retarget/hand/index.ts';
 import { WholeBodyController, makeControlTarget, type FootSpec } from './controller.ts';
 import { createPlant, makePlantState, type Plant } from '../sim/plant.ts';
-import { planCom, firstDiff, secondDiff, type ComPlan } from './com.ts';
+import { planCom, secondDiff, type ComPlan } from './com.ts';
 import { lengthenSwings, shapeSwings } from './swing.ts';
 import { jointSaturation } from './saturation.ts';
 import { rebalance, smoothReference, type Rebalanced } from './rebalance.ts';
@@ -220,10 +220,7 @@ function linkTrack(ref: Reference, kin: Kinematics, link: number): { pos: Float6
     for (let k = 0; k < 3; k++) pos[3 * t + k] = ref.pose[o + 9 + k];
     matToQuat(ref.pose, o, quat, 4 * t);
   }
-  for (let t = 0; t < T; t++) {
-    const a = Math.max(0, t - 1), b = Math.min(T - 1, t + 1);
-    for (let k = 0; k < 3; k++) vel[3 * t + k] = b > a ? (pos[3 * b + k] - pos[3 * a + k]) / ((b - a) * ref.dt) : 0;
-  }
+  differentiate(pos, T, 3, ref.dt, vel);
   return { pos, vel, quat };
 }
 
@@ -377,7 +374,7 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
       { rounds: rb.rounds, ikPeriod: rb.ik_period, ikIters: rb.ik_iters, margin: rb.margin, smoothing: rb.smoothing, weights: rb.weights, ...(reach ? { supportFeet: reach } : {}) });
     tref = balanced.ref;
     const vel = new Float64Array(3 * T), acc = new Float64Array(3 * T);
-    firstDiff(balanced.com, T, ref.dt, vel);
+    differentiate(balanced.com, T, 3, ref.dt, vel);
     secondDiff(balanced.com, T, ref.dt, acc);
     plan = { ...plan, com: balanced.com, vel, acc };
   }

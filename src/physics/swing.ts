@@ -10,6 +10,8 @@
  *  - `shapeSwings`: the swing foot's target path: lifted before it travels, set down after, clear of the floor.
  */
 
+import { differentiate } from '../sim/reference.ts';
+
 /** Per-foot stance [T, nF] (1 = stance). Returns per foot the frames made swing by lengthening ([T, nF], 1 = added). */
 export function lengthenSwings(stance: Uint8Array, T: number, nF: number, minFrames: number): Uint8Array {
   const added = new Uint8Array(T * nF);
@@ -95,8 +97,5 @@ export function shapeSwings(
     }
     a = b + 1;
   }
-  for (let t = 0; t < T; t++) {
-    const lo = Math.max(0, t - 1), hi = Math.min(T - 1, t + 1);
-    for (let c = 0; c < 3; c++) vel[3 * t + c] = hi > lo ? (pos[3 * hi + c] - pos[3 * lo + c]) / ((hi - lo) * dt) : 0;
-  }
+  differentiate(pos, T, 3, dt, vel);
 }
