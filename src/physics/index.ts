@@ -30,6 +30,7 @@ import { rebalance, smoothReference, type Rebalanced } from './rebalance.ts';
 import { controllerGains, loadPhysicsConfig } from './config.ts';
 import { deepMerge } from '../quality/config.ts';
 import { intervals } from '../math/runs.ts';
+import type { CheckOptions, ValidationMode, ValidationReport } from '../sim/index.ts';
 
 export { loadPhysicsConfig, PHYSICS_CONFIG_FILE } from './config.ts';
 export type { PhysicsConfig } from './config.ts';
@@ -92,6 +93,10 @@ export interface PhysicsOptions {
   /** Validate a motion the controller followed (checkFeasibility) and grade it `infeasible`, with
    *  validate's hard reasons, when the validator rejects it (default true). */
   validateOutput?: boolean;
+  /** Mode of that validation (default 'assisted': validate's hard checks never come from its closed-loop runs, so
+   *  every mode gives the same verdict). A caller that stores the validator's report of the output in its own mode
+   *  (src/pipeline/run.ts) passes that mode and reuses the report from `validations` instead of validating again. */
+  validateMode?: ValidationMode;
   /** Plant the controller drives (default the articulated dynamics; 'rapier' for the second engine). */
   engine?: 'articulated' | 'rapier';
   /** Run the controller again on Rapier's multibody world (2 ms steps) for a motion it followed, and report
@@ -278,7 +283,11 @@ export interface PhysicsResult {
   /** The stance the stage planned with (floating base): [T, feet] 1 in stance, after hovering feet were put down and
    *  short swings lengthened (contacts.hover, contacts.min_swing); `feet` are the foot links' names. */
   stance?: { feet: string[]; mask: Uint8Array };
+  /** The validator runs the stage made, each with the motion object it validated and the options it passed. */
+  validations?: StageValidation[];
 }
+
+export interface StageValidation { motion: RobotMotion; options: CheckOptions; report: ValidationReport }
 
 export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot | string, opts: PhysicsOptions = {}): Promise<PhysicsResult> {
   const cpu0 = process.cpuUsage();
@@ -641,9 +650,12 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
   // controller could not follow it: a reference the validator passes is then kept as it is, `feasible`, with the
   // controller's reasons as notes (the stage never makes a motion the validator accepts infeasible).
   const check = opts.validateReference !== false && (status === 'infeasible' || maxChange < V.feasible_change);
+  const validations: StageValidation[] = [];
   if (check) {
     const { checkFeasibility } = await import('../sim/index.ts');
-    const v = await checkFeasibility(motion, robot, { mode: 'both', file: opts.file });
+    const options: CheckOptions = { mode: 'both', file: opts.file };
+    const v = await checkFeasibility(motion, robot, options);
+    validations.push({ motion, options, report: v });
     referenceFeasible = v.feasible;
     if (v.feasible) {
       if (status === 'infeasible') { notes = reasons.splice(0); output = 'reference'; }
@@ -655,9 +667,12 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
   // the output, sampled at the clip's frame rate, needs a few per cent more.
   if (status === 'corrected' && opts.validateOutput !== false) {
     const { checkFeasibility } = await import('../sim/index.ts');
-    // Mode 'assisted': validate's hard checks come from the motion itself (limits, collisions, inverse dynamics,
-    // ZMP, friction, residual wrench), never from its closed-loop runs, so one run gives the verdict 'both' gives.
-    const v = await checkFeasibility(simMotion, robot, { mode: 'assisted', file: opts.file });
+    // Mode 'assisted' unless the caller asks for its own: validate's hard checks come from the motion itself (limits,
+    // collisions, inverse dynamics, ZMP, friction, residual wrench), never from its closed-loop runs, so one run
+    // gives the verdict 'both' gives.
+    const options: CheckOptions = { mode: opts.validateMode ?? 'assisted', file: opts.file };
+    const v = await checkFeasibility(simMotion, robot, options);
+    validations.push({ motion: simMotion, options, report: v });
     if (!v.feasible) {
       for (const r of v.reasons) if (r.hard) reasons.push({ kind: 'validate', message: `validate rejects the corrected motion: ${r.message}`, frames: r.frames });
       status = 'infeasible';
@@ -689,7 +704,7 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
       stance_foot_max_m: d2?.stance_foot.max_m ?? null, agree: !disagreement.length, disagreement,
     };
   }
-  return { motion: withPhysics(motion, output === 'reference' ? motion : simMotion, report), report, ...(balanced ? { balanced: balancedMotion(motion, tref, kin) } : {}), ...(contacts && floating ? { stance: { feet: footSpecs.map((f) => kin.linkNames[f.link]), mask: stance } } : {}) };
+  return { motion: withPhysics(motion, output === 'reference' ? motion : simMotion, report), report, validations, ...(balanced ? { balanced: balancedMotion(motion, tref, kin) } : {}), ...(contacts && floating ? { stance: { feet: footSpecs.map((f) => kin.linkNames[f.link]), mask: stance } } : {}) };
 }
 
 /** The balanced reference as a motion in the input's joint order. */

@@ -3,7 +3,8 @@
  *
  *   consent gate → capture (video) or import (mocap, keypoints, pose track) → quality gate → retarget
  *   (body, fingers, and a separate hand model when given) → physics stage (src/physics) → validate (articulated
- *   dynamics; Rapier only for mesh hulls and self-contact) → store (+ audit log)
+ *   dynamics; Rapier only for mesh hulls and self-contact; the physics stage's own report when it validated the
+ *   motion stored, in the run's mode) → store (+ audit log)
  *
  * Nothing is written for a recording that the consent gate refuses. A clip the quality gate rejects is
  * not retargeted or stored (its reasons are returned); `keepRejected` stores it anyway, marked.
@@ -25,8 +26,8 @@ import { appendAudit } from '../privacy/audit.ts';
 import { keptVideoPath, recordConsent, storeConsents } from '../privacy/purge.ts';
 import { openStore, type EpisodeStore } from '../store/store.ts';
 import type { Episode } from '../store/episode.ts';
-import { checkFeasibility, type ValidationMode, type ValidationReport } from '../sim/index.ts';
-import { physicsCorrect, type PhysicsStatus } from '../physics/index.ts';
+import { checkFeasibility, type CheckOptions, type ValidationMode, type ValidationReport } from '../sim/index.ts';
+import { physicsCorrect, type PhysicsStatus, type StageValidation } from '../physics/index.ts';
 
 export const VIDEO_EXTENSIONS = ['.mp4', '.mov', '.mkv', '.webm', '.avi', '.m4v'];
 
@@ -170,25 +171,32 @@ export async function runClip(input: string, opts: RunOptions, store?: EpisodeSt
     let { motion, handMotion } = await stage('retarget', () => retargetAll(track, robots, input, !!opts.balance), (r) => `${r.motion.timestamps.length} frames: body → ${r.motion.robot.name} (${r.motion.jointNames.length} joints)${r.handMotion ? `, right hand → ${r.handMotion.robot.name} (${r.handMotion.jointNames.length} joints)` : ''}`);
 
     // 4b. Physics-consistent motion: the simulated trajectory of a tracking controller (the kinematic retarget
-    // kept beside it as reference_*); a motion it cannot follow keeps the retarget, marked infeasible.
+    // kept beside it as reference_*); a motion it cannot follow keeps the retarget, marked infeasible. The stage
+    // validates its output in the run's mode, so that report is the one step 5 stores (validateMode: the verdict
+    // is the same in every mode).
+    const check: CheckOptions = { mode: opts.mode ?? 'both' };
     const physicsReasons: string[] = [];
+    let validated: StageValidation[] = [];
     if (opts.physics !== false) {
-      const p = await stage('physics', () => physicsCorrect(motion, robots.robot, { file: input }), (r) => r.report.status);
+      const p = await stage('physics', () => physicsCorrect(motion, robots.robot, { file: input, validateMode: check.mode }), (r) => r.report.status);
       motion = p.motion;
+      validated = p.validations ?? [];
       result.physics = p.report.status;
       physicsReasons.push(...p.report.reasons.map((r) => `physics ${r.kind}: ${r.message}`));
       if (handMotion && robots.hand) {
-        const ph = await physicsCorrect(handMotion, robots.hand, { file: input });
+        const ph = await physicsCorrect(handMotion, robots.hand, { file: input, validateMode: check.mode });
         handMotion = ph.motion;
+        validated = validated.concat(ph.validations ?? []);
         if (ph.report.status === 'infeasible') result.physics = 'infeasible';
         physicsReasons.push(...ph.report.reasons.map((r) => `hand physics ${r.kind}: ${r.message}`));
       }
     }
 
-    // 5. Validate.
-    const validation = await stage('validate', () => checkFeasibility(motion, robots.robot, { mode: opts.mode ?? 'both' }), (v) => (v.feasible ? 'feasible' : 'infeasible'));
+    // 5. Validate — unless the physics stage already validated the very motion stored, with these options.
+    const validateOnce = (m: RobotMotion, robot: UrdfRobot) => reusableValidation(m, check, validated) ?? checkFeasibility(m, robot, check);
+    const validation = await stage('validate', () => validateOnce(motion, robots.robot), (v) => (v.feasible ? 'feasible' : 'infeasible'));
     let handValidation: ValidationReport | undefined;
-    if (handMotion && robots.hand) handValidation = await checkFeasibility(handMotion, robots.hand, { mode: opts.mode ?? 'both' });
+    if (handMotion && robots.hand) handValidation = await validateOnce(handMotion, robots.hand);
     // Feasible: the validator passes the stored motion and (when it ran) the physics stage followed it.
     const feasible = validation.feasible && (handValidation ? handValidation.feasible : true) && result.physics !== 'infeasible';
     result.feasible = feasible;
@@ -248,6 +256,27 @@ export async function runClip(input: string, opts: RunOptions, store?: EpisodeSt
     result.reasons.push(err.message);
     return result;
   }
+}
+
+/**
+ * The report of a validation the physics stage ran on this very motion with these options (the file name aside,
+ * which only words errors), or undefined. "This very motion": every field but `extras` and `meta` is the same
+ * object — the validator reads the trajectory, names, root link and mapping, never extras or meta, which are all
+ * the physics stage adds to the motion it validated (reference_* and meta.physics).
+ */
+export function reusableValidation(motion: RobotMotion, options: CheckOptions, validations: StageValidation[]): ValidationReport | undefined {
+  const sameMotion = (a: RobotMotion): boolean => {
+    const keys = new Set([...Object.keys(a), ...Object.keys(motion)]);
+    keys.delete('extras');
+    keys.delete('meta');
+    return [...keys].every((k) => a[k as keyof RobotMotion] === motion[k as keyof RobotMotion]);
+  };
+  const sameOptions = (o: CheckOptions): boolean => {
+    const keys = new Set([...Object.keys(o), ...Object.keys(options)]);
+    keys.delete('file');
+    return [...keys].every((k) => o[k as keyof CheckOptions] === options[k as keyof CheckOptions]);
+  };
+  return validations.find((v) => sameMotion(v.motion) && sameOptions(v.options))?.report;
 }
 
 /** Remove run-dependent figures from a report, returning them. */
