@@ -78,6 +78,16 @@ export class ArticulatedBody {
   nContacts = 0;
   readonly contactPoint: Float64Array;
   readonly contactImpulse: Float64Array;
+  /**
+   * Per dof, the generalised force the joint stop applied in the last step (N m; 0 where no stop engaged): the
+   * implicit spring-damper evaluated at the step's final velocity. It acts on top of the `tau` given
+   * to step(), so a joint driven into its stop receives more than its actuator's torque (issue 14: on T1's
+   * hammering the right hip roll hit its 0.2 rad stop at 3.2 rad/s with the motor at its 30 N m effort).
+   */
+  readonly stopTorque: Float64Array;
+  private readonly stopK: Float64Array;
+  private readonly stopE: Float64Array;
+  private readonly stopD: Float64Array;
 
   // Per body constants.
   private readonly parent: Int32Array;
@@ -211,6 +221,10 @@ export class ArticulatedBody {
     this.cDepth = new Float64Array(this.maxK);
     this.contactPoint = new Float64Array(3 * this.maxK);
     this.contactImpulse = new Float64Array(this.maxK);
+    this.stopTorque = new Float64Array(this.nq);
+    this.stopK = new Float64Array(this.nq);
+    this.stopE = new Float64Array(this.nq);
+    this.stopD = new Float64Array(this.nq);
     this.J = new Float64Array(R * n);
     this.Y = new Float64Array(n * R);
     this.W = new Float64Array(R * R);
@@ -483,9 +497,11 @@ export class ArticulatedBody {
         const qd = this.q[d], lo = this.kin.lower[d], hi = this.kin.upper[d], qn = qd + dt * u[i];
         // e: how far past the limit the joint is now (0 when inside but about to pass it this step).
         const e = qn > hi ? Math.max(0, qd - hi) : qn < lo ? Math.min(0, qd - lo) : 0;
+        this.stopK[d] = 0;
         if (qn > hi || qn < lo) {
           const mi = M[i * n + i], w = this.stopW;
           const K = mi * w * w, D = 2 * mi * w;
+          this.stopK[d] = K; this.stopD[d] = D; this.stopE[d] = e;
           M[i * n + i] += dt * D + dt * dt * K;
           rhs[i] += dt * (-K * e - D * u[i]) - dt * dt * K * u[i];
         }
@@ -499,6 +515,12 @@ export class ArticulatedBody {
     choleskySolve(L, n, du);
     for (let i = 0; i < n; i++) u[i] += du[i];
     this.contacts();
+    // The stop's force, -K (e + dt u') - D u', at the step's final velocity u' (the contact solve works with the
+    // same implicit inertia, so the stop takes up part of the contact impulses too).
+    for (let d = 0; d < this.nq; d++) {
+      const K = this.stopW > 0 ? this.stopK[d] : 0, ui = u[c0 + d];
+      this.stopTorque[d] = K > 0 ? -K * (this.stopE[d] + dt * ui) - this.stopD[d] * ui : 0;
+    }
     this.integrate();
     for (let i = 0; i < n; i++) if (!Number.isFinite(u[i])) throw new Error(`articulated dynamics of ${this.kin.robot.name} diverged (non-finite velocity)`);
   }

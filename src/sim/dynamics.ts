@@ -53,6 +53,7 @@ function angularVelocities(rot: Float64Array, T: number, nb: number, k: number, 
 import type { Reference } from './reference.ts';
 import type { RobotGeometry } from './geometry.ts';
 import { solveBoxed } from '../math/linalg.ts';
+import { BoxQP } from '../physics/qp.ts';
 import { hypot2, hypot3 } from '../math/hypot.ts';
 
 export interface ContactFrames {
@@ -97,6 +98,12 @@ export interface DynamicsResult {
 export interface DynamicsOptions {
   /** Friction coefficient of the ground (linearised cone with 4 edges, inscribed). */
   mu?: number;
+  /**
+   * A frame with two or more feet down whose least-squares ground forces need some joint above a foot at more
+   * than this ratio to its effort is solved again for the least-effort split: the ground forces (as good for
+   * the external wrench) that minimise the largest |tau_j| / effort_j (default 1; Infinity: never).
+   */
+  leastEffortAbove?: number;
 }
 
 export function inverseDynamics(ref: Reference, geom: RobotGeometry, contacts: ContactFrames | null, gravity = 9.81, smoothSeconds = 0.04, opts: DynamicsOptions = {}): DynamicsResult {
@@ -125,7 +132,7 @@ export function inverseDynamics(ref: Reference, geom: RobotGeometry, contacts: C
   const external = new Float64Array(T * 6).fill(NaN);
   const residualForce = new Float64Array(T).fill(NaN);
   const residualTorque = new Float64Array(T).fill(NaN);
-  const cs = contacts ? contactSolver(ref, geom, contacts, com, gravity, opts.mu ?? 0.9) : null;
+  const cs = contacts ? contactSolver(ref, geom, contacts, com, gravity, opts.mu ?? 0.9, opts.leastEffortAbove ?? 1) : null;
   const external6 = (t: number, fx: number, fy: number, fz: number, mx: number, my: number, mz: number): void => {
     // Moment about the origin -> about the whole-body COM.
     const c = cs!.comAt(t);
@@ -173,7 +180,7 @@ export function inverseDynamics(ref: Reference, geom: RobotGeometry, contacts: C
     }
     jointTorques(t, ref.pose, L, nq, kin, bodies, S, E, tau);
   }
-  if (process.env.R2R_DEBUG_SWEEPS) console.error(`contact sweeps ${cs?.sweeps} over ${T} frames`);
+  if (process.env.R2R_DEBUG_SWEEPS) console.error(`contact sweeps ${cs?.sweeps} over ${T} frames, ${cs?.refined} re-solved for the least-effort split (${cs?.qp})`);
   return { tau, wrench, zmp, zmpOutside, frictionRatio, flightResidual, normalForce, external, residualForce, residualTorque };
 }
 
@@ -260,9 +267,13 @@ const MAX_POINTS = 4;
  *   |W - G lambda|^2 (the external wrench the ground cannot supply: force / (m g), moment about the COM
  *   / (m g h))  +  1e-3^2 sum_j (tau_j(lambda) / effort_j)^2 (among the ground forces that realise the motion
  *   equally well, those that need the least joint torque of every joint above a foot)  +  1e-3^2 |lambda / (m g)|^2.
+ * With two or more feet down, the sum of squares can leave one joint above its effort where another split
+ * needs less of every joint (the T1 clips of issue 14: the split the physics stage's simulated contacts made needed
+ * 0.97-0.98x of an ankle pitch's effort where this one needed 1.03-1.06x). Where the split needs some joint above `leastEffortAbove` x its
+ * effort, the frame is solved again for the least-effort split (leastEffort below).
  * solve(t, S, E) adds each foot's ground wrench (about the origin) to E and returns the total ground wrench.
  */
-function contactSolver(ref: Reference, geom: RobotGeometry, contacts: ContactFrames, com: Float64Array, gravity: number, mu: number) {
+function contactSolver(ref: Reference, geom: RobotGeometry, contacts: ContactFrames, com: Float64Array, gravity: number, mu: number, leastEffortAbove: number) {
   const kin = geom.kin, bodies = geom.bodies, nb = bodies.length, L = kin.nLinks, T = ref.T;
   const feet = contacts.feet, nF = feet.length;
   const M = bodies.reduce((a, b) => a + b.mass, 0);
@@ -271,7 +282,7 @@ function contactSolver(ref: Reference, geom: RobotGeometry, contacts: ContactFra
   for (let t = 0; t < T; t++) for (let b = 0; b < nb; b++) for (let r = 0; r < 3; r++) comAll[3 * t + r] += (bodies[b].mass * com[(t * nb + b) * 3 + r]) / M;
   const h = Math.max(comAll[2], 0.05);
   // Joints with a foot below them: their torques are regularised.
-  const joints: { body: number; dof: number; prismatic: boolean; effort: number; feet: Uint8Array }[] = [];
+  const joints: { body: number; dof: number; prismatic: boolean; effort: number; limited: boolean; feet: Uint8Array }[] = [];
   for (let b = 1; b < nb; b++) {
     const d = kin.linkDof(bodies[b].top);
     if (d < 0) continue;
@@ -280,7 +291,8 @@ function contactSolver(ref: Reference, geom: RobotGeometry, contacts: ContactFra
     feet.forEach((fb, f) => { for (let x = fb; x >= 0; x = bodies[x].parent) if (x === b) { fm[f] = 1; any = true; } });
     if (!any) continue;
     const e = kin.effortLimit[d];
-    joints.push({ body: b, dof: d, prismatic: kin.linkJoint[bodies[b].top]!.type === 'prismatic', effort: Number.isFinite(e) && e > 0 ? e : 100, feet: fm });
+    const limited = Number.isFinite(e) && e > 0;
+    joints.push({ body: b, dof: d, prismatic: kin.linkJoint[bodies[b].top]!.type === 'prismatic', effort: limited ? e : 100, limited, feet: fm });
   }
   const nJ = joints.length;
   const maxCols = nF * MAX_POINTS * EDGES;
@@ -311,9 +323,19 @@ function contactSolver(ref: Reference, geom: RobotGeometry, contacts: ContactFra
   const lpx = new Float64Array(maxCols), lpy = new Float64Array(maxCols), lFoot = new Int32Array(maxCols), lSlot = new Int32Array(maxCols);
   const lastS = new Float64Array(6 * nb);
   let sweeps = 0;
+  // The least-effort split (leastEffort): unknowns lambda, then one y per joint above a foot.
+  const maxM = maxCols + nJ;
+  const H2 = new Float64Array(maxM * maxM), g2 = new Float64Array(maxM), x2 = new Float64Array(maxM);
+  const lo2 = new Float64Array(maxM), hi2 = new Float64Array(maxM);
+  const best = new Float64Array(maxCols), ratio = new Float64Array(nJ);
+  const qp = new BoxQP(maxM);
+  let refined = 0, qpIters = 0, qpSolves = 0;
   return {
     h,
     get sweeps() { return sweeps; },
+    /** Frames solved again for the least-effort split. */
+    get refined() { return refined; },
+    get qp() { return `${qpSolves} solves, ${qpIters} factorisations`; },
     comAt(t: number): Float64Array {
       cAt[0] = comAll[3 * t]; cAt[1] = comAll[3 * t + 1]; cAt[2] = comAll[3 * t + 2];
       return cAt;
@@ -321,9 +343,10 @@ function contactSolver(ref: Reference, geom: RobotGeometry, contacts: ContactFra
     solve(t: number, S: Float64Array, E: Float64Array): Float64Array {
       const cx = comAll[3 * t], cy = comAll[3 * t + 1], cz = comAll[3 * t + 2];
       // Columns: points of each stance foot's polygon (up to 4 extremes), 4 cone edges each.
-      let n = 0;
+      let n = 0, down = 0;
       for (let f = 0; f < nF; f++) {
         if (!contacts.stance[t * nF + f]) continue;
+        down++;
         const poly = contacts.footPolygons?.[t * nF + f];
         const nv = poly ? poly.length / 2 : 0;
         let np = 0;
@@ -361,6 +384,9 @@ function contactSolver(ref: Reference, geom: RobotGeometry, contacts: ContactFra
       for (let k = 0; same && k < 6 * nb; k++) same = S[k] === lastS[k];
       if (!same) {
         solveFrame(t, n, S, cx, cy, cz);
+        if (down >= 2) leastEffort(n);
+        prev.fill(0);
+        for (let c = 0; c < n; c++) prev[colFoot[c] * MAX_POINTS * EDGES + colSlot[c]] = lam[c];
         lastN = n;
         for (let c = 0; c < n; c++) { lpx[c] = px[c]; lpy[c] = py[c]; lFoot[c] = colFoot[c]; lSlot[c] = colSlot[c]; }
         lastS.set(S.subarray(0, 6 * nb));
@@ -464,8 +490,89 @@ function contactSolver(ref: Reference, geom: RobotGeometry, contacts: ContactFra
         if (change < 1e-6 * Mg) break;
       }
       sweeps++;
-      prev.fill(0);
-      for (let c = 0; c < n; c++) prev[colFoot[c] * MAX_POINTS * EDGES + colSlot[c]] = lam[c];
+  }
+
+  /** Each limited joint's tau / effort with forces x (the first n entries) into ratio; returns the largest |ratio|. */
+  function ratios(n: number, x: Float64Array): number {
+    let m = 0;
+    for (let j = 0; j < nJ; j++) {
+      const r = (6 + j) * n;
+      let s = bv[6 + j];
+      for (let c = 0; c < n; c++) s -= A[r + c] * x[c];
+      ratio[j] = s / reg;
+      if (joints[j].limited && Math.abs(ratio[j]) > m) m = Math.abs(ratio[j]);
+    }
+    return m;
+  }
+
+  /** |what the ground cannot supply|^2 (the wrench rows, in units of m g and m g h) with forces x. */
+  function wrenchMiss(n: number, x: Float64Array): number {
+    let s = 0;
+    for (let r = 0; r < 6; r++) {
+      let v = -bv[r];
+      for (let c = 0; c < n; c++) v += A[r * n + c] * x[c];
+      s += v * v;
+    }
+    return s;
+  }
+
+  /**
+   * The least-effort split of a frame already solved (lam): the smallest c for which ground forces exist that
+   * supply the needed wrench as well as lam does (within 1e-4 m g) with every limited joint above a foot at
+   * |tau_j| / effort_j <= c. Each trial c is a box-constrained QP (BoxQP, exact active set) in lambda >= 0 and
+   * y_j in [-c, c]: the objective of solveFrame plus rho sum_j (tau_j(lambda) / effort_j - y_j)^2, the squared
+   * excess of each joint beyond c; c is feasible when that excess vanishes (<= 1e-3) and the wrench is no
+   * worse. Bisection on c between 0 and lam's own largest ratio, to 1e-3; lam becomes the best split found.
+   */
+  function leastEffort(n: number): void {
+    const m0 = ratios(n, lam);
+    if (!(m0 > leastEffortAbove)) return;
+    refined++;
+    const miss0 = wrenchMiss(n, lam);
+    const m = n + nJ, rho = 1e-2;
+    // H2 = [[H + rho sum a_j a_j^T, rho a_j], [rho a_j^T, rho I]], g2 = [g + rho sum a_j b_j, rho b_j], where
+    // tau_j / effort_j = b_j - a_j lambda (a_j = A row / reg, b_j = bv / reg) and the excess row is a_j lambda + y_j - b_j.
+    for (let a = 0; a < n; a++) {
+      for (let c = 0; c <= a; c++) {
+        let s = H[a * n + c];
+        for (let j = 0; j < nJ; j++) if (joints[j].limited) s += (rho * A[(6 + j) * n + a] * A[(6 + j) * n + c]) / (reg * reg);
+        H2[a * m + c] = s; H2[c * m + a] = s;
+      }
+      let sg = g[a];
+      for (let j = 0; j < nJ; j++) if (joints[j].limited) sg += (rho * A[(6 + j) * n + a] * bv[6 + j]) / (reg * reg);
+      g2[a] = sg;
+      lo2[a] = 0; hi2[a] = Infinity;
+      x2[a] = lam[a];
+      qp.state[a] = lam[a] > 0 ? 0 : -1;
+    }
+    for (let j = 0; j < nJ; j++) {
+      const y = n + j, on = joints[j].limited ? rho : 0;
+      for (let a = 0; a < n; a++) { const v = (on * A[(6 + j) * n + a]) / reg; H2[y * m + a] = v; H2[a * m + y] = v; }
+      for (let k = n; k < m; k++) H2[y * m + k] = 0;
+      H2[y * m + y] = rho;
+      g2[y] = (on * bv[6 + j]) / reg;
+      x2[y] = joints[j].limited ? ratio[j] : 0;
+      qp.state[y] = 0;
+    }
+    best.set(lam.subarray(0, n));
+    let lo = 0, hi = m0;
+    for (let it = 0; it < 20 && hi - lo > 1e-3; it++) {
+      const c = 0.5 * (lo + hi);
+      for (let j = 0; j < nJ; j++) {
+        const lim = joints[j].limited ? c : Infinity;
+        lo2[n + j] = -lim; hi2[n + j] = lim;
+      }
+      qp.solve(H2, g2, lo2, hi2, m, x2, true, 200);
+      qpIters += qp.iterations; qpSolves++;
+      const got = ratios(n, x2);
+      if (got <= c + 1e-3 && wrenchMiss(n, x2) <= miss0 + 1e-8) {
+        hi = Math.min(c, got);
+        best.set(x2.subarray(0, n));
+      } else {
+        lo = c;
+      }
+    }
+    for (let c = 0; c < n; c++) lam[c] = best[c];
   }
 }
 

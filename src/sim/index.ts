@@ -179,7 +179,8 @@ export async function checkFeasibility(motion: RobotMotion, robotOrUrdf: UrdfRob
     skating = footContacts(def.feet, T, times, (t) => ref.pose.subarray(t * L * 12, (t + 1) * L * 12), stanceThresholds(def.legLength));
     metrics.stance = { feet_from: own ? 'motion (retargeter)' : 'validator', leg_length_m: round(def.legLength, 3) };
   }
-  const id: DynamicsResult = inverseDynamics(ref, geom, contacts, s.gravity, cfg.contacts.smoothing, { mu: Number(C.friction_cone.mu) });
+  // Frames whose ground-force split needs a joint over the torque check's limit are re-split for the least effort.
+  const id: DynamicsResult = inverseDynamics(ref, geom, contacts, s.gravity, cfg.contacts.smoothing, { mu: Number(C.friction_cone.mu), leastEffortAbove: Number(C.torque.factor) });
 
   const q0 = ref.q.subarray(0, nq);
   const gains = pdGains(geom, q0, { saturationAngle: s.gains.saturation_angle, kdRatio: s.gains.kd_ratio, dt: s.dt, explicit: s.joints !== 'articulated' });

@@ -190,6 +190,34 @@ describe('joint stops (ArticulatedOptions.jointStops)', () => {
     expect(over).toBeGreaterThan(0.3); // without stops the actuator takes it far past the range
     expect(stopped).toBeLessThan(0.02); // with stops it stays within 0.02 rad of the limit
   });
+
+  it('stopTorque is what the stop applied: beyond the actuator at the impact, about -effort once it holds the joint, 0 elsewhere', async () => {
+    const geom = await robotGeometry(loadUrdf(URDF));
+    const kin = geom.kin;
+    const d = kin.dofNames.findIndex((_, i) => Number.isFinite(kin.upper[i]) && kin.upper[i] - kin.lower[i] < 3);
+    const effort = Number.isFinite(kin.effortLimit[d]) && kin.effortLimit[d] > 0 ? kin.effortLimit[d] : 50;
+    const sim = new ArticulatedBody(geom, { dt: 0.005, gravity: 0, friction: 0.9, fixedBase: true, jointStops: true });
+    sim.reset(new Float64Array(kin.nq), { pos: [0, 0, 1], quat: [1, 0, 0, 0] });
+    const tau = new Float64Array(kin.nq), zero = new Float64Array(kin.nq);
+    tau[d] = effort;
+    let peak = 0, before = 0, hits = -1;
+    for (let i = 0; i < 200; i++) {
+      const u0 = sim.u[d];
+      sim.step(tau, zero, zero, null);
+      // (The other joints are free and swing with the driven one; one well inside its range has no stop force.)
+      for (let k = 0; k < kin.nq; k++) if (k !== d && sim.q[k] > kin.lower[k] + 0.05 && sim.q[k] < kin.upper[k] - 0.05) expect(sim.stopTorque[k]).toBe(0);
+      if (sim.stopTorque[d] !== 0 && hits < 0) { hits = i; before = u0; }
+      peak = Math.min(peak, sim.stopTorque[d]);
+    }
+    // The joint arrives moving (no gravity, nothing else acts on it) and the stop takes that speed out: more than
+    // the actuator's effort in the opposite direction; at rest against the stop it cancels the actuator exactly.
+    expect(hits).toBeGreaterThan(0);
+    expect(before).toBeGreaterThan(0.5);
+    expect(peak).toBeLessThan(-effort);
+    // (within 2 %: the free joints still swing, and what they pull on it the stop takes too)
+    expect(Math.abs(sim.stopTorque[d] + effort)).toBeLessThan(0.02 * effort);
+    expect(Math.abs(sim.u[d])).toBeLessThan(0.01);
+  });
 });
 
 describe('velocity-product acceleration (biasAcceleration)', () => {

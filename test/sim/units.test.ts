@@ -110,6 +110,34 @@ describe('world building', () => {
     }
   });
 
+  it('two feet down: the ground forces are the least-effort split (largest |tau| / effort minimised), not the least squares', async () => {
+    // The biped with a weak left ankle (2 N m) and a stronger right one (6 N m), hips 1000 N m, its 10 kg pelvis
+    // p ahead of the hips, standing still. However the ground shares the load, the two ankles together hold the
+    // pelvis' gravity moment K = 10 g p (the legs' weight acts through the ankles, and each foot's own weight is
+    // carried by its own ankle whatever the split). The least largest ratio is both ankles at K / (2 + 6) of their
+    // effort (0.90 here, the centres of pressure 2.6 and 7.5 cm ahead of the ankles, inside the 12 cm of sole); the
+    // least sum of squares of tau / effort puts K 6^2 / (2^2 + 6^2) on the right ankle: 1.08 x its effort.
+    const p = 0.0734;
+    const robot = parseUrdf(bipedUrdf(p, { hip: 1000, l_ankle: 2, r_ankle: 6 }), { file: path.join(tmp, 'weak-ankle.urdf') });
+    const geom = await robotGeometry(robot);
+    const ref = buildReference(await standingMotion(robot, 1, 50), geom.kin);
+    const ct = trackContacts(ref, geom, findFeet(geom, 0.02), { contactHeight: 0.02, footTolerance: 0.02 });
+    const t = 25, nq = geom.kin.nq, K = 10 * 9.81 * p;
+    const ankles = (tau: Float64Array) => [Math.abs(tau[t * nq + geom.kin.dofIndex('l_ankle')]) / 2, Math.abs(tau[t * nq + geom.kin.dofIndex('r_ankle')]) / 6];
+    const best = inverseDynamics(ref, geom, ct, 9.81, 0.1, { mu: 0.9 });
+    const [l, r] = ankles(best.tau);
+    expect(l).toBeCloseTo(K / 8, 2);
+    expect(r).toBeCloseTo(K / 8, 2);
+    expect(Math.max(l, r)).toBeLessThan(1);
+    expect(best.residualForce[t]).toBeLessThan(1e-3); // the ground still supplies the whole wrench
+    // The same frame with the least-squares split kept (never re-solved): the right ankle over its effort.
+    const ls = inverseDynamics(ref, geom, ct, 9.81, 0.1, { mu: 0.9, leastEffortAbove: Infinity });
+    const [l2, r2] = ankles(ls.tau);
+    expect(r2).toBeCloseTo((K * 6) / 40, 1);
+    expect(r2).toBeGreaterThan(1);
+    expect(l2 * 2 + r2 * 6).toBeCloseTo(K, 2);
+  });
+
   it('inverse dynamics of standing still: the ground carries the weight under the COM, feet share it', async () => {
     const robot = parseUrdf(bipedUrdf(0.05), { file: path.join(tmp, 'biped.urdf') });
     const geom = await robotGeometry(robot);
@@ -133,16 +161,17 @@ describe('world building', () => {
   });
 });
 
-/** A 15 kg biped: 10 kg pelvis with its COM `pelvisX` ahead of the hips, 0.5 m legs, 0.2 x 0.08 m box feet. */
-function bipedUrdf(pelvisX: number): string {
+/** A 15 kg biped: 10 kg pelvis with its COM `pelvisX` ahead of the hips, 0.5 m legs, 0.2 x 0.08 m box feet;
+ *  efforts (N m) of the hips and of the left and right ankles. */
+function bipedUrdf(pelvisX: number, effort: { hip: number; l_ankle: number; r_ankle: number } = { hip: 100, l_ankle: 50, r_ankle: 50 }): string {
   return `<robot name="biped">
       <link name="base"><inertial><origin xyz="${pelvisX} 0 0.1"/><mass value="10"/><inertia ixx="0.1" ixy="0" ixz="0" iyy="0.1" iyz="0" izz="0.1"/></inertial>
         <collision><geometry><box size="0.2 0.3 0.2"/></geometry></collision></link>
       ${['l', 'r'].map((s, i) => `
-      <joint name="${s}_hip" type="revolute"><parent link="base"/><child link="${s}_leg"/><origin xyz="0 ${i ? -0.1 : 0.1} 0"/><axis xyz="0 1 0"/><limit lower="-1" upper="1" effort="100" velocity="10"/></joint>
+      <joint name="${s}_hip" type="revolute"><parent link="base"/><child link="${s}_leg"/><origin xyz="0 ${i ? -0.1 : 0.1} 0"/><axis xyz="0 1 0"/><limit lower="-1" upper="1" effort="${effort.hip}" velocity="10"/></joint>
       <link name="${s}_leg"><inertial><origin xyz="0 0 -0.25"/><mass value="2"/><inertia ixx="0.04" ixy="0" ixz="0" iyy="0.04" iyz="0" izz="0.01"/></inertial>
         <collision><origin xyz="0 0 -0.25"/><geometry><cylinder radius="0.03" length="0.5"/></geometry></collision></link>
-      <joint name="${s}_ankle" type="revolute"><parent link="${s}_leg"/><child link="${s}_foot"/><origin xyz="0 0 -0.5"/><axis xyz="0 1 0"/><limit lower="-1" upper="1" effort="50" velocity="10"/></joint>
+      <joint name="${s}_ankle" type="revolute"><parent link="${s}_leg"/><child link="${s}_foot"/><origin xyz="0 0 -0.5"/><axis xyz="0 1 0"/><limit lower="-1" upper="1" effort="${s === 'l' ? effort.l_ankle : effort.r_ankle}" velocity="10"/></joint>
       <link name="${s}_foot"><inertial><origin xyz="0.02 0 -0.03"/><mass value="0.5"/><inertia ixx="0.001" ixy="0" ixz="0" iyy="0.001" iyz="0" izz="0.001"/></inertial>
         <collision><origin xyz="0.02 0 -0.03"/><geometry><box size="0.2 0.08 0.02"/></geometry></collision></link>`).join('')}
     </robot>`;
