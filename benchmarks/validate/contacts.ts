@@ -45,7 +45,7 @@ const time = (above: number): { ms: number; tau: Float64Array } => {
 };
 for (let i = 0; i < 2; i++) { time(Infinity); time(factor); }
 const ls: number[] = [], le: number[] = [];
-let tauLs = new Float64Array(0), tauLe = new Float64Array(0);
+let tauLs: Float64Array = new Float64Array(0), tauLe: Float64Array = new Float64Array(0);
 for (let i = 0; i < runs; i++) {
   const a = time(Infinity), b = time(factor);
   ls.push(a.ms); le.push(b.ms); tauLs = a.tau; tauLe = b.tau;
