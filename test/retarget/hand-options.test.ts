@@ -27,8 +27,9 @@ describe('hand config parsing', () => {
   it('accepts every documented field and rejects unknown or ill-typed ones with the file named', () => {
     const c = parseHandConfig(
       'palm_link: p\nside: left\nthumb: t0\nfingers: { index: a, ring: b }\nweights: { pinch: 5, smoothness: 0.01 }\n' +
-      'pinch: { enter: 0.02, exit: 0.04 }\ncapsule_radius: 0.008\npenetration_margin: 0.001\nvelocity_limits: false\nfilter: { min_cutoff: 2, beta: 10 }\n', 'h.yaml');
-    expect(c).toMatchObject({ palm_link: 'p', side: 'left', thumb: 't0', fingers: { index: 'a', ring: 'b' }, weights: { pinch: 5, smoothness: 0.01 }, pinch: { enter: 0.02, exit: 0.04 }, capsule_radius: 0.008, penetration_margin: 0.001, velocity_limits: false, filter: { min_cutoff: 2, beta: 10 } });
+      'pinch: { enter: 0.02, exit: 0.04, gap: 0.1 }\ncapsule_radius: 0.008\npenetration_margin: 0.001\nvelocity_limits: false\nfilter: { min_cutoff: 2, beta: 10 }\n' +
+      'velocity_plan: true\nplan_pinch_weight: 5\n', 'h.yaml');
+    expect(c).toMatchObject({ palm_link: 'p', side: 'left', thumb: 't0', fingers: { index: 'a', ring: 'b' }, weights: { pinch: 5, smoothness: 0.01 }, pinch: { enter: 0.02, exit: 0.04, gap: 0.1 }, velocity_plan: true, plan_pinch_weight: 5, capsule_radius: 0.008, penetration_margin: 0.001, velocity_limits: false, filter: { min_cutoff: 2, beta: 10 } });
     const bad: [string, RegExp][] = [
       ['palm: x\n', /h\.yaml: unknown key "palm"/],
       ['side: up\n', /side must be left or right/],
@@ -37,6 +38,9 @@ describe('hand config parsing', () => {
       ['weights: { pinch: -1 }\n', /weights.pinch must be a non-negative number/],
       ['pinch: { enter: 0.05, exit: 0.03 }\n', /pinch.exit \(0.03\) must be larger than pinch.enter \(0.05\)/],
       ['velocity_limits: 1\n', /velocity_limits must be true or false/],
+      ['pinch: { gap: -0.1 }\n', /pinch.gap must be a non-negative number/],
+      ['pinch: { width: 1 }\n', /unknown pinch key "width" \(known: enter, exit, gap\)/],
+      ['plan_pinch_weight: 0.5\n', /plan_pinch_weight must be a number ≥ 1/],
       ['filter: { cutoff: 1 }\n', /unknown filter key "cutoff"/],
       ['filter: { min_cutoff: 0 }\n', /filter.min_cutoff must be positive/],
       ['a: [\n', /malformed YAML/],

@@ -8,11 +8,13 @@
  *   fingers: { index: link_0.0 }      # a link or joint of the chain that follows each named human finger
  *   weights: { pinch: 10, smoothness: 0.003 }   # see DEFAULT_HAND_WEIGHTS (wrist_tip, finger_shape,
  *                                     #   thumb_shape, thumb_free, pinch, penetration, smoothness, vectors, follow)
- *   pinch: { enter: 0.03, exit: 0.05 }          # human thumb–finger distances (m), hysteresis
+ *   pinch: { enter: 0.03, exit: 0.05, gap: 0.5 } # human thumb–finger distances (m), hysteresis; gap: the robot tip
+ *                                     #   distance a pinch drives to, as a fraction of the two distal capsule radii
  *   capsule_radius: 0.009             # finger capsule radius (m) instead of the geometry's
  *   penetration_margin: 0.002
  *   velocity_limits: true
  *   velocity_plan: false              # plan the clip within the velocity limits, then follow the plan (retargetHand)
+ *   plan_pinch_weight: 1              # the plan's weight (≥ 1) of the frames where the person pinches (velocity_plan)
  *   free_first_pass: false            # each frame solved without the penetration term first, then with it
  *   filter: { min_cutoff: 1.5, beta: 20 }     # one-euro low-pass of the landmarks (off when absent)
  *   vectors:                          # origin link → task link vectors that follow scale × human j0 → j1
@@ -38,11 +40,12 @@ export interface HandConfig {
   thumb?: string;
   fingers?: Partial<Record<HumanFinger, string>>;
   weights?: Partial<Record<string, number>>;
-  pinch?: { enter?: number; exit?: number };
+  pinch?: { enter?: number; exit?: number; gap?: number };
   capsule_radius?: number;
   penetration_margin?: number;
   velocity_limits?: boolean;
   velocity_plan?: boolean;
+  plan_pinch_weight?: number;
   free_first_pass?: boolean;
   filter?: { min_cutoff?: number; beta?: number };
   vectors?: HandVectors;
@@ -51,7 +54,7 @@ export interface HandConfig {
   file?: string;
 }
 
-const TOP = ['palm_link', 'side', 'thumb', 'fingers', 'weights', 'pinch', 'capsule_radius', 'penetration_margin', 'velocity_limits', 'velocity_plan', 'free_first_pass', 'filter', 'vectors', 'human_lateral', 'palm_axes'];
+const TOP = ['palm_link', 'side', 'thumb', 'fingers', 'weights', 'pinch', 'capsule_radius', 'penetration_margin', 'velocity_limits', 'velocity_plan', 'plan_pinch_weight', 'free_first_pass', 'filter', 'vectors', 'human_lateral', 'palm_axes'];
 const WEIGHT_KEYS: Record<string, keyof HandWeights> = {
   wrist_tip: 'wristTip', finger_shape: 'fingerShape', thumb_shape: 'thumbShape', thumb_free: 'thumbFree',
   pinch: 'pinch', penetration: 'penetration', smoothness: 'smoothness', vectors: 'vectors', follow: 'follow',
@@ -93,10 +96,10 @@ export function parseHandConfig(text: string, file?: string): HandConfig {
     }
   }
   if (c.pinch !== undefined) {
-    if (typeof c.pinch !== 'object' || c.pinch === null) throw new UserError('pinch must be a mapping with enter and/or exit', file);
+    if (typeof c.pinch !== 'object' || c.pinch === null) throw new UserError('pinch must be a mapping with enter, exit and/or gap', file);
     const p = c.pinch as Record<string, unknown>;
-    for (const k of Object.keys(p)) if (k !== 'enter' && k !== 'exit') throw new UserError(`unknown pinch key "${k}" (known: enter, exit)`, file);
-    out.pinch = { enter: pos(p.enter, 'pinch.enter'), exit: pos(p.exit, 'pinch.exit') };
+    for (const k of Object.keys(p)) if (k !== 'enter' && k !== 'exit' && k !== 'gap') throw new UserError(`unknown pinch key "${k}" (known: enter, exit, gap)`, file);
+    out.pinch = { enter: pos(p.enter, 'pinch.enter'), exit: pos(p.exit, 'pinch.exit'), gap: pos(p.gap, 'pinch.gap') };
     const e = out.pinch.enter ?? 0.03, x = out.pinch.exit ?? 0.05;
     if (!(x > e)) throw new UserError(`pinch.exit (${x}) must be larger than pinch.enter (${e})`, file);
   }
@@ -109,6 +112,11 @@ export function parseHandConfig(text: string, file?: string): HandConfig {
   if (c.velocity_plan !== undefined) {
     if (typeof c.velocity_plan !== 'boolean') throw new UserError('velocity_plan must be true or false', file);
     out.velocity_plan = c.velocity_plan;
+  }
+  if (c.plan_pinch_weight !== undefined) {
+    const v = c.plan_pinch_weight;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 1) throw new UserError('plan_pinch_weight must be a number ≥ 1', file);
+    out.plan_pinch_weight = v;
   }
   if (c.free_first_pass !== undefined) {
     if (typeof c.free_first_pass !== 'boolean') throw new UserError('free_first_pass must be true or false', file);
@@ -156,10 +164,12 @@ export function handOptionsFromConfig(cfg: HandConfig, opts: HandRetargeterOptio
     fingerMap: cfg.fingers,
     pinchEnter: cfg.pinch?.enter,
     pinchExit: cfg.pinch?.exit,
+    pinchGap: cfg.pinch?.gap,
     capsuleRadius: cfg.capsule_radius,
     penetrationMargin: cfg.penetration_margin,
     velocityLimits: cfg.velocity_limits,
     velocityPlan: cfg.velocity_plan,
+    planPinchWeight: cfg.plan_pinch_weight,
     freeFirstPass: cfg.free_first_pass,
     filter: cfg.filter ? { minCutoff: cfg.filter.min_cutoff, beta: cfg.filter.beta } : undefined,
     vectors: cfg.vectors,

@@ -138,16 +138,26 @@ export function retargetHand(track: PoseTrack, robotIn: UrdfRobot | string, opts
   const acc = newAccumulator(nf);
   const t0 = performance.now();
   let solved = 0;
+  const pinchEnter = ropts.pinchEnter ?? 0.03;
+  // The plan's weight of each frame and dof: `planPinchWeight` for the thumb's and a finger's dofs in the
+  // frames where the person's thumb and that finger's tips are closer than the pinch threshold.
+  const planWeights = plan && (ropts.planPinchWeight ?? 1) > 1 ? new Float64Array(T * nq).fill(1) : null;
   for (let t = 0; t < T; t++) {
     // The frame step, also after frames without the hand (held), so the output itself stays within the
     // velocity limits when the hand reappears elsewhere.
     const dt = t > 0 ? track.timestamps[t] - track.timestamps[t - 1] : 0;
     const ok = hr.solveFrame(lm.subarray(63 * t, 63 * t + 63), q, dt, plan ? { velocityBox: false } : undefined);
-    if (ok) { solved++; accumulate(acc, hr.stats, ropts.pinchEnter ?? 0.03); }
+    if (ok) { solved++; accumulate(acc, hr.stats, pinchEnter); }
+    if (ok && planWeights) {
+      for (let i = 1; i < nf; i++) {
+        if (!(hr.stats.humanPinchDist[i] < pinchEnter)) continue;
+        for (const f of [0, i]) for (const d of hr.fingers[f].dofs) planWeights[t * nq + d] = ropts.planPinchWeight!;
+      }
+    }
     for (let d = 0; d < nq; d++) Q[t * nq + d] = q[d];
   }
   if (plan) {
-    planVelocities(Q, T, nq, hr.dofs, track.timestamps, kin.velocityLimit, kin.lower, kin.upper);
+    planVelocities(Q, T, nq, hr.dofs, track.timestamps, kin.velocityLimit, kin.lower, kin.upper, undefined, planWeights ?? undefined);
     // Second pass: each frame solved again, pulled towards the plan, within the velocity box around the
     // previous output frame and the collision limit; the report's figures are this pass's (iterations: both).
     const iterations = acc.iterations;
@@ -159,14 +169,14 @@ export function retargetHand(track: PoseTrack, robotIn: UrdfRobot | string, opts
     for (let t = 0; t < T; t++) {
       for (let d = 0; d < nq; d++) ref[d] = Q[t * nq + d];
       const dt = t > 0 ? track.timestamps[t] - track.timestamps[t - 1] : 0;
-      if (hr.solveFrame(lm.subarray(63 * t, 63 * t + 63), q, dt, { follow: ref })) { solved++; accumulate(acc, hr.stats, ropts.pinchEnter ?? 0.03); }
+      if (hr.solveFrame(lm.subarray(63 * t, 63 * t + 63), q, dt, { follow: ref })) { solved++; accumulate(acc, hr.stats, pinchEnter); }
       for (let d = 0; d < nq; d++) Q[t * nq + d] = q[d];
     }
   }
   const seconds = (performance.now() - t0) / 1000;
 
   const quality = handQualityReport(kin, hr.fingers.map((f) => f.name), hr.fingers.map((f) => f.dofs), Q, T, track.fps, acc, {
-    frames: T, solved, seconds, pinchEnter: ropts.pinchEnter ?? 0.03,
+    frames: T, solved, seconds, pinchEnter,
   });
   quality.lag = fingerLag(kin, hr.fingers, lm, Q, T, track.fps);
   const m: RobotMotion = {

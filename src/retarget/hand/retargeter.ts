@@ -108,6 +108,13 @@ export interface HandRetargeterOptions extends DiscoverOptions {
    */
   velocityPlan?: boolean;
   /**
+   * With `velocityPlan`: the weight (≥ 1) in the plan's least squares of the thumb's and a finger's joints in
+   * the frames where the person pinches them (human tip distance < `pinchEnter`), against 1 elsewhere: the
+   * plan holds the pinch the first pass solved and moves its velocity-limited error to the frames around it
+   * (closing before the pinch, opening after). Default 1 (all frames alike).
+   */
+  planPinchWeight?: number;
+  /**
    * Solve every frame first without the penetration term, then with it from that result (as the first
    * frame always is): fingers may pass each other on the way to the target instead of stopping where
    * the previous frame's contact held them. About twice the iterations. Default false.
