@@ -252,6 +252,7 @@ export class ArticulatedBody {
     for (let k = 0; k < 4; k++) this.baseQuat[k] = base0.quat[k];
     this.u.fill(0);
     this.prevK = 0;
+    this.stopTorque.fill(0);
     this.prepare();
   }
 

@@ -51,6 +51,7 @@ export class RapierPlant implements Plant {
   private readonly stopW: number;
   private readonly stopInertia: Float64Array;
   private readonly stopTau: Float64Array;
+  get stopTorque(): Float64Array { return this.stopTau; }
   private readonly linkQuat0 = new Float64Array(4); // body -> root link rotation
   private readonly vec = { x: 0, y: 0, z: 0 };
   private readonly contactView = { count: 0, points: new Float64Array(0), impulses: new Float64Array(0) };
@@ -93,6 +94,7 @@ export class RapierPlant implements Plant {
     this.sim?.free();
     this.saturated = 0;
     this.appliedTau.fill(0);
+    this.stopTau.fill(0);
     const geom = this.geom, o = this.opts, nb = this.nb;
     const sim = buildWorld(geom, s.q, { pos: s.rootPos, quat: s.rootQuat }, {
       dt: o.dt, solverIterations: o.solverIterations ?? 4, joints: 'multibody', fixedBase: o.fixedBase, friction: o.friction,

@@ -61,6 +61,12 @@ export interface Plant {
   /** Dofs whose total torque hit the effort cap in the last step, and the torques applied (nq). */
   readonly saturated: number;
   readonly appliedTau: Float64Array;
+  /**
+   * The generalised force the joint stops (PlantOptions.jointStops) added to each dof in the last step (nq, N m;
+   * all 0 without stops). It acts on top of appliedTau: a joint driven into its stop, or held against it, gets more
+   * than its actuator's effort (T1 hammering, issue 14: 108 N m on a 30 N m hip roll for one step).
+   */
+  readonly stopTorque: Float64Array;
   reset(state: PlantState): void;
   /** Total joint torque (tau + PD) is clamped to the URDF effort limits. */
   step(cmd: PlantCommand): void;
@@ -156,6 +162,7 @@ class ArticulatedPlant implements Plant {
   saturated = 0;
   readonly appliedTau: Float64Array;
   readonly body: ArticulatedBody;
+  get stopTorque(): Float64Array { return this.body.stopTorque; }
   private readonly kpI: Float64Array;
   private readonly kdI: Float64Array;
   private readonly qdNow: Float64Array;

@@ -166,18 +166,25 @@ describe('joint stops on both engines (PlantOptions.jointStops)', () => {
     const d = kin.dofNames.findIndex((_, i) => Number.isFinite(kin.upper[i]) && kin.upper[i] - kin.lower[i] < 3 && kin.upper[i] > 0.1);
     expect(d).toBeGreaterThanOrEqual(0);
     const effort = Number.isFinite(kin.effortLimit[d]) && kin.effortLimit[d] > 0 ? kin.effortLimit[d] : 50;
-    const run = async (stops: boolean): Promise<number> => {
+    const run = async (stops: boolean): Promise<{ over: number; stopPeak: number; stopEnd: number }> => {
       const plant = await createPlant(geom, { engine, dt: 0.002, fixedBase: true, friction: 0.9, gravity: 0, jointStops: stops, jointStopHz: 60 });
       plant.reset(standing(plant.nq, 1));
       const s = makePlantState(plant.nq);
       const cmd = { tau: new Float64Array(plant.nq) };
       cmd.tau[d] = effort;
-      let worst = -Infinity;
-      for (let i = 0; i < 500; i++) { plant.step(cmd); plant.read(s); worst = Math.max(worst, s.q[d]); }
+      let worst = -Infinity, stopPeak = 0;
+      for (let i = 0; i < 500; i++) { plant.step(cmd); plant.read(s); worst = Math.max(worst, s.q[d]); stopPeak = Math.min(stopPeak, plant.stopTorque[d]); }
+      const stopEnd = plant.stopTorque[d];
       plant.dispose();
-      return worst - kin.upper[d];
+      return { over: worst - kin.upper[d], stopPeak, stopEnd };
     };
-    expect(await run(false)).toBeGreaterThan(0.3);
-    expect(await run(true)).toBeLessThan(0.03);
+    const free = await run(false), stopped = await run(true);
+    expect(free.over).toBeGreaterThan(0.3);
+    expect(free.stopPeak).toBe(0); // no stops, no stop torque
+    expect(stopped.over).toBeLessThan(0.03);
+    // plant.stopTorque: what the stop added beyond the actuator: more than the effort when the joint arrives, about
+    // -effort once it holds it (the other joints still swing a little).
+    expect(stopped.stopPeak).toBeLessThan(-effort);
+    expect(Math.abs(stopped.stopEnd + effort)).toBeLessThan(0.05 * effort);
   });
 });
