@@ -28,8 +28,8 @@ describe('hand config parsing', () => {
     const c = parseHandConfig(
       'palm_link: p\nside: left\nthumb: t0\nfingers: { index: a, ring: b }\nweights: { pinch: 5, smoothness: 0.01 }\n' +
       'pinch: { enter: 0.02, exit: 0.04, gap: 0.1 }\ncapsule_radius: 0.008\npenetration_margin: 0.001\nvelocity_limits: false\nfilter: { min_cutoff: 2, beta: 10 }\n' +
-      'velocity_plan: true\nplan_pinch_weight: 5\n', 'h.yaml');
-    expect(c).toMatchObject({ palm_link: 'p', side: 'left', thumb: 't0', fingers: { index: 'a', ring: 'b' }, weights: { pinch: 5, smoothness: 0.01 }, pinch: { enter: 0.02, exit: 0.04, gap: 0.1 }, velocity_plan: true, plan_pinch_weight: 5, capsule_radius: 0.008, penetration_margin: 0.001, velocity_limits: false, filter: { min_cutoff: 2, beta: 10 } });
+      'velocity_plan: true\nplan_pinch_weight: 5\nplan_refine: { rounds: 2, pull: 0.01 }\n', 'h.yaml');
+    expect(c).toMatchObject({ palm_link: 'p', side: 'left', thumb: 't0', fingers: { index: 'a', ring: 'b' }, weights: { pinch: 5, smoothness: 0.01 }, pinch: { enter: 0.02, exit: 0.04, gap: 0.1 }, velocity_plan: true, plan_pinch_weight: 5, plan_refine: { rounds: 2, pull: 0.01 }, capsule_radius: 0.008, penetration_margin: 0.001, velocity_limits: false, filter: { min_cutoff: 2, beta: 10 } });
     const bad: [string, RegExp][] = [
       ['palm: x\n', /h\.yaml: unknown key "palm"/],
       ['side: up\n', /side must be left or right/],
@@ -41,6 +41,9 @@ describe('hand config parsing', () => {
       ['pinch: { gap: -0.1 }\n', /pinch.gap must be a non-negative number/],
       ['pinch: { width: 1 }\n', /unknown pinch key "width" \(known: enter, exit, gap\)/],
       ['plan_pinch_weight: 0.5\n', /plan_pinch_weight must be a number ≥ 1/],
+      ['plan_refine: { rounds: 1.5, pull: 0.01 }\n', /plan_refine.rounds must be a non-negative integer/],
+      ['plan_refine: { rounds: 2 }\n', /plan_refine.pull must be a positive number/],
+      ['plan_refine: { round: 2, pull: 1 }\n', /unknown plan_refine key "round"/],
       ['filter: { cutoff: 1 }\n', /unknown filter key "cutoff"/],
       ['filter: { min_cutoff: 0 }\n', /filter.min_cutoff must be positive/],
       ['a: [\n', /malformed YAML/],

@@ -15,6 +15,8 @@
  *   velocity_limits: true
  *   velocity_plan: false              # plan the clip within the velocity limits, then follow the plan (retargetHand)
  *   plan_pinch_weight: 1              # the plan's weight (≥ 1) of the frames where the person pinches (velocity_plan)
+ *   plan_refine: { rounds: 2, pull: 0.01 }    # rounds refining the plan: frames solved again without the velocity
+ *                                     #   box, pulled to the plan by `pull` (per rad²), then planned again (velocity_plan)
  *   free_first_pass: false            # each frame solved without the penetration term first, then with it
  *   filter: { min_cutoff: 1.5, beta: 20 }     # one-euro low-pass of the landmarks (off when absent)
  *   vectors:                          # origin link → task link vectors that follow scale × human j0 → j1
@@ -46,6 +48,7 @@ export interface HandConfig {
   velocity_limits?: boolean;
   velocity_plan?: boolean;
   plan_pinch_weight?: number;
+  plan_refine?: { rounds: number; pull: number };
   free_first_pass?: boolean;
   filter?: { min_cutoff?: number; beta?: number };
   vectors?: HandVectors;
@@ -54,7 +57,7 @@ export interface HandConfig {
   file?: string;
 }
 
-const TOP = ['palm_link', 'side', 'thumb', 'fingers', 'weights', 'pinch', 'capsule_radius', 'penetration_margin', 'velocity_limits', 'velocity_plan', 'plan_pinch_weight', 'free_first_pass', 'filter', 'vectors', 'human_lateral', 'palm_axes'];
+const TOP = ['palm_link', 'side', 'thumb', 'fingers', 'weights', 'pinch', 'capsule_radius', 'penetration_margin', 'velocity_limits', 'velocity_plan', 'plan_pinch_weight', 'plan_refine', 'free_first_pass', 'filter', 'vectors', 'human_lateral', 'palm_axes'];
 const WEIGHT_KEYS: Record<string, keyof HandWeights> = {
   wrist_tip: 'wristTip', finger_shape: 'fingerShape', thumb_shape: 'thumbShape', thumb_free: 'thumbFree',
   pinch: 'pinch', penetration: 'penetration', smoothness: 'smoothness', vectors: 'vectors', follow: 'follow',
@@ -118,6 +121,14 @@ export function parseHandConfig(text: string, file?: string): HandConfig {
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 1) throw new UserError('plan_pinch_weight must be a number ≥ 1', file);
     out.plan_pinch_weight = v;
   }
+  if (c.plan_refine !== undefined) {
+    const p = c.plan_refine as Record<string, unknown>;
+    if (typeof p !== 'object' || p === null || Array.isArray(p)) throw new UserError('plan_refine must be a mapping with rounds and pull', file);
+    for (const k of Object.keys(p)) if (k !== 'rounds' && k !== 'pull') throw new UserError(`unknown plan_refine key "${k}" (known: rounds, pull)`, file);
+    if (!Number.isInteger(p.rounds) || (p.rounds as number) < 0) throw new UserError('plan_refine.rounds must be a non-negative integer', file);
+    if (typeof p.pull !== 'number' || !Number.isFinite(p.pull) || !(p.pull > 0)) throw new UserError('plan_refine.pull must be a positive number', file);
+    out.plan_refine = { rounds: p.rounds as number, pull: p.pull };
+  }
   if (c.free_first_pass !== undefined) {
     if (typeof c.free_first_pass !== 'boolean') throw new UserError('free_first_pass must be true or false', file);
     out.free_first_pass = c.free_first_pass;
@@ -170,6 +181,7 @@ export function handOptionsFromConfig(cfg: HandConfig, opts: HandRetargeterOptio
     velocityLimits: cfg.velocity_limits,
     velocityPlan: cfg.velocity_plan,
     planPinchWeight: cfg.plan_pinch_weight,
+    planRefine: cfg.plan_refine,
     freeFirstPass: cfg.free_first_pass,
     filter: cfg.filter ? { minCutoff: cfg.filter.min_cutoff, beta: cfg.filter.beta } : undefined,
     vectors: cfg.vectors,

@@ -158,6 +158,20 @@ export function retargetHand(track: PoseTrack, robotIn: UrdfRobot | string, opts
   }
   if (plan) {
     planVelocities(Q, T, nq, hr.dofs, track.timestamps, kin.velocityLimit, kin.lower, kin.upper, undefined, planWeights ?? undefined);
+    // Refinement rounds (planRefine): every frame solved again without the box, pulled weakly towards the
+    // plan, then planned within the limits again.
+    const ref = new Float64Array(nq);
+    for (let r = 0; r < (ropts.planRefine?.rounds ?? 0); r++) {
+      hr.reset();
+      q.set(hr.model.qRef);
+      for (let t = 0; t < T; t++) {
+        for (let d = 0; d < nq; d++) ref[d] = Q[t * nq + d];
+        const dt = t > 0 ? track.timestamps[t] - track.timestamps[t - 1] : 0;
+        hr.solveFrame(lm.subarray(63 * t, 63 * t + 63), q, dt, { velocityBox: false, follow: ref, followWeight: ropts.planRefine!.pull });
+        for (let d = 0; d < nq; d++) Q[t * nq + d] = q[d];
+      }
+      planVelocities(Q, T, nq, hr.dofs, track.timestamps, kin.velocityLimit, kin.lower, kin.upper, undefined, planWeights ?? undefined);
+    }
     // Second pass: each frame solved again, pulled towards the plan, within the velocity box around the
     // previous output frame and the collision limit; the report's figures are this pass's (iterations: both).
     const iterations = acc.iterations;
@@ -165,7 +179,6 @@ export function retargetHand(track: PoseTrack, robotIn: UrdfRobot | string, opts
     solved = 0;
     hr.reset();
     q.set(hr.model.qRef);
-    const ref = new Float64Array(nq);
     for (let t = 0; t < T; t++) {
       for (let d = 0; d < nq; d++) ref[d] = Q[t * nq + d];
       const dt = t > 0 ? track.timestamps[t] - track.timestamps[t - 1] : 0;

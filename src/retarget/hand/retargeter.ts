@@ -115,6 +115,14 @@ export interface HandRetargeterOptions extends DiscoverOptions {
    */
   planPinchWeight?: number;
   /**
+   * With `velocityPlan`: rounds of refining the plan before the frames follow it. Each round solves every
+   * frame again without the velocity box, pulled towards the plan by `pull` (‖q − planned q‖², per rad²; weak,
+   * so the objectives move the frames), and plans the result within the limits again: the plan moves towards
+   * a trajectory within the limits whose frames the objectives like better than the nearest one in joint space
+   * to the unconstrained solve. Default none (rounds 0).
+   */
+  planRefine?: { rounds: number; pull: number };
+  /**
    * Solve every frame first without the penetration term, then with it from that result (as the first
    * frame always is): fingers may pass each other on the way to the target instead of stopping where
    * the previous frame's contact held them. About twice the iterations. Default false.
@@ -170,6 +178,8 @@ export interface SolveFrameOptions {
    * `weights.follow`), on top of the objectives; the box and the collision limit stay hard.
    */
   follow?: ArrayLike<number>;
+  /** The weight of `follow` for this frame instead of `weights.follow`. */
+  followWeight?: number;
 }
 
 export interface HandRetargeter {
@@ -328,7 +338,7 @@ export function createHandRetargeter(kin: Kinematics, opts: HandRetargeterOption
   const solveFrame = (landmarks: ArrayLike<number>, q: Float64Array, dt?: number, fo?: SolveFrameOptions): boolean => {
     if (!setHuman(landmarks, dt, true)) return false;
     const velBox = useVel && (fo?.velocityBox ?? true);
-    if (fo?.follow) { follow.ref.set(fo.follow); follow.weight = w.follow; } else follow.weight = 0;
+    if (fo?.follow) { follow.ref.set(fo.follow); follow.weight = fo.followWeight ?? w.follow; } else follow.weight = 0;
     // Box: position limits, and velocity limits around the previous frame.
     for (let a = 0; a < nd; a++) {
       const d = dofs[a];
