@@ -7,7 +7,10 @@
  * limits by the same plan. No pinch, collision or smoothness terms: a lower bound on what any solve that keeps
  * the limits reaches on this measure (as far as this descent finds; it stops when a step gains < 0.01 mm).
  *
- *   npx tsx benchmarks/retarget/hand-floor.ts <allegro|inspire|leap|shadow> [--step 3] [--iterations 80] [--hold WRJ2,WRJ1]
+ * `--start FILE`: start from another motion instead (a dex_run.py output, e.g. dex-retargeting's, which exceeds the
+ * limits), planned within the limits first.
+ *
+ *   npx tsx benchmarks/retarget/hand-floor.ts <allegro|inspire|leap|shadow> [--step 3] [--iterations 80] [--hold WRJ2,WRJ1] [--start dex.json]
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -59,6 +62,15 @@ const dofs = Array.from({ length: nq }, (_, d) => d);
 const free = retargetHand(track, robot, { velocityLimits: false, velocityPlan: false });
 console.log(`${h}: reel2real without velocity limits ${(dexVectorError(kin, free.q, T, cfg) * 1000).toFixed(2)} mm`);
 const Q = Float32Array.from(free.q);
+const startFile = arg('--start');
+if (startFile) {
+  // A dex_run.py output: its joints mapped onto ours by name.
+  const d = JSON.parse(fs.readFileSync(startFile, 'utf8')) as { joint_names: string[]; qpos: number[][] };
+  const col = kin.dofNames.map((n) => d.joint_names.indexOf(n));
+  if (col.some((c) => c < 0) || d.qpos.length !== T) throw new Error(`${startFile}: not a ${T}-frame motion of this hand's joints`);
+  for (let t = 0; t < T; t++) for (let k = 0; k < nq; k++) Q[t * nq + k] = d.qpos[t][col[k]];
+  console.log(`${h}: start ${startFile} ${(dexVectorError(kin, Q, T, cfg) * 1000).toFixed(2)} mm`);
+}
 planVelocities(Q, T, nq, dofs, track.timestamps, kin.velocityLimit, kin.lower, kin.upper);
 let last = dexVectorError(kin, Q, T, cfg);
 console.log(`${h}: planned within the velocity limits ${(last * 1000).toFixed(2)} mm`);
