@@ -235,6 +235,8 @@ describeShared('onnxruntime backend', [HAND, SQUATS], () => {
       fs.rmSync(optFile, { force: true });
       const fresh = await createSession(ort, conv.bytes, optFile); // optimises and writes the graph
       expect(fs.existsSync(optFile)).toBe(true);
+      // In onnxruntime's own format (flatbuffer identifier ORTM), which the cached session uses in place.
+      expect(fs.readFileSync(optFile).subarray(4, 8).toString('latin1')).toBe('ORTM');
       const cached = await createSession(ort, conv.bytes, optFile); // loads it
       // From the cached graph the model's own bytes are never asked for.
       await expect(createSession(ort, () => { throw new Error('model read'); }, optFile)).resolves.toBeDefined();
