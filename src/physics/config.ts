@@ -13,8 +13,10 @@ export interface PhysicsConfig {
     mu: number; cop_margin: number; anchor_tau: number; zmp_clamp: boolean; angular_momentum: { kd: number; weight: number }; contact_height: number; corner_height: number; drift: boolean; reg_tau: number; effort_use: number; reg_lambda: number; reg_qdd: number; limit_weight: number; limit_horizon: number;
     posture: PdYaml & { feedforward: number; leg_factor: number }; base: PdYaml; stance_foot: PdYaml; swing_foot: PdYaml; hand: PdYaml; com_xy: PdYaml; com_z: PdYaml;
     step_adjust: { gain: number; max: number };
+    liftoff_gate: { margin: number; max_delay: number };
+    effort_retry: { rounds: number; margin: number; reach_factor: number };
   };
-  com: { zmp_margin: number; smoothing: number; ankle_reach: boolean };
+  com: { zmp_margin: number; smoothing: number; ankle_reach: boolean; reach_effort: number; reach_double_share: number };
   rebalance: { enabled: boolean; presmooth: number; rounds: number; ik_period: number; ik_iters: number; margin: number; smoothing: number; weights: { foot: number; com: number; hand: number; root: number; posture: number; smooth: number } };
   contacts: { contact_height: number; foot_tolerance: number; hover: { height: number; speed: number; min_duration: number }; min_swing: number; swing_clearance: number; swing_hold: number };
   verdict: {
@@ -59,6 +61,6 @@ export function controllerGains(c: PhysicsConfig['controller']): ControllerGains
     posture: { ...pd(c.posture), feedforward: c.posture.feedforward }, base: pd(c.base), stanceFoot: pd(c.stance_foot),
     swingFoot: pd(c.swing_foot), hand: pd(c.hand), comXY: pd(c.com_xy), comZ: pd(c.com_z),
     regTau: c.reg_tau, effortUse: c.effort_use, regLambda: c.reg_lambda, regQdd: c.reg_qdd, legPostureFactor: c.posture.leg_factor, limitWeight: c.limit_weight, limitHorizon: c.limit_horizon, mu: c.mu, contactHeight: c.contact_height, cornerHeight: c.corner_height, drift: c.drift,
-    stepGain: c.step_adjust.gain, stepMax: c.step_adjust.max, copMargin: c.cop_margin, anchorTau: c.anchor_tau, zmpClamp: c.zmp_clamp, angularMomentum: { ...c.angular_momentum },
+    stepGain: c.step_adjust.gain, stepMax: c.step_adjust.max, liftoffGate: { margin: c.liftoff_gate.margin, maxDelay: c.liftoff_gate.max_delay }, copMargin: c.cop_margin, anchorTau: c.anchor_tau, zmpClamp: c.zmp_clamp, angularMomentum: { ...c.angular_momentum },
   };
 }

@@ -45,6 +45,9 @@ export interface ControllerGains {
   regQdd: number;
   /** Fraction of each joint's URDF effort the controller may use (headroom for what it does not model). */
   effortUse: number;
+  /** Per-joint factor (by joint name) on top of effortUse: less of that joint's effort (the stage's retry after
+   *  validate found the joint's torque above its effort). */
+  effortScale?: Readonly<Record<string, number>>;
   /** Weight of the rows that hold a torque beyond its effort at the limit. */
   limitWeight: number;
   /** Horizon (s) over which a joint's position must stay inside its URDF range (bounds its acceleration). */
@@ -61,6 +64,10 @@ export interface ControllerGains {
    *  (measured minus planned, xi = c + v / omega), clamped to max (m); gain 0 = the reference's footholds. */
   stepGain: number;
   stepMax: number;
+  /** Lift-off gate: a foot the reference lifts stays down (up to maxDelay s) while the capture point lies outside the
+   *  other stance foot's sole by more than margin (m), on the lifting foot's side: the robot has not yet moved its
+   *  weight over the foot it will stand on. maxDelay 0 = off. */
+  liftoffGate: { margin: number; maxDelay: number };
   /** The contact forces are planned at the sole corners moved this far (m) toward the sole's centre: the centre of
    *  pressure keeps a margin from the foot's edge, where a real (and the simulated) foot starts to roll. */
   copMargin: number;
@@ -128,6 +135,8 @@ export interface ControlContext {
   supportZ: number;
   /** Per foot: in contact this step (controller's decision). */
   contact: Uint8Array;
+  /** Per foot: seconds its lift-off has been delayed by the gate. */
+  liftDelay: Float64Array;
   holdPos: Float64Array; holdQuat: Float64Array;
   /** Horizontal offset of the swing feet's targets this step (capture-point step adjustment). */
   stepOffset: Float64Array;
@@ -424,7 +433,7 @@ export class WholeBodyController {
       com: new Float64Array(3), comVel: new Float64Array(3), nLam: 0, lamDir: new Float64Array(3 * Math.max(1, nLamMax)),
       lamPos: new Float64Array(3 * Math.max(1, nLamMax)), supportViews: Array.from({ length: 4 * nF + 2 }, (_, k) => this.support.subarray(0, 2 * k)), nSupport: 0,
       angMom: new Float64Array(3), clamped: new Float64Array(2), supportZ: 0,
-      contact: new Uint8Array(nF), holdPos: new Float64Array(3 * nF), holdQuat: new Float64Array(4 * nF), stepOffset: new Float64Array(2), anchor: new Float64Array(2),
+      contact: new Uint8Array(nF), liftDelay: new Float64Array(nF), holdPos: new Float64Array(3 * nF), holdQuat: new Float64Array(4 * nF), stepOffset: new Float64Array(2), anchor: new Float64Array(2),
       scratch6: new Float64Array(6 * n), err: new Float64Array(3), quat: new Float64Array(4),
       bias: new Float64Array(6),
       drift: (link: number): void => {
@@ -436,7 +445,7 @@ export class WholeBodyController {
     };
     const eff = this.kin.effortLimit;
     for (let d = 0; d < this.nq; d++) {
-      this.effort[d] = (Number.isFinite(eff[d]) && eff[d] > 0 ? eff[d] : 1e3) * o.gains.effortUse;
+      this.effort[d] = (Number.isFinite(eff[d]) && eff[d] > 0 ? eff[d] : 1e3) * o.gains.effortUse * (o.gains.effortScale?.[this.kin.dofNames[d]] ?? 1);
       this.lo[d] = -Infinity; this.hi[d] = Infinity;
     }
     for (let j = this.nq; j < nx; j++) { this.lo[j] = 0; this.hi[j] = Infinity; }
@@ -454,6 +463,39 @@ export class WholeBodyController {
 
   /** Whether foot f was treated as in contact in the last step. */
   inContact(f: number): boolean { return this.ctx.contact[f] === 1; }
+
+  /**
+   * The lift-off gate for foot f (in contact, the reference lifting it): true (and the delay counted) while the
+   * capture point xi = c + v / omega lies outside the sole of another foot in contact by more than the margin, on
+   * foot f's side of it, for at most maxDelay seconds.
+   */
+  private liftoffHeld(f: number): boolean {
+    const g = this.ctx.gains.liftoffGate, ctx = this.ctx;
+    if (!(g.maxDelay > 0) || this.fixedBase || ctx.liftDelay[f] >= g.maxDelay) return false;
+    const pose = this.kin.pose;
+    const omega = Math.sqrt(ctx.gravity / Math.max(0.3, ctx.com[2]));
+    const xi0 = ctx.com[0] + ctx.comVel[0] / omega, xi1 = ctx.com[1] + ctx.comVel[1] / omega;
+    let held = false;
+    for (let o = 0; o < this.feet.length && !held; o++) {
+      if (o === f || !ctx.contact[o] || ctx.target!.stance[o] !== 1) continue;
+      const ft = this.feet[o], lo = 12 * ft.link, lf = 12 * this.feet[f].link;
+      // Capture point and foot f's origin in the stance foot's frame (horizontal: the sole is flat on the ground).
+      const dx = xi0 - pose[lo + 9], dy = xi1 - pose[lo + 10];
+      const px = pose[lo] * dx + pose[lo + 3] * dy, py = pose[lo + 1] * dx + pose[lo + 4] * dy;
+      const fx = pose[lf + 9] - pose[lo + 9], fy = pose[lf + 10] - pose[lo + 10];
+      const qx = pose[lo] * fx + pose[lo + 3] * fy, qy = pose[lo + 1] * fx + pose[lo + 4] * fy;
+      let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
+      for (let k = 0; k < 4; k++) {
+        x0 = Math.min(x0, ft.corners[3 * k]); x1 = Math.max(x1, ft.corners[3 * k]);
+        y0 = Math.min(y0, ft.corners[3 * k + 1]); y1 = Math.max(y1, ft.corners[3 * k + 1]);
+      }
+      const ex = px < x0 ? px - x0 : px > x1 ? px - x1 : 0, ey = py < y0 ? py - y0 : py > y1 ? py - y1 : 0;
+      // Outside by more than the margin, towards foot f (the side the robot would fall to once f is lifted).
+      if (Math.hypot(ex, ey) > g.margin && ex * qx + ey * qy > 0) held = true;
+    }
+    if (held) ctx.liftDelay[f] += this.controlDt;
+    return held;
+  }
 
   /** Compute joint torques for the plant state; returns this.tau. */
   compute(state: PlantState, target: ControlTarget): Float64Array {
@@ -509,7 +551,9 @@ export class WholeBodyController {
         const x = ft.corners[3 * k], y = ft.corners[3 * k + 1], z = ft.corners[3 * k + 2];
         low = Math.min(low, pose[lo + 6] * x + pose[lo + 7] * y + pose[lo + 8] * z + pose[lo + 11]);
       }
-      const contact = target.stance[f] === 1 && low < ctx.gains.contactHeight ? 1 : 0;
+      let contact = target.stance[f] === 1 && low < ctx.gains.contactHeight ? 1 : 0;
+      if (!contact && ctx.contact[f] && target.stance[f] === 0 && this.liftoffHeld(f)) contact = 1;
+      else if (contact || !ctx.contact[f]) ctx.liftDelay[f] = 0;
       if (contact && !ctx.contact[f]) {
         // Touch-down: hold the foot where it landed (horizontally), at the target's height and orientation (with the
         // balanced reference: flat on the ground), so a foot that lands tilted is laid flat rather than held tilted.

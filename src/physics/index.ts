@@ -80,6 +80,11 @@ export interface PhysicsReport {
   engines?: { engine: string; status: PhysicsStatus; reasons: string[]; max_change_m: number | null; stance_foot_max_m: number | null; agree: boolean; disagreement: string[] };
   fell_at_frame?: number;
   torque_saturation: { longest_s: number; joints: string[] };
+  /** The headroom this run had (set by the stage's own reruns; see PhysicsOptions.headroom). */
+  headroom?: Headroom;
+  /** This run failed on strength alone and the stage reran it with more headroom, `rounds` times, still infeasible:
+   *  the last rerun's headroom and reasons. */
+  headroom_retry?: { rounds: number; headroom: Headroom; reasons: string[] };
   sim: { dt: number; control_dt: number; steps: number; cpu_s: number; wall_s: number; realtime_factor: number };
 }
 
@@ -103,7 +108,16 @@ export interface PhysicsOptions {
    *  whether the engines agree (report.engines). Slow (Rapier runs below real time here); off by default. */
   crossCheck?: boolean;
   file?: string;
+  /** More headroom than the defaults (the stage sets it itself when it reruns a clip that failed on strength alone,
+   *  controller.effort_retry). */
+  headroom?: Headroom;
 }
+
+/**
+ * Headroom for a rerun. joints: factor (joint name -> factor) on the effort the controller may use of that joint;
+ * reach: factor on the ankle effort the planned ZMP's reach is drawn with (com.reach_effort).
+ */
+export interface Headroom { joints?: Record<string, number>; reach?: number }
 
 const r4 = (v: number, d = 4): number => (Number.isFinite(v) ? Math.round(v * 10 ** d) / 10 ** d : v);
 
@@ -289,7 +303,7 @@ export interface PhysicsResult {
 
 export interface StageValidation { motion: RobotMotion; options: CheckOptions; report: ValidationReport }
 
-export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot | string, opts: PhysicsOptions = {}): Promise<PhysicsResult> {
+export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot | string, opts: PhysicsOptions = {}, round = 0): Promise<PhysicsResult> {
   const cpu0 = process.cpuUsage();
   const wall0 = performance.now();
   const robot = typeof robotOrUrdf === 'string' ? loadUrdf(robotOrUrdf) : robotOrUrdf;
@@ -330,7 +344,7 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
       for (const side of ['left', 'right'] as const) hands.push({ link: kin.linkIndex(body.arms[side].end.link), name: body.arms[side].end.link });
     } catch { /* no arms found: no hand tasks */ }
   }
-  const gains = controllerGains(cfg.controller);
+  const gains = { ...controllerGains(cfg.controller), ...(opts.headroom?.joints ? { effortScale: opts.headroom.joints } : {}) };
   const ctrl = new WholeBodyController(geom, { fixedBase: !floating, gravity: cfg.sim.gravity, feet: footSpecs, hands, footNames, gains });
 
   // Time base: k plant steps per frame.
@@ -366,7 +380,7 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
   // With com.ankle_reach the planned ZMP also stays where the ankles' effort can hold the centre of pressure.
   const weight = geom.bodies.reduce((a, b) => a + b.mass, 0) * cfg.sim.gravity;
   const reach = cfg.com.ankle_reach && floating
-    ? ([1, 0.5] as const).map((share) => footSpecs.map((f) => ({ link: f.link, corners: ankleReachCorners(kin, f, weight / cfg.controller.effort_use, share) }))) as [FootSpec[], FootSpec[]]
+    ? [1, cfg.com.reach_double_share].map((share) => footSpecs.map((f) => ({ link: f.link, corners: ankleReachCorners(kin, f, weight / (cfg.controller.effort_use * cfg.com.reach_effort * (opts.headroom?.reach ?? 1)), share) }))) as [FootSpec[], FootSpec[]]
     : null;
   const support = contacts ? stancePolygons(ref, kin, reach ? reach[0] : footSpecs, stance, reach ? reach[1] : footSpecs) : [];
   let plan: ComPlan | null = contacts
@@ -389,6 +403,13 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
   }
 
   ctrl.holdTarget = balanced !== null;
+  if (process.env.PLAN_DEBUG && plan) {
+    const P0 = ref.pose;
+    for (let t = 0; t < T; t += 6) {
+      const fy = footSpecs.map((f) => P0[(t * L + f.link) * 12 + 10].toFixed(3) + '/' + P0[(t * L + f.link) * 12 + 9].toFixed(3)).join(' ');
+      console.log('PLAN', t, 'st', Array.from(stance.subarray(t * nF, t * nF + nF)).join(''), 'feet y/x', fy, 'refcom', comRef[3 * t + 1].toFixed(3), comRef[3 * t].toFixed(3), 'plan', plan.com[3 * t + 1].toFixed(3), plan.com[3 * t].toFixed(3), 'vy', plan.vel[3 * t + 1].toFixed(2));
+    }
+  }
   // Per-frame targets (from the tracked reference).
   const footTr = footSpecs.map((f) => linkTrack(tref, kin, f.link));
   const handTr = hands.map((h) => linkTrack(tref, kin, h.link));
@@ -419,9 +440,9 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
 
   const outQ = new Float64Array(T * nq), outPos = new Float64Array(3 * T), outQuat = new Float64Array(4 * T);
   const simContact = new Uint8Array(T * nF);
-  const satFrame = new Uint8Array(T);
-  // Per joint and frame: the joint's torque reached its effort limit in some control step of the frame.
-  const satJoint = new Uint8Array(T * nq);
+  const satFrame = new Float64Array(T); // seconds of the frame with some joint at its effort limit
+  // Per joint and frame: seconds of the frame's control steps with the joint's torque at its effort limit.
+  const satJoint = new Float64Array(T * nq);
   const cmd = { tau: new Float64Array(nq) };
   const qS = new Float64Array(nq), qdS = new Float64Array(nq), pS = new Float64Array(3), quS = new Float64Array(4);
   const record = (f: number): void => {
@@ -485,8 +506,8 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
         ctrl.compute(state, target);
         cmd.tau.set(ctrl.tau);
         if (ctrl.saturated) {
-          satFrame[f] = 1;
-          for (let d = 0; d < nq; d++) if (ctrl.atLimit(d)) satJoint[f * nq + d] = 1;
+          satFrame[f] += ctrl.controlDt;
+          for (let d = 0; d < nq; d++) if (ctrl.atLimit(d)) satJoint[f * nq + d] += ctrl.controlDt;
         }
         for (let i = 0; i < nF; i++) if (ctrl.inContact(i)) simContact[f * nF + i] = 1;
       }
@@ -608,13 +629,13 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
     // or none (it lost its balance).
     const from = Math.max(0, fellAt - Math.round(0.5 / ref.dt));
     let sat = 0, first = -1;
-    for (let t = from; t < fellAt; t++) if (satFrame[t]) { sat++; if (first < 0) first = t; }
-    const why = sat * ref.dt >= 0.1
-      ? `; joint torques were at their effort limit for ${(sat * ref.dt).toFixed(2)} s of the 0.5 s before (from ${(first * ref.dt).toFixed(2)} s)`
+    for (let t = from; t < fellAt; t++) if (satFrame[t] > 0) { sat += satFrame[t]; if (first < 0) first = t; }
+    const why = sat >= 0.1
+      ? `; joint torques were at their effort limit for ${sat.toFixed(2)} s of the 0.5 s before (from ${(first * ref.dt).toFixed(2)} s)`
       : '; no joint was at its effort limit before it (balance lost)';
     reasons.push({ kind: 'fell', message: `the robot fell at frame ${fellAt} (${(fellAt * ref.dt).toFixed(2)} s): root below ${V.fall_height_fraction} of its reference height or tilted over ${V.fall_tilt_deg} deg${why}`, frames: [[fellAt, T - 1]] });
   }
-  const { longest: longestSat, joints: satLong } = jointSaturation(satJoint, T, nq, ref.dt, V.saturation_max);
+  const { longest: longestSat, joints: satLong } = jointSaturation(satJoint, T, nq, V.saturation_max);
   const satJoints = satLong.map((s) => kin.dofNames[s.joint]);
   if (longestSat > V.saturation_max) {
     const frames = satLong.flatMap((s) => s.runs).sort((a, b) => a[0] - b[0]);
@@ -663,8 +684,9 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
     }
   }
   // A motion the controller followed is `corrected` only if the validator (the project's measure of feasibility)
-  // accepts it: the controller's own plan can use a joint's whole effort where the validator's inverse dynamics of
-  // the output, sampled at the clip's frame rate, needs a few per cent more.
+  // accepts it: the controller may use a joint's whole effort, and a joint driven into its stop gets the stop's
+  // torque on top (not counted here), which validate's inverse dynamics of the output sees.
+  let outV: ValidationReport | null = null;
   if (status === 'corrected' && opts.validateOutput !== false) {
     const { checkFeasibility } = await import('../sim/index.ts');
     // Mode 'assisted' unless the caller asks for its own: validate's hard checks come from the motion itself (limits,
@@ -673,10 +695,30 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
     const options: CheckOptions = { mode: opts.validateMode ?? 'assisted', file: opts.file };
     const v = await checkFeasibility(simMotion, robot, options);
     validations.push({ motion: simMotion, options, report: v });
+    outV = v;
     if (!v.feasible) {
       for (const r of v.reasons) if (r.hard) reasons.push({ kind: 'validate', message: `validate rejects the corrected motion: ${r.message}`, frames: r.frames });
       status = 'infeasible';
       output = 'reference';
+    }
+  }
+  // Strength the only problem (a joint held at its effort too long, or validate's torque check): run again with
+  // more headroom, up to controller.effort_retry.rounds times. A rerun that succeeds is the result; otherwise this
+  // run's verdict stands, with the last rerun's reasons in headroom_retry.
+  let retried: PhysicsReport['headroom_retry'];
+  if (status === 'infeasible' && round < cfg.controller.effort_retry.rounds) {
+    const next = headroomRetry(reasons, outV, kin, cfg.controller.effort_retry, opts.headroom);
+    if (next) {
+      const again = await physicsCorrect(motion, robot, { ...opts, headroom: next, validateReference: false }, round + 1);
+      if (again.report.status !== 'infeasible') {
+        const cpuAll = process.cpuUsage(cpu0);
+        again.report.sim.cpu_s = r4((cpuAll.user + cpuAll.system) / 1e6, 3);
+        again.report.sim.wall_s = r4((performance.now() - wall0) / 1000, 3);
+        if (referenceFeasible !== undefined) again.report.reference_feasible = referenceFeasible;
+        return again;
+      }
+      const inner = again.report.headroom_retry;
+      retried = inner ? { ...inner, rounds: inner.rounds + 1 } : { rounds: 1, headroom: next, reasons: again.report.reasons.map((r) => `${r.kind}: ${r.message}`) };
     }
   }
   const cpu = process.cpuUsage(cpu0);
@@ -690,6 +732,8 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
     ...(notes ? { notes } : {}),
     ...(fellAt >= 0 ? { fell_at_frame: fellAt } : {}),
     torque_saturation: { longest_s: r4(longestSat, 3), joints: satJoints },
+    ...(opts.headroom ? { headroom: opts.headroom } : {}),
+    ...(retried ? { headroom_retry: retried } : {}),
     sim: { dt: r4(dt, 6), control_dt: r4(dt * cfg.sim.control_every, 6), steps, cpu_s: r4(cpuS, 3), wall_s: r4(wallS, 3), realtime_factor: r4(simSeconds / Math.max(cpuS, 1e-9), 2) },
   };
   if (opts.crossCheck && output === 'simulated' && (opts.engine ?? 'articulated') !== 'rapier') {
@@ -705,6 +749,34 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
     };
   }
   return { motion: withPhysics(motion, output === 'reference' ? motion : simMotion, report), report, validations, ...(balanced ? { balanced: balancedMotion(motion, tref, kin) } : {}), ...(contacts && floating ? { stance: { feet: footSpecs.map((f) => kin.linkNames[f.link]), mask: stance } } : {}) };
+}
+
+/**
+ * The headroom for a rerun of a run that failed on strength alone, or null. Every reason must be torque: the
+ * controller held a joint at its effort too long (reach times reach_factor: the planned ZMP keeps nearer the
+ * ankles), or validate's inverse dynamics of the output needs more than a joint's effort (that joint gets margin x
+ * effort / peak of its current share) with no other hard reason from validate.
+ */
+function headroomRetry(reasons: PhysicsReason[], v: ValidationReport | null, kin: Kinematics, retry: { margin: number; reach_factor: number }, current: Headroom | undefined): Headroom | null {
+  if (!reasons.length || reasons.some((r) => r.kind !== 'torque' && r.kind !== 'validate')) return null;
+  if (v && v.reasons.some((r) => r.hard && r.kind !== 'torque')) return null;
+  const next: Headroom = { ...(current ?? {}), ...(current?.joints ? { joints: { ...current.joints } } : {}) };
+  if (reasons.some((r) => r.kind === 'torque')) next.reach = r4((current?.reach ?? 1) * retry.reach_factor, 4);
+  const peak = v ? (v.metrics.torque as { peak_nm?: Record<string, number> } | undefined)?.peak_nm : undefined;
+  if (reasons.some((r) => r.kind === 'validate')) {
+    if (!peak) return null;
+    let any = false;
+    for (const [name, nm] of Object.entries(peak)) {
+      const d = kin.dofIndex(name);
+      const e = d >= 0 ? kin.effortLimit[d] : NaN;
+      if (!(e > 0 && Number.isFinite(e)) || !(nm > e)) continue;
+      next.joints = next.joints ?? {};
+      next.joints[name] = r4((next.joints[name] ?? 1) * retry.margin * (e / nm), 4);
+      any = true;
+    }
+    if (!any) return null;
+  }
+  return next;
 }
 
 /** The balanced reference as a motion in the input's joint order. */

@@ -109,15 +109,28 @@ describe('shapeSwings', () => {
 describe('jointSaturation', () => {
   it('counts runs per joint: two joints at their limits in turn are not one long run', () => {
     const T = 100, nq = 3, dt = 0.01;
-    const sat = new Uint8Array(T * nq);
-    for (let t = 0; t < 40; t++) sat[t * nq + (Math.floor(t / 10) % 2)] = 1; // joints 0 and 1, 0.1 s each, in turn
-    const a = jointSaturation(sat, T, nq, dt, 0.25);
+    const sat = new Float64Array(T * nq);
+    for (let t = 0; t < 40; t++) sat[t * nq + (Math.floor(t / 10) % 2)] = dt; // joints 0 and 1, 0.1 s each, in turn
+    const a = jointSaturation(sat, T, nq, 0.25);
     expect(a.longest).toBeCloseTo(0.1, 9);
     expect(a.joints).toEqual([]);
-    for (let t = 50; t < 80; t++) sat[t * nq + 2] = 1; // joint 2 held 0.3 s
-    const b = jointSaturation(sat, T, nq, dt, 0.25);
+    for (let t = 50; t < 80; t++) sat[t * nq + 2] = dt; // joint 2 held 0.3 s
+    const b = jointSaturation(sat, T, nq, 0.25);
     expect(b.longest).toBeCloseTo(0.3, 9);
     expect(b.joints.map((j) => [j.joint, j.runs])).toEqual([[2, [[50, 79]]]]);
+  });
+  it('counts the time at the limit, not whole frames: a 5 fps clip with one saturated control step per frame', () => {
+    // 5 fps (0.2 s frames), control every 10 ms: 6 consecutive frames each with one step at the limit are 0.06 s
+    // at the limit, not 1.2 s; 6 frames held at the limit throughout are 1.2 s.
+    const T = 10, nq = 1;
+    const sat = new Float64Array(T * nq);
+    for (let t = 2; t < 8; t++) sat[t] = 0.01;
+    expect(jointSaturation(sat, T, nq, 0.25).longest).toBeCloseTo(0.06, 9);
+    expect(jointSaturation(sat, T, nq, 0.25).joints).toEqual([]);
+    for (let t = 2; t < 8; t++) sat[t] = 0.2;
+    const held = jointSaturation(sat, T, nq, 0.25);
+    expect(held.longest).toBeCloseTo(1.2, 9);
+    expect(held.joints.map((j) => [j.joint, j.runs])).toEqual([[0, [[2, 7]]]]);
   });
 });
 
