@@ -10,7 +10,7 @@ type PdYaml = { kp: number; kd: number; weight: number };
 export interface PhysicsConfig {
   sim: { max_dt: number; control_every: number; friction: number; gravity: number; joint_stops: boolean; joint_stop_hz: number };
   controller: {
-    mu: number; cop_margin: number; anchor_tau: number; zmp_clamp: boolean; angular_momentum: { kd: number; weight: number }; contact_height: number; corner_height: number; drift: boolean; reg_tau: number; effort_use: number; reg_lambda: number; reg_qdd: number; limit_weight: number; limit_horizon: number;
+    mu: number; cop_margin: number; anchor_tau: number; zmp_clamp: boolean; angular_momentum: { kd: number; weight: number }; contact_height: number; corner_height: number; drift: boolean; reg_tau: number; effort_use: number; reg_lambda: number; reg_qdd: number; limit_weight: number; limit_horizon: number; limit_brake: number;
     posture: PdYaml & { feedforward: number; leg_factor: number }; base: PdYaml; stance_foot: PdYaml; swing_foot: PdYaml; hand: PdYaml; com_xy: PdYaml; com_z: PdYaml;
     step_adjust: { gain: number; max: number };
     liftoff_gate: { margin: number; max_delay: number };
@@ -60,7 +60,7 @@ export function controllerGains(c: PhysicsConfig['controller']): ControllerGains
   return {
     posture: { ...pd(c.posture), feedforward: c.posture.feedforward }, base: pd(c.base), stanceFoot: pd(c.stance_foot),
     swingFoot: pd(c.swing_foot), hand: pd(c.hand), comXY: pd(c.com_xy), comZ: pd(c.com_z),
-    regTau: c.reg_tau, effortUse: c.effort_use, regLambda: c.reg_lambda, regQdd: c.reg_qdd, legPostureFactor: c.posture.leg_factor, limitWeight: c.limit_weight, limitHorizon: c.limit_horizon, mu: c.mu, contactHeight: c.contact_height, cornerHeight: c.corner_height, drift: c.drift,
+    regTau: c.reg_tau, effortUse: c.effort_use, regLambda: c.reg_lambda, regQdd: c.reg_qdd, legPostureFactor: c.posture.leg_factor, limitWeight: c.limit_weight, limitHorizon: c.limit_horizon, limitBrake: c.limit_brake, mu: c.mu, contactHeight: c.contact_height, cornerHeight: c.corner_height, drift: c.drift,
     stepGain: c.step_adjust.gain, stepMax: c.step_adjust.max, liftoffGate: { margin: c.liftoff_gate.margin, maxDelay: c.liftoff_gate.max_delay }, copMargin: c.cop_margin, anchorTau: c.anchor_tau, zmpClamp: c.zmp_clamp, angularMomentum: { ...c.angular_momentum },
   };
 }

@@ -52,6 +52,9 @@ export interface ControllerGains {
   limitWeight: number;
   /** Horizon (s) over which a joint's position must stay inside its URDF range (bounds its acceleration). */
   limitHorizon: number;
+  /** Deceleration (rad/s^2) a joint is assumed to brake with near a limit: its speed towards the limit is kept below
+   *  sqrt(2 limitBrake distance), so it is not driven into the stop faster than its actuator can stop it. 0 = off. */
+  limitBrake: number;
   /** Friction coefficient of the pyramid edges the controller plans with (inner approximation of the plant's). */
   mu: number;
   /** A reference-stance foot counts as in contact when its lowest sole corner is below this (m). */
@@ -701,6 +704,12 @@ export class WholeBodyController {
         if (Number.isFinite(lower[d])) lo = (2 * (lower[d] - qv - qdv * hp)) / (hp * hp);
         const vl = vel[d];
         if (Number.isFinite(vl) && vl > 0) { hi = Math.min(hi, (vl - qdv) / hv); lo = Math.max(lo, (-vl - qdv) / hv); }
+        // Braking: the speed towards a limit stays what a deceleration of limitBrake can stop before it.
+        const ab = ctx.gains.limitBrake;
+        if (ab > 0) {
+          if (Number.isFinite(upper[d])) hi = Math.min(hi, (Math.sqrt(2 * ab * Math.max(0, upper[d] - qv)) - qdv) / hv);
+          if (Number.isFinite(lower[d])) lo = Math.max(lo, (-Math.sqrt(2 * ab * Math.max(0, qv - lower[d])) - qdv) / hv);
+        }
         if (lo > hi) { const mid = 0.5 * (lo + hi); lo = mid; hi = mid; }
         this.lo[d] = lo; this.hi[d] = hi;
       }
