@@ -26,13 +26,13 @@ import { parseYaml } from '../../src/io/text.ts';
 
 const KEYPOINTS = 'keypoints/dex_retargeting_human_joint_right.json';
 /**
- * Bounds (m) on the tip distance and the surface gap in human pinches. Measured 00:45 UTC: LEAP 22.9 / 1.4 mm,
- * Shadow 22.1 / 2.6 mm; with the settings before: LEAP 32.9 / 6.4, Shadow 25.9 / 4.8 (RESULTS.md). `before`:
+ * Bounds (m) on the tip distance and the surface gap in human pinches. Measured 00:55 UTC: LEAP 22.9 / 1.4 mm,
+ * Shadow 22.5 / 2.5 mm; with the settings before: LEAP 32.9 / 6.4, Shadow 25.9 / 4.8 (RESULTS.md). `before`:
  * those settings as explicit options.
  */
 const HANDS: Record<string, { urdf: string; tip: number; gap: number; before: RetargetHandOptions }> = {
   leap: { urdf: 'hands/leap_right/leap_hand_right.urdf', tip: 0.0255, gap: 0.003, before: { velocityPlan: false, pinchGap: 0.5 } },
-  shadow: { urdf: 'hands/shadow_right/shadow_hand_right.urdf', tip: 0.0245, gap: 0.0035, before: { planPinchWeight: 1, pinchGap: 0.5, planRefine: { rounds: 0, pull: 0.01 } } },
+  shadow: { urdf: 'hands/shadow_right/shadow_hand_right.urdf', tip: 0.0245, gap: 0.0035, before: { planPinchWeight: 1, pinchGap: 0.5, planRefine: { rounds: 0, pull: 0.01 }, weights: { pinch: 10 } } },
 };
 
 const INSPIRE = { urdf: 'hands/inspire_right/inspire_hand_right.urdf', yml: 'hands/inspire_right/dex_retargeting_configs/teleop_vector_inspire_hand_right.yml' };

@@ -22,15 +22,16 @@ const KEYPOINTS = 'keypoints/dex_retargeting_human_joint_right.json';
  * where reel2real reaches it (Allegro 44.4 mm, LEAP 47.9 mm); on Inspire and Shadow, whose URDF velocity
  * limits reel2real keeps and dex-retargeting exceeds (972 and 413 joint-frames), a bound just above today's
  * (Inspire: 32.7 mm with its offline velocity plan refined in two rounds, 33.2 with the plan alone, 35.6 with
- * the per-frame velocity box; the lowest found within its limits on this measure alone is 31.1. Shadow: 18.2 mm
- * with the plan and its collision-limited second pass, 19.4 with the per-frame velocity box — dex-retargeting
+ * the per-frame velocity box; the lowest found within its limits on this measure alone is 31.1. Shadow: 17.9 mm
+ * with the plan refined and its collision-limited second pass, 18.1 with the plan alone (the bound: below it),
+ * 19.4 with the per-frame velocity box — dex-retargeting
  * reaches 17.5 turning Shadow's two wrist joints, 18.9 with them held as reel2real holds them).
  */
 const HANDS: Record<string, { urdf: string; yml: string; bound: number }> = {
   allegro: { urdf: 'hands/allegro_right/allegro_hand_right.urdf', yml: 'hands/allegro_right/dex_retargeting_configs/teleop_vector_allegro_hand_right.yml', bound: 0.0444 },
   inspire: { urdf: 'hands/inspire_right/inspire_hand_right.urdf', yml: 'hands/inspire_right/dex_retargeting_configs/teleop_vector_inspire_hand_right.yml', bound: 0.033 },
   leap: { urdf: 'hands/leap_right/leap_hand_right.urdf', yml: 'hands/leap_right/dex_retargeting_configs/teleop_vector_leap_hand_right.yml', bound: 0.0479 },
-  shadow: { urdf: 'hands/shadow_right/shadow_hand_right.urdf', yml: 'hands/shadow_right/dex_retargeting_configs/teleop_vector_shadow_hand_right.yml', bound: 0.0185 },
+  shadow: { urdf: 'hands/shadow_right/shadow_hand_right.urdf', yml: 'hands/shadow_right/dex_retargeting_configs/teleop_vector_shadow_hand_right.yml', bound: 0.0181 },
 };
 
 function vectorError(kin: Kinematics, q: Float32Array, frames: (number[][] | null)[], cfg: Record<string, any>): number {
