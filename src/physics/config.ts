@@ -14,11 +14,11 @@ export interface PhysicsConfig {
     posture: PdYaml & { feedforward: number; leg_factor: number }; base: PdYaml; stance_foot: PdYaml; swing_foot: PdYaml; hand: PdYaml; com_xy: PdYaml; com_z: PdYaml;
     step_adjust: { gain: number; max: number };
     liftoff_gate: { margin: number; max_delay: number };
-    effort_retry: { rounds: number; margin: number; reach_factor: number };
   };
   com: { zmp_margin: number; smoothing: number; ankle_reach: boolean; reach_effort: number; reach_double_share: number };
   rebalance: { enabled: boolean; presmooth: number; rounds: number; ik_period: number; ik_iters: number; margin: number; smoothing: number; weights: { foot: number; com: number; hand: number; root: number; posture: number; smooth: number } };
   contacts: { contact_height: number; foot_tolerance: number; hover: { height: number; speed: number; min_duration: number }; min_swing: number; swing_clearance: number; swing_hold: number };
+  retry: { rounds: number; effort_share: number; reach_factor: number; widen: number };
   verdict: {
     feasible_change: number; stance_foot_max: number; hand_mean: number; heading_max_deg: number; root_path_mean: number;
     fall_height_fraction: number; fall_tilt_deg: number; saturation_max: number; start_height_error: number; joint_limit_tolerance: number;

@@ -27,7 +27,7 @@ import { planCom, secondDiff, type ComPlan } from './com.ts';
 import { lengthenSwings, shapeSwings } from './swing.ts';
 import { jointSaturation } from './saturation.ts';
 import { rebalance, smoothReference, type Rebalanced } from './rebalance.ts';
-import { controllerGains, loadPhysicsConfig } from './config.ts';
+import { controllerGains, loadPhysicsConfig, type PhysicsConfig } from './config.ts';
 import { deepMerge } from '../quality/config.ts';
 import { intervals } from '../math/runs.ts';
 import type { CheckOptions, ValidationMode, ValidationReport } from '../sim/index.ts';
@@ -109,15 +109,16 @@ export interface PhysicsOptions {
   crossCheck?: boolean;
   file?: string;
   /** More headroom than the defaults (the stage sets it itself when it reruns a clip that failed on strength alone,
-   *  controller.effort_retry). */
+   *  the `retry` settings). */
   headroom?: Headroom;
 }
 
 /**
  * Headroom for a rerun. joints: factor (joint name -> factor) on the effort the controller may use of that joint;
- * reach: factor on the ankle effort the planned ZMP's reach is drawn with (com.reach_effort).
+ * reach: factor on the ankle effort the planned ZMP's reach is drawn with (com.reach_effort); widen: metres added to
+ * the margins the planned ZMP and the balanced reference keep inside the support (com.zmp_margin, rebalance.margin).
  */
-export interface Headroom { joints?: Record<string, number>; reach?: number }
+export interface Headroom { joints?: Record<string, number>; reach?: number; widen?: number }
 
 const r4 = (v: number, d = 4): number => (Number.isFinite(v) ? Math.round(v * 10 ** d) / 10 ** d : v);
 
@@ -384,7 +385,7 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
     : null;
   const support = contacts ? stancePolygons(ref, kin, reach ? reach[0] : footSpecs, stance, reach ? reach[1] : footSpecs) : [];
   let plan: ComPlan | null = contacts
-    ? planCom(comRef, T, ref.dt, cfg.sim.gravity, support, cfg.com.zmp_margin, Math.max(1, Math.round(cfg.com.smoothing / ref.dt)))
+    ? planCom(comRef, T, ref.dt, cfg.sim.gravity, support, cfg.com.zmp_margin + (opts.headroom?.widen ?? 0), Math.max(1, Math.round(cfg.com.smoothing / ref.dt)))
     : null;
   // The reference the controller tracks: the kinematic retarget, or (floating base) its balanced version, with
   // the stance feet pinned and the CoM moved until the multibody ZMP stays in the support. Deviations and the
@@ -394,7 +395,7 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
   if (contacts && plan && cfg.rebalance.enabled) {
     const rb = cfg.rebalance;
     balanced = rebalance(smoothReference(ref, kin, rb.presmooth), geom, footSpecs, stance, hands.map((h) => h.link), plan.com, cfg.sim.gravity,
-      { rounds: rb.rounds, ikPeriod: rb.ik_period, ikIters: rb.ik_iters, margin: rb.margin, smoothing: rb.smoothing, weights: rb.weights, ...(reach ? { supportFeet: reach } : {}) });
+      { rounds: rb.rounds, ikPeriod: rb.ik_period, ikIters: rb.ik_iters, margin: rb.margin + (opts.headroom?.widen ?? 0), smoothing: rb.smoothing, weights: rb.weights, ...(reach ? { supportFeet: reach } : {}) });
     tref = balanced.ref;
     const vel = new Float64Array(3 * T), acc = new Float64Array(3 * T);
     differentiate(balanced.com, T, 3, ref.dt, vel);
@@ -703,11 +704,11 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
     }
   }
   // Strength the only problem (a joint held at its effort too long, or validate's torque check): run again with
-  // more headroom, up to controller.effort_retry.rounds times. A rerun that succeeds is the result; otherwise this
+  // more headroom, up to retry.rounds times. A rerun that succeeds is the result; otherwise this
   // run's verdict stands, with the last rerun's reasons in headroom_retry.
   let retried: PhysicsReport['headroom_retry'];
-  if (status === 'infeasible' && round < cfg.controller.effort_retry.rounds) {
-    const next = headroomRetry(reasons, outV, kin, cfg.controller.effort_retry, opts.headroom);
+  if (status === 'infeasible' && round < cfg.retry.rounds) {
+    const next = headroomRetry(reasons, outV, kin, cfg.retry, opts.headroom);
     if (next) {
       const again = await physicsCorrect(motion, robot, { ...opts, headroom: next, validateReference: false }, round + 1);
       if (again.report.status !== 'infeasible') {
@@ -752,15 +753,22 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
 }
 
 /**
- * The headroom for a rerun of a run that failed on strength alone, or null. Every reason must be torque: the
- * controller held a joint at its effort too long (reach times reach_factor: the planned ZMP keeps nearer the
- * ankles), or validate's inverse dynamics of the output needs more than a joint's effort (that joint gets margin x
- * effort / peak of its current share) with no other hard reason from validate.
+ * The headroom for a rerun of a failed run, or null (none left to give). A run that fell, drifted or deviated gets
+ * wider balance margins, once. A run that failed on strength alone: a joint held at its effort too long -> reach
+ * times reach_factor (the planned ZMP keeps nearer the ankles); validate's inverse dynamics of the output above a
+ * joint's effort, with no other hard reason from validate -> that joint gets effort_share x effort / peak of its
+ * current share.
  */
-function headroomRetry(reasons: PhysicsReason[], v: ValidationReport | null, kin: Kinematics, retry: { margin: number; reach_factor: number }, current: Headroom | undefined): Headroom | null {
-  if (!reasons.length || reasons.some((r) => r.kind !== 'torque' && r.kind !== 'validate')) return null;
-  if (v && v.reasons.some((r) => r.hard && r.kind !== 'torque')) return null;
+function headroomRetry(reasons: PhysicsReason[], v: ValidationReport | null, kin: Kinematics, retry: PhysicsConfig['retry'], current: Headroom | undefined): Headroom | null {
+  if (!reasons.length) return null;
   const next: Headroom = { ...(current ?? {}), ...(current?.joints ? { joints: { ...current.joints } } : {}) };
+  // Fell, drifted or deviated: once, wider balance margins.
+  if (reasons.some((r) => r.kind !== 'torque' && r.kind !== 'validate')) {
+    if (current?.widen || !(retry.widen > 0)) return null;
+    next.widen = retry.widen;
+    return next;
+  }
+  if (v && v.reasons.some((r) => r.hard && r.kind !== 'torque')) return null;
   if (reasons.some((r) => r.kind === 'torque')) next.reach = r4((current?.reach ?? 1) * retry.reach_factor, 4);
   const peak = v ? (v.metrics.torque as { peak_nm?: Record<string, number> } | undefined)?.peak_nm : undefined;
   if (reasons.some((r) => r.kind === 'validate')) {
@@ -771,7 +779,7 @@ function headroomRetry(reasons: PhysicsReason[], v: ValidationReport | null, kin
       const e = d >= 0 ? kin.effortLimit[d] : NaN;
       if (!(e > 0 && Number.isFinite(e)) || !(nm > e)) continue;
       next.joints = next.joints ?? {};
-      next.joints[name] = r4((next.joints[name] ?? 1) * retry.margin * (e / nm), 4);
+      next.joints[name] = r4((next.joints[name] ?? 1) * retry.effort_share * (e / nm), 4);
       any = true;
     }
     if (!any) return null;

@@ -191,8 +191,8 @@ describeShared('the stage calls a motion it followed corrected exactly when vali
       const robot = loadUrdf(shared('robots/booster_t1/T1_serial.urdf'));
       const track = clip.startsWith('builtin:') ? builtinMotion('pick-and-place') : cropAndResample(importPose(shared(clip)), 2, 1000);
       const m = retarget(track, robot, {});
-      // Without the stage's reruns (controller.effort_retry), so the verdict is this run's.
-      const noRetry = { controller: { effort_retry: { rounds: 0 } } };
+      // Without the stage's reruns (retry), so the verdict is this run's.
+      const noRetry = { retry: { rounds: 0 } };
       const own = await physicsCorrect(m, robot, { validateReference: false, validateOutput: false, overrides: noRetry });
       expect(own.report.status).toBe('corrected');
       expect(own.report.torque_saturation.longest_s).toBeLessThanOrEqual(0.25);
@@ -236,7 +236,7 @@ describeShared('lift-off gate: a step taken before the weight is over the other 
     const { checkFeasibility } = await import('../../src/sim/index.ts');
     const robot = loadUrdf(shared(H1));
     const m = retarget(builtinMotion('pick-and-place'), robot, {});
-    const off = await physicsCorrect(m, robot, { validateReference: false, validateOutput: false, overrides: { controller: { liftoff_gate: { max_delay: 0 }, effort_retry: { rounds: 0 } } } });
+    const off = await physicsCorrect(m, robot, { validateReference: false, validateOutput: false, overrides: { controller: { liftoff_gate: { max_delay: 0 } }, retry: { rounds: 0 } } });
     expect(off.report.status).toBe('infeasible');
     expect(off.report.reasons.map((r) => r.kind)).toContain('fell');
     const on = await physicsCorrect(m, robot, { validateReference: false });
