@@ -249,3 +249,28 @@ describeShared('lift-off gate: a step taken before the weight is over the other 
     expect((await checkFeasibility(on.motion, robot, { mode: 'assisted' })).feasible).toBe(true);
   }, 240_000);
 });
+
+describeShared('rerun with wider balance margins (G1, the squats video)', ['robots/unitree_g1/g1_29dof_rev_1_0.urdf', 'videos/tfjs_pose_squats.mp4'], () => {
+  // The retarget of the captured squats puts the CoM at the edge of a sole at the bottom of a squat; with the default
+  // margins the robot falls there (7.6 s). The stage reruns a clip that fell with the planned ZMP and the balanced
+  // reference kept `retry.widen` further inside the support.
+  it('falls without reruns; corrected with the widened rerun, within the deviation limits, and validate passes it', async () => {
+    const { listCorpus, loadClip } = await import('../../src/bench/corpus.ts');
+    const { retarget } = await import('../../src/retarget/index.ts');
+    const { checkFeasibility } = await import('../../src/sim/index.ts');
+    const robot = loadUrdf(shared('robots/unitree_g1/g1_29dof_rev_1_0.urdf'));
+    const [clip] = listCorpus([shared('videos/tfjs_pose_squats.mp4')], { videos: true });
+    const m = retarget(await loadClip(clip, { maxSeconds: 10, fps: 1000 }), robot, {});
+    const once = await physicsCorrect(m, robot, { validateReference: false, overrides: { retry: { rounds: 0 } } });
+    expect(once.report.status).toBe('infeasible');
+    expect(once.report.reasons.map((r) => r.kind)).toContain('fell');
+    const res = await physicsCorrect(m, robot, { validateReference: false });
+    console.log('G1 squats:', res.report.status, JSON.stringify(res.report.headroom ?? {}), res.report.reasons.map((r) => r.message).join(' | '));
+    expect(res.report.status).toBe('corrected');
+    expect(res.report.headroom?.widen).toBeGreaterThan(0);
+    const d = res.report.deviation!;
+    expect(d.stance_foot.max_m).toBeLessThanOrEqual(0.05);
+    for (const [k, v] of Object.entries(d.keypoints)) if (k.startsWith('hand:')) expect(v.mean_m).toBeLessThanOrEqual(0.08);
+    expect((await checkFeasibility(res.motion, robot, { mode: 'assisted' })).feasible).toBe(true);
+  }, 240_000);
+});
