@@ -21,6 +21,7 @@ import {
 
 const KEYPOINTS = 'keypoints/dex_retargeting_human_joint_right.json';
 const ALLEGRO = 'hands/allegro_right/allegro_hand_right.urdf';
+const INSPIRE = 'hands/inspire_right/inspire_hand_right.urdf';
 const G1 = 'robots/unitree_g1/g1_29dof_with_hand_rev_1_0.urdf';
 
 describe('hand config parsing', () => {
@@ -64,7 +65,7 @@ describe('hand config parsing', () => {
   });
 });
 
-describeShared('hand options on real hands', [KEYPOINTS, ALLEGRO, G1], () => {
+describeShared('hand options on real hands', [KEYPOINTS, ALLEGRO, INSPIRE, G1], () => {
   let track: PoseTrack;
   let lm: Float32Array;
   let T: number;
@@ -205,6 +206,31 @@ describeShared('hand options on real hands', [KEYPOINTS, ALLEGRO, G1], () => {
       for (let d = 0; d < nq; d++) expect(m.q[t * nq + d]).toBe(m.q[(t - 1) * nq + d]);
     }
     expect(Array.from(m.q).every(Number.isFinite)).toBe(true);
+  });
+
+  it('a clip that starts without the hand: no jump from the reference pose to the first solved frame (per-frame and planned)', () => {
+    // The first 40 frames blanked (as a captured clip where the hand enters late). Before, those frames held the
+    // reference pose and the first solved frame (solved from scratch: no velocity box) jumped from it: velocity-limit
+    // violations on captured clips, and on a planned hand the plan spread that jump into the solved frames.
+    const J = track.jointNames.length;
+    const positions = Float32Array.from(track.positions), confidence = Float32Array.from(track.confidence);
+    for (let t = 0; t < 40; t++) for (let j = 0; j < J; j++) { confidence[t * J + j] = 0; positions.fill(NaN, 3 * (t * J + j), 3 * (t * J + j) + 3); }
+    const late: PoseTrack = { ...track, positions, confidence };
+    for (const [urdf, name] of [[ALLEGRO, 'allegro'], [INSPIRE, 'inspire (velocity plan)']] as const) {
+      const robot = loadUrdf(shared(urdf));
+      const kin = new Kinematics(robot);
+      const m = retargetHand(late, robot);
+      const Q = m.quality as Record<string, any>;
+      expect(Q.missing_frames, name).toBe(40);
+      expect(Q.velocity_limit_violations, name).toBe(0);
+      expect(Q.joint_limit_violations, name).toBe(0);
+      // The solved frames track as well as in the full clip (within 2 mm on the report's vector error).
+      const full = retargetHand(track, robot).quality as Record<string, any>;
+      expect(Q.fingertip_error_mean_m, name).toBeLessThan(full.fingertip_error_mean_m + 0.002);
+      // No step between the last blanked frame and the first solved one beyond the velocity limit.
+      const nq = kin.nq, dt = track.timestamps[40] - track.timestamps[39];
+      for (let d = 0; d < nq; d++) expect(Math.abs(m.q[40 * nq + d] - m.q[39 * nq + d]), `${name} ${kin.dofNames[d]}`).toBeLessThanOrEqual(kin.velocityLimit[d] * dt * (1 + 1e-3) + 1e-6);
+    }
   });
 
   it('a left hand: mirrored landmarks onto the G1 left Dex3 follow the curl as on the right', () => {

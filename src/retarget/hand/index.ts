@@ -59,6 +59,15 @@ export function handLandmarks(track: PoseTrack, side: Side): Float32Array | null
   return out;
 }
 
+/**
+ * Frames before the first one with the hand (no previous pose to hold) take the first solved pose, so that the
+ * motion does not jump from the reference pose to it in one frame (the first solved frame has no previous frame,
+ * so no velocity box limits that step) and a velocity plan does not spread such a jump into the solved frames.
+ */
+function holdFirstPose(Q: Float32Array, nq: number, firstSolved: number): void {
+  for (let t = 0; t < firstSolved; t++) Q.copyWithin(t * nq, firstSolved * nq, (firstSolved + 1) * nq);
+}
+
 /** Frames (count) where all 21 landmarks of the side are present. */
 function validFrames(lm: Float32Array): number {
   let n = 0;
@@ -142,12 +151,13 @@ export function retargetHand(track: PoseTrack, robotIn: UrdfRobot | string, opts
   // The plan's weight of each frame and dof: `planPinchWeight` for the thumb's and a finger's dofs in the
   // frames where the person's thumb and that finger's tips are closer than the pinch threshold.
   const planWeights = plan && (ropts.planPinchWeight ?? 1) > 1 ? new Float64Array(T * nq).fill(1) : null;
+  let firstSolved = -1;
   for (let t = 0; t < T; t++) {
     // The frame step, also after frames without the hand (held), so the output itself stays within the
     // velocity limits when the hand reappears elsewhere.
     const dt = t > 0 ? track.timestamps[t] - track.timestamps[t - 1] : 0;
     const ok = hr.solveFrame(lm.subarray(63 * t, 63 * t + 63), q, dt, plan ? { velocityBox: false } : undefined);
-    if (ok) { solved++; accumulate(acc, hr.stats, pinchEnter); }
+    if (ok) { solved++; accumulate(acc, hr.stats, pinchEnter); if (firstSolved < 0) firstSolved = t; }
     if (ok && planWeights) {
       for (let i = 1; i < nf; i++) {
         if (!(hr.stats.humanPinchDist[i] < pinchEnter)) continue;
@@ -156,6 +166,7 @@ export function retargetHand(track: PoseTrack, robotIn: UrdfRobot | string, opts
     }
     for (let d = 0; d < nq; d++) Q[t * nq + d] = q[d];
   }
+  holdFirstPose(Q, nq, firstSolved);
   if (plan) {
     planVelocities(Q, T, nq, hr.dofs, track.timestamps, kin.velocityLimit, kin.lower, kin.upper, undefined, planWeights ?? undefined);
     // Refinement rounds (planRefine): every frame solved again without the box, pulled weakly towards the
@@ -178,11 +189,15 @@ export function retargetHand(track: PoseTrack, robotIn: UrdfRobot | string, opts
     Object.assign(acc, newAccumulator(nf), { iterations });
     solved = 0;
     hr.reset();
-    q.set(hr.model.qRef);
+    // From the plan's first frame: frames before the hand appears hold it, and the first solved frame starts there.
+    for (let d = 0; d < nq; d++) q[d] = Q[d];
     for (let t = 0; t < T; t++) {
       for (let d = 0; d < nq; d++) ref[d] = Q[t * nq + d];
       const dt = t > 0 ? track.timestamps[t] - track.timestamps[t - 1] : 0;
       if (hr.solveFrame(lm.subarray(63 * t, 63 * t + 63), q, dt, { follow: ref })) { solved++; accumulate(acc, hr.stats, pinchEnter); }
+      // Before the hand first appears the frames take the plan's (within the limits, as the plan is); later
+      // frames without the hand hold the last pose.
+      else if (t < firstSolved) q.set(ref);
       for (let d = 0; d < nq; d++) Q[t * nq + d] = q[d];
     }
   }

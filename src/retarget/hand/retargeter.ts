@@ -176,7 +176,8 @@ export interface SolveFrameOptions {
   velocityBox?: boolean;
   /**
    * A planned configuration (full, Kinematics order) the solve is pulled towards (FollowObjective, weight
-   * `weights.follow`), on top of the objectives; the box and the collision limit stay hard.
+   * `weights.follow`), on top of the objectives; the box and the collision limit stay hard. A first frame with
+   * `follow` starts from the q given (no multi-start) and, given dt, keeps within the velocity box around it.
    */
   follow?: ArrayLike<number>;
   /** The weight of `follow` for this frame instead of `weights.follow`. */
@@ -344,7 +345,7 @@ export function createHandRetargeter(kin: Kinematics, opts: HandRetargeterOption
     for (let a = 0; a < nd; a++) {
       const d = dofs[a];
       let l = kin.lower[d], h = kin.upper[d];
-      if (!first && velBox && dt && dt > 0 && Number.isFinite(kin.velocityLimit[d])) {
+      if ((!first || fo?.follow) && velBox && dt && dt > 0 && Number.isFinite(kin.velocityLimit[d])) {
         const v = kin.velocityLimit[d] * dt;
         const p = Math.min(Math.max(q[d], l), h);
         l = Math.max(l, p - v);
@@ -366,10 +367,12 @@ export function createHandRetargeter(kin: Kinematics, opts: HandRetargeterOption
     if (!pinchIn) pinch.prepare(state);
 
     let its = 0;
-    if (first) {
+    // A first frame that follows a plan starts from the configuration given (the caller's q: the plan's frame).
+    if (first && !fo?.follow) {
       // Several starts (the reference pose, and a quarter / half of the way to the far end of each joint
-      // range): a bad first frame would otherwise be carried by the warm start.
-      let best = Infinity;
+      // range): a bad first frame would otherwise be carried by the warm start. A result clear of the collision
+      // limit wins over one with a lower cost that leaves parts overlapping.
+      let best = Infinity, bestClear = false;
       for (let k = 0; k < FIRST_STARTS.length; k++) {
         for (let a = 0; a < nd; a++) {
           const d = dofs[a];
@@ -389,7 +392,9 @@ export function createHandRetargeter(kin: Kinematics, opts: HandRetargeterOption
         penetration.weight = penWeight;
         const c = lm(firstIt);
         its += solver.lastIters;
-        if (c < best) { best = c; qStart.set(state.q); }
+        let clear = true;
+        if (limits.length) { evaluate(); clear = collision.evaluate() < 0.25 * collisionMargin; }
+        if ((clear && !bestClear) || (clear === bestClear && c < best)) { best = c; bestClear = clear; qStart.set(state.q); }
       }
       state.q.set(qStart);
     } else {
