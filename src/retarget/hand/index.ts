@@ -117,7 +117,9 @@ export interface RetargetHandOptions extends HandRetargeterOptions {
 
 /**
  * Retarget a hand track onto a hand URDF: one solve per frame, warm started; frames without the hand
- * hold the previous pose. Fixed base: root_pos zeros, root_quat identity.
+ * hold the previous pose (before the hand first appears: the first solved pose). With `velocityPlan`, the clip is
+ * planned within the velocity limits and solved again following the plan. Fixed base: root_pos zeros, root_quat
+ * identity.
  */
 export function retargetHand(track: PoseTrack, robotIn: UrdfRobot | string, opts: RetargetHandOptions = {}): RobotMotion {
   const robot = typeof robotIn === 'string' ? loadUrdf(robotIn) : robotIn;
