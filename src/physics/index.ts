@@ -280,7 +280,7 @@ function withPhysics(reference: RobotMotion, sim: RobotMotion, report: PhysicsRe
 export function physicsMeta(r: PhysicsReport): Record<string, unknown> {
   // Content only: run-dependent figures (CPU and wall time) stay in the report, so the same input gives the same file.
   const { dt, control_dt, steps } = r.sim;
-  return { status: r.status, output: r.output, deviation: r.deviation, reasons: r.reasons, engine: r.engine, self_contacts: r.self_contacts, base: r.base, torque_saturation: r.torque_saturation, sim: { dt, control_dt, steps }, ...(r.reference_feasible !== undefined ? { reference_feasible: r.reference_feasible } : {}), ...(r.notes ? { notes: r.notes } : {}), ...(r.engines ? { engines: r.engines } : {}), ...(r.fell_at_frame !== undefined ? { fell_at_frame: r.fell_at_frame } : {}) };
+  return { status: r.status, output: r.output, deviation: r.deviation, reasons: r.reasons, engine: r.engine, self_contacts: r.self_contacts, base: r.base, torque_saturation: r.torque_saturation, sim: { dt, control_dt, steps }, ...(r.reference_feasible !== undefined ? { reference_feasible: r.reference_feasible } : {}), ...(r.notes ? { notes: r.notes } : {}), ...(r.engines ? { engines: r.engines } : {}), ...(r.fell_at_frame !== undefined ? { fell_at_frame: r.fell_at_frame } : {}), ...(r.headroom ? { headroom: r.headroom } : {}), ...(r.headroom_retry ? { headroom_retry: r.headroom_retry } : {}) };
 }
 
 /**
