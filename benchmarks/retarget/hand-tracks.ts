@@ -8,7 +8,7 @@
  * report's velocity-limit violations, validate's contact frames (dex-vector.ts's urdfContactFrames), proxy overlap,
  * lag and CPU seconds of the retargetHand call.
  *
- *   npx tsx benchmarks/retarget/hand-tracks.ts --baseline DIR track.npz [track2.npz ...]
+ *   npx tsx benchmarks/retarget/hand-tracks.ts [--baseline DIR] [--options JSON] track.npz [track2.npz ...]
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -20,6 +20,9 @@ import { urdfContactFrames } from './dex-vector.ts';
 import { SHARED_DATA } from '../../test/helpers/shared.ts';
 
 const args = process.argv.slice(2);
+/** `--options JSON`: retargetHand options for this checkout (e.g. '{"planRefine":{"rounds":2,"pull":0.01}}'). */
+const oi = args.indexOf('--options');
+const opts = oi >= 0 ? JSON.parse(args.splice(oi, 2)[1]) : {};
 const bi = args.indexOf('--baseline');
 const baseline = bi >= 0 ? path.resolve(args[bi + 1]) : undefined;
 const tracks = args.filter((_, i) => bi < 0 || (i !== bi && i !== bi + 1));
@@ -44,7 +47,7 @@ for (const file of tracks) {
       const ip = (await import(path.join(dir, 'src/pose/import.ts'))).importPose;
       const lu = (await import(path.join(dir, 'src/robot/urdf.ts'))).loadUrdf;
       const c0 = process.cpuUsage();
-      const m = retargetHand(ip(file), lu(urdf));
+      const m = retargetHand(ip(file), lu(urdf), label === 'this' ? opts : {});
       const c = process.cpuUsage(c0);
       const q = m.quality as Record<string, any>;
       const qq = new Float64Array(kin.nq), a = new Float64Array(3), b = new Float64Array(3);

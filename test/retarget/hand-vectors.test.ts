@@ -21,8 +21,8 @@ const KEYPOINTS = 'keypoints/dex_retargeting_human_joint_right.json';
  * Bounds (m): dex-retargeting's own figure on this clip, measured here (benchmarks/retarget/RESULTS.md),
  * where reel2real reaches it (Allegro 44.4 mm, LEAP 47.9 mm); on Inspire and Shadow, whose URDF velocity
  * limits reel2real keeps and dex-retargeting exceeds (972 and 413 joint-frames), a bound just above today's
- * (Inspire: 32.7 mm with its offline velocity plan, pinch weight 0.5 and its pinch frames weighted, 33.2 with
- * pinch weight 10, 35.6 with the per-frame velocity box; the lowest found within its limits on this measure alone
+ * (Inspire: 32.4 mm with its offline velocity plan refined, pinch weight 0.5 and its pinch frames weighted, 33.2
+ * with pinch weight 10 unrefined, 35.6 with the per-frame velocity box; the lowest found within its limits on this measure alone
  * is 31.1. Shadow: 18.0 mm with the plan, pinch weight 4 and its pinch frames weighted, 18.1 with pinch weight 10
  * (the bound: below it), 19.4 with the per-frame velocity box — dex-retargeting
  * reaches 17.5 turning Shadow's two wrist joints, 18.9 with them held as reel2real holds them).

@@ -183,6 +183,7 @@ export function retargetHand(track: PoseTrack, robotIn: UrdfRobot | string, opts
         hr.solveFrame(lm.subarray(63 * t, 63 * t + 63), q, dt, { velocityBox: false, follow: ref, followWeight: ropts.planRefine!.pull });
         for (let d = 0; d < nq; d++) Q[t * nq + d] = q[d];
       }
+      holdFirstPose(Q, nq, firstSolved);
       planVelocities(Q, T, nq, hr.dofs, track.timestamps, kin.velocityLimit, kin.lower, kin.upper, undefined, planWeights ?? undefined);
     }
     // Second pass: each frame solved again, pulled towards the plan, within the velocity box around the

@@ -119,8 +119,7 @@ export interface HandRetargeterOptions extends DiscoverOptions {
    * frame again without the velocity box, pulled towards the plan by `pull` (‖q − planned q‖², per rad²; weak,
    * so the objectives move the frames), and plans the result within the limits again: the plan moves towards
    * a trajectory within the limits whose frames the objectives like better than the nearest one in joint space
-   * to the unconstrained solve. Default none (rounds 0); no shipped config uses it (two rounds lowered the vector
-   * error on the dex-retargeting keypoints but raised it on two captured clips: benchmarks/retarget/RESULTS.md).
+   * to the unconstrained solve. Default none (rounds 0).
    */
   planRefine?: { rounds: number; pull: number };
   /**
