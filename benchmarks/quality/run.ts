@@ -196,8 +196,10 @@ if (fromRuns) {
     const outcome = outcomeKind === 'physics' ? await physicsOutcome(robot) : await simOutcome(robot, { mode });
     console.error(`== ${robot.name}: ${clips.length} clips`);
     const partial: BenchRun = { robot: { name: robot.name, file: robot.file ?? null, urdf_sha256: robot.sha256 }, rows: [], skipped: [], levels, seed: 1, fps: 30, max_seconds: maxSeconds, seconds: 0 };
+    // --outcome physics runs the stage itself (on the kinematic retarget): the runner's own physics stage is off, or
+    // the outcome would be the stage run again on the stage's output (runs (3c) and (3e) before 2026-12-08 01:40 did so).
     const run = await benchQuality(clips, robot, {
-      outcome, levels, maxSeconds, fps: 30, seed: 1,
+      outcome, levels, maxSeconds, fps: 30, seed: 1, physics: outcomeKind !== 'physics',
       onRow: (r, n) => {
         console.error(`  [${n}] ${r.clip} ${r.degradation === 'none' ? 'clean' : `${r.degradation}=${r.level}`}: ${r.verdict} ${r.success ? 'ok' : 'FAIL ' + r.failed_checks.join(',')} ${r.seconds.toFixed(1)}s`);
         partial.rows.push(r);
