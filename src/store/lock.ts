@@ -1,7 +1,7 @@
 /**
  * A lock file for several processes on one machine: created with O_EXCL, holding the owner's pid. A lock
- * whose owner has died (a crash while holding it), or that is older than 10 minutes (its pid reused), is taken
- * over. Waits synchronously (the critical sections it guards are a few milliseconds of appending to a file).
+ * whose owner has died (a crash while holding it), that is older than 10 minutes (its pid reused), or that has
+ * held no pid for 2 s (its maker died between creating it and writing the pid), is taken over. Waits synchronously (the critical sections it guards are a few milliseconds of appending to a file).
  */
 import * as fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -32,6 +32,9 @@ function readPid(file: string): number | null {
 
 /** A lock this old is stale whoever holds it (its pid may have been reused): the sections it guards take ms. */
 const STALE_MS = 10 * 60_000;
+/** A lock file with no pid in it this long after it was made: its maker died between creating it and writing its
+ *  pid (a SIGKILL in that window, more likely on a loaded machine). */
+const EMPTY_STALE_MS = 2_000;
 
 function lockAgeMs(file: string): number {
   try {
@@ -65,7 +68,8 @@ export function withLock<T>(lockPath: string, fn: () => T, timeoutMs = 30_000): 
       }
     }
     const owner = readPid(lockPath);
-    if (owner !== null && owner !== process.pid && (!pidAlive(owner) || lockAgeMs(lockPath) > STALE_MS)) {
+    const orphan = owner === null && fs.existsSync(lockPath) && lockAgeMs(lockPath) > EMPTY_STALE_MS;
+    if (orphan || (owner !== null && owner !== process.pid && (!pidAlive(owner) || lockAgeMs(lockPath) > STALE_MS))) {
       // Owner died holding it: move it aside (only one taker can), then make sure it was the dead one's.
       const aside = `${lockPath}.stale-${process.pid}-${randomBytes(3).toString('hex')}`;
       try {

@@ -169,7 +169,7 @@ describe('reel2real batch', () => {
     expect(partial).toBeGreaterThanOrEqual(1);
     expect(partial).toBeLessThan(3);
     const rerun = runCli([...batchArgs(src, killed), '--jobs', '1'], { env: ENV });
-    expect(rerun.code, rerun.stderr).toBe(0);
+    expect(rerun.code, `stderr: ${rerun.stderr}\nstdout: ${rerun.stdout}`).toBe(0);
     expect(rerun.stdout).toMatch(/already done/);
     expect(ids(killed)).toEqual(expected);
     const lines = fs.readFileSync(index, 'utf8').trim().split('\n').map((l) => JSON.parse(l));

@@ -89,14 +89,16 @@ describeShared('capsule cache: retarget outputs identical with and without it (H
     const kin = new Kinematics(robot);
     forgetMeshCapsules();
     const ref = buildProxies(kin);
-    const f = entries()[0];
-    const p = path.join(dir, 'capsules', f);
-    const fit = readFit(p)!;
-    writeFit(p, { ...fit, radius: fit.radius + 0.5 });
+    // Every entry changed (the directory's order is the file system's, and not every entry's mesh need end up a
+    // capsule of its own): some fitted capsule must come back 0.5 m wider.
+    const files = entries().map((f) => path.join(dir, 'capsules', f));
+    expect(files.length).toBeGreaterThan(0);
+    const fits = files.map((p) => readFit(p)!);
+    files.forEach((p, i) => writeFit(p, { ...fits[i], radius: fits[i].radius + 0.5 }));
     forgetMeshCapsules();
     const changed = buildProxies(kin);
-    expect(changed.capsules.some((c, i) => c.radius === ref.capsules[i]?.radius + 0.5)).toBe(true);
-    writeFit(p, fit);
+    expect(changed.capsules.some((c, i) => Math.abs(c.radius - (ref.capsules[i]?.radius + 0.5)) < 1e-9)).toBe(true);
+    files.forEach((p, i) => writeFit(p, fits[i]));
     forgetMeshCapsules();
     expect(buildProxies(kin)).toEqual(ref);
   });
