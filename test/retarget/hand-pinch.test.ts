@@ -15,10 +15,10 @@
 import * as fs from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { describeShared, shared } from '../helpers/shared.ts';
-import { importPose } from '../../src/pose/import.ts';
 import type { PoseTrack } from '../../src/pose/track.ts';
 import { loadUrdf, type UrdfRobot } from '../../src/robot/urdf.ts';
 import { Kinematics } from '../../src/robot/kinematics.ts';
+import { handKeypoints, vectorError } from '../helpers/hand-vector.ts';
 import { discoverHand, retargetHand, type RetargetHandOptions } from '../../src/retarget/hand/index.ts';
 import { buildCollisionProxies, CollisionEvaluator } from '../../src/retarget/hand/collision.ts';
 import { planVelocities } from '../../src/retarget/hand/plan.ts';
@@ -36,26 +36,6 @@ const HANDS: Record<string, { urdf: string; tip: number; gap: number; before: Re
 };
 
 const INSPIRE = { urdf: 'hands/inspire_right/inspire_hand_right.urdf', yml: 'hands/inspire_right/dex_retargeting_configs/teleop_vector_inspire_hand_right.yml' };
-
-/** dex-retargeting's vector measure (m): mean over frames and vectors of |robot (task − origin) − scale × human (j1 − j0)|. */
-function vectorError(kin: Kinematics, q: Float32Array, frames: (number[][] | null)[], cfg: Record<string, any>): number {
-  const nq = kin.nq, qq = new Float64Array(nq);
-  const o = (cfg.target_origin_link_names as string[]).map((n) => kin.linkIndex(n));
-  const k = (cfg.target_task_link_names as string[]).map((n) => kin.linkIndex(n));
-  const [j0, j1] = cfg.target_link_human_indices as [number[], number[]];
-  let sum = 0, n = 0;
-  frames.forEach((h, t) => {
-    if (!h) return;
-    for (let d = 0; d < nq; d++) qq[d] = q[t * nq + d];
-    kin.fk(qq);
-    for (let v = 0; v < o.length; v++) {
-      let e = 0;
-      for (let c = 0; c < 3; c++) { const r = kin.pose[12 * k[v] + 9 + c] - kin.pose[12 * o[v] + 9 + c] - cfg.scaling_factor * (h[j1[v]][c] - h[j0[v]][c]); e += r * r; }
-      sum += Math.sqrt(e); n++;
-    }
-  });
-  return sum / n;
-}
 
 function pinchFigures(kin: Kinematics, robot: UrdfRobot, q: Float32Array, frames: (number[][] | null)[]): { tip: number; gap: number; n: number } {
   const model = discoverHand(kin);
@@ -89,10 +69,7 @@ function pinchFigures(kin: Kinematics, robot: UrdfRobot, q: Float32Array, frames
 describeShared('hand pinches under the collision limit: LEAP and Shadow as close as before it, pads at the limit; Inspire\'s plan refined', [KEYPOINTS, ...Object.values(HANDS).map((h) => h.urdf), INSPIRE.urdf, INSPIRE.yml], () => {
   let track: PoseTrack;
   let frames: (number[][] | null)[];
-  beforeAll(() => {
-    track = importPose(shared(KEYPOINTS));
-    frames = (JSON.parse(fs.readFileSync(shared(KEYPOINTS), 'utf8')) as { frames: (number[][] | null)[] }).frames;
-  });
+  beforeAll(() => ({ track, frames } = handKeypoints(shared(KEYPOINTS))));
   for (const [name, h] of Object.entries(HANDS)) {
     it(`${name}: tip distance in human pinches < ${h.tip * 1000} mm, surface gap < ${h.gap * 1000} mm, no deep overlap; the settings before fail`, () => {
       const robot = loadUrdf(shared(h.urdf));

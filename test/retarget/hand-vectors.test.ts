@@ -9,10 +9,10 @@
 import * as fs from 'node:fs';
 import { beforeAll, expect, it } from 'vitest';
 import { describeShared, shared } from '../helpers/shared.ts';
-import { importPose } from '../../src/pose/import.ts';
 import type { PoseTrack } from '../../src/pose/track.ts';
 import { loadUrdf } from '../../src/robot/urdf.ts';
 import { Kinematics } from '../../src/robot/kinematics.ts';
+import { handKeypoints, vectorError } from '../helpers/hand-vector.ts';
 import { parseYaml } from '../../src/io/text.ts';
 import { retargetHand } from '../../src/retarget/hand/index.ts';
 
@@ -34,35 +34,10 @@ const HANDS: Record<string, { urdf: string; yml: string; bound: number }> = {
   shadow: { urdf: 'hands/shadow_right/shadow_hand_right.urdf', yml: 'hands/shadow_right/dex_retargeting_configs/teleop_vector_shadow_hand_right.yml', bound: 0.0181 },
 };
 
-function vectorError(kin: Kinematics, q: Float32Array, frames: (number[][] | null)[], cfg: Record<string, any>): number {
-  const nq = kin.nq, qq = new Float64Array(nq);
-  const o = (cfg.target_origin_link_names as string[]).map((n) => kin.linkIndex(n));
-  const k = (cfg.target_task_link_names as string[]).map((n) => kin.linkIndex(n));
-  const [j0, j1] = cfg.target_link_human_indices as [number[], number[]];
-  let sum = 0, n = 0;
-  frames.forEach((h, t) => {
-    if (!h) return;
-    for (let d = 0; d < nq; d++) qq[d] = q[t * nq + d];
-    kin.fk(qq);
-    for (let v = 0; v < o.length; v++) {
-      let e = 0;
-      for (let c = 0; c < 3; c++) {
-        const r = kin.pose[12 * k[v] + 9 + c] - kin.pose[12 * o[v] + 9 + c] - cfg.scaling_factor * (h[j1[v]][c] - h[j0[v]][c]);
-        e += r * r;
-      }
-      sum += Math.sqrt(e); n++;
-    }
-  });
-  return sum / n;
-}
-
 describeShared('hands on dex-retargeting vector configs: vector error bound per hand', [KEYPOINTS, ...Object.values(HANDS).flatMap((h) => [h.urdf, h.yml])], () => {
   let track: PoseTrack;
   let frames: (number[][] | null)[];
-  beforeAll(() => {
-    track = importPose(shared(KEYPOINTS));
-    frames = (JSON.parse(fs.readFileSync(shared(KEYPOINTS), 'utf8')) as { frames: (number[][] | null)[] }).frames;
-  });
+  beforeAll(() => ({ track, frames } = handKeypoints(shared(KEYPOINTS))));
   for (const [name, h] of Object.entries(HANDS)) {
     it(`${name}: vector error under ${h.bound * 1000} mm (the objectives without the hand's config do not reach it), within limits`, () => {
       const robot = loadUrdf(shared(h.urdf));
