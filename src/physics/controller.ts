@@ -22,7 +22,7 @@ import type { Kinematics } from '../robot/kinematics.ts';
 import { ArticulatedBody } from '../sim/articulated.ts';
 import { rotationError } from '../sim/math.ts';
 import { cholesky, choleskySolve } from '../math/linalg.ts';
-import { BoxQP } from './qp.ts';
+import { BoxQP } from '../math/boxqp.ts';
 import { clampIntoPolygon } from './com.ts';
 import { convexHull2dInto } from '../math/hull2d.ts';
 import type { PlantState } from '../sim/plant.ts';

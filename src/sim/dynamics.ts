@@ -53,7 +53,7 @@ function angularVelocities(rot: Float64Array, T: number, nb: number, k: number, 
 import type { Reference } from './reference.ts';
 import type { RobotGeometry } from './geometry.ts';
 import { solveBoxed } from '../math/linalg.ts';
-import { BoxQP } from '../physics/qp.ts';
+import { BoxQP } from '../math/boxqp.ts';
 import { hypot2, hypot3 } from '../math/hypot.ts';
 
 export interface ContactFrames {

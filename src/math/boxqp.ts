@@ -9,7 +9,7 @@
  * which is fine for the retargeter's mild bounds but, with a few dozen contact weights switching on and off,
  * can return a point far from the optimum.) Nothing is allocated per call.
  */
-import { cholesky, choleskySolve } from '../math/linalg.ts';
+import { cholesky, choleskySolve } from './linalg.ts';
 
 export class BoxQP {
   /** Per component: 0 free, -1 at lo, +1 at hi. */
