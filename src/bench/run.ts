@@ -8,7 +8,8 @@ import type { RobotMotion } from '../robot/motion.ts';
 import type { UrdfRobot } from '../robot/urdf.ts';
 import { assessQuality, type QualityReport, type Verdict } from '../quality/index.ts';
 import { retargetFile } from '../retarget/run.ts';
-import { physicsCorrect } from '../physics/index.ts';
+import { physicsCorrect, type StageValidation } from '../physics/index.ts';
+import type { ValidationMode } from '../sim/index.ts';
 import { isHandOnlyTrack, isHandRobot } from '../retarget/hand/index.ts';
 import { UserError } from '../errors.ts';
 import { DEFAULT_LEVELS, DEGRADATIONS, degradedVariants, type DegradationType } from './degrade.ts';
@@ -24,7 +25,11 @@ export interface Outcome {
   checks?: string[];
 }
 
-export type OutcomeFn = (motion: RobotMotion) => Promise<Outcome>;
+/**
+ * The outcome of a (physics-corrected) motion. `prior`: the validations the physics stage ran (an outcome that
+ * validates may reuse the one of this very motion); `validateMode`: the mode the stage should validate in for that.
+ */
+export type OutcomeFn = ((motion: RobotMotion, prior?: StageValidation[]) => Promise<Outcome>) & { validateMode?: ValidationMode };
 
 /** A numeric quality metric read from the gate's report, and which way is worse. */
 export interface MetricDef {
@@ -154,14 +159,16 @@ export async function evaluateTrack(
   } else {
     // The physics-consistent stage (on by default, as in `run`): a motion its controller cannot follow fails here.
     let physicsFail: string[] | null = null;
+    let prior: StageValidation[] | undefined;
     if (physics) {
-      const p = await physicsCorrect(motion, robot, { file: meta.clip });
+      const p = await physicsCorrect(motion, robot, { file: meta.clip, ...(outcome.validateMode ? { validateMode: outcome.validateMode } : {}) });
+      prior = p.validations;
       motion = p.motion;
       physicsStatus = p.report.status;
       if (p.report.status === 'infeasible') physicsFail = p.report.reasons.map((r) => `physics ${r.kind}: ${r.message}`);
     }
     // The validator's figures are taken either way (of the kinematic retarget when the controller fell).
-    out = await outcome(motion);
+    out = await outcome(motion, prior);
     if (physicsFail) {
       out = { ...out, success: false, reasons: [...physicsFail, ...out.reasons], checks: ['physics', ...(out.checks ?? [])] };
       failed = 'physics';

@@ -5,7 +5,9 @@
  * the kinds of its failed checks (hard and soft) are kept per run.
  */
 import type { UrdfRobot } from '../robot/urdf.ts';
-import type { OutcomeFn } from './run.ts';
+import type { Outcome, OutcomeFn } from './run.ts';
+import type { RobotMotion } from '../robot/motion.ts';
+import type { StageValidation } from '../physics/index.ts';
 
 export type SimMode = 'assisted' | 'unassisted' | 'both';
 
@@ -24,8 +26,10 @@ export function flattenNumbers(o: unknown, prefix = '', depth = 2, out: Record<s
 export async function simOutcome(robot: UrdfRobot, opts: { mode?: SimMode } = {}): Promise<OutcomeFn> {
   const { checkFeasibility } = await import('../sim/index.ts');
   const mode = opts.mode ?? 'both';
-  return async (motion) => {
-    const v = await checkFeasibility(motion, robot, { mode });
+  const { reusableValidation } = await import('../physics/index.ts');
+  const fn = async (motion: RobotMotion, prior?: StageValidation[]): Promise<Outcome> => {
+    // The physics stage validated this very motion in this mode: its report is the outcome (validated once).
+    const v = (prior ? reusableValidation(motion, { mode }, prior) : undefined) ?? await checkFeasibility(motion, robot, { mode });
     return {
       success: !!v.feasible,
       figures: flattenNumbers(v.metrics),
@@ -33,4 +37,5 @@ export async function simOutcome(robot: UrdfRobot, opts: { mode?: SimMode } = {}
       checks: v.reasons.map((r) => r.kind),
     };
   };
+  return Object.assign(fn, { validateMode: mode });
 }

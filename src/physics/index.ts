@@ -304,6 +304,27 @@ export interface PhysicsResult {
 
 export interface StageValidation { motion: RobotMotion; options: CheckOptions; report: ValidationReport }
 
+/**
+ * The report of a validation the physics stage ran on this very motion with these options (the file name aside,
+ * which only words errors), or undefined. "This very motion": every field but `extras` and `meta` is the same
+ * object — the validator reads the trajectory, names, root link and mapping, never extras or meta, which are all
+ * the physics stage adds to the motion it validated (reference_* and meta.physics).
+ */
+export function reusableValidation(motion: RobotMotion, options: CheckOptions, validations: StageValidation[]): ValidationReport | undefined {
+  const sameMotion = (a: RobotMotion): boolean => {
+    const keys = new Set([...Object.keys(a), ...Object.keys(motion)]);
+    keys.delete('extras');
+    keys.delete('meta');
+    return [...keys].every((k) => a[k as keyof RobotMotion] === motion[k as keyof RobotMotion]);
+  };
+  const sameOptions = (o: CheckOptions): boolean => {
+    const keys = new Set([...Object.keys(o), ...Object.keys(options)]);
+    keys.delete('file');
+    return [...keys].every((k) => o[k as keyof CheckOptions] === options[k as keyof CheckOptions]);
+  };
+  return validations.find((v) => sameMotion(v.motion) && sameOptions(v.options))?.report;
+}
+
 export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot | string, opts: PhysicsOptions = {}, round = 0): Promise<PhysicsResult> {
   const cpu0 = process.cpuUsage();
   const wall0 = performance.now();

@@ -27,7 +27,7 @@ import { keptVideoPath, recordConsent, storeConsents } from '../privacy/purge.ts
 import { openStore, type EpisodeStore } from '../store/store.ts';
 import type { Episode } from '../store/episode.ts';
 import { checkFeasibility, type CheckOptions, type ValidationMode, type ValidationReport } from '../sim/index.ts';
-import { physicsCorrect, type PhysicsStatus, type StageValidation } from '../physics/index.ts';
+import { physicsCorrect, reusableValidation, type PhysicsStatus, type StageValidation } from '../physics/index.ts';
 
 export const VIDEO_EXTENSIONS = ['.mp4', '.mov', '.mkv', '.webm', '.avi', '.m4v'];
 
@@ -258,26 +258,7 @@ export async function runClip(input: string, opts: RunOptions, store?: EpisodeSt
   }
 }
 
-/**
- * The report of a validation the physics stage ran on this very motion with these options (the file name aside,
- * which only words errors), or undefined. "This very motion": every field but `extras` and `meta` is the same
- * object — the validator reads the trajectory, names, root link and mapping, never extras or meta, which are all
- * the physics stage adds to the motion it validated (reference_* and meta.physics).
- */
-export function reusableValidation(motion: RobotMotion, options: CheckOptions, validations: StageValidation[]): ValidationReport | undefined {
-  const sameMotion = (a: RobotMotion): boolean => {
-    const keys = new Set([...Object.keys(a), ...Object.keys(motion)]);
-    keys.delete('extras');
-    keys.delete('meta');
-    return [...keys].every((k) => a[k as keyof RobotMotion] === motion[k as keyof RobotMotion]);
-  };
-  const sameOptions = (o: CheckOptions): boolean => {
-    const keys = new Set([...Object.keys(o), ...Object.keys(options)]);
-    keys.delete('file');
-    return [...keys].every((k) => o[k as keyof CheckOptions] === options[k as keyof CheckOptions]);
-  };
-  return validations.find((v) => sameMotion(v.motion) && sameOptions(v.options))?.report;
-}
+export { reusableValidation } from '../physics/index.ts';
 
 /** Remove run-dependent figures from a report, returning them. */
 function takeTiming(report: Record<string, unknown> | undefined, keys: string[]): Record<string, unknown> {
