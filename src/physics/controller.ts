@@ -365,6 +365,8 @@ export class WholeBodyController {
   private readonly edge: Float64Array;
   private readonly scale: Float64Array;
   private readonly effort: Float64Array;
+  /** Per foot: the sole's extent in the foot link's frame, [xmin, xmax, ymin, ymax] (the lift-off gate's test). */
+  private readonly soleBox: Float64Array;
   private readonly support: Float64Array;
   private readonly supportPts: Float64Array;
   private readonly hullOrder: Int32Array;
@@ -377,6 +379,12 @@ export class WholeBodyController {
     this.n = this.model.n;
     this.c0 = this.model.c0;
     this.feet = o.fixedBase ? [] : o.feet.map((f) => ({ link: f.link, corners: shrinkCorners(f.corners, o.gains.copMargin) }));
+    this.soleBox = new Float64Array(4 * this.feet.length);
+    this.feet.forEach((ft, f) => {
+      const c = ft.corners, b = this.soleBox;
+      b[4 * f] = Math.min(c[0], c[3], c[6], c[9]); b[4 * f + 1] = Math.max(c[0], c[3], c[6], c[9]);
+      b[4 * f + 2] = Math.min(c[1], c[4], c[7], c[10]); b[4 * f + 3] = Math.max(c[1], c[4], c[7], c[10]);
+    });
     const nF = this.feet.length;
     const nLamMax = nF * 4 * EDGES;
     const nx = this.nq + nLamMax;
@@ -487,11 +495,7 @@ export class WholeBodyController {
       const px = pose[lo] * dx + pose[lo + 3] * dy, py = pose[lo + 1] * dx + pose[lo + 4] * dy;
       const fx = pose[lf + 9] - pose[lo + 9], fy = pose[lf + 10] - pose[lo + 10];
       const qx = pose[lo] * fx + pose[lo + 3] * fy, qy = pose[lo + 1] * fx + pose[lo + 4] * fy;
-      let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
-      for (let k = 0; k < 4; k++) {
-        x0 = Math.min(x0, ft.corners[3 * k]); x1 = Math.max(x1, ft.corners[3 * k]);
-        y0 = Math.min(y0, ft.corners[3 * k + 1]); y1 = Math.max(y1, ft.corners[3 * k + 1]);
-      }
+      const b = this.soleBox, x0 = b[4 * o], x1 = b[4 * o + 1], y0 = b[4 * o + 2], y1 = b[4 * o + 3];
       const ex = px < x0 ? px - x0 : px > x1 ? px - x1 : 0, ey = py < y0 ? py - y0 : py > y1 ? py - y1 : 0;
       // Outside by more than the margin, towards foot f (the side the robot would fall to once f is lifted).
       if (Math.hypot(ex, ey) > g.margin && ex * qx + ey * qy > 0) held = true;

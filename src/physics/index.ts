@@ -425,13 +425,6 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
   }
 
   ctrl.holdTarget = balanced !== null;
-  if (process.env.PLAN_DEBUG && plan) {
-    const P0 = ref.pose;
-    for (let t = 0; t < T; t += 6) {
-      const fy = footSpecs.map((f) => P0[(t * L + f.link) * 12 + 10].toFixed(3) + '/' + P0[(t * L + f.link) * 12 + 9].toFixed(3)).join(' ');
-      console.log('PLAN', t, 'st', Array.from(stance.subarray(t * nF, t * nF + nF)).join(''), 'feet y/x', fy, 'refcom', comRef[3 * t + 1].toFixed(3), comRef[3 * t].toFixed(3), 'plan', plan.com[3 * t + 1].toFixed(3), plan.com[3 * t].toFixed(3), 'vy', plan.vel[3 * t + 1].toFixed(2));
-    }
-  }
   // Per-frame targets (from the tracked reference).
   const footTr = footSpecs.map((f) => linkTrack(tref, kin, f.link));
   const handTr = hands.map((h) => linkTrack(tref, kin, h.link));
@@ -724,9 +717,8 @@ export async function physicsCorrect(motion: RobotMotion, robotOrUrdf: UrdfRobot
       output = 'reference';
     }
   }
-  // Strength the only problem (a joint held at its effort too long, or validate's torque check): run again with
-  // more headroom, up to retry.rounds times. A rerun that succeeds is the result; otherwise this
-  // run's verdict stands, with the last rerun's reasons in headroom_retry.
+  // Not followed: run again with more headroom (headroomRetry), up to retry.rounds times. A rerun that succeeds is
+  // the result; otherwise this run's verdict stands, with the last rerun's reasons in headroom_retry.
   let retried: PhysicsReport['headroom_retry'];
   if (status === 'infeasible' && round < cfg.retry.rounds) {
     const next = headroomRetry(reasons, outV, kin, cfg.retry, opts.headroom);

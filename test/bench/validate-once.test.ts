@@ -4,21 +4,10 @@
  * of checkFeasibility goes through the counter below (the real validator runs).
  */
 import { expect, it, vi } from 'vitest';
-import type { RobotMotion } from '../../src/robot/motion.ts';
-import type { CheckOptions, ValidationReport } from '../../src/sim/index.ts';
+import type { ValidationCall } from '../helpers/count-validations.ts';
 
-const calls = vi.hoisted(() => [] as { motion: RobotMotion; options: CheckOptions; report: ValidationReport }[]);
-vi.mock('../../src/sim/index.ts', async (importOriginal) => {
-  const sim = await importOriginal<typeof import('../../src/sim/index.ts')>();
-  return {
-    ...sim,
-    checkFeasibility: async (...args: Parameters<typeof sim.checkFeasibility>) => {
-      const report = await sim.checkFeasibility(...args);
-      calls.push({ motion: args[0], options: { ...(args[2] ?? {}) }, report });
-      return report;
-    },
-  };
-});
+const calls = vi.hoisted(() => [] as ValidationCall[]);
+vi.mock('../../src/sim/index.ts', async (orig) => (await import('../helpers/count-validations.ts')).countingSim(await orig(), calls));
 
 import { builtinMotion } from '../../src/pose/builtin.ts';
 import { loadUrdf } from '../../src/robot/urdf.ts';

@@ -8,21 +8,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, beforeEach, expect, it, vi } from 'vitest';
-import type { RobotMotion } from '../../src/robot/motion.ts';
-import type { CheckOptions, ValidationReport } from '../../src/sim/index.ts';
+import type { ValidationCall } from '../helpers/count-validations.ts';
+import type { ValidationReport } from '../../src/sim/index.ts';
 
-const calls = vi.hoisted(() => [] as { motion: RobotMotion; options: CheckOptions; report: ValidationReport }[]);
-vi.mock('../../src/sim/index.ts', async (importOriginal) => {
-  const sim = await importOriginal<typeof import('../../src/sim/index.ts')>();
-  return {
-    ...sim,
-    checkFeasibility: async (...args: Parameters<typeof sim.checkFeasibility>) => {
-      const report = await sim.checkFeasibility(...args);
-      calls.push({ motion: args[0], options: { ...(args[2] ?? {}) }, report });
-      return report;
-    },
-  };
-});
+const calls = vi.hoisted(() => [] as ValidationCall[]);
+vi.mock('../../src/sim/index.ts', async (orig) => (await import('../helpers/count-validations.ts')).countingSim(await orig(), calls));
 
 import { importPose } from '../../src/pose/import.ts';
 import { saveTrack, type PoseTrack } from '../../src/pose/track.ts';
