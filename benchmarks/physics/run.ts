@@ -4,7 +4,10 @@
  * frame rate: kinematic retarget, then the physics stage; verdicts, deviations of corrected clips, and CPU time
  * of both stages in the same process.
  *
- *   npx tsx benchmarks/physics/run.ts [--out benchmarks/physics/results.json] [--no-video]
+ *   npx tsx benchmarks/physics/run.ts [--out benchmarks/physics/results.json] [--no-video] [--cross-check]
+ *
+ * --cross-check: each clip the stage follows is run again by the same controller on Rapier's multibody world
+ * (PhysicsOptions.crossCheck); the row gets report.engines (agree, and why not).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -20,6 +23,7 @@ const DATA = process.env.REEL2REAL_SHARED_DATA ?? path.resolve(import.meta.dirna
 const args = process.argv.slice(2);
 const outFile = args.includes('--out') ? args[args.indexOf('--out') + 1] : path.join(import.meta.dirname, 'results.json');
 const withVideo = !args.includes('--no-video');
+const crossCheck = args.includes('--cross-check');
 const ROBOTS: Record<string, string> = {
   H1: 'robots/unitree_h1/urdf/h1.urdf',
   G1: 'robots/unitree_g1/g1_29dof_rev_1_0.urdf',
@@ -58,7 +62,7 @@ for (const [name, rel] of Object.entries(ROBOTS)) {
       continue;
     }
     const c1 = cpu();
-    const { report } = await physicsCorrect(motion, robot, { file: id });
+    const { report } = await physicsCorrect(motion, robot, { file: id, crossCheck });
     const c2 = cpu();
     const d = report.deviation;
     const hands = d ? Object.entries(d.keypoints).filter(([k]) => k.startsWith('hand:')).map(([, v]) => v.mean_m) : [];
@@ -72,9 +76,10 @@ for (const [name, rel] of Object.entries(ROBOTS)) {
       retarget_cpu_s: +(c1 - c0).toFixed(3), physics_cpu_s: +(c2 - c1).toFixed(3),
       physics_realtime_x: +(seconds / Math.max(c2 - c1, 1e-9)).toFixed(2),
       physics_sim_realtime_x: report.sim.realtime_factor,
+      ...(report.engines ? { engines: report.engines } : {}),
     };
     rows.push(row);
-    console.log(`${name} ${id}: ${row.status} ${row.reasons[0] ?? ''} | retarget ${row.retarget_cpu_s} s CPU, physics ${row.physics_cpu_s} s CPU for ${row.seconds} s (${row.physics_realtime_x}x)`);
+    console.log(`${name} ${id}: ${row.status} ${row.reasons[0] ?? ''}${report.engines ? ` [${report.engines.engine}: ${report.engines.agree ? 'agrees' : report.engines.disagreement.join('; ')}]` : ''} | retarget ${row.retarget_cpu_s} s CPU, physics ${row.physics_cpu_s} s CPU for ${row.seconds} s (${row.physics_realtime_x}x)`);
   }
 }
 // Speed: G1, the physics stage simulating the whole clip (fall stop off), beside the kinematic retarget.
